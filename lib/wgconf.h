@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* wg-quick configuration files: parse and render.
+ *
+ * The parser accepts what wg-quick accepts: case-insensitive section and key names,
+ * whitespace around '=' and at line ends, CR LF line endings, '#' comments (whole lines
+ * and after a value), repeated keys (Address, DNS, AllowedIPs accumulate), comma lists with
+ * or without spaces, IPv6, "[v6]:port" and host name endpoints, bare addresses taken as
+ * host prefixes, and the wg-quick-only keys (Table, PreUp/PostUp/PreDown/PostDown,
+ * SaveConfig, FwMark) which are kept. Empty values of hook keys and Table are allowed;
+ * an empty key value anywhere else is an error. Unknown sections or keys, bad keys, bad
+ * numbers, a peer without a PublicKey: errors naming the line and the bad value.
+ *
+ * "# Name = foo" / "# friendly_name = foo" comment lines inside a [Peer] give the peer a
+ * name (the convention of wg-easy, wg-portal and the prometheus exporter).
+ *
+ * The renderer writes the keys in a fixed order; render -> parse -> render is the
+ * identity. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "keys.h"
+
+typedef struct WgConfPeer {
+        char *name;                         /* from a "# Name =" comment, or NULL */
+        uint8_t public_key[WG_KEY_LEN];     /* always present after a successful parse */
+        bool has_preshared_key;
+        uint8_t preshared_key[WG_KEY_LEN];
+        IpPrefix *allowed_ips;
+        size_t n_allowed_ips;
+        char *endpoint;                     /* "host:port" / "[v6]:port" as written, or NULL */
+        bool has_persistent_keepalive;
+        uint16_t persistent_keepalive;      /* 0 = off */
+} WgConfPeer;
+
+typedef struct WgConf {
+        bool has_interface;                 /* an [Interface] section was present */
+        bool has_private_key;
+        uint8_t private_key[WG_KEY_LEN];
+        /* When rendering without a private key: a comment text that says why, written in
+         * place of the PrivateKey line, e.g. "The private key is not held by wgnet". */
+        char *private_key_note;
+        IpPrefix *addresses;
+        size_t n_addresses;
+        char **dns;                         /* servers and search domains, as given */
+        size_t n_dns;
+        bool has_listen_port;
+        uint16_t listen_port;
+        bool has_mtu;
+        uint32_t mtu;
+        bool has_fwmark;
+        uint32_t fwmark;                    /* 0 = off */
+        char *table;                        /* NULL = unset */
+        char **pre_up, **post_up, **pre_down, **post_down;
+        size_t n_pre_up, n_post_up, n_pre_down, n_post_down;
+        int save_config;                    /* -1 unset, 0 false, 1 true */
+        char **comments;                    /* comment lines rendered at the top ("# " added) */
+        size_t n_comments;
+        WgConfPeer *peers;
+        size_t n_peers;
+} WgConf;
+
+WgConf *wgconf_new(void);
+/* Wipes the keys. */
+WgConf *wgconf_free(WgConf *c);
+static inline void wgconf_freep(WgConf **c) {
+        if (*c)
+                *c = wgconf_free(*c);
+}
+
+/* Parse text[len] (need not be NUL-terminated; an embedded NUL is an error). On error,
+ * *ret_error (if not NULL) gets a malloc'd message like
+ * "line 7: invalid PublicKey 'xxxx'"; returns -EINVAL (-ENOMEM on allocation failure). */
+int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error);
+
+/* Render in wg-quick format. The result is malloc'd; it may hold a private key: free it
+ * with wg_wipe_free_string(). */
+int wgconf_render(const WgConf *c, char **ret);
+
+/* Builders (copy their arguments). */
+int wgconf_add_address(WgConf *c, const IpPrefix *p);
+int wgconf_add_dns(WgConf *c, const char *s);
+int wgconf_add_comment(WgConf *c, const char *s);
+WgConfPeer *wgconf_add_peer(WgConf *c);     /* zeroed peer appended; NULL on ENOMEM */
+int wgconf_peer_add_allowed_ip(WgConfPeer *p, const IpPrefix *ip);
