@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* rtnetlink through libmnl: links, addresses and routes, for both backends. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+typedef struct Rtnl Rtnl;
+
+int rtnl_open(Rtnl **ret);
+Rtnl *rtnl_close(Rtnl *r);
+static inline void rtnl_closep(Rtnl **r) {
+        if (*r)
+                *r = rtnl_close(*r);
+}
+
+/* -ENODEV when there is no such link. */
+int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret);
+/* Create a link of this kind ("wireguard"). -EEXIST if the name is taken, -EOPNOTSUPP
+ * when the kernel does not know the kind. */
+int rtnl_link_create(Rtnl *r, const char *ifname, const char *kind);
+int rtnl_link_delete(Rtnl *r, const char *ifname);
+int rtnl_link_set_up(Rtnl *r, const char *ifname, bool up);
+int rtnl_link_set_mtu(Rtnl *r, const char *ifname, uint32_t mtu);
+/* Names of the links of this kind (IFLA_INFO_KIND), NULL-terminated. */
+int rtnl_link_list_kind(Rtnl *r, const char *kind, char ***ret);
+
+/* Adding what exists and removing what is missing are not errors. */
+int rtnl_addr_add(Rtnl *r, const char *ifname, const IpPrefix *a);
+int rtnl_addr_del(Rtnl *r, const char *ifname, const IpPrefix *a);
+int rtnl_addr_list(Rtnl *r, const char *ifname, IpPrefix **ret, size_t *ret_n);
+int rtnl_route_add(Rtnl *r, const char *ifname, const IpPrefix *dst);
+int rtnl_route_del(Rtnl *r, const char *ifname, const IpPrefix *dst);
