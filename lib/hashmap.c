@@ -174,7 +174,7 @@ void *hashmap_remove(Hashmap *h, const void *key) {
                         i = j;
                 }
         }
-        h->buckets[i] = (Bucket) {};
+        h->buckets[i] = (Bucket) { 0 };
         h->n_items--;
         return value;
 }

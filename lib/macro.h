@@ -24,14 +24,14 @@
 
 /* Take ownership of a pointer: returns it and sets the variable to NULL. */
 #define TAKE_PTR(p)                        \
-        ({                                 \
+        __extension__({                                 \
                 __typeof__(p) _tp_ = (p);  \
                 (p) = NULL;                \
                 _tp_;                      \
         })
 
 #define TAKE_FD(fd)                        \
-        ({                                 \
+        __extension__({                                 \
                 int _tfd_ = (fd);          \
                 (fd) = -EBADF;             \
                 _tfd_;                     \
@@ -74,7 +74,8 @@ static inline size_t strv_length(char *const *l) {
         return n;
 }
 
-/* Define name##p(T **) calling func(*p) if non-NULL, for _cleanup_. */
+/* Define name##p(T **) calling func(*p) if non-NULL, for _cleanup_. Use it without a
+ * trailing semicolon. */
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)          \
         static inline void func##p(type *p) {            \
                 if (*p)                                  \

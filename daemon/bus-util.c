@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <time.h>
+
+#include "bus-util.h"
+#include "wgnet-error.h"
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int bus_read_options(sd_bus_message *m, BusOption *opts, size_t n_opts, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, *contents;
+                BusOption *o = NULL;
+                char type;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n_opts; i++)
+                        if (streq(opts[i].key, key))
+                                o = &opts[i];
+                if (!o)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'", key);
+                r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r < 0)
+                        return r;
+                if (!streq(contents, o->signature))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' must be of type '%s', not '%s'",
+                                                 key, o->signature, contents);
+                r = sd_bus_message_enter_container(m, 'v', o->signature);
+                if (r < 0)
+                        return r;
+                switch (o->signature[0]) {
+                case 's':
+                        r = sd_bus_message_read(m, "s", &o->s);
+                        break;
+                case 'a':
+                        strv_free(o->as);
+                        o->as = NULL;
+                        r = sd_bus_message_read_strv(m, &o->as);
+                        break;
+                case 'q':
+                        r = sd_bus_message_read(m, "q", &o->q);
+                        break;
+                case 'u':
+                        r = sd_bus_message_read(m, "u", &o->u);
+                        break;
+                case 'b':
+                        r = sd_bus_message_read(m, "b", &o->b);
+                        break;
+                case 't':
+                        r = sd_bus_message_read(m, "t", &o->t);
+                        break;
+                default:
+                        r = -EINVAL;
+                }
+                if (r < 0)
+                        return r;
+                o->set = true;
+                r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+void bus_options_done(BusOption *opts, size_t n_opts) {
+        for (size_t i = 0; i < n_opts; i++)
+                if (opts[i].signature[0] == 'a') {
+                        strv_free(opts[i].as);
+                        opts[i].as = NULL;
+                }
+}
+
+int bus_parse_prefixes(char **l, bool allow_bare, const char *what, IpPrefix **ret, size_t *ret_n,
+                       sd_bus_error *error) {
+        size_t n = strv_length(l);
+        _cleanup_(freep) IpPrefix *list = calloc(n ? n : 1, sizeof(IpPrefix));
+
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (ip_prefix_parse(l[i], allow_bare, &list[i]) < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid %s '%s'", what, l[i]);
+        *ret = TAKE_PTR(list);
+        *ret_n = n;
+        return 0;
+}
+
+int bus_append_prefixes(sd_bus_message *reply, const IpPrefix *p, size_t n) {
+        int r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char buf[IP_PREFIX_STRLEN];
+                r = sd_bus_message_append(reply, "s", ip_prefix_to_string(&p[i], buf));
+        }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+int bus_reply_errno(sd_bus_error *error, int r, const char *fmt, ...) {
+        char msg[512];
+        va_list ap;
+
+        if (sd_bus_error_is_set(error))
+                return r;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        const char *name = wgnet_error_name(-r);
+        if (name)
+                return sd_bus_error_set(error, name, msg);
+        return sd_bus_error_set_errnof(error, r, "%s: %s", msg, strerror(-r));
+}

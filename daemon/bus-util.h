@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "addr.h"
+#include "macro.h"
+
+/* One option of an a{sv} argument. */
+typedef struct BusOption {
+        const char *key;
+        const char *signature;          /* "s", "as", "q", "u", "b", "t" */
+        bool set;
+        union {
+                const char *s;          /* points into the message */
+                char **as;              /* owned */
+                uint16_t q;
+                uint32_t u;
+                int b;
+                uint64_t t;
+        };
+} BusOption;
+
+/* Read an a{sv}: every key must be in opts with the right type, else InvalidArgs. */
+int bus_read_options(sd_bus_message *m, BusOption *opts, size_t n_opts, sd_bus_error *error);
+void bus_options_done(BusOption *opts, size_t n_opts);
+
+/* Parse a list of CIDRs (prefix required unless allow_bare); InvalidArgs names the bad one. */
+int bus_parse_prefixes(char **l, bool allow_bare, const char *what, IpPrefix **ret, size_t *ret_n,
+                       sd_bus_error *error);
+
+int bus_append_prefixes(sd_bus_message *reply, const IpPrefix *p, size_t n);
+
+/* Turn a negative errno into a project error reply (with a message) when unset. */
+int bus_reply_errno(sd_bus_error *error, int r, const char *fmt, ...) _printf_(3, 4);
+
+uint64_t now_usec(void);

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <math.h>
+
+#include "config.h"
+#include "log.h"
+
+int config_parse_tick(const char *s, uint64_t *ret_usec) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || *end || !isfinite(v) || v < 0.1 || v > 3600)
+                return -EINVAL;
+        *ret_usec = (uint64_t) (v * 1e6);
+        return 0;
+}
+
+static char *strip(char *s) {
+        while (isspace((unsigned char) *s))
+                s++;
+        char *e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                *--e = 0;
+        return s;
+}
+
+static int set_string(char **dst, const char *v) {
+        char *c = strdup(v);
+        if (!c)
+                return -ENOMEM;
+        free(*dst);
+        *dst = c;
+        return 0;
+}
+
+int config_parse_file(const char *path, bool required, ManagerConfig *c) {
+        _cleanup_(fclosep) FILE *f = fopen(path, "re");
+        char line[1024];
+        unsigned n = 0;
+        int r;
+
+        if (!f) {
+                if (errno == ENOENT && !required)
+                        return 0;
+                log_error("Cannot open %s: %s", path, strerror(errno));
+                return -errno;
+        }
+        while (fgets(line, sizeof(line), f)) {
+                n++;
+                char *s = strip(line), *eq, *key, *value;
+                if (*s == 0 || *s == '#' || *s == ';' || streq(s, "[wgnetd]"))
+                        continue;
+                eq = strchr(s, '=');
+                if (!eq) {
+                        log_error("%s:%u: expected Key=Value, got '%s'", path, n, s);
+                        return -EINVAL;
+                }
+                *eq = 0;
+                key = strip(s);
+                value = strip(eq + 1);
+                if (streq(key, "StateDirectory")) {
+                        if (value[0] != '/') {
+                                log_error("%s:%u: StateDirectory must be an absolute path, not '%s'", path, n, value);
+                                return -EINVAL;
+                        }
+                        r = set_string(&c->state_dir, value);
+                } else if (streq(key, "TickSeconds")) {
+                        r = config_parse_tick(value, &c->tick_usec);
+                        if (r < 0)
+                                log_error("%s:%u: invalid TickSeconds '%s' (0.1-3600)", path, n, value);
+                } else if (streq(key, "Backend")) {
+                        r = wg_backend_type_from_string(value);
+                        if (r < 0)
+                                log_error("%s:%u: invalid Backend '%s' (auto, kernel or userspace)", path, n, value);
+                        else
+                                c->backend = r;
+                } else if (streq(key, "UserspaceImplementation")) {
+                        r = set_string(&c->userspace_binary, value);
+                } else {
+                        log_error("%s:%u: unknown key '%s'", path, n, key);
+                        r = -EINVAL;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

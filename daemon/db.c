@@ -1,0 +1,659 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "db.h"
+#include "manager.h"
+#include "network.h"
+#include "peer.h"
+
+/* Each migration runs in one transaction; the index + 1 is the resulting user_version. */
+static const char *const migrations[] = {
+        /* 1: networks, peers, peer addresses */
+        "CREATE TABLE networks ("
+        "  id INTEGER PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  interface TEXT NOT NULL UNIQUE,"
+        "  listen_port INTEGER NOT NULL CHECK (listen_port BETWEEN 0 AND 65535),"
+        "  private_key BLOB NOT NULL,"
+        "  public_key TEXT NOT NULL,"
+        "  addresses TEXT NOT NULL,"
+        "  endpoint TEXT NOT NULL DEFAULT '',"
+        "  dns TEXT NOT NULL DEFAULT '',"
+        "  mtu INTEGER NOT NULL DEFAULT 0,"
+        "  mode TEXT NOT NULL,"
+        "  extra_routes TEXT NOT NULL DEFAULT '',"
+        "  peer_isolation INTEGER NOT NULL DEFAULT 0,"
+        "  nat_interface TEXT NOT NULL DEFAULT '',"
+        "  key_policy TEXT NOT NULL,"
+        "  online_threshold INTEGER NOT NULL DEFAULT 180,"
+        "  active INTEGER NOT NULL DEFAULT 0,"
+        "  created_at INTEGER NOT NULL,"
+        /* room for the key lifecycle issue: network defaults of the rotation policy */
+        "  rotation_interval INTEGER NOT NULL DEFAULT 0,"
+        "  rotation_kind TEXT NOT NULL DEFAULT '',"
+        "  revoke_inactive INTEGER NOT NULL DEFAULT 0,"
+        "  grace_period INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE UNIQUE INDEX networks_listen_port ON networks(listen_port) WHERE listen_port != 0;"
+        "CREATE TABLE peers ("
+        "  id INTEGER PRIMARY KEY,"
+        "  network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL,"
+        "  email TEXT NOT NULL DEFAULT '',"
+        "  public_key TEXT NOT NULL,"
+        "  private_key BLOB,"
+        "  preshared_key BLOB,"
+        "  role TEXT NOT NULL DEFAULT 'client',"
+        "  site_networks TEXT NOT NULL DEFAULT '',"
+        "  keepalive INTEGER NOT NULL DEFAULT 25,"
+        "  enabled INTEGER NOT NULL DEFAULT 1,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL DEFAULT 0,"
+        /* room for the key lifecycle issue */
+        "  rotation_interval INTEGER,"
+        "  rotation_kind TEXT,"
+        "  revoke_inactive INTEGER,"
+        "  grace_period INTEGER,"
+        "  last_rotation INTEGER NOT NULL DEFAULT 0,"
+        "  UNIQUE (network_id, name),"
+        "  UNIQUE (network_id, public_key)"
+        ");"
+        "CREATE TABLE peer_addresses ("
+        "  network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+        "  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,"
+        "  address TEXT NOT NULL,"
+        "  PRIMARY KEY (network_id, address)"
+        ");"
+        "CREATE INDEX peer_addresses_peer ON peer_addresses(peer_id);",
+};
+
+enum {
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_NETWORK_INSERT,
+        STMT_NETWORK_UPDATE,
+        STMT_NETWORK_DELETE,
+        STMT_PEER_INSERT,
+        STMT_PEER_UPDATE,
+        STMT_PEER_DELETE,
+        STMT_PEER_PRIVATE_KEY,
+        STMT_ADDR_DELETE,
+        STMT_ADDR_INSERT,
+        _STMT_MAX,
+};
+
+static const char *const statement_sql[_STMT_MAX] = {
+        [STMT_BEGIN] = "BEGIN IMMEDIATE",
+        [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_NETWORK_INSERT] =
+                "INSERT INTO networks (id, name, interface, listen_port, private_key, public_key,"
+                " addresses, endpoint, dns, mtu, mode, extra_routes, peer_isolation, nat_interface,"
+                " key_policy, online_threshold, active, created_at)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        [STMT_NETWORK_UPDATE] =
+                "UPDATE networks SET name = ?2, interface = ?3, listen_port = ?4, addresses = ?7,"
+                " endpoint = ?8, dns = ?9, mtu = ?10, mode = ?11, extra_routes = ?12,"
+                " peer_isolation = ?13, nat_interface = ?14, key_policy = ?15,"
+                " online_threshold = ?16, active = ?17 WHERE id = ?1",
+        [STMT_NETWORK_DELETE] = "DELETE FROM networks WHERE id = ?1",
+        [STMT_PEER_INSERT] =
+                "INSERT INTO peers (id, network_id, name, email, public_key, private_key,"
+                " preshared_key, role, site_networks, keepalive, enabled, created_at, updated_at,"
+                " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?15, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        [STMT_PEER_UPDATE] =
+                "UPDATE peers SET name = ?3, email = ?4, public_key = ?5, preshared_key = ?6,"
+                " role = ?7, site_networks = ?8, keepalive = ?9, enabled = ?10, updated_at = ?12,"
+                " expires_at = ?13 WHERE id = ?1",
+        [STMT_PEER_DELETE] = "DELETE FROM peers WHERE id = ?1",
+        [STMT_PEER_PRIVATE_KEY] = "SELECT private_key FROM peers WHERE id = ?1",
+        [STMT_ADDR_DELETE] = "DELETE FROM peer_addresses WHERE peer_id = ?1",
+        [STMT_ADDR_INSERT] = "INSERT INTO peer_addresses (network_id, peer_id, address) VALUES (?1, ?2, ?3)",
+};
+
+struct Db {
+        sqlite3 *sqlite;
+        sqlite3_stmt *stmts[_STMT_MAX];
+};
+
+static int sqlite_to_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_DONE:
+        case SQLITE_ROW:
+                return 0;
+        case SQLITE_CONSTRAINT:
+                return -EEXIST;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        default:
+                return -EIO;
+        }
+}
+
+static void stmt_finalizep(sqlite3_stmt **s) {
+        if (*s)
+                sqlite3_finalize(*s);
+}
+
+static int exec(Db *db, const char *sql) {
+        return sqlite_to_errno(sqlite3_exec(db->sqlite, sql, NULL, NULL, NULL));
+}
+
+static int migrate(Db *db) {
+        sqlite3_stmt *s;
+        int version = 0, r;
+
+        if (sqlite3_prepare_v2(db->sqlite, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+                return -EIO;
+        if (sqlite3_step(s) == SQLITE_ROW)
+                version = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+
+        if (version > (int) ELEMENTSOF(migrations))
+                return -EPROTONOSUPPORT;        /* written by a newer wgnetd: refuse */
+
+        for (int v = version; v < (int) ELEMENTSOF(migrations); v++) {
+                char pragma[64];
+                r = exec(db, "BEGIN IMMEDIATE");
+                if (r < 0)
+                        return r;
+                snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+                r = exec(db, migrations[v]);
+                if (r >= 0)
+                        r = exec(db, pragma);
+                if (r >= 0)
+                        r = exec(db, "COMMIT");
+                if (r < 0) {
+                        exec(db, "ROLLBACK");
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int db_open(const char *path, Db **ret) {
+        _cleanup_(freep) Db *db = calloc(1, sizeof(Db));
+        int r;
+
+        if (!db)
+                return -ENOMEM;
+        if (sqlite3_open_v2(path, &db->sqlite,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                            SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK) {
+                sqlite3_close(db->sqlite);
+                return -EIO;
+        }
+        chmod(path, 0600);
+        sqlite3_busy_timeout(db->sqlite, 5000);
+
+        r = exec(db, "PRAGMA journal_mode = WAL;"
+                     "PRAGMA synchronous = FULL;"
+                     "PRAGMA foreign_keys = ON;"
+                     "PRAGMA secure_delete = ON;");
+        if (r >= 0)
+                r = migrate(db);
+        for (size_t i = 0; r >= 0 && i < _STMT_MAX; i++)
+                if (sqlite3_prepare_v3(db->sqlite, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                       &db->stmts[i], NULL) != SQLITE_OK)
+                        r = -EIO;
+        if (r < 0) {
+                db_close(TAKE_PTR(db));
+                return r;
+        }
+        *ret = TAKE_PTR(db);
+        return 0;
+}
+
+Db *db_close(Db *db) {
+        if (!db)
+                return NULL;
+        for (size_t i = 0; i < _STMT_MAX; i++)
+                sqlite3_finalize(db->stmts[i]);
+        sqlite3_close(db->sqlite);
+        free(db);
+        return NULL;
+}
+
+/* Run a prepared statement that returns no rows, then reset it. */
+static int step_done(sqlite3_stmt *s) {
+        int rc = sqlite3_step(s);
+        int r = rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return r;
+}
+
+static int step_simple(Db *db, int which) {
+        return step_done(db->stmts[which]);
+}
+
+int db_begin(Db *db) {
+        return step_simple(db, STMT_BEGIN);
+}
+
+int db_commit(Db *db) {
+        return step_simple(db, STMT_COMMIT);
+}
+
+void db_rollback(Db *db) {
+        if (!sqlite3_get_autocommit(db->sqlite))
+                (void) step_simple(db, STMT_ROLLBACK);
+}
+
+int db_max_ids(Db *db, uint64_t *ret_network, uint64_t *ret_peer) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(db->sqlite,
+                               "SELECT (SELECT IFNULL(MAX(id), 0) FROM networks),"
+                               " (SELECT IFNULL(MAX(id), 0) FROM peers)", -1, &s, NULL) != SQLITE_OK)
+                return -EIO;
+        if (sqlite3_step(s) != SQLITE_ROW)
+                return -EIO;
+        *ret_network = (uint64_t) sqlite3_column_int64(s, 0);
+        *ret_peer = (uint64_t) sqlite3_column_int64(s, 1);
+        return 0;
+}
+
+/* Lists are stored as text joined by ','. */
+static char *prefixes_join(const IpPrefix *p, size_t n) {
+        size_t size = n * IP_PREFIX_STRLEN + 1;
+        char *s = malloc(size), *w = s;
+        if (!s)
+                return NULL;
+        *w = 0;
+        for (size_t i = 0; i < n; i++) {
+                char buf[IP_PREFIX_STRLEN];
+                w += sprintf(w, "%s%s", i ? "," : "", ip_prefix_to_string(&p[i], buf));
+        }
+        return s;
+}
+
+static char *strv_join_comma(char **l) {
+        size_t size = 1;
+        for (char **i = l; i && *i; i++)
+                size += strlen(*i) + 1;
+        char *s = malloc(size), *w = s;
+        if (!s)
+                return NULL;
+        *w = 0;
+        for (char **i = l; i && *i; i++)
+                w += sprintf(w, "%s%s", i == l ? "" : ",", *i);
+        return s;
+}
+
+static int prefixes_split(const char *text, IpPrefix **ret, size_t *ret_n) {
+        _cleanup_(freep) IpPrefix *list = NULL;
+        size_t n = 0;
+
+        for (const char *p = text; p && *p;) {
+                const char *e = strchrnul(p, ',');
+                IpPrefix *nl = realloc(list, (n + 1) * sizeof(IpPrefix));
+                if (!nl)
+                        return -ENOMEM;
+                list = nl;
+                if (ip_prefix_parse_n(p, (size_t) (e - p), false, &list[n]) < 0)
+                        return -EBADMSG;
+                n++;
+                p = *e ? e + 1 : e;
+        }
+        *ret = TAKE_PTR(list);
+        *ret_n = n;
+        return 0;
+}
+
+static int strv_split_comma(const char *text, char ***ret) {
+        char **l = calloc(1, sizeof(char *));
+        size_t n = 0;
+        if (!l)
+                return -ENOMEM;
+        for (const char *p = text; p && *p;) {
+                const char *e = strchrnul(p, ',');
+                char **nl = realloc(l, (n + 2) * sizeof(char *));
+                if (!nl) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+                l = nl;
+                l[n] = strndup(p, (size_t) (e - p));
+                l[++n] = NULL;
+                if (!l[n - 1]) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+                p = *e ? e + 1 : e;
+        }
+        *ret = l;
+        return 0;
+}
+
+#define BIND(expr)                                              \
+        do {                                                    \
+                if ((expr) != SQLITE_OK)                        \
+                        goto bind_failed;                       \
+        } while (0)
+
+static int network_bind(sqlite3_stmt *s, const Network *n, bool with_key) {
+        _cleanup_(freep) char *addresses = prefixes_join(n->subnets, n->n_subnets);
+        _cleanup_(freep) char *routes = prefixes_join(n->extra_routes, n->n_extra_routes);
+        _cleanup_(freep) char *dns = strv_join_comma(n->dns);
+        char pub[WG_KEY_B64_SIZE];
+
+        if (!addresses || !routes || !dns)
+                return -ENOMEM;
+        wg_key_to_base64(pub, n->public_key);
+        BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) n->id));
+        BIND(sqlite3_bind_text(s, 2, n->name, -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_text(s, 3, n->ifname, -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_int(s, 4, n->listen_port));
+        if (with_key) {
+                BIND(sqlite3_bind_blob(s, 5, n->private_key_sealed, sizeof(n->private_key_sealed), SQLITE_STATIC));
+                BIND(sqlite3_bind_text(s, 6, pub, -1, SQLITE_TRANSIENT));
+                BIND(sqlite3_bind_int64(s, 18, (sqlite3_int64) n->created_at));
+        }
+        BIND(sqlite3_bind_text(s, 7, addresses, -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_text(s, 8, n->endpoint ? n->endpoint : "", -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_text(s, 9, dns, -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_int64(s, 10, n->mtu));
+        BIND(sqlite3_bind_text(s, 11, network_mode_to_string(n->mode), -1, SQLITE_STATIC));
+        BIND(sqlite3_bind_text(s, 12, routes, -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_int(s, 13, n->peer_isolation));
+        BIND(sqlite3_bind_text(s, 14, n->nat_interface ? n->nat_interface : "", -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_text(s, 15, key_policy_to_string(n->key_policy), -1, SQLITE_STATIC));
+        BIND(sqlite3_bind_int64(s, 16, n->online_threshold));
+        BIND(sqlite3_bind_int(s, 17, n->active));
+        return 0;
+bind_failed:
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return -EIO;
+}
+
+int db_network_insert(Db *db, const Network *n) {
+        int r = network_bind(db->stmts[STMT_NETWORK_INSERT], n, true);
+        return r < 0 ? r : step_simple(db, STMT_NETWORK_INSERT);
+}
+
+int db_network_update(Db *db, const Network *n) {
+        int r = network_bind(db->stmts[STMT_NETWORK_UPDATE], n, false);
+        return r < 0 ? r : step_simple(db, STMT_NETWORK_UPDATE);
+}
+
+int db_network_delete(Db *db, uint64_t id) {
+        sqlite3_stmt *s = db->stmts[STMT_NETWORK_DELETE];
+        if (sqlite3_bind_int64(s, 1, (sqlite3_int64) id) != SQLITE_OK)
+                return -EIO;
+        return step_done(s);
+}
+
+static int peer_bind(sqlite3_stmt *s, const Peer *p) {
+        _cleanup_(freep) char *sites = prefixes_join(p->site_networks, p->n_site_networks);
+        char pub[WG_KEY_B64_SIZE];
+
+        if (!sites)
+                return -ENOMEM;
+        wg_key_to_base64(pub, p->public_key);
+        BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) p->id));
+        BIND(sqlite3_bind_int64(s, 2, (sqlite3_int64) p->network->id));
+        BIND(sqlite3_bind_text(s, 3, p->name, -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_text(s, 4, p->email ? p->email : "", -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_text(s, 5, pub, -1, SQLITE_TRANSIENT));
+        if (p->has_psk)
+                BIND(sqlite3_bind_blob(s, 6, p->psk_sealed, sizeof(p->psk_sealed), SQLITE_STATIC));
+        else
+                BIND(sqlite3_bind_null(s, 6));
+        BIND(sqlite3_bind_text(s, 7, peer_role_to_string(p->role), -1, SQLITE_STATIC));
+        BIND(sqlite3_bind_text(s, 8, sites, -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_int(s, 9, p->keepalive));
+        BIND(sqlite3_bind_int(s, 10, p->enabled));
+        BIND(sqlite3_bind_int64(s, 11, (sqlite3_int64) p->created_at));
+        BIND(sqlite3_bind_int64(s, 12, (sqlite3_int64) p->updated_at));
+        BIND(sqlite3_bind_int64(s, 13, (sqlite3_int64) p->expires_at));
+        return 0;
+bind_failed:
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return -EIO;
+}
+
+int db_peer_insert(Db *db, const Peer *p, const uint8_t *sealed_private_key, size_t sealed_len) {
+        sqlite3_stmt *s = db->stmts[STMT_PEER_INSERT];
+        int r = peer_bind(s, p);
+        if (r < 0)
+                return r;
+        if ((sealed_private_key ? sqlite3_bind_blob(s, 15, sealed_private_key, (int) sealed_len, SQLITE_STATIC)
+                                : sqlite3_bind_null(s, 15)) != SQLITE_OK) {
+                sqlite3_reset(s);
+                sqlite3_clear_bindings(s);
+                return -EIO;
+        }
+        r = step_done(s);
+        if (r < 0)
+                return r;
+        return db_peer_set_addresses(db, p);
+}
+
+int db_peer_update(Db *db, const Peer *p) {
+        int r = peer_bind(db->stmts[STMT_PEER_UPDATE], p);
+        return r < 0 ? r : step_simple(db, STMT_PEER_UPDATE);
+}
+
+int db_peer_set_addresses(Db *db, const Peer *p) {
+        sqlite3_stmt *del = db->stmts[STMT_ADDR_DELETE], *ins = db->stmts[STMT_ADDR_INSERT];
+        int r;
+
+        if (sqlite3_bind_int64(del, 1, (sqlite3_int64) p->id) != SQLITE_OK)
+                return -EIO;
+        r = step_done(del);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n_addresses; i++) {
+                char buf[IP_PREFIX_STRLEN];
+                if (sqlite3_bind_int64(ins, 1, (sqlite3_int64) p->network->id) != SQLITE_OK ||
+                    sqlite3_bind_int64(ins, 2, (sqlite3_int64) p->id) != SQLITE_OK ||
+                    sqlite3_bind_text(ins, 3, ip_prefix_to_string(&p->addresses[i], buf), -1,
+                                      SQLITE_TRANSIENT) != SQLITE_OK) {
+                        sqlite3_reset(ins);
+                        return -EIO;
+                }
+                r = step_done(ins);
+                if (r == -EEXIST)
+                        return -EADDRINUSE;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int db_peer_delete(Db *db, uint64_t id) {
+        sqlite3_stmt *s = db->stmts[STMT_PEER_DELETE];
+        if (sqlite3_bind_int64(s, 1, (sqlite3_int64) id) != SQLITE_OK)
+                return -EIO;
+        return step_done(s);
+}
+
+int db_peer_get_private_key(Db *db, uint64_t id, uint8_t **ret, size_t *ret_len) {
+        sqlite3_stmt *s = db->stmts[STMT_PEER_PRIVATE_KEY];
+        int r = -ENODATA;
+
+        if (sqlite3_bind_int64(s, 1, (sqlite3_int64) id) != SQLITE_OK)
+                return -EIO;
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_BLOB) {
+                int len = sqlite3_column_bytes(s, 0);
+                uint8_t *blob = malloc((size_t) len);
+                if (!blob)
+                        r = -ENOMEM;
+                else {
+                        memcpy(blob, sqlite3_column_blob(s, 0), (size_t) len);
+                        *ret = blob;
+                        *ret_len = (size_t) len;
+                        r = 0;
+                }
+        }
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return r;
+}
+
+static const char *column_text(sqlite3_stmt *s, int i) {
+        const unsigned char *t = sqlite3_column_text(s, i);
+        return t ? (const char *) t : "";
+}
+
+static int load_networks(Db *db, Manager *m) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        int rc, r;
+
+        if (sqlite3_prepare_v2(db->sqlite,
+                               "SELECT id, name, interface, listen_port, private_key, public_key, addresses,"
+                               " endpoint, dns, mtu, mode, extra_routes, peer_isolation, nat_interface,"
+                               " key_policy, online_threshold, active, created_at FROM networks ORDER BY id",
+                               -1, &s, NULL) != SQLITE_OK)
+                return -EIO;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                _cleanup_(network_freep) Network *n = NULL;
+                IpPrefix *subnets = NULL;
+                size_t n_subnets = 0;
+
+                r = network_new(m, (uint64_t) sqlite3_column_int64(s, 0), column_text(s, 1),
+                                column_text(s, 2), &n);
+                if (r < 0)
+                        return r;
+                n->listen_port = (uint16_t) sqlite3_column_int(s, 3);
+                if (sqlite3_column_bytes(s, 4) != (int) sizeof(n->private_key_sealed) ||
+                    wg_key_from_base64(n->public_key, column_text(s, 5)) < 0)
+                        return -EBADMSG;
+                memcpy(n->private_key_sealed, sqlite3_column_blob(s, 4), sizeof(n->private_key_sealed));
+                r = prefixes_split(column_text(s, 6), &subnets, &n_subnets);
+                if (r < 0)
+                        return r;
+                if (n_subnets > NETWORK_MAX_SUBNETS) {
+                        free(subnets);
+                        return -EBADMSG;
+                }
+                memcpy(n->subnets, subnets, n_subnets * sizeof(IpPrefix));
+                n->n_subnets = n_subnets;
+                free(subnets);
+                n->endpoint = strdup(column_text(s, 7));
+                if (!n->endpoint)
+                        return -ENOMEM;
+                strv_free(n->dns);
+                n->dns = NULL;
+                r = strv_split_comma(column_text(s, 8), &n->dns);
+                if (r < 0)
+                        return r;
+                n->mtu = (uint32_t) sqlite3_column_int64(s, 9);
+                r = network_mode_from_string(column_text(s, 10));
+                if (r < 0)
+                        return -EBADMSG;
+                n->mode = r;
+                r = prefixes_split(column_text(s, 11), &n->extra_routes, &n->n_extra_routes);
+                if (r < 0)
+                        return r;
+                n->peer_isolation = sqlite3_column_int(s, 12);
+                n->nat_interface = strdup(column_text(s, 13));
+                if (!n->nat_interface)
+                        return -ENOMEM;
+                r = key_policy_from_string(column_text(s, 14));
+                if (r < 0)
+                        return -EBADMSG;
+                n->key_policy = r;
+                n->online_threshold = (uint32_t) sqlite3_column_int64(s, 15);
+                n->active = sqlite3_column_int(s, 16);
+                n->created_at = (uint64_t) sqlite3_column_int64(s, 17);
+                r = network_setup_pools(n);
+                if (r < 0)
+                        return r;
+                r = network_attach(n);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(n);
+        }
+        return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int load_peers(Db *db, Manager *m) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL, *a = NULL;
+        int rc, r;
+
+        if (sqlite3_prepare_v2(db->sqlite,
+                               "SELECT id, network_id, name, email, public_key, private_key IS NOT NULL,"
+                               " preshared_key, role, site_networks, keepalive, enabled, created_at,"
+                               " updated_at, expires_at FROM peers ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+                return -EIO;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                _cleanup_(peer_freep) Peer *p = NULL;
+                uint64_t nid = (uint64_t) sqlite3_column_int64(s, 1);
+                Network *n = hashmap_get(m->networks_by_id, &nid);
+                if (!n)
+                        return -EBADMSG;
+                r = peer_new(n, (uint64_t) sqlite3_column_int64(s, 0), column_text(s, 2), &p);
+                if (r < 0)
+                        return r;
+                p->email = strdup(column_text(s, 3));
+                if (!p->email)
+                        return -ENOMEM;
+                if (wg_key_from_base64(p->public_key, column_text(s, 4)) < 0)
+                        return -EBADMSG;
+                p->private_key_stored = sqlite3_column_int(s, 5);
+                if (sqlite3_column_type(s, 6) == SQLITE_BLOB) {
+                        if (sqlite3_column_bytes(s, 6) != (int) sizeof(p->psk_sealed))
+                                return -EBADMSG;
+                        memcpy(p->psk_sealed, sqlite3_column_blob(s, 6), sizeof(p->psk_sealed));
+                        p->has_psk = true;
+                }
+                r = peer_role_from_string(column_text(s, 7));
+                if (r < 0)
+                        return -EBADMSG;
+                p->role = r;
+                r = prefixes_split(column_text(s, 8), &p->site_networks, &p->n_site_networks);
+                if (r < 0)
+                        return r;
+                p->keepalive = (uint16_t) sqlite3_column_int(s, 9);
+                p->enabled = sqlite3_column_int(s, 10);
+                p->created_at = (uint64_t) sqlite3_column_int64(s, 11);
+                p->updated_at = (uint64_t) sqlite3_column_int64(s, 12);
+                p->expires_at = (uint64_t) sqlite3_column_int64(s, 13);
+                network_link_peer(n, p);
+                TAKE_PTR(p);
+        }
+        if (rc != SQLITE_DONE)
+                return -EIO;
+
+        /* Addresses, grouped by peer. */
+        if (sqlite3_prepare_v2(db->sqlite, "SELECT peer_id, address FROM peer_addresses ORDER BY peer_id, rowid",
+                               -1, &a, NULL) != SQLITE_OK)
+                return -EIO;
+        while ((rc = sqlite3_step(a)) == SQLITE_ROW) {
+                uint64_t pid = (uint64_t) sqlite3_column_int64(a, 0);
+                Peer *p = hashmap_get(m->peers_by_id, &pid);
+                IpPrefix addr;
+                if (!p || ip_prefix_parse(column_text(a, 1), false, &addr) < 0)
+                        return -EBADMSG;
+                IpPrefix *nl = realloc(p->addresses, (p->n_addresses + 1) * sizeof(IpPrefix));
+                if (!nl)
+                        return -ENOMEM;
+                p->addresses = nl;
+                p->addresses[p->n_addresses++] = addr;
+                for (size_t i = 0; i < p->network->n_subnets; i++)
+                        if (addr.family == p->network->subnets[i].family)
+                                (void) addr_pool_reserve(p->network->pools[i], &addr);
+        }
+        return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int db_load(Db *db, Manager *m) {
+        int r = load_networks(db, m);
+        return r < 0 ? r : load_peers(db, m);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The only place with SQL. WAL, foreign keys, synchronous=FULL (a commit is durable before
+ * the caller replies), migrations by PRAGMA user_version. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Db Db;
+typedef struct Manager Manager;
+typedef struct Network Network;
+typedef struct Peer Peer;
+
+int db_open(const char *path, Db **ret);
+Db *db_close(Db *db);
+
+int db_begin(Db *db);
+int db_commit(Db *db);
+void db_rollback(Db *db);
+
+/* Highest id in use, 0 for none. */
+int db_max_ids(Db *db, uint64_t *ret_network, uint64_t *ret_peer);
+
+/* Load every network and peer into the manager (network_new/peer_new, attach, link). */
+int db_load(Db *db, Manager *m);
+
+int db_network_insert(Db *db, const Network *n);
+int db_network_update(Db *db, const Network *n);
+int db_network_delete(Db *db, uint64_t id);
+
+/* sealed_private_key may be NULL (not stored). */
+int db_peer_insert(Db *db, const Peer *p, const uint8_t *sealed_private_key, size_t sealed_len);
+int db_peer_update(Db *db, const Peer *p);
+int db_peer_set_addresses(Db *db, const Peer *p);
+int db_peer_delete(Db *db, uint64_t id);
+/* -ENODATA when the private key is not stored. *ret is malloc'd. */
+int db_peer_get_private_key(Db *db, uint64_t id, uint8_t **ret, size_t *ret_len);

@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-util.h"
+#include "db.h"
+#include "log.h"
+#include "manager.h"
+#include "network-options.h"
+#include "network.h"
+#include "peer-add.h"
+#include "peer.h"
+#include "validate.h"
+#include "wgconf.h"
+#include "wgnet-error.h"
+
+int network_set_active(Network *n, bool active, sd_bus_error *error);
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", WGNET_VERSION);
+}
+
+static int property_get_backend(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", wg_backend_type_to_string(wg_backend_type(m->backend)));
+}
+
+/* Create, persist and (optionally) activate a network. private_key: NULL = generate. */
+static int network_create(Manager *m, const char *name, BusOption *opts, NetworkSettings *s,
+                          const uint8_t *private_key, Network **ret, sd_bus_error *error) {
+        _cleanup_(network_freep) Network *n = NULL;
+        const char *changed[17];
+        uint8_t key[WG_KEY_LEN];
+        size_t len;
+        int r;
+
+        r = network_new(m, m->next_network_id, name,
+                        opts[NETOPT_INTERFACE].set ? opts[NETOPT_INTERFACE].s : name, &n);
+        if (r < 0)
+                return r;
+        n->created_at = now_usec();
+        n->listen_port = manager_free_listen_port(m);
+        r = network_settings_apply(n, opts, s, changed);
+        if (r < 0)
+                return r;
+        if (private_key)
+                memcpy(key, private_key, WG_KEY_LEN);
+        else if ((r = wg_key_generate_private(key)) < 0)
+                return r;
+        r = wg_key_public_from_private(n->public_key, key);
+        if (r >= 0)
+                r = manager_seal(m, "networks.private_key", n->id, key, n->private_key_sealed,
+                                 sizeof(n->private_key_sealed), &len);
+        wg_wipe(key, sizeof(key));
+        if (r < 0)
+                return r;
+        n->active = opts[NETOPT_ACTIVATE].set ? opts[NETOPT_ACTIVATE].b : true;
+
+        r = db_begin(m->db);
+        if (r < 0)
+                return r;
+        r = db_network_insert(m->db, n);
+        if (r == -EEXIST) {
+                db_rollback(m->db);
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NetworkExists",
+                                         "A network with name '%s' or interface '%s' exists", name, n->ifname);
+        }
+        if (r < 0) {
+                db_rollback(m->db);
+                return r;
+        }
+        *ret = n;       /* the caller inserts peers (import) in the same transaction, then commits */
+        TAKE_PTR(n);
+        return 0;
+}
+
+static int network_finish_create(Manager *m, Network *n, sd_bus_error *error) {
+        int r;
+
+        if (n->active) {
+                r = network_apply(n, false);
+                if (r < 0) {
+                        db_rollback(m->db);
+                        (void) network_deactivate_device(n);
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                                 "Cannot bring up interface %s: %s", n->ifname, strerror(-r));
+                }
+        }
+        r = db_commit(m->db);
+        if (r < 0) {
+                db_rollback(m->db);
+                if (n->active)
+                        (void) network_deactivate_device(n);
+                return r;
+        }
+        return 0;
+}
+
+static int check_new_network(Manager *m, const char *name, BusOption *opts, sd_bus_error *error) {
+        if (!network_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid network name '%s': 1-64 characters of letters, digits, '_.@+-' and inner spaces",
+                                         name);
+        if (hashmap_get(m->networks_by_name, name))
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NetworkExists", "Network '%s' exists", name);
+        const char *ifn = opts[NETOPT_INTERFACE].set ? opts[NETOPT_INTERFACE].s : name;
+        if (!opts[NETOPT_INTERFACE].set && !ifname_is_valid(ifn))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Network name '%s' is not a valid interface name: give the option Interface", name);
+        Network *o;
+        HASHMAP_FOREACH(o, m->networks_by_id, i)
+                if (streq(o->ifname, ifn))
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
+                                                 "Interface '%s' is used by network '%s'", ifn, o->name);
+        return 0;
+}
+
+static int network_publish(Manager *m, Network *n) {
+        int r = network_attach(n);
+        if (r < 0)
+                return r;
+        m->next_network_id++;
+        (void) sd_bus_emit_object_added(m->bus, n->path);
+        log_info("%s: network created (interface %s, %s mode)", n->name, n->ifname, network_mode_to_string(n->mode));
+        return 0;
+}
+
+static int method_create_network(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+        BusOption opts[_NETOPT_MAX] = NETWORK_OPTIONS_INIT;
+        NetworkSettings s = {0};
+        Network *n = NULL;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &name);
+        if (r >= 0)
+                r = bus_read_options(m, opts, _NETOPT_MAX, error);
+        if (r >= 0)
+                r = check_new_network(mgr, name, opts, error);
+        if (r >= 0)
+                r = network_settings_check(mgr, NULL, opts, true, &s, error);
+        if (r >= 0) {
+                r = manager_verify(mgr, m, error);
+                if (r == 0) {
+                        r = 1;
+                        goto finish;
+                }
+        }
+        if (r >= 0)
+                r = network_create(mgr, name, opts, &s, NULL, &n, error);
+        if (r >= 0) {
+                r = network_finish_create(mgr, n, error);
+                if (r < 0)
+                        n = network_free(n);
+        }
+        if (r >= 0)
+                r = network_publish(mgr, n);
+        if (r >= 0)
+                r = sd_bus_reply_method_return(m, "o", n->path);
+        else
+                r = bus_reply_errno(error, r, "Cannot create network '%s'", name);
+finish:
+        bus_options_done(opts, _NETOPT_MAX);
+        network_settings_done(&s);
+        return r;
+}
+
+/* ImportNetwork: an existing wg-quick config (typically /etc/wireguard/IF.conf) becomes a
+ * network; its peers are adopted with their keys. Addresses of the peers inside the
+ * network's subnets become their addresses, the rest of their AllowedIPs site networks. An
+ * interface that is already up is adopted: activation only applies differences, so
+ * traffic keeps flowing. */
+static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
+        Manager *m = n->manager;
+        uint64_t now = now_usec();
+        int r;
+
+        for (size_t i = 0; i < c->n_peers; i++) {
+                WgConfPeer *cp = &c->peers[i];
+                _cleanup_(peer_freep) Peer *p = NULL;
+                char name[32];
+                const char *pname = cp->name;
+                size_t len;
+
+                if (!pname || !peer_name_is_valid(pname) || hashmap_get(n->peers_by_name, pname)) {
+                        snprintf(name, sizeof(name), "peer%zu", i + 1);
+                        pname = name;
+                }
+                if (hashmap_get(n->peers_by_key, cp->public_key)) {
+                        char key[WG_KEY_B64_SIZE];
+                        wg_key_to_base64(key, cp->public_key);
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
+                                                 "Public key '%s' appears twice in the config", key);
+                }
+                r = peer_new(n, m->next_peer_id, pname, &p);
+                if (r < 0)
+                        return r;
+                memcpy(p->public_key, cp->public_key, WG_KEY_LEN);
+                p->keepalive = cp->has_persistent_keepalive ? cp->persistent_keepalive : PEER_DEFAULT_KEEPALIVE;
+                p->created_at = p->updated_at = now;
+                if (cp->has_preshared_key) {
+                        r = manager_seal(m, "peers.preshared_key", p->id, cp->preshared_key, p->psk_sealed,
+                                         sizeof(p->psk_sealed), &len);
+                        if (r < 0)
+                                return r;
+                        p->has_psk = true;
+                }
+                p->addresses = calloc(cp->n_allowed_ips + 1, sizeof(IpPrefix));
+                p->site_networks = calloc(cp->n_allowed_ips + 1, sizeof(IpPrefix));
+                if (!p->addresses || !p->site_networks)
+                        return -ENOMEM;
+                for (size_t a = 0; a < cp->n_allowed_ips; a++) {
+                        IpPrefix *ip = &cp->allowed_ips[a];
+                        char buf[IP_PREFIX_STRLEN];
+                        bool inside = false;
+                        for (size_t k = 0; k < n->n_subnets; k++)
+                                inside = inside || ip_prefix_contains(&n->subnets[k], ip);
+                        if (inside && ip->prefixlen == ip_family_bits(ip->family)) {
+                                r = network_reserve_addresses(n, ip, 1);
+                                if (r < 0)
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                                                 "Peer '%s': address %s is used twice or reserved", pname,
+                                                                 ip_addr_to_string(ip, buf));
+                                p->addresses[p->n_addresses++] = *ip;
+                        } else {
+                                IpPrefix masked = *ip;
+                                ip_prefix_mask(&masked);
+                                if (inside)
+                                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                                 "Peer '%s': AllowedIPs %s overlaps the network's subnet but is not one address",
+                                                                 pname, ip_prefix_to_string(ip, buf));
+                                p->site_networks[p->n_site_networks++] = masked;
+                                p->role = PEER_ROLE_SITE_GATEWAY;
+                        }
+                }
+                r = db_peer_insert(m->db, p, NULL, 0);
+                if (r < 0) {
+                        network_release_addresses(n, p->addresses, p->n_addresses);
+                        return r == -EEXIST ? sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
+                                                                "Peer '%s' appears twice", pname) : r;
+                }
+                m->next_peer_id++;
+                network_link_peer(n, TAKE_PTR(p));
+        }
+        return 0;
+}
+
+static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+        BusOption opts[_NETOPT_MAX] = NETWORK_OPTIONS_INIT;
+        NetworkSettings s = {0};
+        _cleanup_(wgconf_freep) WgConf *c = NULL;
+        _cleanup_(freep) char *parse_error = NULL;
+        char **subnets = NULL;
+        Network *n = NULL;
+        const char *name, *text;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "ss", &name, &text);
+        if (r >= 0)
+                r = bus_read_options(m, opts, _NETOPT_MAX, error);
+        if (r < 0)
+                goto finish;
+        if (opts[NETOPT_ADDRESSES].set || opts[NETOPT_KEY_POLICY].set) {
+                r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                     "Addresses and KeyPolicy come from the imported config");
+                goto finish;
+        }
+        r = wgconf_parse(text, strlen(text), &c, &parse_error);
+        if (r < 0) {
+                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InvalidConfig", "Invalid config: %s",
+                                      parse_error ? parse_error : strerror(-r));
+                goto finish;
+        }
+        if (!c->has_interface || !c->has_private_key) {
+                r = sd_bus_error_set(error, WGNET_ERROR_PREFIX "InvalidConfig",
+                                     "Invalid config: an [Interface] section with a PrivateKey is needed");
+                goto finish;
+        }
+        if (c->n_addresses == 0) {
+                r = sd_bus_error_set(error, WGNET_ERROR_PREFIX "InvalidConfig",
+                                     "Invalid config: the [Interface] has no Address, so the network has no subnet");
+                goto finish;
+        }
+        /* The interface addresses become the subnets; DNS, MTU and port come along. */
+        subnets = calloc(c->n_addresses + 1, sizeof(char *));
+        if (!subnets) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (size_t i = 0; i < c->n_addresses; i++) {
+                char buf[IP_PREFIX_STRLEN];
+                subnets[i] = strdup(ip_prefix_to_string(&c->addresses[i], buf));
+                if (!subnets[i]) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+        }
+        opts[NETOPT_ADDRESSES].set = true;
+        opts[NETOPT_ADDRESSES].as = TAKE_PTR(subnets);
+        if (c->has_listen_port && !opts[NETOPT_LISTEN_PORT].set) {
+                opts[NETOPT_LISTEN_PORT].set = true;
+                opts[NETOPT_LISTEN_PORT].q = c->listen_port;
+        }
+        if (c->has_mtu && !opts[NETOPT_MTU].set) {
+                opts[NETOPT_MTU].set = true;
+                opts[NETOPT_MTU].u = c->mtu;
+        }
+        r = check_new_network(mgr, name, opts, error);
+        if (r >= 0)
+                r = network_settings_check(mgr, NULL, opts, true, &s, error);
+        if (r < 0)
+                goto finish;
+        r = manager_verify(mgr, m, error);
+        if (r == 0) {
+                r = 1;
+                goto finish;
+        }
+        if (r < 0)
+                goto finish;
+
+        r = network_create(mgr, name, opts, &s, c->private_key, &n, error);
+        if (r < 0)
+                goto finish;
+        r = import_peers(n, c, error);
+        if (r < 0) {
+                db_rollback(mgr->db);
+                n = network_free(n);
+                goto finish;
+        }
+        r = network_finish_create(mgr, n, error);
+        if (r < 0) {
+                n = network_free(n);
+                goto finish;
+        }
+        r = network_publish(mgr, n);
+        if (r < 0)
+                goto finish;
+        for (Peer *p = n->peers; p; p = p->next)
+                (void) sd_bus_emit_object_added(mgr->bus, p->path);
+        log_info("%s: imported %u peers", n->name, n->n_peers);
+        r = sd_bus_reply_method_return(m, "o", n->path);
+finish:
+        strv_free(subnets);
+        bus_options_done(opts, _NETOPT_MAX);
+        network_settings_done(&s);
+        if (r < 0)
+                return bus_reply_errno(error, r, "Cannot import network '%s'", name);
+        return r;
+}
+
+static int method_get_network_by_name(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+        const char *name;
+        int r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        Network *n = hashmap_get(mgr->networks_by_name, name);
+        if (!n)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotFound", "No network '%s'", name);
+        return sd_bus_reply_method_return(m, "o", n->path);
+}
+
+static int network_compare(const void *a, const void *b) {
+        const Network *x = *(Network *const *) a, *y = *(Network *const *) b;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int sorted_networks(Manager *m, Network ***ret, size_t *ret_n) {
+        size_t n = hashmap_size(m->networks_by_id), k = 0;
+        Network **l = calloc(n + 1, sizeof(Network *)), *net;
+        if (!l)
+                return -ENOMEM;
+        HASHMAP_FOREACH(net, m->networks_by_id, i)
+                l[k++] = net;
+        qsort(l, n, sizeof(Network *), network_compare);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+static int method_list_networks(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(freep) Network **l = NULL;
+        size_t n;
+        int r;
+
+        r = sorted_networks(mgr, &l, &n);
+        if (r >= 0)
+                r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(so)");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "(so)", l[i]->name, l[i]->path);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Backend", "s", property_get_backend, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("CreateNetwork", SD_BUS_ARGS("s", name, "a{sv}", options),
+                                SD_BUS_RESULT("o", network), method_create_network, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetNetworkByName", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", network),
+                                method_get_network_by_name, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListNetworks", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(so)", networks),
+                                method_list_networks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ImportNetwork", SD_BUS_ARGS("s", name, "s", wg_quick_text, "a{sv}", options),
+                                SD_BUS_RESULT("o", network), method_import_network, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+static int network_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                               void **found, sd_bus_error *error) {
+        Network *n = manager_find_network_by_path(userdata, path);
+        if (!n)
+                return 0;
+        *found = n;
+        return 1;
+}
+
+static int peer_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                            void **found, sd_bus_error *error) {
+        Peer *p = manager_find_peer_by_path(userdata, path);
+        if (!p)
+                return 0;
+        *found = p;
+        return 1;
+}
+
+static int network_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                   sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(freep) Network **l = NULL;
+        size_t n;
+        int r = sorted_networks(m, &l, &n);
+        if (r < 0)
+                return r;
+        char **v = calloc(n + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(v[i] = strdup(l[i]->path))) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        *nodes = v;
+        return 0;
+}
+
+static int peer_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                sd_bus_error *error) {
+        Manager *m = userdata;
+        size_t k = 0;
+        Peer *p;
+        char **v = calloc(hashmap_size(m->peers_by_id) + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        HASHMAP_FOREACH(p, m->peers_by_id, i)
+                if (!(v[k++] = strdup(p->path))) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        *nodes = v;
+        return 0;
+}
+
+int manager_bus_register(Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, manager_vtable, m);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(m->bus, NULL, WGNET_NETWORK_PREFIX, WGNET_NETWORK_INTERFACE,
+                                               network_vtable, network_object_find, m);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(m->bus, NULL, WGNET_NETWORK_PREFIX, network_node_enumerator, m);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(m->bus, NULL, WGNET_PEER_PREFIX, WGNET_PEER_INTERFACE,
+                                               peer_vtable, peer_object_find, m);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(m->bus, NULL, WGNET_PEER_PREFIX, peer_node_enumerator, m);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(m->bus, NULL, WGNET_OBJECT_ROOT);
+        return r;
+}

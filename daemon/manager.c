@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "db.h"
+#include "log.h"
+#include "manager.h"
+#include "network.h"
+#include "peer.h"
+#include "polkit.h"
+#include "wgnet-error.h"
+
+/* Every method that is not plain read access, with the polkit action that guards it.
+ * A method missing here is denied (see manager_verify) and a test checks the table
+ * against the vtables. */
+const MethodAction method_actions[] = {
+        { WGNET_MANAGER_INTERFACE, "CreateNetwork", "org.wgnet1.manage-networks" },
+        { WGNET_MANAGER_INTERFACE, "ImportNetwork", "org.wgnet1.manage-networks" },
+        { WGNET_NETWORK_INTERFACE, "Update", "org.wgnet1.manage-networks" },
+        { WGNET_NETWORK_INTERFACE, "Activate", "org.wgnet1.manage-networks" },
+        { WGNET_NETWORK_INTERFACE, "Deactivate", "org.wgnet1.manage-networks" },
+        { WGNET_NETWORK_INTERFACE, "Delete", "org.wgnet1.manage-networks" },
+        { WGNET_NETWORK_INTERFACE, "AddPeer", "org.wgnet1.manage-peers" },
+        { WGNET_NETWORK_INTERFACE, "AddPeers", "org.wgnet1.manage-peers" },
+        { WGNET_NETWORK_INTERFACE, "RemovePeer", "org.wgnet1.manage-peers" },
+        { WGNET_NETWORK_INTERFACE, "Export", "org.wgnet1.read-secrets" },
+        { WGNET_PEER_INTERFACE, "Update", "org.wgnet1.manage-peers" },
+        { WGNET_PEER_INTERFACE, "Enable", "org.wgnet1.manage-peers" },
+        { WGNET_PEER_INTERFACE, "Disable", "org.wgnet1.manage-peers" },
+        { WGNET_PEER_INTERFACE, "Remove", "org.wgnet1.manage-peers" },
+        { WGNET_PEER_INTERFACE, "RotateKeys", "org.wgnet1.read-secrets" },
+        { WGNET_PEER_INTERFACE, "GetConfig", "org.wgnet1.read-secrets" },
+        { WGNET_PEER_INTERFACE, "GetQRCode", "org.wgnet1.read-secrets" },
+        /* Read access: no secrets, no changes. */
+        { WGNET_MANAGER_INTERFACE, "GetNetworkByName", NULL },
+        { WGNET_MANAGER_INTERFACE, "ListNetworks", NULL },
+        { WGNET_NETWORK_INTERFACE, "NextAddresses", NULL },
+        { WGNET_NETWORK_INTERFACE, "GetStats", NULL },
+        { 0 }
+};
+
+const MethodAction *method_action_lookup(const char *interface, const char *member) {
+        for (const MethodAction *a = method_actions; a->interface; a++)
+                if (streq(a->interface, interface) && streq(a->member, member))
+                        return a;
+        return NULL;
+}
+
+int manager_verify(Manager *mgr, sd_bus_message *m, sd_bus_error *error) {
+        const MethodAction *a = method_action_lookup(sd_bus_message_get_interface(m), sd_bus_message_get_member(m));
+        /* Deny by default: a method without an action is refused. */
+        return polkit_verify_async(m, a ? a->action : NULL, mgr->polkit, error);
+}
+
+int manager_new(const ManagerConfig *config, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = calloc(1, sizeof(Manager));
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->config.state_dir = strdup(config->state_dir);
+        m->config.tick_usec = config->tick_usec;
+        m->config.backend = config->backend;
+        if (config->userspace_binary)
+                m->config.userspace_binary = strdup(config->userspace_binary);
+        m->networks_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
+        m->networks_by_name = hashmap_new(string_hash_func, string_equal_func);
+        m->peers_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
+        m->polkit = polkit_registry_new();
+        if (!m->config.state_dir || !m->networks_by_id || !m->networks_by_name || !m->peers_by_id || !m->polkit)
+                return -ENOMEM;
+        (void) sodium_mlock(m->secret_key, sizeof(m->secret_key));
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        Network *n;
+        /* Networks own their peers; collect first, the map cannot change while iterating. */
+        while (hashmap_size(m->networks_by_id) > 0) {
+                size_t i = 0;
+                if (!hashmap_iterate(m->networks_by_id, &i, (void **) &n, NULL))
+                        break;
+                network_detach(n);
+                network_free(n);
+        }
+        hashmap_free(m->networks_by_id);
+        hashmap_free(m->networks_by_name);
+        hashmap_free(m->peers_by_id);
+        polkit_registry_free(m->polkit);
+        sd_event_source_unref(m->tick_source);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        db_close(m->db);
+        wg_backend_free(m->backend);
+        sodium_munlock(m->secret_key, sizeof(m->secret_key));
+        free(m->config.state_dir);
+        free(m->config.userspace_binary);
+        free(m);
+        return NULL;
+}
+
+static int make_ad(char *buf, size_t size, const char *what, uint64_t id) {
+        int k = snprintf(buf, size, "wgnet:%s:%" PRIu64, what, id);
+        return k > 0 && (size_t) k < size ? k : -ENAMETOOLONG;
+}
+
+int manager_seal(Manager *m, const char *what, uint64_t id, const uint8_t secret[32],
+                 uint8_t *out, size_t out_size, size_t *ret_len) {
+        char ad[96];
+        int k = make_ad(ad, sizeof(ad), what, id);
+        if (k < 0)
+                return k;
+        return secretbox_seal(m->secret_key, secret, 32, ad, (size_t) k, out, out_size, ret_len);
+}
+
+int manager_open(Manager *m, const char *what, uint64_t id, const uint8_t *blob, size_t len,
+                 uint8_t ret_secret[32]) {
+        char ad[96];
+        size_t out_len;
+        int k = make_ad(ad, sizeof(ad), what, id);
+        if (k < 0)
+                return k;
+        int r = secretbox_open(m->secret_key, blob, len, ad, (size_t) k, ret_secret, 32, &out_len);
+        if (r < 0)
+                return r;
+        return out_len == 32 ? 0 : -EBADMSG;
+}
+
+Network *manager_find_network_by_path(Manager *m, const char *path) {
+        const char *s;
+        uint64_t id;
+        char *end;
+
+        if (strncmp(path, WGNET_NETWORK_PREFIX "/", strlen(WGNET_NETWORK_PREFIX "/")) != 0)
+                return NULL;
+        s = path + strlen(WGNET_NETWORK_PREFIX "/");
+        if (*s < '1' || *s > '9')
+                return NULL;
+        errno = 0;
+        id = strtoull(s, &end, 10);
+        if (errno || *end)
+                return NULL;
+        return hashmap_get(m->networks_by_id, &id);
+}
+
+Peer *manager_find_peer_by_path(Manager *m, const char *path) {
+        const char *s;
+        uint64_t id;
+        char *end;
+
+        if (strncmp(path, WGNET_PEER_PREFIX "/", strlen(WGNET_PEER_PREFIX "/")) != 0)
+                return NULL;
+        s = path + strlen(WGNET_PEER_PREFIX "/");
+        if (*s < '1' || *s > '9')
+                return NULL;
+        errno = 0;
+        id = strtoull(s, &end, 10);
+        if (errno || *end)
+                return NULL;
+        return hashmap_get(m->peers_by_id, &id);
+}
+
+static int load_secret_key(Manager *m) {
+        const char *creds = getenv("CREDENTIALS_DIRECTORY");
+        _cleanup_(freep) char *path = NULL;
+        int r;
+
+        if (creds) {
+                if (asprintf(&path, "%s/wgnet-secret-key", creds) < 0)
+                        return -ENOMEM;
+                if (access(path, F_OK) == 0) {
+                        r = secretbox_key_load(path, false, m->secret_key);
+                        if (r < 0)
+                                log_error("Cannot use credential %s: %s", path, strerror(-r));
+                        return r;
+                }
+                free(path);
+                path = NULL;
+        }
+        if (asprintf(&path, "%s/secret.key", m->config.state_dir) < 0)
+                return -ENOMEM;
+        r = secretbox_key_load(path, true, m->secret_key);
+        if (r < 0)
+                log_error("Cannot load or create %s: %s", path, strerror(-r));
+        return r;
+}
+
+void manager_reconcile_all(Manager *m, bool log_repairs) {
+        Network *n;
+        HASHMAP_FOREACH(n, m->networks_by_id, i) {
+                if (!n->active)
+                        continue;
+                int r = network_apply(n, log_repairs);
+                if (r < 0)
+                        log_warning("%s: cannot reconcile the device: %s", n->ifname, strerror(-r));
+        }
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        (void) wg_backend_reap(m->backend);
+        manager_reconcile_all(m, true);
+        (void) sd_event_source_set_time(s, usec + m->config.tick_usec);
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        _cleanup_(freep) char *db_path = NULL;
+        WgBackendOptions bopts = { .userspace_binary = m->config.userspace_binary, .userspace_log_fd = -1 };
+        uint64_t now;
+        int r;
+
+        if (mkdir(m->config.state_dir, 0700) < 0 && errno != EEXIST) {
+                log_error("Cannot create %s: %s", m->config.state_dir, strerror(errno));
+                return -errno;
+        }
+        r = load_secret_key(m);
+        if (r < 0)
+                return r;
+
+        if (asprintf(&db_path, "%s/wgnet.db", m->config.state_dir) < 0)
+                return -ENOMEM;
+        r = db_open(db_path, &m->db);
+        if (r < 0) {
+                log_error("Cannot open the database %s: %s", db_path,
+                          r == -EPROTONOSUPPORT ? "written by a newer wgnetd" : strerror(-r));
+                return r;
+        }
+        r = db_max_ids(m->db, &m->next_network_id, &m->next_peer_id);
+        if (r < 0)
+                return r;
+        m->next_network_id++;
+        m->next_peer_id++;
+        r = db_load(m->db, m);
+        if (r < 0) {
+                log_error("Cannot load the database: %s", strerror(-r));
+                return r;
+        }
+
+        r = wg_backend_new(m->config.backend, &bopts, &m->backend);
+        if (r < 0) {
+                log_error("Cannot set up the %s WireGuard backend: %s",
+                          wg_backend_type_to_string(m->config.backend), strerror(-r));
+                return r;
+        }
+        log_info("Using the %s WireGuard backend", wg_backend_type_to_string(wg_backend_type(m->backend)));
+
+        /* Bring the devices to what the database says before taking the name. */
+        manager_reconcile_all(m, true);
+
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0) {
+                log_error("Cannot connect to the system bus: %s", strerror(-r));
+                return r;
+        }
+        r = manager_bus_register(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        r = sd_bus_request_name(m->bus, WGNET_BUS_NAME, 0);
+        if (r < 0) {
+                log_error("Cannot own %s: %s", WGNET_BUS_NAME, strerror(-r));
+                return r;
+        }
+
+        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time(m->event, &m->tick_source, CLOCK_MONOTONIC, now + m->config.tick_usec,
+                              100 * 1000, on_tick, m);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(m->tick_source, SD_EVENT_ON);
+        if (r < 0)
+                return r;
+
+        log_info("wgnetd " WGNET_VERSION " ready: %zu networks, %zu peers",
+                 hashmap_size(m->networks_by_id), hashmap_size(m->peers_by_id));
+        (void) sd_notify(false, "READY=1\nSTATUS=Running");
+        return 0;
+}

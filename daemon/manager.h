@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "backend.h"
+#include "hashmap.h"
+#include "macro.h"
+#include "secretbox.h"
+
+typedef struct Db Db;
+typedef struct Network Network;
+typedef struct Peer Peer;
+typedef struct PolkitRegistry PolkitRegistry;
+
+typedef struct ManagerConfig {
+        char *state_dir;                /* /var/lib/wgnet */
+        uint64_t tick_usec;             /* reconcile and stats period */
+        WgBackendType backend;
+        char *userspace_binary;         /* NULL = default */
+} ManagerConfig;
+
+typedef struct Manager {
+        ManagerConfig config;
+        sd_event *event;
+        sd_bus *bus;
+        sd_event_source *tick_source;
+        Db *db;
+        WgBackend *backend;
+        PolkitRegistry *polkit;
+        uint8_t secret_key[SECRETBOX_KEY_LEN];   /* for data at rest; in locked memory */
+
+        Hashmap *networks_by_id;        /* uint64_t id -> Network */
+        Hashmap *networks_by_name;      /* name -> Network */
+        Hashmap *peers_by_id;           /* uint64_t id -> Peer */
+        uint64_t next_network_id, next_peer_id;
+} Manager;
+
+int manager_new(const ManagerConfig *config, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free)
+
+/* Open the database, load everything, connect to the bus, register objects, take the
+ * name, reconcile every active network. */
+int manager_start(Manager *m);
+/* Reconcile all active networks and refresh their status (the tick). */
+void manager_reconcile_all(Manager *m, bool log_repairs);
+
+Network *manager_find_network_by_path(Manager *m, const char *path);
+Peer *manager_find_peer_by_path(Manager *m, const char *path);
+
+/* Seal/open a 32-byte secret bound to (table, column, id). */
+int manager_seal(Manager *m, const char *what, uint64_t id, const uint8_t secret[32],
+                 uint8_t *out, size_t out_size, size_t *ret_len);
+int manager_open(Manager *m, const char *what, uint64_t id, const uint8_t *blob, size_t len,
+                 uint8_t ret_secret[32]);
+
+/* The bus vtables, one per interface (manager-bus.c, network-bus.c, peer-bus.c). */
+int manager_bus_register(Manager *m);
+extern const sd_bus_vtable manager_vtable[];
+extern const sd_bus_vtable network_vtable[];
+extern const sd_bus_vtable peer_vtable[];
+
+/* Method → polkit action, for every method that is not plain read access. */
+typedef struct MethodAction {
+        const char *interface;
+        const char *member;
+        const char *action;             /* NULL = read access, no authorization needed */
+} MethodAction;
+extern const MethodAction method_actions[];
+/* NULL when the method is not in the table. */
+const MethodAction *method_action_lookup(const char *interface, const char *member);
+
+/* Verify the caller of m for the action of m's interface+member: 1 allowed, 0 pending
+ * (return 1 from the handler: it is called again with the answer), negative errno with
+ * error set when denied. */
+int manager_verify(Manager *mgr, sd_bus_message *m, sd_bus_error *error);

@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-util.h"
+#include "db.h"
+#include "log.h"
+#include "manager.h"
+#include "network-options.h"
+#include "network.h"
+#include "peer-add.h"
+#include "peer.h"
+#include "wgconf.h"
+#include "wgnet-error.h"
+
+static int property_get_addresses(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+        return bus_append_prefixes(reply, n->subnets, n->n_subnets);
+}
+
+static int property_get_extra_routes(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+        return bus_append_prefixes(reply, n->extra_routes, n->n_extra_routes);
+}
+
+static int property_get_dns(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+        return sd_bus_message_append_strv(reply, n->dns);
+}
+
+static int property_get_public_key(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+        char key[WG_KEY_B64_SIZE];
+        wg_key_to_base64(key, n->public_key);
+        return sd_bus_message_append(reply, "s", key);
+}
+
+static int property_get_mode(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+        return sd_bus_message_append(reply, "s", network_mode_to_string(n->mode));
+}
+
+static int property_get_key_policy(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+        return sd_bus_message_append(reply, "s", key_policy_to_string(n->key_policy));
+}
+
+static Network *network_from_message(sd_bus_message *m, void *userdata) {
+        return userdata;
+}
+
+/* Persist the network row; on failure the caller rolls back. */
+static int network_save(Network *n, sd_bus_error *error) {
+        int r = db_network_update(n->manager->db, n);
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
+                                         "The listen port or interface is used by another network");
+        return r;
+}
+
+static int method_add_peer(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Network *n = network_from_message(m, userdata);
+        _cleanup_(freep) Peer **peers = NULL;
+        char **configs = NULL;
+        PeerSpec spec;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r < 0)
+                return r;
+        r = peer_spec_read(m, &spec, error);
+        if (r >= 0)
+                r = peer_specs_check(n, &spec, 1, NULL, error);
+        if (r >= 0) {
+                r = manager_verify(n->manager, m, error);
+                if (r == 0) {
+                        peer_specs_done(&spec, 1);
+                        return 1;
+                }
+        }
+        if (r >= 0)
+                r = network_add_peers(n, &spec, 1, &peers, &configs, error);
+        peer_specs_done(&spec, 1);
+        if (r < 0)
+                return r;
+
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "os", peers[0]->path, configs[0]);
+        wg_wipe_free_string(configs[0]);
+        free(configs);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_add_peers(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Network *n = network_from_message(m, userdata);
+        _cleanup_(freep) PeerSpec *specs = NULL;
+        _cleanup_(freep) Peer **peers = NULL;
+        char **configs = NULL;
+        size_t count = 0, alloc = 0;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "(sa{sv})");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sa{sv}")) > 0) {
+                if (count == alloc) {
+                        alloc = alloc ? alloc * 2 : 64;
+                        PeerSpec *ns = realloc(specs, alloc * sizeof(PeerSpec));
+                        if (!ns) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        specs = ns;
+                }
+                r = peer_spec_read(m, &specs[count], error);
+                count++;
+                if (r < 0)
+                        break;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0 && count == 0)
+                r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No peers given");
+        if (r >= 0)
+                r = peer_specs_check(n, specs, count, NULL, error);
+        if (r >= 0) {
+                r = manager_verify(n->manager, m, error);
+                if (r == 0) {
+                        peer_specs_done(specs, count);
+                        return 1;
+                }
+        }
+        if (r >= 0)
+                r = network_add_peers(n, specs, count, &peers, &configs, error);
+        peer_specs_done(specs, count);
+        if (r < 0)
+                return r;
+
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(os)");
+        for (size_t i = 0; r >= 0 && i < count; i++)
+                r = sd_bus_message_append(reply, "(os)", peers[i]->path, configs[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        for (size_t i = 0; i < count; i++)
+                wg_wipe_free_string(configs[i]);
+        free(configs);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int peer_remove(Peer *p, sd_bus_error *error);
+
+static int method_remove_peer(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Network *n = network_from_message(m, userdata);
+        const char *path;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "o", &path);
+        if (r < 0)
+                return r;
+        Peer *p = manager_find_peer_by_path(n->manager, path);
+        if (!p || p->network != n)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotFound", "No peer '%s' in network '%s'", path, n->name);
+        r = manager_verify(n->manager, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = peer_remove(p, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Network *n = network_from_message(m, userdata);
+        BusOption opts[_NETOPT_MAX] = NETWORK_OPTIONS_INIT;
+        NetworkSettings s = {0};
+        const char *changed[17];
+        _cleanup_(freep) IpPrefix *old_subnets = NULL;
+        size_t n_old = n->n_subnets;
+        uint16_t old_port = n->listen_port;
+        uint32_t old_mtu = n->mtu;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = bus_read_options(m, opts, _NETOPT_MAX, error);
+        if (r >= 0)
+                r = network_settings_check(n->manager, n, opts, false, &s, error);
+        if (r >= 0) {
+                r = manager_verify(n->manager, m, error);
+                if (r == 0) {
+                        bus_options_done(opts, _NETOPT_MAX);
+                        network_settings_done(&s);
+                        return 1;
+                }
+        }
+        if (r < 0)
+                goto finish;
+
+        old_subnets = malloc(sizeof(n->subnets));
+        if (!old_subnets) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        memcpy(old_subnets, n->subnets, sizeof(n->subnets));
+
+        /* The settings are applied in memory, saved, then pushed to the device. A failed
+         * save reloads nothing: apply only changes fields that were checked. */
+        r = network_settings_apply(n, opts, &s, changed);
+        if (r < 0)
+                goto finish;
+        r = db_begin(n->manager->db);
+        if (r >= 0)
+                r = network_save(n, error);
+        if (r >= 0)
+                r = db_commit(n->manager->db);
+        if (r < 0) {
+                db_rollback(n->manager->db);
+                log_error("%s: cannot save the network: %s", n->name, strerror(-r));
+                goto finish;
+        }
+        if (n->active) {
+                WgBackend *b = n->manager->backend;
+                for (size_t i = 0; i < n_old; i++) {
+                        bool kept = false;
+                        for (size_t k = 0; k < n->n_subnets; k++)
+                                kept = kept || ip_prefix_equal(&old_subnets[i], &n->subnets[k]);
+                        if (!kept)
+                                (void) wg_backend_addr_del(b, n->ifname, &old_subnets[i]);
+                }
+                if (old_mtu != n->mtu && n->mtu == 0)
+                        log_info("%s: MTU reset to default takes effect when the network is activated again", n->name);
+                (void) old_port;
+                r = network_apply(n, false);
+                if (r < 0)
+                        log_warning("%s: cannot apply the new settings to the device: %s", n->ifname, strerror(-r));
+        }
+        if (changed[0])
+                (void) sd_bus_emit_properties_changed_strv(n->manager->bus, n->path, WGNET_NETWORK_INTERFACE,
+                                                           (char **) changed);
+        log_info("%s: network updated", n->name);
+        r = sd_bus_reply_method_return(m, NULL);
+finish:
+        bus_options_done(opts, _NETOPT_MAX);
+        network_settings_done(&s);
+        return r;
+}
+
+int network_set_active(Network *n, bool active, sd_bus_error *error);
+
+int network_set_active(Network *n, bool active, sd_bus_error *error) {
+        Manager *m = n->manager;
+        int r;
+
+        if (n->active == active)
+                return 0;
+        r = db_begin(m->db);
+        if (r < 0)
+                return r;
+        n->active = active;
+        r = network_save(n, error);
+        if (r >= 0) {
+                if (active) {
+                        r = network_apply(n, false);
+                        if (r < 0) {
+                                sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                                  "Cannot bring up %s: %s", n->ifname, strerror(-r));
+                                (void) network_deactivate_device(n);
+                        }
+                } else
+                        r = network_deactivate_device(n);
+        }
+        if (r >= 0)
+                r = db_commit(m->db);
+        if (r < 0) {
+                db_rollback(m->db);
+                n->active = !active;
+                return r;
+        }
+        if (!active)
+                for (Peer *p = n->peers; p; p = p->next)
+                        if (p->online) {
+                                p->online = false;
+                                (void) peer_emit_changed(p, "Online", NULL);
+                        }
+        if (!active)
+                n->n_online = 0;
+        log_info("%s: network %s (%s)", n->name, active ? "activated" : "deactivated", n->ifname);
+        (void) network_emit_changed(n, "Active", "OnlinePeerCount", NULL);
+        return 0;
+}
+
+static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Network *n = network_from_message(m, userdata);
+        int r = manager_verify(n->manager, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = network_set_active(n, !streq(sd_bus_message_get_member(m), "Deactivate"), error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Network *n = network_from_message(m, userdata);
+        Manager *mgr = n->manager;
+        int r = manager_verify(mgr, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = db_begin(mgr->db);
+        if (r >= 0)
+                r = db_network_delete(mgr->db, n->id);
+        if (r >= 0 && n->active)
+                r = network_deactivate_device(n);
+        if (r >= 0)
+                r = db_commit(mgr->db);
+        if (r < 0) {
+                db_rollback(mgr->db);
+                return bus_reply_errno(error, r, "Cannot delete network '%s'", n->name);
+        }
+        /* Object-removed before unlinking. */
+        for (Peer *p = n->peers; p; p = p->next)
+                (void) sd_bus_emit_object_removed(mgr->bus, p->path);
+        (void) sd_bus_emit_object_removed(mgr->bus, n->path);
+        log_info("%s: network deleted", n->name);
+        network_detach(n);
+        network_free(n);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_next_addresses(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Network *n = network_from_message(m, userdata);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < n->n_subnets; i++) {
+                IpPrefix a;
+                char buf[IP_PREFIX_STRLEN];
+                if (addr_pool_peek(n->pools[i], &a) < 0)
+                        continue;
+                r = sd_bus_message_append(reply, "s", ip_prefix_to_string(&a, buf));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_stats(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Network *n = network_from_message(m, userdata);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (n->active) {
+                r = network_refresh_status(n);
+                if (r < 0)
+                        log_warning("%s: cannot read the device: %s", n->ifname, strerror(-r));
+        }
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(otttbs)");
+        for (Peer *p = n->peers; r >= 0 && p; p = p->next)
+                r = sd_bus_message_append(reply, "(otttbs)", p->path, p->last_handshake, p->rx_bytes, p->tx_bytes,
+                                          p->online, p->endpoint ? p->endpoint : "");
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* The network as a wg-quick server config: the interface with its private key and every
+ * peer with its server-side AllowedIPs. */
+int network_export(Network *n, char **ret);
+
+int network_export(Network *n, char **ret) {
+        _cleanup_(wgconf_freep) WgConf *c = wgconf_new();
+        char comment[160];
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        snprintf(comment, sizeof(comment), "wgnet network '%s' (%s mode)", n->name, network_mode_to_string(n->mode));
+        r = wgconf_add_comment(c, comment);
+        if (r < 0)
+                return r;
+        c->has_interface = true;
+        r = network_private_key(n, c->private_key);
+        if (r < 0)
+                return r;
+        c->has_private_key = true;
+        for (size_t i = 0; i < n->n_subnets; i++)
+                if ((r = wgconf_add_address(c, &n->subnets[i])) < 0)
+                        return r;
+        c->has_listen_port = true;
+        c->listen_port = n->listen_port;
+        if (n->mtu) {
+                c->has_mtu = true;
+                c->mtu = n->mtu;
+        }
+        for (Peer *p = n->peers; p; p = p->next) {
+                if (!p->enabled)
+                        continue;
+                WgConfPeer *cp = wgconf_add_peer(c);
+                if (!cp)
+                        return -ENOMEM;
+                cp->name = strdup(p->name);
+                if (!cp->name)
+                        return -ENOMEM;
+                memcpy(cp->public_key, p->public_key, WG_KEY_LEN);
+                if (p->has_psk) {
+                        r = manager_open(n->manager, "peers.preshared_key", p->id, p->psk_sealed,
+                                         sizeof(p->psk_sealed), cp->preshared_key);
+                        if (r < 0)
+                                return r;
+                        cp->has_preshared_key = true;
+                }
+                for (size_t i = 0; i < p->n_addresses; i++)
+                        if ((r = wgconf_peer_add_allowed_ip(cp, &p->addresses[i])) < 0)
+                                return r;
+                for (size_t i = 0; i < p->n_site_networks; i++)
+                        if ((r = wgconf_peer_add_allowed_ip(cp, &p->site_networks[i])) < 0)
+                                return r;
+        }
+        return wgconf_render(c, ret);
+}
+
+static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Network *n = network_from_message(m, userdata);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(wg_wipe_free_stringp) char *text = NULL;
+        int r = manager_verify(n->manager, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = network_export(n, &text);
+        if (r < 0)
+                return bus_reply_errno(error, r, "Cannot export network '%s'", n->name);
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", text);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+const sd_bus_vtable network_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "t", NULL, offsetof(Network, id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Network, name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Interface", "s", NULL, offsetof(Network, ifname), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Addresses", "as", property_get_addresses, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ListenPort", "q", NULL, offsetof(Network, listen_port), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PublicKey", "s", property_get_public_key, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Endpoint", "s", NULL, offsetof(Network, endpoint), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DNS", "as", property_get_dns, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MTU", "u", NULL, offsetof(Network, mtu), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Mode", "s", property_get_mode, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ExtraRoutes", "as", property_get_extra_routes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PeerIsolation", "b", NULL, offsetof(Network, peer_isolation), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NatInterface", "s", NULL, offsetof(Network, nat_interface), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("KeyPolicy", "s", property_get_key_policy, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("OnlineThreshold", "u", NULL, offsetof(Network, online_threshold), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Active", "b", NULL, offsetof(Network, active), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PeerCount", "u", NULL, offsetof(Network, n_peers), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OnlinePeerCount", "u", NULL, offsetof(Network, n_online), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("AddPeer", SD_BUS_ARGS("s", name, "a{sv}", options),
+                                SD_BUS_RESULT("o", peer, "s", config), method_add_peer, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddPeers", SD_BUS_ARGS("a(sa{sv})", peers), SD_BUS_RESULT("a(os)", added),
+                                method_add_peers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemovePeer", SD_BUS_ARGS("o", peer), SD_BUS_NO_RESULT, method_remove_peer,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_update,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Activate", NULL, NULL, method_activate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Deactivate", NULL, NULL, method_activate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Delete", NULL, NULL, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NextAddresses", SD_BUS_NO_ARGS, SD_BUS_RESULT("as", addresses),
+                                method_next_addresses, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(otttbs)", stats), method_get_stats,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Export", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", config), method_export,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("PeerAdded", SD_BUS_ARGS("o", peer), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("PeerRemoved", SD_BUS_ARGS("o", peer), 0),
+        SD_BUS_VTABLE_END,
+};

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "manager.h"
+#include "network-options.h"
+#include "peer.h"
+#include "validate.h"
+#include "wgnet-error.h"
+
+uint16_t manager_free_listen_port(Manager *m) {
+        for (uint32_t port = 51820; port <= 65535; port++) {
+                Network *n;
+                bool used = false;
+                HASHMAP_FOREACH(n, m->networks_by_id, i)
+                        used = used || n->listen_port == port;
+                if (!used)
+                        return (uint16_t) port;
+        }
+        return 0;
+}
+
+static int check_subnets(Manager *m, Network *self, char **l, NetworkSettings *s, sd_bus_error *error) {
+        size_t n = strv_length(l);
+
+        if (n == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Addresses must name at least one subnet with the server's address, e.g. '10.8.0.1/24'");
+        if (n > NETWORK_MAX_SUBNETS)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "At most one IPv4 and one IPv6 subnet, not %zu", n);
+        for (size_t i = 0; i < n; i++) {
+                IpPrefix *p = &s->subnets[i];
+                if (ip_prefix_parse(l[i], false, p) < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid address '%s': expected the server's address with the subnet prefix, e.g. 10.8.0.1/24", l[i]);
+                if (ip_addr_is_v4_mapped(p))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid address '%s': IPv4-mapped IPv6", l[i]);
+                size_t bits = ip_family_bits(p->family);
+                if ((size_t) p->prefixlen + 2 > bits || (p->family == AF_INET && p->prefixlen < 8) ||
+                    (p->family == AF_INET6 && p->prefixlen < 48))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid address '%s': the prefix must leave room for peers (IPv4 /8-/30, IPv6 /48-/126)", l[i]);
+                if (!ip_prefix_has_host_bits(p))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid address '%s': give the server's own address, not the network address", l[i]);
+                if (p->family == AF_INET) {
+                        IpPrefix host = ip_prefix_host(p), bcast = *p;
+                        ip_prefix_mask(&bcast);
+                        for (size_t b = p->prefixlen; b < 32; b++)
+                                bcast.addr.bytes[b / 8] |= (uint8_t) (0x80 >> (b % 8));
+                        bcast.prefixlen = 32;
+                        if (ip_prefix_equal(&host, &bcast))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Invalid address '%s': that is the broadcast address", l[i]);
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (s->subnets[j].family == p->family)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Two subnets of the same family: '%s'", l[i]);
+                Network *o;
+                HASHMAP_FOREACH(o, m->networks_by_id, it) {
+                        if (o == self)
+                                continue;
+                        for (size_t k = 0; k < o->n_subnets; k++)
+                                if (ip_prefix_overlaps(&o->subnets[k], p))
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                                                 "Subnet '%s' overlaps network '%s'", l[i], o->name);
+                }
+        }
+        s->n_subnets = n;
+
+        /* Existing peers must stay inside the new subnets. */
+        if (self)
+                for (Peer *p = self->peers; p; p = p->next)
+                        for (size_t a = 0; a < p->n_addresses; a++) {
+                                bool inside = false;
+                                for (size_t k = 0; k < n; k++) {
+                                        IpPrefix server = ip_prefix_host(&s->subnets[k]);
+                                        if (ip_prefix_contains(&s->subnets[k], &p->addresses[a]) &&
+                                            !ip_prefix_equal(&server, &p->addresses[a]))
+                                                inside = true;
+                                }
+                                if (!inside) {
+                                        char buf[IP_PREFIX_STRLEN];
+                                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                                 "Peer '%s' has address %s, which the new subnets would not hold",
+                                                                 p->name, ip_addr_to_string(&p->addresses[a], buf));
+                                }
+                        }
+        return 0;
+}
+
+int network_settings_check(Manager *m, Network *self, BusOption *opts, bool creating,
+                           NetworkSettings *s, sd_bus_error *error) {
+        int r;
+
+        *s = (NetworkSettings) { .mode = self ? self->mode : NETWORK_MODE_HUB,
+                                 .key_policy = self ? self->key_policy : KEY_POLICY_STORED };
+
+        if (!creating)
+                for (int i = NETOPT_INTERFACE; i < _NETOPT_MAX; i++)
+                        if (opts[i].set && (i == NETOPT_INTERFACE || i == NETOPT_KEY_POLICY || i == NETOPT_ACTIVATE))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option '%s' can only be given when the network is created",
+                                                         opts[i].key);
+
+        if (opts[NETOPT_INTERFACE].set) {
+                const char *ifn = opts[NETOPT_INTERFACE].s;
+                if (!ifname_is_valid(ifn))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid interface name '%s'", ifn);
+        }
+        if (opts[NETOPT_ADDRESSES].set) {
+                r = check_subnets(m, self, opts[NETOPT_ADDRESSES].as, s, error);
+                if (r < 0)
+                        return r;
+        } else if (creating)
+                return check_subnets(m, self, NULL, s, error);
+        if (opts[NETOPT_LISTEN_PORT].set) {
+                uint16_t port = opts[NETOPT_LISTEN_PORT].q;
+                if (port == 0)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "Invalid listen port '0': clients need a fixed port");
+                Network *o;
+                HASHMAP_FOREACH(o, m->networks_by_id, it)
+                        if (o != self && o->listen_port == port)
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
+                                                         "Listen port %u is used by network '%s'", port, o->name);
+        }
+        if (opts[NETOPT_ENDPOINT].set && !isempty(opts[NETOPT_ENDPOINT].s) && !endpoint_is_valid(opts[NETOPT_ENDPOINT].s))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid endpoint '%s': expected host:port or [IPv6]:port", opts[NETOPT_ENDPOINT].s);
+        if (opts[NETOPT_DNS].set)
+                for (char **d = opts[NETOPT_DNS].as; *d; d++)
+                        if (!dns_entry_is_valid(*d))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Invalid DNS entry '%s': expected an IP address or a search domain", *d);
+        if (opts[NETOPT_MTU].set) {
+                uint32_t mtu = opts[NETOPT_MTU].u;
+                if (mtu != 0 && (mtu < 1280 || mtu > 9000))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid MTU '%u': expected 1280-9000, or 0 for the default", mtu);
+        }
+        if (opts[NETOPT_MODE].set) {
+                r = network_mode_from_string(opts[NETOPT_MODE].s);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid mode '%s': expected hub, gateway, split or site-to-site",
+                                                 opts[NETOPT_MODE].s);
+                s->mode = r;
+        }
+        if (opts[NETOPT_EXTRA_ROUTES].set) {
+                r = bus_parse_prefixes(opts[NETOPT_EXTRA_ROUTES].as, false, "extra route", &s->extra_routes,
+                                       &s->n_extra_routes, error);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < s->n_extra_routes; i++)
+                        if (ip_prefix_has_host_bits(&s->extra_routes[i]))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Invalid extra route '%s': host bits are set",
+                                                         opts[NETOPT_EXTRA_ROUTES].as[i]);
+        }
+        if (opts[NETOPT_NAT_INTERFACE].set && !isempty(opts[NETOPT_NAT_INTERFACE].s) &&
+            !ifname_is_valid(opts[NETOPT_NAT_INTERFACE].s))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid NAT interface '%s'",
+                                         opts[NETOPT_NAT_INTERFACE].s);
+        if (opts[NETOPT_KEY_POLICY].set) {
+                r = key_policy_from_string(opts[NETOPT_KEY_POLICY].s);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid key policy '%s': expected stored or one-time",
+                                                 opts[NETOPT_KEY_POLICY].s);
+                s->key_policy = r;
+        }
+        if (opts[NETOPT_ONLINE_THRESHOLD].set) {
+                uint32_t t = opts[NETOPT_ONLINE_THRESHOLD].u;
+                if (t < 10 || t > 86400)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid online threshold '%u': expected 10-86400 seconds", t);
+        }
+        return 0;
+}
+
+void network_settings_done(NetworkSettings *s) {
+        free(s->extra_routes);
+        s->extra_routes = NULL;
+}
+
+static int set_string(char **dst, const char *src, bool *changed) {
+        if (streq_ptr(*dst, src))
+                return 0;
+        char *c = strdup(src);
+        if (!c)
+                return -ENOMEM;
+        free(*dst);
+        *dst = c;
+        *changed = true;
+        return 0;
+}
+
+int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, const char **ret_changed) {
+        size_t k = 0;
+        bool ch;
+        int r;
+
+#define CHANGED(name) ret_changed[k++] = (name)
+        if (opts[NETOPT_ADDRESSES].set) {
+                memcpy(n->subnets, s->subnets, sizeof(n->subnets));
+                n->n_subnets = s->n_subnets;
+                r = network_setup_pools(n);
+                if (r < 0)
+                        return r;
+                for (Peer *p = n->peers; p; p = p->next)
+                        for (size_t a = 0; a < p->n_addresses; a++)
+                                for (size_t i = 0; i < n->n_subnets; i++)
+                                        if (p->addresses[a].family == n->subnets[i].family)
+                                                (void) addr_pool_reserve(n->pools[i], &p->addresses[a]);
+                CHANGED("Addresses");
+        }
+        if (opts[NETOPT_LISTEN_PORT].set && n->listen_port != opts[NETOPT_LISTEN_PORT].q) {
+                n->listen_port = opts[NETOPT_LISTEN_PORT].q;
+                CHANGED("ListenPort");
+        }
+        if (opts[NETOPT_ENDPOINT].set) {
+                ch = false;
+                r = set_string(&n->endpoint, opts[NETOPT_ENDPOINT].s, &ch);
+                if (r < 0)
+                        return r;
+                if (ch)
+                        CHANGED("Endpoint");
+        }
+        if (opts[NETOPT_DNS].set) {
+                char **copy = calloc(strv_length(opts[NETOPT_DNS].as) + 1, sizeof(char *));
+                if (!copy)
+                        return -ENOMEM;
+                for (size_t i = 0; opts[NETOPT_DNS].as[i]; i++)
+                        if (!(copy[i] = strdup(opts[NETOPT_DNS].as[i]))) {
+                                strv_free(copy);
+                                return -ENOMEM;
+                        }
+                strv_free(n->dns);
+                n->dns = copy;
+                CHANGED("DNS");
+        }
+        if (opts[NETOPT_MTU].set && n->mtu != opts[NETOPT_MTU].u) {
+                n->mtu = opts[NETOPT_MTU].u;
+                CHANGED("MTU");
+        }
+        if (opts[NETOPT_MODE].set && n->mode != s->mode) {
+                n->mode = s->mode;
+                CHANGED("Mode");
+        }
+        if (opts[NETOPT_EXTRA_ROUTES].set) {
+                free(n->extra_routes);
+                n->extra_routes = TAKE_PTR(s->extra_routes);
+                n->n_extra_routes = s->n_extra_routes;
+                CHANGED("ExtraRoutes");
+        }
+        if (opts[NETOPT_PEER_ISOLATION].set && n->peer_isolation != !!opts[NETOPT_PEER_ISOLATION].b) {
+                n->peer_isolation = opts[NETOPT_PEER_ISOLATION].b;
+                CHANGED("PeerIsolation");
+        }
+        if (opts[NETOPT_NAT_INTERFACE].set) {
+                ch = false;
+                r = set_string(&n->nat_interface, opts[NETOPT_NAT_INTERFACE].s, &ch);
+                if (r < 0)
+                        return r;
+                if (ch)
+                        CHANGED("NatInterface");
+        }
+        if (opts[NETOPT_KEY_POLICY].set)
+                n->key_policy = s->key_policy;
+        if (opts[NETOPT_ONLINE_THRESHOLD].set && n->online_threshold != opts[NETOPT_ONLINE_THRESHOLD].u) {
+                n->online_threshold = opts[NETOPT_ONLINE_THRESHOLD].u;
+                CHANGED("OnlineThreshold");
+        }
+#undef CHANGED
+        ret_changed[k] = NULL;
+        return 0;
+}

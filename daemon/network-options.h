@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "bus-util.h"
+#include "network.h"
+
+/* The a{sv} options of CreateNetwork, ImportNetwork and Network.Update. */
+enum {
+        NETOPT_INTERFACE,
+        NETOPT_ADDRESSES,
+        NETOPT_LISTEN_PORT,
+        NETOPT_ENDPOINT,
+        NETOPT_DNS,
+        NETOPT_MTU,
+        NETOPT_MODE,
+        NETOPT_EXTRA_ROUTES,
+        NETOPT_PEER_ISOLATION,
+        NETOPT_NAT_INTERFACE,
+        NETOPT_KEY_POLICY,
+        NETOPT_ONLINE_THRESHOLD,
+        NETOPT_ACTIVATE,
+        _NETOPT_MAX,
+};
+
+#define NETWORK_OPTIONS_INIT                                    \
+        {                                                       \
+                [NETOPT_INTERFACE] = { "Interface", "s" },      \
+                [NETOPT_ADDRESSES] = { "Addresses", "as" },     \
+                [NETOPT_LISTEN_PORT] = { "ListenPort", "q" },   \
+                [NETOPT_ENDPOINT] = { "Endpoint", "s" },        \
+                [NETOPT_DNS] = { "DNS", "as" },                 \
+                [NETOPT_MTU] = { "MTU", "u" },                  \
+                [NETOPT_MODE] = { "Mode", "s" },                \
+                [NETOPT_EXTRA_ROUTES] = { "ExtraRoutes", "as" }, \
+                [NETOPT_PEER_ISOLATION] = { "PeerIsolation", "b" }, \
+                [NETOPT_NAT_INTERFACE] = { "NatInterface", "s" }, \
+                [NETOPT_KEY_POLICY] = { "KeyPolicy", "s" },     \
+                [NETOPT_ONLINE_THRESHOLD] = { "OnlineThreshold", "u" }, \
+                [NETOPT_ACTIVATE] = { "Activate", "b" },        \
+        }
+
+/* Parsed and checked values of the options (what is not set keeps its value). */
+typedef struct NetworkSettings {
+        IpPrefix subnets[NETWORK_MAX_SUBNETS];
+        size_t n_subnets;
+        IpPrefix *extra_routes;
+        size_t n_extra_routes;
+        NetworkMode mode;
+        KeyPolicy key_policy;
+} NetworkSettings;
+
+/* Check every option; self is the network being updated (NULL when creating). Errors name
+ * the bad value. creating: Interface/KeyPolicy/Activate allowed. */
+int network_settings_check(Manager *m, Network *self, BusOption *opts, bool creating,
+                           NetworkSettings *ret, sd_bus_error *error);
+void network_settings_done(NetworkSettings *s);
+/* Apply checked settings to n; *ret_changed gets the changed property names (static
+ * strings, NULL-terminated, up to 16). */
+int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, const char **ret_changed);
+
+/* The first free listen port from 51820 up. */
+uint16_t manager_free_listen_port(Manager *m);

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+
+#include "bus-util.h"
+#include "log.h"
+#include "manager.h"
+#include "network.h"
+#include "peer.h"
+#include "wgnet-error.h"
+
+static const char *const network_mode_table[_NETWORK_MODE_MAX] = {
+        [NETWORK_MODE_HUB] = "hub",
+        [NETWORK_MODE_GATEWAY] = "gateway",
+        [NETWORK_MODE_SPLIT] = "split",
+        [NETWORK_MODE_SITE_TO_SITE] = "site-to-site",
+};
+
+static const char *const key_policy_table[_KEY_POLICY_MAX] = {
+        [KEY_POLICY_STORED] = "stored",
+        [KEY_POLICY_ONE_TIME] = "one-time",
+};
+
+const char *network_mode_to_string(NetworkMode m) {
+        return m >= 0 && m < _NETWORK_MODE_MAX ? network_mode_table[m] : NULL;
+}
+
+int network_mode_from_string(const char *s) {
+        for (int i = 0; s && i < _NETWORK_MODE_MAX; i++)
+                if (streq(network_mode_table[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+const char *key_policy_to_string(KeyPolicy p) {
+        return p >= 0 && p < _KEY_POLICY_MAX ? key_policy_table[p] : NULL;
+}
+
+int key_policy_from_string(const char *s) {
+        for (int i = 0; s && i < _KEY_POLICY_MAX; i++)
+                if (streq(key_policy_table[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+int network_new(Manager *m, uint64_t id, const char *name, const char *ifname, Network **ret) {
+        _cleanup_(network_freep) Network *n = calloc(1, sizeof(Network));
+
+        if (!n)
+                return -ENOMEM;
+        n->manager = m;
+        n->id = id;
+        n->name = strdup(name);
+        n->ifname = strdup(ifname);
+        n->endpoint = strdup("");
+        n->nat_interface = strdup("");
+        n->dns = calloc(1, sizeof(char *));
+        n->peers_by_key = hashmap_new(key32_hash_func, key32_equal_func);
+        n->peers_by_name = hashmap_new(string_hash_func, string_equal_func);
+        n->online_threshold = 180;
+        if (!n->name || !n->ifname || !n->endpoint || !n->nat_interface || !n->dns ||
+            !n->peers_by_key || !n->peers_by_name)
+                return -ENOMEM;
+        if (asprintf(&n->path, WGNET_NETWORK_PREFIX "/%" PRIu64, id) < 0) {
+                n->path = NULL;
+                return -ENOMEM;
+        }
+        *ret = TAKE_PTR(n);
+        return 0;
+}
+
+Network *network_free(Network *n) {
+        if (!n)
+                return NULL;
+        while (n->peers) {
+                Peer *p = n->peers;
+                network_unlink_peer(n, p);
+                peer_free(p);
+        }
+        for (size_t i = 0; i < NETWORK_MAX_SUBNETS; i++)
+                addr_pool_free(n->pools[i]);
+        hashmap_free(n->peers_by_key);
+        hashmap_free(n->peers_by_name);
+        wg_wipe(n->private_key_sealed, sizeof(n->private_key_sealed));
+        free(n->name);
+        free(n->ifname);
+        free(n->path);
+        free(n->endpoint);
+        strv_free(n->dns);
+        free(n->extra_routes);
+        free(n->nat_interface);
+        free(n);
+        return NULL;
+}
+
+int network_setup_pools(Network *n) {
+        for (size_t i = 0; i < NETWORK_MAX_SUBNETS; i++)
+                n->pools[i] = addr_pool_free(n->pools[i]);
+        for (size_t i = 0; i < n->n_subnets; i++) {
+                int r = addr_pool_new(&n->subnets[i], &n->pools[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int network_attach(Network *n) {
+        Manager *m = n->manager;
+        int r = hashmap_put(m->networks_by_id, &n->id, n);
+        if (r < 0)
+                return r;
+        r = hashmap_put(m->networks_by_name, n->name, n);
+        if (r < 0) {
+                hashmap_remove(m->networks_by_id, &n->id);
+                return r;
+        }
+        return 0;
+}
+
+void network_detach(Network *n) {
+        hashmap_remove(n->manager->networks_by_id, &n->id);
+        hashmap_remove(n->manager->networks_by_name, n->name);
+}
+
+void network_link_peer(Network *n, Peer *p) {
+        p->network = n;
+        p->prev = n->peers_tail;
+        p->next = NULL;
+        if (n->peers_tail)
+                n->peers_tail->next = p;
+        else
+                n->peers = p;
+        n->peers_tail = p;
+        n->n_peers++;
+        (void) hashmap_put(n->peers_by_key, p->public_key, p);
+        (void) hashmap_put(n->peers_by_name, p->name, p);
+        (void) hashmap_put(n->manager->peers_by_id, &p->id, p);
+}
+
+void network_unlink_peer(Network *n, Peer *p) {
+        if (p->prev)
+                p->prev->next = p->next;
+        else
+                n->peers = p->next;
+        if (p->next)
+                p->next->prev = p->prev;
+        else
+                n->peers_tail = p->prev;
+        p->next = p->prev = NULL;
+        n->n_peers--;
+        if (p->online)
+                n->n_online--;
+        if (hashmap_get(n->peers_by_key, p->public_key) == p)
+                hashmap_remove(n->peers_by_key, p->public_key);
+        if (hashmap_get(n->peers_by_name, p->name) == p)
+                hashmap_remove(n->peers_by_name, p->name);
+        if (hashmap_get(n->manager->peers_by_id, &p->id) == p)
+                hashmap_remove(n->manager->peers_by_id, &p->id);
+}
+
+int network_private_key(Network *n, uint8_t ret[WG_KEY_LEN]) {
+        char what[32];
+        snprintf(what, sizeof(what), "networks.private_key");
+        return manager_open(n->manager, what, n->id, n->private_key_sealed,
+                            sizeof(n->private_key_sealed), ret);
+}
+
+static int prefix_cmp(const void *a, const void *b) {
+        return ip_prefix_compare(a, b);
+}
+
+/* Are two allowed-IP lists the same set? */
+static bool prefix_sets_equal(IpPrefix *a, size_t na, IpPrefix *b, size_t nb) {
+        if (na != nb)
+                return false;
+        qsort(a, na, sizeof(IpPrefix), prefix_cmp);
+        qsort(b, nb, sizeof(IpPrefix), prefix_cmp);
+        for (size_t i = 0; i < na; i++)
+                if (!ip_prefix_equal(&a[i], &b[i]))
+                        return false;
+        return true;
+}
+
+/* What must change on the device for this peer? Fills want (a full peer entry) and
+ * returns a short reason, or NULL when the device peer matches. */
+static const char *peer_diff(Peer *p, WgPeer *have, WgPeer *want) {
+        if (!have)
+                return "missing";
+        if (!prefix_sets_equal(have->allowed_ips, have->n_allowed_ips, want->allowed_ips, want->n_allowed_ips))
+                return "allowed IPs differ";
+        if (have->persistent_keepalive != want->persistent_keepalive)
+                return "keepalive differs";
+        if (!wg_key_equal(have->preshared_key, want->preshared_key))
+                return "preshared key differs";
+        return NULL;
+}
+
+static void wg_peer_done(WgPeer *p) {
+        free(p->allowed_ips);
+        wg_wipe(p, sizeof(*p));
+}
+
+int network_apply_peer(Network *n, Peer *p, bool remove) {
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        Manager *m = n->manager;
+        int r;
+
+        if (!n->active)
+                return 0;
+        r = wg_device_new(n->ifname, &d);
+        if (r < 0)
+                return r;
+        WgPeer *wp = wg_device_add_peer(d, p->public_key);
+        if (!wp)
+                return -ENOMEM;
+        if (remove || !p->enabled)
+                wp->flags |= WGPEER_REMOVE_ME;
+        else {
+                r = peer_to_wg_peer(p, wp);
+                if (r < 0)
+                        return r;
+        }
+        r = wg_backend_set_device(m->backend, d);
+        if (r >= 0)
+                (void) network_apply_peer_routes(n, p, remove || !p->enabled);
+        return r;
+}
+
+int network_apply_peer_routes(Network *n, Peer *p, bool remove) {
+        int r = 0;
+        if (!n->active)
+                return 0;
+        for (size_t i = 0; i < p->n_site_networks; i++) {
+                int k = remove ? wg_backend_route_del(n->manager->backend, n->ifname, &p->site_networks[i])
+                               : wg_backend_route_add(n->manager->backend, n->ifname, &p->site_networks[i]);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        return r;
+}
+
+static void update_status(Network *n, const WgDevice *d) {
+        uint64_t now = now_usec();
+        uint32_t online = 0;
+
+        for (size_t i = 0; i < d->n_peers; i++) {
+                const WgPeer *wp = &d->peers[i];
+                Peer *p = hashmap_get(n->peers_by_key, wp->public_key);
+                char ep[WG_ENDPOINT_STRLEN];
+                if (!p)
+                        continue;
+                p->rx_bytes = wp->rx_bytes;
+                p->tx_bytes = wp->tx_bytes;
+                bool is_online = p->enabled && wp->last_handshake_usec > 0 &&
+                                 now < wp->last_handshake_usec + (uint64_t) n->online_threshold * 1000000;
+                wg_endpoint_to_string(&wp->endpoint, ep);
+                bool hs_changed = p->last_handshake != wp->last_handshake_usec;
+                bool ep_changed = !streq_ptr(p->endpoint, ep);
+                bool online_changed = p->online != is_online;
+                p->last_handshake = wp->last_handshake_usec;
+                if (ep_changed) {
+                        char *e = strdup(ep);
+                        if (e) {
+                                free(p->endpoint);
+                                p->endpoint = e;
+                        }
+                }
+                p->online = is_online;
+                if (is_online)
+                        online++;
+                const char *props[4];
+                size_t k = 0;
+                if (hs_changed)
+                        props[k++] = "LastHandshake";
+                if (ep_changed)
+                        props[k++] = "Endpoint";
+                if (online_changed)
+                        props[k++] = "Online";
+                props[k] = NULL;
+                if (k > 0)
+                        (void) peer_emit_changed_strv(p, (char **) props);
+        }
+        if (online != n->n_online) {
+                n->n_online = online;
+                (void) network_emit_changed(n, "OnlinePeerCount", NULL);
+        }
+}
+
+static int apply_link(Network *n, bool log_repairs) {
+        WgBackend *b = n->manager->backend;
+        _cleanup_(freep) IpPrefix *have = NULL;
+        size_t n_have = 0;
+        int r;
+
+        r = wg_backend_addr_list(b, n->ifname, &have, &n_have);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n->n_subnets; i++) {
+                bool found = false;
+                for (size_t j = 0; j < n_have; j++)
+                        found = found || ip_prefix_equal(&have[j], &n->subnets[i]);
+                if (found)
+                        continue;
+                char buf[IP_PREFIX_STRLEN];
+                if (log_repairs)
+                        log_notice("%s: adding missing address %s", n->ifname, ip_prefix_to_string(&n->subnets[i], buf));
+                r = wg_backend_addr_add(b, n->ifname, &n->subnets[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (n->mtu > 0) {
+                r = wg_backend_link_set_mtu(b, n->ifname, n->mtu);
+                if (r < 0)
+                        return r;
+        }
+        return wg_backend_link_set_up(b, n->ifname, true);
+}
+
+int network_apply(Network *n, bool log_repairs) {
+        Manager *m = n->manager;
+        _cleanup_(wg_device_freep) WgDevice *have = NULL, *want = NULL;
+        _cleanup_(hashmap_freep) Hashmap *device_peers = NULL;
+        uint8_t private_key[WG_KEY_LEN];
+        unsigned added = 0, changed = 0, removed = 0;
+        int r;
+
+        if (!n->active)
+                return 0;
+
+        if (!wg_backend_exists(m->backend, n->ifname)) {
+                if (log_repairs)
+                        log_notice("%s: interface missing, creating it", n->ifname);
+                r = wg_backend_create(m->backend, n->ifname);
+                if (r < 0 && r != -EEXIST)
+                        return r;
+        }
+        r = wg_backend_get_device(m->backend, n->ifname, &have);
+        if (r < 0)
+                return r;
+        r = wg_device_new(n->ifname, &want);
+        if (r < 0)
+                return r;
+
+        r = network_private_key(n, private_key);
+        if (r < 0)
+                return r;
+        if (!(have->flags & WGDEVICE_HAS_PRIVATE_KEY) || !wg_key_equal(have->private_key, private_key)) {
+                if (log_repairs && (have->flags & WGDEVICE_HAS_PRIVATE_KEY))
+                        log_notice("%s: private key differs, setting it", n->ifname);
+                memcpy(want->private_key, private_key, WG_KEY_LEN);
+                want->flags |= WGDEVICE_HAS_PRIVATE_KEY;
+        }
+        wg_wipe(private_key, sizeof(private_key));
+        if (have->listen_port != n->listen_port) {
+                if (log_repairs && have->listen_port != 0)
+                        log_notice("%s: listen port %u differs, setting %u", n->ifname, have->listen_port, n->listen_port);
+                want->listen_port = n->listen_port;
+                want->flags |= WGDEVICE_HAS_LISTEN_PORT;
+        }
+
+        device_peers = hashmap_new(key32_hash_func, key32_equal_func);
+        if (!device_peers)
+                return -ENOMEM;
+        for (size_t i = 0; i < have->n_peers; i++)
+                (void) hashmap_put(device_peers, have->peers[i].public_key, &have->peers[i]);
+
+        for (Peer *p = n->peers; p; p = p->next) {
+                if (!p->enabled)
+                        continue;
+                WgPeer *hp = hashmap_remove(device_peers, p->public_key);
+                WgPeer candidate = {0};
+                r = peer_to_wg_peer(p, &candidate);
+                if (r < 0)
+                        return r;
+                const char *why = peer_diff(p, hp, &candidate);
+                if (!why) {
+                        wg_peer_done(&candidate);
+                        continue;
+                }
+                if (log_repairs)
+                        log_notice("%s: peer '%s' %s, repairing", n->ifname, p->name, why);
+                if (hp)
+                        changed++;
+                else
+                        added++;
+                WgPeer *wp = wg_device_add_peer(want, p->public_key);
+                if (!wp) {
+                        wg_peer_done(&candidate);
+                        return -ENOMEM;
+                }
+                free(wp->allowed_ips);
+                *wp = candidate;
+                wp->flags |= WGPEER_REPLACE_ALLOWEDIPS;
+        }
+        /* Whatever is left on the device is not ours. */
+        WgPeer *extra;
+        HASHMAP_FOREACH(extra, device_peers, it) {
+                char key[WG_KEY_B64_SIZE];
+                wg_key_to_base64(key, extra->public_key);
+                if (log_repairs)
+                        log_notice("%s: removing unknown peer %s", n->ifname, key);
+                WgPeer *wp = wg_device_add_peer(want, extra->public_key);
+                if (!wp)
+                        return -ENOMEM;
+                wp->flags |= WGPEER_REMOVE_ME;
+                removed++;
+        }
+
+        if (want->flags || want->n_peers > 0) {
+                r = wg_backend_set_device(m->backend, want);
+                if (r < 0)
+                        return r;
+        }
+        if (log_repairs && (added || changed || removed))
+                log_notice("%s: reconciled: %u peers added, %u changed, %u removed", n->ifname, added, changed, removed);
+
+        r = apply_link(n, log_repairs);
+        if (r < 0)
+                return r;
+        for (Peer *p = n->peers; p; p = p->next)
+                if (p->enabled && p->n_site_networks > 0)
+                        (void) network_apply_peer_routes(n, p, false);
+
+        if (added || changed || removed) {
+                /* Read again so the status reflects what the device now holds. */
+                have = wg_device_free(have);
+                r = wg_backend_get_device(m->backend, n->ifname, &have);
+                if (r < 0)
+                        return r;
+        }
+        update_status(n, have);
+        return 0;
+}
+
+int network_refresh_status(Network *n) {
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        if (!n->active)
+                return 0;
+        int r = wg_backend_get_device(n->manager->backend, n->ifname, &d);
+        if (r < 0)
+                return r;
+        update_status(n, d);
+        return 0;
+}
+
+int network_deactivate_device(Network *n) {
+        Manager *m = n->manager;
+        if (!wg_backend_exists(m->backend, n->ifname))
+                return 0;
+        int r = wg_backend_delete(m->backend, n->ifname);
+        return r == -ENODEV ? 0 : r;
+}
+
+static int append_prefix(IpPrefix **list, size_t *n, const IpPrefix *p) {
+        for (size_t i = 0; i < *n; i++)
+                if (ip_prefix_equal(&(*list)[i], p))
+                        return 0;
+        IpPrefix *nl = realloc(*list, (*n + 1) * sizeof(IpPrefix));
+        if (!nl)
+                return -ENOMEM;
+        *list = nl;
+        (*list)[(*n)++] = *p;
+        return 0;
+}
+
+int network_client_allowed_ips(Network *n, Peer *p, IpPrefix **ret, size_t *ret_n) {
+        _cleanup_(freep) IpPrefix *list = NULL;
+        size_t count = 0;
+        int r = 0;
+
+        if (n->mode == NETWORK_MODE_GATEWAY) {
+                IpPrefix any4 = { .family = AF_INET, .prefixlen = 0 };
+                IpPrefix any6 = { .family = AF_INET6, .prefixlen = 0 };
+                r = append_prefix(&list, &count, &any4);
+                if (r >= 0)
+                        r = append_prefix(&list, &count, &any6);
+        } else {
+                for (size_t i = 0; r >= 0 && i < n->n_subnets; i++) {
+                        IpPrefix s = n->subnets[i];
+                        ip_prefix_mask(&s);
+                        r = append_prefix(&list, &count, &s);
+                }
+                if (n->mode != NETWORK_MODE_HUB)
+                        for (size_t i = 0; r >= 0 && i < n->n_extra_routes; i++)
+                                r = append_prefix(&list, &count, &n->extra_routes[i]);
+                if (n->mode == NETWORK_MODE_SITE_TO_SITE)
+                        for (Peer *o = n->peers; r >= 0 && o; o = o->next)
+                                if (o != p && o->enabled)
+                                        for (size_t i = 0; r >= 0 && i < o->n_site_networks; i++)
+                                                r = append_prefix(&list, &count, &o->site_networks[i]);
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(list);
+        *ret_n = count;
+        return 0;
+}
+
+int network_emit_changed(Network *n, const char *property, ...) {
+        Manager *m = n->manager;
+        char *props[16];
+        size_t k = 0;
+        va_list ap;
+
+        if (!m->bus)
+                return 0;
+        va_start(ap, property);
+        for (const char *s = property; s && k < ELEMENTSOF(props) - 1; s = va_arg(ap, const char *))
+                props[k++] = (char *) s;
+        va_end(ap);
+        props[k] = NULL;
+        return sd_bus_emit_properties_changed_strv(m->bus, n->path, WGNET_NETWORK_INTERFACE, props);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "addr.h"
+#include "hashmap.h"
+#include "keys.h"
+#include "macro.h"
+#include "secretbox.h"
+
+typedef struct Manager Manager;
+typedef struct Peer Peer;
+
+typedef enum NetworkMode {
+        NETWORK_MODE_HUB,
+        NETWORK_MODE_GATEWAY,
+        NETWORK_MODE_SPLIT,
+        NETWORK_MODE_SITE_TO_SITE,
+        _NETWORK_MODE_MAX,
+} NetworkMode;
+
+typedef enum KeyPolicy {
+        KEY_POLICY_STORED,
+        KEY_POLICY_ONE_TIME,
+        _KEY_POLICY_MAX,
+} KeyPolicy;
+
+#define NETWORK_MAX_SUBNETS 2           /* one IPv4 and one IPv6 */
+#define SEALED_KEY_SIZE (WG_KEY_LEN + SECRETBOX_OVERHEAD)
+
+typedef struct Network {
+        Manager *manager;
+        uint64_t id;
+        char *name;
+        char *ifname;
+        char *path;                     /* object path */
+
+        IpPrefix subnets[NETWORK_MAX_SUBNETS];   /* server address with the subnet prefix */
+        AddrPool *pools[NETWORK_MAX_SUBNETS];
+        size_t n_subnets;
+        uint16_t listen_port;
+        uint8_t public_key[WG_KEY_LEN];
+        uint8_t private_key_sealed[SEALED_KEY_SIZE];
+        char *endpoint;                 /* for client configs, "" = none */
+        char **dns;
+        uint32_t mtu;                   /* 0 = default */
+        NetworkMode mode;
+        IpPrefix *extra_routes;
+        size_t n_extra_routes;
+        bool peer_isolation;
+        char *nat_interface;
+        KeyPolicy key_policy;
+        uint32_t online_threshold;      /* seconds */
+        bool active;
+        uint64_t created_at;
+
+        Hashmap *peers_by_key;          /* public key -> Peer */
+        Hashmap *peers_by_name;         /* name -> Peer */
+        Peer *peers;                    /* list head, in id order */
+        Peer *peers_tail;
+        uint32_t n_peers, n_online;
+} Network;
+
+const char *network_mode_to_string(NetworkMode m);
+int network_mode_from_string(const char *s);
+const char *key_policy_to_string(KeyPolicy p);
+int key_policy_from_string(const char *s);
+
+/* A new, unlinked network; set the fields, then network_attach(). */
+int network_new(Manager *m, uint64_t id, const char *name, const char *ifname, Network **ret);
+Network *network_free(Network *n);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Network *, network_free)
+/* Build the address pools from the subnets (after the subnets are set). */
+int network_setup_pools(Network *n);
+/* Make it findable by id and name. */
+int network_attach(Network *n);
+void network_detach(Network *n);
+
+void network_link_peer(Network *n, Peer *p);
+void network_unlink_peer(Network *n, Peer *p);
+
+int network_private_key(Network *n, uint8_t ret[WG_KEY_LEN]);
+
+/* Bring the device to what the database says: create the interface if missing (never
+ * recreate an existing one), set key and port, add missing and remove extra peers, fix
+ * changed ones, addresses, MTU, routes, link up. Logs each repair when log_repairs. */
+int network_apply(Network *n, bool log_repairs);
+/* Remove the interface. */
+int network_deactivate_device(Network *n);
+/* Read the device and refresh peers' status; emits PropertiesChanged for what changed. */
+int network_refresh_status(Network *n);
+
+/* Apply one peer to the device (add/update, or remove when disabled). No-op when the
+ * network is not active. */
+int network_apply_peer(Network *n, Peer *p, bool remove);
+/* Routes for a site gateway's networks. */
+int network_apply_peer_routes(Network *n, Peer *p, bool remove);
+
+/* Client-side AllowedIPs of peer p by mode. */
+int network_client_allowed_ips(Network *n, Peer *p, IpPrefix **ret, size_t *ret_n);
+
+int network_emit_changed(Network *n, const char *property, ...) _sentinel_;

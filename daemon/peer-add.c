@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "db.h"
+#include "log.h"
+#include "manager.h"
+#include "peer-add.h"
+#include "wgnet-error.h"
+
+static void peer_spec_init(PeerSpec *s) {
+        *s = (PeerSpec) { .opts = PEER_OPTIONS_INIT };
+}
+
+int peer_spec_read(sd_bus_message *m, PeerSpec *s, sd_bus_error *error) {
+        peer_spec_init(s);
+        int r = sd_bus_message_read(m, "s", &s->name);
+        if (r < 0)
+                return r;
+        return bus_read_options(m, s->opts, _PEEROPT_MAX, error);
+}
+
+void peer_specs_done(PeerSpec *s, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                bus_options_done(s[i].opts, _PEEROPT_MAX);
+                free(s[i].addresses);
+                free(s[i].site_networks);
+        }
+}
+
+static int subnet_index(Network *n, int family) {
+        for (size_t i = 0; i < n->n_subnets; i++)
+                if (n->subnets[i].family == family)
+                        return (int) i;
+        return -1;
+}
+
+void network_release_addresses(Network *n, const IpPrefix *a, size_t count) {
+        for (size_t i = 0; i < count; i++) {
+                int k = subnet_index(n, a[i].family);
+                if (k >= 0)
+                        (void) addr_pool_release(n->pools[k], &a[i]);
+        }
+}
+
+int network_reserve_addresses(Network *n, const IpPrefix *a, size_t count) {
+        for (size_t i = 0; i < count; i++) {
+                int k = subnet_index(n, a[i].family);
+                int r = k < 0 ? -ERANGE : addr_pool_reserve(n->pools[k], &a[i]);
+                if (r < 0) {
+                        network_release_addresses(n, a, i);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int peer_check_addresses(Network *n, Peer *self, char **l, bool *ret_auto, IpPrefix **ret, size_t *ret_n,
+                         sd_bus_error *error) {
+        _cleanup_(freep) IpPrefix *list = calloc(strv_length(l) + 1, sizeof(IpPrefix));
+        size_t count = 0;
+
+        if (!list)
+                return -ENOMEM;
+        ret_auto[0] = ret_auto[1] = false;
+        if (strv_length(l) == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Addresses must not be empty: give 'auto' or addresses");
+        for (char **a = l; *a; a++) {
+                IpPrefix p;
+                if (streq(*a, "auto")) {
+                        for (size_t i = 0; i < n->n_subnets; i++)
+                                ret_auto[n->subnets[i].family == AF_INET6] = true;
+                        continue;
+                }
+                if (ip_prefix_parse(*a, true, &p) < 0 || p.prefixlen != ip_family_bits(p.family))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid address '%s': expected 'auto' or a host address (/32 or /128)", *a);
+                int k = subnet_index(n, p.family);
+                if (k < 0 || !ip_prefix_contains(&n->subnets[k], &p))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Address '%s' is outside the subnets of network '%s'", *a, n->name);
+                for (size_t i = 0; i < count; i++)
+                        if (ip_prefix_equal(&list[i], &p))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Address '%s' is given twice", *a);
+                bool own = false;
+                for (size_t i = 0; self && i < self->n_addresses; i++)
+                        own = own || ip_prefix_equal(&self->addresses[i], &p);
+                if (!own) {
+                        int r = addr_pool_reserve(n->pools[k], &p);
+                        if (r == -EADDRNOTAVAIL)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Address '%s' is reserved (network, broadcast or the server's address)", *a);
+                        if (r == -EEXIST)
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                                         "Address '%s' is already in use in network '%s'", *a, n->name);
+                        if (r < 0)
+                                return r;
+                        (void) addr_pool_release(n->pools[k], &p);
+                }
+                list[count++] = p;
+        }
+        for (size_t i = 0; i < count; i++)
+                ret_auto[list[i].family == AF_INET6] = false;
+        *ret = TAKE_PTR(list);
+        *ret_n = count;
+        return 0;
+}
+
+int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, size_t *ret_n,
+                             sd_bus_error *error) {
+        _cleanup_(freep) IpPrefix *list = NULL;
+        size_t count = 0;
+        int r;
+
+        r = bus_parse_prefixes(l, false, "site network", &list, &count, error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < count; i++) {
+                if (ip_prefix_has_host_bits(&list[i]) || list[i].prefixlen == 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid site network '%s': host bits are set or it is a default route", l[i]);
+                for (size_t k = 0; k < n->n_subnets; k++)
+                        if (ip_prefix_overlaps(&n->subnets[k], &list[i]))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Site network '%s' overlaps the network's own subnet", l[i]);
+                for (Peer *o = n->peers; o; o = o->next)
+                        for (size_t k = 0; o != self && k < o->n_site_networks; k++)
+                                if (ip_prefix_overlaps(&o->site_networks[k], &list[i]))
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                                                 "Site network '%s' overlaps a site network of peer '%s'",
+                                                                 l[i], o->name);
+        }
+        *ret = TAKE_PTR(list);
+        *ret_n = count;
+        return 0;
+}
+
+int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd_bus_error *error) {
+        int r;
+
+        for (size_t i = 0; i < n_specs; i++) {
+                PeerSpec *s = &specs[i];
+                BusOption *o = s->opts;
+
+                if (o[PEEROPT_NAME].set)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "Option 'Name' is not valid here: the name is the first argument");
+                if (!peer_name_is_valid(s->name))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid peer name '%s': 1-64 printable characters, no leading or trailing blanks",
+                                                 s->name);
+                if (hashmap_get(n->peers_by_name, s->name))
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
+                                                 "Peer '%s' already exists in network '%s'", s->name, n->name);
+                for (size_t j = 0; j < i; j++)
+                        if (streq(specs[j].name, s->name))
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
+                                                         "Peer '%s' is given twice", s->name);
+
+                if (o[PEEROPT_PUBLIC_KEY].set) {
+                        if (wg_key_from_base64(s->public_key, o[PEEROPT_PUBLIC_KEY].s) < 0)
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InvalidKey",
+                                                         "Invalid public key '%s': expected 44 characters of base64",
+                                                         o[PEEROPT_PUBLIC_KEY].s);
+                        if (wg_key_is_zero(s->public_key) || wg_key_equal(s->public_key, n->public_key))
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InvalidKey",
+                                                         "Public key '%s' cannot be used for a peer", o[PEEROPT_PUBLIC_KEY].s);
+                        Peer *other = hashmap_get(n->peers_by_key, s->public_key);
+                        if (other)
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
+                                                         "Public key '%s' is already used by peer '%s'",
+                                                         o[PEEROPT_PUBLIC_KEY].s, other->name);
+                        for (size_t j = 0; j < i; j++)
+                                if (specs[j].own_key && wg_key_equal(specs[j].public_key, s->public_key))
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
+                                                                 "Public key '%s' is given twice", o[PEEROPT_PUBLIC_KEY].s);
+                        s->own_key = true;
+                }
+
+                free(s->addresses);
+                s->addresses = NULL;
+                s->n_addresses = 0;
+                if (o[PEEROPT_ADDRESSES].set) {
+                        r = peer_check_addresses(n, NULL, o[PEEROPT_ADDRESSES].as, s->auto_families,
+                                                 &s->addresses, &s->n_addresses, error);
+                        if (r < 0)
+                                return r;
+                } else
+                        for (size_t k = 0; k < n->n_subnets; k++)
+                                s->auto_families[n->subnets[k].family == AF_INET6] = true;
+                for (size_t j = 0; j < i; j++)
+                        for (size_t a = 0; a < s->n_addresses; a++)
+                                for (size_t b = 0; b < specs[j].n_addresses; b++)
+                                        if (ip_prefix_equal(&s->addresses[a], &specs[j].addresses[b])) {
+                                                char buf[IP_PREFIX_STRLEN];
+                                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                                                         "Address '%s' is given to two peers",
+                                                                         ip_addr_to_string(&s->addresses[a], buf));
+                                        }
+
+                s->role = PEER_ROLE_CLIENT;
+                if (o[PEEROPT_ROLE].set) {
+                        r = peer_role_from_string(o[PEEROPT_ROLE].s);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Invalid role '%s': expected client or site-gateway", o[PEEROPT_ROLE].s);
+                        s->role = r;
+                }
+                if (o[PEEROPT_SITE_NETWORKS].set) {
+                        if (s->role != PEER_ROLE_SITE_GATEWAY && strv_length(o[PEEROPT_SITE_NETWORKS].as) > 0)
+                                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                        "SiteNetworks needs Role 'site-gateway'");
+                        r = peer_check_site_networks(n, NULL, o[PEEROPT_SITE_NETWORKS].as, &s->site_networks,
+                                                     &s->n_site_networks, error);
+                        if (r < 0)
+                                return r;
+                        for (size_t j = 0; j < i; j++)
+                                for (size_t a = 0; a < s->n_site_networks; a++)
+                                        for (size_t b = 0; b < specs[j].n_site_networks; b++)
+                                                if (ip_prefix_overlaps(&s->site_networks[a], &specs[j].site_networks[b]))
+                                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                                                                 "Site network '%s' is given to two peers",
+                                                                                 o[PEEROPT_SITE_NETWORKS].as[a]);
+                }
+                if (o[PEEROPT_EMAIL].set && (strlen(o[PEEROPT_EMAIL].s) > 254 ||
+                                             (!isempty(o[PEEROPT_EMAIL].s) && !strchr(o[PEEROPT_EMAIL].s, '@')) ||
+                                             strpbrk(o[PEEROPT_EMAIL].s, " \t\r\n,")))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid email '%s'", o[PEEROPT_EMAIL].s);
+        }
+        return 0;
+}
+
+static int build_peer(Network *n, PeerSpec *s, uint64_t id, uint64_t now, Peer **ret, char **ret_config,
+                      uint8_t *sealed_private, size_t *sealed_len, sd_bus_error *error) {
+        Manager *m = n->manager;
+        _cleanup_(peer_freep) Peer *p = NULL;
+        uint8_t private_key[WG_KEY_LEN], psk[WG_KEY_LEN];
+        bool have_private = false;
+        size_t len;
+        int r;
+
+        r = peer_new(n, id, s->name, &p);
+        if (r < 0)
+                return r;
+        p->network = n;
+        if (s->opts[PEEROPT_EMAIL].set) {
+                free(p->email);
+                p->email = strdup(s->opts[PEEROPT_EMAIL].s);
+                if (!p->email)
+                        return -ENOMEM;
+        }
+        p->role = s->role;
+        p->keepalive = s->opts[PEEROPT_KEEPALIVE].set ? s->opts[PEEROPT_KEEPALIVE].q : PEER_DEFAULT_KEEPALIVE;
+        p->enabled = s->opts[PEEROPT_ENABLED].set ? s->opts[PEEROPT_ENABLED].b : true;
+        p->expires_at = s->opts[PEEROPT_EXPIRES_AT].set ? s->opts[PEEROPT_EXPIRES_AT].t : 0;
+        p->created_at = p->updated_at = now;
+
+        if (s->own_key)
+                memcpy(p->public_key, s->public_key, WG_KEY_LEN);
+        else {
+                r = wg_key_generate_private(private_key);
+                if (r >= 0)
+                        r = wg_key_public_from_private(p->public_key, private_key);
+                if (r < 0)
+                        return r;
+                have_private = true;
+        }
+        *sealed_len = 0;
+        if (have_private && n->key_policy == KEY_POLICY_STORED) {
+                r = manager_seal(m, "peers.private_key", id, private_key, sealed_private, SEALED_KEY_SIZE, sealed_len);
+                if (r < 0)
+                        goto finish;
+                p->private_key_stored = true;
+        }
+        if (!s->opts[PEEROPT_PRESHARED_KEY].set || s->opts[PEEROPT_PRESHARED_KEY].b) {
+                r = wg_key_generate_preshared(psk);
+                if (r >= 0)
+                        r = manager_seal(m, "peers.preshared_key", id, psk, p->psk_sealed, sizeof(p->psk_sealed), &len);
+                wg_wipe(psk, sizeof(psk));
+                if (r < 0)
+                        goto finish;
+                p->has_psk = true;
+        }
+
+        /* Addresses: explicit ones, then one automatic address per requested family. */
+        p->addresses = calloc(s->n_addresses + 2, sizeof(IpPrefix));
+        if (!p->addresses) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        r = network_reserve_addresses(n, s->addresses, s->n_addresses);
+        if (r < 0) {
+                char buf[IP_PREFIX_STRLEN];
+                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse", "Address '%s' is already in use",
+                                      ip_addr_to_string(&s->addresses[0], buf));
+                goto finish;
+        }
+        memcpy(p->addresses, s->addresses, s->n_addresses * sizeof(IpPrefix));
+        p->n_addresses = s->n_addresses;
+        for (size_t k = 0; k < n->n_subnets; k++) {
+                if (!s->auto_families[n->subnets[k].family == AF_INET6])
+                        continue;
+                r = addr_pool_allocate(n->pools[k], &p->addresses[p->n_addresses]);
+                if (r < 0) {
+                        char buf[IP_PREFIX_STRLEN];
+                        network_release_addresses(n, p->addresses, p->n_addresses);
+                        p->n_addresses = 0;
+                        r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "SubnetFull", "Subnet %s of network '%s' is full",
+                                              ip_prefix_to_string(&n->subnets[k], buf), n->name);
+                        goto finish;
+                }
+                p->n_addresses++;
+        }
+        if (s->n_site_networks > 0) {
+                p->site_networks = TAKE_PTR(s->site_networks);
+                p->n_site_networks = s->n_site_networks;
+        }
+
+        r = peer_render_config(p, have_private ? private_key : NULL, ret_config);
+        if (r < 0) {
+                network_release_addresses(n, p->addresses, p->n_addresses);
+                goto finish;
+        }
+        *ret = TAKE_PTR(p);
+        r = 0;
+finish:
+        wg_wipe(private_key, sizeof(private_key));
+        return r;
+}
+
+int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_peers, char ***ret_configs,
+                      sd_bus_error *error) {
+        Manager *m = n->manager;
+        _cleanup_(freep) Peer **peers = calloc(n_specs + 1, sizeof(Peer *));
+        _cleanup_(freep) uint8_t *sealed = malloc(n_specs * SEALED_KEY_SIZE + 1);
+        _cleanup_(freep) size_t *sealed_len = calloc(n_specs + 1, sizeof(size_t));
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        char **configs = calloc(n_specs + 1, sizeof(char *));
+        uint64_t now = now_usec();
+        size_t built = 0;
+        int r;
+
+        if (!peers || !sealed || !sealed_len || !configs) {
+                free(configs);
+                return -ENOMEM;
+        }
+        for (; built < n_specs; built++) {
+                r = build_peer(n, &specs[built], m->next_peer_id + built, now, &peers[built], &configs[built],
+                               sealed + built * SEALED_KEY_SIZE, &sealed_len[built], error);
+                if (r < 0)
+                        goto fail;
+        }
+
+        r = db_begin(m->db);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < n_specs; i++) {
+                r = db_peer_insert(m->db, peers[i], sealed_len[i] ? sealed + i * SEALED_KEY_SIZE : NULL, sealed_len[i]);
+                if (r < 0)
+                        goto fail_rollback;
+        }
+        if (n->active) {
+                r = wg_device_new(n->ifname, &d);
+                if (r < 0)
+                        goto fail_rollback;
+                for (size_t i = 0; i < n_specs; i++) {
+                        if (!peers[i]->enabled)
+                                continue;
+                        WgPeer *wp = wg_device_add_peer(d, peers[i]->public_key);
+                        if (!wp) {
+                                r = -ENOMEM;
+                                goto fail_rollback;
+                        }
+                        r = peer_to_wg_peer(peers[i], wp);
+                        if (r < 0)
+                                goto fail_rollback;
+                }
+                if (d->n_peers > 0) {
+                        r = wg_backend_set_device(m->backend, d);
+                        if (r < 0) {
+                                sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                                  "Cannot add the peers to %s: %s", n->ifname, strerror(-r));
+                                goto fail_rollback;
+                        }
+                }
+        }
+        r = db_commit(m->db);
+        if (r < 0) {
+                /* Not durable: take the peers off the device again. */
+                if (d)
+                        for (size_t i = 0; i < d->n_peers; i++)
+                                d->peers[i].flags = WGPEER_REMOVE_ME;
+                if (d && d->n_peers > 0)
+                        (void) wg_backend_set_device(m->backend, d);
+                goto fail_rollback;
+        }
+
+        m->next_peer_id += n_specs;
+        for (size_t i = 0; i < n_specs; i++) {
+                Peer *p = peers[i];
+                network_link_peer(n, p);
+                if (p->enabled && p->n_site_networks > 0)
+                        (void) network_apply_peer_routes(n, p, false);
+                (void) sd_bus_emit_object_added(m->bus, p->path);
+                (void) sd_bus_emit_signal(m->bus, n->path, WGNET_NETWORK_INTERFACE, "PeerAdded", "o", p->path);
+                log_info("%s: peer '%s' added", n->name, p->name);
+        }
+        (void) network_emit_changed(n, "PeerCount", NULL);
+        *ret_peers = TAKE_PTR(peers);
+        *ret_configs = configs;
+        return 0;
+
+fail_rollback:
+        db_rollback(m->db);
+fail:
+        for (size_t i = 0; i < built; i++) {
+                if (peers[i])
+                        network_release_addresses(n, peers[i]->addresses, peers[i]->n_addresses);
+                peer_free(peers[i]);
+                wg_wipe_free_string(configs[i]);
+        }
+        free(configs);
+        wg_wipe(sealed, n_specs * SEALED_KEY_SIZE);
+        if (sd_bus_error_is_set(error))
+                return r < 0 ? r : -EINVAL;
+        return r == -EEXIST ? sd_bus_error_set(error, WGNET_ERROR_PREFIX "PeerExists", "Peer already exists") : r;
+}

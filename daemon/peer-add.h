@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "bus-util.h"
+#include "network.h"
+#include "peer.h"
+
+enum {
+        PEEROPT_NAME,                   /* Update only */
+        PEEROPT_ADDRESSES,
+        PEEROPT_KEEPALIVE,
+        PEEROPT_PRESHARED_KEY,
+        PEEROPT_PUBLIC_KEY,
+        PEEROPT_ROLE,
+        PEEROPT_SITE_NETWORKS,
+        PEEROPT_EMAIL,
+        PEEROPT_ENABLED,
+        PEEROPT_EXPIRES_AT,
+        _PEEROPT_MAX,
+};
+
+#define PEER_OPTIONS_INIT                                               \
+        {                                                               \
+                [PEEROPT_NAME] = { "Name", "s" },                       \
+                [PEEROPT_ADDRESSES] = { "Addresses", "as" },            \
+                [PEEROPT_KEEPALIVE] = { "PersistentKeepalive", "q" },   \
+                [PEEROPT_PRESHARED_KEY] = { "PresharedKey", "b" },      \
+                [PEEROPT_PUBLIC_KEY] = { "PublicKey", "s" },            \
+                [PEEROPT_ROLE] = { "Role", "s" },                       \
+                [PEEROPT_SITE_NETWORKS] = { "SiteNetworks", "as" },     \
+                [PEEROPT_EMAIL] = { "Email", "s" },                     \
+                [PEEROPT_ENABLED] = { "Enabled", "b" },                 \
+                [PEEROPT_EXPIRES_AT] = { "ExpiresAt", "t" },            \
+        }
+
+/* One peer to add, as read from the bus and checked. */
+typedef struct PeerSpec {
+        const char *name;
+        BusOption opts[_PEEROPT_MAX];
+        bool own_key;
+        uint8_t public_key[WG_KEY_LEN];
+        bool auto_families[2];          /* allocate in the v4 / v6 subnet */
+        IpPrefix *addresses;            /* explicit host addresses */
+        size_t n_addresses;
+        IpPrefix *site_networks;
+        size_t n_site_networks;
+        PeerRole role;
+} PeerSpec;
+
+/* Read "sa{sv}" (name + options) from m. */
+int peer_spec_read(sd_bus_message *m, PeerSpec *s, sd_bus_error *error);
+void peer_specs_done(PeerSpec *s, size_t n);
+
+/* Check a batch against the network and against itself; errors name the bad value. self is
+ * the peer being updated (Update), else NULL. */
+int peer_specs_check(Network *n, PeerSpec *s, size_t n_specs, Peer *self, sd_bus_error *error);
+
+/* Create the peers: keys, addresses, one transaction, one device set, then link and emit.
+ * ret_configs[i] is the client config (with the private key when one was generated). */
+int network_add_peers(Network *n, PeerSpec *s, size_t n_specs, Peer ***ret_peers, char ***ret_configs,
+                      sd_bus_error *error);
+
+/* Check explicit addresses and site networks of one peer. */
+int peer_check_addresses(Network *n, Peer *self, char **l, bool *ret_auto, IpPrefix **ret, size_t *ret_n,
+                         sd_bus_error *error);
+int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, size_t *ret_n,
+                             sd_bus_error *error);
+/* Give back addresses to the pools / take them. */
+void network_release_addresses(Network *n, const IpPrefix *a, size_t count);
+int network_reserve_addresses(Network *n, const IpPrefix *a, size_t count);

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-util.h"
+#include "db.h"
+#include "log.h"
+#include "manager.h"
+#include "peer-add.h"
+#include "peer.h"
+#include "qr.h"
+#include "wgnet-error.h"
+
+static int property_get_network(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        return sd_bus_message_append(reply, "o", p->network->path);
+}
+
+static int property_get_public_key(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        char key[WG_KEY_B64_SIZE];
+        wg_key_to_base64(key, p->public_key);
+        return sd_bus_message_append(reply, "s", key);
+}
+
+static int property_get_addresses(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        return bus_append_prefixes(reply, p->addresses, p->n_addresses);
+}
+
+static int property_get_allowed_ips(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        _cleanup_(freep) IpPrefix *l = NULL;
+        size_t n;
+        int r = peer_server_allowed_ips(p, &l, &n);
+        return r < 0 ? r : bus_append_prefixes(reply, l, n);
+}
+
+static int property_get_site_networks(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        return bus_append_prefixes(reply, p->site_networks, p->n_site_networks);
+}
+
+static int property_get_role(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        return sd_bus_message_append(reply, "s", peer_role_to_string(p->role));
+}
+
+static int property_get_false(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", 0);
+}
+
+int peer_remove(Peer *p, sd_bus_error *error);
+
+int peer_remove(Peer *p, sd_bus_error *error) {
+        Network *n = p->network;
+        Manager *m = n->manager;
+        int r;
+
+        r = db_begin(m->db);
+        if (r >= 0)
+                r = db_peer_delete(m->db, p->id);
+        if (r >= 0) {
+                r = network_apply_peer(n, p, true);
+                if (r < 0)
+                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot remove peer '%s' from %s: %s",
+                                          p->name, n->ifname, strerror(-r));
+        }
+        if (r >= 0)
+                r = db_commit(m->db);
+        if (r < 0) {
+                db_rollback(m->db);
+                return bus_reply_errno(error, r, "Cannot remove peer '%s'", p->name);
+        }
+        log_info("%s: peer '%s' removed", n->name, p->name);
+        (void) sd_bus_emit_signal(m->bus, n->path, WGNET_NETWORK_INTERFACE, "PeerRemoved", "o", p->path);
+        (void) sd_bus_emit_object_removed(m->bus, p->path);
+        network_release_addresses(n, p->addresses, p->n_addresses);
+        network_unlink_peer(n, p);
+        peer_free(p);
+        (void) network_emit_changed(n, "PeerCount", "OnlinePeerCount", NULL);
+        return 0;
+}
+
+static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        int r = manager_verify(p->network->manager, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = peer_remove(p, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_enable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        Manager *mgr = p->network->manager;
+        bool enable = streq(sd_bus_message_get_member(m), "Enable");
+        int r = manager_verify(mgr, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (p->enabled == enable)
+                return sd_bus_reply_method_return(m, NULL);
+
+        p->enabled = enable;
+        p->updated_at = now_usec();
+        r = db_begin(mgr->db);
+        if (r >= 0)
+                r = db_peer_update(mgr->db, p);
+        if (r >= 0) {
+                r = network_apply_peer(p->network, p, !enable);
+                if (r < 0)
+                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot %s peer '%s' on %s: %s",
+                                          enable ? "enable" : "disable", p->name, p->network->ifname, strerror(-r));
+        }
+        if (r >= 0)
+                r = db_commit(mgr->db);
+        if (r < 0) {
+                db_rollback(mgr->db);
+                p->enabled = !enable;
+                return bus_reply_errno(error, r, "Cannot change peer '%s'", p->name);
+        }
+        log_info("%s: peer '%s' %s", p->network->name, p->name, enable ? "enabled" : "disabled");
+        if (!enable && p->online) {
+                p->online = false;
+                p->network->n_online--;
+                (void) peer_emit_changed(p, "Enabled", "Online", "UpdatedAt", NULL);
+                (void) network_emit_changed(p->network, "OnlinePeerCount", NULL);
+        } else
+                (void) peer_emit_changed(p, "Enabled", "UpdatedAt", NULL);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        Network *n = p->network;
+        Manager *mgr = n->manager;
+        BusOption opts[_PEEROPT_MAX] = PEER_OPTIONS_INIT;
+        _cleanup_(freep) IpPrefix *addresses = NULL, *sites = NULL;
+        size_t n_addresses = 0, n_sites = 0;
+        bool auto_families[2] = {0};
+        PeerRole role = p->role;
+        const char *changed[16];
+        IpPrefix *old_addresses = NULL, *old_sites = NULL;
+        char *old_name = NULL;
+        size_t n_old = p->n_addresses, k = 0;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = bus_read_options(m, opts, _PEEROPT_MAX, error);
+        if (r < 0)
+                goto finish;
+        for (int i = 0; i < _PEEROPT_MAX; i++)
+                if (opts[i].set && (i == PEEROPT_PUBLIC_KEY || i == PEEROPT_PRESHARED_KEY || i == PEEROPT_ENABLED)) {
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' cannot be updated%s",
+                                              opts[i].key, i == PEEROPT_ENABLED ? ": use Enable() or Disable()" :
+                                              ": use RotateKeys()");
+                        goto finish;
+                }
+        if (opts[PEEROPT_NAME].set) {
+                Peer *other = hashmap_get(n->peers_by_name, opts[PEEROPT_NAME].s);
+                if (!peer_name_is_valid(opts[PEEROPT_NAME].s)) {
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid peer name '%s'", opts[PEEROPT_NAME].s);
+                        goto finish;
+                }
+                if (other && other != p) {
+                        r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists", "Peer '%s' already exists in network '%s'",
+                                              opts[PEEROPT_NAME].s, n->name);
+                        goto finish;
+                }
+        }
+        if (opts[PEEROPT_EMAIL].set && (strlen(opts[PEEROPT_EMAIL].s) > 254 ||
+                                        (!isempty(opts[PEEROPT_EMAIL].s) && !strchr(opts[PEEROPT_EMAIL].s, '@')) ||
+                                        strpbrk(opts[PEEROPT_EMAIL].s, " \t\r\n,"))) {
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid email '%s'", opts[PEEROPT_EMAIL].s);
+                goto finish;
+        }
+        if (opts[PEEROPT_ADDRESSES].set) {
+                r = peer_check_addresses(n, p, opts[PEEROPT_ADDRESSES].as, auto_families, &addresses, &n_addresses, error);
+                if (r < 0)
+                        goto finish;
+        }
+        if (opts[PEEROPT_ROLE].set) {
+                r = peer_role_from_string(opts[PEEROPT_ROLE].s);
+                if (r < 0) {
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                              "Invalid role '%s': expected client or site-gateway", opts[PEEROPT_ROLE].s);
+                        goto finish;
+                }
+                role = r;
+        }
+        if (opts[PEEROPT_SITE_NETWORKS].set) {
+                r = peer_check_site_networks(n, p, opts[PEEROPT_SITE_NETWORKS].as, &sites, &n_sites, error);
+                if (r < 0)
+                        goto finish;
+        }
+        if (role != PEER_ROLE_SITE_GATEWAY && (opts[PEEROPT_SITE_NETWORKS].set ? n_sites : p->n_site_networks) > 0) {
+                r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "SiteNetworks needs Role 'site-gateway'");
+                goto finish;
+        }
+
+        r = manager_verify(mgr, m, error);
+        if (r <= 0) {
+                r = r < 0 ? r : 1;
+                goto finish;
+        }
+
+        /* Addresses: give back the old ones, take the new ones (auto keeps the current
+         * address of that family when there is one). */
+        old_addresses = p->addresses;
+        if (opts[PEEROPT_ADDRESSES].set) {
+                IpPrefix *nl = calloc(n_addresses + 2, sizeof(IpPrefix));
+                if (!nl) {
+                        old_addresses = NULL;
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                memcpy(nl, addresses, n_addresses * sizeof(IpPrefix));
+                size_t count = n_addresses;
+                for (size_t i = 0; i < n_old; i++)
+                        if (auto_families[old_addresses[i].family == AF_INET6]) {
+                                nl[count++] = old_addresses[i];
+                                auto_families[old_addresses[i].family == AF_INET6] = false;
+                        }
+                network_release_addresses(n, old_addresses, n_old);
+                r = network_reserve_addresses(n, nl, count);
+                for (size_t s = 0; r >= 0 && s < n->n_subnets; s++)
+                        if (auto_families[n->subnets[s].family == AF_INET6]) {
+                                r = addr_pool_allocate(n->pools[s], &nl[count]);
+                                if (r >= 0)
+                                        count++;
+                                else
+                                        network_release_addresses(n, nl, count);
+                        }
+                if (r < 0) {
+                        (void) network_reserve_addresses(n, old_addresses, n_old);
+                        free(nl);
+                        old_addresses = NULL;
+                        r = bus_reply_errno(error, r == -ENOSPC ? r : -EADDRINUSE, "Cannot assign the addresses of peer '%s'", p->name);
+                        goto finish;
+                }
+                p->addresses = nl;
+                p->n_addresses = count;
+                changed[k++] = "Addresses";
+                changed[k++] = "AllowedIPs";
+        } else
+                old_addresses = NULL;
+        if (opts[PEEROPT_SITE_NETWORKS].set) {
+                if (p->n_site_networks > 0)
+                        (void) network_apply_peer_routes(n, p, true);
+                old_sites = p->site_networks;
+                p->site_networks = TAKE_PTR(sites);
+                p->n_site_networks = n_sites;
+                changed[k++] = "SiteNetworks";
+                if (!opts[PEEROPT_ADDRESSES].set)
+                        changed[k++] = "AllowedIPs";
+        }
+        if (opts[PEEROPT_NAME].set && !streq(opts[PEEROPT_NAME].s, p->name)) {
+                char *nn = strdup(opts[PEEROPT_NAME].s);
+                if (!nn) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                hashmap_remove(n->peers_by_name, p->name);
+                old_name = p->name;
+                p->name = nn;
+                (void) hashmap_put(n->peers_by_name, p->name, p);
+                changed[k++] = "Name";
+        }
+        if (opts[PEEROPT_EMAIL].set && !streq(p->email, opts[PEEROPT_EMAIL].s)) {
+                char *e = strdup(opts[PEEROPT_EMAIL].s);
+                if (e) {
+                        free(p->email);
+                        p->email = e;
+                        changed[k++] = "Email";
+                }
+        }
+        if (opts[PEEROPT_KEEPALIVE].set && p->keepalive != opts[PEEROPT_KEEPALIVE].q) {
+                p->keepalive = opts[PEEROPT_KEEPALIVE].q;
+                changed[k++] = "PersistentKeepalive";
+        }
+        if (role != p->role) {
+                p->role = role;
+                changed[k++] = "Role";
+        }
+        if (opts[PEEROPT_EXPIRES_AT].set && p->expires_at != opts[PEEROPT_EXPIRES_AT].t) {
+                p->expires_at = opts[PEEROPT_EXPIRES_AT].t;
+                changed[k++] = "ExpiresAt";
+        }
+        p->updated_at = now_usec();
+        changed[k++] = "UpdatedAt";
+        changed[k] = NULL;
+
+        r = db_begin(mgr->db);
+        if (r >= 0)
+                r = db_peer_update(mgr->db, p);
+        if (r >= 0 && opts[PEEROPT_ADDRESSES].set)
+                r = db_peer_set_addresses(mgr->db, p);
+        if (r >= 0 && p->enabled) {
+                r = network_apply_peer(n, p, false);
+                if (r < 0)
+                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot update peer '%s' on %s: %s",
+                                          p->name, n->ifname, strerror(-r));
+        }
+        if (r >= 0)
+                r = db_commit(mgr->db);
+        if (r < 0) {
+                /* The database is unchanged; bring memory and device back to it by
+                 * reloading is not possible here, so undo field by field. */
+                db_rollback(mgr->db);
+                log_error("%s: cannot update peer '%s': %s", n->name, p->name, strerror(-r));
+                if (old_name) {
+                        hashmap_remove(n->peers_by_name, p->name);
+                        free(p->name);
+                        p->name = TAKE_PTR(old_name);
+                        (void) hashmap_put(n->peers_by_name, p->name, p);
+                }
+                r = bus_reply_errno(error, r, "Cannot update peer '%s'", p->name);
+                goto finish;
+        }
+        log_info("%s: peer '%s' updated", n->name, p->name);
+        (void) peer_emit_changed_strv(p, (char **) changed);
+        r = sd_bus_reply_method_return(m, NULL);
+finish:
+        free(old_name);
+        free(old_addresses);
+        free(old_sites);
+        bus_options_done(opts, _PEEROPT_MAX);
+        return r;
+}
+
+static int reply_config(sd_bus_message *m, Peer *p, sd_bus_error *error, char **ret_text) {
+        int r = peer_get_config(p, ret_text);
+        if (r < 0)
+                return bus_reply_errno(error, r, "Cannot produce the config of peer '%s'", p->name);
+        return 0;
+}
+
+static int method_get_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(wg_wipe_free_stringp) char *text = NULL;
+        int r = manager_verify(p->network->manager, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = reply_config(m, p, error, &text);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", text);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_qrcode(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(wg_wipe_free_stringp) char *text = NULL;
+        uint8_t *data = NULL;
+        size_t size = 0;
+        const char *format;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &format);
+        if (r < 0)
+                return r;
+        if (!streq(format, "png") && !streq(format, "svg") && !streq(format, "utf8"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid QR code format '%s': expected png, svg or utf8", format);
+        r = manager_verify(p->network->manager, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = reply_config(m, p, error, &text);
+        if (r < 0)
+                return r;
+        if (streq(format, "png"))
+                r = qr_render_png(text, QR_EC_M, 0, &data, &size);
+        else {
+                char *s = NULL;
+                r = streq(format, "svg") ? qr_render_svg(text, QR_EC_M, &s) : qr_render_utf8(text, QR_EC_M, &s);
+                data = (uint8_t *) s;
+                size = s ? strlen(s) : 0;
+        }
+        if (r < 0)
+                return bus_reply_errno(error, r, "Cannot render the QR code of peer '%s'", p->name);
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(reply);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', data, size);
+        wg_wipe_free(data, size);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_rotate_keys(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        Manager *mgr = p->network->manager;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(wg_wipe_free_stringp) char *text = NULL;
+        const char *what;
+        uint8_t psk[WG_KEY_LEN], old[SEALED_KEY_SIZE];
+        size_t len;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &what);
+        if (r < 0)
+                return r;
+        if (streq(what, "keypair"))
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "Keypair rotation with a grace period is not available yet; use 'psk'");
+        if (!streq(what, "psk"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid rotation '%s': expected psk or keypair", what);
+        r = manager_verify(mgr, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        /* A new preshared key, applied at once: the client needs the new config. */
+        bool had = p->has_psk;
+        memcpy(old, p->psk_sealed, sizeof(old));
+        r = wg_key_generate_preshared(psk);
+        if (r >= 0)
+                r = manager_seal(mgr, "peers.preshared_key", p->id, psk, p->psk_sealed, sizeof(p->psk_sealed), &len);
+        wg_wipe(psk, sizeof(psk));
+        if (r < 0)
+                return r;
+        p->has_psk = true;
+        p->updated_at = now_usec();
+        r = db_begin(mgr->db);
+        if (r >= 0)
+                r = db_peer_update(mgr->db, p);
+        if (r >= 0 && p->enabled)
+                r = network_apply_peer(p->network, p, false);
+        if (r >= 0)
+                r = db_commit(mgr->db);
+        if (r < 0) {
+                db_rollback(mgr->db);
+                memcpy(p->psk_sealed, old, sizeof(old));
+                p->has_psk = had;
+                return bus_reply_errno(error, r, "Cannot rotate the preshared key of peer '%s'", p->name);
+        }
+        log_info("%s: peer '%s': preshared key rotated", p->network->name, p->name);
+        (void) peer_emit_changed(p, "HasPresharedKey", "UpdatedAt", NULL);
+        r = reply_config(m, p, error, &text);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", text);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+const sd_bus_vtable peer_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "t", NULL, offsetof(Peer, id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Network", "o", property_get_network, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Peer, name), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Email", "s", NULL, offsetof(Peer, email), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PublicKey", "s", property_get_public_key, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Addresses", "as", property_get_addresses, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("AllowedIPs", "as", property_get_allowed_ips, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Role", "s", property_get_role, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("SiteNetworks", "as", property_get_site_networks, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PersistentKeepalive", "q", NULL, offsetof(Peer, keepalive), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HasPresharedKey", "b", NULL, offsetof(Peer, has_psk), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PrivateKeyStored", "b", NULL, offsetof(Peer, private_key_stored), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Enabled", "b", NULL, offsetof(Peer, enabled), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Online", "b", NULL, offsetof(Peer, online), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastHandshake", "t", NULL, offsetof(Peer, last_handshake), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Endpoint", "s", NULL, offsetof(Peer, endpoint), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RxBytes", "t", NULL, offsetof(Peer, rx_bytes), 0),
+        SD_BUS_PROPERTY("TxBytes", "t", NULL, offsetof(Peer, tx_bytes), 0),
+        SD_BUS_PROPERTY("CreatedAt", "t", NULL, offsetof(Peer, created_at), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("UpdatedAt", "t", NULL, offsetof(Peer, updated_at), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ExpiresAt", "t", NULL, offsetof(Peer, expires_at), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RotationPending", "b", property_get_false, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", config), method_get_config,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetQRCode", SD_BUS_ARGS("s", format), SD_BUS_RESULT("ay", image), method_get_qrcode,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_update,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Enable", NULL, NULL, method_enable, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Disable", NULL, NULL, method_enable, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RotateKeys", SD_BUS_ARGS("s", what), SD_BUS_RESULT("s", config), method_rotate_keys,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Remove", NULL, NULL, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("RotationPending", SD_BUS_ARGS("t", deadline), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("Revoked", SD_BUS_ARGS("s", reason), 0),
+        SD_BUS_VTABLE_END,
+};

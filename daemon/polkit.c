@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <systemd/sd-bus.h>
+
+#include "hashmap.h"
+#include "macro.h"
+#include "polkit.h"
+
+typedef enum QueryState {
+        QUERY_PENDING,
+        QUERY_ALLOWED,
+        QUERY_DENIED,
+        QUERY_CHALLENGE,                /* would be allowed after interactive authentication */
+        QUERY_FAILED,                   /* polkitd unreachable or broken reply */
+} QueryState;
+
+typedef struct Query {
+        PolkitRegistry *registry;
+        sd_bus_message *request;        /* the caller's message, referenced */
+        sd_bus_slot *slot;
+        char *action;
+        QueryState state;
+} Query;
+
+struct PolkitRegistry {
+        Hashmap *queries;               /* sd_bus_message* -> Query */
+};
+
+static uint64_t ptr_hash(const void *p) {
+        uint64_t x = (uint64_t) (uintptr_t) p;
+        return uint64_hash_func(&x);
+}
+
+static bool ptr_equal(const void *a, const void *b) {
+        return a == b;
+}
+
+PolkitRegistry *polkit_registry_new(void) {
+        PolkitRegistry *r = calloc(1, sizeof(PolkitRegistry));
+        if (!r)
+                return NULL;
+        r->queries = hashmap_new(ptr_hash, ptr_equal);
+        if (!r->queries) {
+                free(r);
+                return NULL;
+        }
+        return r;
+}
+
+static Query *query_free(Query *q) {
+        if (!q)
+                return NULL;
+        sd_bus_slot_unref(q->slot);
+        sd_bus_message_unref(q->request);
+        free(q->action);
+        free(q);
+        return NULL;
+}
+
+PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
+        if (!r)
+                return NULL;
+        Query *q;
+        HASHMAP_FOREACH(q, r->queries, i)
+                query_free(q);
+        hashmap_free(r->queries);
+        free(r);
+        return NULL;
+}
+
+static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Query *q = userdata;
+        int authorized = 0, challenge = 0;
+
+        q->slot = sd_bus_slot_unref(q->slot);
+        if (sd_bus_message_is_method_error(reply, NULL))
+                q->state = QUERY_FAILED;
+        else if (sd_bus_message_enter_container(reply, 'r', "bba{ss}") >= 0 &&
+                 sd_bus_message_read(reply, "bb", &authorized, &challenge) >= 0)
+                q->state = authorized ? QUERY_ALLOWED : challenge ? QUERY_CHALLENGE : QUERY_DENIED;
+        else
+                q->state = QUERY_FAILED;
+
+        /* Run the method handler again with the answer in the registry. */
+        if (sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request) < 0) {
+                hashmap_remove(q->registry->queries, q->request);
+                query_free(q);
+        }
+        return 0;
+}
+
+static int start_query(sd_bus_message *m, const char *action, PolkitRegistry *registry) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        sd_bus *bus = sd_bus_message_get_bus(m);
+        const char *sender = sd_bus_message_get_sender(m);
+        uint32_t flags = sd_bus_message_get_allow_interactive_authorization(m) ? 1 : 0;
+        Query *q;
+        int r;
+
+        if (!sender)
+                return -EBADMSG;
+        r = sd_bus_message_new_method_call(bus, &call, "org.freedesktop.PolicyKit1",
+                                           "/org/freedesktop/PolicyKit1/Authority",
+                                           "org.freedesktop.PolicyKit1.Authority",
+                                           "CheckAuthorization");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "(sa{sv})sa{ss}us",
+                                          "system-bus-name", 1, "name", "s", sender,
+                                          action, 0, flags, "");
+        if (r < 0)
+                return r;
+
+        q = calloc(1, sizeof(Query));
+        if (!q)
+                return -ENOMEM;
+        q->registry = registry;
+        q->request = sd_bus_message_ref(m);
+        q->action = strdup(action);
+        q->state = QUERY_PENDING;
+        if (!q->action) {
+                query_free(q);
+                return -ENOMEM;
+        }
+        /* Interactive authentication may take as long as the user needs. */
+        r = sd_bus_call_async(bus, &q->slot, call, on_check_reply, q,
+                              flags ? UINT64_C(300) * 1000000 : 0);
+        if (r >= 0)
+                r = hashmap_put(registry->queries, q->request, q);
+        if (r < 0) {
+                query_free(q);
+                return r;
+        }
+        return 0;
+}
+
+int polkit_verify_async(sd_bus_message *m, const char *action, PolkitRegistry *registry,
+                        sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r;
+
+        if (!action)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "No authorization rule for this method");
+
+        Query *q = hashmap_remove(registry->queries, m);
+        if (q) {
+                QueryState state = q->state;
+                query_free(q);
+                switch (state) {
+                case QUERY_ALLOWED:
+                        return 1;
+                case QUERY_CHALLENGE:
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                                 "Interactive authentication required for %s", action);
+                case QUERY_DENIED:
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                                 "Not authorized: %s", action);
+                default:
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                                 "Authorization for %s could not be checked: polkit is not available", action);
+                }
+        }
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller: %s", strerror(-r));
+        if (uid == 0)
+                return 1;
+
+        r = start_query(m, action, registry);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Authorization for %s could not be checked: %s", action, strerror(-r));
+        return 0;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+typedef struct PolkitRegistry PolkitRegistry;
+
+PolkitRegistry *polkit_registry_new(void);
+PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
+
+/* Asynchronous polkit check of the sender of m for action.
+ *
+ * Returns 1 when the caller is authorized (uid 0 always is), 0 when a CheckAuthorization
+ * call is in flight: the method handler must then return 1 at once; when polkit answers,
+ * the message is queued again and the handler runs again, this time getting the answer.
+ * Returns a negative errno with error set (AccessDenied, InteractiveAuthorizationRequired)
+ * when denied, or when polkitd cannot be reached. Nothing is cached beyond that one
+ * re-dispatch of the same message. */
+int polkit_verify_async(sd_bus_message *m, const char *action, PolkitRegistry *registry,
+                        sd_bus_error *error);

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <net/if.h>
+
+#include "addr.h"
+#include "macro.h"
+#include "validate.h"
+
+bool ifname_is_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+        if (n == 0 || n >= IFNAMSIZ || streq(s, ".") || streq(s, ".."))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr("_.-", *p))
+                        return false;
+        return true;
+}
+
+bool hostname_is_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0, label = 0;
+        if (n == 0 || n > 253)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (c == '.') {
+                        if (label == 0 || s[i - 1] == '-')
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                if (!isalnum((unsigned char) c) && c != '-')
+                        return false;
+                if (c == '-' && label == 0)
+                        return false;
+                if (++label > 63)
+                        return false;
+        }
+        return s[n - 1] != '-';
+}
+
+bool endpoint_is_valid(const char *s) {
+        const char *colon, *host_end;
+        char host[256];
+        IpPrefix a;
+
+        if (isempty(s))
+                return false;
+        if (s[0] == '[') {
+                host_end = strchr(s, ']');
+                if (!host_end || host_end[1] != ':')
+                        return false;
+                colon = host_end + 1;
+                size_t len = (size_t) (host_end - s - 1);
+                if (len == 0 || len >= sizeof(host))
+                        return false;
+                memcpy(host, s + 1, len);
+                host[len] = 0;
+                if (ip_addr_parse(host, &a) < 0 || a.family != AF_INET6)
+                        return false;
+        } else {
+                colon = strrchr(s, ':');
+                if (!colon || colon == s)
+                        return false;
+                size_t len = (size_t) (colon - s);
+                if (len >= sizeof(host))
+                        return false;
+                memcpy(host, s, len);
+                host[len] = 0;
+                if (strchr(host, ':'))
+                        return false;   /* bare IPv6 needs brackets */
+                if (ip_addr_parse(host, &a) < 0 && !hostname_is_valid(host))
+                        return false;
+        }
+        const char *port = colon + 1;
+        if (*port < '1' || *port > '9' || strlen(port) > 5)
+                return false;
+        unsigned long v = 0;
+        for (const char *p = port; *p; p++) {
+                if (!isdigit((unsigned char) *p))
+                        return false;
+                v = v * 10 + (unsigned long) (*p - '0');
+        }
+        return v >= 1 && v <= 65535;
+}
+
+bool dns_entry_is_valid(const char *s) {
+        IpPrefix a;
+        return ip_addr_parse(s, &a) >= 0 || hostname_is_valid(s);
+}
+
+bool network_name_is_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+        if (n == 0 || n > 64 || s[0] == ' ' || s[n - 1] == ' ')
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr("_.@+- ", *p))
+                        return false;
+        return true;
+}

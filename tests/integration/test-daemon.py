@@ -1,0 +1,456 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""wgnetd on a private system bus with the real polkitd, wireguard-go in a network
+namespace: every method's happy path checked on the bus, on the device (wg show dump) and
+after a restart; bad input changes nothing; polkit guards every change."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wgnet import (MANAGER, NETWORK, PEER, expect_error, main, opts, require_root_and_tools,  # noqa: E402
+                   run, unwrap, wait_for)
+
+E = "org.wgnet1.Error."
+INVALID = "org.freedesktop.DBus.Error.InvalidArgs"
+DENIED = "org.freedesktop.DBus.Error.AccessDenied"
+
+state = {}
+
+
+def ifname(rig, n):
+    return f"wgd{rig.tag[-5:]}{n}"
+
+
+def config_value(config, key):
+    vals = [line.split("=", 1)[1].strip() for line in config.splitlines()
+            if "=" in line and not line.lstrip().startswith("#") and line.split("=", 1)[0].strip() == key]
+    return vals
+
+
+def test_start_empty(rig):
+    rig.start_daemon()
+    m = rig.manager()
+    assert unwrap(m.ListNetworks()) == []
+    assert rig.prop("/org/wgnet1", MANAGER, "Backend") == "userspace"
+    assert rig.prop("/org/wgnet1", MANAGER, "Version")
+
+
+def test_create_network(rig):
+    m = rig.manager()
+    ifn = ifname(rig, 0)
+    path = unwrap(m.CreateNetwork("office", opts(Interface=ifn, Addresses=["10.71.0.1/24", "fd00:71::1/64"],
+                                                  Endpoint="vpn.example.com:51871", ListenPort=51871,
+                                                  DNS=["10.71.0.1", "example.internal"], Mode="hub")))
+    assert path.startswith("/org/wgnet1/network/")
+    state["net"] = path
+    state["ifname"] = ifn
+    p = rig.props(path, NETWORK)
+    assert p["Name"] == "office" and p["Interface"] == ifn and p["Active"] is True
+    assert p["Addresses"] == ["10.71.0.1/24", "fd00:71::1/64"]
+    assert p["ListenPort"] == 51871 and p["Mode"] == "hub" and p["KeyPolicy"] == "stored"
+    assert p["PeerCount"] == 0 and p["OnlineThreshold"] == 180
+    dev, peers = rig.wg_dump(ifn)
+    assert dev["public_key"] == p["PublicKey"], "the device holds the network's key"
+    assert dev["listen_port"] == 51871 and peers == {}
+    addrs = rig.ns("ip", "-o", "addr", "show", "dev", ifn).stdout
+    assert "10.71.0.1/24" in addrs and "fd00:71::1/64" in addrs
+    assert "UP" in rig.ns("ip", "link", "show", ifn).stdout
+    assert unwrap(m.GetNetworkByName("office")) == path
+    assert unwrap(m.ListNetworks()) == [("office", path)]
+    # the private key is stored encrypted: the database never holds it in clear
+    assert dev["private_key"] not in rig.sqlite("SELECT hex(private_key) FROM networks") 
+
+
+def test_create_network_bad_input(rig):
+    m = rig.manager()
+    before = rig.sqlite("SELECT count(*) FROM networks")
+    cases = [
+        (INVALID, "bad name!", opts(Addresses=["10.72.0.1/24"])),
+        (INVALID, "n1", opts(Addresses=["10.72.0.0/24"])),           # network address, not the server's
+        (INVALID, "n1", opts(Addresses=["10.72.0.1"])),              # no prefix
+        (INVALID, "n1", opts(Addresses=["10.72.0.1/33"])),
+        (INVALID, "n1", opts(Addresses=["::ffff:10.72.0.1/120"])),
+        (INVALID, "n1", opts(Addresses=[])),
+        (INVALID, "n1", opts(Addresses=["10.72.0.1/24"], Endpoint="foo:99999")),
+        (INVALID, "n1", opts(Addresses=["10.72.0.1/24"], Mode="star")),
+        (INVALID, "n1", opts(Addresses=["10.72.0.1/24"], DNS=["in valid"])),
+        (INVALID, "n1", opts(Addresses=["10.72.0.1/24"], MTU=100)),
+        (INVALID, "n1", opts(Addresses=["10.72.0.1/24"], Interface="way-too-long-ifname")),
+        (INVALID, "n1", opts(Addresses=["10.72.0.1/24"], Bogus="x")),
+        (INVALID, "n1", opts(Addresses=["10.72.0.1/24"], ExtraRoutes=["192.168.1.1/24"])),
+        (E + "AddressInUse", "n1", opts(Addresses=["10.71.0.9/16"])),      # overlaps office
+        (E + "ListenPortInUse", "n1", opts(Addresses=["10.72.0.1/24"], ListenPort=51871)),
+        (E + "NetworkExists", "office", opts(Addresses=["10.72.0.1/24"])),
+        (E + "InterfaceInUse", "n1", opts(Addresses=["10.72.0.1/24"], Interface=state["ifname"])),
+    ]
+    for err, name, o in cases:
+        msg = expect_error(err, m.CreateNetwork, name, o)
+        assert msg, f"{err} without a message"
+    # the messages quote the bad value
+    assert "foo:99999" in expect_error(INVALID, m.CreateNetwork, "n1", opts(Addresses=["10.72.0.1/24"], Endpoint="foo:99999"))
+    assert rig.sqlite("SELECT count(*) FROM networks") == before
+    assert unwrap(m.ListNetworks()) == [("office", state["net"])]
+
+
+def test_add_peer(rig):
+    net = rig.network(state["net"])
+    path, config = unwrap(net.AddPeer("phone", opts(Email="a@example.com")))
+    state["phone"] = path
+    p = rig.props(path, PEER)
+    assert p["Name"] == "phone" and p["Email"] == "a@example.com" and p["Network"] == state["net"]
+    assert p["Addresses"] == ["10.71.0.2/32", "fd00:71::2/128"], p["Addresses"]
+    assert p["AllowedIPs"] == ["10.71.0.2/32", "fd00:71::2/128"]
+    assert p["PersistentKeepalive"] == 25 and p["HasPresharedKey"] and p["PrivateKeyStored"] and p["Enabled"]
+    assert p["Role"] == "client" and p["Online"] is False
+    # the config: the key the daemon generated, the server's key, the subnets (hub mode)
+    assert config_value(config, "Address") == ["10.71.0.2/32, fd00:71::2/128"]
+    assert config_value(config, "DNS") == ["10.71.0.1, example.internal"]
+    assert config_value(config, "PublicKey") == [rig.prop(state["net"], NETWORK, "PublicKey")]
+    assert config_value(config, "AllowedIPs") == ["10.71.0.0/24, fd00:71::/64"]
+    assert config_value(config, "Endpoint") == ["vpn.example.com:51871"]
+    assert config_value(config, "PersistentKeepalive") == ["25"]
+    priv = config_value(config, "PrivateKey")[0]
+    pub = run(["wg", "pubkey"], input=priv + "\n").stdout.strip()
+    assert pub == p["PublicKey"], "the config's private key belongs to the peer"
+    dev, peers = rig.wg_dump(state["ifname"])
+    assert list(peers) == [p["PublicKey"]]
+    wp = peers[p["PublicKey"]]
+    assert wp["allowed_ips"] == ["10.71.0.2/32", "fd00:71::2/128"]
+    assert wp["preshared_key"] == config_value(config, "PresharedKey")[0]
+    # GetConfig gives the same text again
+    assert unwrap(rig.peer(path).GetConfig()) == config
+    assert rig.prop(state["net"], NETWORK, "PeerCount") == 1
+    state["phone_config"] = config
+
+
+def test_qrcode(rig):
+    peer = rig.peer(state["phone"])
+    png = unwrap(peer.GetQRCode("png"))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    with tempfile.NamedTemporaryFile(suffix=".png") as f:
+        f.write(png)
+        f.flush()
+        r = run(["zbarimg", "--raw", "-q", f.name])
+        assert r.stdout.rstrip("\n") == state["phone_config"], "the QR code decodes to the config"
+    svg = unwrap(peer.GetQRCode("svg")).decode()
+    assert "<svg" in svg and "</svg>" in svg
+    text = unwrap(peer.GetQRCode("utf8")).decode()
+    assert "\u2588" in text or "\u2580" in text
+    expect_error(INVALID, peer.GetQRCode, "gif")
+
+
+def test_add_peer_explicit_and_conflicts(rig):
+    net = rig.network(state["net"])
+    path, config = unwrap(net.AddPeer("laptop", opts(Addresses=["10.71.0.50"], PersistentKeepalive=0,
+                                                      PresharedKey=False)))
+    p = rig.props(path, PEER)
+    assert p["Addresses"] == ["10.71.0.50/32"] and p["HasPresharedKey"] is False
+    assert config_value(config, "PersistentKeepalive") == []
+    assert config_value(config, "PresharedKey") == []
+    state["laptop"] = path
+    dev_before = rig.wg_dump(state["ifname"])
+    db_before = rig.sqlite("SELECT count(*) FROM peers; SELECT count(*) FROM peer_addresses")
+    for err, name, o in [
+        (E + "AddressInUse", "x", opts(Addresses=["10.71.0.50"])),
+        (E + "PeerExists", "laptop", opts()),
+        (INVALID, "x", opts(Addresses=["10.99.0.5"])),        # outside the subnet
+        (INVALID, "x", opts(Addresses=["10.71.0.1"])),        # the server
+        (INVALID, "x", opts(Addresses=["10.71.0.255"])),      # broadcast
+        (INVALID, "x", opts(Addresses=["10.71.0.0/24"])),     # not a host
+        (INVALID, "x", opts(Addresses=[])),
+        (INVALID, "", opts()),
+        (INVALID, "a" * 65, opts()),
+        (INVALID, "tab\there", opts()),
+        (E + "InvalidKey", "x", opts(PublicKey="xxxx")),
+        (E + "InvalidKey", "x", opts(PublicKey="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=")),
+        (INVALID, "x", opts(Role="boss")),
+        (INVALID, "x", opts(SiteNetworks=["192.168.5.0/24"])),    # not a site gateway
+        (INVALID, "x", opts(Role="site-gateway", SiteNetworks=["10.71.0.0/25"])),
+        (INVALID, "x", opts(Email="not an email")),
+        (INVALID, "x", opts(Frobnicate=True)),
+    ]:
+        expect_error(err, net.AddPeer, name, o)
+    assert rig.wg_dump(state["ifname"]) == dev_before, "failed calls change nothing on the device"
+    assert rig.sqlite("SELECT count(*) FROM peers; SELECT count(*) FROM peer_addresses") == db_before
+
+
+def test_own_key_and_site_gateway(rig):
+    net = rig.network(state["net"])
+    priv = run(["wg", "genkey"]).stdout.strip()
+    pub = run(["wg", "pubkey"], input=priv + "\n").stdout.strip()
+    path, config = unwrap(net.AddPeer("branch", opts(PublicKey=pub, Role="site-gateway",
+                                                      SiteNetworks=["192.168.77.0/24"])))
+    p = rig.props(path, PEER)
+    assert p["PublicKey"] == pub and p["PrivateKeyStored"] is False
+    assert p["AllowedIPs"] == ["10.71.0.3/32", "fd00:71::3/128", "192.168.77.0/24"]
+    assert config_value(config, "PrivateKey") == []
+    assert "private key is not held" in config
+    assert unwrap(rig.peer(path).GetConfig()) == config
+    dev, peers = rig.wg_dump(state["ifname"])
+    assert peers[pub]["allowed_ips"] == ["10.71.0.3/32", "192.168.77.0/24", "fd00:71::3/128"]
+    routes = rig.ns("ip", "route", "show", "192.168.77.0/24").stdout
+    assert state["ifname"] in routes, "a route to the site network through the tunnel"
+    expect_error(E + "PeerExists", net.AddPeer, "again", opts(PublicKey=pub))
+    state["branch"] = path
+
+
+def test_bulk_add(rig):
+    net = rig.network(state["net"])
+    batch = [(f"bulk{i:03d}", opts()) for i in range(200)]
+    res = unwrap(net.AddPeers(batch))
+    assert len(res) == 200 and all(c.count("PrivateKey") == 1 for _, c in res)
+    dev, peers = rig.wg_dump(state["ifname"])
+    assert len(peers) == 203
+    assert rig.prop(state["net"], NETWORK, "PeerCount") == 203
+    # a batch with one bad entry adds nothing
+    expect_error(E + "PeerExists", net.AddPeers, [("ok1", opts()), ("bulk000", opts())])
+    expect_error(E + "PeerExists", net.AddPeers, [("dup", opts()), ("dup", opts())])
+    assert len(rig.wg_dump(state["ifname"])[1]) == 203
+    assert rig.sqlite("SELECT count(*) FROM peers") == "203"
+    state["bulk"] = [p for p, _ in res]
+
+
+def test_update_peer_live(rig):
+    peer = rig.peer(state["laptop"])
+    pub = rig.prop(state["laptop"], PEER, "PublicKey")
+    _, before = rig.wg_dump(state["ifname"])
+    peer.Update(opts(Addresses=["10.71.0.60", "fd00:71::60"], Name="laptop2", PersistentKeepalive=15))
+    p = rig.props(state["laptop"], PEER)
+    assert p["Name"] == "laptop2" and p["Addresses"] == ["10.71.0.60/32", "fd00:71::60/128"]
+    assert p["PersistentKeepalive"] == 15
+    _, after = rig.wg_dump(state["ifname"])
+    assert after[pub]["allowed_ips"] == ["10.71.0.60/32", "fd00:71::60/128"]
+    for k in before:
+        if k != pub:
+            assert before[k] == after[k], "other peers are untouched"
+    expect_error(E + "AddressInUse", peer.Update, opts(Addresses=["10.71.0.2"]))
+    expect_error(E + "PeerExists", peer.Update, opts(Name="phone"))
+    expect_error(INVALID, peer.Update, opts(PublicKey=pub))
+    expect_error(INVALID, peer.Update, opts(Addresses=["10.1.2.3"]))
+    assert rig.wg_dump(state["ifname"])[1] == after
+    # the freed address .50 is reused first
+    path, _ = unwrap(rig.network(state["net"]).AddPeer("reuse", opts(Addresses=["auto"])))
+    assert rig.prop(path, PEER, "Addresses")[0] == "10.71.0.50/32"
+    rig.peer(path).Remove()
+
+
+def test_disable_enable(rig):
+    peer = rig.peer(state["phone"])
+    pub = rig.prop(state["phone"], PEER, "PublicKey")
+    peer.Disable()
+    assert rig.prop(state["phone"], PEER, "Enabled") is False
+    assert pub not in rig.wg_dump(state["ifname"])[1], "disabled = off the device"
+    assert rig.prop(state["phone"], PEER, "Addresses") == ["10.71.0.2/32", "fd00:71::2/128"]
+    expect_error(E + "AddressInUse", rig.network(state["net"]).AddPeer, "steal", opts(Addresses=["10.71.0.2"]))
+    peer.Enable()
+    assert rig.wg_dump(state["ifname"])[1][pub]["allowed_ips"] == ["10.71.0.2/32", "fd00:71::2/128"]
+
+
+def test_rotate_psk(rig):
+    peer = rig.peer(state["phone"])
+    pub = rig.prop(state["phone"], PEER, "PublicKey")
+    old = rig.wg_dump(state["ifname"])[1][pub]["preshared_key"]
+    config = unwrap(peer.RotateKeys("psk"))
+    new = config_value(config, "PresharedKey")[0]
+    assert new != old and rig.wg_dump(state["ifname"])[1][pub]["preshared_key"] == new
+    expect_error(INVALID, peer.RotateKeys, "everything")
+
+
+def test_next_addresses_and_stats(rig):
+    net = rig.network(state["net"])
+    nxt = unwrap(net.NextAddresses())
+    assert len(nxt) == 2 and nxt[0].endswith("/32") and nxt[1].endswith("/128")
+    stats = unwrap(net.GetStats())
+    assert len(stats) == rig.prop(state["net"], NETWORK, "PeerCount")
+    assert all(len(s) == 6 for s in stats)
+
+
+def test_restart_keeps_everything(rig):
+    net_props = rig.props(state["net"], NETWORK)
+    peer_props = rig.props(state["phone"], PEER)
+    dump = rig.wg_dump(state["ifname"])
+    rig.restart_daemon()
+    assert rig.props(state["net"], NETWORK) == net_props
+    p = rig.props(state["phone"], PEER)
+    for k in ("Name", "PublicKey", "Addresses", "AllowedIPs", "HasPresharedKey", "PrivateKeyStored", "CreatedAt"):
+        assert p[k] == peer_props[k], k
+    assert unwrap(rig.peer(state["phone"]).GetConfig()).count("PrivateKey") == 1
+    d2 = rig.wg_dump(state["ifname"])
+    assert d2[0] == dump[0] and set(d2[1]) == set(dump[1])
+    for k, v in dump[1].items():
+        assert d2[1][k]["allowed_ips"] == v["allowed_ips"] and d2[1][k]["preshared_key"] == v["preshared_key"]
+
+
+def test_drift_repaired(rig):
+    ifn = state["ifname"]
+    pub = rig.prop(state["phone"], PEER, "PublicKey")
+    stranger = run(["wg", "pubkey"], input=run(["wg", "genkey"]).stdout).stdout.strip()
+    rig.ns("wg", "set", ifn, "peer", pub, "remove")
+    rig.ns("wg", "set", ifn, "peer", stranger, "allowed-ips", "10.71.0.200/32")
+    lap = rig.prop(state["laptop"], PEER, "PublicKey")
+    rig.ns("wg", "set", ifn, "peer", lap, "allowed-ips", "10.71.0.201/32")
+    wait_for(lambda: pub in rig.wg_dump(ifn)[1] and stranger not in rig.wg_dump(ifn)[1]
+             and rig.wg_dump(ifn)[1][lap]["allowed_ips"] == ["10.71.0.60/32", "fd00:71::60/128"],
+             timeout=10, what="the tick to repair the device")
+    # the interface itself goes missing
+    rig.ns("ip", "link", "del", ifn)
+    wait_for(lambda: rig.ns("wg", "show", ifn, "dump", check=False).returncode == 0
+             and len(rig.wg_dump(ifn)[1]) == rig.prop(state["net"], NETWORK, "PeerCount"),
+             timeout=15, what="the interface to be recreated")
+    assert "10.71.0.1/24" in rig.ns("ip", "-o", "addr", "show", "dev", ifn).stdout
+    with open(rig.daemon_log) as f:
+        log = f.read()
+    assert "removing unknown peer" in log and "interface missing" in log
+
+
+def test_unprivileged_denied(rig):
+    net, peer = state["net"], state["phone"]
+    calls = [
+        ("/org/wgnet1", MANAGER, "CreateNetwork", "sa{sv}", "x1", {"Addresses": ["10.73.0.1/24"]}),
+        (net, NETWORK, "AddPeer", "sa{sv}", "u1", {}),
+        (net, NETWORK, "AddPeers", "a(sa{sv})", [["u2", {}]]),
+        (net, NETWORK, "RemovePeer", "o", peer),
+        (net, NETWORK, "Update", "a{sv}", {"Endpoint": "x.example.com:1"}),
+        (net, NETWORK, "Activate", ""),
+        (net, NETWORK, "Deactivate", ""),
+        (net, NETWORK, "Delete", ""),
+        (net, NETWORK, "Export", ""),
+        (peer, PEER, "GetConfig", ""),
+        (peer, PEER, "GetQRCode", "s", "png"),
+        (peer, PEER, "Update", "a{sv}", {"Email": "b@example.com"}),
+        (peer, PEER, "Enable", ""),
+        (peer, PEER, "Disable", ""),
+        (peer, PEER, "RotateKeys", "s", "psk"),
+        (peer, PEER, "Remove", ""),
+    ]
+    dump = rig.wg_dump(state["ifname"])
+    for path, iface, method, sig, *args in calls:
+        err, _ = rig.as_user(path, iface, method, sig, *args)
+        assert err in (DENIED, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"), f"{method}: {err}"
+    assert rig.wg_dump(state["ifname"]) == dump
+    # reading needs nothing
+    err, props = rig.as_user(peer, "org.freedesktop.DBus.Properties", "GetAll", "s", PEER)
+    assert err is None and props["Name"] == "phone"
+    err, stats = rig.as_user(net, NETWORK, "GetStats", "")
+    assert err is None and len(stats) > 0
+
+
+def test_polkit_rule_grants_group(rig):
+    rig.grant_user()
+    try:
+        err, res = rig.as_user(state["net"], NETWORK, "AddPeer", "sa{sv}", "granted", {})
+        assert err is None, err
+        assert res[0].startswith("/org/wgnet1/peer/") and "PrivateKey" in res[1]
+        err, cfg = rig.as_user(res[0], PEER, "GetConfig", "")
+        assert err is None and cfg == res[1]
+        err, _ = rig.as_user(res[0], PEER, "Remove", "")
+        assert err is None
+    finally:
+        rig.revoke_user()
+
+
+def test_one_time_network(rig):
+    m = rig.manager()
+    ifn = ifname(rig, 1)
+    path = unwrap(m.CreateNetwork("onetime", opts(Interface=ifn, Addresses=["10.74.0.1/24"], KeyPolicy="one-time",
+                                                   ListenPort=51874)))
+    net = rig.network(path)
+    ppath, config = unwrap(net.AddPeer("guest", opts()))
+    assert len(config_value(config, "PrivateKey")) == 1, "the reply carries the only copy"
+    assert rig.prop(ppath, PEER, "PrivateKeyStored") is False
+    again = unwrap(rig.peer(ppath).GetConfig())
+    assert config_value(again, "PrivateKey") == [] and "not held" in again
+    assert rig.sqlite(f"SELECT count(*) FROM peers WHERE id = {ppath.rsplit('/', 1)[1]} AND private_key IS NULL") == "1"
+    state["onetime"] = path
+    state["onetime_if"] = ifn
+
+
+def test_export_and_import(rig):
+    text = unwrap(rig.network(state["net"]).Export())
+    assert "PrivateKey" in text and "[Peer]" in text
+    ifn = ifname(rig, 2)
+    # Import the export under another name: it conflicts with the original (same subnets).
+    expect_error(E + "AddressInUse", rig.manager().ImportNetwork, "copy", text, opts(Interface=ifn))
+    # A hand-written wg-quick server config
+    k = run(["wg", "genkey"]).stdout.strip()
+    p1 = run(["wg", "pubkey"], input=run(["wg", "genkey"]).stdout).stdout.strip()
+    p2 = run(["wg", "pubkey"], input=run(["wg", "genkey"]).stdout).stdout.strip()
+    psk = run(["wg", "genpsk"]).stdout.strip()
+    conf = (f"[Interface]\nPrivateKey = {k}\nAddress = 10.75.0.1/24\nListenPort = 51875\n"
+            f"PostUp = iptables -A FORWARD -i %i -j ACCEPT\n\n"
+            f"[Peer]\n# Name = alice\nPublicKey = {p1}\nPresharedKey = {psk}\nAllowedIPs = 10.75.0.2/32\n\n"
+            f"[Peer]\nPublicKey = {p2}\nAllowedIPs = 10.75.0.3/32, 192.168.9.0/24\n")
+    path = unwrap(rig.manager().ImportNetwork("imported", conf, opts(Interface=ifn)))
+    dev, peers = rig.wg_dump(ifn)
+    assert dev["private_key"] == k and dev["listen_port"] == 51875
+    assert peers[p1]["preshared_key"] == psk and peers[p1]["allowed_ips"] == ["10.75.0.2/32"]
+    assert peers[p2]["allowed_ips"] == ["10.75.0.3/32", "192.168.9.0/24"]
+    names = sorted(rig.prop(o, PEER, "Name") for o, *_ in unwrap(rig.network(path).GetStats()))
+    assert names == ["alice", "peer2"], names
+    # bad configs change nothing
+    before = rig.sqlite("SELECT count(*) FROM networks")
+    for bad in ["", "[Interface]\nPrivateKey = xxxx\n", "[Peer]\nPublicKey = " + p1 + "\n",
+                conf.replace("ListenPort = 51875", "ListenPort = 666666666")]:
+        expect_error(E + "InvalidConfig", rig.manager().ImportNetwork, "bad", bad, opts(Interface=ifname(rig, 3)))
+    assert rig.sqlite("SELECT count(*) FROM networks") == before
+    state["imported"] = path
+
+
+def test_network_update_and_activation(rig):
+    net = rig.network(state["onetime"])
+    net.Update(opts(Endpoint="[2001:db8::1]:51874", Mode="gateway", MTU=1380, PeerIsolation=True))
+    p = rig.props(state["onetime"], NETWORK)
+    assert p["Endpoint"] == "[2001:db8::1]:51874" and p["Mode"] == "gateway" and p["MTU"] == 1380
+    assert "mtu 1380" in rig.ns("ip", "link", "show", state["onetime_if"]).stdout
+    expect_error(INVALID, net.Update, opts(Interface="other"))
+    expect_error(INVALID, net.Update, opts(Addresses=["10.74.0.1/30"]) if False else opts(Mode="mesh?"))
+    net.Deactivate()
+    assert rig.prop(state["onetime"], NETWORK, "Active") is False
+    assert rig.ns("wg", "show", state["onetime_if"], check=False).returncode != 0
+    rig.restart_daemon()
+    assert rig.ns("wg", "show", state["onetime_if"], check=False).returncode != 0, "stays down after restart"
+    net = rig.network(state["onetime"])
+    net.Activate()
+    assert len(rig.wg_dump(state["onetime_if"])[1]) == 1
+
+
+def test_kill9_then_restart_matches(rig):
+    net = rig.network(state["net"])
+    for i in range(20):
+        net.AddPeer(f"k9-{i}", opts())
+    rig.stop_daemon(signal.SIGKILL)
+    rig.start_daemon()
+    count = int(rig.sqlite(f"SELECT count(*) FROM peers WHERE network_id = {state['net'].rsplit('/', 1)[1]} AND enabled = 1"))
+    wait_for(lambda: len(rig.wg_dump(state["ifname"])[1]) == count, what="device = database")
+    keys = set(rig.sqlite(f"SELECT public_key FROM peers WHERE network_id = {state['net'].rsplit('/', 1)[1]}").split())
+    assert set(rig.wg_dump(state["ifname"])[1]) == keys
+
+
+def test_remove_and_delete(rig):
+    net = rig.network(state["net"])
+    pub = rig.prop(state["laptop"], PEER, "PublicKey")
+    net.RemovePeer(state["laptop"])
+    assert pub not in rig.wg_dump(state["ifname"])[1]
+    expect_error("org.freedesktop.DBus.Error.UnknownObject", rig.prop, state["laptop"], PEER, "Name")
+    expect_error(E + "NotFound", net.RemovePeer, state["laptop"])
+    rig.network(state["imported"]).Delete()
+    assert rig.sqlite("SELECT count(*) FROM networks WHERE name = 'imported'") == "0"
+    expect_error(E + "NotFound", rig.manager().GetNetworkByName, "imported")
+    tree = run(["busctl", f"--address={rig.address}", "tree", "org.wgnet1"]).stdout
+    assert state["net"] in tree and state["imported"] not in tree and state["phone"] in tree
+
+
+TESTS = [test_start_empty, test_create_network, test_create_network_bad_input, test_add_peer, test_qrcode,
+         test_add_peer_explicit_and_conflicts, test_own_key_and_site_gateway, test_bulk_add, test_update_peer_live,
+         test_disable_enable, test_rotate_psk, test_next_addresses_and_stats, test_restart_keeps_everything,
+         test_drift_repaired, test_unprivileged_denied, test_polkit_rule_grants_group, test_one_time_network,
+         test_export_and_import, test_network_update_and_activation, test_kill9_then_restart_matches,
+         test_remove_and_delete]
+
+if __name__ == "__main__":
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "sqlite3")
+    main(TESTS, "daemon")

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+#include "peer.h"
+#include "test.h"
+#include "validate.h"
+
+static const struct {
+        const char *s;
+        bool ifname, hostname, endpoint, dns, network;
+} cases[] = {
+        { "wg0", true, true, false, true, true },
+        { "office vpn", false, false, false, false, true },
+        { "vpn.example.com:51820", false, false, true, false, false },
+        { "10.0.0.1:1", false, false, true, false, false },
+        { "[2001:db8::1]:51820", false, false, true, false, false },
+        { "2001:db8::1:51820", false, false, false, false, false },     /* v6 needs brackets */
+        { "[2001:db8::1]", false, false, false, false, false },
+        { "host:0", false, false, false, false, false },
+        { "host:65536", false, false, false, false, false },
+        { "host:080", false, false, false, false, false },
+        { "host:", false, false, false, false, false },
+        { ":51820", false, false, false, false, false },
+        { "foo:99999", false, false, false, false, false },
+        { "10.0.0.1", false, true, false, true, false },                /* digits-only labels are host names */
+        { "2001:db8::53", false, false, false, true, false },
+        { "example.internal", false, true, false, true, true },
+        { "invalid_value", true, false, false, false, true },
+        { "-bad.example", false, false, false, false, true },
+        { "bad-.example", false, false, false, false, true },
+        { "a..b", false, false, false, false, true },
+        { "", false, false, false, false, false },
+        { "way-too-long-ifname", false, true, false, true, true },
+        { "wg/0", false, false, false, false, false },
+        { ".", false, false, false, false, true },
+        { "tab\there", false, false, false, false, false },
+        { " lead", false, false, false, false, false },
+};
+
+TEST(validators) {
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const char *s = cases[i].s;
+                if (ifname_is_valid(s) != cases[i].ifname)
+                        TEST_FAIL("ifname_is_valid('%s') != %d", s, cases[i].ifname);
+                if (hostname_is_valid(s) != cases[i].hostname)
+                        TEST_FAIL("hostname_is_valid('%s') != %d", s, cases[i].hostname);
+                if (endpoint_is_valid(s) != cases[i].endpoint)
+                        TEST_FAIL("endpoint_is_valid('%s') != %d", s, cases[i].endpoint);
+                if (dns_entry_is_valid(s) != cases[i].dns)
+                        TEST_FAIL("dns_entry_is_valid('%s') != %d", s, cases[i].dns);
+                if (network_name_is_valid(s) != cases[i].network)
+                        TEST_FAIL("network_name_is_valid('%s') != %d", s, cases[i].network);
+        }
+}
+
+TEST(peer_names) {
+        static const struct {
+                const char *s;
+                bool valid;
+        } names[] = {
+                { "phone", true },
+                { "Anna's phone", true },
+                { "téléphone", true },
+                { "\xe2\x98\x83 snowman", true },
+                { "", false },
+                { " phone", false },
+                { "phone ", false },
+                { "tab\there", false },
+                { "new\nline", false },
+                { "\x7f", false },
+                { "\xc2\x85", false },                  /* C1 control */
+                { "\xc0\xaf", false },                  /* overlong */
+                { "\xed\xa0\x80", false },              /* surrogate */
+                { "\xff", false },
+                { "\xe2\x98", false },                  /* truncated */
+                { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", true },   /* 64 */
+                { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false },  /* 65 */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (peer_name_is_valid(names[i].s) != names[i].valid)
+                        TEST_FAIL("peer_name_is_valid('%s') != %d", names[i].s, names[i].valid);
+}
+
+TEST(config_file) {
+        char path[] = "/tmp/wgnetd-conf-XXXXXX";
+        int fd = mkstemp(path);
+        ASSERT_TRUE(fd >= 0);
+        const char *text = "# comment\n[wgnetd]\nStateDirectory = /srv/wgnet\nTickSeconds=2.5\nBackend=userspace\n";
+        ASSERT_EQ(write(fd, text, strlen(text)), (long long) strlen(text));
+        close(fd);
+        ManagerConfig c = { .state_dir = strdup("/var/lib/wgnet"), .tick_usec = 5000000 };
+        ASSERT_OK(config_parse_file(path, true, &c));
+        ASSERT_STREQ(c.state_dir, "/srv/wgnet");
+        ASSERT_EQ(c.tick_usec, 2500000);
+        ASSERT_EQ(c.backend, WG_BACKEND_USERSPACE);
+
+        static const char *const bad[] = { "Bogus=1\n", "TickSeconds=0\n", "TickSeconds=abc\n", "Backend=magic\n",
+                                           "StateDirectory=relative\n", "no equals sign\n" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                FILE *f = fopen(path, "we");
+                fputs(bad[i], f);
+                fclose(f);
+                if (config_parse_file(path, true, &c) >= 0)
+                        TEST_FAIL("accepted '%s'", bad[i]);
+        }
+        ASSERT_OK(config_parse_file("/nonexistent/wgnetd.conf", false, &c));
+        ASSERT_TRUE(config_parse_file("/nonexistent/wgnetd.conf", true, &c) < 0);
+        unlink(path);
+        free(c.state_dir);
+        free(c.userspace_binary);
+}
+
+TEST_MAIN()

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+
+#include "firewall.h"
+#include "macro.h"
+#include "test.h"
+
+TEST(no_networks_removes_the_table) {
+        char *s = NULL;
+        ASSERT_OK(firewall_ruleset(NULL, 0, &s));
+        ASSERT_STREQ(s, "add table inet wgnet\ndelete table inet wgnet\n");
+        free(s);
+}
+
+TEST(hub_with_isolation_and_nat) {
+        IpPrefix subnets[2];
+        char *s = NULL;
+        ASSERT_OK(ip_prefix_parse("10.8.0.1/24", false, &subnets[0]));
+        ASSERT_OK(ip_prefix_parse("fd00:8::1/64", false, &subnets[1]));
+        FirewallNetwork nets[] = {
+                { .ifname = "wg0", .isolation = true, .nat_ifname = "eth0", .subnets = subnets, .n_subnets = 2 },
+                { .ifname = "wg1", .subnets = subnets, .n_subnets = 1 },
+        };
+        ASSERT_OK(firewall_ruleset(nets, 2, &s));
+        ASSERT_STREQ(s,
+                     "add table inet wgnet\n"
+                     "delete table inet wgnet\n"
+                     "table inet wgnet {\n"
+                     "\tchain forward {\n"
+                     "\t\ttype filter hook forward priority filter; policy accept;\n"
+                     "\t\tiifname \"wg0\" oifname \"wg0\" drop comment \"peer isolation\"\n"
+                     "\t\tiifname \"wg0\" accept\n"
+                     "\t\toifname \"wg0\" ct state established,related accept\n"
+                     "\t\tiifname \"wg1\" accept\n"
+                     "\t\toifname \"wg1\" ct state established,related accept\n"
+                     "\t}\n"
+                     "\tchain postrouting {\n"
+                     "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+                     "\t\tip saddr 10.8.0.0/24 oifname \"eth0\" masquerade\n"
+                     "\t\tip6 saddr fd00:8::/64 oifname \"eth0\" masquerade\n"
+                     "\t}\n"
+                     "}\n");
+        free(s);
+}
+
+TEST(bad_interface_names) {
+        static const char *const bad[] = { "", "wg\"0", "wg 0", "a;b", "waytoolonginterface", "wg0\n" };
+        char *s = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                FirewallNetwork n = { .ifname = bad[i] };
+                ASSERT_ERR(firewall_ruleset(&n, 1, &s), EINVAL);
+                FirewallNetwork m = { .ifname = "wg0", .nat_ifname = bad[i] };
+                if (bad[i][0])
+                        ASSERT_ERR(firewall_ruleset(&m, 1, &s), EINVAL);
+        }
+        ASSERT_TRUE(s == NULL);
+}
+
+TEST_MAIN()
