@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "firewall-sync.h"
 #include "manager.h"
 #include "network.h"
 #include "peer.h"
@@ -63,6 +64,8 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         m->config.state_dir = strdup(config->state_dir);
         m->config.tick_usec = config->tick_usec;
         m->config.backend = config->backend;
+        m->config.firewall = config->firewall;
+        m->firewall_enabled = config->firewall != 0;
         if (config->userspace_binary)
                 m->config.userspace_binary = strdup(config->userspace_binary);
         m->networks_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
@@ -103,6 +106,7 @@ Manager *manager_free(Manager *m) {
         sodium_munlock(m->secret_key, sizeof(m->secret_key));
         free(m->config.state_dir);
         free(m->config.userspace_binary);
+        free(m->firewall_applied);
         free(m);
         return NULL;
 }
@@ -202,6 +206,7 @@ void manager_reconcile_all(Manager *m, bool log_repairs) {
                 if (r < 0)
                         log_warning("%s: cannot reconcile the device: %s", n->ifname, strerror(-r));
         }
+        (void) manager_firewall_sync(m, false);
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {

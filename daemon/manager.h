@@ -19,6 +19,7 @@ typedef struct ManagerConfig {
         uint64_t tick_usec;             /* reconcile and stats period */
         WgBackendType backend;
         char *userspace_binary;         /* NULL = default */
+        int firewall;                   /* manage table inet wgnet and forwarding: 1 yes, 0 no, -1 unset */
 } ManagerConfig;
 
 typedef struct Manager {
@@ -35,6 +36,10 @@ typedef struct Manager {
         Hashmap *networks_by_name;      /* name -> Network */
         Hashmap *peers_by_id;           /* uint64_t id -> Peer */
         uint64_t next_network_id, next_peer_id;
+
+        bool firewall_enabled;
+        char *firewall_applied;         /* the last nft script applied */
+        uint64_t firewall_applied_usec;
 } Manager;
 
 int manager_new(const ManagerConfig *config, Manager **ret);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-util.h"
 #include "db.h"
+#include "firewall-sync.h"
 #include "log.h"
 #include "manager.h"
 #include "network-options.h"
@@ -262,6 +263,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (changed[0])
                 (void) sd_bus_emit_properties_changed_strv(n->manager->bus, n->path, WGNET_NETWORK_INTERFACE,
                                                            (char **) changed);
+        (void) manager_firewall_sync(n->manager, false);
         log_info("%s: network updated", n->name);
         r = sd_bus_reply_method_return(m, NULL);
 finish:
@@ -309,6 +311,7 @@ int network_set_active(Network *n, bool active, sd_bus_error *error) {
                         }
         if (!active)
                 n->n_online = 0;
+        (void) manager_firewall_sync(m, false);
         log_info("%s: network %s (%s)", n->name, active ? "activated" : "deactivated", n->ifname);
         (void) network_emit_changed(n, "Active", "OnlinePeerCount", NULL);
         return 0;
@@ -350,6 +353,7 @@ static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
         log_info("%s: network deleted", n->name);
         network_detach(n);
         network_free(n);
+        (void) manager_firewall_sync(mgr, false);
         return sd_bus_reply_method_return(m, NULL);
 }
 

@@ -70,7 +70,7 @@ class Rig:
         return run(["bash", "-c", f"set -e; source {BUS_RIG}; {script}"], check=check, env=self.rig_env)
 
     def start(self):
-        r = self.bash("rig_bus_start >/dev/null; echo $DBUS_SYSTEM_BUS_ADDRESS; rig_user_name")
+        r = self.bash("rig_bus_start >/dev/null 2>&1; rig_bus_address; rig_user_name")
         self.address, self.user = r.stdout.split()[-2:]
         os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self.address
         run(["ip", "netns", "add", self.netns])
