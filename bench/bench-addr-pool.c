@@ -203,7 +203,7 @@ static Times run_pool(const IpPrefix *subnet, const Workload *w) {
 static Times run_naive(const IpPrefix *subnet, const Workload *w) {
         size_t n = w->n;
         u128 *live = calloc(2 * n, sizeof(u128));
-        Naive nv = {};
+        Naive nv = { 0 };
         int r;
 
         if (!live)
@@ -254,7 +254,7 @@ static Times run_naive(const IpPrefix *subnet, const Workload *w) {
 /* Best of several runs, as the least disturbed by the other processes of the machine. */
 static Times best_of(Times (*fn)(const IpPrefix *, const Workload *), const IpPrefix *subnet,
                      const Workload *w, unsigned runs) {
-        Times best = {};
+        Times best = { 0 };
         for (unsigned i = 0; i < runs; i++) {
                 Times t = fn(subnet, w);
                 if (i == 0 || t.alloc < best.alloc)
