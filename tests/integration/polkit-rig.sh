@@ -34,6 +34,7 @@ cleanup() {
         rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT   # so that the EXIT trap stops the rig on a timeout too
 # shellcheck source=tests/rig/bus.sh
 source "$src/tests/rig/bus.sh"
 
