@@ -144,7 +144,11 @@ static int parse_address_one(Parser *p, const char *e, size_t n) {
 }
 
 static int parse_address(Parser *p, const char *v, size_t n) {
-        return for_each_element(p, v, n, true, parse_address_one);
+        size_t before = p->conf->n_addresses;
+        int r = for_each_element(p, v, n, true, parse_address_one);
+        if (r >= 0 && p->conf->n_addresses == before)
+                return fail(p, "empty value for Address");
+        return r;
 }
 
 static int parse_dns_one(Parser *p, const char *e, size_t n) {
@@ -154,7 +158,11 @@ static int parse_dns_one(Parser *p, const char *e, size_t n) {
 }
 
 static int parse_dns(Parser *p, const char *v, size_t n) {
-        return for_each_element(p, v, n, true, parse_dns_one);
+        size_t before = p->conf->n_dns;
+        int r = for_each_element(p, v, n, true, parse_dns_one);
+        if (r >= 0 && p->conf->n_dns == before)
+                return fail(p, "empty value for DNS");
+        return r;
 }
 
 static int parse_listen_port(Parser *p, const char *v, size_t n) {
@@ -377,14 +385,28 @@ static int finish_peer(Parser *p) {
         return 0;
 }
 
+/* Section and key names are quoted in messages only when they look like names: what is
+ * there might be a key pasted in the wrong place. */
+static bool name_quotable(const char *s, size_t n) {
+        if (n == 0 || n > 32)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+                        return false;
+        return true;
+}
+
 static int start_section(Parser *p, const char *s, size_t n) {
         int r;
 
         if (n < 2 || s[n - 1] != ']')
-                return fail(p, "invalid section header '%.*s'", QUOTE(s, n));
+                return fail(p, "invalid section header");
         const char *name = s + 1;
         size_t nn = n - 2;
         trim(&name, &nn);
+        if (!name_quotable(name, nn))
+                return fail(p, "invalid section header");
 
         r = finish_peer(p);
         if (r < 0)
@@ -470,6 +492,8 @@ static int parse_key_line(Parser *p, const char *s, size_t n) {
         trim(&v, &vn);
         if (kn == 0)
                 return fail(p, "missing key before '='");
+        if (!name_quotable(key, kn))
+                return fail(p, "expected 'Key = Value' or a [Section]");
         if (p->section == SECTION_NONE)
                 return fail(p, "key '%.*s' outside of a section", QUOTE(key, kn));
 
