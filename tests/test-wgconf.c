@@ -254,6 +254,13 @@ TEST(number_values) {
         ASSERT_TRUE(c->peers[0].has_persistent_keepalive);
         ASSERT_EQ(c->peers[0].persistent_keepalive, 0);
         ASSERT_EQ(c->peers[1].persistent_keepalive, 65535);
+        char *out = NULL;
+        ASSERT_OK(wgconf_render(c, &out));
+        ASSERT_TRUE(strstr(out, "FwMark = 17\n"));
+        ASSERT_TRUE(strstr(out, "ListenPort = 0\n"));
+        ASSERT_TRUE(strstr(out, "PersistentKeepalive = 0\n"));
+        ASSERT_TRUE(strstr(out, "PersistentKeepalive = 65535\n"));
+        wg_wipe_free_string(out);
         ASSERT_EQ(c->save_config, -1);
         ASSERT_TRUE(c->table == NULL);
         wgconf_free(c);
