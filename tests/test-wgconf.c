@@ -514,6 +514,53 @@ TEST(duplicate_peers) {
                       "line 4: peer '" K2 "' given twice with different PersistentKeepalive");
 }
 
+TEST(duplicate_peers_order) {
+        /* three appearances merge into the first; the first conflict in the file is named */
+        WgConf *c = parse_ok("[Peer]\nPublicKey = " K3 "\n"
+                             "[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.1/32\n"
+                             "[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.2/32\n"
+                             "[Peer]\nPublicKey = " K4 "\n"
+                             "[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.3/32\n");
+        ASSERT_EQ(c->n_peers, 3);
+        uint8_t k[WG_KEY_LEN];
+        ASSERT_OK(wg_key_from_base64(k, K2));
+        ASSERT_MEMEQ(c->peers[1].public_key, k, WG_KEY_LEN);
+        ASSERT_EQ(c->peers[1].n_allowed_ips, 3);
+        ASSERT_OK(wg_key_from_base64(k, K4));
+        ASSERT_MEMEQ(c->peers[2].public_key, k, WG_KEY_LEN);
+        wgconf_free(c);
+
+        test_fail_one("[Peer]\nPublicKey = " K3 "\nEndpoint = 192.0.2.1:1\n"
+                      "[Peer]\nPublicKey = " K2 "\nEndpoint = 192.0.2.1:1\n"
+                      "[Peer]\nPublicKey = " K2 "\nEndpoint = 192.0.2.1:2\n"
+                      "[Peer]\nPublicKey = " K3 "\nEndpoint = 192.0.2.1:2\n",
+                      "line 7: peer '" K2 "' given twice with different Endpoint");
+}
+
+TEST(large_import) {
+        const size_t n = 20000;
+        size_t cap = n * 120 + 256, len = 0;
+        char *text = malloc(cap), b64[WG_KEY_B64_SIZE];
+        uint8_t key[WG_KEY_LEN] = {};
+
+        ASSERT_TRUE(text);
+        len += (size_t) snprintf(text + len, cap - len, "[Interface]\nPrivateKey = " K1 "\n");
+        for (size_t i = 0; i <= n; i++) {
+                size_t v = i % n;       /* the last one repeats the first */
+                key[0] = (uint8_t) v, key[1] = (uint8_t) (v >> 8), key[2] = (uint8_t) (v >> 16);
+                wg_key_to_base64(b64, key);
+                len += (size_t) snprintf(text + len, cap - len,
+                                         "[Peer]\nPublicKey = %s\nAllowedIPs = 10.%u.%u.%u/32\n", b64,
+                                         (unsigned) (v >> 16), (unsigned) (v >> 8 & 255), (unsigned) (v & 255));
+        }
+        WgConf *c = parse_ok_n(text, len);
+        free(text);
+        ASSERT_EQ(c->n_peers, n);
+        ASSERT_EQ(c->peers[0].n_allowed_ips, 1);
+        wgconf_util_round_trip(c);
+        wgconf_free(c);
+}
+
 TEST(private_key_note) {
         WgConf *c = wgconf_new();
         char *out = NULL;
