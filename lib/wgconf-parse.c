@@ -396,7 +396,6 @@ static int peer_ref_compare(const void *a, const void *b) {
 static int merge_duplicate_peers(Parser *p) {
         WgConf *c = p->conf;
         size_t n = c->n_peers;
-        int r = 0;
 
         if (n < 2)
                 return 0;
@@ -414,13 +413,18 @@ static int merge_duplicate_peers(Parser *p) {
                 first_of[sorted[i] - c->peers] = (size_t) (sorted[g] - c->peers);
         }
 
+        /* on failure, merged peers are left zeroed in place: wgconf_free() copes */
+        for (size_t i = 0; i < n; i++)
+                if (first_of[i] != i) {
+                        int r = merge_peer(p, &c->peers[first_of[i]], &c->peers[i], p->peer_lines[i]);
+                        if (r < 0)
+                                return r;
+                }
+
         size_t j = 0;
         for (size_t i = 0; i < n; i++) {
-                if (first_of[i] != i) {
-                        if (r >= 0)
-                                r = merge_peer(p, &c->peers[first_of[i]], &c->peers[i], p->peer_lines[i]);
+                if (first_of[i] != i)
                         continue;
-                }
                 if (j != i) {
                         memcpy(&c->peers[j], &c->peers[i], sizeof(WgConfPeer));
                         wg_wipe(&c->peers[i], sizeof(WgConfPeer));
@@ -428,7 +432,7 @@ static int merge_duplicate_peers(Parser *p) {
                 j++;
         }
         c->n_peers = j;
-        return r;
+        return 0;
 }
 
 /* Section and key names are quoted in messages only when they look like names: what is
