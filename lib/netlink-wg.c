@@ -503,6 +503,20 @@ int wg_nl_parse_get_device(const struct nlmsghdr *nlh, WgDevice *d) {
         return attrs_consumed(a, mnl_nlmsg_get_payload_tail(nlh));
 }
 
+/* mnl_nlmsg_ok() casts nlmsg_len to int: a length of 2^31 or more passes it, and
+ * mnl_nlmsg_next() then wraps around. These do the same with sizes. */
+static bool nlmsg_ok(const struct nlmsghdr *nlh, size_t rem) {
+        return rem >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= rem;
+}
+
+static const struct nlmsghdr *nlmsg_next(const struct nlmsghdr *nlh, size_t *rem) {
+        size_t step = MNL_ALIGN((size_t) nlh->nlmsg_len);
+        if (step > *rem)
+                step = *rem;
+        *rem -= step;
+        return (const struct nlmsghdr *) ((const uint8_t *) nlh + step);
+}
+
 /* The error of an NLMSG_ERROR message: 0 for an ack, negative errno, or -EBADMSG. */
 static int nlmsg_error(const struct nlmsghdr *nlh) {
         struct nlmsgerr e;
@@ -518,11 +532,11 @@ int wg_nl_parse_dump(const void *buf, size_t len, uint16_t family_id, WgDevice *
         if (!buf || !d)
                 return -EINVAL;
 
-        int rem = (int) MIN(len, (size_t) INT_MAX);
+        size_t rem = len;
         bool intr = false;
         const struct nlmsghdr *nlh = buf;
 
-        for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+        for (; nlmsg_ok(nlh, rem); nlh = nlmsg_next(nlh, &rem)) {
                 int r;
 
                 if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
@@ -561,12 +575,12 @@ int wg_nl_getfamily_parse(const void *buf, size_t len, uint16_t *ret_family_id) 
         if (!buf || !ret_family_id)
                 return -EINVAL;
 
-        int rem = (int) MIN(len, (size_t) INT_MAX);
+        size_t rem = len;
         const struct nlmsghdr *nlh = buf;
         bool found = false;
         uint16_t id = 0;
 
-        for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+        for (; nlmsg_ok(nlh, rem); nlh = nlmsg_next(nlh, &rem)) {
                 const struct nlattr *a;
                 int r;
 

@@ -733,6 +733,13 @@ TEST(dump_control_messages) {
         /* The dump was interrupted: restart. */
         nlh->nlmsg_flags |= NLM_F_DUMP_INTR;
         ASSERT_ERR(wg_nl_parse_dump(buf, nlh->nlmsg_len, FAMILY, d), EINTR);
+        /* A length of 2^31 or more (libmnl's own check takes it as negative). */
+        nlh->nlmsg_flags = 0;
+        nlh->nlmsg_len = 0x80000000u;
+        ASSERT_ERR(wg_nl_parse_dump(buf, 64, FAMILY, d), EBADMSG);
+        ASSERT_ERR(wg_nl_getfamily_parse(buf, 64, &(uint16_t) { 0 }), EBADMSG);
+        nlh->nlmsg_len = 0xfffffffeu;
+        ASSERT_ERR(wg_nl_parse_dump(buf, 64, FAMILY, d), EBADMSG);
         /* Empty buffer: more to come. */
         ASSERT_EQ(wg_nl_parse_dump(buf, 0, FAMILY, d), 0);
         ASSERT_EQ(d->n_peers, 0);
