@@ -260,6 +260,13 @@ static int attrs_consumed(const struct nlattr *a, const void *end) {
         return (const char *) a >= (const char *) end ? 0 : -EBADMSG;
 }
 
+/* Is there a whole attribute at a, before end? */
+static bool attr_ok(const struct nlattr *a, const void *end) {
+        if ((const uint8_t *) a >= (const uint8_t *) end)
+                return false;
+        return mnl_attr_ok(a, (int) ((const uint8_t *) end - (const uint8_t *) a));
+}
+
 static const void *nest_end(const struct nlattr *nest) {
         return (const char *) mnl_attr_get_payload(nest) + mnl_attr_get_payload_len(nest);
 }
@@ -450,7 +457,11 @@ int wg_nl_parse_get_device(const struct nlmsghdr *nlh, WgDevice *d) {
         if (g->cmd != WG_CMD_GET_DEVICE)
                 return -EBADMSG;
 
-        mnl_attr_for_each(a, nlh, GENL_HDRLEN_ALIGNED) {
+        /* Not mnl_attr_for_each(): it ends at the aligned length, past an unaligned
+         * message's last byte. */
+        const uint8_t *attrs = (const uint8_t *) mnl_nlmsg_get_payload(nlh) + GENL_HDRLEN_ALIGNED;
+        size_t attrs_len = nlh->nlmsg_len - MNL_NLMSG_HDRLEN - GENL_HDRLEN_ALIGNED;
+        for (a = (const void *) attrs; attr_ok(a, attrs + attrs_len); a = mnl_attr_next(a)) {
                 uint16_t len = mnl_attr_get_payload_len(a);
                 const void *v = mnl_attr_get_payload(a);
                 int r;
@@ -500,7 +511,7 @@ int wg_nl_parse_get_device(const struct nlmsghdr *nlh, WgDevice *d) {
                         break;
                 }
         }
-        return attrs_consumed(a, mnl_nlmsg_get_payload_tail(nlh));
+        return attrs_consumed(a, attrs + attrs_len);
 }
 
 /* mnl_nlmsg_ok() casts nlmsg_len to int: a length of 2^31 or more passes it, and
@@ -593,7 +604,9 @@ int wg_nl_getfamily_parse(const void *buf, size_t len, uint16_t *ret_family_id) 
                 if (nlh->nlmsg_type != GENL_ID_CTRL ||
                     nlh->nlmsg_len < MNL_NLMSG_HDRLEN + GENL_HDRLEN_ALIGNED)
                         continue;
-                mnl_attr_for_each(a, nlh, GENL_HDRLEN_ALIGNED)
+                const uint8_t *attrs = (const uint8_t *) mnl_nlmsg_get_payload(nlh) + GENL_HDRLEN_ALIGNED;
+                const uint8_t *end = (const uint8_t *) nlh + nlh->nlmsg_len;
+                for (a = (const void *) attrs; attr_ok(a, end); a = mnl_attr_next(a))
                         if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID) {
                                 if (attr_get_exact(a, &id, sizeof(id)) < 0)
                                         return -EBADMSG;
