@@ -62,8 +62,8 @@ bool ip_addr_is_v4_mapped(const IpPrefix *p);
  * The pool knows the subnet (with the server's own address as host bits, e.g.
  * 10.8.0.1/24) and which host addresses are in use. Allocation returns the lowest free
  * host address, skipping the network and broadcast addresses for IPv4 (except /31 and
- * /32), the IPv6 subnet-router anycast address (all-zero host part), and the server's own
- * address. The cost of reserve/release/allocate does not grow linearly with the number of
+ * /32), the IPv6 subnet-router anycast address (all-zero host part; except /127 and /128,
+ * RFC 6164), and the server's own address. The cost of reserve/release/allocate does not grow linearly with the number of
  * used addresses. */
 typedef struct AddrPool AddrPool;
 
@@ -71,16 +71,24 @@ typedef struct AddrPool AddrPool;
  * the server address is unknown and nothing extra is reserved. */
 int addr_pool_new(const IpPrefix *subnet, AddrPool **ret);
 AddrPool *addr_pool_free(AddrPool *p);
+static inline void addr_pool_freep(AddrPool **p) {
+        if (*p)
+                *p = addr_pool_free(*p);
+}
 const IpPrefix *addr_pool_subnet(const AddrPool *p);
 
-/* Mark a host address used. -ERANGE outside the subnet or of another family,
- * -EADDRNOTAVAIL for the network/broadcast/server address, -EEXIST if already used. */
+/* Mark a host address used. addr must be a host prefix (/32, /128), else -EINVAL. -ERANGE
+ * outside the subnet or of another family, -EADDRNOTAVAIL for the network/broadcast/server
+ * address, -EEXIST if already used. */
 int addr_pool_reserve(AddrPool *p, const IpPrefix *addr);
-/* Free a used address. -ENOENT if it was not used. */
+/* Free a used address. -ENOENT if it was not used (or is a reserved special), -EINVAL and
+ * -ERANGE as for addr_pool_reserve. */
 int addr_pool_release(AddrPool *p, const IpPrefix *addr);
 /* The lowest free address as a host prefix, marked used. -ENOSPC if full. */
 int addr_pool_allocate(AddrPool *p, IpPrefix *ret);
 /* The lowest free address without marking it. -ENOSPC if full. */
 int addr_pool_peek(const AddrPool *p, IpPrefix *ret);
+/* False for free, reserved-special, invalid and out-of-subnet addresses. */
 bool addr_pool_is_used(const AddrPool *p, const IpPrefix *addr);
+/* Used addresses, the specials not counted. */
 size_t addr_pool_n_used(const AddrPool *p);

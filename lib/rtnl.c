@@ -1,3 +1,436 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: not implemented yet */
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
 #include "macro.h"
+#include "rtnl.h"
+
+#define RTNL_BUF_SIZE 32768
+
+struct Rtnl {
+        struct mnl_socket *nl;
+        uint32_t portid;
+        uint32_t seq;
+        char *buf;                      /* RTNL_BUF_SIZE, for requests and replies */
+};
+
+
+int rtnl_open(Rtnl **ret) {
+        Rtnl *r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        r->buf = malloc(RTNL_BUF_SIZE);
+        if (!r->buf) {
+                free(r);
+                return -ENOMEM;
+        }
+        r->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        if (!r->nl) {
+                int e = negative_errno();
+                rtnl_close(r);
+                return e;
+        }
+        int one = 1;
+        /* extended acks and strict checking are nice to have, not required */
+        (void) mnl_socket_setsockopt(r->nl, NETLINK_EXT_ACK, &one, sizeof(one));
+        if (mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                int e = negative_errno();
+                rtnl_close(r);
+                return e;
+        }
+        r->portid = mnl_socket_get_portid(r->nl);
+        r->seq = (uint32_t) time(NULL);
+        *ret = r;
+        return 0;
+}
+
+Rtnl *rtnl_close(Rtnl *r) {
+        if (!r)
+                return NULL;
+        if (r->nl)
+                mnl_socket_close(r->nl);
+        free(r->buf);
+        free(r);
+        return NULL;
+}
+
+static struct nlmsghdr *rtnl_msg(Rtnl *r, uint16_t type, uint16_t flags) {
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+        nlh->nlmsg_seq = ++r->seq;
+        return nlh;
+}
+
+/* Send and read replies until the ACK/DONE or an error. cb sees each data message. */
+static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
+        uint32_t seq = nlh->nlmsg_seq;
+        int ret;
+
+        if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+                nlh->nlmsg_flags |= NLM_F_ACK;
+        if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
+                return negative_errno();
+
+        for (;;) {
+                ssize_t n = mnl_socket_recvfrom(r->nl, r->buf, RTNL_BUF_SIZE);
+                if (n < 0)
+                        return negative_errno();
+                ret = mnl_cb_run(r->buf, (size_t) n, seq, r->portid, cb, data);
+                if (ret < 0)
+                        return negative_errno();
+                if (ret == MNL_CB_STOP)
+                        return 0;
+        }
+}
+
+/* ---- links ---- */
+
+typedef struct LinkInfo {
+        uint32_t ifindex;
+        char kind[32];
+        char name[IFNAMSIZ];
+} LinkInfo;
+
+static int linkinfo_cb(const struct nlattr *a, void *data) {
+        LinkInfo *li = data;
+        if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+                snprintf(li->kind, sizeof(li->kind), "%s", mnl_attr_get_str(a));
+        return MNL_CB_OK;
+}
+
+static int link_attr_cb(const struct nlattr *a, void *data) {
+        LinkInfo *li = data;
+        switch (mnl_attr_get_type(a)) {
+        case IFLA_IFNAME:
+                if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+                        snprintf(li->name, sizeof(li->name), "%s", mnl_attr_get_str(a));
+                break;
+        case IFLA_LINKINFO:
+                if (mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
+                        mnl_attr_parse_nested(a, linkinfo_cb, li);
+                break;
+        default:
+                break;
+        }
+        return MNL_CB_OK;
+}
+
+static int link_parse(const struct nlmsghdr *nlh, LinkInfo *li) {
+        const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+        if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+                return -EBADMSG;
+        memset(li, 0, sizeof(*li));
+        li->ifindex = (uint32_t) ifi->ifi_index;
+        mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, li);
+        return 0;
+}
+
+static int link_one_cb(const struct nlmsghdr *nlh, void *data) {
+        if (link_parse(nlh, data) < 0)
+                return MNL_CB_ERROR;
+        return MNL_CB_OK;
+}
+
+static int check_name(const char *ifname) {
+        size_t l = ifname ? strlen(ifname) : 0;
+        return l == 0 || l >= IFNAMSIZ ? -EINVAL : 0;
+}
+
+int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret) {
+        LinkInfo li = {};
+        int k = check_name(ifname);
+        if (k < 0)
+                return k;
+
+        struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETLINK, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+        k = rtnl_call(r, nlh, link_one_cb, &li);
+        if (k == -ENODEV || k == -ENOENT)
+                return -ENODEV;
+        if (k < 0)
+                return k;
+        if (li.ifindex == 0)
+                return -ENODEV;
+        if (ret)
+                *ret = li.ifindex;
+        return 0;
+}
+
+int rtnl_link_create(Rtnl *r, const char *ifname, const char *kind) {
+        int k = check_name(ifname);
+        if (k < 0 || isempty(kind))
+                return -EINVAL;
+
+        struct nlmsghdr *nlh = rtnl_msg(r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+        struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+        mnl_attr_nest_end(nlh, li);
+        return rtnl_call(r, nlh, NULL, NULL);
+}
+
+int rtnl_link_delete(Rtnl *r, const char *ifname) {
+        uint32_t idx;
+        int k = rtnl_link_ifindex(r, ifname, &idx);
+        if (k < 0)
+                return k;
+
+        struct nlmsghdr *nlh = rtnl_msg(r, RTM_DELLINK, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = (int) idx;
+        k = rtnl_call(r, nlh, NULL, NULL);
+        return k == -ENOENT ? -ENODEV : k;
+}
+
+static int link_change(Rtnl *r, const char *ifname, bool set_flags, bool up, uint32_t mtu) {
+        uint32_t idx;
+        int k = rtnl_link_ifindex(r, ifname, &idx);
+        if (k < 0)
+                return k;
+
+        struct nlmsghdr *nlh = rtnl_msg(r, RTM_NEWLINK, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = (int) idx;
+        if (set_flags) {
+                ifi->ifi_change = IFF_UP;
+                ifi->ifi_flags = up ? IFF_UP : 0;
+        }
+        if (mtu > 0)
+                mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+        return rtnl_call(r, nlh, NULL, NULL);
+}
+
+int rtnl_link_set_up(Rtnl *r, const char *ifname, bool up) {
+        return link_change(r, ifname, true, up, 0);
+}
+
+int rtnl_link_set_mtu(Rtnl *r, const char *ifname, uint32_t mtu) {
+        if (mtu == 0)
+                return -EINVAL;
+        return link_change(r, ifname, false, false, mtu);
+}
+
+typedef struct KindList {
+        const char *kind;
+        char **names;
+        size_t n;
+        int err;
+} KindList;
+
+static int link_kind_cb(const struct nlmsghdr *nlh, void *data) {
+        KindList *kl = data;
+        LinkInfo li;
+
+        if (link_parse(nlh, &li) < 0 || !streq(li.kind, kl->kind) || li.name[0] == 0)
+                return MNL_CB_OK;
+        char **nl = realloc(kl->names, (kl->n + 2) * sizeof(char *));
+        if (!nl) {
+                kl->err = -ENOMEM;
+                return MNL_CB_OK;
+        }
+        kl->names = nl;
+        kl->names[kl->n] = strdup(li.name);
+        if (!kl->names[kl->n]) {
+                kl->err = -ENOMEM;
+                return MNL_CB_OK;
+        }
+        kl->names[++kl->n] = NULL;
+        return MNL_CB_OK;
+}
+
+int rtnl_link_list_kind(Rtnl *r, const char *kind, char ***ret) {
+        KindList kl = { .kind = kind };
+
+        if (isempty(kind) || !ret)
+                return -EINVAL;
+        struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETLINK, NLM_F_DUMP);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        int k = rtnl_call(r, nlh, link_kind_cb, &kl);
+        if (k >= 0 && kl.err < 0)
+                k = kl.err;
+        if (k >= 0 && !kl.names) {
+                kl.names = calloc(1, sizeof(char *));
+                if (!kl.names)
+                        k = -ENOMEM;
+        }
+        if (k < 0) {
+                strv_free(kl.names);
+                return k;
+        }
+        *ret = kl.names;
+        return 0;
+}
+
+/* ---- addresses ---- */
+
+static size_t addr_len(int family) {
+        return family == AF_INET ? 4 : 16;
+}
+
+static int check_prefix(const IpPrefix *a) {
+        if (!a || (a->family != AF_INET && a->family != AF_INET6) || a->prefixlen > ip_family_bits(a->family))
+                return -EINVAL;
+        return 0;
+}
+
+static int addr_change(Rtnl *r, uint16_t type, const char *ifname, const IpPrefix *a) {
+        uint32_t idx;
+        int k = check_prefix(a);
+        if (k < 0)
+                return k;
+        k = rtnl_link_ifindex(r, ifname, &idx);
+        if (k < 0)
+                return k;
+
+        struct nlmsghdr *nlh = rtnl_msg(r, type, type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+        ifa->ifa_family = (uint8_t) a->family;
+        ifa->ifa_prefixlen = a->prefixlen;
+        ifa->ifa_index = idx;
+        ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+        mnl_attr_put(nlh, IFA_LOCAL, addr_len(a->family), a->addr.bytes);
+        mnl_attr_put(nlh, IFA_ADDRESS, addr_len(a->family), a->addr.bytes);
+        return rtnl_call(r, nlh, NULL, NULL);
+}
+
+int rtnl_addr_add(Rtnl *r, const char *ifname, const IpPrefix *a) {
+        int k = addr_change(r, RTM_NEWADDR, ifname, a);
+        return k == -EEXIST ? 0 : k;
+}
+
+int rtnl_addr_del(Rtnl *r, const char *ifname, const IpPrefix *a) {
+        int k = addr_change(r, RTM_DELADDR, ifname, a);
+        return k == -EADDRNOTAVAIL || k == -ENOENT || k == -ESRCH ? 0 : k;
+}
+
+typedef struct AddrList {
+        uint32_t ifindex;
+        IpPrefix *a;
+        size_t n, alloc;
+        int err;
+} AddrList;
+
+typedef struct AddrAttrs {
+        const struct nlattr *local, *address;
+} AddrAttrs;
+
+static int addr_attr_cb(const struct nlattr *a, void *data) {
+        AddrAttrs *at = data;
+        if (mnl_attr_get_type(a) == IFA_LOCAL)
+                at->local = a;
+        else if (mnl_attr_get_type(a) == IFA_ADDRESS)
+                at->address = a;
+        return MNL_CB_OK;
+}
+
+static int addr_list_cb(const struct nlmsghdr *nlh, void *data) {
+        AddrList *al = data;
+        const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+        AddrAttrs at = {};
+
+        if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+                return MNL_CB_OK;
+        if (ifa->ifa_index != al->ifindex || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+                return MNL_CB_OK;
+        mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, &at);
+        /* IPv4: IFA_LOCAL is the address (IFA_ADDRESS the peer on point-to-point links) */
+        const struct nlattr *x = at.local ? at.local : at.address;
+        if (!x || mnl_attr_get_payload_len(x) != addr_len(ifa->ifa_family))
+                return MNL_CB_OK;
+        if (ifa->ifa_prefixlen > ip_family_bits(ifa->ifa_family))
+                return MNL_CB_OK;
+
+        if (al->n == al->alloc) {
+                size_t na = al->alloc ? al->alloc * 2 : 8;
+                IpPrefix *p = realloc(al->a, na * sizeof(IpPrefix));
+                if (!p) {
+                        al->err = -ENOMEM;
+                        return MNL_CB_OK;
+                }
+                al->a = p;
+                al->alloc = na;
+        }
+        IpPrefix *p = &al->a[al->n++];
+        memset(p, 0, sizeof(*p));
+        p->family = ifa->ifa_family;
+        p->prefixlen = ifa->ifa_prefixlen;
+        memcpy(p->addr.bytes, mnl_attr_get_payload(x), addr_len(ifa->ifa_family));
+        return MNL_CB_OK;
+}
+
+int rtnl_addr_list(Rtnl *r, const char *ifname, IpPrefix **ret, size_t *ret_n) {
+        AddrList al = {};
+        int k = rtnl_link_ifindex(r, ifname, &al.ifindex);
+        if (k < 0)
+                return k;
+
+        struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETADDR, NLM_F_DUMP);
+        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+        ifa->ifa_family = AF_UNSPEC;
+        k = rtnl_call(r, nlh, addr_list_cb, &al);
+        if (k >= 0 && al.err < 0)
+                k = al.err;
+        if (k < 0) {
+                free(al.a);
+                return k;
+        }
+        *ret = al.a;
+        *ret_n = al.n;
+        return 0;
+}
+
+/* ---- routes ---- */
+
+static int route_change(Rtnl *r, uint16_t type, const char *ifname, const IpPrefix *dst) {
+        uint32_t idx;
+        int k = check_prefix(dst);
+        if (k < 0)
+                return k;
+        k = rtnl_link_ifindex(r, ifname, &idx);
+        if (k < 0)
+                return k;
+        IpPrefix d = *dst;
+        ip_prefix_mask(&d);
+
+        struct nlmsghdr *nlh = rtnl_msg(r, type, type == RTM_NEWROUTE ? NLM_F_CREATE : 0);
+        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+        rtm->rtm_family = (uint8_t) d.family;
+        rtm->rtm_dst_len = d.prefixlen;
+        rtm->rtm_table = RT_TABLE_MAIN;
+        rtm->rtm_protocol = type == RTM_NEWROUTE ? RTPROT_STATIC : 0;
+        rtm->rtm_scope = type == RTM_NEWROUTE ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
+        rtm->rtm_type = RTN_UNICAST;
+        if (d.prefixlen > 0)
+                mnl_attr_put(nlh, RTA_DST, addr_len(d.family), d.addr.bytes);
+        mnl_attr_put_u32(nlh, RTA_OIF, idx);
+        return rtnl_call(r, nlh, NULL, NULL);
+}
+
+int rtnl_route_add(Rtnl *r, const char *ifname, const IpPrefix *dst) {
+        int k = route_change(r, RTM_NEWROUTE, ifname, dst);
+        return k == -EEXIST ? 0 : k;
+}
+
+int rtnl_route_del(Rtnl *r, const char *ifname, const IpPrefix *dst) {
+        int k = route_change(r, RTM_DELROUTE, ifname, dst);
+        return k == -ESRCH || k == -ENOENT ? 0 : k;
+}
