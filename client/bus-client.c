@@ -378,7 +378,7 @@ int report_bus_error(const sd_bus_error *error, int r, const char *interface, co
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED) && action)
                 fprintf(stderr, ": not authorized (polkit action %s); run it as root, or ask an administrator "
                         "to grant %s to you, e.g. with a polkit rule for an admins group "
-                        "(/etc/polkit-1/rules.d/50-wgnet-admins.rules, see wgnetctl(1))\n", action, action);
+                        "(see /usr/share/doc/wgnet/50-wgnet-admins.rules.example)\n", action, action);
         else if (sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED) && action)
                 fprintf(stderr, ": authentication is required for polkit action %s, but no password can be asked "
                         "(stdin is not a terminal or --no-ask-password); run it from a terminal, as root, "

@@ -15,6 +15,7 @@
 #include "json.h"
 #include "macro.h"
 #include "output.h"
+#include "qr.h"
 #include "wgnet-error.h"
 
 #define EXIT_USAGE 2
@@ -405,28 +406,14 @@ static void wipe_freep(char **s) {
         wipe_free(*s);
 }
 
-/* The terminal QR code of a peer's config, rendered by the daemon (GetQRCode "utf8"). */
-static int peer_qr_utf8(sd_bus *bus, const char *peer_path, const char *what, char **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        const void *data;
-        size_t size;
-        int r;
-
-        r = new_call(bus, &m, peer_path, WGNET_PEER_INTERFACE, "GetQRCode");
-        if (r != 0)
-                return r;
-        if (sd_bus_message_append(m, "s", "utf8") < 0)
-                return oom();
-        r = call(bus, m, &reply, "Cannot get the QR code of peer %s", what);
-        if (r != 0)
-                return r;
-        (void) sd_bus_message_sensitive(reply);
-        if (sd_bus_message_read_array(reply, 'y', &data, &size) < 0)
-                return fail("Cannot read the QR code of peer %s: bad reply", what);
-        char *s = strndup(data, size);
-        if (!s)
-                return oom();
-        *ret = s;
+/* The terminal QR code of a config, rendered here (lib/qr.c): the same text the daemon
+ * would encode, without a second round trip or a second polkit check. */
+static int config_qr_utf8(const char *config, const char *what, char **ret) {
+        int r = qr_render_utf8(config, QR_EC_M, ret);
+        if (r == -EMSGSIZE)
+                return fail("Cannot draw the QR code of peer %s: the config is too long for a QR code", what);
+        if (r < 0)
+                return fail("Cannot draw the QR code of peer %s: %s", what, strerror(-r));
         return 0;
 }
 
@@ -1177,16 +1164,11 @@ static int verb_peer_add(sd_bus *bus, int argc, char **argv) {
 
         if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && !isatty(STDOUT_FILENO)))
                 return 0;
-        if (one_time) {
-                fprintf(stderr, "No QR code: the daemon renders it from the stored key, and this network "
-                        "stores none; use 'qrencode -t ansiutf8 < FILE' on the saved config.\n");
-                return 0;
-        }
         _cleanup_(wipe_freep) char *qr = NULL;
         _cleanup_(freep) char *what = NULL;
         if (asprintf(&what, "'%s' of network '%s'", argv[1], n->name) < 0)
                 return oom();
-        r = peer_qr_utf8(bus, path, what, &qr);
+        r = config_qr_utf8(config, what, &qr);
         if (r != 0)
                 return r;
         fputs(qr, stdout);
@@ -1302,6 +1284,29 @@ static int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
                 r = find_peer(&o, argc, argv, &n, &p);
         if (r != 0)
                 return r;
+        if (!file && !streq(format, "utf8") && isatty(STDOUT_FILENO))
+                return usage_error("Not writing a %s image to a terminal: give --%s=FILE", format, format);
+        if (streq(format, "utf8")) {
+                /* The terminal form is drawn here from the config. */
+                _cleanup_(wipe_freep) char *qr = NULL;
+                _cleanup_(freep) char *what = NULL;
+                const char *text;
+                r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "GetConfig");
+                if (r != 0)
+                        return r;
+                r = call(bus, m, &reply, "Cannot get the config of peer '%s' of network '%s'", p->name, n ? n->name : "?");
+                if (r != 0)
+                        return r;
+                (void) sd_bus_message_sensitive(reply);
+                if (sd_bus_message_read(reply, "s", &text) < 0)
+                        return fail("Cannot read the config of peer '%s': bad reply", p->name);
+                if (asprintf(&what, "'%s' of network '%s'", p->name, n ? n->name : "?") < 0)
+                        return oom();
+                r = config_qr_utf8(text, what, &qr);
+                if (r != 0)
+                        return r;
+                return write_secret_file(file ? file : "-", qr, strlen(qr));
+        }
         r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "GetQRCode");
         if (r != 0)
                 return r;
@@ -1313,8 +1318,6 @@ static int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
         (void) sd_bus_message_sensitive(reply);
         if (sd_bus_message_read_array(reply, 'y', &data, &size) < 0)
                 return fail("Cannot read the QR code of peer '%s': bad reply", p->name);
-        if (!file && streq(format, "png") && isatty(STDOUT_FILENO))
-                return usage_error("Not writing a PNG image to a terminal: give --png=FILE");
         r = write_secret_file(file ? file : "-", data, size);
         if (r == 0 && file && !streq(file, "-") && !arg.quiet)
                 fprintf(stderr, "Wrote the QR code (%s) of peer '%s' to %s (mode 0600).\n", format, p->name, file);
