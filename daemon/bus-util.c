@@ -125,3 +125,9 @@ int bus_reply_errno(sd_bus_error *error, int r, const char *fmt, ...) {
                 return sd_bus_error_set(error, name, msg);
         return sd_bus_error_set_errnof(error, r, "%s: %s", msg, strerror(-r));
 }
+
+int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        /* sd-bus's own "b" getter reads an int; our fields are bool. */
+        return sd_bus_message_append(reply, "b", (int) *(const bool *) userdata);
+}

@@ -76,7 +76,10 @@ static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
         uint32_t seq = nlh->nlmsg_seq;
         int ret;
 
-        if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+        /* NLM_F_DUMP shares bits with NLM_F_REPLACE/NLM_F_EXCL: it means a dump only on a
+         * GET request (rtnetlink GET types are 2 mod 4). */
+        bool dump = (nlh->nlmsg_type & 3) == 2 && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+        if (!dump)
                 nlh->nlmsg_flags |= NLM_F_ACK;
         if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
                 return negative_errno();
