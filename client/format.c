@@ -88,7 +88,9 @@ char *format_keepalive(char buf[static FORMAT_RELATIVE_MAX], unsigned seconds) {
         return buf;
 }
 
-const char *online_dot(bool online) {
+const char *online_dot(bool online, bool utf8) {
+        if (!utf8)
+                return online ? "*" : "o";
         return online ? "\u25cf" : "\u25cb";
 }
 

@@ -27,8 +27,8 @@ char *format_timestamp(char buf[static FORMAT_TIMESTAMP_MAX], uint64_t usec);
 /* Keepalive seconds: "off" for 0, else "25 s". */
 char *format_keepalive(char buf[static FORMAT_RELATIVE_MAX], unsigned seconds);
 
-/* The online dot: "●" online, "○" offline. */
-const char *online_dot(bool online);
+/* The online dot: "●" online, "○" offline; "*" and "o" when the terminal is not UTF-8. */
+const char *online_dot(bool online, bool utf8);
 
 uint64_t now_realtime_usec(void);
 

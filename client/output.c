@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <langinfo.h>
 #include <libsmartcols.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "output.h"
 
 OutputOptions output = { .legend = true, .json_format = JSON_FORMAT_PRETTY };
 
 void output_init(void) {
         const char *term = getenv("TERM");
+        (void) setlocale(LC_ALL, "");
+        output.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
         output.colors = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0);
+}
+
+const char *dot(bool online) {
+        return online_dot(online, output.utf8);
 }
 
 const char *ansi(const char *seq) {

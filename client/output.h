@@ -16,11 +16,12 @@ typedef struct OutputOptions {
         bool legend;            /* table headers and footers */
         bool show_keys;         /* key columns in tables */
         bool colors;            /* stdout is a terminal and colours are not turned off */
+        bool utf8;              /* the locale's charset is UTF-8 */
 } OutputOptions;
 
 extern OutputOptions output;
 
-/* Decide colours from the terminal and $NO_COLOR / $TERM. */
+/* Set the locale; decide colours from the terminal and $NO_COLOR / $TERM. */
 void output_init(void);
 
 #define ANSI_GREEN "\x1b[0;32m"
@@ -32,6 +33,9 @@ void output_init(void);
 
 /* The colour sequence when colours are on, else "". */
 const char *ansi(const char *seq);
+
+/* online_dot() for this terminal. */
+const char *dot(bool online);
 
 enum {
         COLUMN_RIGHT = 1 << 0,          /* numbers */

@@ -359,7 +359,7 @@ static int call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply, cons
 static int new_call(sd_bus *bus, sd_bus_message **ret, const char *path, const char *interface, const char *member) {
         int r = sd_bus_message_new_method_call(bus, ret, WGNET_BUS_NAME, path, interface, member);
         if (r >= 0)
-                r = sd_bus_message_set_allow_interactive_authorization(*ret, arg.ask_password);
+                r = sd_bus_message_set_allow_interactive_authorization(*ret, arg.ask_password && isatty(STDIN_FILENO));
         return r < 0 ? oom() : 0;
 }
 
@@ -512,7 +512,7 @@ static int peer_table(Objects *o, const NetworkInfo *only, bool with_network, Ta
                 char hs[FORMAT_RELATIVE_MAX], rx[FORMAT_BYTES_MAX], tx[FORMAT_BYTES_MAX];
                 bool online = p->online && p->enabled;
                 const char *cells[] = {
-                        online_dot(online),
+                        dot(online),
                         with_network && n ? n->name : "",
                         p->name,
                         addresses,
@@ -564,7 +564,7 @@ static int network_table(Objects *o, Table **ret) {
                 snprintf(peers, sizeof(peers), "%u", n->peer_count);
                 snprintf(online, sizeof(online), "%u", n->online_peer_count);
                 const char *cells[] = {
-                        online_dot(n->active),
+                        dot(n->active),
                         n->name, n->interface, n->active ? "active" : "inactive", n->mode, addresses,
                         port, peers, online, n->endpoint, n->public_key,
                 };
@@ -624,7 +624,7 @@ static int network_fields(const NetworkInfo *n, Fields *f) {
         snprintf(threshold, sizeof(threshold), "%u s", n->online_threshold);
 
         _cleanup_(freep) char *state = NULL;
-        if (asprintf(&state, "%s %s", online_dot(n->active), n->active ? "active" : "inactive") < 0)
+        if (asprintf(&state, "%s %s", dot(n->active), n->active ? "active" : "inactive") < 0)
                 return -ENOMEM;
         r = r < 0 ? r : fields_add(f, "Network", n->name, ANSI_BOLD);
         r = r < 0 ? r : fields_add(f, "State", state, n->active ? ANSI_GREEN : NULL);
@@ -735,7 +735,7 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
                 if (!addresses)
                         return oom();
                 printf("%s%s%s %s%s%s (%s): %s, %s mode, %s, port %u, %u peer%s, %u online\n",
-                       ansi(n->active ? ANSI_GREEN : ANSI_GREY), online_dot(n->active), ansi(ANSI_NORMAL),
+                       ansi(n->active ? ANSI_GREEN : ANSI_GREY), dot(n->active), ansi(ANSI_NORMAL),
                        ansi(ANSI_BOLD), n->name, ansi(ANSI_NORMAL), n->interface,
                        n->active ? "active" : "inactive", n->mode ? n->mode : "-", *addresses ? addresses : "-",
                        n->listen_port, n->peer_count, n->peer_count == 1 ? "" : "s", n->online_peer_count);
@@ -1039,7 +1039,7 @@ static int verb_peer_show(sd_bus *bus, int argc, char **argv) {
         bool online = p->online && p->enabled;
 
         if (!f || !addresses || !allowed || !sites ||
-            asprintf(&state, "%s %s", online_dot(online), !p->enabled ? "disabled" : online ? "online" : "offline") < 0 ||
+            asprintf(&state, "%s %s", dot(online), !p->enabled ? "disabled" : online ? "online" : "offline") < 0 ||
             asprintf(&network, "%s (%s)", n ? n->name : "-", p->network) < 0 ||
             asprintf(&handshake, "%s%s%s%s", p->last_handshake ? format_timestamp(ts, p->last_handshake) : "never",
                      p->last_handshake ? " (" : "", p->last_handshake ? format_relative(rel, p->last_handshake, now) : "",
@@ -1375,7 +1375,7 @@ static void label_peer(const char *path, const char *network_path, const char *n
 }
 
 /* One variant as text and JSON: basic types and arrays of them. */
-static int read_variant(sd_bus_message *m, FILE *text, Json **ret_json) {
+static int read_variant(sd_bus_message *m, const char *name, FILE *text, Json **ret_json) {
         const char *contents;
         char type;
         int r;
@@ -1413,7 +1413,13 @@ static int read_variant(sd_bus_message *m, FILE *text, Json **ret_json) {
                 } else
                         r = sd_bus_message_read_basic(m, 't', &v);
                 if (r >= 0) {
-                        fprintf(text, "%" PRIu64, v);
+                        size_t len = strlen(name);
+                        char ts[FORMAT_TIMESTAMP_MAX];
+                        /* Times (µs since the epoch) as times. */
+                        if (contents[0] == 't' && (streq(name, "LastHandshake") || (len > 2 && streq(name + len - 2, "At"))))
+                                fprintf(text, "%s", format_timestamp(ts, v));
+                        else
+                                fprintf(text, "%" PRIu64, v);
                         *ret_json = json_new_unsigned(v);
                 }
         } else if (streq(contents, "as") || streq(contents, "ao")) {
@@ -1464,6 +1470,36 @@ static void monitor_emit(const char *path, const char *event, const char *detail
                label ? label : path, ansi(ANSI_NORMAL), event, details && *details ? ": " : "", details ? details : "");
         printf("\n");
         fflush(stdout);
+}
+
+/* From an a{sv} of properties: Name and Network, skipping the rest. */
+static int read_name_and_network(sd_bus_message *m, char **ret_name, char **ret_network) {
+        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, *contents, *value;
+                char type;
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r < 0)
+                        return r;
+                if ((streq(key, "Name") && streq(contents, "s")) || (streq(key, "Network") && streq(contents, "o"))) {
+                        char **dst = streq(key, "Name") ? ret_name : ret_network;
+                        r = sd_bus_message_read(m, "v", contents, &value);
+                        if (r >= 0) {
+                                free(*dst);
+                                *dst = strdup(value);
+                                if (!*dst)
+                                        r = -ENOMEM;
+                        }
+                } else
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
 }
 
 static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -1518,7 +1554,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                                         }
                                 }
                         } else
-                                r = read_variant(m, f, &v);
+                                r = read_variant(m, name, f, &v);
                         if (r >= 0)
                                 r = json_object_add(props, name, v ? v : json_new_null());
                         if (r >= 0)
@@ -1534,14 +1570,47 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         } else if (streq(member, "InterfacesAdded") || streq(member, "InterfacesRemoved")) {
                 const char *object;
                 bool added = streq(member, "InterfacesAdded");
+                _cleanup_(strv_freep) char **ifaces = NULL;
                 r = sd_bus_message_read(m, "o", &object);
-                if (r >= 0) {
-                        fprintf(f, "%s %s", added ? "added" : "removed", object);
-                        path = object;
+                if (r >= 0 && added) {
+                        /* Learn the name of the new object from its properties first. */
+                        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+                        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
+                                const char *iface;
+                                r = sd_bus_message_read(m, "s", &iface);
+                                if (r >= 0 && strncmp(iface, "org.wgnet1.", 11) == 0)
+                                        r = strv_push(&ifaces, iface);
+                                if (r >= 0 && (streq(iface, WGNET_NETWORK_INTERFACE) || streq(iface, WGNET_PEER_INTERFACE))) {
+                                        _cleanup_(freep) char *name = NULL, *network = NULL;
+                                        r = read_name_and_network(m, &name, &network);
+                                        if (r >= 0 && name) {
+                                                if (streq(iface, WGNET_NETWORK_INTERFACE))
+                                                        label_set(object, name);
+                                                else
+                                                        label_peer(object, network, name);
+                                        }
+                                } else if (r >= 0)
+                                        r = sd_bus_message_skip(m, "a{sv}");
+                                if (r >= 0)
+                                        r = sd_bus_message_exit_container(m);
+                        }
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                } else if (r >= 0) {
+                        _cleanup_(strv_freep) char **all = NULL;
+                        r = sd_bus_message_read_strv(m, &all);
+                        for (size_t i = 0; r >= 0 && all && all[i]; i++)
+                                if (strncmp(all[i], "org.wgnet1.", 11) == 0)
+                                        r = strv_push(&ifaces, all[i]);
                 }
-                props = json_new_object();
-                if (r >= 0 && json_object_add(props, "Object", json_new_string(object)) < 0)
-                        r = -ENOMEM;
+                if (r >= 0) {
+                        _cleanup_(freep) char *j = strv_join(ifaces, ",");
+                        fprintf(f, "%s %s", added ? "added" : "removed", j ? j : "");
+                        path = object;
+                        props = json_new_object();
+                        if (json_object_add(props, "Interfaces", json_new_strv(ifaces)) < 0)
+                                r = -ENOMEM;
+                }
         } else if (streq(member, "PeerAdded") || streq(member, "PeerRemoved")) {
                 const char *peer;
                 r = sd_bus_message_read(m, "o", &peer);
@@ -1600,19 +1669,6 @@ static void monitor_learn(sd_bus *bus) {
                         label_peer(o.peers[i].path, o.peers[i].network, o.peers[i].name);
 }
 
-static int on_interfaces_added_learn(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        /* Runs before on_signal for the same message: learn the new object's label. */
-        const char *object;
-        if (sd_bus_message_read(m, "o", &object) < 0)
-                return 0;
-        sd_bus *bus = userdata;
-        /* One Properties.GetAll would also work; reload everything, it is small. */
-        (void) object;
-        monitor_learn(bus);
-        (void) sd_bus_message_rewind(m, true);
-        return 0;
-}
-
 static int verb_monitor(sd_bus *bus, int argc, char **argv) {
         int r;
 
@@ -1621,10 +1677,7 @@ static int verb_monitor(sd_bus *bus, int argc, char **argv) {
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
 
-        r = sd_bus_match_signal(bus, NULL, WGNET_BUS_NAME, NULL, "org.freedesktop.DBus.ObjectManager",
-                                "InterfacesAdded", on_interfaces_added_learn, bus);
-        if (r >= 0)
-                r = sd_bus_add_match(bus, NULL,
+        r = sd_bus_add_match(bus, NULL,
                                      "type='signal',sender='" WGNET_BUS_NAME "',path_namespace='" WGNET_OBJECT_ROOT "'",
                                      on_signal, NULL);
         if (r >= 0)
@@ -1967,7 +2020,7 @@ static sd_bus *connect_bus(void) {
                 fprintf(stderr, "wgnetctl: Cannot connect to the system bus: %s\n", strerror(-r));
                 return NULL;
         }
-        (void) sd_bus_set_allow_interactive_authorization(bus, arg.ask_password);
+        (void) sd_bus_set_allow_interactive_authorization(bus, arg.ask_password && isatty(STDIN_FILENO));
         return bus;
 }
 

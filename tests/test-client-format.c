@@ -64,8 +64,10 @@ TEST(keepalive_and_dot) {
         char buf[FORMAT_RELATIVE_MAX];
         ASSERT_STREQ(format_keepalive(buf, 0), "off");
         ASSERT_STREQ(format_keepalive(buf, 25), "25 s");
-        ASSERT_STREQ(online_dot(true), "\u25cf");
-        ASSERT_STREQ(online_dot(false), "\u25cb");
+        ASSERT_STREQ(online_dot(true, true), "\u25cf");
+        ASSERT_STREQ(online_dot(false, true), "\u25cb");
+        ASSERT_STREQ(online_dot(true, false), "*");
+        ASSERT_STREQ(online_dot(false, false), "o");
 }
 
 static void test_bool_one(const char *s, int expected) {
