@@ -63,22 +63,69 @@ def pubkey_of(private):
     return run(["wg", "pubkey"], input=private + "\n").stdout.strip()
 
 
-def check_against_device(rig, network):
-    """peer list --json of a network equals `wg show IF dump` (enabled peers)."""
-    net = ctl_json(rig, "network", "show", network)[0]
-    dev, peers = rig.wg_dump(net["Interface"])
-    assert dev["public_key"] == net["PublicKey"] and dev["listen_port"] == net["ListenPort"]
-    listed = ctl_json(rig, "peer", "list", network)
-    enabled = {p["PublicKey"]: p for p in listed if p["Enabled"]}
-    assert set(enabled) == set(peers), (sorted(enabled), sorted(peers))
-    for key, p in enabled.items():
-        d = peers[key]
-        assert sorted(p["AllowedIPs"]) == d["allowed_ips"], (p["AllowedIPs"], d["allowed_ips"])
-        assert p["PersistentKeepalive"] == d["keepalive"], (p["Name"], p["PersistentKeepalive"], d["keepalive"])
-        assert p["HasPresharedKey"] == (d["preshared_key"] is not None)
-        assert p["RxBytes"] == d["rx"] and p["TxBytes"] == d["tx"]
-    assert net["PeerCount"] == len(listed)
-    return net, listed
+def check_against_device(rig, network, tries=3):
+    """peer list --json of a network equals `wg show IF dump` (enabled peers). Counters and
+    handshakes may move between the two reads (keepalives): then read both again."""
+    for attempt in range(tries):
+        net = ctl_json(rig, "network", "show", network)[0]
+        listed = ctl_json(rig, "peer", "list", network)
+        dev, peers = rig.wg_dump(net["Interface"])
+        assert dev["public_key"] == net["PublicKey"] and dev["listen_port"] == net["ListenPort"]
+        enabled = {p["PublicKey"]: p for p in listed if p["Enabled"]}
+        assert set(enabled) == set(peers), (sorted(enabled), sorted(peers))
+        moving = False
+        for key, p in enabled.items():
+            d = peers[key]
+            assert sorted(p["AllowedIPs"]) == d["allowed_ips"], (p["AllowedIPs"], d["allowed_ips"])
+            assert p["PersistentKeepalive"] == d["keepalive"], (p["Name"], p["PersistentKeepalive"], d["keepalive"])
+            assert p["HasPresharedKey"] == (d["preshared_key"] is not None)
+            assert p["Endpoint"] == ("" if d["endpoint"] == "(none)" else d["endpoint"]), (p["Endpoint"], d)
+            if (p["RxBytes"], p["TxBytes"], p["LastHandshake"] // 1000000) != (d["rx"], d["tx"], d["latest_handshake"]):
+                moving = True
+        assert net["PeerCount"] == len(listed)
+        if not moving:
+            return net, listed
+        time.sleep(0.3)
+    raise AssertionError(f"counters or handshakes differ from wg show dump: {listed} {peers}")
+
+
+class Client:
+    """A WireGuard client in its own namespace (wireguard-go), joined to the rig's
+    namespace by a veth pair, brought up from a config that wgnetctl printed."""
+
+    def __init__(self, rig, name, config, address, subnet, port):
+        self.rig = rig
+        self.netns = f"wgcn-{rig.tag}"
+        self.ifname = f"wgk{rig.tag[-5:]}"
+        self.veth = (f"vc{rig.tag[-5:]}", f"vs{rig.tag[-5:]}")
+        run(["ip", "netns", "add", self.netns])
+        run(["ip", "link", "add", self.veth[0], "type", "veth", "peer", "name", self.veth[1]])
+        run(["ip", "link", "set", self.veth[0], "netns", self.netns])
+        run(["ip", "link", "set", self.veth[1], "netns", rig.netns])
+        run(["ip", "-n", rig.netns, "addr", "add", "192.0.2.1/24", "dev", self.veth[1]])
+        run(["ip", "-n", rig.netns, "link", "set", self.veth[1], "up"])
+        run(["ip", "-n", self.netns, "addr", "add", "192.0.2.2/24", "dev", self.veth[0]])
+        run(["ip", "-n", self.netns, "link", "set", self.veth[0], "up"])
+        # Only the keys wg(8) knows; the endpoint is the hub's side of the veth pair.
+        lines = [line for line in config.splitlines()
+                 if line.split("=", 1)[0].strip() not in ("Address", "DNS", "MTU", "Endpoint")]
+        lines.append(f"Endpoint = 192.0.2.1:{port}")
+        path = os.path.join(rig.dir, f"{name}.wg")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        run(["ip", "netns", "exec", self.netns, "wireguard-go", self.ifname])
+        run(["ip", "netns", "exec", self.netns, "wg", "setconf", self.ifname, path])
+        run(["ip", "-n", self.netns, "addr", "add", address, "dev", self.ifname])
+        run(["ip", "-n", self.netns, "link", "set", self.ifname, "up"])
+        run(["ip", "-n", self.netns, "route", "add", subnet, "dev", self.ifname])
+
+    def ping(self, address):
+        return run(["ip", "netns", "exec", self.netns, "ping", "-c", "2", "-W", "2", address], check=False).returncode
+
+    def stop(self):
+        # wireguard-go exits when its link goes
+        run(["ip", "-n", self.netns, "link", "del", self.ifname], check=False)
+        run(["ip", "netns", "del", self.netns], check=False)
 
 
 # --- tests ---------------------------------------------------------------------------------
@@ -313,6 +360,30 @@ def test_config_and_qr(rig):
     fails(rig, 1, "the file exists", "peer", "qr", "office", "phone", f"--png={png}")
 
 
+def test_online_peer(rig):
+    """A real client brings the peer online: handshake, endpoint and counters in --json
+    equal wg show dump, the dot and "online" in the tables."""
+    client = Client(rig, "phone", state["phone_config"], "10.81.0.2/32", "10.81.0.0/24", 51881)
+    try:
+        assert client.ping("10.81.0.1") == 0, "the client reaches the hub through the tunnel"
+        p = ctl_json(rig, "peer", "show", "office", "phone")
+        assert p["Online"] is True and p["LastHandshake"] > 0 and p["RxBytes"] > 0 and p["TxBytes"] > 0, p
+        assert p["Endpoint"].startswith("192.0.2.2:"), p["Endpoint"]
+        net, listed = check_against_device(rig, "office")
+        out = ctl(rig, "peer", "list", "office").stdout
+        line = [x for x in out.splitlines() if " phone " in x][0]
+        assert line.startswith("\u25cf") and "online" in line and ("s ago" in line or "now" in line), line
+        show = ctl(rig, "peer", "show", "office", "phone").stdout
+        assert "State: \u25cf online" in show and "192.0.2.2:" in show and " received, " in show, show
+        assert "1 online" in ctl(rig, "status").stdout
+        wait_until = time.time() + 15
+        while ctl_json(rig, "network", "show", "office")[0]["OnlinePeerCount"] != 1 and time.time() < wait_until:
+            time.sleep(0.2)
+        assert ctl_json(rig, "network", "show", "office")[0]["OnlinePeerCount"] == 1
+    finally:
+        client.stop()
+
+
 def test_status_and_tables(rig):
     out = ctl(rig, "status").stdout
     assert "office" in out and "active" in out and "phone" in out and "notebook" in out
@@ -331,7 +402,7 @@ def test_status_and_tables(rig):
     assert "NETWORK" in out and "office" in out, "all peers: with the network column"
     out = ctl(rig, "network", "show", "office").stdout
     assert "Listen port: 51881" in out and "Key policy: stored" in out
-    out = ctl(rig, "peer", "show", "office", "phone").stdout
+    out = ctl(rig, "peer", "show", "office", "notebook").stdout
     assert "Last handshake: never" in out and "Transfer: 0 B received, 0 B sent" in out
     assert "\u25cb" in ctl(rig, "peer", "list", "office").stdout, "the offline dot"
 
@@ -515,11 +586,12 @@ def test_daemon_not_running(rig):
 
 
 if __name__ == "__main__":
-    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv")
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv", "ping")
     if not os.path.exists(WGNETCTL):
         print(f"SKIP: {WGNETCTL} is not built")
         sys.exit(77)
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
-          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_status_and_tables,
+          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer,
+          test_status_and_tables,
           test_one_time_network, test_network_set_up_down, test_export_import, test_unprivileged, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")
