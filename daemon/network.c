@@ -351,6 +351,11 @@ static int apply_link(Network *n, bool log_repairs) {
                 if (r < 0)
                         return r;
         }
+        r = wg_backend_link_is_up(b, n->ifname);
+        if (r > 0)
+                return 0;
+        if (log_repairs && r == 0)
+                log_notice("%s: link is down, setting it up", n->ifname);
         return wg_backend_link_set_up(b, n->ifname, true);
 }
 

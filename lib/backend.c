@@ -154,6 +154,10 @@ int wg_backend_link_set_up(WgBackend *b, const char *ifname, bool up) {
         return rtnl_link_set_up(b->rtnl, ifname, up);
 }
 
+int wg_backend_link_is_up(WgBackend *b, const char *ifname) {
+        return rtnl_link_is_up(b->rtnl, ifname);
+}
+
 int wg_backend_link_set_mtu(WgBackend *b, const char *ifname, uint32_t mtu) {
         return rtnl_link_set_mtu(b->rtnl, ifname, mtu);
 }

@@ -65,6 +65,7 @@ int wg_backend_reap(WgBackend *b);
 /* Link, address and route operations (rtnetlink; for both backends). */
 int wg_backend_link_ifindex(WgBackend *b, const char *ifname, uint32_t *ret);
 int wg_backend_link_set_up(WgBackend *b, const char *ifname, bool up);
+int wg_backend_link_is_up(WgBackend *b, const char *ifname);
 int wg_backend_link_set_mtu(WgBackend *b, const char *ifname, uint32_t mtu);
 /* Adding an address or route that exists is not an error; removing a missing one neither. */
 int wg_backend_addr_add(WgBackend *b, const char *ifname, const IpPrefix *a);

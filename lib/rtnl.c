@@ -100,6 +100,7 @@ static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
 
 typedef struct LinkInfo {
         uint32_t ifindex;
+        uint32_t flags;
         char kind[32];
         char name[IFNAMSIZ];
 } LinkInfo;
@@ -134,6 +135,7 @@ static int link_parse(const struct nlmsghdr *nlh, LinkInfo *li) {
                 return -EBADMSG;
         memset(li, 0, sizeof(*li));
         li->ifindex = (uint32_t) ifi->ifi_index;
+        li->flags = ifi->ifi_flags;
         mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, li);
         return 0;
 }
@@ -149,8 +151,7 @@ static int check_name(const char *ifname) {
         return l == 0 || l >= IFNAMSIZ ? -EINVAL : 0;
 }
 
-int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret) {
-        LinkInfo li = {};
+static int link_get(Rtnl *r, const char *ifname, LinkInfo *li) {
         int k = check_name(ifname);
         if (k < 0)
                 return k;
@@ -160,16 +161,30 @@ int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret) {
         ifi->ifi_family = AF_UNSPEC;
         mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
         mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
-        k = rtnl_call(r, nlh, link_one_cb, &li);
+        k = rtnl_call(r, nlh, link_one_cb, li);
         if (k == -ENODEV || k == -ENOENT)
                 return -ENODEV;
         if (k < 0)
                 return k;
-        if (li.ifindex == 0)
-                return -ENODEV;
+        return li->ifindex == 0 ? -ENODEV : 0;
+}
+
+int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret) {
+        LinkInfo li = {};
+        int k = link_get(r, ifname, &li);
+        if (k < 0)
+                return k;
         if (ret)
                 *ret = li.ifindex;
         return 0;
+}
+
+int rtnl_link_is_up(Rtnl *r, const char *ifname) {
+        LinkInfo li = {};
+        int k = link_get(r, ifname, &li);
+        if (k < 0)
+                return k;
+        return !!(li.flags & IFF_UP);
 }
 
 int rtnl_link_create(Rtnl *r, const char *ifname, const char *kind) {

@@ -25,6 +25,8 @@ int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret);
 int rtnl_link_create(Rtnl *r, const char *ifname, const char *kind);
 int rtnl_link_delete(Rtnl *r, const char *ifname);
 int rtnl_link_set_up(Rtnl *r, const char *ifname, bool up);
+/* 1 when the link is administratively up, 0 when down, -ENODEV when missing. */
+int rtnl_link_is_up(Rtnl *r, const char *ifname);
 int rtnl_link_set_mtu(Rtnl *r, const char *ifname, uint32_t mtu);
 /* Names of the links of this kind (IFLA_INFO_KIND), NULL-terminated. */
 int rtnl_link_list_kind(Rtnl *r, const char *kind, char ***ret);

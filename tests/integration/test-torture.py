@@ -1,0 +1,367 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Crash and drift torture.
+
+Crash: a client runs mixed operations (AddPeer, AddPeers, RemovePeer, Peer.Update,
+Disable, Enable, Network.Update) while wgnetd is killed with SIGKILL at a random moment.
+After the restart every acknowledged operation is there (the one in flight may have gone
+either way), no address is held by two peers, and the device (wg show dump) equals the
+database (sqlite3) equals the bus objects.
+
+Drift: peers removed or changed with `wg set`, unknown peers added, the private key and
+listen port changed, an address removed, the link set down, the interface deleted: each
+repaired within one tick, and each repair logged.
+
+WGNET_TORTURE_ROUNDS (default 5) and WGNET_TORTURE_OPS (default 300) size the crash part;
+the full torture of the issue is WGNET_TORTURE_ROUNDS=20 WGNET_TORTURE_OPS=1000."""
+
+import os
+import random
+import signal
+import sys
+import threading
+import time
+
+import dbus
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wgnet import NETWORK, PEER, main, opts, require_root_and_tools, run, unwrap, wait_for  # noqa: E402
+
+ROUNDS = int(os.environ.get("WGNET_TORTURE_ROUNDS", "5"))
+OPS = int(os.environ.get("WGNET_TORTURE_OPS", "300"))
+SEED = int(os.environ.get("WGNET_TORTURE_SEED", str(int(time.time()))))
+TICK = 1.0
+
+state = {}
+
+
+class Model:
+    """What the daemon acknowledged. peers: path -> dict(name, addresses, enabled, keepalive,
+    email). uncertain: paths (or names) whose last operation was in flight at the kill."""
+
+    def __init__(self):
+        self.peers = {}
+        self.removed = set()
+        self.dns = None
+        self.uncertain = set()
+        self.uncertain_names = set()
+        self.dns_uncertain = None
+
+
+def addresses_from_config(config):
+    for line in config.splitlines():
+        k, _, v = line.partition("=")
+        if k.strip() == "Address":
+            return sorted(a.strip() for a in v.split(","))
+    return []
+
+
+def check_consistent(rig, model, net_path, ifn):
+    """Bus objects, database and device agree, and hold every acknowledged operation."""
+    bus = rig.bus()
+    om = dbus.Interface(bus.get_object("org.wgnet1", "/org/wgnet1"), "org.freedesktop.DBus.ObjectManager")
+    objs = unwrap(om.GetManagedObjects())
+    live = {p: v[PEER] for p, v in objs.items() if PEER in v and v[PEER]["Network"] == net_path}
+
+    # 1. every acknowledged operation survived
+    for path, want in model.peers.items():
+        if path in model.uncertain:
+            continue
+        assert path in live, f"acknowledged peer {want['name']} ({path}) lost"
+        have = live[path]
+        assert have["Name"] == want["name"]
+        assert sorted(have["Addresses"]) == want["addresses"], (path, have["Addresses"], want["addresses"])
+        assert have["Enabled"] == want["enabled"], (path, have["Enabled"], want)
+        assert have["PersistentKeepalive"] == want["keepalive"], (path, have["PersistentKeepalive"], want)
+        assert have["Email"] == want["email"], (path, have["Email"], want)
+    for path in model.removed:
+        if path not in model.uncertain:
+            assert path not in live, f"acknowledged removal of {path} undone"
+    # peers on the bus that the model does not know: only from an operation in flight
+    for path, have in live.items():
+        if path not in model.peers:
+            assert have["Name"] in model.uncertain_names, f"peer {have['Name']} ({path}) appeared from nowhere"
+    if model.dns is not None and model.dns_uncertain is None:
+        assert rig.prop(net_path, NETWORK, "DNS") == model.dns
+
+    # 2. no address held twice (bus and database)
+    seen = {}
+    for path, have in live.items():
+        for a in have["Addresses"]:
+            assert a not in seen, f"address {a} held by {seen[a]} and {path}"
+            seen[a] = path
+    dup = rig.sqlite("SELECT address FROM peer_addresses GROUP BY network_id, address HAVING count(*) > 1")
+    assert dup == "", dup
+
+    # 3. database equals bus
+    rows = rig.sqlite("SELECT p.id, p.public_key, p.enabled, p.keepalive, group_concat(a.address, ',') "
+                      "FROM peers p LEFT JOIN peer_addresses a ON a.peer_id = p.id GROUP BY p.id")
+    db = {}
+    for line in rows.splitlines() if rows else []:
+        pid, pub, enabled, keepalive, addrs = line.split("|")
+        db[f"/org/wgnet1/peer/{pid}"] = (pub, enabled == "1", int(keepalive), sorted(addrs.split(",")) if addrs else [])
+    assert set(db) == set(live), (set(db) ^ set(live))
+    for path, (pub, enabled, keepalive, addrs) in db.items():
+        have = live[path]
+        assert have["PublicKey"] == pub and have["Enabled"] == enabled and have["PersistentKeepalive"] == keepalive
+        assert sorted(have["Addresses"]) == addrs, (path, have["Addresses"], addrs)
+
+    # 4. device equals database: enabled peers, their allowed IPs and keepalive
+    _, dev = rig.wg_dump(ifn)
+    want_dev = {pub: (addrs, keepalive) for pub, enabled, keepalive, addrs in db.values() if enabled}
+    assert set(dev) == set(want_dev), f"device and database differ: {set(dev) ^ set(want_dev)}"
+    for pub, (addrs, keepalive) in want_dev.items():
+        assert sorted(dev[pub]["allowed_ips"]) == addrs, (pub, dev[pub]["allowed_ips"], addrs)
+        assert dev[pub]["keepalive"] == keepalive, (pub, dev[pub]["keepalive"], keepalive)
+    return len(live)
+
+
+def run_ops(rig, model, net_path, n_ops, rnd, counter, stop):
+    """Mixed operations until n_ops are done or the daemon goes away. Each operation is
+    put into the model only once it is acknowledged; the one in flight is uncertain."""
+    bus = rig.bus()
+    net = dbus.Interface(bus.get_object("org.wgnet1", net_path), NETWORK)
+
+    def peer(path):
+        return dbus.Interface(bus.get_object("org.wgnet1", path), PEER)
+
+    while counter[0] < n_ops and not stop.is_set():
+        alive = [p for p in model.peers if p not in model.uncertain]
+        op = rnd.choice(["add"] * 4 + ["bulk", "remove", "update", "disable", "enable", "netupdate"]
+                        if alive else ["add", "bulk"])
+        counter[1] += 1
+        try:
+            if op == "add":
+                name = f"p{state['seq']}"
+                state["seq"] += 1
+                keepalive = rnd.choice([0, 25, 30])
+                model.uncertain_names.add(name)
+                path, config = unwrap(net.AddPeer(name, opts(PersistentKeepalive=keepalive, Email=f"{name}@x")))
+                model.uncertain_names.discard(name)
+                model.peers[path] = dict(name=name, addresses=addresses_from_config(config), enabled=True,
+                                         keepalive=keepalive, email=f"{name}@x")
+            elif op == "bulk":
+                names = [f"p{state['seq'] + i}" for i in range(rnd.randint(2, 5))]
+                state["seq"] += len(names)
+                model.uncertain_names.update(names)
+                specs = dbus.Array([dbus.Struct((n, opts(Email=f"{n}@x")), signature="sa{sv}") for n in names],
+                                   signature="(sa{sv})")
+                added = unwrap(net.AddPeers(specs))
+                model.uncertain_names.difference_update(names)
+                for n, (path, config) in zip(names, added):
+                    model.peers[path] = dict(name=n, addresses=addresses_from_config(config), enabled=True,
+                                             keepalive=25, email=f"{n}@x")
+            elif op == "remove":
+                path = rnd.choice(alive)
+                model.uncertain.add(path)
+                model.uncertain_names.add(model.peers[path]["name"])
+                net.RemovePeer(dbus.ObjectPath(path))
+                model.removed.add(path)
+                model.uncertain_names.discard(model.peers[path]["name"])
+                del model.peers[path]
+                model.uncertain.discard(path)
+            elif op == "update":
+                path = rnd.choice(alive)
+                keepalive = rnd.choice([0, 15, 25, 40])
+                email = f"u{counter[1]}@x"
+                model.uncertain.add(path)
+                peer(path).Update(opts(PersistentKeepalive=keepalive, Email=email))
+                model.peers[path].update(keepalive=keepalive, email=email)
+                model.uncertain.discard(path)
+            elif op in ("disable", "enable"):
+                path = rnd.choice(alive)
+                model.uncertain.add(path)
+                getattr(peer(path), op.capitalize())()
+                model.peers[path]["enabled"] = op == "enable"
+                model.uncertain.discard(path)
+            elif op == "netupdate":
+                dns = [f"10.80.0.{rnd.randint(1, 250)}"]
+                model.dns_uncertain = dns
+                net.Update(opts(DNS=dns))
+                model.dns = dns
+                model.dns_uncertain = None
+        except dbus.DBusException as e:
+            name = e.get_dbus_name()
+            if name in ("org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.ServiceUnknown",
+                        "org.freedesktop.DBus.Error.Disconnected", "org.freedesktop.DBus.Error.NameHasNoOwner",
+                        "org.freedesktop.DBus.Error.UnknownObject"):
+                return  # the daemon died under this call: its outcome is uncertain
+            raise
+        counter[0] += 1
+        counter[2] = time.time()
+
+
+def test_start(rig):
+    rig.start_daemon()
+    ifn = f"wgt{rig.tag[-5:]}"
+    path = unwrap(rig.manager().CreateNetwork("torture", opts(Interface=ifn, Addresses=["10.80.0.1/16", "fd00:80::1/64"],
+                                                                 ListenPort=51880, Mode="hub")))
+    state.update(net=path, ifname=ifn, seq=0)
+    print(f"# seed {SEED}, {ROUNDS} rounds of {OPS} operations")
+
+
+def test_crash_torture(rig):
+    rnd = random.Random(SEED)
+    model = Model()
+    rate = 150.0  # operations per second, corrected after each round
+    total = 0
+    for rnd_no in range(ROUNDS):
+        counter = [0, 0, 0.0]  # acknowledged, attempted, time of the last acknowledgement
+        stop = threading.Event()
+        errors = []
+
+        def worker():
+            try:
+                run_ops(rig, model, state["net"], OPS, rnd, counter, stop)
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(e)
+
+        t = threading.Thread(target=worker)
+        t0 = time.time()
+        t.start()
+        # the kill falls anywhere within the operations (and now and then after them)
+        delay = rnd.uniform(0.05, 1.05 * OPS / rate)
+        t.join(delay)
+        pid = rig.daemon.pid
+        os.kill(pid, signal.SIGKILL)
+        rig.daemon.wait()
+        rig.daemon = None
+        t.join(30)
+        assert not t.is_alive(), "the client hangs after the kill"
+        if errors:
+            raise errors[0]
+        if counter[0] > 10:
+            rate = counter[0] / max(counter[2] - t0, 0.01)
+        total += counter[0]
+        rig.start_daemon()
+        n = check_consistent(rig, model, state["net"], state["ifname"])
+        # what was in flight is settled now: take the daemon's word for it
+        settle(rig, model)
+        print(f"#   round {rnd_no + 1}: killed after {counter[0]} acknowledged operations "
+              f"({delay:.2f}s), {n} peers consistent", flush=True)
+    assert total > 0
+    state["model"] = model
+
+
+def settle(rig, model):
+    """After a check, the uncertain operations became facts: read them back from the bus."""
+    bus = rig.bus()
+    om = dbus.Interface(bus.get_object("org.wgnet1", "/org/wgnet1"), "org.freedesktop.DBus.ObjectManager")
+    live = {p: v[PEER] for p, v in unwrap(om.GetManagedObjects()).items() if PEER in v}
+    for path in list(model.uncertain):
+        if path in live:
+            h = live[path]
+            model.peers[path] = dict(name=h["Name"], addresses=sorted(h["Addresses"]), enabled=h["Enabled"],
+                                     keepalive=h["PersistentKeepalive"], email=h["Email"])
+        else:
+            model.peers.pop(path, None)
+            model.removed.add(path)
+    for path, h in live.items():
+        if path not in model.peers and h["Name"] in model.uncertain_names:
+            model.peers[path] = dict(name=h["Name"], addresses=sorted(h["Addresses"]), enabled=h["Enabled"],
+                                     keepalive=h["PersistentKeepalive"], email=h["Email"])
+    model.uncertain.clear()
+    model.uncertain_names.clear()
+    if model.dns_uncertain is not None:
+        model.dns = rig.prop(state["net"], NETWORK, "DNS")
+        model.dns_uncertain = None
+
+
+# --- drift --------------------------------------------------------------------------
+
+def log_size(rig):
+    return os.path.getsize(rig.daemon_log)
+
+
+def log_since(rig, offset):
+    with open(rig.daemon_log) as f:
+        f.seek(offset)
+        return f.read()
+
+
+def repaired_within_tick(rig, what, damage, expect_log, check):
+    """Do the damage, then wait one tick (plus scheduling slack on a shared machine) for
+    the device to be right again and for the log to say so."""
+    off = log_size(rig)
+    damage()
+    t0 = time.time()
+    limit = TICK + 1.5
+    deadline = t0 + limit
+    while time.time() < deadline:
+        if check() and expect_log in log_since(rig, off):
+            return time.time() - t0
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not repaired (or not logged: '{expect_log}') within {limit:.1f}s; "
+                         f"log:\n{log_since(rig, off)}")
+
+
+def device_matches(rig):
+    try:
+        check_consistent(rig, state["model"], state["net"], state["ifname"])
+        return True
+    except (AssertionError, dbus.DBusException):
+        return False
+
+
+def test_drift_torture(rig):
+    ifn = state["ifname"]
+    model = state.get("model")
+    if model is None:
+        model = state["model"] = Model()
+    net = rig.network(state["net"])
+    # a few known peers to damage
+    for i in range(3):
+        name = f"drift{i}"
+        path, config = unwrap(net.AddPeer(name, opts()))
+        model.peers[path] = dict(name=name, addresses=addresses_from_config(config), enabled=True,
+                                 keepalive=25, email="")
+    _, dev = rig.wg_dump(ifn)
+    paths = [p for p, v in model.peers.items() if v["enabled"] and v["name"].startswith("drift")]
+    keys = {p: rig.prop(p, PEER, "PublicKey") for p in paths}
+    names = {p: model.peers[p]["name"] for p in paths}
+    a, b, c = paths[:3]
+    pub_before = rig.wg_dump(ifn)[0]["public_key"]
+    stranger = run(["wg", "pubkey"], input=run(["wg", "genkey"]).stdout).stdout.strip()
+    results = []
+
+    def wg(*args):
+        return lambda: rig.ns("wg", "set", ifn, *args)
+
+    cases = [
+        ("peer removed", wg("peer", keys[a], "remove"), f"peer '{names[a]}' missing"),
+        ("allowed IPs changed", wg("peer", keys[b], "allowed-ips", "10.80.255.1/32"), f"peer '{names[b]}' allowed IPs differ"),
+        ("keepalive changed", wg("peer", keys[c], "persistent-keepalive", "99"), f"peer '{names[c]}' keepalive differs"),
+        ("PSK changed", wg("peer", keys[a], "preshared-key", "/dev/stdin"), f"peer '{names[a]}' preshared key differs"),
+        ("unknown peer added", wg("peer", stranger, "allowed-ips", "10.80.254.1/32"), f"removing unknown peer {stranger}"),
+        ("listen port changed", wg("listen-port", "51999"), "listen port 51999 differs"),
+        ("address removed", lambda: rig.ns("ip", "addr", "del", "10.80.0.1/16", "dev", ifn), "adding missing address 10.80.0.1/16"),
+        ("link set down", lambda: rig.ns("ip", "link", "set", ifn, "down"), f"{ifn}: link is down"),
+        ("interface deleted", lambda: rig.ns("ip", "link", "del", ifn), f"{ifn}: interface missing"),
+    ]
+    for what, damage, expect in cases:
+        if what == "PSK changed":
+            damage = (lambda k: lambda: run(["ip", "netns", "exec", rig.netns, "wg", "set", ifn, "peer", k,
+                                             "preshared-key", "/dev/stdin"], input=run(["wg", "genpsk"]).stdout))(keys[a])
+
+        def check():
+            if not device_matches(rig):
+                return False
+            dev = rig.wg_dump(ifn)[0]
+            link = rig.ns("ip", "-o", "addr", "show", "dev", ifn, check=False).stdout
+            up = "UP" in rig.ns("ip", "link", "show", ifn, check=False).stdout.split(">")[0]
+            return dev["public_key"] == pub_before and dev["listen_port"] == 51880 and "10.80.0.1/16" in link and up
+
+        took = repaired_within_tick(rig, what, damage, expect, check)
+        results.append(f"{what} {took:.2f}s")
+    # a changed private key: the device answers with another public key until repaired
+    took = repaired_within_tick(rig, "private key changed",
+                                lambda: run(["ip", "netns", "exec", rig.netns, "wg", "set", ifn, "private-key", "/dev/stdin"],
+                                            input=run(["wg", "genkey"]).stdout),
+                                "private key differs", lambda: rig.wg_dump(ifn)[0]["public_key"] == pub_before)
+    results.append(f"private key changed {took:.2f}s")
+    print("#   repaired: " + ", ".join(results))
+
+
+if __name__ == "__main__":
+    require_root_and_tools("wireguard-go", "wg", "sqlite3", "ip")
+    main([test_start, test_crash_torture, test_drift_torture], "tortr")
