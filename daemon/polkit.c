@@ -23,7 +23,14 @@ typedef struct Query {
 
 struct PolkitRegistry {
         Hashmap *queries;               /* sd_bus_message* -> Query */
+        /* The uid of each caller's unique name. A unique name is never given to another
+         * connection during the bus's life and a connection's uid is fixed when it
+         * connects, so an entry is never wrong; it saves a GetConnectionUnixUser round
+         * trip per call. Only the uid is kept: authorization is asked every time. */
+        Hashmap *uids;                  /* char *sender -> (uid + 1) */
 };
+
+#define UID_CACHE_MAX 4096
 
 static uint64_t ptr_hash(const void *p) {
         uint64_t x = (uint64_t) (uintptr_t) p;
@@ -39,7 +46,10 @@ PolkitRegistry *polkit_registry_new(void) {
         if (!r)
                 return NULL;
         r->queries = hashmap_new(ptr_hash, ptr_equal);
-        if (!r->queries) {
+        r->uids = hashmap_new(string_hash_func, string_equal_func);
+        if (!r->queries || !r->uids) {
+                hashmap_free(r->queries);
+                hashmap_free(r->uids);
                 free(r);
                 return NULL;
         }
@@ -56,6 +66,57 @@ static Query *query_free(Query *q) {
         return NULL;
 }
 
+static void uid_cache_clear(PolkitRegistry *r) {
+        size_t n = hashmap_size(r->uids), k = 0, i = 0;
+        _cleanup_(freep) const void **keys = calloc(n + 1, sizeof(void *));
+        const void *key;
+
+        if (!keys) {
+                /* no memory for the list: one at a time */
+                while (hashmap_iterate(r->uids, &i, NULL, &key)) {
+                        hashmap_remove(r->uids, key);
+                        free((void *) key);
+                        i = 0;
+                }
+                return;
+        }
+        while (k < n && hashmap_iterate(r->uids, &i, NULL, &key))
+                keys[k++] = key;
+        for (size_t j = 0; j < k; j++) {
+                hashmap_remove(r->uids, keys[j]);
+                free((void *) keys[j]);
+        }
+}
+
+static int caller_uid(PolkitRegistry *registry, sd_bus_message *m, uid_t *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const char *sender = sd_bus_message_get_sender(m);
+        uid_t uid;
+        int r;
+
+        if (sender) {
+                uintptr_t v = (uintptr_t) hashmap_get(registry->uids, sender);
+                if (v) {
+                        *ret = (uid_t) (v - 1);
+                        return 0;
+                }
+        }
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return r;
+        if (sender) {
+                if (hashmap_size(registry->uids) >= UID_CACHE_MAX)
+                        uid_cache_clear(registry);
+                char *key = strdup(sender);
+                if (key && hashmap_put(registry->uids, key, (void *) ((uintptr_t) uid + 1)) < 0)
+                        free(key);
+        }
+        *ret = uid;
+        return 0;
+}
+
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         if (!r)
                 return NULL;
@@ -63,6 +124,8 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         HASHMAP_FOREACH(q, r->queries, i)
                 query_free(q);
         hashmap_free(r->queries);
+        uid_cache_clear(r);
+        hashmap_free(r->uids);
         free(r);
         return NULL;
 }
@@ -134,7 +197,6 @@ static int start_query(sd_bus_message *m, const char *action, PolkitRegistry *re
 
 int polkit_verify_async(sd_bus_message *m, const char *action, PolkitRegistry *registry,
                         sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t uid;
         int r;
 
@@ -160,9 +222,7 @@ int polkit_verify_async(sd_bus_message *m, const char *action, PolkitRegistry *r
                 }
         }
 
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-        if (r >= 0)
-                r = sd_bus_creds_get_euid(creds, &uid);
+        r = caller_uid(registry, m, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot determine the caller: %s", strerror(-r));
         if (uid == 0)
