@@ -35,6 +35,8 @@ int bus_append_prefixes(sd_bus_message *reply, const IpPrefix *p, size_t n);
 int bus_reply_errno(sd_bus_error *error, int r, const char *fmt, ...) _printf_(3, 4);
 
 uint64_t now_usec(void);
+/* CLOCK_MONOTONIC in µs. */
+uint64_t now_monotonic_usec(void);
 
 /* Property getter for a C bool field (SD_BUS_PROPERTY with offsetof). */
 int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -135,7 +135,14 @@ static const char *const statement_sql[_STMT_MAX] = {
 struct Db {
         sqlite3 *sqlite;
         sqlite3_stmt *stmts[_STMT_MAX];
+        void (*begin_hook)(void *userdata);
+        void *begin_hook_userdata;
 };
+
+void db_set_begin_hook(Db *db, void (*hook)(void *userdata), void *userdata) {
+        db->begin_hook = hook;
+        db->begin_hook_userdata = userdata;
+}
 
 static int sqlite_to_errno(int rc) {
         switch (rc & 0xff) {
@@ -259,6 +266,8 @@ static int step_simple(Db *db, int which) {
 }
 
 int db_begin(Db *db) {
+        if (db->begin_hook)
+                db->begin_hook(db->begin_hook_userdata);
         return step_simple(db, STMT_BEGIN);
 }
 

@@ -13,6 +13,8 @@ typedef struct Network Network;
 typedef struct Peer Peer;
 
 int db_open(const char *path, Db **ret);
+/* Called at the start of every transaction (the daemon commits queued AddPeer calls first). */
+void db_set_begin_hook(Db *db, void (*hook)(void *userdata), void *userdata);
 Db *db_close(Db *db);
 
 int db_begin(Db *db);

@@ -10,6 +10,7 @@
 #include "firewall-sync.h"
 #include "manager.h"
 #include "network.h"
+#include "peer-add.h"
 #include "peer.h"
 #include "polkit.h"
 #include "rotation.h"
@@ -87,6 +88,7 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_group_commit_done(m);
         Network *n;
         /* Networks own their peers; collect first, the map cannot change while iterating. */
         while (hashmap_size(m->networks_by_id) > 0) {
@@ -244,6 +246,9 @@ int manager_start(Manager *m) {
                           r == -EPROTONOSUPPORT ? "written by a newer wgnetd" : strerror(-r));
                 return r;
         }
+        r = manager_group_commit_setup(m);
+        if (r < 0)
+                return r;
         r = db_max_ids(m->db, &m->next_network_id, &m->next_peer_id);
         if (r < 0)
                 return r;

@@ -42,6 +42,13 @@ typedef struct Manager {
         bool firewall_enabled;
         char *firewall_applied;         /* the last nft script applied */
         uint64_t firewall_applied_usec;
+
+        /* Group commit: AddPeer calls checked and authorized, waiting to share one
+         * transaction and one device set (see peer-add.c). */
+        struct PendingAdd *pending_adds;
+        size_t n_pending_adds;
+        sd_event_source *flush_defer, *flush_timer;
+        bool flushing;
 } Manager;
 
 int manager_new(const ManagerConfig *config, Manager **ret);

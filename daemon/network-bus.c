@@ -64,8 +64,6 @@ static int network_save(Network *n, sd_bus_error *error) {
 
 static int method_add_peer(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Network *n = network_from_message(m, userdata);
-        _cleanup_(freep) Peer **peers = NULL;
-        char **configs = NULL;
         PeerSpec spec;
         int r;
 
@@ -82,23 +80,13 @@ static int method_add_peer(sd_bus_message *m, void *userdata, sd_bus_error *erro
                         return 1;
                 }
         }
+        /* Answered once durable and on the device, together with the calls queued meanwhile. */
         if (r >= 0)
-                r = network_add_peers(n, &spec, 1, &peers, &configs, error);
+                r = network_queue_add_peer(n, m, &spec, error);
+        if (r >= 0)
+                return 1;
         peer_specs_done(&spec, 1);
-        if (r < 0)
-                return r;
-
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r >= 0)
-                r = sd_bus_message_sensitive(reply);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "os", peers[0]->path, configs[0]);
-        wg_wipe_free_string(configs[0]);
-        free(configs);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return r;
 }
 
 static int method_add_peers(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -379,13 +367,16 @@ static int method_next_addresses(sd_bus_message *m, void *userdata, sd_bus_error
         return sd_bus_send(NULL, reply, NULL);
 }
 
+#define GET_STATS_MAX_AGE_USEC (250 * 1000)
+
 static int method_get_stats(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Network *n = network_from_message(m, userdata);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
         if (n->active) {
-                r = network_refresh_status(n);
+                /* Callers polling together share one read of the device. */
+                r = network_refresh_status(n, GET_STATS_MAX_AGE_USEC);
                 if (r < 0)
                         log_warning("%s: cannot read the device: %s", n->ifname, strerror(-r));
         }

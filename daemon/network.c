@@ -280,6 +280,7 @@ static void update_status(Network *n, const WgDevice *d) {
         uint64_t now = now_usec();
         uint32_t online = 0;
 
+        n->status_usec = now_monotonic_usec();
         for (size_t i = 0; i < d->n_peers; i++) {
                 const WgPeer *wp = &d->peers[i];
                 Peer *p = hashmap_get(n->peers_by_key, wp->public_key);
@@ -504,9 +505,11 @@ int network_apply(Network *n, bool log_repairs) {
         return 0;
 }
 
-int network_refresh_status(Network *n) {
+int network_refresh_status(Network *n, uint64_t max_age_usec) {
         _cleanup_(wg_device_freep) WgDevice *d = NULL;
         if (!n->active)
+                return 0;
+        if (n->status_usec > 0 && now_monotonic_usec() - n->status_usec < max_age_usec)
                 return 0;
         int r = wg_backend_get_device(n->manager->backend, n->ifname, &d);
         if (r < 0)

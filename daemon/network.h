@@ -74,6 +74,7 @@ typedef struct Network {
         Peer *peers;                    /* list head, in id order */
         Peer *peers_tail;
         uint32_t n_peers, n_online;
+        uint64_t status_usec;           /* CLOCK_MONOTONIC of the last read of the device */
 } Network;
 
 const char *network_mode_to_string(NetworkMode m);
@@ -105,7 +106,8 @@ int network_apply(Network *n, bool log_repairs);
 /* Remove the interface. */
 int network_deactivate_device(Network *n);
 /* Read the device and refresh peers' status; emits PropertiesChanged for what changed. */
-int network_refresh_status(Network *n);
+/* Read the device's status unless it was read less than max_age_usec ago. */
+int network_refresh_status(Network *n, uint64_t max_age_usec);
 
 /* Apply one peer to the device (add/update, or remove when disabled). No-op when the
  * network is not active. */

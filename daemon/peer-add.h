@@ -60,6 +60,24 @@ typedef struct PeerSpec {
         PeerRole role;
 } PeerSpec;
 
+/* Group commit: an AddPeer call checked and authorized, waiting for its transaction. */
+typedef struct PendingAdd {
+        sd_bus_message *message;        /* referenced; the spec points into it */
+        uint64_t network_id;
+        PeerSpec spec;
+} PendingAdd;
+
+/* Queue one checked, authorized AddPeer: it is committed together with the calls that
+ * arrive while the bus is busy (one transaction, one fsync, one device set), then answered.
+ * Takes the spec on success (returns 1). */
+int network_queue_add_peer(Network *n, sd_bus_message *m, PeerSpec *spec, sd_bus_error *error);
+/* The reply of AddPeer: (path, config), marked sensitive. */
+int peer_reply_added(sd_bus_message *m, Peer *p, const char *config);
+/* Commit and answer every queued AddPeer now (before any other transaction). */
+void manager_flush_adds(Manager *m);
+int manager_group_commit_setup(Manager *m);
+void manager_group_commit_done(Manager *m);
+
 /* Read "sa{sv}" (name + options) from m. */
 int peer_spec_read(sd_bus_message *m, PeerSpec *s, sd_bus_error *error);
 void peer_specs_done(PeerSpec *s, size_t n);

@@ -91,7 +91,7 @@ static int on_rotation_poll(sd_event_source *s, uint64_t usec, void *userdata) {
                         continue;
                 /* A handshake of a new key completes its rotation (in update_status). */
                 if (n->active) {
-                        int r = network_refresh_status(n);
+                        int r = network_refresh_status(n, 0);
                         if (r < 0)
                                 log_warning("%s: cannot read the device: %s", n->ifname, strerror(-r));
                 }
