@@ -6,7 +6,8 @@
  *       with one call pending at a time. Prints one line per BLOCK replies (rate of that
  *       block) and a summary line: count errors seconds rate p50_ms p99_ms.
  *   bench-bus bulk NETWORK_PATH COUNT PREFIX AddPeers of COUNT peers in one call: count seconds
- *   bench-bus stats NETWORK_PATH COUNT      GetStats COUNT times: peers min_ms median_ms
+ *   bench-bus stats NETWORK_PATH COUNT [GAP_MS]
+ *                                            GetStats COUNT times, GAP_MS apart: peers min_ms median_ms
  *   bench-bus checkauth ACTION COUNT        polkit CheckAuthorization of this connection
  *                                            (system-bus-name subject, as wgnetd asks it):
  *                                            count min_ms median_ms authorized
@@ -132,11 +133,17 @@ static void loop(Caller *callers, size_t n, bool (*finished)(void *), void *user
                 }
                 if (progress || finished(userdata))
                         continue;
+                /* sd-bus may hold read messages already: its timeout says when to come back */
+                uint64_t until = UINT64_MAX, now_us = now_ns() / 1000;
                 for (size_t i = 0; i < n; i++) {
+                        uint64_t t;
+                        if (sd_bus_get_timeout(callers[i].bus, &t) >= 0 && t < until)
+                                until = t;
                         pfd[i] = (struct pollfd) { .fd = sd_bus_get_fd(callers[i].bus),
                                                    .events = (short) sd_bus_get_events(callers[i].bus) };
                 }
-                (void) poll(pfd, n, 1000);
+                int ms = until == UINT64_MAX ? 1000 : until <= now_us ? 0 : (int) ((until - now_us + 999) / 1000);
+                (void) poll(pfd, n, ms > 1000 ? 1000 : ms);
         }
 }
 
@@ -171,13 +178,15 @@ static int cmd_calls(const char *method, const char *path, size_t count, size_t 
         return run->errors ? 2 : 0;
 }
 
-static int cmd_stats(const char *path, size_t count) {
+static int cmd_stats(const char *path, size_t count, unsigned gap_ms) {
         sd_bus *bus = connect_bus();
         uint64_t *lat = calloc(count + 1, sizeof(uint64_t));
         unsigned peers = 0;
         for (size_t i = 0; i < count; i++) {
                 sd_bus_message *reply = NULL;
                 sd_bus_error error = SD_BUS_ERROR_NULL;
+                if (gap_ms > 0)
+                        usleep(gap_ms * 1000);
                 uint64_t t = now_ns();
                 int r = sd_bus_call_method(bus, "org.wgnet1", path, "org.wgnet1.Network", "GetStats", &error, &reply, "");
                 lat[i] = now_ns() - t;
@@ -354,8 +363,8 @@ int main(int argc, char **argv) {
                                  argc > 6 ? strtoul(argv[6], NULL, 10) : 0);
         if (argc == 5 && strcmp(argv[1], "bulk") == 0)
                 return cmd_bulk(argv[2], strtoul(argv[3], NULL, 10), argv[4]);
-        if (argc == 4 && strcmp(argv[1], "stats") == 0)
-                return cmd_stats(argv[2], strtoul(argv[3], NULL, 10));
+        if ((argc == 4 || argc == 5) && strcmp(argv[1], "stats") == 0)
+                return cmd_stats(argv[2], strtoul(argv[3], NULL, 10), argc == 5 ? (unsigned) strtoul(argv[4], NULL, 10) : 0);
         if (argc == 4 && strcmp(argv[1], "checkauth") == 0)
                 return cmd_checkauth(argv[2], strtoul(argv[3], NULL, 10));
         if (argc == 4 && strcmp(argv[1], "readers") == 0)
