@@ -436,7 +436,10 @@ int polkit_agent_open(void) {
                 if (fcntl(fd, F_SETFD, 0) < 0)
                         _exit(127);
                 snprintf(fd_arg, sizeof(fd_arg), "%d", fd);
-                execl(bin, bin, "--process", pid_arg, "--notify-fd", fd_arg, "--fallback", (char *) NULL);
+                /* For this process, not for a session: it works without a logind
+                 * session too (su, ssh without pam_systemd). Not --fallback: polkitd
+                 * then ignores a process-scoped agent. */
+                execl(bin, bin, "--process", pid_arg, "--notify-fd", fd_arg, (char *) NULL);
                 _exit(127);
         }
         close(fds[1]);

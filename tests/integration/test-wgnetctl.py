@@ -6,14 +6,17 @@ user; --json output checked against `wg show IF dump` and the bus; the error pat
 verb with its exit code (0 ok, 1 failure, 2 usage) and a message naming the argument;
 `monitor` showing a peer that another client adds."""
 
+import fcntl
 import json
 import os
 import queue
+import select
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 
@@ -514,6 +517,67 @@ def test_unprivileged(rig):
     ctl(rig, "peer", "add", "office", "u2", user=True, rc=1)
 
 
+def controlling_tty():
+    """In the child: a new session with stdin (the pty) as its controlling terminal."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def run_on_tty(rig, args, answer=None, timeout=30):
+    """wgnetctl as the test user on a pseudo-terminal; answer the password prompt (if any)
+    with answer. Returns (exit status, everything the terminal showed)."""
+    master, slave = os.openpty()
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8", NO_COLOR="1")
+    p = subprocess.Popen(["setpriv", f"--reuid={rig.user}", f"--regid={rig.user}", "--init-groups", WGNETCTL,
+                          *args], stdin=slave, stdout=slave, stderr=slave, env=env, preexec_fn=controlling_tty)
+    os.close(slave)
+    out, answered, deadline = b"", 0.0, time.time() + timeout
+    while time.time() < deadline:
+        # The agent may flush the terminal's input when it turns echo off: answer a
+        # moment after the prompt, and again while nothing happens.
+        if (answer is not None and b"Password:" in out and b"AUTHENTICATION" not in out.split(b"Password:")[-1]
+                and time.time() - answered > 1.5):
+            if answered == 0.0:
+                time.sleep(0.3)
+            os.write(master, answer.encode() + b"\n")
+            answered = time.time()
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif p.poll() is not None:
+            break
+    rc = p.wait(10)
+    os.close(master)
+    return rc, out.decode(errors="replace")
+
+
+def test_polkit_agent(rig):
+    """On a terminal, wgnetctl starts pkttyagent for itself and polkit asks for the
+    administrator's password; a wrong one is refused and the refusal explained.
+    --no-ask-password asks nothing."""
+    n = len(ctl_json(rig, "peer", "list", "office"))
+    rc, out = run_on_tty(rig, ["peer", "add", "office", "ttyuser"], answer="not-the-password")
+    assert "AUTHENTICATING FOR org.wgnet1.manage-peers" in out, out
+    assert rc == 1 and "not authorized (polkit action org.wgnet1.manage-peers)" in out, out
+    rc, out = run_on_tty(rig, ["--no-ask-password", "peer", "config", "office", "phone"])
+    assert "AUTHENTICATING" not in out and "Password" not in out, out
+    assert rc == 1 and "authentication is required for polkit action org.wgnet1.read-secrets" in out, out
+    assert "--no-ask-password" in out
+    assert len(ctl_json(rig, "peer", "list", "office")) == n, "nothing changed"
+    assert not pgrep_agents(rig), "the agent is gone with wgnetctl"
+
+
+def pgrep_agents(rig):
+    r = run(["pgrep", "-u", rig.user, "-x", "pkttyagent"], check=False)
+    return r.stdout.split()
+
+
 def test_monitor(rig):
     """monitor (run unprivileged) prints a line for a peer added by another client."""
     env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8")
@@ -586,12 +650,12 @@ def test_daemon_not_running(rig):
 
 
 if __name__ == "__main__":
-    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv", "ping")
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv", "ping", "pkttyagent")
     if not os.path.exists(WGNETCTL):
         print(f"SKIP: {WGNETCTL} is not built")
         sys.exit(77)
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
           test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer,
           test_status_and_tables,
-          test_one_time_network, test_network_set_up_down, test_export_import, test_unprivileged, test_monitor,
+          test_one_time_network, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")
