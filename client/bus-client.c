@@ -38,6 +38,10 @@ static const PropertyMap network_map[] = {
         NP("NatInterface", "s", nat_interface),
         NP("KeyPolicy", "s", key_policy),
         NP("OnlineThreshold", "u", online_threshold),
+        NP("RotationInterval", "t", rotation_interval),
+        NP("RotationKind", "s", rotation_kind),
+        NP("RevokeAfterInactive", "t", revoke_after_inactive),
+        NP("GracePeriod", "t", grace_period),
         NP("Active", "b", active),
         NP("PeerCount", "u", peer_count),
         NP("OnlinePeerCount", "u", online_peer_count),
@@ -69,6 +73,13 @@ static const PropertyMap peer_map[] = {
         PP("UpdatedAt", "t", updated_at),
         PP("ExpiresAt", "t", expires_at),
         PP("RotationPending", "b", rotation_pending),
+        PP("RotationDeadline", "t", rotation_deadline),
+        PP("PendingPublicKey", "s", pending_public_key),
+        PP("LastRotation", "t", last_rotation),
+        PP("RotationInterval", "t", rotation_interval),
+        PP("RotationKind", "s", rotation_kind),
+        PP("RevokeAfterInactive", "t", revoke_after_inactive),
+        PP("GracePeriod", "t", grace_period),
         {},
 };
 #undef PP
@@ -158,6 +169,7 @@ static void network_info_done(NetworkInfo *n) {
         strv_free(n->extra_routes);
         free(n->nat_interface);
         free(n->key_policy);
+        free(n->rotation_kind);
 }
 
 static void peer_info_done(PeerInfo *p) {
@@ -171,6 +183,8 @@ static void peer_info_done(PeerInfo *p) {
         free(p->role);
         strv_free(p->site_networks);
         free(p->endpoint);
+        free(p->pending_public_key);
+        free(p->rotation_kind);
 }
 
 void objects_done(Objects *o) {

@@ -75,7 +75,11 @@ def check_against_device(rig, network, tries=3):
         dev, peers = rig.wg_dump(net["Interface"])
         assert dev["public_key"] == net["PublicKey"] and dev["listen_port"] == net["ListenPort"]
         enabled = {p["PublicKey"]: p for p in listed if p["Enabled"]}
-        assert set(enabled) == set(peers), (sorted(enabled), sorted(peers))
+        # a pending key rotation: the new key is on the device too, without addresses
+        pending = {p["PendingPublicKey"] for p in listed if p["Enabled"] and p["RotationPending"]}
+        assert set(enabled) | pending == set(peers), (sorted(enabled), sorted(pending), sorted(peers))
+        for key in pending:
+            assert peers[key]["allowed_ips"] == [], peers[key]
         moving = False
         for key, p in enabled.items():
             d = peers[key]
@@ -157,6 +161,12 @@ def test_usage_errors(rig):
         ("'peer set' is missing NETWORK", ["peer", "set"]),
         ("'peer config' is missing NETWORK", ["peer", "config"]),
         ("'peer qr' is missing NETWORK", ["peer", "qr"]),
+        ("'peer rotate' is missing NETWORK", ["peer", "rotate"]),
+        ("Invalid value 'soon' for --rotate-every", ["network", "set", "n", "--rotate-every=soon"]),
+        ("Invalid value 'x' for --grace-period", ["peer", "set", "n", "p", "--grace-period=x"]),
+        ("Invalid value '1.5d' for --revoke-after", ["peer", "add", "n", "p", "--revoke-after=1.5d"]),
+        ("Invalid value 'all' for --rotation-kind", ["peer", "set", "n", "p", "--rotation-kind=all"]),
+        ("Option --rotate-every does not apply to 'peer rotate'", ["peer", "rotate", "n", "p", "--rotate-every=1d"]),
         ("Unexpected argument 'b'", ["network", "list", "b"]),
         ("Unexpected argument 'x'", ["peer", "show", "n", "p", "x"]),
         ("Unexpected argument 'x'", ["monitor", "x"]),
@@ -387,6 +397,44 @@ def test_online_peer(rig):
         client.stop()
 
 
+def test_rotation(rig):
+    """peer rotate: a new key pair next to the old one until its first handshake, or a new
+    preshared key at once; rotation policy options on networks and peers."""
+    old = ctl_json(rig, "peer", "show", "office", "desk")
+    out = ctl_json(rig, "peer", "rotate", "office", "desk")
+    new_pub = pubkey_of(config_value(out["Config"], "PrivateKey")[0])
+    assert out["Rotated"] == "keypair" and out["RotationDeadline"] > time.time() * 1e6
+    p = ctl_json(rig, "peer", "show", "office", "desk")
+    assert p["RotationPending"] is True and p["PendingPublicKey"] == new_pub and p["PublicKey"] == old["PublicKey"]
+    dev, peers = rig.wg_dump(state["ifname"])
+    assert old["PublicKey"] in peers and new_pub in peers, "old and new key both on the device"
+    assert peers[new_pub]["allowed_ips"] == [], "the new key has no addresses until it is used"
+    r = ctl(rig, "peer", "show", "office", "desk")
+    assert "Rotation pending: new key " + new_pub in r.stdout, r.stdout
+    # --psk: a new preshared key, in force at once
+    r = ctl(rig, "peer", "rotate", "office", "notebook", "--psk", "-o", os.path.join(rig.dir, "nb.conf"))
+    assert "cut off" in r.stderr
+    with open(os.path.join(rig.dir, "nb.conf")) as f:
+        psk = config_value(f.read(), "PresharedKey")[0]
+    nb = ctl_json(rig, "peer", "show", "office", "notebook")
+    assert rig.wg_dump(state["ifname"])[1][nb["PublicKey"]]["preshared_key"] == psk
+    # policy: network defaults, peer overrides, "default" goes back to the network's
+    ctl(rig, "network", "set", "office", "--rotate-every=30d", "--rotation-kind=psk", "--grace-period=12h",
+        "--revoke-after=90d")
+    n = ctl_json(rig, "network", "show", "office")[0]
+    assert (n["RotationInterval"], n["RotationKind"], n["GracePeriod"], n["RevokeAfterInactive"]) == \
+        (30 * 86400, "psk", 12 * 3600, 90 * 86400), n
+    assert "every 30 days (psk), grace period 12 h" in ctl(rig, "network", "show", "office").stdout
+    ctl(rig, "peer", "set", "office", "notebook", "--rotation-kind=keypair", "--rotate-every=7d")
+    nb = ctl_json(rig, "peer", "show", "office", "notebook")
+    assert (nb["RotationKind"], nb["RotationInterval"]) == ("keypair", 7 * 86400), nb
+    ctl(rig, "peer", "set", "office", "notebook", "--rotation-kind=default")
+    assert ctl_json(rig, "peer", "show", "office", "notebook")["RotationKind"] == "psk"
+    ctl(rig, "network", "set", "office", "--rotate-every=off", "--revoke-after=off")
+    fails(rig, 1, "Invalid GracePeriod", "network", "set", "office", "--grace-period=99999999999")
+    fails(rig, 1, "No peer 'ghost' in network 'office'", "peer", "rotate", "office", "ghost")
+
+
 def test_status_and_tables(rig):
     out = ctl(rig, "status").stdout
     assert "office" in out and "active" in out and "phone" in out and "notebook" in out
@@ -497,6 +545,7 @@ def test_unprivileged(rig):
         ("org.wgnet1.read-secrets", ["peer", "config", "office", "phone"]),
         ("org.wgnet1.read-secrets", ["peer", "qr", "office", "phone"]),
         ("org.wgnet1.read-secrets", ["peer", "qr", "office", "phone", "--png=/tmp/never.png"]),
+        ("org.wgnet1.read-secrets", ["peer", "rotate", "office", "phone"]),
     ]:
         r = ctl(rig, *args, user=True, rc=1)
         err = r.stderr.strip()
@@ -655,7 +704,7 @@ if __name__ == "__main__":
         print(f"SKIP: {WGNETCTL} is not built")
         sys.exit(77)
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
-          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer,
+          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer, test_rotation,
           test_status_and_tables,
           test_one_time_network, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")
