@@ -21,7 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import BUILD, NETWORK, PEER, main, opts, require_root_and_tools, run, unwrap  # noqa: E402
+from wgnet import BUILD, NETWORK, PEER, SRC, main, opts, require_root_and_tools, run, unwrap  # noqa: E402
 
 WGNETCTL = os.path.join(BUILD, "client", "wgnetctl")
 state = {}
@@ -458,6 +458,32 @@ def test_status_and_tables(rig):
     assert "\u25cb" in ctl(rig, "peer", "list", "office").stdout, "the offline dot"
 
 
+def complete(rig, line):
+    """What bash completion offers for the last word of line (which may be empty)."""
+    words = line.split(" ")
+    script = (f"source {os.path.join(SRC, 'client', 'wgnetctl.bash')}\n"
+              f"wgnetctl() {{ {WGNETCTL} \"$@\"; }}\n"
+              f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+              "COMP_LINE=\"${COMP_WORDS[*]}\"; _wgnetctl; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8")
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=30)
+    return sorted(x for x in r.stdout.split("\n") if x)
+
+
+def test_bash_completion(rig):
+    assert complete(rig, "wgnetctl ") == ["help", "monitor", "network", "peer", "status", "version"]
+    assert "next-ip" in complete(rig, "wgnetctl network ")
+    assert complete(rig, "wgnetctl peer r") == ["remove", "rotate"]
+    assert complete(rig, "wgnetctl peer show ") == ["office"], "network names from the bus"
+    assert complete(rig, "wgnetctl peer show office ") == ["branch", "desk", "notebook", "phone", "tablet"], \
+        "peer names from the bus"
+    assert complete(rig, "wgnetctl peer config office ph") == ["phone"]
+    assert complete(rig, "wgnetctl network create x --mo") == ["--mode="]
+    assert complete(rig, "wgnetctl network create x --mode=s") == ["--mode=site-to-site", "--mode=split"]
+    assert "--public-key=" in complete(rig, "wgnetctl peer add office x --")
+    assert "--public-key=" not in complete(rig, "wgnetctl peer set office x --")
+
+
 def test_one_time_network(rig):
     ifn = ifname(rig, 1)
     ctl(rig, "network", "create", "guests", f"--interface={ifn}", "--address=10.84.0.1/24", "--port=51884",
@@ -705,6 +731,6 @@ if __name__ == "__main__":
         sys.exit(77)
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
           test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer, test_rotation,
-          test_status_and_tables,
+          test_status_and_tables, test_bash_completion,
           test_one_time_network, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")
