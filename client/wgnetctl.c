@@ -758,13 +758,15 @@ static int verb_network_show(sd_bus *bus, int argc, char **argv) {
 static int verb_status(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = {};
         _cleanup_(json_freep) Json *array = NULL;
-        int r = load(bus, &o);
+        int r;
+
+        if (argc > 0)
+                return verb_network_show(bus, argc, argv);
+        r = load(bus, &o);
         if (r != 0)
                 return r;
         if (output.json && !(array = json_new_array()))
                 return oom();
-        if (argc > 0)
-                return verb_network_show(bus, argc, argv);
         if (o.n_networks == 0 && !array) {
                 printf("No networks. Create one with: wgnetctl network create NAME --address=10.8.0.1/24\n");
                 return 0;

@@ -21,7 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import BUILD, NETWORK, PEER, SRC, main, opts, require_root_and_tools, run, unwrap  # noqa: E402
+from wgnet import BUILD, NETWORK, SRC, main, opts, require_root_and_tools, run, unwrap  # noqa: E402
 
 WGNETCTL = os.path.join(BUILD, "client", "wgnetctl")
 state = {}
