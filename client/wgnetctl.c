@@ -221,8 +221,6 @@ typedef struct Verb {
         (BIT(OPT_ADDRESS) | BIT(OPT_KEEPALIVE) | BIT(OPT_ROLE) | BIT(OPT_SITE) | BIT(OPT_EMAIL) | \
          BIT(OPT_EXPIRES) | POLICY_SETTINGS)
 
-static sd_bus *connect_bus(void);
-
 /* Load the objects or say why not. */
 static int load(sd_bus *bus, Objects *o) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -728,8 +726,8 @@ static int show_network(sd_bus *bus, Objects *o, NetworkInfo *n, bool with_peers
         return 0;
 }
 
-static int print_json_single(Json *array) {
-        /* show/status of one network: the object itself, not an array of one. */
+/* network show and status print an array of networks (with their peers), also for one. */
+static int print_json_array(Json *array) {
         return json_print(stdout, array, output.json_format) < 0 ? fail("Cannot write the output") : 0;
 }
 
@@ -752,7 +750,7 @@ static int verb_network_show(sd_bus *bus, int argc, char **argv) {
                 if (r != 0)
                         return r;
         }
-        return array ? print_json_single(array) : 0;
+        return array ? print_json_array(array) : 0;
 }
 
 static int verb_status(sd_bus *bus, int argc, char **argv) {
@@ -799,7 +797,7 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
                 if (i + 1 < o.n_networks)
                         printf("\n");
         }
-        return array ? print_json_single(array) : 0;
+        return array ? print_json_array(array) : 0;
 }
 
 static int check_settings_given(const char *verb, uint64_t mask) {
@@ -2198,7 +2196,6 @@ static int run(int argc, char **argv) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? -r : 0;
-        /* Unknown --json option names a problem; so does --quiet with --json… no: fine. */
         argc -= optind;
         argv += optind;
 
