@@ -1786,18 +1786,6 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         return 0;
 }
 
-static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        const char *name, *old, *new;
-        if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || !streq(name, WGNET_BUS_NAME))
-                return 0;
-        monitor_emit(WGNET_OBJECT_ROOT, *new ? "DaemonStarted" : "DaemonStopped", *new ? new : old, NULL);
-        return 0;
-}
-
-static void on_quit(int sig) {
-        mon.quit = 1;
-}
-
 /* Learn labels (network and peer names) from the daemon, quietly if it is not running. */
 static void monitor_learn(sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -1811,6 +1799,21 @@ static void monitor_learn(sd_bus *bus) {
                 if (o.peers[i].name)
                         label_peer(o.peers[i].path, o.peers[i].network, o.peers[i].name);
 }
+
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const char *name, *old, *new;
+        if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || !streq(name, WGNET_BUS_NAME))
+                return 0;
+        monitor_emit(WGNET_OBJECT_ROOT, *new ? "DaemonStarted" : "DaemonStopped", *new ? new : old, NULL);
+        if (*new)
+                monitor_learn(sd_bus_message_get_bus(m));      /* names of what it loaded */
+        return 0;
+}
+
+static void on_quit(int sig) {
+        mon.quit = 1;
+}
+
 
 static int verb_monitor(sd_bus *bus, int argc, char **argv) {
         int r;

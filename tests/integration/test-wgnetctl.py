@@ -716,12 +716,22 @@ def test_remove_and_delete(rig):
 
 
 def test_daemon_not_running(rig):
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8")
+    mon = subprocess.Popen([WGNETCTL, "--json=short", "monitor"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, env=env, text=True)
+    assert "Monitoring" in mon.stderr.readline()
     rig.stop_daemon()
     fails(rig, 1, "wgnetd is not running", "network", "list")
     fails(rig, 1, "wgnetd is not running", "peer", "add", "x", "y")
     fails(rig, 1, "wgnetd is not running", "version")
     rig.start_daemon()
     ctl(rig, "status")
+    time.sleep(0.5)
+    mon.send_signal(signal.SIGTERM)
+    out, _ = mon.communicate(timeout=10)
+    events = [json.loads(x)["Event"] for x in out.splitlines()]
+    assert "DaemonStopped" in events and "DaemonStarted" in events, events
+    assert mon.returncode == 0, "monitor keeps running while the daemon is away"
 
 
 if __name__ == "__main__":
