@@ -396,7 +396,8 @@ int report_bus_error(const sd_bus_error *error, int r, const char *interface, co
         else if (sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED) && action)
                 fprintf(stderr, ": authentication is required for polkit action %s, but no password can be asked "
                         "(stdin is not a terminal or --no-ask-password); run it from a terminal, as root, "
-                        "or get %s granted by a polkit rule (see wgnetctl(1))\n", action, action);
+                        "or get %s granted by a polkit rule (see /usr/share/doc/wgnet/50-wgnet-admins.rules.example)\n",
+                        action, action);
         else if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                 fprintf(stderr, ": wgnetd is not running (no owner of %s on the system bus)\n", WGNET_BUS_NAME);
         else if (sd_bus_error_has_names(error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD))
