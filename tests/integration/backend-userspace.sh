@@ -4,7 +4,8 @@
 #  1. test-backend: 1000 peers in one set, compared with `wg show dump`; single-peer changes.
 #  2. names across namespaces: a live name owned by another namespace is refused
 #     (EADDRINUSE), and not listed there.
-#  3. live traffic: a tunnel between two namespaces; ping at 10 ms intervals while the
+#  3. failures: a missing binary, malformed replies, an implementation that ignores SIGTERM.
+#  4. live traffic: a tunnel between two namespaces; ping at 10 ms intervals while the
 #     server side goes through 200 single-peer adds and 200 removes through the backend;
 #     not one packet of the existing peer may be lost.
 # usage: backend-userspace.sh TEST_BACKEND BACKEND_CTL   (exit 77 when it cannot run here)
@@ -53,7 +54,25 @@ ip netns exec "$nsb" "$BACKEND_CTL" create "$shared" || fail "create in $nsb aft
 ip netns exec "$nsb" "$BACKEND_CTL" delete "$shared" || fail "delete in $nsb"
 echo "ok"
 
-step "3. live traffic during 200 peer adds and removes"
+step "3. failures: missing binary, malformed replies, an implementation that ignores SIGTERM"
+nsf=$(rig_ns fail)
+ifn=$(rig_ifname wf)
+out=$(WG_QUICK_USERSPACE_IMPLEMENTATION=/nonexistent/wireguard-go ip netns exec "$nsf" "$BACKEND_CTL" create "$ifn" 2>&1) && fail "create with a missing binary succeeded"
+echo "$out" | grep -q "No such file or directory" || fail "missing binary: $out"
+fake="$SRC/tests/integration/fake-wg-impl.py"
+FAKE_GET_REPLY='listen_port=1\nlisten_port=2\nerrno=0\n\n' WG_QUICK_USERSPACE_IMPLEMENTATION="$fake" \
+        ip netns exec "$nsf" "$BACKEND_CTL" create "$ifn" || fail "create with the fake implementation"
+out=$(ip netns exec "$nsf" "$BACKEND_CTL" count "$ifn" 2>&1) && fail "a malformed reply was accepted"
+echo "$out" | grep -q "Bad message" || fail "malformed reply: $out"
+t0=$(date +%s.%N)
+ip netns exec "$nsf" "$BACKEND_CTL" delete "$ifn" || fail "delete of the fake implementation"
+t1=$(date +%s.%N)
+ip netns exec "$nsf" "$BACKEND_CTL" exists "$ifn" && fail "$ifn exists after delete"
+[ -e "/run/wireguard/$ifn.sock" ] && fail "the killed implementation's socket was left behind"
+printf 'SIGTERM ignored: killed after %.1f s, socket removed\n' "$(echo "$t1 - $t0" | bc)"
+echo "ok"
+
+step "4. live traffic during 200 peer adds and removes"
 srv=$(rig_ns srv)
 cli=$(rig_ns cli)
 rig_veth "$srv" 10.231.0.1/24 "$cli" 10.231.0.2/24 >/dev/null
