@@ -76,8 +76,10 @@ static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
         uint32_t seq = nlh->nlmsg_seq;
         int ret;
 
-        /* NLM_F_DUMP shares bits with NLM_F_EXCL/NLM_F_REPLACE: only GET requests dump */
-        if (!(nlh->nlmsg_type % 4 == 2 && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP))
+        /* NLM_F_DUMP shares bits with NLM_F_REPLACE/NLM_F_EXCL: it means a dump only on a
+         * GET request (rtnetlink GET types are 2 mod 4). */
+        bool dump = (nlh->nlmsg_type & 3) == 2 && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+        if (!dump)
                 nlh->nlmsg_flags |= NLM_F_ACK;
         /* Drop what an earlier, aborted exchange may have left behind: replies are
          * matched by sequence number, and a stale one would fail this call. The request
