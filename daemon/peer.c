@@ -117,8 +117,8 @@ int peer_server_allowed_ips(const Peer *p, IpPrefix **ret, size_t *ret_n) {
         IpPrefix *l = calloc(n ? n : 1, sizeof(IpPrefix));
         if (!l)
                 return -ENOMEM;
-        memcpy(l, p->addresses, p->n_addresses * sizeof(IpPrefix));
-        memcpy(l + p->n_addresses, p->site_networks, p->n_site_networks * sizeof(IpPrefix));
+        memcpy_safe(l, p->addresses, p->n_addresses * sizeof(IpPrefix));
+        memcpy_safe(l + p->n_addresses, p->site_networks, p->n_site_networks * sizeof(IpPrefix));
         *ret = l;
         *ret_n = n;
         return 0;
