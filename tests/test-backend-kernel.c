@@ -14,7 +14,13 @@
  *    missing device and a link that is not WireGuard are -ENODEV (lo is not deleted).
  * The big device is left behind when N > 1000 (removing 10k peers takes the kernel one RCU
  * grace period each: minutes under TCG) unless TEST_BACKEND_KERNEL_CLEANUP is set.
- * Prints timings ("time set N peers: X ms") for the bench. Exit 0 ok, 1 failure, 77 when
+ * Prints timings ("time set N peers: X ms") for the bench.
+ *
+ *   test-backend-kernel churn IFNAME COUNT
+ *
+ * Adds and removes COUNT single peers on an existing device (one-peer requests, never
+ * REPLACE_PEERS), then checks that the peers it had before are exactly as they were: the
+ * VM script runs it while a tunnel through one of those peers carries pings. Exit 0 ok, 1 failure, 77 when
  * the kernel has no WireGuard. */
 
 #include <arpa/inet.h>
@@ -177,7 +183,67 @@ static WgDevice *get(void) {
         return d;
 }
 
+static int churn(const char *ifname, unsigned count) {
+        _cleanup_(wg_device_freep) WgDevice *before = NULL, *after = NULL;
+        int r = wg_backend_new(WG_BACKEND_KERNEL, NULL, &backend);
+        if (r == -EPROTONOSUPPORT) {
+                printf("SKIP: no WireGuard in this kernel\n");
+                return 77;
+        }
+        CHECK_OK(r);
+        CHECK_OK(wg_backend_get_device(backend, ifname, &before));
+        double t = now_ms();
+        for (unsigned k = 0; k < count; k++) {
+                _cleanup_(wg_device_freep) WgDevice *one = NULL;
+                uint8_t key[WG_KEY_LEN];
+                CHECK_OK(wg_device_new(ifname, &one));
+                /* Add peer k; remove peer k-1 (so one extra peer at a time, then none). */
+                peer_key(key, 0x70000000u + k);
+                WgPeer *p = wg_device_add_peer(one, key);
+                CHECK(p, "out of memory");
+                p->flags = WGPEER_REPLACE_ALLOWEDIPS;
+                IpPrefix a = peer_v4(0x00630000u + k);   /* 10.99.x.y: not the tunnel's */
+                CHECK_OK(wg_peer_add_allowed_ip(p, &a));
+                if (k > 0) {
+                        peer_key(key, 0x70000000u + k - 1);
+                        p = wg_device_add_peer(one, key);
+                        CHECK(p, "out of memory");
+                        p->flags = WGPEER_REMOVE_ME;
+                }
+                CHECK_OK(wg_backend_set_device(backend, one));
+        }
+        {
+                _cleanup_(wg_device_freep) WgDevice *last = NULL;
+                uint8_t key[WG_KEY_LEN];
+                CHECK_OK(wg_device_new(ifname, &last));
+                peer_key(key, 0x70000000u + count - 1);
+                WgPeer *p = wg_device_add_peer(last, key);
+                CHECK(p, "out of memory");
+                p->flags = WGPEER_REMOVE_ME;
+                CHECK_OK(wg_backend_set_device(backend, last));
+        }
+        printf("time churn %u single-peer changes: %.1f ms\n", 2 * count, now_ms() - t);
+        CHECK_OK(wg_backend_get_device(backend, ifname, &after));
+        CHECK(after->n_peers == before->n_peers, "%zu peers after churn, %zu before", after->n_peers, before->n_peers);
+        for (size_t i = 0; i < before->n_peers; i++) {
+                const WgPeer *b = &before->peers[i];
+                const WgPeer *a = wg_device_find_peer(after, b->public_key);
+                CHECK(a, "peer %zu gone after churn", i);
+                CHECK(a->n_allowed_ips == b->n_allowed_ips, "peer %zu: allowed IPs changed", i);
+                for (size_t j = 0; j < b->n_allowed_ips; j++)
+                        CHECK(ip_prefix_equal(&a->allowed_ips[j], &b->allowed_ips[j]), "peer %zu: allowed IP %zu changed", i, j);
+                CHECK(memcmp(a->preshared_key, b->preshared_key, WG_KEY_LEN) == 0, "peer %zu: psk changed", i);
+                CHECK(a->persistent_keepalive == b->persistent_keepalive, "peer %zu: keepalive changed", i);
+        }
+        printf("  %u peers added and removed one at a time; the %zu other peers unchanged\n", count, before->n_peers);
+        backend = wg_backend_free(backend);
+        return 0;
+}
+
 int main(int argc, char **argv) {
+        if (argc == 4 && streq(argv[1], "churn"))
+                return churn(argv[2], (unsigned) strtoul(argv[3], NULL, 10));
+
         unsigned n = argc > 1 ? (unsigned) strtoul(argv[1], NULL, 10) : 10000;
         _cleanup_(wg_device_freep) WgDevice *want = NULL, *have = NULL;
         double t;
