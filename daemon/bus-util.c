@@ -48,6 +48,10 @@ int bus_read_options(sd_bus_message *m, BusOption *opts, size_t n_opts, sd_bus_e
                         strv_free(o->as);
                         o->as = NULL;
                         r = sd_bus_message_read_strv(m, &o->as);
+                        /* sd-bus gives NULL for an empty array; the option code
+                         * walks the list, so make it an empty list. */
+                        if (r >= 0 && !o->as && !(o->as = calloc(1, sizeof(char *))))
+                                r = -ENOMEM;
                         break;
                 case 'q':
                         r = sd_bus_message_read(m, "q", &o->q);
@@ -124,4 +128,10 @@ int bus_reply_errno(sd_bus_error *error, int r, const char *fmt, ...) {
         if (name)
                 return sd_bus_error_set(error, name, msg);
         return sd_bus_error_set_errnof(error, r, "%s: %s", msg, strerror(-r));
+}
+
+int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        /* sd-bus's own "b" getter reads an int; our fields are bool. */
+        return sd_bus_message_append(reply, "b", (int) *(const bool *) userdata);
 }

@@ -35,3 +35,7 @@ int bus_append_prefixes(sd_bus_message *reply, const IpPrefix *p, size_t n);
 int bus_reply_errno(sd_bus_error *error, int r, const char *fmt, ...) _printf_(3, 4);
 
 uint64_t now_usec(void);
+
+/* Property getter for a C bool field (SD_BUS_PROPERTY with offsetof). */
+int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error);

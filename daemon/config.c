@@ -74,6 +74,15 @@ int config_parse_file(const char *path, bool required, ManagerConfig *c) {
                                 log_error("%s:%u: invalid Backend '%s' (auto, kernel or userspace)", path, n, value);
                         else
                                 c->backend = r;
+                } else if (streq(key, "Firewall")) {
+                        if (streq(value, "yes"))
+                                c->firewall = 1;
+                        else if (streq(value, "no"))
+                                c->firewall = 0;
+                        else {
+                                log_error("%s:%u: invalid Firewall '%s' (yes or no)", path, n, value);
+                                r = -EINVAL;
+                        }
                 } else if (streq(key, "UserspaceImplementation")) {
                         r = set_string(&c->userspace_binary, value);
                 } else {

@@ -8,7 +8,7 @@
 #define WGNETD_TICK_USEC (5 * UINT64_C(1000000))
 
 /* Read a config file of "Key=Value" lines ('#' comments): StateDirectory=, TickSeconds=,
- * Backend= (auto|kernel|userspace), UserspaceImplementation=. A missing file is fine
+ * Backend= (auto|kernel|userspace), UserspaceImplementation=, Firewall= (yes|no). A missing file is fine
  * unless required. Errors name the line. */
 int config_parse_file(const char *path, bool required, ManagerConfig *c);
 /* Parse a tick in seconds (decimal, 0.1-3600). */

@@ -22,6 +22,7 @@ static void help(void) {
                "     --backend=TYPE          auto, kernel or userspace (default auto)\n"
                "     --tick=SECONDS          Reconcile and status period (default 5)\n"
                "     --userspace-binary=PATH Userspace WireGuard implementation (default wireguard-go)\n"
+               "     --firewall=yes|no       Manage nftables table inet wgnet and IP forwarding (default yes)\n"
                "     --debug                 Log debug messages\n");
 }
 
@@ -36,7 +37,7 @@ static int register_errors(void) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_STATE_DIR, ARG_BACKEND, ARG_TICK, ARG_USERSPACE, ARG_DEBUG };
+        enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_STATE_DIR, ARG_BACKEND, ARG_TICK, ARG_USERSPACE, ARG_DEBUG, ARG_FIREWALL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -46,10 +47,11 @@ int main(int argc, char **argv) {
                 { "tick", required_argument, NULL, ARG_TICK },
                 { "userspace-binary", required_argument, NULL, ARG_USERSPACE },
                 { "debug", no_argument, NULL, ARG_DEBUG },
+                { "firewall", required_argument, NULL, ARG_FIREWALL },
                 { 0 }
         };
-        ManagerConfig cfg = { .tick_usec = WGNETD_TICK_USEC, .backend = WG_BACKEND_AUTO };
-        ManagerConfig cli = { .backend = -1 };
+        ManagerConfig cfg = { .tick_usec = WGNETD_TICK_USEC, .backend = WG_BACKEND_AUTO, .firewall = 1 };
+        ManagerConfig cli = { .backend = -1, .firewall = -1 };
         const char *config_path = WGNETD_CONFIG_FILE;
         bool config_required = false;
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -92,6 +94,16 @@ int main(int argc, char **argv) {
                 case ARG_USERSPACE:
                         cli.userspace_binary = optarg;
                         break;
+                case ARG_FIREWALL:
+                        if (streq(optarg, "yes"))
+                                cli.firewall = 1;
+                        else if (streq(optarg, "no"))
+                                cli.firewall = 0;
+                        else {
+                                log_error("Invalid --firewall '%s': expected yes or no", optarg);
+                                return 2;
+                        }
+                        break;
                 case ARG_DEBUG:
                         log_set_max_level(7);
                         break;
@@ -118,6 +130,8 @@ int main(int argc, char **argv) {
                 free(cfg.state_dir);
                 cfg.state_dir = strdup(cli.state_dir);
         }
+        if (cli.firewall >= 0)
+                cfg.firewall = cli.firewall;
         if (cli.tick_usec)
                 cfg.tick_usec = cli.tick_usec;
         if ((int) cli.backend >= 0)

@@ -19,6 +19,7 @@ typedef struct ManagerConfig {
         uint64_t tick_usec;             /* reconcile and stats period */
         WgBackendType backend;
         char *userspace_binary;         /* NULL = default */
+        int firewall;                   /* manage table inet wgnet and forwarding: 1 yes, 0 no, -1 unset */
 } ManagerConfig;
 
 typedef struct Manager {
@@ -26,6 +27,8 @@ typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         sd_event_source *tick_source;
+        sd_event_source *rotation_source;       /* fast poll while a key rotation is pending */
+        uint64_t started_at;                    /* µs since the epoch */
         Db *db;
         WgBackend *backend;
         PolkitRegistry *polkit;
@@ -35,6 +38,10 @@ typedef struct Manager {
         Hashmap *networks_by_name;      /* name -> Network */
         Hashmap *peers_by_id;           /* uint64_t id -> Peer */
         uint64_t next_network_id, next_peer_id;
+
+        bool firewall_enabled;
+        char *firewall_applied;         /* the last nft script applied */
+        uint64_t firewall_applied_usec;
 } Manager;
 
 int manager_new(const ManagerConfig *config, Manager **ret);

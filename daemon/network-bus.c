@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-util.h"
 #include "db.h"
+#include "firewall-sync.h"
 #include "log.h"
 #include "manager.h"
 #include "network-options.h"
@@ -262,6 +263,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (changed[0])
                 (void) sd_bus_emit_properties_changed_strv(n->manager->bus, n->path, WGNET_NETWORK_INTERFACE,
                                                            (char **) changed);
+        (void) manager_firewall_sync(n->manager, false);
         log_info("%s: network updated", n->name);
         r = sd_bus_reply_method_return(m, NULL);
 finish:
@@ -309,6 +311,7 @@ int network_set_active(Network *n, bool active, sd_bus_error *error) {
                         }
         if (!active)
                 n->n_online = 0;
+        (void) manager_firewall_sync(m, false);
         log_info("%s: network %s (%s)", n->name, active ? "activated" : "deactivated", n->ifname);
         (void) network_emit_changed(n, "Active", "OnlinePeerCount", NULL);
         return 0;
@@ -350,6 +353,7 @@ static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
         log_info("%s: network deleted", n->name);
         network_detach(n);
         network_free(n);
+        (void) manager_firewall_sync(mgr, false);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -474,6 +478,12 @@ static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return sd_bus_send(NULL, reply, NULL);
 }
 
+static int property_get_rotation_kind(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+        return sd_bus_message_append(reply, "s", rotation_kind_to_string(n->rotation_kind));
+}
+
 const sd_bus_vtable network_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Id", "t", NULL, offsetof(Network, id), SD_BUS_VTABLE_PROPERTY_CONST),
@@ -487,11 +497,15 @@ const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("MTU", "u", NULL, offsetof(Network, mtu), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Mode", "s", property_get_mode, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ExtraRoutes", "as", property_get_extra_routes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PeerIsolation", "b", NULL, offsetof(Network, peer_isolation), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PeerIsolation", "b", bus_property_get_bool, offsetof(Network, peer_isolation), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NatInterface", "s", NULL, offsetof(Network, nat_interface), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("KeyPolicy", "s", property_get_key_policy, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("OnlineThreshold", "u", NULL, offsetof(Network, online_threshold), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Active", "b", NULL, offsetof(Network, active), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RotationInterval", "t", NULL, offsetof(Network, rotation_interval), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RotationKind", "s", property_get_rotation_kind, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RevokeAfterInactive", "t", NULL, offsetof(Network, revoke_inactive), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("GracePeriod", "t", NULL, offsetof(Network, grace_period), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Active", "b", bus_property_get_bool, offsetof(Network, active), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PeerCount", "u", NULL, offsetof(Network, n_peers), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("OnlinePeerCount", "u", NULL, offsetof(Network, n_online), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("AddPeer", SD_BUS_ARGS("s", name, "a{sv}", options),

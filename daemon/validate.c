@@ -8,12 +8,13 @@
 
 bool ifname_is_valid(const char *s) {
         size_t n = s ? strlen(s) : 0;
-        if (n == 0 || n >= IFNAMSIZ || streq(s, ".") || streq(s, ".."))
+        if (n == 0 || n >= IFNAMSIZ || streq(s, ".") || streq(s, "..") || s[0] == '-')
                 return false;
         for (const char *p = s; *p; p++)
                 if (!isalnum((unsigned char) *p) && !strchr("_.-", *p))
                         return false;
-        return true;
+        /* All digits and dots reads as an ifindex or an address to ip(8) and to people. */
+        return strspn(s, "0123456789.") != n;
 }
 
 bool hostname_is_valid(const char *s) {
@@ -95,5 +96,6 @@ bool network_name_is_valid(const char *s) {
         for (const char *p = s; *p; p++)
                 if (!isalnum((unsigned char) *p) && !strchr("_.@+- ", *p))
                         return false;
-        return true;
+        /* A name must not read as an address or an id. */
+        return strspn(s, "0123456789.") != n;
 }

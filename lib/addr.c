@@ -49,7 +49,7 @@ static int parse_ipv4(const char *s, size_t len, uint8_t out[4]) {
  * more zero groups, and an optional dotted IPv4 tail taking the last two groups. Each group
  * is 1-4 hex digits. */
 static int parse_ipv6(const char *s, size_t len, uint8_t out[16]) {
-        uint16_t groups[8] = {};
+        uint16_t groups[8] = { 0 };
         unsigned n = 0;           /* groups written */
         int gap = -1;             /* index in groups where "::" stands */
         size_t i = 0;
@@ -119,7 +119,7 @@ done:
 }
 
 static int parse_addr_n(const char *s, size_t len, IpPrefix *ret) {
-        IpPrefix p = {};
+        IpPrefix p = { 0 };
 
         if (len == 0 || len >= IP_PREFIX_STRLEN)
                 return -EINVAL;

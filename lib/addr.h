@@ -77,14 +77,18 @@ static inline void addr_pool_freep(AddrPool **p) {
 }
 const IpPrefix *addr_pool_subnet(const AddrPool *p);
 
-/* Mark a host address used. addr must be a host prefix (/32, /128), else -EINVAL. -ERANGE outside the subnet or of another family,
- * -EADDRNOTAVAIL for the network/broadcast/server address, -EEXIST if already used. */
+/* Mark a host address used. addr must be a host prefix (/32, /128), else -EINVAL. -ERANGE
+ * outside the subnet or of another family, -EADDRNOTAVAIL for the network/broadcast/server
+ * address, -EEXIST if already used. */
 int addr_pool_reserve(AddrPool *p, const IpPrefix *addr);
-/* Free a used address. -ENOENT if it was not used. */
+/* Free a used address. -ENOENT if it was not used (or is a reserved special), -EINVAL and
+ * -ERANGE as for addr_pool_reserve. */
 int addr_pool_release(AddrPool *p, const IpPrefix *addr);
 /* The lowest free address as a host prefix, marked used. -ENOSPC if full. */
 int addr_pool_allocate(AddrPool *p, IpPrefix *ret);
 /* The lowest free address without marking it. -ENOSPC if full. */
 int addr_pool_peek(const AddrPool *p, IpPrefix *ret);
+/* False for free, reserved-special, invalid and out-of-subnet addresses. */
 bool addr_pool_is_used(const AddrPool *p, const IpPrefix *addr);
+/* Used addresses, the specials not counted. */
 size_t addr_pool_n_used(const AddrPool *p);

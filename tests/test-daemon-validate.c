@@ -26,12 +26,12 @@ static const struct {
         { "example.internal", false, true, false, true, true },
         { "invalid_value", true, false, false, false, true },
         { "-bad.example", false, false, false, false, true },
-        { "bad-.example", false, false, false, false, true },
-        { "a..b", false, false, false, false, true },
+        { "bad-.example", true, false, false, false, true },
+        { "a..b", true, false, false, false, true },
         { "", false, false, false, false, false },
         { "way-too-long-ifname", false, true, false, true, true },
         { "wg/0", false, false, false, false, false },
-        { ".", false, false, false, false, true },
+        { ".", false, false, false, false, false },                     /* reads as an address/id */
         { "tab\there", false, false, false, false, false },
         { " lead", false, false, false, false, false },
 };

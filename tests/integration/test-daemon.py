@@ -135,7 +135,7 @@ def test_qrcode(rig):
         f.write(png)
         f.flush()
         r = run(["zbarimg", "--raw", "-q", f.name])
-        assert r.stdout.rstrip("\n") == state["phone_config"], "the QR code decodes to the config"
+        assert r.stdout.rstrip("\n") == state["phone_config"].rstrip("\n"), "the QR code decodes to the config"
     svg = unwrap(peer.GetQRCode("svg")).decode()
     assert "<svg" in svg and "</svg>" in svg
     text = unwrap(peer.GetQRCode("utf8")).decode()
@@ -218,12 +218,12 @@ def test_update_peer_live(rig):
     peer = rig.peer(state["laptop"])
     pub = rig.prop(state["laptop"], PEER, "PublicKey")
     _, before = rig.wg_dump(state["ifname"])
-    peer.Update(opts(Addresses=["10.71.0.60", "fd00:71::60"], Name="laptop2", PersistentKeepalive=15))
+    peer.Update(opts(Addresses=["10.71.0.240", "fd00:71::240"], Name="laptop2", PersistentKeepalive=15))
     p = rig.props(state["laptop"], PEER)
-    assert p["Name"] == "laptop2" and p["Addresses"] == ["10.71.0.60/32", "fd00:71::60/128"]
+    assert p["Name"] == "laptop2" and p["Addresses"] == ["10.71.0.240/32", "fd00:71::240/128"]
     assert p["PersistentKeepalive"] == 15
     _, after = rig.wg_dump(state["ifname"])
-    assert after[pub]["allowed_ips"] == ["10.71.0.60/32", "fd00:71::60/128"]
+    assert after[pub]["allowed_ips"] == ["10.71.0.240/32", "fd00:71::240/128"]
     for k in before:
         if k != pub:
             assert before[k] == after[k], "other peers are untouched"
@@ -294,7 +294,7 @@ def test_drift_repaired(rig):
     lap = rig.prop(state["laptop"], PEER, "PublicKey")
     rig.ns("wg", "set", ifn, "peer", lap, "allowed-ips", "10.71.0.201/32")
     wait_for(lambda: pub in rig.wg_dump(ifn)[1] and stranger not in rig.wg_dump(ifn)[1]
-             and rig.wg_dump(ifn)[1][lap]["allowed_ips"] == ["10.71.0.60/32", "fd00:71::60/128"],
+             and rig.wg_dump(ifn)[1][lap]["allowed_ips"] == ["10.71.0.240/32", "fd00:71::240/128"],
              timeout=10, what="the tick to repair the device")
     # the interface itself goes missing
     rig.ns("ip", "link", "del", ifn)

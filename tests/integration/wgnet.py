@@ -51,6 +51,24 @@ def run(cmd, check=True, **kw):
     return r
 
 
+def kill_netns_processes(netns):
+    """The processes left in a namespace (wireguard-go of the daemon's devices, which the
+    daemon leaves running on exit so traffic keeps flowing): by PID, SIGTERM then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = [int(p) for p in run(["ip", "netns", "pids", netns], check=False).stdout.split()]
+        for p in pids:
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + 3
+        while pids and time.time() < deadline:
+            pids = [p for p in pids if os.path.exists(f"/proc/{p}") and open(f"/proc/{p}/stat").read().split()[2] != "Z"]
+            time.sleep(0.02)
+        if not pids:
+            return
+
+
 class Rig:
     """Private bus + polkitd + a namespace for wgnetd's devices."""
 
@@ -70,7 +88,7 @@ class Rig:
         return run(["bash", "-c", f"set -e; source {BUS_RIG}; {script}"], check=check, env=self.rig_env)
 
     def start(self):
-        r = self.bash("rig_bus_start >/dev/null; echo $DBUS_SYSTEM_BUS_ADDRESS; rig_user_name")
+        r = self.bash("rig_bus_start >/dev/null 2>&1; rig_bus_address; rig_user_name")
         self.address, self.user = r.stdout.split()[-2:]
         os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self.address
         run(["ip", "netns", "add", self.netns])
@@ -81,6 +99,7 @@ class Rig:
         self.stop_daemon()
         # wireguard-go instances of this rig: their tun links live in the namespace and go
         # with it; their processes exit when the link is gone.
+        kill_netns_processes(self.netns)
         run(["ip", "netns", "del", self.netns], check=False)
         self.bash("rig_bus_stop", check=False)
         if os.environ.get("WGNET_KEEP_TEST_DIR"):
@@ -223,7 +242,8 @@ def unwrap(v):
 def opts(**kw):
     """a{sv} with the right D-Bus types for wgnet's options."""
     types = {"ListenPort": dbus.UInt16, "PersistentKeepalive": dbus.UInt16, "MTU": dbus.UInt32,
-             "OnlineThreshold": dbus.UInt32, "ExpiresAt": dbus.UInt64}
+             "OnlineThreshold": dbus.UInt32, "ExpiresAt": dbus.UInt64,
+             "RotationInterval": dbus.UInt64, "RevokeAfterInactive": dbus.UInt64, "GracePeriod": dbus.UInt64}
     d = dbus.Dictionary({}, signature="sv")
     for k, v in kw.items():
         if isinstance(v, bool):

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+typedef struct Manager Manager;
+typedef struct Network Network;
+
+/* Does this network's mode need the kernel to forward packets? */
+bool network_needs_forwarding(const Network *n);
+/* Bring table inet wgnet and IP forwarding in line with the active networks. */
+int manager_firewall_sync(Manager *m, bool force);

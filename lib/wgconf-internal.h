@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Checks shared by the wg-quick parser and renderer, so that the renderer refuses exactly
+ * what the parser would not give back unchanged. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "wgconf.h"
+
+/* Valid UTF-8 without control characters other than tab. */
+bool wgconf_text_valid(const char *s, size_t len);
+/* One DNS entry: an IPv4/IPv6 address (wg-quick's rule: only digits and dots, or any ':')
+ * or a search domain (letters, digits, '-' labels). */
+bool wgconf_dns_valid(const char *s, size_t len);
+/* "host:port", "[v6]:port" or "[v6%zone]:port"; port 1-65535. */
+bool wgconf_endpoint_valid(const char *s, size_t len);
+/* Table: non-empty, printable, no whitespace, no '#'. */
+bool wgconf_table_valid(const char *s, size_t len);
+/* A hook command: non-empty, valid text, no '#', no whitespace at either end. */
+bool wgconf_hook_valid(const char *s, size_t len);
+/* A peer name: valid text, no whitespace at either end (may be empty). */
+bool wgconf_name_valid(const char *s, size_t len);
+
+bool wgconf_is_space(char c);
+
+/* Grow a malloc'd array of n elements of size sz to n + 1; when it has to move, the old
+ * block is wiped (the elements may hold keys) and the room doubled. The new element is
+ * zeroed. Returns a pointer to it, or NULL on ENOMEM. */
+void *wgconf_array_append(void **array, size_t *n, size_t sz);
+
+int wgconf_strv_append(char ***l, size_t *n, const char *s, size_t len);
