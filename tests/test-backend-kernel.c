@@ -16,6 +16,12 @@
  * grace period each: minutes under TCG) unless TEST_BACKEND_KERNEL_CLEANUP is set.
  * Prints timings ("time set N peers: X ms") for the bench.
  *
+ *   test-backend-kernel bench IFNAME N CONF
+ *
+ * For bench/bench-backend-kernel.sh: on a new device, time the set of N peers, the get
+ * (median of 5) and a one-peer set (mean of 200), and write the same configuration to CONF
+ * in wg(8) format so that wg setconf can be timed on another new device.
+ *
  *   test-backend-kernel churn IFNAME COUNT
  *
  * Adds and removes COUNT single peers on an existing device (one-peer requests, never
@@ -240,7 +246,77 @@ static int churn(const char *ifname, unsigned count) {
         return 0;
 }
 
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return x < y ? -1 : x > y;
+}
+
+static int bench(const char *ifname, unsigned n, const char *conf) {
+        _cleanup_(wg_device_freep) WgDevice *want = NULL;
+        char k[WG_KEY_B64_SIZE], ep[WG_ENDPOINT_STRLEN], ip[IP_PREFIX_STRLEN];
+        double t, times[5];
+        int r = wg_backend_new(WG_BACKEND_KERNEL, NULL, &backend);
+        if (r == -EPROTONOSUPPORT) {
+                printf("SKIP: no WireGuard in this kernel\n");
+                return 77;
+        }
+        CHECK_OK(r);
+        want = make_request(n);
+        strcpy(want->name, ifname);
+
+        FILE *f = fopen(conf, "we");
+        CHECK(f, "%s: %m", conf);
+        wg_key_to_base64(k, want->private_key);
+        fprintf(f, "[Interface]\nPrivateKey = %s\nListenPort = %u\n", k, want->listen_port);
+        for (size_t i = 0; i < want->n_peers; i++) {
+                const WgPeer *p = &want->peers[i];
+                wg_key_to_base64(k, p->public_key);
+                fprintf(f, "\n[Peer]\nPublicKey = %s\n", k);
+                if (p->flags & WGPEER_HAS_PRESHARED_KEY) {
+                        wg_key_to_base64(k, p->preshared_key);
+                        fprintf(f, "PresharedKey = %s\n", k);
+                }
+                if (p->flags & WGPEER_HAS_ENDPOINT)
+                        fprintf(f, "Endpoint = %s\n", wg_endpoint_to_string(&p->endpoint, ep));
+                fprintf(f, "PersistentKeepalive = %u\nAllowedIPs = ", p->persistent_keepalive);
+                for (size_t j = 0; j < p->n_allowed_ips; j++)
+                        fprintf(f, "%s%s", j ? ", " : "", ip_prefix_to_string(&p->allowed_ips[j], ip));
+                fputc('\n', f);
+        }
+        CHECK(fclose(f) == 0, "%s: %m", conf);
+
+        CHECK_OK(wg_backend_create(backend, ifname));
+        t = now_ms();
+        CHECK_OK(wg_backend_set_device(backend, want));
+        printf("ours set %u peers ms %.3f\n", n, now_ms() - t);
+        for (int i = 0; i < 5; i++) {
+                WgDevice *d = NULL;
+                t = now_ms();
+                CHECK_OK(wg_backend_get_device(backend, ifname, &d));
+                times[i] = now_ms() - t;
+                CHECK(d->n_peers == n, "get: %zu peers", d->n_peers);
+                wg_device_free(d);
+        }
+        qsort(times, 5, sizeof(double), cmp_double);
+        printf("ours get %u peers ms %.3f\n", n, times[2]);
+        t = now_ms();
+        for (unsigned j = 0; j < 200; j++) {
+                _cleanup_(wg_device_freep) WgDevice *d = NULL;
+                CHECK_OK(wg_device_new(ifname, &d));
+                WgPeer *p = wg_device_add_peer(d, want->peers[(j * 7919) % n].public_key);
+                CHECK(p, "out of memory");
+                p->flags = WGPEER_UPDATE_ONLY | WGPEER_HAS_PERSISTENT_KEEPALIVE;
+                p->persistent_keepalive = (uint16_t) (10 + j % 50);
+                CHECK_OK(wg_backend_set_device(backend, d));
+        }
+        printf("ours one-peer set ms %.3f\n", (now_ms() - t) / 200);
+        backend = wg_backend_free(backend);
+        return 0;
+}
+
 int main(int argc, char **argv) {
+        if (argc == 5 && streq(argv[1], "bench"))
+                return bench(argv[2], (unsigned) strtoul(argv[3], NULL, 10), argv[4]);
         if (argc == 4 && streq(argv[1], "churn"))
                 return churn(argv[2], (unsigned) strtoul(argv[3], NULL, 10));
 
