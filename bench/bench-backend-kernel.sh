@@ -42,7 +42,7 @@ for n in $*; do
         t=$(date +%s%N); wg setconf "wgw$i" /tmp/bench.conf; w_set=$(ms "$t")
         [ "$(wg show "wgw$i" peers | wc -l)" = "$n" ] || { echo "wg setconf: wrong peer count" >&2; exit 1; }
         w_get=$(for k in 1 2 3 4 5; do t=$(date +%s%N); wg show "wgw$i" dump > /dev/null; ms "$t"; echo; done | median5)
-        keys=($(wg show "wgw$i" peers | head -50))
+        keys=($(wg show "wgw$i" peers | sed -n 1,50p))
         t=$(date +%s%N)
         for j in $(seq 0 49); do
                 wg set "wgw$i" peer "${keys[$j]}" persistent-keepalive $((10 + j))
