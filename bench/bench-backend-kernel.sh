@@ -49,8 +49,13 @@ for n in $*; do
         done
         w_one=$(awk -v t="$(ms "$t")" 'BEGIN { printf "%.3f", t / 50 }')
 
+        t=$(date +%s%N)
+        for j in $(seq 1 20); do wg --version > /dev/null; done
+        w_start=$(awk -v t="$(ms "$t")" 'BEGIN { printf "%.3f", t / 20 }')
+
         echo "N = $n peers (2 allowed IPs each, PSK on half, endpoint on a third, keepalive)"
         ratio "set N peers" "$o_set" "$w_set"
         ratio "get N peers" "$o_get" "$w_get"
         ratio "one-peer set" "$o_one" "$w_one"
+        echo "  (of which starting the wg process, timed as wg --version: $w_start ms per run)"
 done
