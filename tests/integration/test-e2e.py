@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import (NETWORK, PEER, kill_netns_processes, main, opts, require_root_and_tools,  # noqa: E402
+from wgnet import (NETWORK, SRC, kill_netns_processes, main, opts, require_root_and_tools,  # noqa: E402
                    run, unwrap, wait_for)
 
 UNDERLAY = "10.200.0"
@@ -382,6 +382,31 @@ def test_site_to_site(rig):
     assert "mine" in rig.ns("nft", "list", "table", "inet", "other").stdout
 
 
+def test_documented_commands(rig):
+    """docs/modes.md: every shell block runs as written (with this rig's network names) and
+    gives the modes and settings it describes."""
+    text = open(os.path.join(SRC, "docs", "modes.md")).read()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    names = re.findall(r"CreateNetwork 'sa\{sv\}' (\w+)", text)
+    assert len(blocks) >= 5 and len(names) == 4, (len(blocks), names)
+    unique = {n: f"dm{rig.tag[-5:]}{i}" for i, n in enumerate(names)}
+    with tempfile.TemporaryDirectory(dir=rig.dir) as cwd:
+        for b in blocks:
+            for n, u in unique.items():
+                b = re.sub(rf"\b{n}\b", u, b)
+            r = run(["bash", "-e", "-o", "pipefail", "-c", b], check=False, cwd=cwd,
+                    env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address))
+            assert r.returncode == 0, f"{b}\nfailed: {r.stderr}"
+        assert "[Peer]" in open(os.path.join(cwd, "laptop.conf")).read()
+    paths = {n: unwrap(rig.manager().GetNetworkByName(u)) for n, u in unique.items()}
+    modes = [rig.prop(paths[n], NETWORK, "Mode") for n in names]
+    assert modes == ["hub", "gateway", "split", "site-to-site"], modes
+    assert rig.prop(paths[names[0]], NETWORK, "PeerIsolation") is True
+    assert "peer isolation" in rig.ns("nft", "list", "table", "inet", "wgnet").stdout
+    for p in paths.values():
+        rig.network(p).Delete()
+
+
 def cleanup(rig):
     for p in state["procs"]:
         if p.poll() is None:
@@ -402,12 +427,11 @@ def test_cleanup(rig):
 
 
 TESTS = [test_topology, test_hub, test_hub_isolation, test_gateway, test_qrcode_full_tunnel, test_split_one_time,
-         test_site_to_site, test_cleanup]
+         test_site_to_site, test_documented_commands, test_cleanup]
 
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "nft", "ping", "dbus-daemon", "/usr/lib/polkit-1/polkitd",
                            "zbarimg")
-    t0 = time.time()
     try:
         main(TESTS, "e2e")
     finally:
