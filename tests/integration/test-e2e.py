@@ -19,10 +19,9 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import (NETWORK, SRC, kill_netns_processes, main, opts, require_root_and_tools,  # noqa: E402
+from wgnet import (NETWORK, SRC, kill_netns_processes, main, opts, require_root_and_tools, skip,  # noqa: E402
                    run, unwrap, wait_for)
 
 UNDERLAY = "10.200.0"
@@ -429,9 +428,29 @@ def test_cleanup(rig):
 TESTS = [test_topology, test_hub, test_hub_isolation, test_gateway, test_qrcode_full_tunnel, test_split_one_time,
          test_site_to_site, test_documented_commands, test_cleanup]
 
+def probe_kernel():
+    """Skip (77) when the kernel lacks a part: tun, veth, bridges or nf_tables NAT in a namespace."""
+    if not os.path.exists("/dev/net/tun"):
+        skip("no /dev/net/tun: wireguard-go cannot create its device")
+    ns = f"wge-probe-{os.getpid()}"
+    try:
+        for what, cmd in [("network namespaces", ["ip", "netns", "add", ns]),
+                          ("veth", ["ip", "-n", ns, "link", "add", "pa", "type", "veth", "peer", "name", "pb"]),
+                          ("bridges", ["ip", "-n", ns, "link", "add", "pbr", "type", "bridge"]),
+                          ("nf_tables NAT", ["ip", "netns", "exec", ns, "nft",
+                                             "add table inet p; add chain inet p n { type nat hook postrouting priority srcnat; }; "
+                                             "add rule inet p n masquerade"])]:
+            r = run(cmd, check=False)
+            if r.returncode != 0:
+                skip(f"the kernel offers no {what} here: {r.stderr.strip()}")
+    finally:
+        run(["ip", "netns", "del", ns], check=False)
+
+
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "nft", "ping", "dbus-daemon", "/usr/lib/polkit-1/polkitd",
                            "zbarimg")
+    probe_kernel()
     try:
         main(TESTS, "e2e")
     finally:
