@@ -288,7 +288,13 @@ def test_hub_isolation(rig):
     assert "peer isolation" in rig.ns("nft", "list", "table", "inet", "wgnet").stdout
     assert blocked(state["c1"], "10.201.0.3"), "isolated: client to client is dropped"
     assert blocked(state["c2"], "10.201.0.2"), "isolated, the other way"
+    assert blocked(state["c1"], "fd00:201::3"), "isolated over IPv6 too"
     assert ping(state["c1"], "10.201.0.1") and ping(state["c2"], "10.201.0.1"), "the hub stays reachable"
+    # a daemon restart changes nothing on the data plane
+    rig.stop_daemon()
+    rig.start_daemon("--tick=3600")
+    assert ping(state["c1"], "10.201.0.1") and blocked(state["c1"], "10.201.0.3"), "after a restart: still isolated"
+    net = rig.network(state["hub"])
     net.Update(opts(PeerIsolation=False))
     assert "peer isolation" not in rig.ns("nft", "list", "table", "inet", "wgnet").stdout
     assert ping(state["c1"], "10.201.0.3"), "isolation off: client to client again"
