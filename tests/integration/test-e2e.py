@@ -21,7 +21,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import (NETWORK, SRC, kill_netns_processes, main, opts, require_root_and_tools, skip,  # noqa: E402
+from wgnet import (NETWORK, PEER, SRC, kill_netns_processes, main, opts, require_root_and_tools, skip,  # noqa: E402
                    run, unwrap, wait_for)
 
 UNDERLAY = "10.200.0"
@@ -255,7 +255,8 @@ def test_topology(rig):
 
 def test_hub(rig):
     net = new_network(rig, "hub", 1, Addresses=["10.201.0.1/24", "fd00:201::1/64"], Mode="hub")
-    _, conf1 = unwrap(net.AddPeer("one", opts()))
+    p1, conf1 = unwrap(net.AddPeer("one", opts()))
+    state["hub_one"] = p1
     # client two keeps its own private key: wgnetd only ever sees the public key
     priv = run(["wg", "genkey"]).stdout.strip()
     pub = run(["wg", "pubkey"], input=priv + "\n").stdout.strip()
@@ -298,9 +299,32 @@ def test_hub_isolation(rig):
     net.Update(opts(PeerIsolation=False))
     assert "peer isolation" not in rig.ns("nft", "list", "table", "inet", "wgnet").stdout
     assert ping(state["c1"], "10.201.0.3"), "isolation off: client to client again"
-    for c in state.pop("hub_clients"):
-        c.down()
-    net.Delete()
+
+
+def test_hub_keypair_rotation(rig):
+    """RotateKeys("keypair"): the old config works during the grace period; the new one,
+    once brought up, takes over the addresses at its first handshake."""
+    c1, c2 = state.pop("hub_clients")
+    path = state["hub_one"]
+    old_pub = rig.prop(path, PEER, "PublicKey")
+    conf = unwrap(rig.peer(path).RotateKeys("keypair"))
+    new_pub = run(["wg", "pubkey"], input=config_value(conf, "PrivateKey")[0] + "\n").stdout.strip()
+    assert new_pub != old_pub and rig.prop(path, PEER, "RotationPending") is True
+    assert ping(state["c1"], "10.201.0.1"), "the old key works during the grace period"
+    c1.down()
+    c1 = Client(rig, state["c1"], ifname(rig, "f")).up(conf)
+    try:
+        assert ping(state["c1"], "10.201.0.1"), "the new key carries the peer's addresses"
+        wait_for(lambda: rig.prop(path, PEER, "RotationPending") is False, timeout=10, what="the rotation to complete")
+        assert rig.prop(path, PEER, "PublicKey") == new_pub
+        _, peers = rig.wg_dump(ifname(rig, 1))
+        assert old_pub not in peers and peers[new_pub]["allowed_ips"] == ["10.201.0.2/32", "fd00:201::2/128"]
+        assert [peers[new_pub]["preshared_key"]] == config_value(conf, "PresharedKey") == list(c1.dump()[1].values())
+        assert ping(state["c1"], "10.201.0.3"), "and to the other client"
+    finally:
+        c1.down()
+        c2.down()
+    rig.network(state["hub"]).Delete()
 
 
 def test_gateway(rig):
@@ -431,7 +455,7 @@ def test_cleanup(rig):
     assert state["namespaces"]
 
 
-TESTS = [test_topology, test_hub, test_hub_isolation, test_gateway, test_qrcode_full_tunnel, test_split_one_time,
+TESTS = [test_topology, test_hub, test_hub_isolation, test_hub_keypair_rotation, test_gateway, test_qrcode_full_tunnel, test_split_one_time,
          test_site_to_site, test_documented_commands, test_cleanup]
 
 def probe_kernel():
