@@ -392,7 +392,7 @@ def test_split_one_time(rig):
 def test_site_to_site(rig):
     net = new_network(rig, "sites", 4, Addresses=["10.204.0.1/24"], Mode="site-to-site",
                       ExtraRoutes=["192.168.10.0/24"])
-    _, conf = unwrap(net.AddPeer("branch", opts(Role="site-gateway", SiteNetworks=["192.168.20.0/24"])))
+    branch, conf = unwrap(net.AddPeer("branch", opts(Role="site-gateway", SiteNetworks=["192.168.20.0/24"])))
     assert sorted(split_list(config_value(conf, "AllowedIPs")[0])) == ["10.204.0.0/24", "192.168.10.0/24"]
     assert "192.168.20.0/24" in rig.ns("ip", "route", "show", "dev", ifname(rig, 4)).stdout
     assert blocked(state["lana"], "192.168.20.2"), "no path between the LANs without the tunnel"
@@ -405,6 +405,8 @@ def test_site_to_site(rig):
             "addresses are not rewritten between sites"
     finally:
         c.down()
+    net.RemovePeer(branch)
+    assert "192.168.20.0/24" not in rig.ns("ip", "route", "show", "dev", ifname(rig, 4)).stdout, "its route goes with it"
     net.Delete()
     # no network left: the table goes, other tables stay
     assert rig.ns("nft", "list", "table", "inet", "wgnet", check=False).returncode != 0
