@@ -538,7 +538,8 @@ static int msg_parse(Msg *m) {
         return r;
 }
 
-static const uint8_t key_a[WG_KEY_LEN] = { 1, 2, 3 };
+/* One byte longer than a key: the too-long PSK case reads 33 bytes. */
+static const uint8_t key_a[WG_KEY_LEN + 1] = { 1, 2, 3 };
 
 /* Each case builds one peer (or device attribute) and expects this error. */
 typedef enum Case {
