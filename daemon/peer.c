@@ -117,8 +117,11 @@ int peer_server_allowed_ips(const Peer *p, IpPrefix **ret, size_t *ret_n) {
         IpPrefix *l = calloc(n ? n : 1, sizeof(IpPrefix));
         if (!l)
                 return -ENOMEM;
-        memcpy(l, p->addresses, p->n_addresses * sizeof(IpPrefix));
-        memcpy(l + p->n_addresses, p->site_networks, p->n_site_networks * sizeof(IpPrefix));
+        /* memcpy() from NULL is undefined even for 0 bytes: a peer without site networks has none. */
+        if (p->n_addresses > 0)
+                memcpy(l, p->addresses, p->n_addresses * sizeof(IpPrefix));
+        if (p->n_site_networks > 0)
+                memcpy(l + p->n_addresses, p->site_networks, p->n_site_networks * sizeof(IpPrefix));
         *ret = l;
         *ret_n = n;
         return 0;
