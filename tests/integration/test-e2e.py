@@ -143,7 +143,7 @@ class Client:
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, "wireguard-go", "-f", self.ifname],
                                      stdout=log, stderr=log, env=dict(os.environ, WG_PROCESS_FOREGROUND="1"))
         state["procs"].append(self.proc)
-        wait_for(lambda: os.path.exists(sock), timeout=5, what=f"{sock}")
+        wait_for(lambda: os.path.exists(sock), timeout=10, what=f"{sock}")
         iface, wgconf, addresses, mtu, allowed = [], [], [], None, []
         for head, items in parse_conf(config):
             keep = []
