@@ -210,6 +210,7 @@ static int kernel_get_device(WgBackend *b, const char *ifname, WgDevice **ret) {
                 return -EINVAL;
         for (unsigned i = 0; i < DUMP_RETRIES && r == -EINTR; i++)
                 r = kernel_dump_once(p, ifname, ret);
+        wg_wipe(p->buf, NL_RECV_SIZE);   /* the dump held the private key and PSKs */
         return r == -EINTR ? -EAGAIN : r;
 }
 

@@ -2,7 +2,6 @@
 /* Builders and parsers for the "wireguard" generic netlink family. See netlink-wg.h. */
 
 #include <libmnl/libmnl.h>
-#include <limits.h>
 #include <linux/genetlink.h>
 #include <linux/time_types.h>
 #include <linux/wireguard.h>
