@@ -54,6 +54,9 @@ const MethodAction *method_action_lookup(const char *interface, const char *memb
 
 int manager_verify(Manager *mgr, sd_bus_message *m, sd_bus_error *error) {
         const MethodAction *a = method_action_lookup(sd_bus_message_get_interface(m), sd_bus_message_get_member(m));
+        /* Every other change starts from a state where the queued AddPeer calls are committed. */
+        if (!streq_ptr(sd_bus_message_get_member(m), "AddPeer"))
+                manager_flush_adds(mgr);
         /* Deny by default: a method without an action is refused. */
         return polkit_verify_async(m, a ? a->action : NULL, mgr->polkit, error);
 }

@@ -350,6 +350,8 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
                 free(configs);
                 return -ENOMEM;
         }
+        /* Queued AddPeer calls first: they take peer ids and addresses too. */
+        manager_flush_adds(m);
         for (; built < n_specs; built++) {
                 r = build_peer(n, &specs[built], m->next_peer_id + built, now, &peers[built], &configs[built],
                                sealed + built * SEALED_KEY_SIZE, &sealed_len[built], error);
