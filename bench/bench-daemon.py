@@ -92,11 +92,13 @@ class Baseline:
     """A wireguard-go device of its own in the rig's namespace."""
 
     def __init__(self, rig, name):
-        self.rig, self.ifname = rig, name
+        self.rig, self.prefix, self.ifname = rig, name, None
         self.dir = tempfile.mkdtemp(prefix="wgnet-bench-base-", dir=rig.dir)
 
     def create(self):
-        self.rig.ns("ip", "link", "del", self.ifname, check=False)
+        """A new device (a new name each time: an old wireguard-go may still hold its socket)."""
+        self.n = getattr(self, "n", -1) + 1
+        self.ifname = f"{self.prefix}{self.n}"
         self.rig.ns("wireguard-go", self.ifname)
         for _ in range(200):
             if self.rig.ns("wg", "show", self.ifname, check=False).returncode == 0:
@@ -105,7 +107,8 @@ class Baseline:
         raise RuntimeError(f"wireguard-go {self.ifname} did not come up")
 
     def delete(self):
-        self.rig.ns("ip", "link", "del", self.ifname, check=False)
+        if self.ifname:
+            self.rig.ns("ip", "link", "del", self.ifname, check=False)
 
     def timed(self, script):
         t0 = time.monotonic()
@@ -162,7 +165,7 @@ def run_all(rig):
     start_daemon_timed(rig)
     pid = rig.daemon.pid
     ifa, ifb, ifc, ifd = (f"wgb{tag}{c}" for c in "abcd")
-    base = Baseline(rig, f"wgb{tag}z")
+    base = Baseline(rig, f"wgb{tag}z")  # wgbTAGz0, wgbTAGz1, …
     net_a = create_network(rig, "a", ifa, "10.100.0.1/16", 52001)
     rss = {}
 

@@ -94,21 +94,23 @@ def check_consistent(rig, model, net_path, ifn):
     assert dup == "", dup
 
     # 3. database equals bus
-    rows = rig.sqlite("SELECT p.id, p.public_key, p.enabled, p.keepalive, group_concat(a.address, ',') "
+    rows = rig.sqlite("SELECT p.id, p.public_key, p.enabled, p.keepalive, p.role, group_concat(a.address, ',') "
                       "FROM peers p LEFT JOIN peer_addresses a ON a.peer_id = p.id GROUP BY p.id")
     db = {}
     for line in rows.splitlines() if rows else []:
-        pid, pub, enabled, keepalive, addrs = line.split("|")
-        db[f"/org/wgnet1/peer/{pid}"] = (pub, enabled == "1", int(keepalive), sorted(addrs.split(",")) if addrs else [])
+        pid, pub, enabled, keepalive, role, addrs = line.split("|")
+        db[f"/org/wgnet1/peer/{pid}"] = (pub, enabled == "1", int(keepalive), sorted(addrs.split(",")) if addrs else [], role)
     assert set(db) == set(live), (set(db) ^ set(live))
-    for path, (pub, enabled, keepalive, addrs) in db.items():
+    for path, (pub, enabled, keepalive, addrs, _) in db.items():
         have = live[path]
         assert have["PublicKey"] == pub and have["Enabled"] == enabled and have["PersistentKeepalive"] == keepalive
         assert sorted(have["Addresses"]) == addrs, (path, have["Addresses"], addrs)
 
-    # 4. device equals database: enabled peers, their allowed IPs and keepalive
+    # 4. device equals database: enabled peers, their allowed IPs and keepalive (the hub
+    #    keeps alive only site gateways: a client's keepalive is for its own config)
     _, dev = rig.wg_dump(ifn)
-    want_dev = {pub: (addrs, keepalive) for pub, enabled, keepalive, addrs in db.values() if enabled}
+    want_dev = {pub: (addrs, keepalive if role == "site-gateway" else 0)
+                for pub, enabled, keepalive, addrs, role in db.values() if enabled}
     assert set(dev) == set(want_dev), f"device and database differ: {set(dev) ^ set(want_dev)}"
     for pub, (addrs, keepalive) in want_dev.items():
         assert sorted(dev[pub]["allowed_ips"]) == addrs, (pub, dev[pub]["allowed_ips"], addrs)
@@ -126,7 +128,7 @@ def run_ops(rig, model, net_path, n_ops, rnd, counter, stop):
         return dbus.Interface(bus.get_object("org.wgnet1", path), PEER)
 
     while counter[0] < n_ops and not stop.is_set():
-        alive = [p for p in model.peers if p not in model.uncertain]
+        alive = [p for p in list(model.peers) if p not in model.uncertain]
         op = rnd.choice(["add"] * 4 + ["bulk", "remove", "update", "disable", "enable", "netupdate"]
                         if alive else ["add", "bulk"])
         counter[1] += 1
@@ -191,6 +193,24 @@ def run_ops(rig, model, net_path, n_ops, rnd, counter, stop):
         counter[2] = time.time()
 
 
+def run_adder(rig, model, net_path, stop, acked):
+    """A second caller adding peers at the same time, so that calls share a commit."""
+    net = dbus.Interface(rig.bus().get_object("org.wgnet1", net_path), NETWORK)
+    i = 0
+    while not stop.is_set() and i < OPS:
+        name = f"q{state['round']}-{i}"
+        i += 1
+        model.uncertain_names.add(name)
+        try:
+            path, config = unwrap(net.AddPeer(name, opts()))
+        except dbus.DBusException:
+            return  # the daemon died under this call
+        model.peers[path] = dict(name=name, addresses=addresses_from_config(config), enabled=True,
+                                 keepalive=25, email="")
+        model.uncertain_names.discard(name)
+        acked[0] += 1
+
+
 def test_start(rig):
     rig.start_daemon()
     ifn = f"wgt{rig.tag[-5:]}"
@@ -216,9 +236,13 @@ def test_crash_torture(rig):
             except Exception as e:  # noqa: BLE001 (reported below)
                 errors.append(e)
 
+        state["round"] = rnd_no
+        acked = [0]
         t = threading.Thread(target=worker)
+        adder = threading.Thread(target=run_adder, args=(rig, model, state["net"], stop, acked))
         t0 = time.time()
         t.start()
+        adder.start()
         # the kill falls anywhere within the operations (and now and then after them)
         delay = rnd.uniform(0.05, 1.05 * OPS / rate)
         t.join(delay)
@@ -227,7 +251,9 @@ def test_crash_torture(rig):
         rig.daemon.wait()
         rig.daemon = None
         t.join(30)
-        assert not t.is_alive(), "the client hangs after the kill"
+        stop.set()
+        adder.join(30)
+        assert not t.is_alive() and not adder.is_alive(), "a client hangs after the kill"
         if errors:
             raise errors[0]
         if counter[0] > 10:
@@ -237,7 +263,7 @@ def test_crash_torture(rig):
         n = check_consistent(rig, model, state["net"], state["ifname"])
         # what was in flight is settled now: take the daemon's word for it
         settle(rig, model)
-        print(f"#   round {rnd_no + 1}: killed after {counter[0]} acknowledged operations "
+        print(f"#   round {rnd_no + 1}: killed after {counter[0]} + {acked[0]} (concurrent adds) acknowledged operations "
               f"({delay:.2f}s), {n} peers consistent", flush=True)
     assert total > 0
     state["model"] = model
