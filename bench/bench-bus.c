@@ -11,9 +11,9 @@
  *   bench-bus checkauth ACTION COUNT        polkit CheckAuthorization of this connection
  *                                            (system-bus-name subject, as wgnetd asks it):
  *                                            count min_ms median_ms authorized
- *   bench-bus readers NETWORK_PATH READERS  READERS connections calling GetStats and
- *                                            Get(PeerCount) in turn until stdin closes:
- *                                            calls errors p50_ms p99_ms
+ *   bench-bus readers NETWORK_PATH READERS  READERS connections, each reading every 100 ms
+ *                                            (Get PeerCount, every 10th call GetStats) until
+ *                                            stdin closes: calls errors p50_ms p99_ms
  * The bus is $DBUS_SYSTEM_BUS_ADDRESS. */
 #include <errno.h>
 #include <inttypes.h>
@@ -271,40 +271,45 @@ static int cmd_bulk(const char *path, size_t count, const char *prefix) {
         return 0;
 }
 
-/* Readers: each connection alternates GetStats and a property Get, one pending call each,
- * until stdin reaches EOF. */
+/* Readers: like 50 dashboards, each connection reads every 100 ms: a property Get nine
+ * times, then GetStats (once a second), one call pending at a time, until stdin closes. */
+#define READ_INTERVAL_NS (100ULL * 1000 * 1000)
+
+typedef struct Reader {
+        sd_bus *bus;
+        sd_bus_slot *slot;
+        uint64_t sent, next_at;
+        size_t k;
+} Reader;
+
 typedef struct Readers {
         const char *path;
-        Caller callers[MAX_CALLERS];
+        Reader r[MAX_CALLERS];
         size_t n, calls, errors, cap;
         uint64_t *lat;
-        bool stop;
 } Readers;
 
 static Readers *readers_run;
 
-static int reader_send(Caller *c, size_t k);
-
 static int on_read(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        Caller *c = userdata;
+        Reader *c = userdata;
         Readers *rd = readers_run;
+        uint64_t t = now_ns();
         (void) ret_error;
         if (rd->calls < rd->cap)
-                rd->lat[rd->calls] = now_ns() - c->sent;
+                rd->lat[rd->calls] = t - c->sent;
         rd->calls++;
         if (sd_bus_message_is_method_error(m, NULL) && rd->errors++ < 5)
                 fprintf(stderr, "reader error: %s\n", sd_bus_message_get_error(m)->message);
         c->slot = sd_bus_slot_unref(c->slot);
-        if (!rd->stop)
-                return reader_send(c, rd->calls);
+        c->next_at = c->sent + READ_INTERVAL_NS;
         return 0;
 }
 
-static int reader_send(Caller *c, size_t k) {
-        Readers *rd = readers_run;
+static void reader_send(Readers *rd, Reader *c) {
         int r;
         c->sent = now_ns();
-        if (k % 2)
+        if (++c->k % 10 == 0)
                 r = sd_bus_call_method_async(c->bus, &c->slot, "org.wgnet1", rd->path, "org.wgnet1.Network", "GetStats",
                                              on_read, c, "");
         else
@@ -314,29 +319,12 @@ static int reader_send(Caller *c, size_t k) {
                 fprintf(stderr, "cannot send: %s\n", strerror(-r));
                 exit(1);
         }
-        return 0;
-}
-
-static bool readers_finished(void *userdata) {
-        Readers *rd = userdata;
-        if (!rd->stop) {
-                struct pollfd p = { .fd = 0, .events = POLLIN };
-                if (poll(&p, 1, 0) > 0) {
-                        char buf[64];
-                        if (read(0, buf, sizeof(buf)) <= 0)
-                                rd->stop = true;
-                }
-        }
-        if (!rd->stop)
-                return false;
-        for (size_t i = 0; i < rd->n; i++)
-                if (rd->callers[i].slot)
-                        return false;
-        return true;
 }
 
 static int cmd_readers(const char *path, size_t n) {
+        struct pollfd pfd[MAX_CALLERS + 1];
         Readers *rd = calloc(1, sizeof(Readers));
+        bool stop = false;
         if (!rd || n == 0 || n > MAX_CALLERS)
                 return 1;
         readers_run = rd;
@@ -344,13 +332,52 @@ static int cmd_readers(const char *path, size_t n) {
         rd->n = n;
         rd->cap = 10000000;
         rd->lat = calloc(rd->cap, sizeof(uint64_t));
-        for (size_t i = 0; i < n; i++)
-                rd->callers[i].bus = connect_bus();
+        for (size_t i = 0; i < n; i++) {
+                rd->r[i].bus = connect_bus();
+                /* spread the readers over the interval */
+                rd->r[i].next_at = now_ns() + READ_INTERVAL_NS * i / n;
+        }
         printf("ready\n");
         fflush(stdout);
-        for (size_t i = 0; i < n; i++)
-                reader_send(&rd->callers[i], i);
-        loop(rd->callers, n, readers_finished, rd);
+        for (;;) {
+                bool busy = false;
+                uint64_t now = now_ns(), wake = now + READ_INTERVAL_NS;
+                for (size_t i = 0; i < n; i++) {
+                        Reader *c = &rd->r[i];
+                        int r;
+                        while ((r = sd_bus_process(c->bus, NULL)) > 0)
+                                ;
+                        if (r < 0) {
+                                fprintf(stderr, "bus: %s\n", strerror(-r));
+                                exit(1);
+                        }
+                        if (!c->slot && !stop && c->next_at <= now_ns())
+                                reader_send(rd, c);
+                        if (c->slot)
+                                busy = true;
+                        else if (!stop && c->next_at < wake)
+                                wake = c->next_at;
+                }
+                if (stop && !busy)
+                        break;
+                uint64_t until = UINT64_MAX, now_us = now_ns() / 1000;
+                for (size_t i = 0; i < n; i++) {
+                        uint64_t t;
+                        if (sd_bus_get_timeout(rd->r[i].bus, &t) >= 0 && t < until)
+                                until = t;
+                        pfd[i] = (struct pollfd) { .fd = sd_bus_get_fd(rd->r[i].bus),
+                                                   .events = (short) sd_bus_get_events(rd->r[i].bus) };
+                }
+                pfd[n] = (struct pollfd) { .fd = stop ? -1 : 0, .events = POLLIN };
+                if (wake / 1000 < until)
+                        until = wake / 1000;
+                int ms = until <= now_us ? 0 : (int) ((until - now_us + 999) / 1000);
+                if (poll(pfd, n + 1, ms > 1000 ? 1000 : ms) > 0 && (pfd[n].revents & (POLLIN | POLLHUP))) {
+                        char buf[64];
+                        if (read(0, buf, sizeof(buf)) <= 0)
+                                stop = true;
+                }
+        }
         size_t k = rd->calls < rd->cap ? rd->calls : rd->cap;
         double p50 = pct_ms(rd->lat, k, 0.5), p99 = pct_ms(rd->lat, k, 0.99);
         printf("readers %zu %zu %.3f %.3f\n", rd->calls, rd->errors, p50, p99);

@@ -22,6 +22,11 @@ BUILD = os.environ.get("WGNET_BUILD_ROOT", os.path.join(SRC, "build"))
 WGNETD = os.path.join(BUILD, "daemon", "wgnetd")
 BUS_RIG = os.path.join(SRC, "tests", "rig", "bus.sh")
 
+# WGNET_VALGRIND=1: wgnetd runs under valgrind's memcheck; any error (invalid access, use
+# of uninitialised memory, a definite leak) makes it exit with 99, which stop_daemon reports.
+VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full", "--show-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite", "--child-silent-after-fork=yes"] if os.environ.get("WGNET_VALGRIND") else []
+
 BUS = "org.wgnet1"
 MANAGER = "org.wgnet1.Manager"
 NETWORK = "org.wgnet1.Network"
@@ -112,10 +117,10 @@ class Rig:
         assert self.daemon is None
         log = open(self.daemon_log, "a")
         self.daemon = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, WGNETD, f"--state-dir={self.state}", "--config=/dev/null",
+            ["ip", "netns", "exec", self.netns, *VALGRIND, WGNETD, f"--state-dir={self.state}", "--config=/dev/null",
              "--backend=userspace", "--tick=1", *args],
             stdout=log, stderr=log, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address))
-        deadline = time.time() + 20
+        deadline = time.time() + (120 if VALGRIND else 20)
         while time.time() < deadline:
             if self.daemon.poll() is not None:
                 raise AssertionError(f"wgnetd exited with {self.daemon.returncode}:\n{self.log_tail()}")
@@ -133,11 +138,14 @@ class Rig:
             return
         self.daemon.send_signal(sig)
         try:
-            self.daemon.wait(10)
+            self.daemon.wait(60 if VALGRIND else 10)
         except subprocess.TimeoutExpired:
             self.daemon.kill()
             self.daemon.wait()
+        code = self.daemon.returncode
         self.daemon = None
+        if VALGRIND and sig == signal.SIGTERM and code == 99:
+            raise AssertionError("valgrind found errors in wgnetd:\n" + self.log_tail(80))
         # Wait until the name is released so the next start does not race with it.
         for _ in range(200):
             try:
