@@ -140,8 +140,16 @@ int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, s
 }
 
 int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd_bus_error *error) {
+        /* names and own keys seen so far in this batch: hashed, a bulk of 10,000 is common */
+        _cleanup_(hashmap_freep) Hashmap *names = NULL, *keys = NULL;
         int r;
 
+        if (n_specs > 1) {
+                names = hashmap_new(string_hash_func, string_equal_func);
+                keys = hashmap_new(key32_hash_func, key32_equal_func);
+                if (!names || !keys)
+                        return -ENOMEM;
+        }
         for (size_t i = 0; i < n_specs; i++) {
                 PeerSpec *s = &specs[i];
                 BusOption *o = s->opts;
@@ -156,10 +164,14 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
                 if (hashmap_get(n->peers_by_name, s->name))
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
                                                  "Peer '%s' already exists in network '%s'", s->name, n->name);
-                for (size_t j = 0; j < i; j++)
-                        if (streq(specs[j].name, s->name))
+                if (names) {
+                        r = hashmap_put(names, s->name, s);
+                        if (r == -EEXIST)
                                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
                                                          "Peer '%s' is given twice", s->name);
+                        if (r < 0)
+                                return r;
+                }
 
                 if (o[PEEROPT_PUBLIC_KEY].set) {
                         if (wg_key_from_base64(s->public_key, o[PEEROPT_PUBLIC_KEY].s) < 0)
@@ -174,10 +186,14 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
                                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
                                                          "Public key '%s' is already used by peer '%s'",
                                                          o[PEEROPT_PUBLIC_KEY].s, other->name);
-                        for (size_t j = 0; j < i; j++)
-                                if (specs[j].own_key && wg_key_equal(specs[j].public_key, s->public_key))
+                        if (keys) {
+                                r = hashmap_put(keys, s->public_key, s);
+                                if (r == -EEXIST)
                                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
                                                                  "Public key '%s' is given twice", o[PEEROPT_PUBLIC_KEY].s);
+                                if (r < 0)
+                                        return r;
+                        }
                         s->own_key = true;
                 }
 
@@ -192,7 +208,7 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
                 } else
                         for (size_t k = 0; k < n->n_subnets; k++)
                                 s->auto_families[n->subnets[k].family == AF_INET6] = true;
-                for (size_t j = 0; j < i; j++)
+                for (size_t j = 0; s->n_addresses > 0 && j < i; j++)
                         for (size_t a = 0; a < s->n_addresses; a++)
                                 for (size_t b = 0; b < specs[j].n_addresses; b++)
                                         if (ip_prefix_equal(&s->addresses[a], &specs[j].addresses[b])) {
@@ -218,7 +234,7 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
                                                      &s->n_site_networks, error);
                         if (r < 0)
                                 return r;
-                        for (size_t j = 0; j < i; j++)
+                        for (size_t j = 0; s->n_site_networks > 0 && j < i; j++)
                                 for (size_t a = 0; a < s->n_site_networks; a++)
                                         for (size_t b = 0; b < specs[j].n_site_networks; b++)
                                                 if (ip_prefix_overlaps(&s->site_networks[a], &specs[j].site_networks[b]))
