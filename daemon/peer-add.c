@@ -357,6 +357,7 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
         _cleanup_(freep) uint8_t *sealed = malloc(n_specs * SEALED_KEY_SIZE + 1);
         _cleanup_(freep) size_t *sealed_len = calloc(n_specs + 1, sizeof(size_t));
         _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        WgSetPending *set = NULL;
         char **configs = calloc(n_specs + 1, sizeof(char *));
         uint64_t now = now_usec();
         size_t built = 0;
@@ -400,7 +401,7 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
                                 goto fail_rollback;
                 }
                 if (d->n_peers > 0) {
-                        r = wg_backend_set_device(m->backend, d);
+                        r = wg_backend_set_device_begin(m->backend, d, &set);
                         if (r < 0) {
                                 sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                                   "Cannot add the peers to %s: %s", n->ifname, strerror(-r));
@@ -408,7 +409,35 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
                         }
                 }
         }
+        /* The commit's fsync runs while the device applies the peers. */
         r = db_commit(m->db);
+        if (set) {
+                int k = wg_backend_set_device_finish(m->backend, TAKE_PTR(set));
+                if (k < 0 && r >= 0) {
+                        /* Durable but refused by the device: take the rows out again. */
+                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                          "Cannot add the peers to %s: %s", n->ifname, strerror(-k));
+                        int q = db_begin(m->db);
+                        for (size_t i = 0; q >= 0 && i < n_specs; i++)
+                                q = db_peer_delete(m->db, peers[i]->id);
+                        if (q >= 0)
+                                q = db_commit(m->db);
+                        if (q < 0) {
+                                db_rollback(m->db);
+                                log_error("%s: peers refused by the device stay in the database: %s",
+                                          n->name, strerror(-q));
+                        }
+                        for (size_t i = 0; i < d->n_peers; i++)
+                                d->peers[i].flags = WGPEER_REMOVE_ME;
+                        (void) wg_backend_set_device(m->backend, d);
+                        r = k;
+                        goto fail;
+                }
+                if (k < 0) {
+                        r = k;
+                        goto fail_rollback;
+                }
+        }
         if (r < 0) {
                 /* Not durable: take the peers off the device again. */
                 if (d)

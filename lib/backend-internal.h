@@ -12,6 +12,9 @@ typedef struct WgBackendOps {
         void (*done)(WgBackend *b);
         int (*get_device)(WgBackend *b, const char *ifname, WgDevice **ret);
         int (*set_device)(WgBackend *b, const WgDevice *d);
+        /* optional: set_device split in two (request out, answer in) */
+        int (*set_send)(WgBackend *b, const WgDevice *d, int *ret_fd);
+        int (*set_recv)(WgBackend *b, int fd);
         int (*create)(WgBackend *b, const char *ifname);
         int (*delete)(WgBackend *b, const char *ifname);
         bool (*exists)(WgBackend *b, const char *ifname);

@@ -117,12 +117,7 @@ static int uapi_open_own(WgBackend *b, const char *ifname, int *ret_fd, pid_t *r
         return r == -EADDRINUSE ? -ENODEV : r;
 }
 
-/* Send a request, read the reply up to its empty line. The reply may hold secrets. */
-static int uapi_transact(int fd, const char *req, size_t req_len, char **ret, size_t *ret_len) {
-        char *buf = NULL;
-        size_t n = 0, alloc = 0;
-        int r;
-
+static int uapi_send(int fd, const char *req, size_t req_len) {
         for (size_t off = 0; off < req_len;) {
                 ssize_t k = send(fd, req + off, req_len - off, MSG_NOSIGNAL);
                 if (k < 0) {
@@ -132,6 +127,14 @@ static int uapi_transact(int fd, const char *req, size_t req_len, char **ret, si
                 }
                 off += (size_t) k;
         }
+        return 0;
+}
+
+/* Read a reply up to its empty line. The reply may hold secrets. */
+static int uapi_recv(int fd, char **ret, size_t *ret_len) {
+        char *buf = NULL;
+        size_t n = 0, alloc = 0;
+        int r;
 
         for (;;) {
                 if (alloc - n < 4096) {
@@ -178,6 +181,14 @@ fail:
         return r;
 }
 
+/* Send a request, read the reply up to its empty line. */
+static int uapi_transact(int fd, const char *req, size_t req_len, char **ret, size_t *ret_len) {
+        int r = uapi_send(fd, req, req_len);
+        if (r < 0)
+                return r;
+        return uapi_recv(fd, ret, ret_len);
+}
+
 static int uapi_get_device(WgBackend *b, const char *ifname, WgDevice **ret) {
         _cleanup_(closep) int fd = -EBADF;
         char *reply = NULL;
@@ -215,6 +226,38 @@ static int uapi_set_device(WgBackend *b, const WgDevice *d) {
                 return r;
         r = uapi_transact(fd, req, req_len, &reply, &alloc);
         wg_wipe_free(req, req_len + 1);
+        if (r < 0)
+                return r;
+        r = uapi_parse_set_reply(reply, (size_t) r, NULL);
+        wg_wipe_free(reply, alloc);
+        return r;
+}
+
+/* The set in two steps: the request goes out now, the answer is read in set_finish. */
+static int uapi_set_send(WgBackend *b, const WgDevice *d, int *ret_fd) {
+        _cleanup_(closep) int fd = -EBADF;
+        char *req = NULL;
+        size_t req_len = 0;
+        int r;
+
+        r = uapi_open_own(b, d->name, &fd, NULL);
+        if (r < 0)
+                return r;
+        r = uapi_format_set(d, &req, &req_len);
+        if (r < 0)
+                return r;
+        r = uapi_send(fd, req, req_len);
+        wg_wipe_free(req, req_len + 1);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int uapi_set_recv(WgBackend *b, int fd) {
+        char *reply = NULL;
+        size_t alloc = 0;
+        int r = uapi_recv(fd, &reply, &alloc);
         if (r < 0)
                 return r;
         r = uapi_parse_set_reply(reply, (size_t) r, NULL);
@@ -506,6 +549,8 @@ const WgBackendOps wg_backend_userspace_ops = {
         .done = uapi_done,
         .get_device = uapi_get_device,
         .set_device = uapi_set_device,
+        .set_send = uapi_set_send,
+        .set_recv = uapi_set_recv,
         .create = uapi_create,
         .delete = uapi_delete,
         .exists = uapi_exists,

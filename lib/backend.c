@@ -116,6 +116,45 @@ int wg_backend_set_device(WgBackend *b, const WgDevice *d) {
         return b->ops->set_device(b, d);
 }
 
+struct WgSetPending {
+        int fd;                 /* the answer to read, or -1 */
+        int result;             /* when the set was done at once */
+};
+
+int wg_backend_set_device_begin(WgBackend *b, const WgDevice *d, WgSetPending **ret) {
+        if (!d || !ret)
+                return -EINVAL;
+        int r = check_ifname(d->name);
+        if (r < 0)
+                return r;
+        WgSetPending *p = calloc(1, sizeof(WgSetPending));
+        if (!p)
+                return -ENOMEM;
+        p->fd = -1;
+        if (b->ops->set_send) {
+                r = b->ops->set_send(b, d, &p->fd);
+                if (r < 0) {
+                        free(p);
+                        return r;
+                }
+        } else
+                p->result = b->ops->set_device(b, d);
+        *ret = p;
+        return 0;
+}
+
+int wg_backend_set_device_finish(WgBackend *b, WgSetPending *p) {
+        if (!p)
+                return -EINVAL;
+        int r = p->result;
+        if (p->fd >= 0) {
+                r = b->ops->set_recv(b, p->fd);
+                close(p->fd);
+        }
+        free(p);
+        return r;
+}
+
 int wg_backend_create(WgBackend *b, const char *ifname) {
         int r = check_ifname(ifname);
         if (r < 0)

@@ -48,6 +48,13 @@ WgBackendType wg_backend_type(const WgBackend *b);
 int wg_backend_get_device(WgBackend *b, const char *ifname, WgDevice **ret);
 /* Apply a sparse set request. Splits into as many messages as needed. */
 int wg_backend_set_device(WgBackend *b, const WgDevice *d);
+/* The same set in two steps, so that the caller can do other work (a durable commit)
+ * while the device applies it: begin sends it, finish waits for the device's answer and
+ * returns what set_device would have returned. finish must follow every successful begin.
+ * Backends that cannot split it do the whole set in begin. */
+typedef struct WgSetPending WgSetPending;
+int wg_backend_set_device_begin(WgBackend *b, const WgDevice *d, WgSetPending **ret);
+int wg_backend_set_device_finish(WgBackend *b, WgSetPending *p);
 
 /* Create the WireGuard interface (kernel: rtnetlink link of kind "wireguard"; userspace:
  * start the implementation and wait until its socket answers). -EEXIST if it exists. */
