@@ -28,7 +28,7 @@ int rtnl_open(Rtnl **ret) {
         Rtnl *r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
-        r->buf = malloc(RTNL_BUF_SIZE);
+        r->buf = calloc(1, RTNL_BUF_SIZE);      /* no uninitialised padding reaches the kernel */
         if (!r->buf) {
                 free(r);
                 return -ENOMEM;
