@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The test hooks (--test-*): drive the same code paths as the buttons, time the first
+ * render and the filter, and write screenshots rendered by GTK itself (the widget's own
+ * render nodes through the window's renderer, so no screen grabber is needed). Results go
+ * to stdout as "WGNET_APPLET <what> ..." lines for tests/integration/test-applet.py. */
+
+#include <string.h>
+
+#include "applet.h"
+
+static gboolean active(void) {
+        return applet.test.add_peer || applet.test.filter || applet.test.screenshot_dir;
+}
+
+void test_save_widget(GtkWidget *w, const char *name) {
+        if (!applet.test.screenshot_dir || !w)
+                return;
+        int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
+        GtkNative *native = gtk_widget_get_native(w);
+        if (width <= 0 || height <= 0 || !native) {
+                g_printerr("wgnet-applet: test: %s is not on screen, no screenshot\n", name);
+                return;
+        }
+        g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new(w);
+        GtkSnapshot *snap = gtk_snapshot_new();
+        const GdkRGBA bg = { 0.98, 0.98, 0.98, 1 };
+        graphene_rect_t bounds = GRAPHENE_RECT_INIT(0, 0, (float) width, (float) height);
+        gtk_snapshot_append_color(snap, &bg, &bounds);
+        gdk_paintable_snapshot(paintable, snap, width, height);
+        g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node(snap);
+        g_autoptr(GdkTexture) texture = gsk_renderer_render_texture(gtk_native_get_renderer(native), node, &bounds);
+        g_autofree char *path = g_strdup_printf("%s/%s.png", applet.test.screenshot_dir, name);
+        if (!gdk_texture_save_to_png(texture, path)) {
+                g_printerr("wgnet-applet: test: cannot write %s\n", path);
+                applet.test.exit_status = 1;
+                return;
+        }
+        g_print("WGNET_APPLET screenshot %s %dx%d\n", path, width, height);
+}
+
+static double ms(int64_t a, int64_t b) {
+        return (double) (b - a) / 1000.0;
+}
+
+static void finish(void) {
+        if (applet.test.quit)
+                g_application_quit(G_APPLICATION(applet.app));
+}
+
+static gboolean timeout_guard(gpointer data) {
+        g_printerr("wgnet-applet: test: not done after 120 s, giving up\n");
+        applet.test.exit_status = 3;
+        g_application_quit(G_APPLICATION(applet.app));
+        return G_SOURCE_REMOVE;
+}
+
+/* Runs fn once, after the next frame of window w was painted. */
+typedef struct {
+        GdkFrameClock *clock;
+        gulong id;
+        void (*fn)(void);
+} AfterPaint;
+
+static void after_paint_cb(GdkFrameClock *clock, gpointer data) {
+        AfterPaint *a = data;
+        g_signal_handler_disconnect(clock, a->id);
+        a->fn();
+        g_free(a);
+}
+
+static void after_paint(GtkWidget *w, void (*fn)(void)) {
+        AfterPaint *a = g_new0(AfterPaint, 1);
+        a->clock = gtk_widget_get_frame_clock(w);
+        a->fn = fn;
+        if (!a->clock) {
+                g_free(a);
+                fn();
+                return;
+        }
+        a->id = g_signal_connect(a->clock, "after-paint", G_CALLBACK(after_paint_cb), a);
+        gtk_widget_queue_draw(w);
+}
+
+static void later(unsigned msec, void (*fn)(void)) {
+        g_timeout_add_once(msec, (GSourceOnceFunc) (void (*)(void)) fn, NULL);
+}
+
+/* ---- the steps --------------------------------------------------------------------- */
+
+static void step_done(void) {
+        g_print("WGNET_APPLET done\n");
+        finish();
+}
+
+static void step_peers_shot(void) {
+        test_save_widget(applet.peer_scroller, "peers");
+        test_save_widget(GTK_WIDGET(applet.window), "main-after-add");
+        step_done();
+}
+
+static void step_detail_shot(void) {
+        test_save_widget(GTK_WIDGET(applet.window), "detail");
+        gtk_stack_set_visible_child_name(applet.stack, "peers");
+        applet.detail = NULL;
+        later(400, step_peers_shot);
+}
+
+static char *added_path;
+
+static void step_open_detail(void) {
+        WgPeerItem *p = added_path && applet.current ? g_hash_table_lookup(applet.current->peers_by_path, added_path)
+                                                     : NULL;
+        if (!p) {
+                g_printerr("wgnet-applet: test: the added peer is not in the list\n");
+                applet.test.exit_status = 1;
+                step_done();
+                return;
+        }
+        /* select it in the list too, so the peers screenshot shows it highlighted */
+        for (guint i = 0; i < g_list_model_get_n_items(G_LIST_MODEL(applet.peer_selection)); i++) {
+                g_autoptr(WgPeerItem) it = g_list_model_get_item(G_LIST_MODEL(applet.peer_selection), i);
+                if (it == p) {
+                        gtk_single_selection_set_selected(applet.peer_selection, i);
+                        gtk_widget_activate_action(GTK_WIDGET(applet.peer_view), "list.scroll-to-item", "u", i);
+                }
+        }
+        applet_show_detail(p);
+        /* a few GetStats rounds, so the chart has samples */
+        later(3 * applet.refresh_interval_ms + 300, step_detail_shot);
+}
+
+static GtkWindow *pending_dialog;
+
+static void step_submit(void) {
+        test_save_widget(GTK_WIDGET(pending_dialog), "add-peer");
+        GtkWidget *submit = g_object_get_data(G_OBJECT(pending_dialog), "test-submit");
+        /* the same path as a click on "Add peer" */
+        gtk_widget_activate(submit);
+}
+
+static void step_config_shot(void) {
+        test_save_widget(GTK_WIDGET(pending_dialog), "qr");
+        gtk_window_destroy(pending_dialog);
+        g_clear_object(&pending_dialog);
+        if (applet.test.exit_status)
+                step_done();
+        else
+                later(300, step_open_detail);
+}
+
+static void step_denied_shot(void) {
+        test_save_widget(GTK_WIDGET(pending_dialog), "add-peer-denied");
+        test_save_widget(GTK_WIDGET(applet.window), "denied");
+        g_clear_object(&pending_dialog);
+        step_done();
+}
+
+void test_peer_added(const char *path) {
+        g_free(added_path);
+        added_path = g_strdup(path);
+        g_print("WGNET_APPLET peer-added %s\n", path);
+}
+
+void test_dialog_ready(const char *kind, GtkWindow *dialog) {
+        if (!active())
+                return;
+        g_set_object(&pending_dialog, dialog);
+        if (strcmp(kind, "add-peer") == 0)
+                later(600, step_submit);
+        else if (strcmp(kind, "config") == 0)
+                later(600, step_config_shot);
+        else if (strcmp(kind, "add-peer-failed") == 0)
+                later(600, step_denied_shot);
+}
+
+static void step_add_peer(void) {
+        if (!applet.test.add_peer) {
+                step_done();
+                return;
+        }
+        if (!applet.current) {
+                g_printerr("wgnet-applet: test: no network to add a peer to\n");
+                applet.test.exit_status = 1;
+                step_done();
+                return;
+        }
+        dialog_add_peer(applet.current);
+}
+
+static void filter_painted(void) {
+        applet.test.t_filter_done = g_get_monotonic_time();
+        g_print("WGNET_APPLET filter text=%s matches=%u of=%u filter_ms=%.1f\n", applet.test.filter,
+                g_list_model_get_n_items(G_LIST_MODEL(applet.filter_model)),
+                applet.current ? g_list_model_get_n_items(G_LIST_MODEL(applet.current->peers)) : 0,
+                ms(applet.test.t_filter_start, applet.test.t_filter_done));
+        test_save_widget(GTK_WIDGET(applet.window), "filtered");
+        /* back to the whole list: time that too (the common case when the entry is cleared) */
+        int64_t t = g_get_monotonic_time();
+        gtk_string_filter_set_search(applet.filter, "");
+        g_print("WGNET_APPLET unfilter matches=%u unfilter_ms=%.1f\n",
+                g_list_model_get_n_items(G_LIST_MODEL(applet.filter_model)), ms(t, g_get_monotonic_time()));
+        gtk_editable_set_text(GTK_EDITABLE(applet.search), "");
+        later(300, step_add_peer);
+}
+
+static void step_filter(void) {
+        if (!applet.test.filter) {
+                step_add_peer();
+                return;
+        }
+        applet.test.t_filter_start = g_get_monotonic_time();
+        gtk_editable_set_text(GTK_EDITABLE(applet.search), applet.test.filter);
+        gtk_string_filter_set_search(applet.filter, applet.test.filter);   /* now, not after the entry's delay */
+        after_paint(GTK_WIDGET(applet.window), filter_painted);
+}
+
+static void first_render(void) {
+        applet.test.t_first_render = g_get_monotonic_time();
+        g_print("WGNET_APPLET timing networks=%u peers=%u load_ms=%.1f first_render_ms=%.1f\n",
+                g_list_model_get_n_items(G_LIST_MODEL(applet.networks)),
+                applet.current ? g_list_model_get_n_items(G_LIST_MODEL(applet.current->peers)) : 0,
+                ms(applet.test.t_start, applet.test.t_loaded), ms(applet.test.t_start, applet.test.t_first_render));
+        test_save_widget(GTK_WIDGET(applet.window), "main");
+        later(200, step_filter);
+}
+
+void test_step(void) {
+        if (!active() || applet.test.step++ > 0)
+                return;
+        g_timeout_add_seconds(120, timeout_guard, NULL);
+        after_paint(GTK_WIDGET(applet.window), first_render);
+}
