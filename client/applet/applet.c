@@ -415,12 +415,13 @@ static void net_update_header(void) {
         if (!n)
                 return;
         gtk_label_set_text(applet.net_title, n->name);
-        g_autofree char *sub = g_strdup_printf("%s · %s · %s · port %u · %u of %u peers online%s%s",
-                                               n->active ? "active" : "inactive", n->ifname ? n->ifname : "-",
-                                               n->addresses && *n->addresses ? n->addresses : "-",
-                                               n->listen_port, n->online_count, n->peer_count,
+        g_autofree char *sub = g_strdup_printf("%s · interface %s · port %u%s%s\n%s · %u of %u peers online",
+                                               n->active ? "Active" : "Inactive", n->ifname ? n->ifname : "–",
+                                               n->listen_port,
                                                n->endpoint && *n->endpoint ? " · endpoint " : "",
-                                               n->endpoint && *n->endpoint ? n->endpoint : "");
+                                               n->endpoint && *n->endpoint ? n->endpoint : "",
+                                               n->addresses && *n->addresses ? n->addresses : "no addresses",
+                                               n->online_count, n->peer_count);
         gtk_label_set_text(applet.net_subtitle, sub);
         gtk_button_set_label(applet.activate_button, n->active ? "Deactivate" : "Activate");
         update_count();
@@ -581,7 +582,7 @@ static int peer_compare(gconstpointer a, gconstpointer b, gpointer data) {
         }
 }
 
-static void add_column(const char *title, int col, gboolean expand, int fixed_width) {
+static GtkColumnViewColumn *add_column(const char *title, int col, gboolean expand, int fixed_width) {
         GtkListItemFactory *f = gtk_signal_list_item_factory_new();
         GtkColumnViewColumn *c;
 
@@ -599,6 +600,7 @@ static void add_column(const char *title, int col, gboolean expand, int fixed_wi
         }
         gtk_column_view_append_column(applet.peer_view, c);
         g_object_unref(c);
+        return c;
 }
 
 static void on_peer_activated(GtkColumnView *view, guint pos, gpointer data) {
@@ -617,7 +619,7 @@ static void net_row_update(GtkListItem *li) {
         GtkWidget *vbox = gtk_widget_get_next_sibling(dot);
         GtkWidget *name = gtk_widget_get_first_child(vbox);
         GtkWidget *sub = gtk_widget_get_next_sibling(name);
-        set_dot(dot, n->active, n->active);
+        set_dot(dot, TRUE, n->active);
         gtk_widget_set_tooltip_text(dot, n->active ? "active" : "inactive");
         gtk_label_set_text(GTK_LABEL(name), n->name);
         g_autofree char *text = g_strdup_printf("%s · %u/%u online", n->active ? "active" : "inactive",
@@ -866,12 +868,13 @@ static GtkWidget *build_peers_page(void) {
         gtk_column_view_set_single_click_activate(applet.peer_view, FALSE);
         gtk_widget_add_css_class(GTK_WIDGET(applet.peer_view), "data-table");
         add_column("", COL_STATUS, FALSE, 32);
-        add_column("Name", COL_NAME, TRUE, -1);
+        GtkColumnViewColumn *by_name = add_column("Name", COL_NAME, TRUE, -1);
         add_column("Addresses", COL_ADDRESSES, TRUE, -1);
         add_column("Last handshake", COL_HANDSHAKE, FALSE, 130);
         add_column("Received", COL_RX, FALSE, 90);
         add_column("Sent", COL_TX, FALSE, 90);
         add_column("Endpoint", COL_ENDPOINT, FALSE, 150);
+        gtk_column_view_sort_by_column(applet.peer_view, by_name, GTK_SORT_ASCENDING);
         g_signal_connect(applet.peer_view, "activate", G_CALLBACK(on_peer_activated), NULL);
         applet.peer_scroller = gtk_scrolled_window_new();
         gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(applet.peer_scroller), GTK_WIDGET(applet.peer_view));
@@ -1051,6 +1054,8 @@ int main(int argc, char *argv[]) {
                   "Test: add a peer of this name through the dialog, then show its QR code", "NAME" },
                 { "test-filter", 0, 0, G_OPTION_ARG_STRING, &applet.test.filter,
                   "Test: filter the peer list by this text and report the time it took", "TEXT" },
+                { "test-detail", 0, 0, G_OPTION_ARG_STRING, &applet.test.detail,
+                  "Test: after adding the peer, show the detail page of this peer (default: the added one)", "NAME" },
                 { "test-screenshots", 0, 0, G_OPTION_ARG_FILENAME, &applet.test.screenshot_dir,
                   "Test: write PNG screenshots of the windows into this directory", "DIR" },
                 { "test-quit", 0, 0, G_OPTION_ARG_NONE, &applet.test.quit,

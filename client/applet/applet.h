@@ -19,6 +19,7 @@ typedef struct {
         char *network;                  /* select this network at start */
         char *add_peer;                 /* add a peer of this name through the dialog */
         char *filter;                   /* type this into the search entry, time it */
+        char *detail;                   /* the peer whose detail page is shown after the add */
         char *screenshot_dir;
         gboolean quit;                  /* quit when the script is done */
         int step;

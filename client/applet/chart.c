@@ -7,12 +7,20 @@
 #include "applet.h"
 #include "format.h"
 
+/* A round top for the y axis in binary units (4 KiB/s, 200 MiB/s): the grid lines at
+ * quarters of it get round labels too. */
 static double nice_ceiling(double v) {
+        static const double steps[] = { 1, 2, 4, 8, 10, 20, 40, 80, 100, 200, 400, 800, 1024 };
+        double unit = 1;
+
         if (v <= 0)
                 return 1024;
-        double e = pow(10, floor(log10(v)));
-        double m = v / e;
-        return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * e;
+        while (v / unit >= 1024)
+                unit *= 1024;
+        for (size_t i = 0; i < G_N_ELEMENTS(steps); i++)
+                if (v <= steps[i] * unit)
+                        return steps[i] * unit;
+        return 1024 * unit;
 }
 
 static double rate_at(WgPeerItem *p, size_t i, gboolean tx) {
@@ -70,7 +78,9 @@ void chart_draw(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpoint
 
         size_t n = p->history_len;
         const TransferSample *first = wg_peer_item_sample(p, 0), *last = wg_peer_item_sample(p, n - 1);
-        double span = MAX((double) (last->time - first->time) / G_USEC_PER_SEC, 1.0);
+        /* at least a minute on the x axis, "now" at the right edge */
+        double span = MAX((double) (last->time - first->time) / G_USEC_PER_SEC, 60.0);
+        int64_t origin = last->time - (int64_t) (span * G_USEC_PER_SEC);
         double max = 0;
         for (size_t i = 1; i < n; i++)
                 max = MAX(max, MAX(rate_at(p, i, FALSE), rate_at(p, i, TRUE)));
@@ -105,18 +115,32 @@ void chart_draw(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpoint
                 pango_cairo_show_layout(cr, layout);
         }
 
-        /* the two rate lines, a step per sample interval */
+        /* received as a shaded area, sent as a line over it: both stay visible when
+         * they are equal (ping) */
         for (int line = 0; line < 2; line++) {
-                set_rgb(cr, line ? &tx_color : &rx_color, 1);
-                cairo_set_line_width(cr, 2);
-                cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+                double x0 = left + w * ((double) (first->time - origin) / G_USEC_PER_SEC) / span, px = x0;
+                cairo_new_path(cr);
                 for (size_t i = 1; i < n; i++) {
                         const TransferSample *s = wg_peer_item_sample(p, i);
-                        double px = left + w * ((double) (s->time - first->time) / G_USEC_PER_SEC) / span;
-                        double py = top + h - h * rate_at(p, i, line) / max;
+                        double py = top + h - h * MIN(rate_at(p, i, line), max) / max;
+                        px = left + w * ((double) (s->time - origin) / G_USEC_PER_SEC) / span;
                         if (i == 1)
-                                cairo_move_to(cr, left, py);
+                                cairo_move_to(cr, x0, py);
                         cairo_line_to(cr, px, py);
+                }
+                cairo_set_line_width(cr, 2);
+                cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+                set_rgb(cr, line ? &tx_color : &rx_color, 1);
+                if (line == 0) {
+                        cairo_path_t *path = cairo_copy_path(cr);
+                        cairo_line_to(cr, px, top + h);
+                        cairo_line_to(cr, x0, top + h);
+                        cairo_close_path(cr);
+                        set_rgb(cr, &rx_color, 0.25);
+                        cairo_fill(cr);
+                        cairo_append_path(cr, path);
+                        cairo_path_destroy(path);
+                        set_rgb(cr, &rx_color, 1);
                 }
                 cairo_stroke(cr);
         }

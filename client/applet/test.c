@@ -107,11 +107,24 @@ static void step_detail_shot(void) {
 
 static char *added_path;
 
+static WgPeerItem *find_peer(const char *name) {
+        for (guint i = 0; applet.current && i < g_list_model_get_n_items(G_LIST_MODEL(applet.current->peers)); i++) {
+                g_autoptr(WgPeerItem) p = g_list_model_get_item(G_LIST_MODEL(applet.current->peers), i);
+                if (strcmp(p->name, name) == 0)
+                        return p;       /* the store keeps it */
+        }
+        return NULL;
+}
+
 static void step_open_detail(void) {
-        WgPeerItem *p = added_path && applet.current ? g_hash_table_lookup(applet.current->peers_by_path, added_path)
-                                                     : NULL;
+        WgPeerItem *p = NULL;
+
+        if (applet.test.detail)
+                p = find_peer(applet.test.detail);
+        else if (added_path && applet.current)
+                p = g_hash_table_lookup(applet.current->peers_by_path, added_path);
         if (!p) {
-                g_printerr("wgnet-applet: test: the added peer is not in the list\n");
+                g_printerr("wgnet-applet: test: the peer for the detail page is not in the list\n");
                 applet.test.exit_status = 1;
                 step_done();
                 return;
@@ -125,8 +138,9 @@ static void step_open_detail(void) {
                 }
         }
         applet_show_detail(p);
-        /* a few GetStats rounds, so the chart has samples */
-        later(3 * applet.refresh_interval_ms + 300, step_detail_shot);
+        /* GetStats rounds, so the chart has samples: more of them for a peer with traffic */
+        later(applet.test.detail ? 40 * applet.refresh_interval_ms : 3 * applet.refresh_interval_ms + 300,
+              step_detail_shot);
 }
 
 static GtkWindow *pending_dialog;
