@@ -594,7 +594,12 @@ static GtkColumnViewColumn *add_column(const char *title, int col, gboolean expa
         gtk_column_view_column_set_resizable(c, TRUE);
         if (fixed_width > 0)
                 gtk_column_view_column_set_fixed_width(c, fixed_width);
-        if (col != COL_ADDRESSES && col != COL_ENDPOINT) {
+        if (col == COL_NAME) {
+                /* collation keys computed once per item, not g_utf8_collate per comparison */
+                g_autoptr(GtkSorter) s = GTK_SORTER(gtk_string_sorter_new(
+                        gtk_property_expression_new(WG_TYPE_PEER_ITEM, NULL, "name")));
+                gtk_column_view_column_set_sorter(c, s);
+        } else if (col != COL_ADDRESSES && col != COL_ENDPOINT) {
                 g_autoptr(GtkSorter) s = GTK_SORTER(gtk_custom_sorter_new(peer_compare, GINT_TO_POINTER(col), NULL));
                 gtk_column_view_column_set_sorter(c, s);
         }
