@@ -298,8 +298,11 @@ static void on_signal(GDBusConnection *bus, const char *sender, const char *path
                         load();
         } else if (strcmp(signal, "RotationPending") == 0) {
                 WgPeerItem *p = g_hash_table_lookup(applet.peers_by_path, path);
+                guint64 deadline;
+                g_variant_get(params, "(t)", &deadline);
                 if (p) {
                         p->rotation_pending = TRUE;
+                        p->rotation_deadline = deadline;
                         wg_peer_item_bump(p);
                         if (p == applet.detail)
                                 applet_detail_update();
@@ -699,6 +702,43 @@ static void detail_row(int row, const char *key, const char *value) {
         gtk_label_set_text(GTK_LABEL(v), value && *value ? value : "–");
 }
 
+static char *duration_text(guint64 s) {
+        if (s % 86400 == 0 && s >= 86400)
+                return g_strdup_printf("%" G_GUINT64_FORMAT " days", s / 86400);
+        if (s % 3600 == 0 && s >= 3600)
+                return g_strdup_printf("%" G_GUINT64_FORMAT " h", s / 3600);
+        return g_strdup_printf("%" G_GUINT64_FORMAT " min", s / 60);
+}
+
+/* RotationPending with its deadline, or the policy and the last rotation. */
+static char *rotation_text(WgPeerItem *p) {
+        GString *s = g_string_new(NULL);
+        char ago[APPLET_AGO_STRLEN];
+
+        if (p->rotation_pending) {
+                g_string_append(s, "PENDING: the peer must get its new configuration");
+                if (p->rotation_deadline) {
+                        g_autoptr(GDateTime) d = g_date_time_new_from_unix_local((gint64) (p->rotation_deadline / G_USEC_PER_SEC));
+                        g_autofree char *when = d ? g_date_time_format(d, "%Y-%m-%d %H:%M") : NULL;
+                        if (when)
+                                g_string_append_printf(s, "; the old key stops working at %s", when);
+                }
+        } else
+                g_string_append(s, "not pending");
+        if (p->last_rotation)
+                g_string_append_printf(s, " · last rotated %s",
+                                       applet_format_ago(p->last_rotation, (uint64_t) g_get_real_time(), ago));
+        if (p->rotation_interval) {
+                g_autofree char *every = duration_text(p->rotation_interval);
+                g_string_append_printf(s, " · policy: %s every %s", p->rotation_kind ? p->rotation_kind : "rotate", every);
+        }
+        if (p->grace_period) {
+                g_autofree char *grace = duration_text(p->grace_period);
+                g_string_append_printf(s, ", grace period %s", grace);
+        }
+        return g_string_free(s, FALSE);
+}
+
 void applet_detail_update(void) {
         WgPeerItem *p = applet.detail;
         char ago[APPLET_AGO_STRLEN], rx[APPLET_BYTES_STRLEN], tx[APPLET_BYTES_STRLEN];
@@ -721,8 +761,8 @@ void applet_detail_update(void) {
         detail_row(row++, "Keepalive", ka);
         detail_row(row++, "Preshared key", p->has_psk ? "yes" : "no");
         detail_row(row++, "Private key", p->private_key_stored ? "stored by wgnetd" : "held by the peer only");
-        detail_row(row++, "Key rotation", p->rotation_pending ? "pending: a new configuration must be sent to the peer"
-                                                              : "not pending");
+        g_autofree char *rotation = rotation_text(p);
+        detail_row(row++, "Key rotation", rotation);
         if (p->email && *p->email)
                 detail_row(row++, "Email", p->email);
         gtk_button_set_label(applet.enable_button, p->enabled ? "Disable" : "Enable");
@@ -764,10 +804,12 @@ static void rotate_done(GObject *source, GAsyncResult *res, gpointer data) {
         dialog_show_config(p->path, p->name, config);
 }
 
-static void on_rotate_clicked(GtkButton *b, gpointer data) {
+/* "psk": a new preshared key at once; "keypair": a new key pair, the old one keeps working
+ * until the new one shakes hands or the grace period ends (RotationPending meanwhile). */
+static void on_rotate_clicked(GtkButton *b, gpointer what) {
         WgPeerItem *p = applet.detail;
         if (p)
-                applet_call(p->path, WGNET_PEER_IFACE, "RotateKeys", g_variant_new("(s)", "psk"),
+                applet_call(p->path, WGNET_PEER_IFACE, "RotateKeys", g_variant_new("(s)", (const char *) what),
                             G_VARIANT_TYPE("(s)"), TRUE, rotate_done, g_object_ref(p));
 }
 
@@ -914,7 +956,14 @@ static GtkWidget *build_detail_page(void) {
 
         applet.enable_button = GTK_BUTTON(button("Disable", NULL, G_CALLBACK(on_enable_clicked)));
         gtk_box_append(GTK_BOX(actions), button("Configuration and QR code…", NULL, G_CALLBACK(on_config_clicked)));
-        gtk_box_append(GTK_BOX(actions), button("Rotate preshared key", NULL, G_CALLBACK(on_rotate_clicked)));
+        GtkWidget *rotate_psk = gtk_button_new_with_label("Rotate preshared key");
+        GtkWidget *rotate_keys = applet.rotate_keys_button = gtk_button_new_with_label("Rotate key pair");
+        g_signal_connect(rotate_psk, "clicked", G_CALLBACK(on_rotate_clicked), (gpointer) "psk");
+        g_signal_connect(rotate_keys, "clicked", G_CALLBACK(on_rotate_clicked), (gpointer) "keypair");
+        gtk_widget_set_tooltip_text(rotate_keys, "A new key pair for the peer; the old key keeps working "
+                                                 "until the new one is used or the grace period ends");
+        gtk_box_append(GTK_BOX(actions), rotate_psk);
+        gtk_box_append(GTK_BOX(actions), rotate_keys);
         gtk_box_append(GTK_BOX(actions), GTK_WIDGET(applet.enable_button));
         GtkWidget *remove = button("Remove…", NULL, G_CALLBACK(on_remove_clicked));
         gtk_widget_add_css_class(remove, "destructive-action");
@@ -1061,6 +1110,8 @@ int main(int argc, char *argv[]) {
                   "Test: filter the peer list by this text and report the time it took", "TEXT" },
                 { "test-detail", 0, 0, G_OPTION_ARG_STRING, &applet.test.detail,
                   "Test: after adding the peer, show the detail page of this peer (default: the added one)", "NAME" },
+                { "test-rotate", 0, 0, G_OPTION_ARG_NONE, &applet.test.rotate,
+                  "Test: then rotate that peer's key pair with the detail page's button", NULL },
                 { "test-screenshots", 0, 0, G_OPTION_ARG_FILENAME, &applet.test.screenshot_dir,
                   "Test: write PNG screenshots of the windows into this directory", "DIR" },
                 { "test-quit", 0, 0, G_OPTION_ARG_NONE, &applet.test.quit,

@@ -20,6 +20,8 @@ typedef struct {
         char *add_peer;                 /* add a peer of this name through the dialog */
         char *filter;                   /* type this into the search entry, time it */
         char *detail;                   /* the peer whose detail page is shown after the add */
+        gboolean rotate;                /* then rotate its key pair through the detail page */
+        gboolean rotating;
         char *screenshot_dir;
         gboolean quit;                  /* quit when the script is done */
         int step;
@@ -61,6 +63,7 @@ typedef struct Applet {
         GtkGrid *detail_grid;
         GtkDrawingArea *chart;
         GtkButton *enable_button;
+        GtkWidget *rotate_keys_button;
 
         GtkRevealer *toast;
         GtkLabel *toast_label;

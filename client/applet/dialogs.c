@@ -311,7 +311,7 @@ static void qr_done(GObject *source, GAsyncResult *res, gpointer data) {
                 gtk_picture_set_paintable(d->qr, GDK_PAINTABLE(texture));
                 gtk_stack_set_visible_child(GTK_STACK(d->qr_stack), GTK_WIDGET(d->qr));
         }
-        if (applet.test.add_peer)
+        if (applet.test.add_peer || applet.test.rotating)
                 test_dialog_ready("config", d->window);
 }
 

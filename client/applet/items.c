@@ -23,6 +23,7 @@ static void wg_peer_item_finalize(GObject *o) {
         g_free(p->allowed_ips);
         g_free(p->endpoint);
         g_free(p->role);
+        g_free(p->rotation_kind);
         g_free(p->history);
         G_OBJECT_CLASS(wg_peer_item_parent_class)->finalize(o);
 }
@@ -115,6 +116,16 @@ gboolean wg_peer_item_apply(WgPeerItem *p, GVariant *props) {
                         changed |= set_str(&p->public_key, g_variant_get_string(v, NULL));
                 else if (is_s && strcmp(key, "Endpoint") == 0)
                         changed |= set_str(&p->endpoint, g_variant_get_string(v, NULL));
+                else if (is_s && strcmp(key, "RotationKind") == 0)
+                        changed |= set_str(&p->rotation_kind, g_variant_get_string(v, NULL));
+                else if (is_t && strcmp(key, "RotationDeadline") == 0)
+                        changed |= SET(p->rotation_deadline, g_variant_get_uint64(v));
+                else if (is_t && strcmp(key, "LastRotation") == 0)
+                        changed |= SET(p->last_rotation, g_variant_get_uint64(v));
+                else if (is_t && strcmp(key, "RotationInterval") == 0)
+                        changed |= SET(p->rotation_interval, g_variant_get_uint64(v));
+                else if (is_t && strcmp(key, "GracePeriod") == 0)
+                        changed |= SET(p->grace_period, g_variant_get_uint64(v));
                 else if (is_s && strcmp(key, "Role") == 0)
                         changed |= set_str(&p->role, g_variant_get_string(v, NULL));
                 else if (is_as && strcmp(key, "Addresses") == 0)

@@ -34,6 +34,9 @@ struct _WgPeerItem {
         guint16 keepalive;
         gboolean online, enabled, has_psk, private_key_stored, rotation_pending;
         guint64 last_handshake, rx, tx, created_at, expires_at;
+        guint64 rotation_deadline, last_rotation;       /* µs since the epoch */
+        guint64 rotation_interval, grace_period;        /* seconds */
+        char *rotation_kind;
         guint revision;
         /* transfer history, allocated when the counters first move or the detail view opens */
         TransferSample *history;

@@ -98,8 +98,21 @@ static void step_peers_shot(void) {
         step_done();
 }
 
+static void step_rotation_detail_shot(void) {
+        test_save_widget(GTK_WIDGET(applet.window), "detail-rotation");
+        gtk_stack_set_visible_child_name(applet.stack, "peers");
+        applet.detail = NULL;
+        later(400, step_peers_shot);
+}
+
 static void step_detail_shot(void) {
         test_save_widget(GTK_WIDGET(applet.window), "detail");
+        if (applet.test.rotate && !applet.test.rotating) {
+                applet.test.rotating = TRUE;
+                /* the same path as a click on "Rotate key pair" */
+                gtk_widget_activate(applet.rotate_keys_button);
+                return;
+        }
         gtk_stack_set_visible_child_name(applet.stack, "peers");
         applet.detail = NULL;
         later(400, step_peers_shot);
@@ -153,10 +166,12 @@ static void step_submit(void) {
 }
 
 static void step_config_shot(void) {
-        test_save_widget(GTK_WIDGET(pending_dialog), "qr");
+        test_save_widget(GTK_WIDGET(pending_dialog), applet.test.rotating ? "rotate-qr" : "qr");
         gtk_window_destroy(pending_dialog);
         g_clear_object(&pending_dialog);
-        if (applet.test.exit_status)
+        if (applet.test.rotating)
+                later(1500, step_rotation_detail_shot);
+        else if (applet.test.exit_status)
                 step_done();
         else
                 later(300, step_open_detail);

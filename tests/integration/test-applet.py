@@ -137,6 +137,7 @@ def start_client(rig, idx, peer_path, burst):
     vh, vc = f"vh{idx}{rig.tag[-5:]}", f"vc{idx}{rig.tag[-5:]}"
     wgc = f"wgc{idx}{rig.tag[-5:]}"     # unique: wireguard-go's socket dir is not per namespace
     c = config_values(str(rig.peer(peer_path).GetConfig()))
+    state.setdefault("client_config", {})[peer_path] = c
     state.setdefault("client_ns", []).append(ns)
     run(["ip", "netns", "add", ns])
     run(["ip", "link", "add", vh, "netns", rig.netns, "type", "veth", "peer", "name", vc, "netns", ns])
@@ -214,7 +215,7 @@ def test_setup(rig):
 def test_add_peer_through_the_ui(rig):
     shots = SHOTS
     code, lines, err = run_applet(rig, shots, "--test-network", "office", "--test-add-peer", "frank-laptop",
-                                  "--test-detail", "alice-laptop", "--refresh-interval", "500")
+                                  "--test-detail", "alice-laptop", "--test-rotate", "--refresh-interval", "500")
     assert code == 0, f"applet failed ({code}):\n{err[-3000:]}"
     added = [ln.split()[1] for ln in lines if ln.startswith("peer-added")]
     assert added, f"the applet did not add the peer:\n{err[-3000:]}"
@@ -232,7 +233,8 @@ def test_add_peer_through_the_ui(rig):
     assert sorted(peers[p["PublicKey"]]["allowed_ips"]) == sorted(p["AllowedIPs"])
     # the screenshots exist and have a sensible size
     for name, (minw, minh) in {"main.png": (900, 500), "add-peer.png": (400, 200), "qr.png": (600, 300),
-                               "detail.png": (900, 500), "peers.png": (500, 150)}.items():
+                               "detail.png": (900, 500), "peers.png": (500, 150), "rotate-qr.png": (600, 300),
+                               "detail-rotation.png": (900, 500)}.items():
         w, h = png_size(os.path.join(shots, name))
         assert w >= minw and h >= minh, f"{name} is {w}x{h}"
         publish(name, shots)
@@ -244,6 +246,15 @@ def test_add_peer_through_the_ui(rig):
         assert "PrivateKey" in r.stdout and p["PublicKey"] not in r.stdout
         print("     | qr.png decodes to the peer's configuration", flush=True)
     state["frank"] = path
+    # the key pair rotation started from alice's detail page: pending on the bus, and the
+    # QR code the applet showed carries a new private key
+    alice = rig.props(state["alice"], PEER)
+    assert alice["RotationPending"] is True, "RotateKeys('keypair') went through the detail page's button"
+    if shutil.which("zbarimg"):
+        r = run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", os.path.join(shots, "rotate-qr.png")])
+        new = config_values(r.stdout)
+        assert new["PrivateKey"] != state["client_config"][state["alice"]]["PrivateKey"], "a new key pair"
+        print("     | rotate-qr.png decodes to alice's config with a new private key", flush=True)
 
 
 def test_denied_is_a_message(rig):
