@@ -239,6 +239,21 @@ static void load(void) {
                                G_DBUS_CALL_FLAGS_NONE, 60000, applet.cancel, loaded, NULL);
 }
 
+static void peer_fetched(GObject *source, GAsyncResult *res, gpointer data) {
+        g_autofree char *path = data;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(applet.bus, res, NULL);
+        g_autoptr(GPtrArray) paths = g_ptr_array_new();
+        g_autoptr(GPtrArray) props = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
+
+        if (!reply)
+                return;         /* gone again */
+        g_ptr_array_add(paths, path);
+        g_ptr_array_add(props, g_variant_get_child_value(reply, 0));
+        peers_add(paths, props);
+        if (applet.current)
+                net_update_header();
+}
+
 static void on_signal(GDBusConnection *bus, const char *sender, const char *path, const char *iface,
                       const char *signal, GVariant *params, gpointer data) {
         if (strcmp(signal, "PropertiesChanged") == 0) {
@@ -295,7 +310,9 @@ static void on_signal(GDBusConnection *bus, const char *sender, const char *path
                 const char *ppath;
                 g_variant_get(params, "(&o)", &ppath);
                 if (!g_hash_table_contains(applet.peers_by_path, ppath))
-                        load();
+                        g_dbus_connection_call(applet.bus, WGNET_BUS, ppath, "org.freedesktop.DBus.Properties", "GetAll",
+                                               g_variant_new("(s)", WGNET_PEER_IFACE), G_VARIANT_TYPE("(a{sv})"),
+                                               G_DBUS_CALL_FLAGS_NONE, -1, applet.cancel, peer_fetched, g_strdup(ppath));
         } else if (strcmp(signal, "RotationPending") == 0) {
                 WgPeerItem *p = g_hash_table_lookup(applet.peers_by_path, path);
                 guint64 deadline;
@@ -367,8 +384,9 @@ static void stats_done(GObject *source, GAsyncResult *res, gpointer data) {
                 gboolean moved = rx != p->rx || tx != p->tx;
                 gboolean changed = moved || handshake != p->last_handshake || online != p->online ||
                                    g_strcmp0(endpoint, p->endpoint) != 0;
-                /* the chart's history: only for peers that move, or the one being looked at */
-                if (moved || p->history || p == applet.detail)
+                /* the chart's history: for peers that move (up to a bound: 10,000 busy peers
+                 * would hold 40 MB), and the one being looked at */
+                if ((moved && wg_peer_item_histories < APPLET_MAX_HISTORIES) || p->history || p == applet.detail)
                         wg_peer_item_add_sample(p, now, rx, tx);
                 p->last_handshake = handshake;
                 p->rx = rx;

@@ -5,6 +5,8 @@
 
 enum { PROP_0, PROP_NAME, PROP_REVISION, N_PROPS };
 
+unsigned wg_peer_item_histories;
+
 /* ---- peers ------------------------------------------------------------------------- */
 
 G_DEFINE_FINAL_TYPE(WgPeerItem, wg_peer_item, G_TYPE_OBJECT)
@@ -24,6 +26,8 @@ static void wg_peer_item_finalize(GObject *o) {
         g_free(p->endpoint);
         g_free(p->role);
         g_free(p->rotation_kind);
+        if (p->history)
+                wg_peer_item_histories--;
         g_free(p->history);
         G_OBJECT_CLASS(wg_peer_item_parent_class)->finalize(o);
 }
@@ -163,8 +167,10 @@ gboolean wg_peer_item_apply(WgPeerItem *p, GVariant *props) {
 }
 
 void wg_peer_item_add_sample(WgPeerItem *p, int64_t now, uint64_t rx, uint64_t tx) {
-        if (!p->history)
+        if (!p->history) {
                 p->history = g_new0(TransferSample, APPLET_HISTORY_LEN);
+                wg_peer_item_histories++;
+        }
         size_t i = (p->history_start + p->history_len) % APPLET_HISTORY_LEN;
         p->history[i] = (TransferSample) { .time = now, .rx = rx, .tx = tx };
         if (p->history_len < APPLET_HISTORY_LEN)

@@ -11,6 +11,9 @@
  * one per property). */
 
 #define APPLET_HISTORY_LEN 180          /* samples kept for a peer's transfer chart */
+#define APPLET_MAX_HISTORIES 1000       /* peers sampled before their detail page is opened */
+
+extern unsigned wg_peer_item_histories;  /* peers holding a history now */
 
 typedef struct {
         int64_t time;                   /* monotonic µs */

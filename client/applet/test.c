@@ -87,7 +87,19 @@ static void later(unsigned msec, void (*fn)(void)) {
 
 /* ---- the steps --------------------------------------------------------------------- */
 
+static char *added_path;
+
 static void step_done(void) {
+        /* what the model holds now: the test compares it with the daemon */
+        if (applet.current) {
+                guint n = g_list_model_get_n_items(G_LIST_MODEL(applet.current->peers)), online = 0;
+                for (guint i = 0; i < n; i++) {
+                        g_autoptr(WgPeerItem) p = g_list_model_get_item(G_LIST_MODEL(applet.current->peers), i);
+                        online += p->online;
+                }
+                g_print("WGNET_APPLET model network=%s peers=%u online=%u listed_added=%d\n", applet.current->name, n,
+                        online, added_path && g_hash_table_contains(applet.current->peers_by_path, added_path));
+        }
         g_print("WGNET_APPLET done\n");
         finish();
 }
@@ -117,8 +129,6 @@ static void step_detail_shot(void) {
         applet.detail = NULL;
         later(400, step_peers_shot);
 }
-
-static char *added_path;
 
 static WgPeerItem *find_peer(const char *name) {
         for (guint i = 0; applet.current && i < g_list_model_get_n_items(G_LIST_MODEL(applet.current->peers)); i++) {

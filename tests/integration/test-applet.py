@@ -220,6 +220,9 @@ def test_add_peer_through_the_ui(rig):
     added = [ln.split()[1] for ln in lines if ln.startswith("peer-added")]
     assert added, f"the applet did not add the peer:\n{err[-3000:]}"
     path = added[0]
+    # the applet's own list got it from the signals, and sees the two online clients
+    assert field(lines, "model", "listed_added") == "1", "the new peer is in the applet's list"
+    assert field(lines, "model", "peers") == "6" and field(lines, "model", "online") == "2", lines
     # the daemon has it: on the bus ...
     p = rig.props(path, PEER)
     assert p["Name"] == "frank-laptop" and p["Network"] == state["net"], p
