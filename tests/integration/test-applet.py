@@ -263,8 +263,23 @@ def test_add_peer_through_the_ui(rig):
 def test_denied_is_a_message(rig):
     shots = os.path.join(SHOTS, "denied")
     before = rig.prop(state["net"], NETWORK, "PeerCount")
-    code, lines, err = run_applet(rig, shots, "--test-network", "office", "--test-add-peer", "mallory",
-                                  user=rig.user)
+    # watch the call on the bus: it must carry ALLOW_INTERACTIVE_AUTHORIZATION (0x4), so
+    # that a desktop's polkit agent would ask for a password
+    monitor = subprocess.Popen(["busctl", f"--address={rig.address}", "monitor",
+                                "--match=type='method_call',member='AddPeer'"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(0.5)
+    try:
+        code, lines, err = run_applet(rig, shots, "--test-network", "office", "--test-add-peer", "mallory",
+                                      user=rig.user)
+    finally:
+        time.sleep(0.3)
+        monitor.terminate()
+        calls = monitor.communicate(timeout=10)[0]
+    m = re.search(r"Flags=(\d+)", calls)
+    assert m and "Member=AddPeer" in calls, f"busctl monitor did not see the AddPeer call:\n{calls[:2000]}"
+    assert int(m.group(1)) & 4, f"AddPeer without ALLOW_INTERACTIVE_AUTHORIZATION: Flags={m.group(1)}"
+    print(f"     | AddPeer went out with Flags={m.group(1)} (ALLOW_INTERACTIVE_AUTHORIZATION)", flush=True)
     assert code == 2, f"expected the applet to report the denial with status 2, got {code}:\n{err[-3000:]}"
     assert not any(ln.startswith("peer-added") for ln in lines)
     assert "Not allowed to add the peer" in err, err[-2000:]
