@@ -280,10 +280,8 @@ static void on_signal(GDBusConnection *bus, const char *sender, const char *path
                 const char *opath;
                 g_autoptr(GVariant) ifaces = NULL;
                 g_variant_get(params, "(&o@a{sa{sv}})", &opath, &ifaces);
-                g_autoptr(GVariant) one = g_variant_new_parsed("{%o: %*}", opath, g_steal_pointer(&ifaces));
-                g_autoptr(GVariantBuilder) b = g_variant_builder_new(G_VARIANT_TYPE("a{oa{sa{sv}}}"));
-                g_variant_builder_add_value(b, g_steal_pointer(&one));
-                g_autoptr(GVariant) objects = g_variant_ref_sink(g_variant_builder_end(b));
+                GVariant *entry = g_variant_new_dict_entry(g_variant_new_object_path(opath), ifaces);
+                g_autoptr(GVariant) objects = g_variant_ref_sink(g_variant_new_array(NULL, &entry, 1));
                 objects_add(objects);
                 if (applet.current)
                         net_update_header();
@@ -721,6 +719,8 @@ static void detail_row(int row, const char *key, const char *value) {
 }
 
 static char *duration_text(guint64 s) {
+        if (s == 86400)
+                return g_strdup("1 day");
         if (s % 86400 == 0 && s >= 86400)
                 return g_strdup_printf("%" G_GUINT64_FORMAT " days", s / 86400);
         if (s % 3600 == 0 && s >= 3600)
@@ -752,7 +752,7 @@ static char *rotation_text(WgPeerItem *p) {
         }
         if (p->grace_period) {
                 g_autofree char *grace = duration_text(p->grace_period);
-                g_string_append_printf(s, ", grace period %s", grace);
+                g_string_append_printf(s, " · grace period %s", grace);
         }
         return g_string_free(s, FALSE);
 }
@@ -983,7 +983,7 @@ static GtkWidget *build_detail_page(void) {
         gtk_box_append(GTK_BOX(actions), rotate_psk);
         gtk_box_append(GTK_BOX(actions), rotate_keys);
         gtk_box_append(GTK_BOX(actions), GTK_WIDGET(applet.enable_button));
-        GtkWidget *remove = button("Remove…", NULL, G_CALLBACK(on_remove_clicked));
+        GtkWidget *remove = applet.remove_button = button("Remove…", NULL, G_CALLBACK(on_remove_clicked));
         gtk_widget_add_css_class(remove, "destructive-action");
         gtk_box_append(GTK_BOX(actions), remove);
 
@@ -1130,6 +1130,8 @@ int main(int argc, char *argv[]) {
                   "Test: after adding the peer, show the detail page of this peer (default: the added one)", "NAME" },
                 { "test-rotate", 0, 0, G_OPTION_ARG_NONE, &applet.test.rotate,
                   "Test: then rotate that peer's key pair with the detail page's button", NULL },
+                { "test-manage", 0, 0, G_OPTION_ARG_STRING, &applet.test.manage,
+                  "Test: then disable, enable and remove this peer with its page's buttons", "NAME" },
                 { "test-screenshots", 0, 0, G_OPTION_ARG_FILENAME, &applet.test.screenshot_dir,
                   "Test: write PNG screenshots of the windows into this directory", "DIR" },
                 { "test-quit", 0, 0, G_OPTION_ARG_NONE, &applet.test.quit,

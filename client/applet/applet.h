@@ -22,6 +22,7 @@ typedef struct {
         char *detail;                   /* the peer whose detail page is shown after the add */
         gboolean rotate;                /* then rotate its key pair through the detail page */
         gboolean rotating;
+        char *manage;                   /* then disable, enable and remove this peer with the buttons */
         char *screenshot_dir;
         gboolean quit;                  /* quit when the script is done */
         int step;
@@ -64,6 +65,7 @@ typedef struct Applet {
         GtkDrawingArea *chart;
         GtkButton *enable_button;
         GtkWidget *rotate_keys_button;
+        GtkWidget *remove_button;
 
         GtkRevealer *toast;
         GtkLabel *toast_label;

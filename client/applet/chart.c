@@ -70,7 +70,7 @@ void chart_draw(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpoint
 
         if (!p || p->history_len < 2) {
                 set_rgb(cr, &fg, 0.55);
-                pango_layout_set_text(layout, "Collecting samples: one every refresh (2 s)…", -1);
+                pango_layout_set_text(layout, "Collecting samples: one per refresh…", -1);
                 cairo_move_to(cr, left, top + h / 2 - 8);
                 pango_cairo_show_layout(cr, layout);
                 goto done;
@@ -78,8 +78,8 @@ void chart_draw(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpoint
 
         size_t n = p->history_len;
         const TransferSample *first = wg_peer_item_sample(p, 0), *last = wg_peer_item_sample(p, n - 1);
-        /* at least 30 s on the x axis, "now" at the right edge */
-        double span = MAX((double) (last->time - first->time) / G_USEC_PER_SEC, 30.0);
+        /* at least 40 s on the x axis, "now" at the right edge */
+        double span = MAX((double) (last->time - first->time) / G_USEC_PER_SEC, 40.0);
         int64_t origin = last->time - (int64_t) (span * G_USEC_PER_SEC);
         double max = 0;
         for (size_t i = 1; i < n; i++)

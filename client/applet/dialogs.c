@@ -492,6 +492,8 @@ void dialog_confirm_remove(WgPeerItem *p) {
         gtk_dialog_set_default_response(GTK_DIALOG(dialog), GTK_RESPONSE_CANCEL);
         g_signal_connect(dialog, "response", G_CALLBACK(remove_response), g_object_ref(p));
         gtk_window_present(GTK_WINDOW(dialog));
+        if (applet.test.manage)
+                test_dialog_ready("remove", GTK_WINDOW(dialog));
 }
 
 /* ---- create a network -------------------------------------------------------------- */

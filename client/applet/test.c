@@ -88,6 +88,16 @@ static void later(unsigned msec, void (*fn)(void)) {
 /* ---- the steps --------------------------------------------------------------------- */
 
 static char *added_path;
+static GtkWindow *pending_dialog;
+
+static WgPeerItem *find_peer(const char *name) {
+        for (guint i = 0; applet.current && i < g_list_model_get_n_items(G_LIST_MODEL(applet.current->peers)); i++) {
+                g_autoptr(WgPeerItem) p = g_list_model_get_item(G_LIST_MODEL(applet.current->peers), i);
+                if (strcmp(p->name, name) == 0)
+                        return p;       /* the store keeps it */
+        }
+        return NULL;
+}
 
 static void step_done(void) {
         /* what the model holds now: the test compares it with the daemon */
@@ -110,11 +120,102 @@ static void step_peers_shot(void) {
         step_done();
 }
 
-static void step_rotation_detail_shot(void) {
-        test_save_widget(GTK_WIDGET(applet.window), "detail-rotation");
+/* Polls cond every 100 ms, then runs next; gives up after 10 s. */
+static gboolean (*poll_cond)(void);
+static void (*poll_next)(void);
+static const char *poll_what;
+static int poll_left;
+
+static gboolean poll_tick(gpointer data) {
+        if (poll_cond()) {
+                poll_next();
+                return G_SOURCE_REMOVE;
+        }
+        if (--poll_left > 0)
+                return G_SOURCE_CONTINUE;
+        g_printerr("wgnet-applet: test: timed out waiting for %s\n", poll_what);
+        applet.test.exit_status = 1;
+        step_done();
+        return G_SOURCE_REMOVE;
+}
+
+static void wait_until(gboolean (*cond)(void), const char *what, void (*next)(void)) {
+        poll_cond = cond;
+        poll_next = next;
+        poll_what = what;
+        poll_left = 100;
+        g_timeout_add(100, poll_tick, NULL);
+}
+
+/* --test-manage: the peer page's buttons, checked through the applet's own model (that is,
+ * through the daemon's PropertiesChanged and PeerRemoved signals) */
+static WgPeerItem *managed;
+
+static gboolean managed_disabled(void) {
+        return !managed->enabled;
+}
+
+static gboolean managed_enabled(void) {
+        return managed->enabled;
+}
+
+static gboolean managed_gone(void) {
+        return !g_hash_table_contains(applet.peers_by_path, managed->path);
+}
+
+static void manage_removed(void) {
+        g_print("WGNET_APPLET managed %s removed\n", managed->name);
+        g_clear_object(&managed);
+        later(400, step_peers_shot);
+}
+
+static void manage_enabled(void) {
+        g_print("WGNET_APPLET managed %s enabled\n", managed->name);
+        gtk_widget_activate(applet.remove_button);      /* → the confirmation, test_dialog_ready("remove") */
+}
+
+static void manage_disabled(void) {
+        g_print("WGNET_APPLET managed %s disabled\n", managed->name);
+        test_save_widget(GTK_WIDGET(applet.window), "detail-disabled");
+        gtk_widget_activate(GTK_WIDGET(applet.enable_button));
+        wait_until(managed_enabled, "the peer to be enabled again", manage_enabled);
+}
+
+static void step_manage(void) {
+        WgPeerItem *p = find_peer(applet.test.manage);
+
+        if (!p) {
+                g_printerr("wgnet-applet: test: no peer '%s' to manage\n", applet.test.manage);
+                applet.test.exit_status = 1;
+                step_done();
+                return;
+        }
+        managed = g_object_ref(p);
+        applet_show_detail(p);
+        gtk_widget_activate(GTK_WIDGET(applet.enable_button));
+        wait_until(managed_disabled, "the peer to be disabled", manage_disabled);
+}
+
+static void step_remove_confirm(void) {
+        test_save_widget(GTK_WIDGET(pending_dialog), "remove-confirm");
+        /* what the dialog's "Remove" button does */
+        gtk_dialog_response(GTK_DIALOG(pending_dialog), GTK_RESPONSE_ACCEPT);
+        g_clear_object(&pending_dialog);
+        wait_until(managed_gone, "the peer to leave the list", manage_removed);
+}
+
+static void step_after_detail(void) {
         gtk_stack_set_visible_child_name(applet.stack, "peers");
         applet.detail = NULL;
-        later(400, step_peers_shot);
+        if (applet.test.manage)
+                later(300, step_manage);
+        else
+                later(400, step_peers_shot);
+}
+
+static void step_rotation_detail_shot(void) {
+        test_save_widget(GTK_WIDGET(applet.window), "detail-rotation");
+        step_after_detail();
 }
 
 static void step_detail_shot(void) {
@@ -125,19 +226,9 @@ static void step_detail_shot(void) {
                 gtk_widget_activate(applet.rotate_keys_button);
                 return;
         }
-        gtk_stack_set_visible_child_name(applet.stack, "peers");
-        applet.detail = NULL;
-        later(400, step_peers_shot);
+        step_after_detail();
 }
 
-static WgPeerItem *find_peer(const char *name) {
-        for (guint i = 0; applet.current && i < g_list_model_get_n_items(G_LIST_MODEL(applet.current->peers)); i++) {
-                g_autoptr(WgPeerItem) p = g_list_model_get_item(G_LIST_MODEL(applet.current->peers), i);
-                if (strcmp(p->name, name) == 0)
-                        return p;       /* the store keeps it */
-        }
-        return NULL;
-}
 
 static void step_open_detail(void) {
         WgPeerItem *p = NULL;
@@ -165,8 +256,6 @@ static void step_open_detail(void) {
         later(applet.test.detail ? 40 * applet.refresh_interval_ms : 3 * applet.refresh_interval_ms + 300,
               step_detail_shot);
 }
-
-static GtkWindow *pending_dialog;
 
 static void step_submit(void) {
         test_save_widget(GTK_WIDGET(pending_dialog), "add-peer");
@@ -210,6 +299,8 @@ void test_dialog_ready(const char *kind, GtkWindow *dialog) {
                 later(600, step_config_shot);
         else if (strcmp(kind, "add-peer-failed") == 0)
                 later(600, step_denied_shot);
+        else if (strcmp(kind, "remove") == 0)
+                later(600, step_remove_confirm);
 }
 
 static void step_add_peer(void) {

@@ -202,7 +202,8 @@ def test_setup(rig):
     ]], signature="(sa{sv})")
     added = unwrap(rig.network(net).AddPeers(specs))
     assert len(added) == 5
-    state["alice"], state["bob"] = added[0][0], added[1][0]
+    state["alice"], state["bob"], state["dave"] = added[0][0], added[1][0], added[3][0]
+    state["dave_key"] = rig.prop(state["dave"], PEER, "PublicKey")
     start_client(rig, 0, state["alice"], 40)
     start_client(rig, 1, state["bob"], 10)
     deadline = time.time() + 20
@@ -215,29 +216,40 @@ def test_setup(rig):
 def test_add_peer_through_the_ui(rig):
     shots = SHOTS
     code, lines, err = run_applet(rig, shots, "--test-network", "office", "--test-add-peer", "frank-laptop",
-                                  "--test-detail", "alice-laptop", "--test-rotate", "--refresh-interval", "500")
+                                  "--test-detail", "alice-laptop", "--test-rotate", "--test-manage", "dave-tablet",
+                                  "--refresh-interval", "500")
     assert code == 0, f"applet failed ({code}):\n{err[-3000:]}"
     added = [ln.split()[1] for ln in lines if ln.startswith("peer-added")]
     assert added, f"the applet did not add the peer:\n{err[-3000:]}"
     path = added[0]
     # the applet's own list got it from the signals, and sees the two online clients
     assert field(lines, "model", "listed_added") == "1", "the new peer is in the applet's list"
-    assert field(lines, "model", "peers") == "6" and field(lines, "model", "online") == "2", lines
+    assert field(lines, "model", "peers") == "5" and field(lines, "model", "online") == "2", lines
+    # dave-tablet went through Disable, Enable and Remove (with the confirmation) on its
+    # page: the applet saw each change come back as a signal, and the daemon dropped him
+    for what in ("disabled", "enabled", "removed"):
+        assert f"managed dave-tablet {what}" in lines, f"dave-tablet {what}: {lines}"
+    dave = state["dave"]
+    om = dbus.Interface(rig.bus().get_object("org.wgnet1", "/org/wgnet1"), "org.freedesktop.DBus.ObjectManager")
+    assert dave not in [str(o) for o in om.GetManagedObjects()], "dave-tablet's object left the bus"
+    assert rig.sqlite("SELECT count(*) FROM peers WHERE name = 'dave-tablet'") == "0"
     # the daemon has it: on the bus ...
     p = rig.props(path, PEER)
     assert p["Name"] == "frank-laptop" and p["Network"] == state["net"], p
     assert p["PersistentKeepalive"] == 25 and p["HasPresharedKey"] is True and p["Enabled"] is True
     assert len(p["Addresses"]) == 2, p["Addresses"]
-    assert rig.prop(state["net"], NETWORK, "PeerCount") == 6
-    # ... and on the device
+    assert rig.prop(state["net"], NETWORK, "PeerCount") == 5     # 5 + frank - dave
+    # ... and on the device (where dave is gone)
     _, peers = rig.wg_dump(ifname(rig, 0))
+    assert state["dave_key"] not in peers
     assert p["PublicKey"] in peers, "the new peer is on the device"
     assert peers[p["PublicKey"]]["preshared_key"] is not None
     assert sorted(peers[p["PublicKey"]]["allowed_ips"]) == sorted(p["AllowedIPs"])
     # the screenshots exist and have a sensible size
     for name, (minw, minh) in {"main.png": (900, 500), "add-peer.png": (400, 200), "qr.png": (600, 300),
                                "detail.png": (900, 500), "peers.png": (500, 150), "rotate-qr.png": (600, 300),
-                               "detail-rotation.png": (900, 500)}.items():
+                               "detail-rotation.png": (900, 500),
+                               "detail-disabled.png": (900, 500), "remove-confirm.png": (250, 100)}.items():
         w, h = png_size(os.path.join(shots, name))
         assert w >= minw and h >= minh, f"{name} is {w}x{h}"
         publish(name, shots)
