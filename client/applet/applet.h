@@ -22,7 +22,8 @@ typedef struct {
         char *detail;                   /* the peer whose detail page is shown after the add */
         gboolean rotate;                /* then rotate its key pair through the detail page */
         gboolean rotating;
-        char *manage;                   /* then disable, enable and remove this peer with the buttons */
+        char *manage;
+        char *new_network;              /* then create "NAME,ADDRESS", deactivate and activate it */                   /* then disable, enable and remove this peer with the buttons */
         char *screenshot_dir;
         gboolean quit;                  /* quit when the script is done */
         int step;

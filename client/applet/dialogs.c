@@ -605,4 +605,14 @@ void dialog_new_network(void) {
         gtk_window_set_default_widget(d->window, d->create);
         gtk_window_set_default_size(d->window, 520, -1);
         gtk_window_present(d->window);
+
+        if (applet.test.new_network) {
+                /* "NAME,ADDRESS": typed into the form, then "Create" is pressed */
+                g_auto(GStrv) parts = g_strsplit(applet.test.new_network, ",", 2);
+                gtk_editable_set_text(GTK_EDITABLE(d->name), parts[0]);
+                gtk_editable_set_text(GTK_EDITABLE(d->addresses), parts[0] && parts[1] ? parts[1] : "");
+                gtk_editable_set_text(GTK_EDITABLE(d->endpoint), "vpn.example.com:51990");
+                g_object_set_data(G_OBJECT(d->window), "test-submit", d->create);
+                test_dialog_ready("new-network", d->window);
+        }
 }

@@ -101,23 +101,30 @@ static WgPeerItem *find_peer(const char *name) {
 
 static void step_done(void) {
         /* what the model holds now: the test compares it with the daemon */
-        if (applet.current) {
-                guint n = g_list_model_get_n_items(G_LIST_MODEL(applet.current->peers)), online = 0;
+        for (guint k = 0; k < g_list_model_get_n_items(G_LIST_MODEL(applet.networks)); k++) {
+                g_autoptr(WgNetItem) net = g_list_model_get_item(G_LIST_MODEL(applet.networks), k);
+                guint n = g_list_model_get_n_items(G_LIST_MODEL(net->peers)), online = 0;
                 for (guint i = 0; i < n; i++) {
-                        g_autoptr(WgPeerItem) p = g_list_model_get_item(G_LIST_MODEL(applet.current->peers), i);
+                        g_autoptr(WgPeerItem) p = g_list_model_get_item(G_LIST_MODEL(net->peers), i);
                         online += p->online;
                 }
-                g_print("WGNET_APPLET model network=%s peers=%u online=%u listed_added=%d\n", applet.current->name, n,
-                        online, added_path && g_hash_table_contains(applet.current->peers_by_path, added_path));
+                g_print("WGNET_APPLET model-%s peers=%u online=%u active=%d\n", net->name, n, online, net->active);
         }
+        if (added_path)
+                g_print("WGNET_APPLET listed-added %d\n", g_hash_table_contains(applet.peers_by_path, added_path));
         g_print("WGNET_APPLET done\n");
         finish();
 }
 
+static void step_new_network(void);
+
 static void step_peers_shot(void) {
         test_save_widget(applet.peer_scroller, "peers");
         test_save_widget(GTK_WIDGET(applet.window), "main-after-add");
-        step_done();
+        if (applet.test.new_network)
+                step_new_network();
+        else
+                step_done();
 }
 
 /* Polls cond every 100 ms, then runs next; gives up after 10 s. */
@@ -128,7 +135,9 @@ static int poll_left;
 
 static gboolean poll_tick(gpointer data) {
         if (poll_cond()) {
-                poll_next();
+                /* after the frame that lays out and draws the change: a widget waiting for
+                 * its allocation renders as nothing */
+                after_paint(GTK_WIDGET(applet.window), poll_next);
                 return G_SOURCE_REMOVE;
         }
         if (--poll_left > 0)
@@ -202,6 +211,53 @@ static void step_remove_confirm(void) {
         gtk_dialog_response(GTK_DIALOG(pending_dialog), GTK_RESPONSE_ACCEPT);
         g_clear_object(&pending_dialog);
         wait_until(managed_gone, "the peer to leave the list", manage_removed);
+}
+
+/* --test-new-network: the "New network" dialog, then the header's Deactivate/Activate */
+static char *new_network_name;
+
+static gboolean new_network_current(void) {
+        return applet.current && strcmp(applet.current->name, new_network_name) == 0 && applet.current->active;
+}
+
+static gboolean current_inactive(void) {
+        return applet.current && !applet.current->active;
+}
+
+static gboolean current_active(void) {
+        return applet.current && applet.current->active;
+}
+
+static void network_activated(void) {
+        g_print("WGNET_APPLET network %s activated\n", applet.current->name);
+        later(300, step_done);
+}
+
+static void network_deactivated(void) {
+        g_print("WGNET_APPLET network %s deactivated\n", applet.current->name);
+        test_save_widget(GTK_WIDGET(applet.window), "network-inactive");
+        gtk_widget_activate(GTK_WIDGET(applet.activate_button));
+        wait_until(current_active, "the network to be active again", network_activated);
+}
+
+static void network_created(void) {
+        g_print("WGNET_APPLET network %s created\n", applet.current->name);
+        test_save_widget(GTK_WIDGET(applet.window), "network-new");
+        gtk_widget_activate(GTK_WIDGET(applet.activate_button));
+        wait_until(current_inactive, "the network to be inactive", network_deactivated);
+}
+
+static void step_new_network(void) {
+        g_auto(GStrv) parts = g_strsplit(applet.test.new_network, ",", 2);
+        new_network_name = g_strdup(parts[0]);
+        dialog_new_network();          /* → test_dialog_ready("new-network") */
+}
+
+static void step_new_network_submit(void) {
+        test_save_widget(GTK_WIDGET(pending_dialog), "new-network");
+        gtk_widget_activate(g_object_get_data(G_OBJECT(pending_dialog), "test-submit"));
+        g_clear_object(&pending_dialog);
+        wait_until(new_network_current, "the new network to be selected", network_created);
 }
 
 static void step_after_detail(void) {
@@ -301,6 +357,8 @@ void test_dialog_ready(const char *kind, GtkWindow *dialog) {
                 later(600, step_denied_shot);
         else if (strcmp(kind, "remove") == 0)
                 later(600, step_remove_confirm);
+        else if (strcmp(kind, "new-network") == 0)
+                later(600, step_new_network_submit);
 }
 
 static void step_add_peer(void) {

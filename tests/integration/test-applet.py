@@ -113,9 +113,14 @@ def png_size(path):
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
+# the screenshots docs/applet.md shows
+DOC_SHOTS = {"main.png", "peers.png", "add-peer.png", "qr.png", "detail.png", "detail-rotation.png",
+             "remove-confirm.png", "new-network.png", "denied.png", "big-filtered.png"}
+
+
 def publish(name, shots):
     """The screenshot as docs/screenshots/<name> when asked to update them."""
-    if os.environ.get("WGNET_UPDATE_SCREENSHOTS") == "1":
+    if os.environ.get("WGNET_UPDATE_SCREENSHOTS") == "1" and name in DOC_SHOTS:
         os.makedirs(DOCS_SHOTS, exist_ok=True)
         shutil.copy(os.path.join(shots, name), os.path.join(DOCS_SHOTS, name))
 
@@ -217,14 +222,14 @@ def test_add_peer_through_the_ui(rig):
     shots = SHOTS
     code, lines, err = run_applet(rig, shots, "--test-network", "office", "--test-add-peer", "frank-laptop",
                                   "--test-detail", "alice-laptop", "--test-rotate", "--test-manage", "dave-tablet",
-                                  "--refresh-interval", "500")
+                                  "--test-new-network", f"{ifname(rig, 9)},10.73.0.1/24", "--refresh-interval", "500")
     assert code == 0, f"applet failed ({code}):\n{err[-3000:]}"
     added = [ln.split()[1] for ln in lines if ln.startswith("peer-added")]
     assert added, f"the applet did not add the peer:\n{err[-3000:]}"
     path = added[0]
     # the applet's own list got it from the signals, and sees the two online clients
-    assert field(lines, "model", "listed_added") == "1", "the new peer is in the applet's list"
-    assert field(lines, "model", "peers") == "5" and field(lines, "model", "online") == "2", lines
+    assert "listed-added 1" in lines, "the new peer is in the applet's list"
+    assert field(lines, "model-office", "peers") == "5" and field(lines, "model-office", "online") == "2", lines
     # dave-tablet went through Disable, Enable and Remove (with the confirmation) on its
     # page: the applet saw each change come back as a signal, and the daemon dropped him
     for what in ("disabled", "enabled", "removed"):
@@ -233,7 +238,15 @@ def test_add_peer_through_the_ui(rig):
     om = dbus.Interface(rig.bus().get_object("org.wgnet1", "/org/wgnet1"), "org.freedesktop.DBus.ObjectManager")
     assert dave not in [str(o) for o in om.GetManagedObjects()], "dave-tablet's object left the bus"
     assert rig.sqlite("SELECT count(*) FROM peers WHERE name = 'dave-tablet'") == "0"
-    # the daemon has it: on the bus ...
+    # the network made with "New network…", then deactivated and activated from its header
+    newnet = ifname(rig, 9)
+    for what in ("created", "deactivated", "activated"):
+        assert f"network {newnet} {what}" in lines, f"{newnet} {what}: {lines}"
+    path9 = unwrap(rig.manager().GetNetworkByName(newnet))
+    n9 = rig.props(path9, NETWORK)
+    assert n9["Active"] is True and n9["Addresses"] == ["10.73.0.1/24"] and n9["Endpoint"] == "vpn.example.com:51990"
+    assert "UP" in rig.ns("ip", "link", "show", newnet).stdout
+    # the daemon has the peer: on the bus ...
     p = rig.props(path, PEER)
     assert p["Name"] == "frank-laptop" and p["Network"] == state["net"], p
     assert p["PersistentKeepalive"] == 25 and p["HasPresharedKey"] is True and p["Enabled"] is True
@@ -249,7 +262,8 @@ def test_add_peer_through_the_ui(rig):
     for name, (minw, minh) in {"main.png": (900, 500), "add-peer.png": (400, 200), "qr.png": (600, 300),
                                "detail.png": (900, 500), "peers.png": (500, 150), "rotate-qr.png": (600, 300),
                                "detail-rotation.png": (900, 500),
-                               "detail-disabled.png": (900, 500), "remove-confirm.png": (250, 100)}.items():
+                               "detail-disabled.png": (900, 500), "remove-confirm.png": (250, 100),
+                               "new-network.png": (400, 200), "network-inactive.png": (900, 500)}.items():
         w, h = png_size(os.path.join(shots, name))
         assert w >= minw and h >= minh, f"{name} is {w}x{h}"
         publish(name, shots)
