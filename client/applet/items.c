@@ -88,12 +88,29 @@ static gboolean set_strv(char **field, GVariant *v) {
         return set_str(field, joined);
 }
 
-#define SET(field, value) ({                                    \
-        __typeof__(field) _v = (value);                         \
-        gboolean _c = (field) != _v;                            \
-        (field) = _v;                                           \
-        _c;                                                     \
-})
+static gboolean set_bool(gboolean *field, gboolean value) {
+        gboolean changed = *field != value;
+        *field = value;
+        return changed;
+}
+
+static gboolean set_u16(guint16 *field, guint16 value) {
+        gboolean changed = *field != value;
+        *field = value;
+        return changed;
+}
+
+static gboolean set_u32(guint32 *field, guint32 value) {
+        gboolean changed = *field != value;
+        *field = value;
+        return changed;
+}
+
+static gboolean set_u64(guint64 *field, guint64 value) {
+        gboolean changed = *field != value;
+        *field = value;
+        return changed;
+}
 
 gboolean wg_peer_item_apply(WgPeerItem *p, GVariant *props) {
         GVariantIter it;
@@ -123,13 +140,13 @@ gboolean wg_peer_item_apply(WgPeerItem *p, GVariant *props) {
                 else if (is_s && strcmp(key, "RotationKind") == 0)
                         changed |= set_str(&p->rotation_kind, g_variant_get_string(v, NULL));
                 else if (is_t && strcmp(key, "RotationDeadline") == 0)
-                        changed |= SET(p->rotation_deadline, g_variant_get_uint64(v));
+                        changed |= set_u64(&p->rotation_deadline, g_variant_get_uint64(v));
                 else if (is_t && strcmp(key, "LastRotation") == 0)
-                        changed |= SET(p->last_rotation, g_variant_get_uint64(v));
+                        changed |= set_u64(&p->last_rotation, g_variant_get_uint64(v));
                 else if (is_t && strcmp(key, "RotationInterval") == 0)
-                        changed |= SET(p->rotation_interval, g_variant_get_uint64(v));
+                        changed |= set_u64(&p->rotation_interval, g_variant_get_uint64(v));
                 else if (is_t && strcmp(key, "GracePeriod") == 0)
-                        changed |= SET(p->grace_period, g_variant_get_uint64(v));
+                        changed |= set_u64(&p->grace_period, g_variant_get_uint64(v));
                 else if (is_s && strcmp(key, "Role") == 0)
                         changed |= set_str(&p->role, g_variant_get_string(v, NULL));
                 else if (is_as && strcmp(key, "Addresses") == 0)
@@ -137,28 +154,28 @@ gboolean wg_peer_item_apply(WgPeerItem *p, GVariant *props) {
                 else if (is_as && strcmp(key, "AllowedIPs") == 0)
                         changed |= set_strv(&p->allowed_ips, v);
                 else if (is_b && strcmp(key, "Online") == 0)
-                        changed |= SET(p->online, g_variant_get_boolean(v));
+                        changed |= set_bool(&p->online, g_variant_get_boolean(v));
                 else if (is_b && strcmp(key, "Enabled") == 0)
-                        changed |= SET(p->enabled, g_variant_get_boolean(v));
+                        changed |= set_bool(&p->enabled, g_variant_get_boolean(v));
                 else if (is_b && strcmp(key, "HasPresharedKey") == 0)
-                        changed |= SET(p->has_psk, g_variant_get_boolean(v));
+                        changed |= set_bool(&p->has_psk, g_variant_get_boolean(v));
                 else if (is_b && strcmp(key, "PrivateKeyStored") == 0)
-                        changed |= SET(p->private_key_stored, g_variant_get_boolean(v));
+                        changed |= set_bool(&p->private_key_stored, g_variant_get_boolean(v));
                 else if (is_b && strcmp(key, "RotationPending") == 0)
-                        changed |= SET(p->rotation_pending, g_variant_get_boolean(v));
+                        changed |= set_bool(&p->rotation_pending, g_variant_get_boolean(v));
                 else if (is_t && strcmp(key, "LastHandshake") == 0)
-                        changed |= SET(p->last_handshake, g_variant_get_uint64(v));
+                        changed |= set_u64(&p->last_handshake, g_variant_get_uint64(v));
                 else if (is_t && strcmp(key, "RxBytes") == 0)
-                        changed |= SET(p->rx, g_variant_get_uint64(v));
+                        changed |= set_u64(&p->rx, g_variant_get_uint64(v));
                 else if (is_t && strcmp(key, "TxBytes") == 0)
-                        changed |= SET(p->tx, g_variant_get_uint64(v));
+                        changed |= set_u64(&p->tx, g_variant_get_uint64(v));
                 else if (is_t && strcmp(key, "CreatedAt") == 0)
-                        changed |= SET(p->created_at, g_variant_get_uint64(v));
+                        changed |= set_u64(&p->created_at, g_variant_get_uint64(v));
                 else if (is_t && strcmp(key, "ExpiresAt") == 0)
-                        changed |= SET(p->expires_at, g_variant_get_uint64(v));
+                        changed |= set_u64(&p->expires_at, g_variant_get_uint64(v));
                 else if (strcmp(key, "PersistentKeepalive") == 0 &&
                          g_variant_type_equal(t, G_VARIANT_TYPE_UINT16))
-                        changed |= SET(p->keepalive, g_variant_get_uint16(v));
+                        changed |= set_u16(&p->keepalive, g_variant_get_uint16(v));
                 g_variant_unref(v);
         }
         if (name_changed)
@@ -278,13 +295,13 @@ gboolean wg_net_item_apply(WgNetItem *n, GVariant *props) {
                 else if (is_as && strcmp(key, "Addresses") == 0)
                         changed |= set_strv(&n->addresses, v);
                 else if (strcmp(key, "Active") == 0 && g_variant_type_equal(t, G_VARIANT_TYPE_BOOLEAN))
-                        changed |= SET(n->active, g_variant_get_boolean(v));
+                        changed |= set_bool(&n->active, g_variant_get_boolean(v));
                 else if (strcmp(key, "ListenPort") == 0 && g_variant_type_equal(t, G_VARIANT_TYPE_UINT16))
-                        changed |= SET(n->listen_port, g_variant_get_uint16(v));
+                        changed |= set_u16(&n->listen_port, g_variant_get_uint16(v));
                 else if (is_u && strcmp(key, "PeerCount") == 0)
-                        changed |= SET(n->peer_count, g_variant_get_uint32(v));
+                        changed |= set_u32(&n->peer_count, g_variant_get_uint32(v));
                 else if (is_u && strcmp(key, "OnlinePeerCount") == 0)
-                        changed |= SET(n->online_count, g_variant_get_uint32(v));
+                        changed |= set_u32(&n->online_count, g_variant_get_uint32(v));
                 g_variant_unref(v);
         }
         return changed;
