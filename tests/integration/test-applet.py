@@ -90,6 +90,10 @@ def run_applet(rig, shots, *args, user=None, timeout=180):
         env = None
     t0 = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    with open(os.path.join(shots, "applet-stderr.log"), "w") as f:
+        f.write(r.stderr)
+    criticals = [ln for ln in r.stderr.splitlines() if "-CRITICAL" in ln or "-WARNING" in ln]
+    assert not criticals, "GLib/GTK warnings from the applet:\n" + "\n".join(criticals[:20])
     lines = [ln.split(" ", 1)[1] for ln in r.stdout.splitlines() if ln.startswith("WGNET_APPLET ")]
     print(f"     applet {' '.join(args)}: exit {r.returncode} in {time.time() - t0:.1f}s", flush=True)
     for ln in lines:
