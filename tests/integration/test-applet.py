@@ -332,8 +332,28 @@ def test_ten_thousand_peers(rig):
     assert rig.prop(net, NETWORK, "PeerCount") == BIG
     shots = os.path.join(SHOTS, "big")
     needle = f"peer-{BIG - 1:05d}"
-    code, lines, err = run_applet(rig, shots, "--test-network", "big", "--test-filter", needle, timeout=300)
+    # every call the applet makes to the daemon: one GetManagedObjects, GetStats per
+    # refresh, and never a call per peer
+    monitor = subprocess.Popen(["busctl", f"--address={rig.address}", "monitor",
+                                "--match=type='method_call',destination='org.wgnet1'"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(0.5)
+    try:
+        code, lines, err = run_applet(rig, shots, "--test-network", "big", "--test-filter", needle,
+                                      "--refresh-interval", "200", timeout=300)
+    finally:
+        time.sleep(0.3)
+        monitor.terminate()
+        calls = monitor.communicate(timeout=30)[0]
     assert code == 0, f"applet failed ({code}):\n{err[-3000:]}"
+    members = re.findall(r"Path=(\S+)\s+Interface=\S+\s+Member=(\S+)", calls)
+    counts = {}
+    for path, member in members:
+        counts[member] = counts.get(member, 0) + 1
+    print(f"     | the applet's calls to wgnetd: {counts}", flush=True)
+    assert counts.get("GetManagedObjects") == 1 and counts.get("GetStats", 0) >= 1, counts
+    assert not [p for p, _ in members if p.startswith("/org/wgnet1/peer/")], "a call per peer"
+    assert len(members) < 100, f"{len(members)} calls for {BIG} peers"
     assert int(field(lines, "timing", "peers")) == BIG
     first = float(field(lines, "timing", "first_render_ms"))
     load = float(field(lines, "timing", "load_ms"))
