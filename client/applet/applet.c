@@ -1078,7 +1078,6 @@ static void on_activate(GApplication *app, gpointer data) {
                 gtk_window_present(applet.window);
                 return;
         }
-        applet.test.t_start = g_get_monotonic_time();
         applet.refresh_interval_ms = opt_interval > 100 ? (unsigned) opt_interval : 100;
         applet.networks = g_list_store_new(WG_TYPE_NET_ITEM);
         applet.nets_by_path = g_hash_table_new(g_str_hash, g_str_equal);
@@ -1142,6 +1141,8 @@ int main(int argc, char *argv[]) {
                 { NULL },
         };
         int r;
+
+        applet.test.t_start = g_get_monotonic_time();  /* the timings count from here */
 
         /* Several applets may run (one per session); the desktop file starts one. */
         applet.app = gtk_application_new("org.wgnet1.Applet", G_APPLICATION_NON_UNIQUE);
