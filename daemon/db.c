@@ -262,6 +262,10 @@ int db_begin(Db *db) {
         return step_simple(db, STMT_BEGIN);
 }
 
+bool db_in_transaction(Db *db) {
+        return !sqlite3_get_autocommit(db->sqlite);
+}
+
 int db_commit(Db *db) {
         return step_simple(db, STMT_COMMIT);
 }

@@ -75,13 +75,17 @@ static int network_create(Manager *m, const char *name, BusOption *opts, Network
 }
 
 static int network_finish_create(Manager *m, Network *n, sd_bus_error *error) {
+        /* An imported interface that already runs is adopted; on failure only an interface
+         * this call created is removed, never a running one. */
+        bool existed = n->active && wg_backend_exists(m->backend, n->ifname);
         int r;
 
         if (n->active) {
                 r = network_apply(n, false);
                 if (r < 0) {
                         db_rollback(m->db);
-                        (void) network_deactivate_device(n);
+                        if (!existed)
+                                (void) network_deactivate_device(n);
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                                  "Cannot bring up interface %s: %s", n->ifname, strerror(-r));
                 }
@@ -89,7 +93,7 @@ static int network_finish_create(Manager *m, Network *n, sd_bus_error *error) {
         r = db_commit(m->db);
         if (r < 0) {
                 db_rollback(m->db);
-                if (n->active)
+                if (n->active && !existed)
                         (void) network_deactivate_device(n);
                 return r;
         }

@@ -33,7 +33,8 @@ const MethodAction method_actions[] = {
         { WGNET_PEER_INTERFACE, "Enable", "org.wgnet1.manage-peers" },
         { WGNET_PEER_INTERFACE, "Disable", "org.wgnet1.manage-peers" },
         { WGNET_PEER_INTERFACE, "Remove", "org.wgnet1.manage-peers" },
-        { WGNET_PEER_INTERFACE, "RotateKeys", "org.wgnet1.read-secrets" },
+        /* Changes the peer (manage-peers) and replies with its new keys (read-secrets). */
+        { WGNET_PEER_INTERFACE, "RotateKeys", "org.wgnet1.manage-peers", "org.wgnet1.read-secrets" },
         { WGNET_PEER_INTERFACE, "GetConfig", "org.wgnet1.read-secrets" },
         { WGNET_PEER_INTERFACE, "GetQRCode", "org.wgnet1.read-secrets" },
         /* Read access: no secrets, no changes. */
@@ -54,7 +55,8 @@ const MethodAction *method_action_lookup(const char *interface, const char *memb
 int manager_verify(Manager *mgr, sd_bus_message *m, sd_bus_error *error) {
         const MethodAction *a = method_action_lookup(sd_bus_message_get_interface(m), sd_bus_message_get_member(m));
         /* Deny by default: a method without an action is refused. */
-        return polkit_verify_async(m, a ? a->action : NULL, mgr->polkit, error);
+        const char *actions[] = { a ? a->action : NULL, a ? a->action2 : NULL };
+        return polkit_verify_async_all(m, actions, actions[1] ? 2 : 1, mgr->polkit, error);
 }
 
 int manager_new(const ManagerConfig *config, Manager **ret) {
@@ -217,6 +219,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) wg_backend_reap(m->backend);
         manager_reconcile_all(m, true);
         manager_policy_tick(m);
+        polkit_registry_gc(m->polkit);
         (void) manager_rotation_timer_update(m);
         (void) sd_event_source_set_time(s, usec + m->config.tick_usec);
         return 0;

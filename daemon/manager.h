@@ -74,6 +74,7 @@ typedef struct MethodAction {
         const char *interface;
         const char *member;
         const char *action;             /* NULL = read access, no authorization needed */
+        const char *action2;            /* a second action that must allow too, or NULL */
 } MethodAction;
 extern const MethodAction method_actions[];
 /* NULL when the method is not in the table. */

@@ -185,6 +185,11 @@ int peer_rotation_start(Peer *p, char **ret_config, sd_bus_error *error) {
         if (p->rotation_pending)
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RotationPending",
                                          "A key rotation of peer '%s' is already pending", p->name);
+        if (!p->private_key_stored && n->key_policy == KEY_POLICY_STORED)
+                /* Its private key never touches the server: the daemon does not make one. */
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Peer '%s' brings its own key pair: rotate it on the peer and add it "
+                                         "again, or rotate only the preshared key ('psk')", p->name);
         key_state_save(p, &saved);
 
         r = wg_key_generate_private(priv);
@@ -352,6 +357,10 @@ void network_rotation_check(Network *n, const WgDevice *d) {
 
         if (hashmap_size(n->peers_by_pending_key) == 0)
                 return;
+        /* Inside a caller's transaction (Activate, say) the switch waits for the next poll:
+         * it has a transaction of its own. */
+        if (db_in_transaction(n->manager->db))
+                return;
         for (size_t i = 0; i < d->n_peers && k < ELEMENTSOF(done); i++) {
                 Peer *p = hashmap_get(n->peers_by_pending_key, d->peers[i].public_key);
                 if (p && d->peers[i].last_handshake_usec > 0)
@@ -475,12 +484,13 @@ void manager_policy_tick(Manager *m) {
                         Peer *p = rotate[k];
                         if (peer_rotation_kind(p) == ROTATION_PSK)
                                 (void) peer_rotate_psk(p, &error);
-                        else if (n->key_policy == KEY_POLICY_STORED)
+                        else if (n->key_policy == KEY_POLICY_STORED && p->private_key_stored)
                                 (void) peer_rotation_start(p, NULL, &error);
                         else {
                                 if (!p->auto_rotation_warned)
-                                        log_warning("%s: peer '%s': automatic keypair rotation needs the network to "
-                                                    "store private keys (KeyPolicy=stored); skipped", n->name, p->name);
+                                        log_warning("%s: peer '%s': automatic keypair rotation needs a private key "
+                                                    "held by wgnet (KeyPolicy=stored, not an own-key peer); skipped",
+                                                    n->name, p->name);
                                 p->auto_rotation_warned = true;
                                 continue;
                         }
