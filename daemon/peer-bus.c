@@ -177,7 +177,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         PeerRole role = p->role;
         const char *changed[16];
         IpPrefix *old_addresses = NULL, *old_sites = NULL;
-        char *old_name = NULL;
+        char *old_name = NULL, *old_email = NULL;
         size_t n_old = p->n_addresses, k = 0;
         int r;
 
@@ -244,6 +244,10 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 goto finish;
         }
 
+        /* What the update changes, to put back when the database refuses it. */
+        Peer saved = *p;
+        size_t n_old_sites = p->n_site_networks;
+
         /* Addresses: give back the old ones, take the new ones (auto keeps the current
          * address of that family when there is one). */
         old_addresses = p->addresses;
@@ -309,7 +313,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (opts[PEEROPT_EMAIL].set && !streq(p->email, opts[PEEROPT_EMAIL].s)) {
                 char *e = strdup(opts[PEEROPT_EMAIL].s);
                 if (e) {
-                        free(p->email);
+                        old_email = p->email;
                         p->email = e;
                         changed[k++] = "Email";
                 }
@@ -355,6 +359,34 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         p->name = TAKE_PTR(old_name);
                         (void) hashmap_put(n->peers_by_name, p->name, p);
                 }
+                if (old_addresses) {
+                        network_release_addresses(n, p->addresses, p->n_addresses);
+                        (void) network_reserve_addresses(n, old_addresses, n_old);
+                        free(p->addresses);
+                        p->addresses = TAKE_PTR(old_addresses);
+                        p->n_addresses = n_old;
+                }
+                if (opts[PEEROPT_SITE_NETWORKS].set) {
+                        (void) network_apply_peer_routes(n, p, true);
+                        free(p->site_networks);
+                        p->site_networks = TAKE_PTR(old_sites);
+                        p->n_site_networks = n_old_sites;
+                }
+                if (old_email) {
+                        free(p->email);
+                        p->email = TAKE_PTR(old_email);
+                }
+                p->keepalive = saved.keepalive;
+                p->role = saved.role;
+                p->expires_at = saved.expires_at;
+                p->rotation_interval = saved.rotation_interval;
+                p->rotation_kind = saved.rotation_kind;
+                p->revoke_inactive = saved.revoke_inactive;
+                p->grace_period = saved.grace_period;
+                p->updated_at = saved.updated_at;
+                /* And the device back to what the database holds. */
+                if (p->enabled)
+                        (void) network_apply_peer(n, p, false);
                 r = bus_reply_errno(error, r, "Cannot update peer '%s'", p->name);
                 goto finish;
         }
@@ -363,6 +395,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = sd_bus_reply_method_return(m, NULL);
 finish:
         free(old_name);
+        free(old_email);
         free(old_addresses);
         free(old_sites);
         bus_options_done(opts, _PEEROPT_MAX);
