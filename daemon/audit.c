@@ -75,18 +75,20 @@ typedef struct Caller {
         bool has_uid, has_pid;
 } Caller;
 
-static void caller_from_message(sd_bus_message *m, sd_bus_creds **ret_creds, Caller *c) {
+/* uid and pid come from the bus (dbus-daemon knows them); the unit needs /proc
+ * (augmented), which a sandbox may hide: asked for separately, so its absence does not cost
+ * the uid. Strings point into the creds, kept by the caller. */
+static void caller_from_message(sd_bus_message *m, sd_bus_creds **ret_ids, sd_bus_creds **ret_unit, Caller *c) {
         *c = (Caller) {};
-        *ret_creds = NULL;
         if (!m)
                 return;
         c->sender = sd_bus_message_get_sender(m);
-        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID | SD_BUS_CREDS_UNIT |
-                                      SD_BUS_CREDS_AUGMENT, ret_creds) < 0)
-                return;
-        c->has_uid = sd_bus_creds_get_euid(*ret_creds, &c->uid) >= 0;
-        c->has_pid = sd_bus_creds_get_pid(*ret_creds, &c->pid) >= 0;
-        if (sd_bus_creds_get_unit(*ret_creds, &c->unit) < 0)
+        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID, ret_ids) >= 0) {
+                c->has_uid = sd_bus_creds_get_euid(*ret_ids, &c->uid) >= 0;
+                c->has_pid = sd_bus_creds_get_pid(*ret_ids, &c->pid) >= 0;
+        }
+        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_UNIT | SD_BUS_CREDS_AUGMENT, ret_unit) >= 0 &&
+            sd_bus_creds_get_unit(*ret_unit, &c->unit) < 0)
                 c->unit = NULL;
 }
 
@@ -112,7 +114,7 @@ static int add_field(struct iovec *iov, size_t *n, char **owned, const char *fmt
 }
 
 void audit_log(sd_bus_message *m, AuditEvent e, const Network *n, const Peer *p, const char *fmt, ...) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *ids = NULL, *unit = NULL;
         _cleanup_(freep) char *text = NULL;
         char uid[24] = "-", pid[24] = "-";
         Caller c;
@@ -124,7 +126,7 @@ void audit_log(sd_bus_message *m, AuditEvent e, const Network *n, const Peer *p,
         va_end(ap);
         if (k < 0)
                 return;
-        caller_from_message(m, &creds, &c);
+        caller_from_message(m, &ids, &unit, &c);
         if (c.has_uid)
                 snprintf(uid, sizeof(uid), "%" PRIu32, (uint32_t) c.uid);
         if (c.has_pid)
