@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "db.h"
+#include "db-history.h"
 #include "manager.h"
 #include "network.h"
 #include "peer.h"
@@ -67,6 +68,9 @@ static const char *const migrations[] = {
         "  PRIMARY KEY (network_id, address)"
         ");"
         "CREATE INDEX peer_addresses_peer ON peer_addresses(peer_id);",
+        /* 2: transfer history (daemon/history.c): bytes per bucket, 5-minute (level 0) and
+         * hourly (level 1); bucket = start in seconds since the epoch */
+        DB_HISTORY_MIGRATION_SQL,
 };
 
 enum {
@@ -238,6 +242,10 @@ static int step_done(sqlite3_stmt *s) {
 
 static int step_simple(Db *db, int which) {
         return step_done(db->stmts[which]);
+}
+
+sqlite3 *db_handle(Db *db) {
+        return db->sqlite;
 }
 
 int db_begin(Db *db) {

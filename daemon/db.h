@@ -15,6 +15,9 @@ typedef struct Peer Peer;
 int db_open(const char *path, Db **ret);
 Db *db_close(Db *db);
 
+/* For the other daemon/db-*.c files: the connection, to prepare their own statements. */
+struct sqlite3 *db_handle(Db *db);
+
 int db_begin(Db *db);
 int db_commit(Db *db);
 void db_rollback(Db *db);

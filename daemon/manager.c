@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-util.h"
 #include "db.h"
 #include "log.h"
 #include "firewall-sync.h"
+#include "history.h"
 #include "manager.h"
 #include "network.h"
 #include "peer.h"
@@ -39,6 +41,7 @@ const MethodAction method_actions[] = {
         { WGNET_MANAGER_INTERFACE, "ListNetworks", NULL },
         { WGNET_NETWORK_INTERFACE, "NextAddresses", NULL },
         { WGNET_NETWORK_INTERFACE, "GetStats", NULL },
+        { WGNET_PEER_INTERFACE, "GetTransferHistory", NULL },
         { 0 }
 };
 
@@ -65,6 +68,8 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         m->config.tick_usec = config->tick_usec;
         m->config.backend = config->backend;
         m->config.firewall = config->firewall;
+        m->config.history_fine_days = config->history_fine_days;
+        m->config.history_coarse_days = config->history_coarse_days;
         m->firewall_enabled = config->firewall != 0;
         if (config->userspace_binary)
                 m->config.userspace_binary = strdup(config->userspace_binary);
@@ -101,6 +106,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->tick_source);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
+        history_free(m->history);
         db_close(m->db);
         wg_backend_free(m->backend);
         sodium_munlock(m->secret_key, sizeof(m->secret_key));
@@ -213,6 +219,11 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         (void) wg_backend_reap(m->backend);
         manager_reconcile_all(m, true);
+        if (m->history) {
+                int r = history_sample(m->history, now_usec());
+                if (r < 0)
+                        log_warning("Cannot record the transfer history: %s", strerror(-r));
+        }
         (void) sd_event_source_set_time(s, usec + m->config.tick_usec);
         return 0;
 }
@@ -247,6 +258,11 @@ int manager_start(Manager *m) {
         r = db_load(m->db, m);
         if (r < 0) {
                 log_error("Cannot load the database: %s", strerror(-r));
+                return r;
+        }
+        r = history_new(m, &m->history);
+        if (r < 0) {
+                log_error("Cannot set up the transfer history: %s", strerror(-r));
                 return r;
         }
 

@@ -515,6 +515,8 @@ const sd_bus_vtable peer_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("RotateKeys", SD_BUS_ARGS("s", what), SD_BUS_RESULT("s", config), method_rotate_keys,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Remove", NULL, NULL, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetTransferHistory", SD_BUS_ARGS("t", since, "t", step), SD_BUS_RESULT("a(ttt)", history),
+                                peer_method_get_transfer_history, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("RotationPending", SD_BUS_ARGS("t", deadline), 0),
         SD_BUS_SIGNAL_WITH_ARGS("Revoked", SD_BUS_ARGS("s", reason), 0),
         SD_BUS_VTABLE_END,
