@@ -32,6 +32,8 @@ static const AuditEventInfo events[_AUDIT_EVENT_MAX] = {
         [AUDIT_PEER_REMOVED] = { "peer-removed", "ff2e588dc420434eb9876f11b028a09f" },
         [AUDIT_PEER_KEYS_ROTATED] = { "peer-keys-rotated", "499c47b860d747e7828903b529924fc0" },
         [AUDIT_SECRET_READ] = { "secret-read", "0a82d3f20a624e249e2771d70efa081f" },
+        [AUDIT_PEER_ROTATION_COMPLETED] = { "peer-rotation-completed", "72b595a53e68468a96b397229cc8b4b4" },
+        [AUDIT_PEER_REVOKED] = { "peer-revoked", "c367525656e14a92bbaecf026b37a29b" },
 };
 
 const char *audit_event_to_string(AuditEvent e) {

@@ -28,6 +28,8 @@ typedef enum AuditEvent {
         AUDIT_PEER_REMOVED,
         AUDIT_PEER_KEYS_ROTATED,
         AUDIT_SECRET_READ,
+        AUDIT_PEER_ROTATION_COMPLETED,  /* by the daemon: new key's handshake or grace period over */
+        AUDIT_PEER_REVOKED,             /* by the daemon: expired or inactive */
         _AUDIT_EVENT_MAX,
 } AuditEvent;
 

@@ -13,6 +13,7 @@
 #include "network.h"
 #include "peer.h"
 #include "polkit.h"
+#include "rotation.h"
 #include "wgnet-error.h"
 
 /* Every method that is not plain read access, with the polkit action that guards it.
@@ -104,6 +105,7 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->peers_by_id);
         polkit_registry_free(m->polkit);
         sd_event_source_unref(m->tick_source);
+        sd_event_source_unref(m->rotation_source);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         history_free(m->history);
@@ -224,6 +226,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 if (r < 0)
                         log_warning("Cannot record the transfer history: %s", strerror(-r));
         }
+        manager_policy_tick(m);
+        (void) manager_rotation_timer_update(m);
         (void) sd_event_source_set_time(s, usec + m->config.tick_usec);
         return 0;
 }
@@ -275,6 +279,7 @@ int manager_start(Manager *m) {
         log_info("Using the %s WireGuard backend", wg_backend_type_to_string(wg_backend_type(m->backend)));
 
         /* Bring the devices to what the database says before taking the name. */
+        m->started_at = now_usec();
         manager_reconcile_all(m, true);
 
         r = sd_bus_open_system(&m->bus);
@@ -302,6 +307,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         r = sd_event_source_set_enabled(m->tick_source, SD_EVENT_ON);
+        if (r < 0)
+                return r;
+
+        r = manager_rotation_timer_update(m);
         if (r < 0)
                 return r;
 
