@@ -43,6 +43,7 @@ const MethodAction method_actions[] = {
         { WGNET_NETWORK_INTERFACE, "NextAddresses", NULL },
         { WGNET_NETWORK_INTERFACE, "GetStats", NULL },
         { WGNET_PEER_INTERFACE, "GetTransferHistory", NULL },
+        { WGNET_NETWORK_INTERFACE, "GetMetrics", NULL },
         { 0 }
 };
 

@@ -4,8 +4,9 @@
  * Started by systemd for each connection (wgnet-exporter.socket, Accept=yes) with the
  * connection on stdin and stdout: reads one HTTP request, answers GET /metrics with the text
  * exposition format, exits. It runs unprivileged and asks the daemon over the system bus,
- * like any client: one GetManagedObjects for the names, keys and state of every network
- * and peer, then one GetStats per network for the counters. Nothing here needs polkit: no
+ * like any client: ListNetworks, then per network its properties and one
+ * GetMetrics (every peer's name, key, allowed IPs, counters and state as of the daemon's
+ * last tick). Nothing here needs polkit: no
  * secret is read.
  *
  *   wgnet-exporter            serve one HTTP request on stdin/stdout
@@ -21,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hashmap.h"
 #include "macro.h"
 #include "wgnet-error.h"
 
@@ -35,7 +35,8 @@ typedef struct ExNetwork {
 } ExNetwork;
 
 typedef struct ExPeer {
-        char *path, *network, *name, *public_key, *allowed_ips;
+        size_t network;                 /* index in Exporter.networks */
+        char *name, *public_key, *allowed_ips;
         bool enabled, online, rotation_pending;
         uint64_t last_handshake, rx, tx;
 } ExPeer;
@@ -45,7 +46,6 @@ typedef struct Exporter {
         size_t n_networks;
         ExPeer *peers;
         size_t n_peers;
-        Hashmap *peers_by_path;
 } Exporter;
 
 static uint64_t mono_usec(void) {
@@ -61,31 +61,13 @@ static void exporter_done(Exporter *e) {
                 free(e->networks[i].ifname);
         }
         for (size_t i = 0; i < e->n_peers; i++) {
-                free(e->peers[i].path);
-                free(e->peers[i].network);
                 free(e->peers[i].name);
                 free(e->peers[i].public_key);
                 free(e->peers[i].allowed_ips);
         }
         free(e->networks);
         free(e->peers);
-        hashmap_free(e->peers_by_path);
-}
-
-/* Read a variant holding "s" or "o" into *dst. */
-static int read_variant_string(sd_bus_message *m, const char *type, char **dst) {
-        const char *s;
-        int r = sd_bus_message_enter_container(m, 'v', type);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read_basic(m, type[0], &s);
-        if (r < 0)
-                return r;
-        free(*dst);
-        *dst = strdup(s);
-        if (!*dst)
-                return -ENOMEM;
-        return sd_bus_message_exit_container(m);
+        *e = (Exporter) {};
 }
 
 static int read_variant_basic(sd_bus_message *m, char type, void *ret) {
@@ -99,100 +81,32 @@ static int read_variant_basic(sd_bus_message *m, char type, void *ret) {
         return sd_bus_message_exit_container(m);
 }
 
-static int read_variant_bool(sd_bus_message *m, bool *ret) {
-        int b, r = read_variant_basic(m, 'b', &b);
-        if (r >= 0)
-                *ret = b;
-        return r;
-}
+static int read_network_properties(sd_bus_message *m, ExNetwork *n) {
+        const char *prop, *s;
+        int b, r;
 
-/* "as" joined by ','. */
-static int read_variant_strv_joined(sd_bus_message *m, char **dst) {
-        _cleanup_(freep) char *joined = strdup("");
-        const char *s;
-        int r;
-
-        if (!joined)
-                return -ENOMEM;
-        r = sd_bus_message_enter_container(m, 'v', "as");
-        if (r >= 0)
-                r = sd_bus_message_enter_container(m, 'a', "s");
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read_basic(m, 's', &s)) > 0) {
-                char *n;
-                if (asprintf(&n, "%s%s%s", joined, *joined ? "," : "", s) < 0)
-                        return -ENOMEM;
-                free(joined);
-                joined = n;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r >= 0)
-                r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        free(*dst);
-        *dst = TAKE_PTR(joined);
-        return 0;
-}
-
-static int read_network(sd_bus_message *m, ExNetwork *n) {
-        const char *prop;
-        int r;
         while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
                 r = sd_bus_message_read_basic(m, 's', &prop);
                 if (r < 0)
                         return r;
-                if (streq(prop, "Name"))
-                        r = read_variant_string(m, "s", &n->name);
-                else if (streq(prop, "Interface"))
-                        r = read_variant_string(m, "s", &n->ifname);
-                else if (streq(prop, "Active"))
-                        r = read_variant_bool(m, &n->active);
-                else if (streq(prop, "PeerCount"))
+                if (streq(prop, "Interface")) {
+                        r = read_variant_basic(m, 's', &s);
+                        if (r >= 0) {
+                                free(n->ifname);
+                                n->ifname = strdup(s);
+                                if (!n->ifname)
+                                        return -ENOMEM;
+                        }
+                } else if (streq(prop, "Active")) {
+                        r = read_variant_basic(m, 'b', &b);
+                        n->active = b;
+                } else if (streq(prop, "PeerCount"))
                         r = read_variant_basic(m, 'u', &n->n_peers);
                 else if (streq(prop, "OnlinePeerCount"))
                         r = read_variant_basic(m, 'u', &n->n_online);
-                else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        return r;
-}
-
-static int read_peer(sd_bus_message *m, ExPeer *p) {
-        const char *prop;
-        int r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read_basic(m, 's', &prop);
-                if (r < 0)
-                        return r;
-                if (streq(prop, "Network"))
-                        r = read_variant_string(m, "o", &p->network);
-                else if (streq(prop, "Name"))
-                        r = read_variant_string(m, "s", &p->name);
-                else if (streq(prop, "PublicKey"))
-                        r = read_variant_string(m, "s", &p->public_key);
-                else if (streq(prop, "AllowedIPs"))
-                        r = read_variant_strv_joined(m, &p->allowed_ips);
-                else if (streq(prop, "Enabled"))
-                        r = read_variant_bool(m, &p->enabled);
-                else if (streq(prop, "RotationPending"))
-                        r = read_variant_bool(m, &p->rotation_pending);
-                else if (streq(prop, "Online"))
-                        r = read_variant_bool(m, &p->online);
-                else if (streq(prop, "LastHandshake"))
-                        r = read_variant_basic(m, 't', &p->last_handshake);
-                else if (streq(prop, "RxBytes"))
-                        r = read_variant_basic(m, 't', &p->rx);
-                else if (streq(prop, "TxBytes"))
-                        r = read_variant_basic(m, 't', &p->tx);
                 else
                         r = sd_bus_message_skip(m, "v");
                 if (r < 0)
@@ -214,120 +128,94 @@ static int grow(void **array, size_t n, size_t size) {
         return 0;
 }
 
-static int load_objects(sd_bus *bus, Exporter *e) {
+static int load_network(sd_bus *bus, ExNetwork *n) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *path;
-        int r;
-
-        r = sd_bus_call_method(bus, WGNET_BUS_NAME, WGNET_OBJECT_ROOT, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", &error, &reply, NULL);
+        int r = sd_bus_call_method(bus, WGNET_BUS_NAME, n->path, "org.freedesktop.DBus.Properties", "GetAll", &error,
+                                   &reply, "s", WGNET_NETWORK_INTERFACE);
         if (r < 0) {
-                fprintf(stderr, "GetManagedObjects: %s\n", error.message ? error.message : strerror(-r));
+                fprintf(stderr, "%s: GetAll: %s\n", n->path, error.message ? error.message : strerror(-r));
                 return r;
         }
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                const char *iface;
-                r = sd_bus_message_read_basic(reply, 'o', &path);
-                if (r >= 0)
-                        r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
-                if (r < 0)
-                        return r;
-                while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                        r = sd_bus_message_read_basic(reply, 's', &iface);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-                        if (r < 0)
-                                return r;
-                        if (streq(iface, WGNET_NETWORK_INTERFACE)) {
-                                r = grow((void **) &e->networks, e->n_networks, sizeof(ExNetwork));
-                                if (r < 0)
-                                        return r;
-                                ExNetwork *n = &e->networks[e->n_networks++];
-                                *n = (ExNetwork) { .path = strdup(path) };
-                                if (!n->path)
-                                        return -ENOMEM;
-                                r = read_network(reply, n);
-                        } else if (streq(iface, WGNET_PEER_INTERFACE)) {
-                                r = grow((void **) &e->peers, e->n_peers, sizeof(ExPeer));
-                                if (r < 0)
-                                        return r;
-                                ExPeer *p = &e->peers[e->n_peers++];
-                                *p = (ExPeer) { .path = strdup(path) };
-                                if (!p->path)
-                                        return -ENOMEM;
-                                r = read_peer(reply, p);
-                        } else
-                                r = sd_bus_message_skip(reply, NULL);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_exit_container(reply);       /* a{sv} */
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(reply);       /* e */
-                        if (r < 0)
-                                return r;
-                }
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        /* Index the peers by path for the GetStats answers (the array no longer moves). */
-        e->peers_by_path = hashmap_new(string_hash_func, string_equal_func);
-        if (!e->peers_by_path)
-                return -ENOMEM;
-        for (size_t i = 0; i < e->n_peers; i++) {
-                r = hashmap_put(e->peers_by_path, e->peers[i].path, &e->peers[i]);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return read_network_properties(reply, n);
 }
 
-/* GetStats() → a(otttbs): peer, last handshake µs, rx, tx, online, endpoint. */
-static int load_stats(sd_bus *bus, Exporter *e, ExNetwork *n) {
+/* GetMetrics() → a(ossstttbbb): peer, name, public key, allowed IPs, last handshake µs, rx,
+ * tx, online, enabled, rotation pending. */
+static int load_metrics(sd_bus *bus, Exporter *e, size_t network) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *path, *endpoint;
+        const char *path, *name, *key, *allowed;
         uint64_t hs, rx, tx;
-        int online, r;
+        int online, enabled, rotation, r;
 
-        if (!n->active)
-                return 0;
-        r = sd_bus_call_method(bus, WGNET_BUS_NAME, n->path, WGNET_NETWORK_INTERFACE, "GetStats", &error, &reply, NULL);
+        r = sd_bus_call_method(bus, WGNET_BUS_NAME, e->networks[network].path, WGNET_NETWORK_INTERFACE, "GetMetrics",
+                               &error, &reply, NULL);
         if (r < 0) {
-                fprintf(stderr, "%s: GetStats: %s\n", n->path, error.message ? error.message : strerror(-r));
+                fprintf(stderr, "%s: GetMetrics: %s\n", e->networks[network].path,
+                        error.message ? error.message : strerror(-r));
                 return r;
         }
-        r = sd_bus_message_enter_container(reply, 'a', "(otttbs)");
+        r = sd_bus_message_enter_container(reply, 'a', "(ossstttbbb)");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(reply, "(otttbs)", &path, &hs, &rx, &tx, &online, &endpoint)) > 0) {
-                ExPeer *p = hashmap_get(e->peers_by_path, path);
-                if (!p)
-                        continue;       /* added since GetManagedObjects: next scrape */
-                p->last_handshake = hs;
-                p->rx = rx;
-                p->tx = tx;
-                p->online = online;
+        while ((r = sd_bus_message_read(reply, "(ossstttbbb)", &path, &name, &key, &allowed, &hs, &rx, &tx, &online,
+                                        &enabled, &rotation)) > 0) {
+                r = grow((void **) &e->peers, e->n_peers, sizeof(ExPeer));
+                if (r < 0)
+                        return r;
+                ExPeer *p = &e->peers[e->n_peers++];
+                *p = (ExPeer) { .network = network, .name = strdup(name), .public_key = strdup(key),
+                                .allowed_ips = strdup(allowed), .last_handshake = hs, .rx = rx, .tx = tx,
+                                .online = online, .enabled = enabled, .rotation_pending = rotation };
+                if (!p->name || !p->public_key || !p->allowed_ips)
+                        return -ENOMEM;
+                if (rotation)
+                        e->networks[network].n_rotation++;
         }
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(reply);
 }
 
-/* Label values: backslash, double quote and newline escaped. */
-static void put_label(FILE *f, const char *name, const char *value, bool first) {
-        fprintf(f, "%s%s=\"", first ? "" : ",", name);
+static int load(sd_bus *bus, Exporter *e) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *name, *path;
+        int r;
+
+        r = sd_bus_call_method(bus, WGNET_BUS_NAME, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "ListNetworks", &error,
+                               &reply, NULL);
+        if (r < 0) {
+                fprintf(stderr, "ListNetworks: %s\n", error.message ? error.message : strerror(-r));
+                return r;
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "(so)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(reply, "(so)", &name, &path)) > 0) {
+                r = grow((void **) &e->networks, e->n_networks, sizeof(ExNetwork));
+                if (r < 0)
+                        return r;
+                ExNetwork *n = &e->networks[e->n_networks++];
+                *n = (ExNetwork) { .path = strdup(path), .name = strdup(name) };
+                if (!n->path || !n->name)
+                        return -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < e->n_networks; i++) {
+                r = load_network(bus, &e->networks[i]);
+                if (r >= 0)
+                        r = load_metrics(bus, e, i);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* A label value, escaped (backslash, double quote, newline). */
+static void put_escaped(FILE *f, const char *value) {
         for (const char *c = value ? value : ""; *c; c++) {
                 if (*c == '\\')
                         fputs("\\\\", f);
@@ -338,14 +226,41 @@ static void put_label(FILE *f, const char *name, const char *value, bool first) 
                 else
                         fputc(*c, f);
         }
-        fputc('"', f);
 }
 
-static ExNetwork *network_of(Exporter *e, const ExPeer *p) {
-        for (size_t i = 0; i < e->n_networks; i++)
-                if (streq_ptr(e->networks[i].path, p->network))
-                        return &e->networks[i];
-        return NULL;
+/* The label sets of a peer, rendered once: full = interface, public_key, name,
+ * allowed_ips (the series of the WireGuard exporters); short = interface, public_key. */
+static int peer_labels(const ExNetwork *n, const ExPeer *p, char **ret_full, char **ret_short) {
+        char *full = NULL, *sh = NULL;
+        size_t full_size = 0, sh_size = 0;
+        FILE *f = open_memstream(&sh, &sh_size);
+        if (!f)
+                return -ENOMEM;
+        fputs("{interface=\"", f);
+        put_escaped(f, n->ifname);
+        fputs("\",public_key=\"", f);
+        put_escaped(f, p->public_key);
+        fputs("\"}", f);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        f = open_memstream(&full, &full_size);
+        if (!f) {
+                free(sh);
+                return -ENOMEM;
+        }
+        fwrite(sh, 1, sh_size - 1, f);  /* without the closing brace */
+        fputs(",name=\"", f);
+        put_escaped(f, p->name);
+        fputs("\",allowed_ips=\"", f);
+        put_escaped(f, p->allowed_ips);
+        fputs("\"}", f);
+        if (fclose(f) != 0) {
+                free(sh);
+                return -ENOMEM;
+        }
+        *ret_full = full;
+        *ret_short = sh;
+        return 0;
 }
 
 typedef enum PeerSeries {
@@ -360,56 +275,35 @@ typedef enum PeerSeries {
 
 static const struct {
         const char *name, *type, *help;
+        bool full_labels;
 } peer_series[_SERIES_MAX] = {
-        [SERIES_RX] = { "wireguard_received_bytes_total", "counter", "Bytes received from the peer." },
-        [SERIES_TX] = { "wireguard_sent_bytes_total", "counter", "Bytes sent to the peer." },
+        [SERIES_RX] = { "wireguard_received_bytes_total", "counter", "Bytes received from the peer.", true },
+        [SERIES_TX] = { "wireguard_sent_bytes_total", "counter", "Bytes sent to the peer.", true },
         [SERIES_HANDSHAKE] = { "wireguard_latest_handshake_seconds", "gauge",
-                               "Seconds since the epoch of the latest handshake with the peer (0: never)." },
+                               "Seconds since the epoch of the latest handshake with the peer (0: never).", true },
         [SERIES_ONLINE] = { "wgnet_peer_online", "gauge",
-                            "1 when the peer's latest handshake is within the network's online threshold." },
-        [SERIES_ENABLED] = { "wgnet_peer_enabled", "gauge", "1 when the peer is enabled." },
+                            "1 when the peer's latest handshake is within the network's online threshold.", false },
+        [SERIES_ENABLED] = { "wgnet_peer_enabled", "gauge", "1 when the peer is enabled.", false },
         [SERIES_ROTATION] = { "wgnet_peer_rotation_pending", "gauge",
-                              "1 while a key rotation of the peer waits for its new key." },
+                              "1 while a key rotation of the peer waits for its new key.", false },
 };
 
-static void write_peer_series(FILE *f, Exporter *e, PeerSeries s, ExNetwork **nets) {
-        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", peer_series[s].name, peer_series[s].help, peer_series[s].name,
-                peer_series[s].type);
-        for (size_t i = 0; i < e->n_peers; i++) {
-                ExPeer *p = &e->peers[i];
-                ExNetwork *n = nets[i];
-                if (!n)
-                        continue;
-                fputs(peer_series[s].name, f);
-                fputc('{', f);
-                put_label(f, "interface", n->ifname, true);
-                put_label(f, "network", n->name, false);
-                put_label(f, "public_key", p->public_key, false);
-                put_label(f, "name", p->name, false);
-                put_label(f, "allowed_ips", p->allowed_ips, false);
-                fputs("} ", f);
-                switch (s) {
-                case SERIES_RX:
-                        fprintf(f, "%" PRIu64 "\n", p->rx);
-                        break;
-                case SERIES_TX:
-                        fprintf(f, "%" PRIu64 "\n", p->tx);
-                        break;
-                case SERIES_HANDSHAKE:
-                        fprintf(f, "%" PRIu64 "\n", p->last_handshake / 1000000);
-                        break;
-                case SERIES_ONLINE:
-                        fprintf(f, "%d\n", p->online);
-                        break;
-                case SERIES_ENABLED:
-                        fprintf(f, "%d\n", p->enabled);
-                        break;
-                case SERIES_ROTATION:
-                        fprintf(f, "%d\n", p->rotation_pending);
-                        break;
-                default:
-                        break;
-                }
+static uint64_t series_value(const ExPeer *p, PeerSeries s) {
+        switch (s) {
+        case SERIES_RX:
+                return p->rx;
+        case SERIES_TX:
+                return p->tx;
+        case SERIES_HANDSHAKE:
+                return p->last_handshake / 1000000;
+        case SERIES_ONLINE:
+                return p->online;
+        case SERIES_ENABLED:
+                return p->enabled;
+        case SERIES_ROTATION:
+                return p->rotation_pending;
+        default:
+                return 0;
         }
 }
 
@@ -418,74 +312,75 @@ static void write_network_gauge(FILE *f, Exporter *e, const char *name, const ch
         for (size_t i = 0; i < e->n_networks; i++) {
                 ExNetwork *n = &e->networks[i];
                 uint32_t v = which == 0 ? n->n_peers : which == 1 ? n->n_online : which == 2 ? n->n_rotation : n->active;
-                fprintf(f, "%s{", name);
-                put_label(f, "interface", n->ifname, true);
-                put_label(f, "network", n->name, false);
-                fprintf(f, "} %" PRIu32 "\n", v);
+                fprintf(f, "%s{interface=\"", name);
+                put_escaped(f, n->ifname);
+                fputs("\",network=\"", f);
+                put_escaped(f, n->name);
+                fprintf(f, "\"} %" PRIu32 "\n", v);
         }
-}
-
-static int collect(Exporter *e, bool *ret_up) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r = sd_bus_open_system(&bus);
-        if (r < 0) {
-                fprintf(stderr, "Cannot connect to the system bus: %s\n", strerror(-r));
-                *ret_up = false;
-                return 0;
-        }
-        r = load_objects(bus, e);
-        for (size_t i = 0; r >= 0 && i < e->n_networks; i++)
-                r = load_stats(bus, e, &e->networks[i]);
-        *ret_up = r >= 0;
-        return 0;
 }
 
 /* The whole exposition into a malloc'd buffer. */
 static int render(char **ret, size_t *ret_size) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         Exporter e = {};
-        _cleanup_(freep) ExNetwork **nets = NULL;
+        char **full = NULL, **sh = NULL, *buf = NULL;
         uint64_t t0 = mono_usec();
-        char *buf = NULL;
         size_t size = 0;
-        bool up;
+        bool up = false;
+        int r;
         FILE *f;
 
-        (void) collect(&e, &up);
-        if (!up) {
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                fprintf(stderr, "Cannot connect to the system bus: %s\n", strerror(-r));
+        else
+                up = load(bus, &e) >= 0;
+        if (!up)
                 exporter_done(&e);
-                e = (Exporter) {};
-        }
-        nets = calloc(e.n_peers + 1, sizeof(ExNetwork *));
-        if (!nets) {
-                exporter_done(&e);
-                return -ENOMEM;
+        double collect = (mono_usec() - t0) / 1e6;
+
+        full = calloc(e.n_peers + 1, sizeof(char *));
+        sh = calloc(e.n_peers + 1, sizeof(char *));
+        f = full && sh ? open_memstream(&buf, &size) : NULL;
+        r = f ? 0 : -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < e.n_peers; i++)
+                r = peer_labels(&e.networks[e.peers[i].network], &e.peers[i], &full[i], &sh[i]);
+        if (r >= 0) {
+                fputs("# HELP wgnet_up 1 when wgnetd answered on the system bus.\n# TYPE wgnet_up gauge\n", f);
+                fprintf(f, "wgnet_up %d\n", up);
+                for (PeerSeries s = 0; s < _SERIES_MAX; s++) {
+                        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", peer_series[s].name, peer_series[s].help,
+                                peer_series[s].name, peer_series[s].type);
+                        for (size_t i = 0; i < e.n_peers; i++) {
+                                fputs(peer_series[s].name, f);
+                                fputs(peer_series[s].full_labels ? full[i] : sh[i], f);
+                                fprintf(f, " %" PRIu64 "\n", series_value(&e.peers[i], s));
+                        }
+                }
+                write_network_gauge(f, &e, "wgnet_network_active", "1 when the network's interface is up.", 3);
+                write_network_gauge(f, &e, "wgnet_network_peers", "Peers of the network.", 0);
+                write_network_gauge(f, &e, "wgnet_network_peers_online", "Peers of the network that are online.", 1);
+                write_network_gauge(f, &e, "wgnet_network_peers_rotation_pending",
+                                    "Peers of the network with a key rotation pending.", 2);
+                fprintf(f, "# HELP wgnet_exporter_collect_seconds Time spent asking wgnetd.\n"
+                           "# TYPE wgnet_exporter_collect_seconds gauge\nwgnet_exporter_collect_seconds %.6f\n",
+                        collect);
         }
         for (size_t i = 0; i < e.n_peers; i++) {
-                nets[i] = network_of(&e, &e.peers[i]);
-                if (nets[i] && e.peers[i].rotation_pending)
-                        nets[i]->n_rotation++;
+                if (full)
+                        free(full[i]);
+                if (sh)
+                        free(sh[i]);
         }
-        f = open_memstream(&buf, &size);
-        if (!f) {
-                exporter_done(&e);
-                return -ENOMEM;
-        }
-        fputs("# HELP wgnet_up 1 when wgnetd answered on the system bus.\n# TYPE wgnet_up gauge\n", f);
-        fprintf(f, "wgnet_up %d\n", up);
-        for (PeerSeries s = 0; s < _SERIES_MAX; s++)
-                write_peer_series(f, &e, s, nets);
-        write_network_gauge(f, &e, "wgnet_network_active", "1 when the network's interface is up.", 3);
-        write_network_gauge(f, &e, "wgnet_network_peers", "Peers of the network.", 0);
-        write_network_gauge(f, &e, "wgnet_network_peers_online", "Peers of the network that are online.", 1);
-        write_network_gauge(f, &e, "wgnet_network_peers_rotation_pending",
-                            "Peers of the network with a key rotation pending.", 2);
-        fprintf(f, "# HELP wgnet_exporter_collect_seconds Time spent asking wgnetd.\n"
-                   "# TYPE wgnet_exporter_collect_seconds gauge\nwgnet_exporter_collect_seconds %.6f\n",
-                (mono_usec() - t0) / 1e6);
+        free(full);
+        free(sh);
         exporter_done(&e);
-        if (fclose(f) != 0) {
+        if (f && fclose(f) != 0)
+                r = -ENOMEM;
+        if (r < 0) {
                 free(buf);
-                return -ENOMEM;
+                return r;
         }
         *ret = buf;
         *ret_size = size;
