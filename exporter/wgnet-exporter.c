@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
@@ -344,6 +345,8 @@ static int render(char **ret, size_t *ret_size) {
         sh = calloc(e.n_peers + 1, sizeof(char *));
         f = full && sh ? open_memstream(&buf, &size) : NULL;
         r = f ? 0 : -ENOMEM;
+        if (f)
+                (void) __fsetlocking(f, FSETLOCKING_BYCALLER);
         for (size_t i = 0; r >= 0 && i < e.n_peers; i++)
                 r = peer_labels(&e.networks[e.peers[i].network], &e.peers[i], &full[i], &sh[i]);
         if (r >= 0) {
@@ -352,10 +355,20 @@ static int render(char **ret, size_t *ret_size) {
                 for (PeerSeries s = 0; s < _SERIES_MAX; s++) {
                         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", peer_series[s].name, peer_series[s].help,
                                 peer_series[s].name, peer_series[s].type);
+                        size_t name_len = strlen(peer_series[s].name);
                         for (size_t i = 0; i < e.n_peers; i++) {
-                                fputs(peer_series[s].name, f);
-                                fputs(peer_series[s].full_labels ? full[i] : sh[i], f);
-                                fprintf(f, " %" PRIu64 "\n", series_value(&e.peers[i], s));
+                                /* The hot loop (a line per peer and series): no printf. */
+                                char num[24], *w = num + sizeof(num);
+                                uint64_t v = series_value(&e.peers[i], s);
+                                const char *labels = peer_series[s].full_labels ? full[i] : sh[i];
+                                *--w = '\n';
+                                do
+                                        *--w = (char) ('0' + v % 10);
+                                while ((v /= 10) > 0);
+                                *--w = ' ';
+                                fwrite_unlocked(peer_series[s].name, 1, name_len, f);
+                                fputs_unlocked(labels, f);
+                                fwrite_unlocked(w, 1, (size_t) (num + sizeof(num) - w), f);
                         }
                 }
                 write_network_gauge(f, &e, "wgnet_network_active", "1 when the network's interface is up.", 3);
