@@ -27,10 +27,11 @@ def scrape(address):
     t0 = time.perf_counter()
     p = subprocess.Popen([EXPORTER], stdin=b, stdout=b, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address))
     b.close()
-    data = b""
+    chunks = []
     while chunk := a.recv(1 << 20):     # read while it writes: the answer is larger than a socket buffer
-        data += chunk
+        chunks.append(chunk)
     t = time.perf_counter() - t0
+    data = b"".join(chunks)
     assert p.wait() == 0
     a.close()
     body = data.partition(b"\r\n\r\n")[2].decode()

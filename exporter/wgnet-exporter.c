@@ -37,7 +37,7 @@ typedef struct ExNetwork {
 
 typedef struct ExPeer {
         size_t network;                 /* index in Exporter.networks */
-        char *name, *public_key, *allowed_ips;
+        const char *name, *public_key, *allowed_ips;    /* in the GetMetrics reply */
         bool enabled, online, rotation_pending;
         uint64_t last_handshake, rx, tx;
 } ExPeer;
@@ -47,6 +47,8 @@ typedef struct Exporter {
         size_t n_networks;
         ExPeer *peers;
         size_t n_peers;
+        sd_bus_message **replies;       /* GetMetrics answers, which the peers point into */
+        size_t n_replies;
 } Exporter;
 
 static uint64_t mono_usec(void) {
@@ -61,11 +63,9 @@ static void exporter_done(Exporter *e) {
                 free(e->networks[i].name);
                 free(e->networks[i].ifname);
         }
-        for (size_t i = 0; i < e->n_peers; i++) {
-                free(e->peers[i].name);
-                free(e->peers[i].public_key);
-                free(e->peers[i].allowed_ips);
-        }
+        for (size_t i = 0; i < e->n_replies; i++)
+                sd_bus_message_unref(e->replies[i]);
+        free(e->replies);
         free(e->networks);
         free(e->peers);
         *e = (Exporter) {};
@@ -157,6 +157,10 @@ static int load_metrics(sd_bus *bus, Exporter *e, size_t network) {
                         error.message ? error.message : strerror(-r));
                 return r;
         }
+        r = grow((void **) &e->replies, e->n_replies, sizeof(sd_bus_message *));
+        if (r < 0)
+                return r;
+        e->replies[e->n_replies++] = sd_bus_message_ref(reply);
         r = sd_bus_message_enter_container(reply, 'a', "(ossstttbbb)");
         if (r < 0)
                 return r;
@@ -166,11 +170,9 @@ static int load_metrics(sd_bus *bus, Exporter *e, size_t network) {
                 if (r < 0)
                         return r;
                 ExPeer *p = &e->peers[e->n_peers++];
-                *p = (ExPeer) { .network = network, .name = strdup(name), .public_key = strdup(key),
-                                .allowed_ips = strdup(allowed), .last_handshake = hs, .rx = rx, .tx = tx,
-                                .online = online, .enabled = enabled, .rotation_pending = rotation };
-                if (!p->name || !p->public_key || !p->allowed_ips)
-                        return -ENOMEM;
+                *p = (ExPeer) { .network = network, .name = name, .public_key = key, .allowed_ips = allowed,
+                                .last_handshake = hs, .rx = rx, .tx = tx, .online = online, .enabled = enabled,
+                                .rotation_pending = rotation };
                 if (rotation)
                         e->networks[network].n_rotation++;
         }
@@ -229,36 +231,46 @@ static void put_escaped(FILE *f, const char *value) {
         }
 }
 
+/* Append value escaped (backslash, double quote, newline) at w; room for 2× its length. */
+static char *escape_to(char *w, const char *value) {
+        for (const char *c = value ? value : ""; *c; c++) {
+                if (*c == '\\' || *c == '"') {
+                        *w++ = '\\';
+                        *w++ = *c;
+                } else if (*c == '\n') {
+                        *w++ = '\\';
+                        *w++ = 'n';
+                } else
+                        *w++ = *c;
+        }
+        return w;
+}
+
 /* The label sets of a peer, rendered once: full = interface, public_key, name,
  * allowed_ips (the series of the WireGuard exporters); short = interface, public_key. */
 static int peer_labels(const ExNetwork *n, const ExPeer *p, char **ret_full, char **ret_short) {
-        char *full = NULL, *sh = NULL;
-        size_t full_size = 0, sh_size = 0;
-        FILE *f = open_memstream(&sh, &sh_size);
-        if (!f)
+        size_t room = 2 * (strlen(n->ifname ?: "") + strlen(p->public_key) + strlen(p->name) +
+                           strlen(p->allowed_ips)) + 64;
+        char *full = malloc(room), *sh, *w;
+        if (!full)
                 return -ENOMEM;
-        fputs("{interface=\"", f);
-        put_escaped(f, n->ifname);
-        fputs("\",public_key=\"", f);
-        put_escaped(f, p->public_key);
-        fputs("\"}", f);
-        if (fclose(f) != 0)
-                return -ENOMEM;
-        f = open_memstream(&full, &full_size);
-        if (!f) {
-                free(sh);
+        w = stpcpy(full, "{interface=\"");
+        w = escape_to(w, n->ifname);
+        w = stpcpy(w, "\",public_key=\"");
+        w = escape_to(w, p->public_key);
+        w = stpcpy(w, "\"");
+        sh = malloc((size_t) (w - full) + 2);
+        if (!sh) {
+                free(full);
                 return -ENOMEM;
         }
-        fwrite(sh, 1, sh_size - 1, f);  /* without the closing brace */
-        fputs(",name=\"", f);
-        put_escaped(f, p->name);
-        fputs("\",allowed_ips=\"", f);
-        put_escaped(f, p->allowed_ips);
-        fputs("\"}", f);
-        if (fclose(f) != 0) {
-                free(sh);
-                return -ENOMEM;
-        }
+        memcpy(sh, full, (size_t) (w - full));
+        strcpy(sh + (w - full), "}");
+        w = stpcpy(w, ",name=\"");
+        w = escape_to(w, p->name);
+        w = stpcpy(w, "\",allowed_ips=\"");
+        w = escape_to(w, p->allowed_ips);
+        strcpy(w, "\"}");
         *ret_full = full;
         *ret_short = sh;
         return 0;
