@@ -24,8 +24,9 @@ _wgnetctl() {
         fi
 
         local global_opts='--help --version --json= --no-legend --no-pager --no-ask-password --show-keys --quiet'
-        local net_opts='--address= --dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --nat-interface= --online-threshold='
-        local peer_opts='--address= --keepalive= --role= --site= --email= --expires='
+        local policy_opts='--rotate-every= --rotation-kind= --grace-period= --revoke-after='
+        local net_opts="--address= --dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --nat-interface= --online-threshold= $policy_opts"
+        local peer_opts="--address= --keepalive= --role= --site= --email= --expires= $policy_opts"
         local -A verb_opts=(
                 [network create]="$net_opts --key-policy= --interface= --inactive"
                 [network set]="$net_opts"
@@ -35,6 +36,7 @@ _wgnetctl() {
                 [peer set]="$peer_opts --name="
                 [peer config]="--output= --force"
                 [peer qr]="--png= --svg= --output= --force"
+                [peer rotate]="--psk --output= --force --qr --no-qr"
         )
         local -A verb_args=(
                 [status]=network
@@ -44,7 +46,7 @@ _wgnetctl() {
                 [peer list]=network [peer add]=network-name
                 [peer show]=network-peer [peer remove]=network-peer [peer enable]=network-peer
                 [peer disable]=network-peer [peer set]=network-peer [peer config]=network-peer
-                [peer qr]=network-peer
+                [peer qr]=network-peer [peer rotate]=network-peer
         )
 
         # Values of options.
@@ -55,6 +57,11 @@ _wgnetctl() {
         --key-policy=*) COMPREPLY=($(compgen -P '--key-policy=' -W 'stored one-time' -- "${cur#--key-policy=}")); return ;;
         --role=*) COMPREPLY=($(compgen -P '--role=' -W 'client site-gateway' -- "${cur#--role=}")); return ;;
         --keepalive=*) COMPREPLY=($(compgen -P '--keepalive=' -W 'off 25' -- "${cur#--keepalive=}")); return ;;
+        --rotation-kind=*) COMPREPLY=($(compgen -P '--rotation-kind=' -W 'psk keypair default' -- "${cur#--rotation-kind=}")); return ;;
+        --rotate-every=*|--grace-period=*|--revoke-after=*)
+                local opt=${cur%%=*}
+                COMPREPLY=($(compgen -P "$opt=" -W 'off 12h 1d 7d 30d 90d' -- "${cur#*=}"))
+                return ;;
         --expires=*) COMPREPLY=($(compgen -P '--expires=' -W 'never +1d +7d +30d +90d' -- "${cur#--expires=}")); return ;;
         --nat-interface=*)
                 COMPREPLY=($(compgen -P '--nat-interface=' -W "$(ls /sys/class/net 2>/dev/null)" -- "${cur#--nat-interface=}"))
@@ -99,7 +106,7 @@ _wgnetctl() {
                 if [ "$group" = network ]; then
                         COMPREPLY=($(compgen -W 'list show create delete up down set import export next-ip' -- "$cur"))
                 else
-                        COMPREPLY=($(compgen -W 'list show add remove enable disable set config qr' -- "$cur"))
+                        COMPREPLY=($(compgen -W 'list show add remove enable disable set config qr rotate' -- "$cur"))
                 fi
                 return
         fi

@@ -81,7 +81,7 @@ typedef struct Caller {
  * (augmented), which a sandbox may hide: asked for separately, so its absence does not cost
  * the uid. Strings point into the creds, kept by the caller. */
 static void caller_from_message(sd_bus_message *m, sd_bus_creds **ret_ids, sd_bus_creds **ret_unit, Caller *c) {
-        *c = (Caller) {};
+        *c = (Caller) { 0 };
         if (!m)
                 return;
         c->sender = sd_bus_message_get_sender(m);
@@ -136,7 +136,7 @@ void audit_log(sd_bus_message *m, AuditEvent e, const Network *n, const Peer *p,
 
         if (journal_enabled()) {
                 struct iovec iov[MAX_FIELDS];
-                char *owned[MAX_FIELDS] = {};
+                char *owned[MAX_FIELDS] = { 0 };
                 size_t nf = 0;
                 int r = 0;
 
@@ -173,5 +173,5 @@ void audit_log(sd_bus_message *m, AuditEvent e, const Network *n, const Peer *p,
                    events[e].name,
                    n ? " network=" : "", n ? n->name : "",
                    p ? " peer=" : "", p ? p->name : "",
-                   uid, pid, c.unit ?: "-", c.sender ?: "-", events[e].message_id);
+                   uid, pid, c.unit ? c.unit : "-", c.sender ? c.sender : "-", events[e].message_id);
 }

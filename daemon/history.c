@@ -23,6 +23,7 @@ struct History {
         uint64_t generation;
         uint64_t keep[2];               /* seconds, 0 = level off */
         uint64_t last_prune_hour;
+        bool primed;                    /* a first sample was taken since the start */
 };
 
 static const uint64_t level_step[2] = { HISTORY_FINE_STEP, HISTORY_COARSE_STEP };
@@ -130,7 +131,15 @@ int history_sample(History *h, uint64_t now) {
                                 c = calloc(1, sizeof(PeerCounters));
                                 if (!c)
                                         return -ENOMEM;
-                                *c = (PeerCounters) { .id = p->id, .rx = p->rx_bytes, .tx = p->tx_bytes };
+                                /* At the start, the device's counters hold bytes of before the
+                                 * restart, already recorded: they are the baseline. A peer that
+                                 * shows up later (added, its network brought up) started from
+                                 * 0 on the device: all of its bytes count. */
+                                *c = (PeerCounters) { .id = p->id };
+                                if (!h->primed) {
+                                        c->rx = p->rx_bytes;
+                                        c->tx = p->tx_bytes;
+                                }
                                 r = hashmap_put(h->last, &c->id, c);
                                 if (r < 0) {
                                         free(c);
@@ -173,6 +182,7 @@ int history_sample(History *h, uint64_t now) {
                         goto fail;
         }
         h->last_prune_hour = hour;
+        h->primed = true;
         if (seen < hashmap_size(h->last))
                 sweep(h);
         return 0;

@@ -3,7 +3,8 @@
 
 /* Transfer history per peer. The tick calls history_sample() after the status refresh:
  * the bytes each peer moved since the last sample (device counters are cumulative; a
- * counter that went down restarted from 0) are added to the current 5-minute and hourly
+ * counter that went down restarted from 0; the first sample after the start is the
+ * baseline, a peer seen later counts from 0) are added to the current 5-minute and hourly
  * buckets, in one transaction, only for peers that moved bytes. Old buckets are pruned once
  * an hour. Retention: HistoryRetention5Min= / HistoryRetentionHourly= (days) in the config
  * file; 0 turns a level off, both 0 turn history off. */

@@ -282,6 +282,10 @@ int manager_start(Manager *m) {
         /* Bring the devices to what the database says before taking the name. */
         m->started_at = now_usec();
         manager_reconcile_all(m, true);
+        /* The transfer history's baseline: the devices' counters as found at the start. */
+        r = history_sample(m->history, now_usec());
+        if (r < 0)
+                log_warning("Cannot record the transfer history: %s", strerror(-r));
 
         r = sd_bus_open_system(&m->bus);
         if (r < 0) {

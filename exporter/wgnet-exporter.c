@@ -68,7 +68,7 @@ static void exporter_done(Exporter *e) {
         free(e->replies);
         free(e->networks);
         free(e->peers);
-        *e = (Exporter) {};
+        *e = (Exporter) { 0 };
 }
 
 static int read_variant_basic(sd_bus_message *m, char type, void *ret) {
@@ -249,7 +249,7 @@ static char *escape_to(char *w, const char *value) {
 /* The label sets of a peer, rendered once: full = interface, public_key, name,
  * allowed_ips (the series of the WireGuard exporters); short = interface, public_key. */
 static int peer_labels(const ExNetwork *n, const ExPeer *p, char **ret_full, char **ret_short) {
-        size_t room = 2 * (strlen(n->ifname ?: "") + strlen(p->public_key) + strlen(p->name) +
+        size_t room = 2 * (strlen(n->ifname ? n->ifname : "") + strlen(p->public_key) + strlen(p->name) +
                            strlen(p->allowed_ips)) + 64;
         char *full = malloc(room), *sh, *w;
         if (!full)
@@ -336,7 +336,7 @@ static void write_network_gauge(FILE *f, Exporter *e, const char *name, const ch
 /* The whole exposition into a malloc'd buffer. */
 static int render(char **ret, size_t *ret_size) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        Exporter e = {};
+        Exporter e = { 0 };
         char **full = NULL, **sh = NULL, *buf = NULL;
         uint64_t t0 = mono_usec();
         size_t size = 0;

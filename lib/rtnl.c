@@ -81,6 +81,17 @@ static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
         bool dump = (nlh->nlmsg_type & 3) == 2 && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
         if (!dump)
                 nlh->nlmsg_flags |= NLM_F_ACK;
+        /* Drop what an earlier, aborted exchange may have left behind: replies are
+         * matched by sequence number, and a stale one would fail this call. The request
+         * lives in r->buf, so drain into a small buffer of our own. */
+        for (;;) {
+                char junk[8192];
+                ssize_t k = recv(mnl_socket_get_fd(r->nl), junk, sizeof(junk), MSG_DONTWAIT);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+        }
         if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
                 return negative_errno();
 
@@ -139,8 +150,8 @@ static int link_parse(const struct nlmsghdr *nlh, LinkInfo *li) {
 }
 
 static int link_one_cb(const struct nlmsghdr *nlh, void *data) {
-        if (link_parse(nlh, data) < 0)
-                return MNL_CB_ERROR;
+        /* never abort mid-reply: an unparsable message leaves ifindex 0 (-ENODEV) */
+        (void) link_parse(nlh, data);
         return MNL_CB_OK;
 }
 
@@ -150,7 +161,7 @@ static int check_name(const char *ifname) {
 }
 
 int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret) {
-        LinkInfo li = {};
+        LinkInfo li = { 0 };
         int k = check_name(ifname);
         if (k < 0)
                 return k;
@@ -348,7 +359,7 @@ static int addr_attr_cb(const struct nlattr *a, void *data) {
 static int addr_list_cb(const struct nlmsghdr *nlh, void *data) {
         AddrList *al = data;
         const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-        AddrAttrs at = {};
+        AddrAttrs at = { 0 };
 
         if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
                 return MNL_CB_OK;
@@ -381,7 +392,7 @@ static int addr_list_cb(const struct nlmsghdr *nlh, void *data) {
 }
 
 int rtnl_addr_list(Rtnl *r, const char *ifname, IpPrefix **ret, size_t *ret_n) {
-        AddrList al = {};
+        AddrList al = { 0 };
         int k = rtnl_link_ifindex(r, ifname, &al.ifindex);
         if (k < 0)
                 return k;

@@ -80,7 +80,7 @@ const char *uapi_format_get(void) {
 }
 
 int uapi_format_set(const WgDevice *d, char **ret, size_t *ret_len) {
-        Buf b = {};
+        Buf b = { 0 };
         size_t estimate = 128;
 
         if (!d || !ret)
@@ -273,7 +273,7 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
         _cleanup_(freep) unsigned *peer_lines = NULL;
         size_t peer_lines_alloc = 0;
         unsigned dev_seen = 0, line = 0;
-        PeerState st = {};
+        PeerState st = { 0 };
         WgPeer *p = NULL;
         bool got_errno = false;
         uint64_t err_no = 0;
@@ -337,10 +337,9 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                         if (!p)
                                 return -ENOMEM;
                         st = (PeerState) { .line = line };
-                        void *a = peer_lines;
                         if (d->n_peers > peer_lines_alloc) {
                                 size_t na = MAX(peer_lines_alloc * 2, (size_t) 64);
-                                a = realloc(peer_lines, na * sizeof(unsigned));
+                                void *a = realloc(peer_lines, na * sizeof(unsigned));
                                 if (!a)
                                         return -ENOMEM;
                                 peer_lines = a;

@@ -80,12 +80,12 @@ static void query(Fixture *f, unsigned peer, uint64_t since, uint64_t step, uint
 }
 
 TEST(deltas_into_buckets) {
-        Fixture f = {};
+        Fixture f = { 0 };
         _cleanup_(freep) HistoryPoint *pt = NULL;
         size_t n;
 
         fixture_setup(&f, 7, 90);
-        set(f.peers[0], 1000, 500);             /* the first sample is the baseline */
+        set(f.peers[0], 1000, 500);             /* the first sample after the start is the baseline */
         ASSERT_OK(history_sample(f.m->history, T0 + 10 * SEC));
         set(f.peers[0], 1100, 520);
         ASSERT_OK(history_sample(f.m->history, T0 + 20 * SEC));
@@ -134,7 +134,7 @@ TEST(deltas_into_buckets) {
 }
 
 TEST(old_since_reads_hourly_and_retention_prunes) {
-        Fixture f = {};
+        Fixture f = { 0 };
         _cleanup_(freep) HistoryPoint *pt = NULL;
         size_t n;
 
@@ -169,7 +169,7 @@ TEST(old_since_reads_hourly_and_retention_prunes) {
 }
 
 TEST(peer_gone_and_back_is_a_new_baseline) {
-        Fixture f = {};
+        Fixture f = { 0 };
         _cleanup_(freep) HistoryPoint *pt = NULL;
         size_t n;
 
@@ -178,15 +178,15 @@ TEST(peer_gone_and_back_is_a_new_baseline) {
         ASSERT_OK(history_sample(f.m->history, T0));
         f.n->active = false;                    /* network down: not sampled, baseline forgotten */
         ASSERT_OK(history_sample(f.m->history, T0 + 60 * SEC));
-        f.n->active = true;
+        f.n->active = true;                     /* the device is new: its counters start at 0 */
         set(f.peers[2], 5000, 5000);
         ASSERT_OK(history_sample(f.m->history, T0 + 120 * SEC));
         set(f.peers[2], 5001, 5002);
         ASSERT_OK(history_sample(f.m->history, T0 + 180 * SEC));
         query(&f, 2, T0, 0, T0 + 200 * SEC, &pt, &n);
         ASSERT_EQ(n, 1);
-        ASSERT_EQ(pt[0].rx, 1);
-        ASSERT_EQ(pt[0].tx, 2);
+        ASSERT_EQ(pt[0].rx, 5001);
+        ASSERT_EQ(pt[0].tx, 5002);
         /* removing the peer removes its history (foreign key) */
         ASSERT_OK(db_peer_delete(f.m->db, f.peers[2]->id));
         query(&f, 2, T0, 0, T0 + 200 * SEC, &pt, &n);
@@ -194,8 +194,34 @@ TEST(peer_gone_and_back_is_a_new_baseline) {
         fixture_done(&f);
 }
 
+TEST(peer_added_after_the_start_counts_from_zero) {
+        Fixture f = { 0 };
+        _cleanup_(freep) HistoryPoint *pt = NULL;
+        size_t n;
+        Peer *p;
+
+        fixture_setup(&f, 7, 90);
+        set(f.peers[0], 7000, 7000);            /* bytes of before the restart: not counted */
+        ASSERT_OK(history_sample(f.m->history, T0));
+        ASSERT_OK(peer_new(f.n, 4, "late", &p));
+        p->public_key[0] = 4;
+        network_link_peer(f.n, p);
+        ASSERT_OK(db_peer_insert(f.m->db, p, NULL, 0));
+        set(p, 300, 200);                       /* its first handshake and pings before the tick */
+        ASSERT_OK(history_sample(f.m->history, T0 + SEC));
+        free(pt);
+        pt = NULL;
+        ASSERT_OK(history_query(f.m->history, 4, T0, 0, T0 + 2 * SEC, &pt, &n));
+        ASSERT_EQ(n, 1);
+        ASSERT_EQ(pt[0].rx, 300);
+        ASSERT_EQ(pt[0].tx, 200);
+        query(&f, 0, T0, 0, T0 + 2 * SEC, &pt, &n);
+        ASSERT_EQ(n, 0);
+        fixture_done(&f);
+}
+
 TEST(off) {
-        Fixture f = {};
+        Fixture f = { 0 };
         _cleanup_(freep) HistoryPoint *pt = NULL;
         size_t n = 1;
 

@@ -25,9 +25,13 @@ def unit_dir():
     return (r.stdout.strip() or "/usr/lib/systemd/system").lstrip("/")
 
 
-def expected():
+APPLET = {"usr/bin/wgnet-applet", "usr/share/applications/org.wgnet1.Applet.desktop",
+          "usr/share/icons/hicolor/scalable/apps/org.wgnet1.Applet.svg"}
+
+
+def expected(applet):
     u = unit_dir()
-    return {
+    return (APPLET if applet else set()) | {
         "usr/sbin/wgnetd",
         "usr/bin/wgnetctl",
         "usr/libexec/wgnet-exporter",
@@ -73,18 +77,23 @@ def main():
         run(["meson", "setup", build, SRC, "--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var",
              f"--libdir=lib/{triplet}", "--buildtype=plain", "--wrap-mode=nodownload",
              "-Dtests_integration=false"])
+        # The applet is built when GTK 4 is there (-Dapplet=auto), and then installed too.
+        import json
+        targets = json.loads(run(["meson", "introspect", "--targets", build]).stdout)
+        applet = any(t["name"] == "wgnet-applet" for t in targets)
+        print(f"# applet {'built' if applet else 'not built (no GTK 4)'}")
         run(["meson", "compile", "-C", build, "daemon/wgnetd:executable", "client/wgnetctl:executable",
-             "exporter/wgnet-exporter:executable"])
+             "exporter/wgnet-exporter:executable"] + (["client/applet/wgnet-applet:executable"] if applet else []))
         run(["meson", "install", "-C", build, "--no-rebuild", "--quiet", "--destdir", dest])
 
         have = set()
         for root, _, files in os.walk(dest):
             for f in files:
                 have.add(os.path.relpath(os.path.join(root, f), dest))
-        want = expected()
+        want = expected(applet)
         check("every file installed", want <= have, sorted(want - have))
         check("nothing unexpected installed", have <= want, sorted(have - want))
-        for exe in ("usr/sbin/wgnetd", "usr/bin/wgnetctl", "usr/libexec/wgnet-exporter"):
+        for exe in ("usr/sbin/wgnetd", "usr/bin/wgnetctl", "usr/libexec/wgnet-exporter") + (("usr/bin/wgnet-applet",) if applet else ()):
             p = os.path.join(dest, exe)
             check(f"{exe} is executable", os.path.isfile(p) and os.access(p, os.X_OK))
         u = unit_dir()
