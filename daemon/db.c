@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "db.h"
+#include "db-history.h"
 #include "manager.h"
 #include "network.h"
 #include "peer.h"
@@ -74,6 +75,9 @@ static const char *const migrations[] = {
         "ALTER TABLE peers ADD COLUMN rotation_deadline INTEGER NOT NULL DEFAULT 0;"
         "UPDATE networks SET rotation_kind = 'keypair' WHERE rotation_kind = '';"
         "UPDATE networks SET grace_period = 86400 WHERE grace_period = 0;",
+        /* 3: transfer history (daemon/history.c): bytes per bucket, 5-minute (level 0) and
+         * hourly (level 1); bucket = start in seconds since the epoch */
+        DB_HISTORY_MIGRATION_SQL,
 };
 
 enum {
@@ -256,6 +260,10 @@ static int step_done(sqlite3_stmt *s) {
 
 static int step_simple(Db *db, int which) {
         return step_done(db->stmts[which]);
+}
+
+sqlite3 *db_handle(Db *db) {
+        return db->sqlite;
 }
 
 int db_begin(Db *db) {

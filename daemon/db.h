@@ -16,6 +16,9 @@ typedef struct Peer Peer;
 int db_open(const char *path, Db **ret);
 Db *db_close(Db *db);
 
+/* For the other daemon/db-*.c files: the connection, to prepare their own statements. */
+struct sqlite3 *db_handle(Db *db);
+
 int db_begin(Db *db);
 int db_commit(Db *db);
 /* Is a transaction open (a caller's change in progress)? */

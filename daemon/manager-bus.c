@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "audit.h"
 #include "bus-util.h"
 #include "db.h"
 #include "firewall-sync.h"
@@ -125,7 +126,7 @@ static int network_publish(Manager *m, Network *n) {
                 return r;
         m->next_network_id++;
         (void) sd_bus_emit_object_added(m->bus, n->path);
-        log_info("%s: network created (interface %s, %s mode)", n->name, n->ifname, network_mode_to_string(n->mode));
+        log_debug("%s: network published (interface %s, %s mode)", n->name, n->ifname, network_mode_to_string(n->mode));
         /* Forwarding, isolation and NAT from the first packet, not from the next tick. */
         (void) manager_firewall_sync(m, false);
         return 0;
@@ -164,8 +165,11 @@ static int method_create_network(sd_bus_message *m, void *userdata, sd_bus_error
         }
         if (r >= 0)
                 r = network_publish(mgr, n);
-        if (r >= 0)
+        if (r >= 0) {
+                audit_log(m, AUDIT_NETWORK_CREATED, n, NULL, "%s: network created (interface %s, %s mode)",
+                          n->name, n->ifname, network_mode_to_string(n->mode));
                 r = sd_bus_reply_method_return(m, "o", n->path);
+        }
         else
                 r = bus_reply_errno(error, r, "Cannot create network '%s'", name);
 finish:
@@ -349,7 +353,8 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
                 goto finish;
         for (Peer *p = n->peers; p; p = p->next)
                 (void) sd_bus_emit_object_added(mgr->bus, p->path);
-        log_info("%s: imported %u peers", n->name, n->n_peers);
+        audit_log(m, AUDIT_NETWORK_IMPORTED, n, NULL, "%s: network imported with %u peers (interface %s)",
+                  n->name, n->n_peers, n->ifname);
         r = sd_bus_reply_method_return(m, "o", n->path);
 finish:
         strv_free(subnets);

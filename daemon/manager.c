@@ -8,6 +8,7 @@
 #include "db.h"
 #include "log.h"
 #include "firewall-sync.h"
+#include "history.h"
 #include "manager.h"
 #include "network.h"
 #include "peer.h"
@@ -42,6 +43,8 @@ const MethodAction method_actions[] = {
         { WGNET_MANAGER_INTERFACE, "ListNetworks", NULL },
         { WGNET_NETWORK_INTERFACE, "NextAddresses", NULL },
         { WGNET_NETWORK_INTERFACE, "GetStats", NULL },
+        { WGNET_PEER_INTERFACE, "GetTransferHistory", NULL },
+        { WGNET_NETWORK_INTERFACE, "GetMetrics", NULL },
         { 0 }
 };
 
@@ -69,6 +72,8 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         m->config.tick_usec = config->tick_usec;
         m->config.backend = config->backend;
         m->config.firewall = config->firewall;
+        m->config.history_fine_days = config->history_fine_days;
+        m->config.history_coarse_days = config->history_coarse_days;
         m->firewall_enabled = config->firewall != 0;
         if (config->userspace_binary)
                 m->config.userspace_binary = strdup(config->userspace_binary);
@@ -106,6 +111,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->rotation_source);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
+        history_free(m->history);
         db_close(m->db);
         wg_backend_free(m->backend);
         sodium_munlock(m->secret_key, sizeof(m->secret_key));
@@ -218,6 +224,11 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         (void) wg_backend_reap(m->backend);
         manager_reconcile_all(m, true);
+        if (m->history) {
+                int r = history_sample(m->history, now_usec());
+                if (r < 0)
+                        log_warning("Cannot record the transfer history: %s", strerror(-r));
+        }
         manager_policy_tick(m);
         polkit_registry_gc(m->polkit);
         (void) manager_rotation_timer_update(m);
@@ -257,6 +268,11 @@ int manager_start(Manager *m) {
                 log_error("Cannot load the database: %s", strerror(-r));
                 return r;
         }
+        r = history_new(m, &m->history);
+        if (r < 0) {
+                log_error("Cannot set up the transfer history: %s", strerror(-r));
+                return r;
+        }
 
         r = wg_backend_new(m->config.backend, &bopts, &m->backend);
         if (r < 0) {
@@ -269,6 +285,10 @@ int manager_start(Manager *m) {
         /* Bring the devices to what the database says before taking the name. */
         m->started_at = now_usec();
         manager_reconcile_all(m, true);
+        /* The transfer history's baseline: the devices' counters as found at the start. */
+        r = history_sample(m->history, now_usec());
+        if (r < 0)
+                log_warning("Cannot record the transfer history: %s", strerror(-r));
 
         r = sd_bus_open_system(&m->bus);
         if (r < 0) {

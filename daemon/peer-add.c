@@ -457,7 +457,7 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
                         (void) network_apply_peer_routes(n, p, false);
                 (void) sd_bus_emit_object_added(m->bus, p->path);
                 (void) sd_bus_emit_signal(m->bus, n->path, WGNET_NETWORK_INTERFACE, "PeerAdded", "o", p->path);
-                log_info("%s: peer '%s' added", n->name, p->name);
+                log_debug("%s: peer '%s' linked", n->name, p->name);
         }
         (void) network_emit_changed(n, "PeerCount", NULL);
         *ret_peers = TAKE_PTR(peers);

@@ -9,6 +9,7 @@
  * at the end of the grace period, one device set moves the addresses to the new key and
  * removes the old one. The pending state lives in the database and survives restarts. */
 
+#include "audit.h"
 #include "bus-util.h"
 #include "db.h"
 #include "log.h"
@@ -247,7 +248,7 @@ int peer_rotation_start(Peer *p, char **ret_config, sd_bus_error *error) {
 
         char key[WG_KEY_B64_SIZE];
         wg_key_to_base64(key, pub);
-        log_info("%s: peer '%s': keypair rotation started, new key %s, grace period ends in %" PRIu64 " s",
+        log_debug("%s: peer '%s': keypair rotation started, new key %s, grace period ends in %" PRIu64 " s",
                  n->name, p->name, key, peer_grace_period(p));
         if (m->bus)
                 (void) sd_bus_emit_signal(m->bus, p->path, WGNET_PEER_INTERFACE, "RotationPending", "t",
@@ -341,7 +342,8 @@ int peer_rotation_complete(Peer *p, const char *why) {
                         log_warning("%s: peer '%s': cannot switch keys on the device, the reconcile will: %s",
                                     n->ifname, p->name, strerror(-r));
         }
-        log_info("%s: peer '%s': keypair rotation completed (%s)", n->name, p->name, why);
+        audit_log(NULL, AUDIT_PEER_ROTATION_COMPLETED, n, p, "%s: peer '%s': keypair rotation completed (%s)",
+                  n->name, p->name, why);
         (void) peer_emit_changed(p, "PublicKey", "HasPresharedKey", "PrivateKeyStored", "RotationPending",
                                  "RotationDeadline", "PendingPublicKey", "LastRotation", "UpdatedAt", NULL);
         return 0;
@@ -420,7 +422,7 @@ int peer_rotate_psk(Peer *p, sd_bus_error *error) {
                 p->last_rotation = old_rotation;
                 return bus_reply_errno(error, r, "Cannot rotate the preshared key of peer '%s'", p->name);
         }
-        log_info("%s: peer '%s': preshared key rotated", p->network->name, p->name);
+        log_debug("%s: peer '%s': preshared key rotated", p->network->name, p->name);
         (void) peer_emit_changed(p, "HasPresharedKey", "LastRotation", "UpdatedAt", NULL);
         return 0;
 }
@@ -434,7 +436,7 @@ static void peer_revoke(Peer *p, const char *reason) {
                           error.message ? error.message : "unknown error");
                 return;
         }
-        log_notice("%s: peer '%s' revoked: %s", p->network->name, p->name, reason);
+        audit_log(NULL, AUDIT_PEER_REVOKED, p->network, p, "%s: peer '%s' revoked: %s", p->network->name, p->name, reason);
         if (m->bus)
                 (void) sd_bus_emit_signal(m->bus, p->path, WGNET_PEER_INTERFACE, "Revoked", "s", reason);
 }
@@ -496,6 +498,9 @@ void manager_policy_tick(Manager *m) {
                         }
                         if (sd_bus_error_is_set(&error))
                                 log_error("%s: peer '%s': automatic rotation failed: %s", n->name, p->name, error.message);
+                        else
+                                audit_log(NULL, AUDIT_PEER_KEYS_ROTATED, n, p, "%s: peer '%s': scheduled %s rotation",
+                                          n->name, p->name, peer_rotation_kind(p) == ROTATION_PSK ? "psk" : "keypair");
                 }
         }
 }
