@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "db-tunnel.h"
 #include "db.h"
 #include "manager.h"
 #include "network.h"
@@ -67,6 +68,8 @@ static const char *const migrations[] = {
         "  PRIMARY KEY (network_id, address)"
         ");"
         "CREATE INDEX peer_addresses_peer ON peer_addresses(peer_id);",
+        /* 2: node-to-node tunnels and consumed pairings (db-tunnel.c) */
+        db_tunnel_migration,
 };
 
 enum {
@@ -225,6 +228,10 @@ Db *db_close(Db *db) {
         sqlite3_close(db->sqlite);
         free(db);
         return NULL;
+}
+
+struct sqlite3 *db_handle(Db *db) {
+        return db->sqlite;
 }
 
 /* Run a prepared statement that returns no rows, then reset it. */
