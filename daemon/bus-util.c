@@ -48,6 +48,10 @@ int bus_read_options(sd_bus_message *m, BusOption *opts, size_t n_opts, sd_bus_e
                         strv_free(o->as);
                         o->as = NULL;
                         r = sd_bus_message_read_strv(m, &o->as);
+                        /* sd-bus gives NULL for an empty array; the option code
+                         * walks the list, so make it an empty list. */
+                        if (r >= 0 && !o->as && !(o->as = calloc(1, sizeof(char *))))
+                                r = -ENOMEM;
                         break;
                 case 'q':
                         r = sd_bus_message_read(m, "q", &o->q);

@@ -68,7 +68,14 @@ static const char *const migrations[] = {
         "  PRIMARY KEY (network_id, address)"
         ");"
         "CREATE INDEX peer_addresses_peer ON peer_addresses(peer_id);",
-        /* 2: node-to-node tunnels and consumed pairings (db-tunnel.c) */
+        /* 2: key lifecycle: a pending keypair rotation per peer, network policy defaults */
+        "ALTER TABLE peers ADD COLUMN pending_public_key TEXT;"
+        "ALTER TABLE peers ADD COLUMN pending_private_key BLOB;"
+        "ALTER TABLE peers ADD COLUMN pending_preshared_key BLOB;"
+        "ALTER TABLE peers ADD COLUMN rotation_deadline INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE networks SET rotation_kind = 'keypair' WHERE rotation_kind = '';"
+        "UPDATE networks SET grace_period = 86400 WHERE grace_period = 0;",
+        /* 3: node-to-node tunnels and consumed pairings (db-tunnel.c) */
         db_tunnel_migration,
 };
 
@@ -83,6 +90,7 @@ enum {
         STMT_PEER_UPDATE,
         STMT_PEER_DELETE,
         STMT_PEER_PRIVATE_KEY,
+        STMT_PEER_SET_PRIVATE_KEY,
         STMT_ADDR_DELETE,
         STMT_ADDR_INSERT,
         _STMT_MAX,
@@ -95,24 +103,34 @@ static const char *const statement_sql[_STMT_MAX] = {
         [STMT_NETWORK_INSERT] =
                 "INSERT INTO networks (id, name, interface, listen_port, private_key, public_key,"
                 " addresses, endpoint, dns, mtu, mode, extra_routes, peer_isolation, nat_interface,"
-                " key_policy, online_threshold, active, created_at)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                " key_policy, online_threshold, active, created_at, rotation_interval, rotation_kind,"
+                " revoke_inactive, grace_period)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+                " ?19, ?20, ?21, ?22)",
         [STMT_NETWORK_UPDATE] =
                 "UPDATE networks SET name = ?2, interface = ?3, listen_port = ?4, addresses = ?7,"
                 " endpoint = ?8, dns = ?9, mtu = ?10, mode = ?11, extra_routes = ?12,"
                 " peer_isolation = ?13, nat_interface = ?14, key_policy = ?15,"
-                " online_threshold = ?16, active = ?17 WHERE id = ?1",
+                " online_threshold = ?16, active = ?17, rotation_interval = ?19, rotation_kind = ?20,"
+                " revoke_inactive = ?21, grace_period = ?22 WHERE id = ?1",
         [STMT_NETWORK_DELETE] = "DELETE FROM networks WHERE id = ?1",
         [STMT_PEER_INSERT] =
                 "INSERT INTO peers (id, network_id, name, email, public_key, private_key,"
                 " preshared_key, role, site_networks, keepalive, enabled, created_at, updated_at,"
-                " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?15, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                " expires_at, rotation_interval, rotation_kind, revoke_inactive, grace_period,"
+                " last_rotation, pending_public_key, pending_preshared_key, pending_private_key,"
+                " rotation_deadline) VALUES (?1, ?2, ?3, ?4, ?5, ?15, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+                " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
         [STMT_PEER_UPDATE] =
                 "UPDATE peers SET name = ?3, email = ?4, public_key = ?5, preshared_key = ?6,"
                 " role = ?7, site_networks = ?8, keepalive = ?9, enabled = ?10, updated_at = ?12,"
-                " expires_at = ?13 WHERE id = ?1",
+                " expires_at = ?13, rotation_interval = ?16, rotation_kind = ?17, revoke_inactive = ?18,"
+                " grace_period = ?19, last_rotation = ?20, pending_public_key = ?21,"
+                " pending_preshared_key = ?22, pending_private_key = ?23, rotation_deadline = ?24"
+                " WHERE id = ?1",
         [STMT_PEER_DELETE] = "DELETE FROM peers WHERE id = ?1",
         [STMT_PEER_PRIVATE_KEY] = "SELECT private_key FROM peers WHERE id = ?1",
+        [STMT_PEER_SET_PRIVATE_KEY] = "UPDATE peers SET private_key = ?2 WHERE id = ?1",
         [STMT_ADDR_DELETE] = "DELETE FROM peer_addresses WHERE peer_id = ?1",
         [STMT_ADDR_INSERT] = "INSERT INTO peer_addresses (network_id, peer_id, address) VALUES (?1, ?2, ?3)",
 };
@@ -380,6 +398,10 @@ static int network_bind(sqlite3_stmt *s, const Network *n, bool with_key) {
         BIND(sqlite3_bind_text(s, 15, key_policy_to_string(n->key_policy), -1, SQLITE_STATIC));
         BIND(sqlite3_bind_int64(s, 16, n->online_threshold));
         BIND(sqlite3_bind_int(s, 17, n->active));
+        BIND(sqlite3_bind_int64(s, 19, (sqlite3_int64) n->rotation_interval));
+        BIND(sqlite3_bind_text(s, 20, rotation_kind_to_string(n->rotation_kind), -1, SQLITE_STATIC));
+        BIND(sqlite3_bind_int64(s, 21, (sqlite3_int64) n->revoke_inactive));
+        BIND(sqlite3_bind_int64(s, 22, (sqlite3_int64) n->grace_period));
         return 0;
 bind_failed:
         sqlite3_reset(s);
@@ -406,7 +428,7 @@ int db_network_delete(Db *db, uint64_t id) {
 
 static int peer_bind(sqlite3_stmt *s, const Peer *p) {
         _cleanup_(freep) char *sites = prefixes_join(p->site_networks, p->n_site_networks);
-        char pub[WG_KEY_B64_SIZE];
+        char pub[WG_KEY_B64_SIZE], pending[WG_KEY_B64_SIZE];
 
         if (!sites)
                 return -ENOMEM;
@@ -427,6 +449,25 @@ static int peer_bind(sqlite3_stmt *s, const Peer *p) {
         BIND(sqlite3_bind_int64(s, 11, (sqlite3_int64) p->created_at));
         BIND(sqlite3_bind_int64(s, 12, (sqlite3_int64) p->updated_at));
         BIND(sqlite3_bind_int64(s, 13, (sqlite3_int64) p->expires_at));
+        BIND(p->rotation_interval < 0 ? sqlite3_bind_null(s, 16) : sqlite3_bind_int64(s, 16, p->rotation_interval));
+        BIND(p->rotation_kind < 0 ? sqlite3_bind_null(s, 17)
+                                  : sqlite3_bind_text(s, 17, rotation_kind_to_string(p->rotation_kind), -1, SQLITE_STATIC));
+        BIND(p->revoke_inactive < 0 ? sqlite3_bind_null(s, 18) : sqlite3_bind_int64(s, 18, p->revoke_inactive));
+        BIND(p->grace_period < 0 ? sqlite3_bind_null(s, 19) : sqlite3_bind_int64(s, 19, p->grace_period));
+        BIND(sqlite3_bind_int64(s, 20, (sqlite3_int64) p->last_rotation));
+        if (p->rotation_pending) {
+                wg_key_to_base64(pending, p->pending_public_key);
+                BIND(sqlite3_bind_text(s, 21, pending, -1, SQLITE_TRANSIENT));
+                BIND(sqlite3_bind_blob(s, 22, p->pending_psk_sealed, sizeof(p->pending_psk_sealed), SQLITE_STATIC));
+                BIND(p->pending_private_stored
+                     ? sqlite3_bind_blob(s, 23, p->pending_private_sealed, sizeof(p->pending_private_sealed), SQLITE_STATIC)
+                     : sqlite3_bind_null(s, 23));
+        } else {
+                BIND(sqlite3_bind_null(s, 21));
+                BIND(sqlite3_bind_null(s, 22));
+                BIND(sqlite3_bind_null(s, 23));
+        }
+        BIND(sqlite3_bind_int64(s, 24, (sqlite3_int64) (p->rotation_pending ? p->rotation_deadline : 0)));
         return 0;
 bind_failed:
         sqlite3_reset(s);
@@ -490,6 +531,17 @@ int db_peer_delete(Db *db, uint64_t id) {
         return step_done(s);
 }
 
+int db_peer_set_private_key(Db *db, uint64_t id, const uint8_t *sealed, size_t len) {
+        sqlite3_stmt *s = db->stmts[STMT_PEER_SET_PRIVATE_KEY];
+        if (sqlite3_bind_int64(s, 1, (sqlite3_int64) id) != SQLITE_OK ||
+            (sealed ? sqlite3_bind_blob(s, 2, sealed, (int) len, SQLITE_STATIC) : sqlite3_bind_null(s, 2)) != SQLITE_OK) {
+                sqlite3_reset(s);
+                sqlite3_clear_bindings(s);
+                return -EIO;
+        }
+        return step_done(s);
+}
+
 int db_peer_get_private_key(Db *db, uint64_t id, uint8_t **ret, size_t *ret_len) {
         sqlite3_stmt *s = db->stmts[STMT_PEER_PRIVATE_KEY];
         int r = -ENODATA;
@@ -525,7 +577,8 @@ static int load_networks(Db *db, Manager *m) {
         if (sqlite3_prepare_v2(db->sqlite,
                                "SELECT id, name, interface, listen_port, private_key, public_key, addresses,"
                                " endpoint, dns, mtu, mode, extra_routes, peer_isolation, nat_interface,"
-                               " key_policy, online_threshold, active, created_at FROM networks ORDER BY id",
+                               " key_policy, online_threshold, active, created_at, rotation_interval,"
+                               " rotation_kind, revoke_inactive, grace_period FROM networks ORDER BY id",
                                -1, &s, NULL) != SQLITE_OK)
                 return -EIO;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -579,6 +632,13 @@ static int load_networks(Db *db, Manager *m) {
                 n->online_threshold = (uint32_t) sqlite3_column_int64(s, 15);
                 n->active = sqlite3_column_int(s, 16);
                 n->created_at = (uint64_t) sqlite3_column_int64(s, 17);
+                n->rotation_interval = (uint64_t) sqlite3_column_int64(s, 18);
+                r = rotation_kind_from_string(column_text(s, 19));
+                if (r < 0)
+                        return -EBADMSG;
+                n->rotation_kind = r;
+                n->revoke_inactive = (uint64_t) sqlite3_column_int64(s, 20);
+                n->grace_period = (uint64_t) sqlite3_column_int64(s, 21);
                 r = network_setup_pools(n);
                 if (r < 0)
                         return r;
@@ -597,7 +657,9 @@ static int load_peers(Db *db, Manager *m) {
         if (sqlite3_prepare_v2(db->sqlite,
                                "SELECT id, network_id, name, email, public_key, private_key IS NOT NULL,"
                                " preshared_key, role, site_networks, keepalive, enabled, created_at,"
-                               " updated_at, expires_at FROM peers ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+                               " updated_at, expires_at, rotation_interval, rotation_kind, revoke_inactive,"
+                               " grace_period, last_rotation, pending_public_key, pending_preshared_key,"
+                               " pending_private_key, rotation_deadline FROM peers ORDER BY id", -1, &s, NULL) != SQLITE_OK)
                 return -EIO;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
                 _cleanup_(peer_freep) Peer *p = NULL;
@@ -632,6 +694,31 @@ static int load_peers(Db *db, Manager *m) {
                 p->created_at = (uint64_t) sqlite3_column_int64(s, 11);
                 p->updated_at = (uint64_t) sqlite3_column_int64(s, 12);
                 p->expires_at = (uint64_t) sqlite3_column_int64(s, 13);
+                p->rotation_interval = sqlite3_column_type(s, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 14);
+                if (sqlite3_column_type(s, 15) != SQLITE_NULL) {
+                        r = rotation_kind_from_string(column_text(s, 15));
+                        if (r < 0)
+                                return -EBADMSG;
+                        p->rotation_kind = r;
+                }
+                p->revoke_inactive = sqlite3_column_type(s, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 16);
+                p->grace_period = sqlite3_column_type(s, 17) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 17);
+                p->last_rotation = (uint64_t) sqlite3_column_int64(s, 18);
+                if (sqlite3_column_type(s, 19) != SQLITE_NULL) {
+                        if (wg_key_from_base64(p->pending_public_key, column_text(s, 19)) < 0 ||
+                            sqlite3_column_bytes(s, 20) != (int) sizeof(p->pending_psk_sealed))
+                                return -EBADMSG;
+                        memcpy(p->pending_psk_sealed, sqlite3_column_blob(s, 20), sizeof(p->pending_psk_sealed));
+                        if (sqlite3_column_type(s, 21) == SQLITE_BLOB) {
+                                if (sqlite3_column_bytes(s, 21) != (int) sizeof(p->pending_private_sealed))
+                                        return -EBADMSG;
+                                memcpy(p->pending_private_sealed, sqlite3_column_blob(s, 21),
+                                       sizeof(p->pending_private_sealed));
+                                p->pending_private_stored = true;
+                        }
+                        p->rotation_deadline = (uint64_t) sqlite3_column_int64(s, 22);
+                        p->rotation_pending = true;
+                }
                 network_link_peer(n, p);
                 TAKE_PTR(p);
         }

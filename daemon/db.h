@@ -36,3 +36,5 @@ int db_peer_set_addresses(Db *db, const Peer *p);
 int db_peer_delete(Db *db, uint64_t id);
 /* -ENODATA when the private key is not stored. *ret is malloc'd. */
 int db_peer_get_private_key(Db *db, uint64_t id, uint8_t **ret, size_t *ret_len);
+/* Replace the stored private key; sealed NULL = not stored. */
+int db_peer_set_private_key(Db *db, uint64_t id, const uint8_t *sealed, size_t len);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-util.h"
 #include "db.h"
+#include "firewall-sync.h"
 #include "log.h"
 #include "manager.h"
 #include "network-options.h"
@@ -122,6 +123,8 @@ static int network_publish(Manager *m, Network *n) {
         m->next_network_id++;
         (void) sd_bus_emit_object_added(m->bus, n->path);
         log_info("%s: network created (interface %s, %s mode)", n->name, n->ifname, network_mode_to_string(n->mode));
+        /* Forwarding, isolation and NAT from the first packet, not from the next tick. */
+        (void) manager_firewall_sync(m, false);
         return 0;
 }
 

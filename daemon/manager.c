@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-util.h"
 #include "db.h"
 #include "log.h"
 #include "firewall-sync.h"
@@ -11,6 +12,7 @@
 #include "network.h"
 #include "peer.h"
 #include "polkit.h"
+#include "rotation.h"
 #include "tunnel.h"
 #include "wgnet-error.h"
 
@@ -109,6 +111,7 @@ Manager *manager_free(Manager *m) {
         manager_free_tunnels(m);
         polkit_registry_free(m->polkit);
         sd_event_source_unref(m->tick_source);
+        sd_event_source_unref(m->rotation_source);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         db_close(m->db);
@@ -224,6 +227,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         (void) wg_backend_reap(m->backend);
         manager_reconcile_all(m, true);
+        manager_policy_tick(m);
+        (void) manager_rotation_timer_update(m);
         (void) sd_event_source_set_time(s, usec + m->config.tick_usec);
         return 0;
 }
@@ -272,6 +277,7 @@ int manager_start(Manager *m) {
         log_info("Using the %s WireGuard backend", wg_backend_type_to_string(wg_backend_type(m->backend)));
 
         /* Bring the devices to what the database says before taking the name. */
+        m->started_at = now_usec();
         manager_reconcile_all(m, true);
 
         r = sd_bus_open_system(&m->bus);
@@ -299,6 +305,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         r = sd_event_source_set_enabled(m->tick_source, SD_EVENT_ON);
+        if (r < 0)
+                return r;
+
+        r = manager_rotation_timer_update(m);
         if (r < 0)
                 return r;
 

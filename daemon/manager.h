@@ -27,6 +27,8 @@ typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         sd_event_source *tick_source;
+        sd_event_source *rotation_source;       /* fast poll while a key rotation is pending */
+        uint64_t started_at;                    /* µs since the epoch */
         Db *db;
         WgBackend *backend;
         PolkitRegistry *polkit;

@@ -478,6 +478,12 @@ static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return sd_bus_send(NULL, reply, NULL);
 }
 
+static int property_get_rotation_kind(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+        return sd_bus_message_append(reply, "s", rotation_kind_to_string(n->rotation_kind));
+}
+
 const sd_bus_vtable network_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Id", "t", NULL, offsetof(Network, id), SD_BUS_VTABLE_PROPERTY_CONST),
@@ -495,6 +501,10 @@ const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("NatInterface", "s", NULL, offsetof(Network, nat_interface), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("KeyPolicy", "s", property_get_key_policy, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("OnlineThreshold", "u", NULL, offsetof(Network, online_threshold), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RotationInterval", "t", NULL, offsetof(Network, rotation_interval), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RotationKind", "s", property_get_rotation_kind, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RevokeAfterInactive", "t", NULL, offsetof(Network, revoke_inactive), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("GracePeriod", "t", NULL, offsetof(Network, grace_period), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Active", "b", bus_property_get_bool, offsetof(Network, active), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PeerCount", "u", NULL, offsetof(Network, n_peers), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("OnlinePeerCount", "u", NULL, offsetof(Network, n_online), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
 #include "manager.h"
 #include "network-options.h"
 #include "peer.h"
@@ -170,6 +171,18 @@ int network_settings_check(Manager *m, Network *self, BusOption *opts, bool crea
                                                  opts[NETOPT_KEY_POLICY].s);
                 s->key_policy = r;
         }
+        {
+                static const int seconds[] = { NETOPT_ROTATION_INTERVAL, NETOPT_REVOKE_INACTIVE, NETOPT_GRACE_PERIOD };
+                for (size_t i = 0; i < ELEMENTSOF(seconds); i++)
+                        if (opts[seconds[i]].set && opts[seconds[i]].t > UINT64_C(10) * 366 * 24 * 3600)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Invalid %s %" PRIu64 ": at most ten years in seconds",
+                                                         opts[seconds[i]].key, opts[seconds[i]].t);
+                if (opts[NETOPT_ROTATION_KIND].set && rotation_kind_from_string(opts[NETOPT_ROTATION_KIND].s) < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid RotationKind '%s': expected psk or keypair",
+                                                 opts[NETOPT_ROTATION_KIND].s);
+        }
         if (opts[NETOPT_ONLINE_THRESHOLD].set) {
                 uint32_t t = opts[NETOPT_ONLINE_THRESHOLD].u;
                 if (t < 10 || t > 86400)
@@ -271,6 +284,22 @@ int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, cons
         if (opts[NETOPT_ONLINE_THRESHOLD].set && n->online_threshold != opts[NETOPT_ONLINE_THRESHOLD].u) {
                 n->online_threshold = opts[NETOPT_ONLINE_THRESHOLD].u;
                 CHANGED("OnlineThreshold");
+        }
+        if (opts[NETOPT_ROTATION_INTERVAL].set && n->rotation_interval != opts[NETOPT_ROTATION_INTERVAL].t) {
+                n->rotation_interval = opts[NETOPT_ROTATION_INTERVAL].t;
+                CHANGED("RotationInterval");
+        }
+        if (opts[NETOPT_ROTATION_KIND].set) {
+                n->rotation_kind = rotation_kind_from_string(opts[NETOPT_ROTATION_KIND].s);
+                CHANGED("RotationKind");
+        }
+        if (opts[NETOPT_REVOKE_INACTIVE].set && n->revoke_inactive != opts[NETOPT_REVOKE_INACTIVE].t) {
+                n->revoke_inactive = opts[NETOPT_REVOKE_INACTIVE].t;
+                CHANGED("RevokeAfterInactive");
+        }
+        if (opts[NETOPT_GRACE_PERIOD].set && n->grace_period != opts[NETOPT_GRACE_PERIOD].t) {
+                n->grace_period = opts[NETOPT_GRACE_PERIOD].t;
+                CHANGED("GracePeriod");
         }
 #undef CHANGED
         ret_changed[k] = NULL;

@@ -19,6 +19,10 @@ enum {
         NETOPT_KEY_POLICY,
         NETOPT_ONLINE_THRESHOLD,
         NETOPT_ACTIVATE,
+        NETOPT_ROTATION_INTERVAL,
+        NETOPT_ROTATION_KIND,
+        NETOPT_REVOKE_INACTIVE,
+        NETOPT_GRACE_PERIOD,
         _NETOPT_MAX,
 };
 
@@ -37,6 +41,10 @@ enum {
                 [NETOPT_KEY_POLICY] = { "KeyPolicy", "s" },     \
                 [NETOPT_ONLINE_THRESHOLD] = { "OnlineThreshold", "u" }, \
                 [NETOPT_ACTIVATE] = { "Activate", "b" },        \
+                [NETOPT_ROTATION_INTERVAL] = { "RotationInterval", "t" }, \
+                [NETOPT_ROTATION_KIND] = { "RotationKind", "s" }, \
+                [NETOPT_REVOKE_INACTIVE] = { "RevokeAfterInactive", "t" }, \
+                [NETOPT_GRACE_PERIOD] = { "GracePeriod", "t" }, \
         }
 
 /* Parsed and checked values of the options (what is not set keeps its value). */

@@ -6,6 +6,7 @@
 #include "manager.h"
 #include "network.h"
 #include "peer.h"
+#include "rotation.h"
 #include "wgnet-error.h"
 
 static const char *const network_mode_table[_NETWORK_MODE_MAX] = {
@@ -27,6 +28,22 @@ const char *network_mode_to_string(NetworkMode m) {
 int network_mode_from_string(const char *s) {
         for (int i = 0; s && i < _NETWORK_MODE_MAX; i++)
                 if (streq(network_mode_table[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+static const char *const rotation_kind_table[_ROTATION_KIND_MAX] = {
+        [ROTATION_PSK] = "psk",
+        [ROTATION_KEYPAIR] = "keypair",
+};
+
+const char *rotation_kind_to_string(RotationKind k) {
+        return k >= 0 && k < _ROTATION_KIND_MAX ? rotation_kind_table[k] : NULL;
+}
+
+int rotation_kind_from_string(const char *s) {
+        for (int i = 0; s && i < _ROTATION_KIND_MAX; i++)
+                if (streq(rotation_kind_table[i], s))
                         return i;
         return -EINVAL;
 }
@@ -56,9 +73,12 @@ int network_new(Manager *m, uint64_t id, const char *name, const char *ifname, N
         n->dns = calloc(1, sizeof(char *));
         n->peers_by_key = hashmap_new(key32_hash_func, key32_equal_func);
         n->peers_by_name = hashmap_new(string_hash_func, string_equal_func);
+        n->peers_by_pending_key = hashmap_new(key32_hash_func, key32_equal_func);
+        n->rotation_kind = ROTATION_KEYPAIR;
+        n->grace_period = NETWORK_DEFAULT_GRACE_PERIOD;
         n->online_threshold = 180;
         if (!n->name || !n->ifname || !n->endpoint || !n->nat_interface || !n->dns ||
-            !n->peers_by_key || !n->peers_by_name)
+            !n->peers_by_key || !n->peers_by_name || !n->peers_by_pending_key)
                 return -ENOMEM;
         if (asprintf(&n->path, WGNET_NETWORK_PREFIX "/%" PRIu64, id) < 0) {
                 n->path = NULL;
@@ -80,6 +100,7 @@ Network *network_free(Network *n) {
                 addr_pool_free(n->pools[i]);
         hashmap_free(n->peers_by_key);
         hashmap_free(n->peers_by_name);
+        hashmap_free(n->peers_by_pending_key);
         wg_wipe(n->private_key_sealed, sizeof(n->private_key_sealed));
         free(n->name);
         free(n->ifname);
@@ -134,6 +155,8 @@ void network_link_peer(Network *n, Peer *p) {
         (void) hashmap_put(n->peers_by_key, p->public_key, p);
         (void) hashmap_put(n->peers_by_name, p->name, p);
         (void) hashmap_put(n->manager->peers_by_id, &p->id, p);
+        if (p->rotation_pending)
+                (void) hashmap_put(n->peers_by_pending_key, p->pending_public_key, p);
 }
 
 void network_unlink_peer(Network *n, Peer *p) {
@@ -155,6 +178,8 @@ void network_unlink_peer(Network *n, Peer *p) {
                 hashmap_remove(n->peers_by_name, p->name);
         if (hashmap_get(n->manager->peers_by_id, &p->id) == p)
                 hashmap_remove(n->manager->peers_by_id, &p->id);
+        if (p->rotation_pending && hashmap_get(n->peers_by_pending_key, p->pending_public_key) == p)
+                hashmap_remove(n->peers_by_pending_key, p->pending_public_key);
 }
 
 int network_private_key(Network *n, uint8_t ret[WG_KEY_LEN]) {
@@ -218,6 +243,19 @@ int network_apply_peer(Network *n, Peer *p, bool remove) {
                 r = peer_to_wg_peer(p, wp);
                 if (r < 0)
                         return r;
+        }
+        if (p->rotation_pending) {
+                /* The new key of a pending rotation follows the peer, without addresses. */
+                wp = wg_device_add_peer(d, p->pending_public_key);
+                if (!wp)
+                        return -ENOMEM;
+                if (remove || !p->enabled)
+                        wp->flags |= WGPEER_REMOVE_ME;
+                else {
+                        r = peer_pending_to_wg_peer(p, wp);
+                        if (r < 0)
+                                return r;
+                }
         }
         r = wg_backend_set_device(m->backend, d);
         if (r >= 0)
@@ -283,6 +321,7 @@ static void update_status(Network *n, const WgDevice *d) {
                 n->n_online = online;
                 (void) network_emit_changed(n, "OnlinePeerCount", NULL);
         }
+        network_rotation_check(n, d);
 }
 
 static int apply_link(Network *n, bool log_repairs) {
@@ -390,6 +429,35 @@ int network_apply(Network *n, bool log_repairs) {
                 free(wp->allowed_ips);
                 *wp = candidate;
                 wp->flags |= WGPEER_REPLACE_ALLOWEDIPS;
+        }
+        /* The new keys of pending rotations: on the device, without addresses. */
+        Peer *pp;
+        HASHMAP_FOREACH(pp, n->peers_by_pending_key, ip) {
+                if (!pp->enabled)
+                        continue;
+                WgPeer *hp = hashmap_remove(device_peers, pp->pending_public_key);
+                WgPeer candidate = {0};
+                r = peer_pending_to_wg_peer(pp, &candidate);
+                if (r < 0)
+                        return r;
+                const char *why = peer_diff(pp, hp, &candidate);
+                if (!why) {
+                        wg_peer_done(&candidate);
+                        continue;
+                }
+                if (log_repairs)
+                        log_notice("%s: new key of peer '%s' (rotation pending) %s, repairing", n->ifname, pp->name, why);
+                if (hp)
+                        changed++;
+                else
+                        added++;
+                WgPeer *wp = wg_device_add_peer(want, pp->pending_public_key);
+                if (!wp) {
+                        wg_peer_done(&candidate);
+                        return -ENOMEM;
+                }
+                free(wp->allowed_ips);
+                *wp = candidate;
         }
         /* Whatever is left on the device is not ours. */
         WgPeer *extra;

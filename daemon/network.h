@@ -20,6 +20,14 @@ typedef enum NetworkMode {
         _NETWORK_MODE_MAX,
 } NetworkMode;
 
+typedef enum RotationKind {
+        ROTATION_PSK,
+        ROTATION_KEYPAIR,
+        _ROTATION_KIND_MAX,
+} RotationKind;
+
+#define NETWORK_DEFAULT_GRACE_PERIOD (24 * 3600)
+
 typedef enum KeyPolicy {
         KEY_POLICY_STORED,
         KEY_POLICY_ONE_TIME,
@@ -52,11 +60,17 @@ typedef struct Network {
         char *nat_interface;
         KeyPolicy key_policy;
         uint32_t online_threshold;      /* seconds */
+        /* Defaults of the peers' key lifecycle policy (seconds; 0 = off). */
+        uint64_t rotation_interval;
+        RotationKind rotation_kind;
+        uint64_t revoke_inactive;
+        uint64_t grace_period;
         bool active;
         uint64_t created_at;
 
         Hashmap *peers_by_key;          /* public key -> Peer */
         Hashmap *peers_by_name;         /* name -> Peer */
+        Hashmap *peers_by_pending_key;  /* pending public key -> Peer, while a rotation waits */
         Peer *peers;                    /* list head, in id order */
         Peer *peers_tail;
         uint32_t n_peers, n_online;
@@ -64,6 +78,8 @@ typedef struct Network {
 
 const char *network_mode_to_string(NetworkMode m);
 int network_mode_from_string(const char *s);
+const char *rotation_kind_to_string(RotationKind k);
+int rotation_kind_from_string(const char *s);
 const char *key_policy_to_string(KeyPolicy p);
 int key_policy_from_string(const char *s);
 

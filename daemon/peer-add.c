@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
 #include "db.h"
 #include "log.h"
 #include "manager.h"
+#include "network.h"
 #include "peer-add.h"
 #include "wgnet-error.h"
 
@@ -14,7 +16,10 @@ int peer_spec_read(sd_bus_message *m, PeerSpec *s, sd_bus_error *error) {
         int r = sd_bus_message_read(m, "s", &s->name);
         if (r < 0)
                 return r;
-        return bus_read_options(m, s->opts, _PEEROPT_MAX, error);
+        r = bus_read_options(m, s->opts, _PEEROPT_MAX, error);
+        if (r < 0)
+                return r;
+        return peer_check_policy_options(s->opts, error);
 }
 
 void peer_specs_done(PeerSpec *s, size_t n) {
@@ -252,6 +257,7 @@ static int build_peer(Network *n, PeerSpec *s, uint64_t id, uint64_t now, Peer *
         p->keepalive = s->opts[PEEROPT_KEEPALIVE].set ? s->opts[PEEROPT_KEEPALIVE].q : PEER_DEFAULT_KEEPALIVE;
         p->enabled = s->opts[PEEROPT_ENABLED].set ? s->opts[PEEROPT_ENABLED].b : true;
         p->expires_at = s->opts[PEEROPT_EXPIRES_AT].set ? s->opts[PEEROPT_EXPIRES_AT].t : 0;
+        peer_apply_policy_options(p, s->opts, NULL, NULL);
         p->created_at = p->updated_at = now;
 
         if (s->own_key)
@@ -423,4 +429,45 @@ fail:
         if (sd_bus_error_is_set(error))
                 return r < 0 ? r : -EINVAL;
         return r == -EEXIST ? sd_bus_error_set(error, WGNET_ERROR_PREFIX "PeerExists", "Peer already exists") : r;
+}
+
+#define POLICY_SECONDS_MAX (UINT64_C(10) * 366 * 24 * 3600)
+
+int peer_check_policy_options(const BusOption *opts, sd_bus_error *error) {
+        static const int seconds[] = { PEEROPT_ROTATION_INTERVAL, PEEROPT_REVOKE_INACTIVE, PEEROPT_GRACE_PERIOD };
+        for (size_t i = 0; i < ELEMENTSOF(seconds); i++)
+                if (opts[seconds[i]].set && opts[seconds[i]].t > POLICY_SECONDS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid %s %" PRIu64 ": at most %" PRIu64 " seconds",
+                                                 opts[seconds[i]].key, opts[seconds[i]].t, POLICY_SECONDS_MAX);
+        if (opts[PEEROPT_ROTATION_KIND].set && !isempty(opts[PEEROPT_ROTATION_KIND].s) &&
+            rotation_kind_from_string(opts[PEEROPT_ROTATION_KIND].s) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid RotationKind '%s': expected psk, keypair or '' (the network's)",
+                                         opts[PEEROPT_ROTATION_KIND].s);
+        return 0;
+}
+
+void peer_apply_policy_options(Peer *p, const BusOption *opts, const char **changed, size_t *k) {
+        if (opts[PEEROPT_ROTATION_INTERVAL].set) {
+                p->rotation_interval = (int64_t) opts[PEEROPT_ROTATION_INTERVAL].t;
+                if (changed)
+                        changed[(*k)++] = "RotationInterval";
+        }
+        if (opts[PEEROPT_ROTATION_KIND].set) {
+                p->rotation_kind = isempty(opts[PEEROPT_ROTATION_KIND].s) ? -1
+                                   : rotation_kind_from_string(opts[PEEROPT_ROTATION_KIND].s);
+                if (changed)
+                        changed[(*k)++] = "RotationKind";
+        }
+        if (opts[PEEROPT_REVOKE_INACTIVE].set) {
+                p->revoke_inactive = (int64_t) opts[PEEROPT_REVOKE_INACTIVE].t;
+                if (changed)
+                        changed[(*k)++] = "RevokeAfterInactive";
+        }
+        if (opts[PEEROPT_GRACE_PERIOD].set) {
+                p->grace_period = (int64_t) opts[PEEROPT_GRACE_PERIOD].t;
+                if (changed)
+                        changed[(*k)++] = "GracePeriod";
+        }
 }

@@ -16,6 +16,10 @@ enum {
         PEEROPT_EMAIL,
         PEEROPT_ENABLED,
         PEEROPT_EXPIRES_AT,
+        PEEROPT_ROTATION_INTERVAL,
+        PEEROPT_ROTATION_KIND,
+        PEEROPT_REVOKE_INACTIVE,
+        PEEROPT_GRACE_PERIOD,
         _PEEROPT_MAX,
 };
 
@@ -31,7 +35,16 @@ enum {
                 [PEEROPT_EMAIL] = { "Email", "s" },                     \
                 [PEEROPT_ENABLED] = { "Enabled", "b" },                 \
                 [PEEROPT_EXPIRES_AT] = { "ExpiresAt", "t" },            \
+                [PEEROPT_ROTATION_INTERVAL] = { "RotationInterval", "t" }, \
+                [PEEROPT_ROTATION_KIND] = { "RotationKind", "s" },      \
+                [PEEROPT_REVOKE_INACTIVE] = { "RevokeAfterInactive", "t" }, \
+                [PEEROPT_GRACE_PERIOD] = { "GracePeriod", "t" },        \
         }
+
+/* Check the key lifecycle options (InvalidArgs naming the bad value). */
+int peer_check_policy_options(const BusOption *opts, sd_bus_error *error);
+/* Apply them to p; appends the names of changed properties to changed (if not NULL). */
+void peer_apply_policy_options(Peer *p, const BusOption *opts, const char **changed, size_t *k);
 
 /* One peer to add, as read from the bus and checked. */
 typedef struct PeerSpec {

@@ -6,6 +6,7 @@
 #include "peer-add.h"
 #include "peer.h"
 #include "qr.h"
+#include "rotation.h"
 #include "wgnet-error.h"
 
 static int property_get_network(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -49,9 +50,30 @@ static int property_get_role(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "s", peer_role_to_string(p->role));
 }
 
-static int property_get_false(sd_bus *bus, const char *path, const char *interface, const char *property,
-                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "b", 0);
+static int property_get_rotation_deadline(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        return sd_bus_message_append(reply, "t", p->rotation_pending ? p->rotation_deadline : (uint64_t) 0);
+}
+
+static int property_get_pending_public_key(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        char key[WG_KEY_B64_SIZE] = "";
+        if (p->rotation_pending)
+                wg_key_to_base64(key, p->pending_public_key);
+        return sd_bus_message_append(reply, "s", key);
+}
+
+/* The effective policy: the peer's own value, else the network's default. */
+static int property_get_policy(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        if (streq(property, "RotationKind"))
+                return sd_bus_message_append(reply, "s", rotation_kind_to_string(peer_rotation_kind(p)));
+        uint64_t v = streq(property, "RotationInterval") ? peer_rotation_interval(p) :
+                     streq(property, "RevokeAfterInactive") ? peer_revoke_inactive(p) : peer_grace_period(p);
+        return sd_bus_message_append(reply, "t", v);
 }
 
 int peer_remove(Peer *p, sd_bus_error *error);
@@ -97,15 +119,12 @@ static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_enable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Peer *p = userdata;
+int peer_set_enabled(Peer *p, bool enable, sd_bus_error *error) {
         Manager *mgr = p->network->manager;
-        bool enable = streq(sd_bus_message_get_member(m), "Enable");
-        int r = manager_verify(mgr, m, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
+        int r;
+
         if (p->enabled == enable)
-                return sd_bus_reply_method_return(m, NULL);
+                return 0;
 
         p->enabled = enable;
         p->updated_at = now_usec();
@@ -133,6 +152,17 @@ static int method_enable(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 (void) network_emit_changed(p->network, "OnlinePeerCount", NULL);
         } else
                 (void) peer_emit_changed(p, "Enabled", "UpdatedAt", NULL);
+        return 0;
+}
+
+static int method_enable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        int r = manager_verify(p->network->manager, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = peer_set_enabled(p, streq(sd_bus_message_get_member(m), "Enable"), error);
+        if (r < 0)
+                return r;
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -200,6 +230,9 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 if (r < 0)
                         goto finish;
         }
+        r = peer_check_policy_options(opts, error);
+        if (r < 0)
+                goto finish;
         if (role != PEER_ROLE_SITE_GATEWAY && (opts[PEEROPT_SITE_NETWORKS].set ? n_sites : p->n_site_networks) > 0) {
                 r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "SiteNetworks needs Role 'site-gateway'");
                 goto finish;
@@ -293,6 +326,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 p->expires_at = opts[PEEROPT_EXPIRES_AT].t;
                 changed[k++] = "ExpiresAt";
         }
+        peer_apply_policy_options(p, opts, changed, &k);
         p->updated_at = now_usec();
         changed[k++] = "UpdatedAt";
         changed[k] = NULL;
@@ -412,8 +446,6 @@ static int method_rotate_keys(sd_bus_message *m, void *userdata, sd_bus_error *e
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(wg_wipe_free_stringp) char *text = NULL;
         const char *what;
-        uint8_t psk[WG_KEY_LEN], old[SEALED_KEY_SIZE];
-        size_t len;
         int r;
 
         r = sd_bus_message_rewind(m, true);
@@ -421,44 +453,28 @@ static int method_rotate_keys(sd_bus_message *m, void *userdata, sd_bus_error *e
                 r = sd_bus_message_read(m, "s", &what);
         if (r < 0)
                 return r;
-        if (streq(what, "keypair"))
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                        "Keypair rotation with a grace period is not available yet; use 'psk'");
-        if (!streq(what, "psk"))
+        if (!streq(what, "psk") && !streq(what, "keypair"))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid rotation '%s': expected psk or keypair", what);
         r = manager_verify(mgr, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        /* A new preshared key, applied at once: the client needs the new config. */
-        bool had = p->has_psk;
-        memcpy(old, p->psk_sealed, sizeof(old));
-        r = wg_key_generate_preshared(psk);
-        if (r >= 0)
-                r = manager_seal(mgr, "peers.preshared_key", p->id, psk, p->psk_sealed, sizeof(p->psk_sealed), &len);
-        wg_wipe(psk, sizeof(psk));
-        if (r < 0)
-                return r;
-        p->has_psk = true;
-        p->updated_at = now_usec();
-        r = db_begin(mgr->db);
-        if (r >= 0)
-                r = db_peer_update(mgr->db, p);
-        if (r >= 0 && p->enabled)
-                r = network_apply_peer(p->network, p, false);
-        if (r >= 0)
-                r = db_commit(mgr->db);
-        if (r < 0) {
-                db_rollback(mgr->db);
-                memcpy(p->psk_sealed, old, sizeof(old));
-                p->has_psk = had;
-                return bus_reply_errno(error, r, "Cannot rotate the preshared key of peer '%s'", p->name);
+        if (streq(what, "keypair")) {
+                /* The reply is the config of the new key; the old key keeps working until
+                 * the new one completes a handshake or the grace period ends. */
+                r = peer_rotation_start(p, &text, error);
+                if (r < 0)
+                        return r;
+                if (!text)
+                        return bus_reply_errno(error, -ENOMEM, "Cannot render the new config of peer '%s'", p->name);
+        } else {
+                r = peer_rotate_psk(p, error);
+                if (r < 0)
+                        return r;
+                r = reply_config(m, p, error, &text);
+                if (r < 0)
+                        return r;
         }
-        log_info("%s: peer '%s': preshared key rotated", p->network->name, p->name);
-        (void) peer_emit_changed(p, "HasPresharedKey", "UpdatedAt", NULL);
-        r = reply_config(m, p, error, &text);
-        if (r < 0)
-                return r;
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);
@@ -492,7 +508,15 @@ const sd_bus_vtable peer_vtable[] = {
         SD_BUS_PROPERTY("CreatedAt", "t", NULL, offsetof(Peer, created_at), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("UpdatedAt", "t", NULL, offsetof(Peer, updated_at), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ExpiresAt", "t", NULL, offsetof(Peer, expires_at), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("RotationPending", "b", property_get_false, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RotationPending", "b", bus_property_get_bool, offsetof(Peer, rotation_pending),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RotationDeadline", "t", property_get_rotation_deadline, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PendingPublicKey", "s", property_get_pending_public_key, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastRotation", "t", NULL, offsetof(Peer, last_rotation), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RotationInterval", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RotationKind", "s", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RevokeAfterInactive", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("GracePeriod", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", config), method_get_config,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetQRCode", SD_BUS_ARGS("s", format), SD_BUS_RESULT("ay", image), method_get_qrcode,

@@ -5,6 +5,7 @@
 #include "manager.h"
 #include "network.h"
 #include "peer.h"
+#include "rotation.h"
 #include "wgconf.h"
 #include "wgnet-error.h"
 
@@ -36,6 +37,8 @@ int peer_new(Network *n, uint64_t id, const char *name, Peer **ret) {
         p->endpoint = strdup("");
         p->keepalive = PEER_DEFAULT_KEEPALIVE;
         p->enabled = true;
+        p->rotation_interval = p->revoke_inactive = p->grace_period = -1;
+        p->rotation_kind = -1;
         if (!p->name || !p->email || !p->endpoint)
                 return -ENOMEM;
         if (asprintf(&p->path, WGNET_PEER_PREFIX "/%" PRIu64, id) < 0) {
@@ -145,6 +148,19 @@ int peer_to_wg_peer(Peer *p, WgPeer *wp) {
 }
 
 int peer_render_config(Peer *p, const uint8_t *private_key, char **ret) {
+        uint8_t psk[WG_KEY_LEN];
+        int r;
+
+        if (!p->has_psk)
+                return peer_render_config_with(p, private_key, NULL, ret);
+        r = manager_open(p->network->manager, "peers.preshared_key", p->id, p->psk_sealed, sizeof(p->psk_sealed), psk);
+        if (r >= 0)
+                r = peer_render_config_with(p, private_key, psk, ret);
+        wg_wipe(psk, sizeof(psk));
+        return r;
+}
+
+int peer_render_config_with(Peer *p, const uint8_t *private_key, const uint8_t *psk, char **ret) {
         Network *n = p->network;
         _cleanup_(wgconf_freep) WgConf *c = wgconf_new();
         _cleanup_(freep) IpPrefix *allowed = NULL;
@@ -187,11 +203,8 @@ int peer_render_config(Peer *p, const uint8_t *private_key, char **ret) {
         if (!cp)
                 return -ENOMEM;
         memcpy(cp->public_key, n->public_key, WG_KEY_LEN);
-        if (p->has_psk) {
-                r = manager_open(n->manager, "peers.preshared_key", p->id, p->psk_sealed,
-                                 sizeof(p->psk_sealed), cp->preshared_key);
-                if (r < 0)
-                        return r;
+        if (psk) {
+                memcpy(cp->preshared_key, psk, WG_KEY_LEN);
                 cp->has_preshared_key = true;
         }
         r = network_client_allowed_ips(n, p, &allowed, &n_allowed);
@@ -221,6 +234,8 @@ int peer_get_config(Peer *p, char **ret) {
         size_t len;
         int r;
 
+        if (p->rotation_pending)
+                return peer_get_pending_config(p, ret);
         if (!p->private_key_stored)
                 return peer_render_config(p, NULL, ret);
         r = db_peer_get_private_key(m->db, p->id, &blob, &len);

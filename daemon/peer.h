@@ -37,6 +37,20 @@ typedef struct Peer {
         bool enabled;
         uint64_t created_at, updated_at, expires_at;   /* µs since the epoch */
 
+        /* Key lifecycle (daemon/rotation.c). Policy values: -1 = the network's default. */
+        int64_t rotation_interval;      /* seconds, 0 = off */
+        int rotation_kind;              /* RotationKind, or -1 */
+        int64_t revoke_inactive;        /* seconds without a handshake, 0 = off */
+        int64_t grace_period;           /* seconds */
+        uint64_t last_rotation;         /* µs, 0 = never */
+        bool rotation_pending;          /* a new keypair waits for its first handshake */
+        uint8_t pending_public_key[WG_KEY_LEN];
+        uint8_t pending_psk_sealed[SEALED_KEY_SIZE];
+        bool pending_private_stored;
+        uint8_t pending_private_sealed[SEALED_KEY_SIZE];
+        uint64_t rotation_deadline;     /* µs: the old key is dropped then at the latest */
+        bool auto_rotation_warned;
+
         /* From the device, refreshed by the tick. */
         bool online;
         uint64_t last_handshake;        /* µs */
@@ -62,6 +76,10 @@ int peer_to_wg_peer(Peer *p, WgPeer *wp);
 /* The client config in wg-quick format. private_key may be NULL (not held): the config
  * then says so plainly. */
 int peer_render_config(Peer *p, const uint8_t *private_key, char **ret);
+/* The same with an explicit preshared key (NULL = none). */
+int peer_render_config_with(Peer *p, const uint8_t *private_key, const uint8_t *psk, char **ret);
+/* Enable or disable (database and device); errors in error. */
+int peer_set_enabled(Peer *p, bool enable, sd_bus_error *error);
 /* Config with the stored private key; -ENODATA when it is not stored. */
 int peer_get_config(Peer *p, char **ret);
 

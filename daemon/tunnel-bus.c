@@ -452,7 +452,12 @@ static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                                                       ip_prefix_to_string(&p->networks[i], a), hex);
                                 goto finish;
                         }
-        r = pairing_expired(p, error);
+        /* Used, then expired, then a tunnel to that host already: the most telling first. */
+        r = db_pairing_is_used(mgr->db, PAIRING_OFFER, p->id);
+        if (r > 0)
+                r = pairing_used_error(p->id, error);
+        if (r >= 0)
+                r = pairing_expired(p, error);
         if (r < 0)
                 goto finish;
         HASHMAP_FOREACH(other, mgr->tunnels_by_id, i) {
@@ -473,11 +478,6 @@ static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                 r = 1;
                 goto finish;
         }
-        if (r < 0)
-                goto finish;
-        r = db_pairing_is_used(mgr->db, PAIRING_OFFER, p->id);
-        if (r > 0)
-                r = pairing_used_error(p->id, error);
         if (r < 0)
                 goto finish;
 
@@ -534,18 +534,18 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
         r = tunnel_settings_check(mgr, NULL, o, USE_IMPORT_REPLY, &s, error);
         if (r < 0)
                 goto finish;
-        r = pairing_expired(p, error);
+        r = db_pairing_is_used(mgr->db, PAIRING_REPLY, p->id);
+        if (r > 0)
+                r = pairing_used_error(p->id, error);
+        if (r >= 0)
+                r = pairing_expired(p, error);
         if (r < 0)
                 goto finish;
         HASHMAP_FOREACH(i_t, mgr->tunnels_by_id, i)
                 if (i_t->pairing == TUNNEL_PAIRING_OFFERED && memcmp(i_t->pairing_id, p->id, PAIRING_ID_LEN) == 0)
                         t = i_t;
         if (!t) {
-                r = db_pairing_is_used(mgr->db, PAIRING_REPLY, p->id);
-                if (r > 0)
-                        r = pairing_used_error(p->id, error);
-                else if (r == 0)
-                        r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotFound",
+                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotFound",
                                               "No tunnel of this host is waiting for pairing %s "
                                               "(a newer GetPairing replaces the older offer)", hex);
                 goto finish;

@@ -25,8 +25,9 @@ bool wgconf_name_valid(const char *s, size_t len);
 
 bool wgconf_is_space(char c);
 
-/* Grow an array of n elements of size sz to n + 1, wiping the old copy (the elements may
- * hold keys). The new element is zeroed. Returns a pointer to it, or NULL on ENOMEM. */
+/* Grow a malloc'd array of n elements of size sz to n + 1; when it has to move, the old
+ * block is wiped (the elements may hold keys) and the room doubled. The new element is
+ * zeroed. Returns a pointer to it, or NULL on ENOMEM. */
 void *wgconf_array_append(void **array, size_t *n, size_t sz);
 
 int wgconf_strv_append(char ***l, size_t *n, const char *s, size_t len);

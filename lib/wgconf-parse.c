@@ -25,6 +25,8 @@ typedef struct Parser {
         bool note_set;
         WgConfPeer *peer;               /* the current peer (last of conf->peers) */
         unsigned peer_line;             /* its [Peer] line */
+        unsigned *peer_lines;           /* the [Peer] line of every peer */
+        size_t n_peer_lines;
         bool peer_has_public_key;
 } Parser;
 
@@ -144,7 +146,11 @@ static int parse_address_one(Parser *p, const char *e, size_t n) {
 }
 
 static int parse_address(Parser *p, const char *v, size_t n) {
-        return for_each_element(p, v, n, true, parse_address_one);
+        size_t before = p->conf->n_addresses;
+        int r = for_each_element(p, v, n, true, parse_address_one);
+        if (r >= 0 && p->conf->n_addresses == before)
+                return fail(p, "empty value for Address");
+        return r;
 }
 
 static int parse_dns_one(Parser *p, const char *e, size_t n) {
@@ -154,7 +160,11 @@ static int parse_dns_one(Parser *p, const char *e, size_t n) {
 }
 
 static int parse_dns(Parser *p, const char *v, size_t n) {
-        return for_each_element(p, v, n, true, parse_dns_one);
+        size_t before = p->conf->n_dns;
+        int r = for_each_element(p, v, n, true, parse_dns_one);
+        if (r >= 0 && p->conf->n_dns == before)
+                return fail(p, "empty value for DNS");
+        return r;
 }
 
 static int parse_listen_port(Parser *p, const char *v, size_t n) {
@@ -319,72 +329,134 @@ static const char *section_name(Section s) {
         return s == SECTION_INTERFACE ? "[Interface]" : "[Peer]";
 }
 
-/* A [Peer] is complete: it needs a PublicKey, and a peer given twice (same PublicKey) is
- * merged into its first appearance, as wg does, unless the two disagree. */
+/* A [Peer] is complete: it needs a PublicKey. */
 static int finish_peer(Parser *p) {
-        WgConf *c = p->conf;
-        WgConfPeer *last = p->peer;
-
         if (p->section != SECTION_PEER)
                 return 0;
         if (!p->peer_has_public_key)
                 return fail_at(p, p->peer_line, "[Peer] without PublicKey");
+        p->peer = NULL;
+        return 0;
+}
 
-        for (size_t i = 0; i + 1 < c->n_peers; i++) {
-                WgConfPeer *first = &c->peers[i];
-                if (!wg_key_equal(first->public_key, last->public_key))
+/* Merge "last" (a later [Peer] with the same PublicKey, at line) into "first", as wg does,
+ * unless the two disagree. */
+static int merge_peer(Parser *p, WgConfPeer *first, WgConfPeer *last, unsigned line) {
+        char b64[WG_KEY_B64_SIZE];
+
+        wg_key_to_base64(b64, last->public_key);
+        if (first->has_preshared_key && last->has_preshared_key &&
+            !wg_key_equal(first->preshared_key, last->preshared_key))
+                return fail_at(p, line, "peer '%s' given twice with different PresharedKey", b64);
+        if (first->endpoint && last->endpoint && !streq(first->endpoint, last->endpoint))
+                return fail_at(p, line, "peer '%s' given twice with different Endpoint", b64);
+        if (first->has_persistent_keepalive && last->has_persistent_keepalive &&
+            first->persistent_keepalive != last->persistent_keepalive)
+                return fail_at(p, line, "peer '%s' given twice with different PersistentKeepalive", b64);
+
+        if (!first->name)
+                first->name = TAKE_PTR(last->name);
+        if (!first->has_preshared_key && last->has_preshared_key) {
+                memcpy(first->preshared_key, last->preshared_key, WG_KEY_LEN);
+                first->has_preshared_key = true;
+        }
+        if (!first->endpoint)
+                first->endpoint = TAKE_PTR(last->endpoint);
+        if (!first->has_persistent_keepalive && last->has_persistent_keepalive) {
+                first->has_persistent_keepalive = true;
+                first->persistent_keepalive = last->persistent_keepalive;
+        }
+        for (size_t k = 0; k < last->n_allowed_ips; k++) {
+                if (peer_has_allowed_ip(first, &last->allowed_ips[k]))
                         continue;
+                int r = wgconf_peer_add_allowed_ip(first, &last->allowed_ips[k]);
+                if (r < 0)
+                        return r;
+        }
 
-                char b64[WG_KEY_B64_SIZE];
-                wg_key_to_base64(b64, last->public_key);
-                if (first->has_preshared_key && last->has_preshared_key &&
-                    !wg_key_equal(first->preshared_key, last->preshared_key))
-                        return fail_at(p, p->peer_line, "peer '%s' given twice with different PresharedKey", b64);
-                if (first->endpoint && last->endpoint && !streq(first->endpoint, last->endpoint))
-                        return fail_at(p, p->peer_line, "peer '%s' given twice with different Endpoint", b64);
-                if (first->has_persistent_keepalive && last->has_persistent_keepalive &&
-                    first->persistent_keepalive != last->persistent_keepalive)
-                        return fail_at(p, p->peer_line, "peer '%s' given twice with different PersistentKeepalive", b64);
+        free(last->name);
+        free(last->endpoint);
+        free(last->allowed_ips);
+        wg_wipe(last, sizeof(WgConfPeer));
+        return 0;
+}
 
-                if (!first->name)
-                        first->name = TAKE_PTR(last->name);
-                if (!first->has_preshared_key && last->has_preshared_key) {
-                        memcpy(first->preshared_key, last->preshared_key, WG_KEY_LEN);
-                        first->has_preshared_key = true;
-                }
-                if (!first->endpoint)
-                        first->endpoint = TAKE_PTR(last->endpoint);
-                if (!first->has_persistent_keepalive && last->has_persistent_keepalive) {
-                        first->has_persistent_keepalive = true;
-                        first->persistent_keepalive = last->persistent_keepalive;
-                }
-                for (size_t k = 0; k < last->n_allowed_ips; k++) {
-                        if (peer_has_allowed_ip(first, &last->allowed_ips[k]))
-                                continue;
-                        int r = wgconf_peer_add_allowed_ip(first, &last->allowed_ips[k]);
+static int peer_ref_compare(const void *a, const void *b) {
+        const WgConfPeer *const *x = a, *const *y = b;
+        /* public keys: no need for a constant-time comparison */
+        int r = memcmp((*x)->public_key, (*y)->public_key, WG_KEY_LEN);
+        if (r != 0)
+                return r;
+        return *x < *y ? -1 : *x > *y;
+}
+
+/* After the whole file: merge peers given twice into their first appearance, in file
+ * order (so the first conflict reported is the first in the file), then close the gaps.
+ * Sorting keeps this O(n log n) for large imports. */
+static int merge_duplicate_peers(Parser *p) {
+        WgConf *c = p->conf;
+        size_t n = c->n_peers;
+
+        if (n < 2)
+                return 0;
+
+        _cleanup_(freep) WgConfPeer **sorted = calloc(n, sizeof(WgConfPeer *));
+        _cleanup_(freep) size_t *first_of = calloc(n, sizeof(size_t));
+        if (!sorted || !first_of)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                sorted[i] = &c->peers[i];
+        qsort(sorted, n, sizeof(WgConfPeer *), peer_ref_compare);
+        for (size_t i = 0, g = 0; i < n; i++) {
+                if (memcmp(sorted[i]->public_key, sorted[g]->public_key, WG_KEY_LEN) != 0)
+                        g = i;
+                first_of[sorted[i] - c->peers] = (size_t) (sorted[g] - c->peers);
+        }
+
+        /* on failure, merged peers are left zeroed in place: wgconf_free() copes */
+        for (size_t i = 0; i < n; i++)
+                if (first_of[i] != i) {
+                        int r = merge_peer(p, &c->peers[first_of[i]], &c->peers[i], p->peer_lines[i]);
                         if (r < 0)
                                 return r;
                 }
 
-                free(last->name);
-                free(last->endpoint);
-                free(last->allowed_ips);
-                wg_wipe(last, sizeof(WgConfPeer));
-                c->n_peers--;
-                break;
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (first_of[i] != i)
+                        continue;
+                if (j != i) {
+                        memcpy(&c->peers[j], &c->peers[i], sizeof(WgConfPeer));
+                        wg_wipe(&c->peers[i], sizeof(WgConfPeer));
+                }
+                j++;
         }
-        p->peer = NULL;
+        c->n_peers = j;
         return 0;
+}
+
+/* Section and key names are quoted in messages only when they look like names: what is
+ * there might be a key pasted in the wrong place. */
+static bool name_quotable(const char *s, size_t n) {
+        if (n == 0 || n > 32)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+                        return false;
+        return true;
 }
 
 static int start_section(Parser *p, const char *s, size_t n) {
         int r;
 
         if (n < 2 || s[n - 1] != ']')
-                return fail(p, "invalid section header '%.*s'", QUOTE(s, n));
+                return fail(p, "invalid section header");
         const char *name = s + 1;
         size_t nn = n - 2;
         trim(&name, &nn);
+        if (!name_quotable(name, nn))
+                return fail(p, "invalid section header");
 
         r = finish_peer(p);
         if (r < 0)
@@ -402,6 +474,10 @@ static int start_section(Parser *p, const char *s, size_t n) {
                 if (!p->peer)
                         return -ENOMEM;
                 p->peer_line = p->line;
+                unsigned *l = wgconf_array_append((void **) &p->peer_lines, &p->n_peer_lines, sizeof(unsigned));
+                if (!l)
+                        return -ENOMEM;
+                *l = p->line;
                 p->peer_has_public_key = false;
                 p->section = SECTION_PEER;
         } else
@@ -470,6 +546,8 @@ static int parse_key_line(Parser *p, const char *s, size_t n) {
         trim(&v, &vn);
         if (kn == 0)
                 return fail(p, "missing key before '='");
+        if (!name_quotable(key, kn))
+                return fail(p, "expected 'Key = Value' or a [Section]");
         if (p->section == SECTION_NONE)
                 return fail(p, "key '%.*s' outside of a section", QUOTE(key, kn));
 
@@ -547,6 +625,9 @@ int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error) {
         }
         if (r >= 0)
                 r = finish_peer(&p);
+        if (r >= 0)
+                r = merge_duplicate_peers(&p);
+        free(p.peer_lines);
 
         if (r < 0) {
                 if (r == -EINVAL && ret_error) {

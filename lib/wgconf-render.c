@@ -196,12 +196,9 @@ static void put_peer(Buf *b, const WgConfPeer *p) {
         put_prefixes(b, "AllowedIPs", p->allowed_ips, p->n_allowed_ips);
         if (p->endpoint)
                 put_value(b, "Endpoint", p->endpoint, wgconf_endpoint_valid);
-        if (p->has_persistent_keepalive) {
-                if (p->persistent_keepalive == 0)
-                        buf_puts(b, "PersistentKeepalive = off\n");
-                else
-                        buf_printf(b, "PersistentKeepalive = %u\n", (unsigned) p->persistent_keepalive);
-        }
+        /* 0, not "off": every WireGuard app reads a number */
+        if (p->has_persistent_keepalive)
+                buf_printf(b, "PersistentKeepalive = %u\n", (unsigned) p->persistent_keepalive);
 }
 
 int wgconf_render(const WgConf *c, char **ret) {

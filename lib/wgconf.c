@@ -2,6 +2,8 @@
 /* wg-quick configurations: the object, its builders, and the value checks that the parser
  * and the renderer share. */
 
+#include <malloc.h>
+
 #include "macro.h"
 #include "wgconf-internal.h"
 #include "wgconf.h"
@@ -181,18 +183,30 @@ bool wgconf_hook_valid(const char *s, size_t len) {
 }
 
 void *wgconf_array_append(void **array, size_t *n, size_t sz) {
-        if (*n >= SIZE_MAX / sz - 1)
+        size_t used = *n * sz;
+
+        if (*n >= SIZE_MAX / sz / 2 - 1)
                 return NULL;
 
-        uint8_t *a = calloc(*n + 1, sz);
+        /* room left in the block (whoever allocated it): no move */
+        if (*array && malloc_usable_size(*array) >= used + sz) {
+                uint8_t *e = (uint8_t *) *array + used;
+                memset(e, 0, sz);
+                (*n)++;
+                return e;
+        }
+
+        /* double, so that n appends cost O(n) */
+        uint8_t *a = calloc(MAX(*n * 2, (size_t) 4), sz);
         if (!a)
                 return NULL;
         if (*array) {
-                memcpy(a, *array, *n * sz);
-                wg_wipe_free(*array, *n * sz);
+                memcpy(a, *array, used);
+                wg_wipe_free(*array, malloc_usable_size(*array));
         }
         *array = a;
-        return a + (*n)++ * sz;
+        (*n)++;
+        return a + used;
 }
 
 int wgconf_strv_append(char ***l, size_t *n, const char *s, size_t len) {
@@ -234,7 +248,7 @@ WgConf *wgconf_free(WgConf *c) {
                 free(p->allowed_ips);
                 free(p->endpoint);
         }
-        wg_wipe_free(c->peers, c->n_peers * sizeof(WgConfPeer));
+        wg_wipe_free(c->peers, c->peers ? malloc_usable_size(c->peers) : 0);
 
         free(c->private_key_note);
         free(c->addresses);

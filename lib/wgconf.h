@@ -16,7 +16,38 @@
  * name (the convention of wg-easy, wg-portal and the prometheus exporter).
  *
  * The renderer writes the keys in a fixed order; render -> parse -> render is the
- * identity. */
+ * identity.
+ *
+ * Details of this implementation:
+ * - Secrets are never quoted: "line 3: invalid PrivateKey". Key and section names are
+ *   quoted only when they look like names (letters, digits, '_', '-', at most 32), since
+ *   a line without a proper name may be a pasted key; such lines get "line N: expected
+ *   'Key = Value' or a [Section]".
+ * - Single-valued keys (PrivateKey, ListenPort, MTU, FwMark, Table, SaveConfig, PublicKey,
+ *   PresharedKey, Endpoint, PersistentKeepalive) given twice in a section, and a second
+ *   [Interface], are errors. A [Peer] given twice (same PublicKey) is merged into its first
+ *   appearance, as wg does (AllowedIPs joined, exact repeats dropped); if the two give
+ *   different PresharedKey, Endpoint or PersistentKeepalive values, that is an error.
+ * - A file without [Interface] parses (wg accepts it) with has_interface false: importers
+ *   that need an interface must check it.
+ * - Empty hook lines and an empty Table are dropped (both mean "nothing" to wg-quick).
+ * - Address and DNS lists split on commas and whitespace (as wg-quick's bash does),
+ *   AllowedIPs on commas only. A DNS entry is an IP address or a search domain of
+ *   letter/digit/hyphen labels. Endpoints: "host:port", "[v6]:port", "[v6%zone]:port",
+ *   port 1-65535, host names letter/digit/hyphen labels.
+ * - Numbers: ListenPort 0-65535, MTU 576-65535, PersistentKeepalive 0-65535 or "off",
+ *   FwMark decimal, "0x" hex or "off". Rendered in decimal, FwMark 0 as "off".
+ * - Comments: lines before the first section go to comments; in a [Peer], "# Name = x",
+ *   "# friendly_name = x" and "# Name: x" (wg-meshconf) name the peer (the first one wins);
+ *   in an [Interface] without PrivateKey the first comment before any key is read back as
+ *   private_key_note. All other comments are dropped. "# " is stripped as one '#' and one
+ *   optional space.
+ * - Lines must be UTF-8 without control characters (tab allowed) except in dropped
+ *   comments; a leading UTF-8 BOM is skipped.
+ * - The renderer refuses with -EINVAL any value the parser would not give back (a hook
+ *   with '#' or a newline, a DNS entry with a space, a bad endpoint, MTU out of range...).
+ *   A config built with wgconf_new() renders [Interface] when any interface field is set;
+ *   set has_interface for configs whose parsed form must compare equal. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -74,7 +105,8 @@ static inline void wgconf_freep(WgConf **c) {
 
 /* Parse text[len] (need not be NUL-terminated; an embedded NUL is an error). On error,
  * *ret_error (if not NULL) gets a malloc'd message like
- * "line 7: invalid PublicKey 'xxxx'"; returns -EINVAL (-ENOMEM on allocation failure). */
+ * "line 7: invalid PublicKey 'xxxx'"; returns -EINVAL (-ENOMEM on allocation failure, and
+ * then *ret_error is not written). On success *ret_error is not written. */
 int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error);
 
 /* Render in wg-quick format. The result is malloc'd; it may hold a private key: free it

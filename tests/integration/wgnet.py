@@ -242,7 +242,8 @@ def unwrap(v):
 def opts(**kw):
     """a{sv} with the right D-Bus types for wgnet's options."""
     types = {"ListenPort": dbus.UInt16, "PersistentKeepalive": dbus.UInt16, "MTU": dbus.UInt32,
-             "OnlineThreshold": dbus.UInt32, "ExpiresAt": dbus.UInt64}
+             "OnlineThreshold": dbus.UInt32, "ExpiresAt": dbus.UInt64,
+             "RotationInterval": dbus.UInt64, "RevokeAfterInactive": dbus.UInt64, "GracePeriod": dbus.UInt64}
     d = dbus.Dictionary({}, signature="sv")
     for k, v in kw.items():
         if isinstance(v, bool):

@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# bash completion for wgnetctl: commands, options, and network and peer names read from
+# wgnetd over the bus (wgnetctl --no-legend list output, so it works unprivileged).
+
+__wgnetctl_networks() {
+        wgnetctl --no-legend --no-ask-password network list 2>/dev/null | awk '{ print $2 }'
+}
+
+__wgnetctl_peers() {
+        # $1: network
+        [ -n "$1" ] || return
+        wgnetctl --no-legend --no-ask-password peer list "$1" 2>/dev/null | awk '{ print $2 }'
+}
+
+_wgnetctl() {
+        local cur prev words cword
+        if declare -F _init_completion >/dev/null 2>&1; then
+                _init_completion -n = || return
+        else
+                cur=${COMP_WORDS[COMP_CWORD]}
+                prev=${COMP_WORDS[COMP_CWORD-1]}
+                words=("${COMP_WORDS[@]}")
+                cword=$COMP_CWORD
+        fi
+
+        local global_opts='--help --version --json= --no-legend --no-pager --no-ask-password --show-keys --quiet'
+        local net_opts='--address= --dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --nat-interface= --online-threshold='
+        local peer_opts='--address= --keepalive= --role= --site= --email= --expires='
+        local -A verb_opts=(
+                [network create]="$net_opts --key-policy= --interface= --inactive"
+                [network set]="$net_opts"
+                [network import]="--dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --nat-interface= --online-threshold= --interface= --inactive"
+                [network export]="--output= --force"
+                [peer add]="$peer_opts --psk --no-psk --public-key= --disabled --output= --force --qr --no-qr"
+                [peer set]="$peer_opts --name="
+                [peer config]="--output= --force"
+                [peer qr]="--png= --svg= --output= --force"
+        )
+        local -A verb_args=(
+                [status]=network
+                [network show]=networks [network delete]=networks [network up]=networks
+                [network down]=networks [network set]=network [network export]=network
+                [network next-ip]=network [network import]=name-file [network create]=name
+                [peer list]=network [peer add]=network-name
+                [peer show]=network-peer [peer remove]=network-peer [peer enable]=network-peer
+                [peer disable]=network-peer [peer set]=network-peer [peer config]=network-peer
+                [peer qr]=network-peer
+        )
+
+        # Values of options.
+        case $cur in
+        --json=*) COMPREPLY=($(compgen -P '--json=' -W 'pretty short' -- "${cur#--json=}")); return ;;
+        --mode=*) COMPREPLY=($(compgen -P '--mode=' -W 'hub gateway split site-to-site' -- "${cur#--mode=}")); return ;;
+        --isolation=*) COMPREPLY=($(compgen -P '--isolation=' -W 'yes no' -- "${cur#--isolation=}")); return ;;
+        --key-policy=*) COMPREPLY=($(compgen -P '--key-policy=' -W 'stored one-time' -- "${cur#--key-policy=}")); return ;;
+        --role=*) COMPREPLY=($(compgen -P '--role=' -W 'client site-gateway' -- "${cur#--role=}")); return ;;
+        --keepalive=*) COMPREPLY=($(compgen -P '--keepalive=' -W 'off 25' -- "${cur#--keepalive=}")); return ;;
+        --expires=*) COMPREPLY=($(compgen -P '--expires=' -W 'never +1d +7d +30d +90d' -- "${cur#--expires=}")); return ;;
+        --nat-interface=*)
+                COMPREPLY=($(compgen -P '--nat-interface=' -W "$(ls /sys/class/net 2>/dev/null)" -- "${cur#--nat-interface=}"))
+                return ;;
+        --output=*|--png=*|--svg=*)
+                local opt=${cur%%=*}
+                compopt -o filenames 2>/dev/null
+                COMPREPLY=($(compgen -P "$opt=" -f -- "${cur#*=}"))
+                return ;;
+        esac
+
+        # Find the command (first one or two words that are not options).
+        local i group= verb= args=()
+        for ((i = 1; i < cword; i++)); do
+                case ${words[i]} in
+                -*) ;;
+                *)
+                        if [ -z "$group" ]; then
+                                group=${words[i]}
+                        elif [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ]; }; then
+                                verb=${words[i]}
+                        else
+                                args+=("${words[i]}")
+                        fi ;;
+                esac
+        done
+
+        local key=$group
+        [ -n "$verb" ] && key="$group $verb"
+
+        if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts ${verb_opts[$key]}" -- "$cur"))
+                [[ ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null
+                return
+        fi
+
+        if [ -z "$group" ]; then
+                COMPREPLY=($(compgen -W 'status network peer monitor version help' -- "$cur"))
+                return
+        fi
+        if [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ]; }; then
+                if [ "$group" = network ]; then
+                        COMPREPLY=($(compgen -W 'list show create delete up down set import export next-ip' -- "$cur"))
+                else
+                        COMPREPLY=($(compgen -W 'list show add remove enable disable set config qr' -- "$cur"))
+                fi
+                return
+        fi
+
+        local n=${#args[@]}
+        case ${verb_args[$key]} in
+        network) [ "$n" -eq 0 ] && COMPREPLY=($(compgen -W "$(__wgnetctl_networks)" -- "$cur")) ;;
+        networks) COMPREPLY=($(compgen -W "$(__wgnetctl_networks)" -- "$cur")) ;;
+        network-name) [ "$n" -eq 0 ] && COMPREPLY=($(compgen -W "$(__wgnetctl_networks)" -- "$cur")) ;;
+        network-peer)
+                if [ "$n" -eq 0 ]; then
+                        COMPREPLY=($(compgen -W "$(__wgnetctl_networks)" -- "$cur"))
+                elif [ "$n" -eq 1 ]; then
+                        COMPREPLY=($(compgen -W "$(__wgnetctl_peers "${args[0]}")" -- "$cur"))
+                fi ;;
+        name-file) [ "$n" -eq 1 ] && { compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); } ;;
+        esac
+}
+
+complete -F _wgnetctl wgnetctl

@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The key lifecycle of peers: keypair rotation with a grace period, PSK rotation, the
+ * rotation policy, auto-revoke of inactive peers and expiry.
+ *
+ * A keypair rotation cannot give the peer's addresses to two keys at once (allowed IPs are
+ * a routing table), so the new key goes onto the device without addresses: the client can
+ * complete a handshake with it, while its traffic still flows through the old key. At the
+ * first handshake of the new key (polled every ROTATION_POLL_USEC while a rotation waits) or
+ * at the end of the grace period, one device set moves the addresses to the new key and
+ * removes the old one. The pending state lives in the database and survives restarts. */
+
+#include "bus-util.h"
+#include "db.h"
+#include "log.h"
+#include "manager.h"
+#include "network.h"
+#include "peer.h"
+#include "rotation.h"
+#include "wgnet-error.h"
+
+#define ROTATION_POLL_USEC (200 * UINT64_C(1000))
+#define USEC_PER_SEC UINT64_C(1000000)
+
+uint64_t peer_rotation_interval(const Peer *p) {
+        return p->rotation_interval >= 0 ? (uint64_t) p->rotation_interval : p->network->rotation_interval;
+}
+
+RotationKind peer_rotation_kind(const Peer *p) {
+        return p->rotation_kind >= 0 ? (RotationKind) p->rotation_kind : p->network->rotation_kind;
+}
+
+uint64_t peer_revoke_inactive(const Peer *p) {
+        return p->revoke_inactive >= 0 ? (uint64_t) p->revoke_inactive : p->network->revoke_inactive;
+}
+
+uint64_t peer_grace_period(const Peer *p) {
+        return p->grace_period >= 0 ? (uint64_t) p->grace_period : p->network->grace_period;
+}
+
+int peer_pending_to_wg_peer(Peer *p, WgPeer *wp) {
+        int r;
+
+        memcpy(wp->public_key, p->pending_public_key, WG_KEY_LEN);
+        wp->flags |= WGPEER_HAS_PRESHARED_KEY | WGPEER_HAS_PERSISTENT_KEEPALIVE | WGPEER_REPLACE_ALLOWEDIPS;
+        r = manager_open(p->network->manager, "peers.pending_preshared_key", p->id, p->pending_psk_sealed,
+                         sizeof(p->pending_psk_sealed), wp->preshared_key);
+        if (r < 0)
+                return r;
+        wp->persistent_keepalive = p->keepalive;
+        /* No allowed IPs: the addresses stay with the old key until the switch. */
+        free(wp->allowed_ips);
+        wp->allowed_ips = NULL;
+        wp->n_allowed_ips = wp->allowed_ips_alloc = 0;
+        return 0;
+}
+
+int peer_get_pending_config(Peer *p, char **ret) {
+        uint8_t key[WG_KEY_LEN], psk[WG_KEY_LEN];
+        int r;
+
+        r = manager_open(p->network->manager, "peers.pending_preshared_key", p->id, p->pending_psk_sealed,
+                         sizeof(p->pending_psk_sealed), psk);
+        if (r < 0)
+                return r;
+        if (p->pending_private_stored) {
+                r = manager_open(p->network->manager, "peers.pending_private_key", p->id, p->pending_private_sealed,
+                                 sizeof(p->pending_private_sealed), key);
+                if (r >= 0)
+                        r = peer_render_config_with(p, key, psk, ret);
+        } else
+                r = peer_render_config_with(p, NULL, psk, ret);
+        wg_wipe(key, sizeof(key));
+        wg_wipe(psk, sizeof(psk));
+        return r;
+}
+
+static bool any_rotation_pending(Manager *m) {
+        Network *n;
+        HASHMAP_FOREACH(n, m->networks_by_id, i)
+                if (hashmap_size(n->peers_by_pending_key) > 0)
+                        return true;
+        return false;
+}
+
+static int on_rotation_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        Network *n;
+
+        HASHMAP_FOREACH(n, m->networks_by_id, i) {
+                if (hashmap_size(n->peers_by_pending_key) == 0)
+                        continue;
+                /* A handshake of a new key completes its rotation (in update_status). */
+                if (n->active) {
+                        int r = network_refresh_status(n);
+                        if (r < 0)
+                                log_warning("%s: cannot read the device: %s", n->ifname, strerror(-r));
+                }
+        }
+        manager_rotation_deadlines(m);
+        if (any_rotation_pending(m))
+                (void) sd_event_source_set_time(s, usec + ROTATION_POLL_USEC);
+        else
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return 0;
+}
+
+int manager_rotation_timer_update(Manager *m) {
+        int r;
+
+        if (!any_rotation_pending(m)) {
+                if (m->rotation_source)
+                        (void) sd_event_source_set_enabled(m->rotation_source, SD_EVENT_OFF);
+                return 0;
+        }
+        if (!m->rotation_source) {
+                r = sd_event_add_time_relative(m->event, &m->rotation_source, CLOCK_MONOTONIC, ROTATION_POLL_USEC,
+                                               50 * 1000, on_rotation_poll, m);
+                if (r < 0)
+                        return r;
+        } else {
+                int enabled = SD_EVENT_OFF;
+                (void) sd_event_source_get_enabled(m->rotation_source, &enabled);
+                if (enabled != SD_EVENT_OFF)
+                        return 0;
+                r = sd_event_source_set_time_relative(m->rotation_source, ROTATION_POLL_USEC);
+                if (r < 0)
+                        return r;
+        }
+        return sd_event_source_set_enabled(m->rotation_source, SD_EVENT_ON);
+}
+
+/* Fields that a rotation changes, to restore them when the database refuses. */
+typedef struct KeyState {
+        uint8_t public_key[WG_KEY_LEN];
+        bool has_psk;
+        uint8_t psk_sealed[SEALED_KEY_SIZE];
+        bool private_key_stored;
+        bool rotation_pending;
+        uint8_t pending_public_key[WG_KEY_LEN];
+        uint8_t pending_psk_sealed[SEALED_KEY_SIZE];
+        bool pending_private_stored;
+        uint8_t pending_private_sealed[SEALED_KEY_SIZE];
+        uint64_t rotation_deadline, last_rotation, updated_at;
+} KeyState;
+
+static void key_state_save(const Peer *p, KeyState *k) {
+        memcpy(k->public_key, p->public_key, WG_KEY_LEN);
+        k->has_psk = p->has_psk;
+        memcpy(k->psk_sealed, p->psk_sealed, sizeof(k->psk_sealed));
+        k->private_key_stored = p->private_key_stored;
+        k->rotation_pending = p->rotation_pending;
+        memcpy(k->pending_public_key, p->pending_public_key, WG_KEY_LEN);
+        memcpy(k->pending_psk_sealed, p->pending_psk_sealed, sizeof(k->pending_psk_sealed));
+        k->pending_private_stored = p->pending_private_stored;
+        memcpy(k->pending_private_sealed, p->pending_private_sealed, sizeof(k->pending_private_sealed));
+        k->rotation_deadline = p->rotation_deadline;
+        k->last_rotation = p->last_rotation;
+        k->updated_at = p->updated_at;
+}
+
+static void key_state_restore(Peer *p, const KeyState *k) {
+        memcpy(p->public_key, k->public_key, WG_KEY_LEN);
+        p->has_psk = k->has_psk;
+        memcpy(p->psk_sealed, k->psk_sealed, sizeof(k->psk_sealed));
+        p->private_key_stored = k->private_key_stored;
+        p->rotation_pending = k->rotation_pending;
+        memcpy(p->pending_public_key, k->pending_public_key, WG_KEY_LEN);
+        memcpy(p->pending_psk_sealed, k->pending_psk_sealed, sizeof(k->pending_psk_sealed));
+        p->pending_private_stored = k->pending_private_stored;
+        memcpy(p->pending_private_sealed, k->pending_private_sealed, sizeof(k->pending_private_sealed));
+        p->rotation_deadline = k->rotation_deadline;
+        p->last_rotation = k->last_rotation;
+        p->updated_at = k->updated_at;
+}
+
+int peer_rotation_start(Peer *p, char **ret_config, sd_bus_error *error) {
+        Network *n = p->network;
+        Manager *m = n->manager;
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        uint8_t priv[WG_KEY_LEN], pub[WG_KEY_LEN], psk[WG_KEY_LEN];
+        KeyState saved;
+        size_t len;
+        int r;
+
+        if (p->rotation_pending)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RotationPending",
+                                         "A key rotation of peer '%s' is already pending", p->name);
+        key_state_save(p, &saved);
+
+        r = wg_key_generate_private(priv);
+        if (r >= 0)
+                r = wg_key_public_from_private(pub, priv);
+        if (r >= 0)
+                r = wg_key_generate_preshared(psk);
+        if (r >= 0)
+                r = manager_seal(m, "peers.pending_preshared_key", p->id, psk, p->pending_psk_sealed,
+                                 sizeof(p->pending_psk_sealed), &len);
+        /* The new private key is kept only where the network keeps private keys. */
+        p->pending_private_stored = r >= 0 && n->key_policy == KEY_POLICY_STORED;
+        if (p->pending_private_stored)
+                r = manager_seal(m, "peers.pending_private_key", p->id, priv, p->pending_private_sealed,
+                                 sizeof(p->pending_private_sealed), &len);
+        if (r < 0)
+                goto fail;
+        memcpy(p->pending_public_key, pub, WG_KEY_LEN);
+        p->rotation_pending = true;
+        p->rotation_deadline = now_usec() + peer_grace_period(p) * USEC_PER_SEC;
+        p->updated_at = now_usec();
+
+        r = db_begin(m->db);
+        if (r >= 0)
+                r = db_peer_update(m->db, p);
+        if (r >= 0 && n->active && p->enabled) {
+                r = wg_device_new(n->ifname, &d);
+                WgPeer *wp = r >= 0 ? wg_device_add_peer(d, pub) : NULL;
+                if (r >= 0 && !wp)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = peer_pending_to_wg_peer(p, wp);
+                if (r >= 0)
+                        r = wg_backend_set_device(m->backend, d);
+                if (r < 0)
+                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                          "Cannot put the new key of peer '%s' on %s: %s", p->name, n->ifname,
+                                          strerror(-r));
+        }
+        if (r >= 0)
+                r = db_commit(m->db);
+        if (r < 0) {
+                db_rollback(m->db);
+                goto fail;
+        }
+        (void) hashmap_put(n->peers_by_pending_key, p->pending_public_key, p);
+
+        if (ret_config) {
+                r = peer_render_config_with(p, priv, psk, ret_config);
+                if (r < 0)
+                        log_warning("%s: peer '%s': cannot render the new config: %s", n->name, p->name, strerror(-r));
+        }
+        wg_wipe(priv, sizeof(priv));
+        wg_wipe(psk, sizeof(psk));
+
+        char key[WG_KEY_B64_SIZE];
+        wg_key_to_base64(key, pub);
+        log_info("%s: peer '%s': keypair rotation started, new key %s, grace period ends in %" PRIu64 " s",
+                 n->name, p->name, key, peer_grace_period(p));
+        if (m->bus)
+                (void) sd_bus_emit_signal(m->bus, p->path, WGNET_PEER_INTERFACE, "RotationPending", "t",
+                                          p->rotation_deadline);
+        (void) peer_emit_changed(p, "RotationPending", "RotationDeadline", "PendingPublicKey", "UpdatedAt", NULL);
+        (void) manager_rotation_timer_update(m);
+        return 0;
+
+fail:
+        wg_wipe(priv, sizeof(priv));
+        wg_wipe(psk, sizeof(psk));
+        key_state_restore(p, &saved);
+        if (!sd_bus_error_is_set(error))
+                return bus_reply_errno(error, r, "Cannot start the key rotation of peer '%s'", p->name);
+        return r;
+}
+
+int peer_rotation_complete(Peer *p, const char *why) {
+        Network *n = p->network;
+        Manager *m = n->manager;
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        uint8_t key[WG_KEY_LEN], old_public[WG_KEY_LEN], private_sealed[SEALED_KEY_SIZE];
+        KeyState saved;
+        size_t len;
+        int r;
+
+        if (!p->rotation_pending)
+                return 0;
+        key_state_save(p, &saved);
+        memcpy(old_public, p->public_key, WG_KEY_LEN);
+
+        /* Re-seal the pending secrets under their final places. */
+        r = manager_open(m, "peers.pending_preshared_key", p->id, p->pending_psk_sealed, sizeof(p->pending_psk_sealed), key);
+        if (r >= 0)
+                r = manager_seal(m, "peers.preshared_key", p->id, key, p->psk_sealed, sizeof(p->psk_sealed), &len);
+        if (r >= 0 && p->pending_private_stored) {
+                r = manager_open(m, "peers.pending_private_key", p->id, p->pending_private_sealed,
+                                 sizeof(p->pending_private_sealed), key);
+                if (r >= 0)
+                        r = manager_seal(m, "peers.private_key", p->id, key, private_sealed, sizeof(private_sealed), &len);
+        }
+        wg_wipe(key, sizeof(key));
+        if (r < 0)
+                goto fail;
+
+        hashmap_remove(n->peers_by_pending_key, p->pending_public_key);
+        if (hashmap_get(n->peers_by_key, p->public_key) == p)
+                hashmap_remove(n->peers_by_key, p->public_key);
+        memcpy(p->public_key, p->pending_public_key, WG_KEY_LEN);
+        (void) hashmap_put(n->peers_by_key, p->public_key, p);
+        p->has_psk = true;
+        p->private_key_stored = p->pending_private_stored;
+        p->rotation_pending = false;
+        p->pending_private_stored = false;
+        wg_wipe(p->pending_public_key, WG_KEY_LEN);
+        p->rotation_deadline = 0;
+        p->last_rotation = p->updated_at = now_usec();
+
+        /* The database first: if we die before the device step, the reconcile does it. */
+        r = db_begin(m->db);
+        if (r >= 0)
+                r = db_peer_update(m->db, p);
+        if (r >= 0)
+                r = db_peer_set_private_key(m->db, p->id, p->private_key_stored ? private_sealed : NULL,
+                                            sizeof(private_sealed));
+        if (r >= 0)
+                r = db_commit(m->db);
+        if (r < 0) {
+                db_rollback(m->db);
+                hashmap_remove(n->peers_by_key, p->public_key);
+                key_state_restore(p, &saved);
+                (void) hashmap_put(n->peers_by_key, p->public_key, p);
+                (void) hashmap_put(n->peers_by_pending_key, p->pending_public_key, p);
+                goto fail;
+        }
+
+        /* One device set: the old key goes, the new key takes the addresses. */
+        if (n->active && p->enabled) {
+                r = wg_device_new(n->ifname, &d);
+                WgPeer *old = r >= 0 ? wg_device_add_peer(d, old_public) : NULL;
+                if (old)
+                        old->flags |= WGPEER_REMOVE_ME;
+                WgPeer *wp = old ? wg_device_add_peer(d, p->public_key) : NULL;
+                if (r >= 0 && !wp)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = peer_to_wg_peer(p, wp);
+                if (r >= 0)
+                        r = wg_backend_set_device(m->backend, d);
+                if (r < 0)
+                        log_warning("%s: peer '%s': cannot switch keys on the device, the reconcile will: %s",
+                                    n->ifname, p->name, strerror(-r));
+        }
+        log_info("%s: peer '%s': keypair rotation completed (%s)", n->name, p->name, why);
+        (void) peer_emit_changed(p, "PublicKey", "HasPresharedKey", "PrivateKeyStored", "RotationPending",
+                                 "RotationDeadline", "PendingPublicKey", "LastRotation", "UpdatedAt", NULL);
+        return 0;
+
+fail:
+        log_error("%s: peer '%s': cannot complete the key rotation: %s", n->name, p->name, strerror(-r));
+        return r;
+}
+
+void network_rotation_check(Network *n, const WgDevice *d) {
+        Peer *done[64];
+        size_t k = 0;
+
+        if (hashmap_size(n->peers_by_pending_key) == 0)
+                return;
+        for (size_t i = 0; i < d->n_peers && k < ELEMENTSOF(done); i++) {
+                Peer *p = hashmap_get(n->peers_by_pending_key, d->peers[i].public_key);
+                if (p && d->peers[i].last_handshake_usec > 0)
+                        done[k++] = p;
+        }
+        for (size_t i = 0; i < k; i++)
+                (void) peer_rotation_complete(done[i], "the new key completed a handshake");
+}
+
+void manager_rotation_deadlines(Manager *m) {
+        uint64_t now = now_usec();
+        Network *n;
+
+        HASHMAP_FOREACH(n, m->networks_by_id, i) {
+                Peer *done[64], *p;
+                size_t k = 0;
+                if (hashmap_size(n->peers_by_pending_key) == 0)
+                        continue;
+                HASHMAP_FOREACH(p, n->peers_by_pending_key, j)
+                        if (now >= p->rotation_deadline && k < ELEMENTSOF(done))
+                                done[k++] = p;
+                for (size_t x = 0; x < k; x++)
+                        (void) peer_rotation_complete(done[x], "the grace period ended");
+        }
+}
+
+int peer_rotate_psk(Peer *p, sd_bus_error *error) {
+        Manager *mgr = p->network->manager;
+        uint8_t psk[WG_KEY_LEN], old[SEALED_KEY_SIZE];
+        size_t len;
+        int r;
+
+        /* A new preshared key, applied at once: the client needs the new config. */
+        bool had = p->has_psk;
+        memcpy(old, p->psk_sealed, sizeof(old));
+        r = wg_key_generate_preshared(psk);
+        if (r >= 0)
+                r = manager_seal(mgr, "peers.preshared_key", p->id, psk, p->psk_sealed, sizeof(p->psk_sealed), &len);
+        wg_wipe(psk, sizeof(psk));
+        if (r < 0)
+                return r;
+        p->has_psk = true;
+        uint64_t old_updated = p->updated_at, old_rotation = p->last_rotation;
+        p->updated_at = p->last_rotation = now_usec();
+        r = db_begin(mgr->db);
+        if (r >= 0)
+                r = db_peer_update(mgr->db, p);
+        if (r >= 0 && p->enabled)
+                r = network_apply_peer(p->network, p, false);
+        if (r >= 0)
+                r = db_commit(mgr->db);
+        if (r < 0) {
+                db_rollback(mgr->db);
+                memcpy(p->psk_sealed, old, sizeof(old));
+                p->has_psk = had;
+                p->updated_at = old_updated;
+                p->last_rotation = old_rotation;
+                return bus_reply_errno(error, r, "Cannot rotate the preshared key of peer '%s'", p->name);
+        }
+        log_info("%s: peer '%s': preshared key rotated", p->network->name, p->name);
+        (void) peer_emit_changed(p, "HasPresharedKey", "LastRotation", "UpdatedAt", NULL);
+        return 0;
+}
+
+static void peer_revoke(Peer *p, const char *reason) {
+        Manager *m = p->network->manager;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (peer_set_enabled(p, false, &error) < 0) {
+                log_error("%s: peer '%s': cannot revoke (%s): %s", p->network->name, p->name, reason,
+                          error.message ? error.message : "unknown error");
+                return;
+        }
+        log_notice("%s: peer '%s' revoked: %s", p->network->name, p->name, reason);
+        if (m->bus)
+                (void) sd_bus_emit_signal(m->bus, p->path, WGNET_PEER_INTERFACE, "Revoked", "s", reason);
+}
+
+void manager_policy_tick(Manager *m) {
+        uint64_t now = now_usec();
+        Network *n;
+
+        manager_rotation_deadlines(m);
+        HASHMAP_FOREACH(n, m->networks_by_id, i) {
+                /* Collect first: revoking and rotating change what the loop walks. */
+                Peer *expire[64], *inactive[64], *rotate[64];
+                size_t n_expire = 0, n_inactive = 0, n_rotate = 0;
+
+                for (Peer *p = n->peers; p; p = p->next) {
+                        if (!p->enabled)
+                                continue;
+                        if (p->expires_at > 0 && now >= p->expires_at) {
+                                if (n_expire < ELEMENTSOF(expire))
+                                        expire[n_expire++] = p;
+                                continue;
+                        }
+                        uint64_t revoke = peer_revoke_inactive(p);
+                        if (revoke > 0 && n->active) {
+                                /* From the last handshake, or creation, or the last change by an
+                                 * admin (Enable), or this daemon's start: whichever is latest. */
+                                uint64_t since = MAX(MAX(p->last_handshake, p->created_at), MAX(p->updated_at, m->started_at));
+                                if (now >= since + revoke * USEC_PER_SEC) {
+                                        if (n_inactive < ELEMENTSOF(inactive))
+                                                inactive[n_inactive++] = p;
+                                        continue;
+                                }
+                        }
+                        uint64_t interval = peer_rotation_interval(p);
+                        if (interval > 0 && !p->rotation_pending) {
+                                uint64_t since = p->last_rotation ? p->last_rotation : p->created_at;
+                                if (now >= since + interval * USEC_PER_SEC && n_rotate < ELEMENTSOF(rotate))
+                                        rotate[n_rotate++] = p;
+                        }
+                }
+                for (size_t k = 0; k < n_expire; k++)
+                        peer_revoke(expire[k], "expired");
+                for (size_t k = 0; k < n_inactive; k++)
+                        peer_revoke(inactive[k], "inactive");
+                for (size_t k = 0; k < n_rotate; k++) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                        Peer *p = rotate[k];
+                        if (peer_rotation_kind(p) == ROTATION_PSK)
+                                (void) peer_rotate_psk(p, &error);
+                        else if (n->key_policy == KEY_POLICY_STORED)
+                                (void) peer_rotation_start(p, NULL, &error);
+                        else {
+                                if (!p->auto_rotation_warned)
+                                        log_warning("%s: peer '%s': automatic keypair rotation needs the network to "
+                                                    "store private keys (KeyPolicy=stored); skipped", n->name, p->name);
+                                p->auto_rotation_warned = true;
+                                continue;
+                        }
+                        if (sd_bus_error_is_set(&error))
+                                log_error("%s: peer '%s': automatic rotation failed: %s", n->name, p->name, error.message);
+                }
+        }
+}

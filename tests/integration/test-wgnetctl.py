@@ -1,0 +1,597 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""wgnetctl against the real wgnetd on a private system bus with the real polkitd and
+wireguard-go in a network namespace: every verb, as root and as the unprivileged test
+user; --json output checked against `wg show IF dump` and the bus; the error path of every
+verb with its exit code (0 ok, 1 failure, 2 usage) and a message naming the argument;
+`monitor` showing a peer that another client adds."""
+
+import json
+import os
+import queue
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wgnet import BUILD, NETWORK, PEER, main, opts, require_root_and_tools, run, unwrap  # noqa: E402
+
+WGNETCTL = os.path.join(BUILD, "client", "wgnetctl")
+state = {}
+
+
+def ifname(rig, n):
+    return f"wgc{rig.tag[-5:]}{n}"
+
+
+def ctl(rig, *args, user=False, rc=0, stdin=None):
+    """Run wgnetctl (as the test user if user); check the exit status unless rc is None."""
+    cmd = [WGNETCTL, *args]
+    if user:
+        cmd = ["runuser", "-u", rig.user, "--", *cmd]
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8", NO_COLOR="1")
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60,
+                       input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+    if rc is not None and r.returncode != rc:
+        raise AssertionError(f"wgnetctl {' '.join(args)}: exit {r.returncode}, expected {rc}\n"
+                             f"stdout: {r.stdout}\nstderr: {r.stderr}")
+    return r
+
+
+def ctl_json(rig, *args, **kw):
+    return json.loads(ctl(rig, "--json=short", *args, **kw).stdout)
+
+
+def fails(rig, rc, needle, *args, user=False):
+    """wgnetctl ARGS exits with rc and its one error line contains needle."""
+    r = ctl(rig, *args, user=user, rc=rc)
+    assert needle in r.stderr, f"wgnetctl {' '.join(args)}: {needle!r} not in {r.stderr!r}"
+    assert r.stderr.startswith("wgnetctl: "), r.stderr
+    return r
+
+
+def config_value(config, key):
+    return [line.split("=", 1)[1].strip() for line in config.splitlines()
+            if "=" in line and not line.lstrip().startswith("#") and line.split("=", 1)[0].strip() == key]
+
+
+def pubkey_of(private):
+    return run(["wg", "pubkey"], input=private + "\n").stdout.strip()
+
+
+def check_against_device(rig, network, tries=3):
+    """peer list --json of a network equals `wg show IF dump` (enabled peers). Counters and
+    handshakes may move between the two reads (keepalives): then read both again."""
+    for attempt in range(tries):
+        net = ctl_json(rig, "network", "show", network)[0]
+        listed = ctl_json(rig, "peer", "list", network)
+        dev, peers = rig.wg_dump(net["Interface"])
+        assert dev["public_key"] == net["PublicKey"] and dev["listen_port"] == net["ListenPort"]
+        enabled = {p["PublicKey"]: p for p in listed if p["Enabled"]}
+        assert set(enabled) == set(peers), (sorted(enabled), sorted(peers))
+        moving = False
+        for key, p in enabled.items():
+            d = peers[key]
+            assert sorted(p["AllowedIPs"]) == d["allowed_ips"], (p["AllowedIPs"], d["allowed_ips"])
+            assert p["PersistentKeepalive"] == d["keepalive"], (p["Name"], p["PersistentKeepalive"], d["keepalive"])
+            assert p["HasPresharedKey"] == (d["preshared_key"] is not None)
+            assert p["Endpoint"] == ("" if d["endpoint"] == "(none)" else d["endpoint"]), (p["Endpoint"], d)
+            if (p["RxBytes"], p["TxBytes"], p["LastHandshake"] // 1000000) != (d["rx"], d["tx"], d["latest_handshake"]):
+                moving = True
+        assert net["PeerCount"] == len(listed)
+        if not moving:
+            return net, listed
+        time.sleep(0.3)
+    raise AssertionError(f"counters or handshakes differ from wg show dump: {listed} {peers}")
+
+
+class Client:
+    """A WireGuard client in its own namespace (wireguard-go), joined to the rig's
+    namespace by a veth pair, brought up from a config that wgnetctl printed."""
+
+    def __init__(self, rig, name, config, address, subnet, port):
+        self.rig = rig
+        self.netns = f"wgcn-{rig.tag}"
+        self.ifname = f"wgk{rig.tag[-5:]}"
+        self.veth = (f"vc{rig.tag[-5:]}", f"vs{rig.tag[-5:]}")
+        run(["ip", "netns", "add", self.netns])
+        run(["ip", "link", "add", self.veth[0], "type", "veth", "peer", "name", self.veth[1]])
+        run(["ip", "link", "set", self.veth[0], "netns", self.netns])
+        run(["ip", "link", "set", self.veth[1], "netns", rig.netns])
+        run(["ip", "-n", rig.netns, "addr", "add", "192.0.2.1/24", "dev", self.veth[1]])
+        run(["ip", "-n", rig.netns, "link", "set", self.veth[1], "up"])
+        run(["ip", "-n", self.netns, "addr", "add", "192.0.2.2/24", "dev", self.veth[0]])
+        run(["ip", "-n", self.netns, "link", "set", self.veth[0], "up"])
+        # Only the keys wg(8) knows; the endpoint is the hub's side of the veth pair.
+        lines = [line for line in config.splitlines()
+                 if line.split("=", 1)[0].strip() not in ("Address", "DNS", "MTU", "Endpoint")]
+        lines.append(f"Endpoint = 192.0.2.1:{port}")
+        path = os.path.join(rig.dir, f"{name}.wg")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        run(["ip", "netns", "exec", self.netns, "wireguard-go", self.ifname])
+        run(["ip", "netns", "exec", self.netns, "wg", "setconf", self.ifname, path])
+        run(["ip", "-n", self.netns, "addr", "add", address, "dev", self.ifname])
+        run(["ip", "-n", self.netns, "link", "set", self.ifname, "up"])
+        run(["ip", "-n", self.netns, "route", "add", subnet, "dev", self.ifname])
+
+    def ping(self, address):
+        return run(["ip", "netns", "exec", self.netns, "ping", "-c", "2", "-W", "2", address], check=False).returncode
+
+    def stop(self):
+        # wireguard-go exits when its link goes
+        run(["ip", "-n", self.netns, "link", "del", self.ifname], check=False)
+        run(["ip", "netns", "del", self.netns], check=False)
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+def test_usage_errors(rig):
+    """Wrong usage exits 2 before any bus call, naming what is wrong."""
+    rig.start_daemon()
+    for needle, args in [
+        ("Unknown command 'frob'", ["frob"]),
+        ("Unknown command 'network frob'", ["network", "frob"]),
+        ("Unknown command 'peer frob'", ["peer", "frob"]),
+        ("'network create' is missing NAME", ["network", "create"]),
+        ("'network show' is missing NETWORK", ["network", "show"]),
+        ("'network delete' is missing NETWORK", ["network", "delete"]),
+        ("'network up' is missing NETWORK", ["network", "up"]),
+        ("'network down' is missing NETWORK", ["network", "down"]),
+        ("'network set' is missing NETWORK", ["network", "set"]),
+        ("'network import' is missing FILE", ["network", "import", "x"]),
+        ("'network export' is missing NETWORK", ["network", "export"]),
+        ("'network next-ip' is missing NETWORK", ["network", "next-ip"]),
+        ("'peer show' is missing NETWORK", ["peer", "show"]),
+        ("'peer add' is missing NAME", ["peer", "add", "office"]),
+        ("'peer remove' is missing NETWORK", ["peer", "remove"]),
+        ("'peer enable' is missing NETWORK", ["peer", "enable"]),
+        ("'peer disable' is missing NETWORK", ["peer", "disable"]),
+        ("'peer set' is missing NETWORK", ["peer", "set"]),
+        ("'peer config' is missing NETWORK", ["peer", "config"]),
+        ("'peer qr' is missing NETWORK", ["peer", "qr"]),
+        ("Unexpected argument 'b'", ["network", "list", "b"]),
+        ("Unexpected argument 'x'", ["peer", "show", "n", "p", "x"]),
+        ("Unexpected argument 'x'", ["monitor", "x"]),
+        ("Unexpected argument 'x'", ["version", "x"]),
+        ("Unexpected argument 'y'", ["status", "x", "y"]),
+        ("Option --port does not apply to 'peer add'", ["peer", "add", "n", "p", "--port=1"]),
+        ("Option --key-policy does not apply to 'network set'", ["network", "set", "n", "--key-policy=stored"]),
+        ("Option --name does not apply to 'peer add'", ["peer", "add", "n", "p", "--name=q"]),
+        ("Option --output does not apply to 'network list'", ["network", "list", "-o", "f"]),
+        ("Invalid value '0' for --port", ["network", "create", "n", "--address=10.1.0.1/24", "--port=0"]),
+        ("Invalid value '70000' for --port", ["network", "set", "n", "--port=70000"]),
+        ("Invalid value 'x' for --mtu", ["network", "set", "n", "--mtu=x"]),
+        ("Invalid value 'maybe' for --isolation", ["network", "set", "n", "--isolation=maybe"]),
+        ("Invalid value 'sometimes' for --key-policy", ["network", "create", "n", "--key-policy=sometimes"]),
+        ("Invalid value 'abc' for --keepalive", ["peer", "add", "n", "p", "--keepalive=abc"]),
+        ("Invalid value 'tomorrow' for --expires", ["peer", "set", "n", "p", "--expires=tomorrow"]),
+        ("Invalid value 'boss' for --role", ["peer", "add", "n", "p", "--role=boss"]),
+        ("Invalid value 'xml' for --json", ["--json=xml", "status"]),
+        ("Invalid value 'short' for --public-key", ["peer", "add", "n", "p", "--public-key=short"]),
+        ("Give either --psk or --no-psk", ["peer", "add", "n", "p", "--psk", "--no-psk"]),
+        ("Give either --png or --svg", ["peer", "qr", "n", "p", "--png=a", "--svg=b"]),
+        ("Missing --address for network 'n'", ["network", "create", "n"]),
+        ("Nothing to change: 'network set'", ["network", "set", "n"]),
+        ("Nothing to change: 'peer set'", ["peer", "set", "n", "p"]),
+        ("Missing peer: give NETWORK PEER", ["peer", "show", "phone"]),
+    ]:
+        fails(rig, 2, needle, *args)
+    r = ctl(rig, "--frobnicate", rc=2)
+    assert "frobnicate" in r.stderr
+    # help and version need no daemon and succeed
+    assert "peer add NETWORK NAME" in ctl(rig, "--help").stdout
+    assert ctl(rig, "--version").stdout.startswith("wgnetctl ")
+
+
+def test_version(rig):
+    v = ctl_json(rig, "version")
+    assert v["Client"] == v["Daemon"] and v["Backend"] == "userspace", v
+    out = ctl(rig, "version").stdout
+    assert "wgnetd" in out and "userspace backend" in out
+
+
+def test_network_create_and_show(rig):
+    ifn = ifname(rig, 0)
+    r = ctl(rig, "network", "create", "office", f"--interface={ifn}", "--address=10.81.0.1/24",
+            "-a", "fd00:81::1/64", "--endpoint=vpn.example.com:51881", "--port=51881",
+            "--dns=10.81.0.1,example.internal", "--mode=hub")
+    assert "Created network 'office'" in r.stdout
+    state["ifname"] = ifn
+    net, peers = check_against_device(rig, "office")
+    assert peers == []
+    assert net["Name"] == "office" and net["Interface"] == ifn and net["Active"] is True
+    assert net["Addresses"] == ["10.81.0.1/24", "fd00:81::1/64"]
+    assert net["DNS"] == ["10.81.0.1", "example.internal"] and net["Endpoint"] == "vpn.example.com:51881"
+    assert net["KeyPolicy"] == "stored" and net["Mode"] == "hub" and net["ListenPort"] == 51881
+    state["net"] = net["Path"]
+    # the same network by interface name and by object path, and the list
+    assert ctl_json(rig, "network", "show", ifn)[0]["Path"] == net["Path"]
+    assert ctl_json(rig, "network", "show", net["Path"])[0]["Name"] == "office"
+    listed = ctl_json(rig, "network", "list")
+    assert [n["Name"] for n in listed] == ["office"]
+    assert rig.prop(net["Path"], NETWORK, "PublicKey") == listed[0]["PublicKey"]
+    # pretty JSON is the same data
+    assert json.loads(ctl(rig, "--json=pretty", "network", "list").stdout) == listed
+    assert json.loads(ctl(rig, "--json", "network", "list").stdout) == listed
+
+
+def test_network_errors(rig):
+    fails(rig, 1, "Cannot create network 'office'", "network", "create", "office", "--address=10.82.0.1/24",
+          f"--interface={ifname(rig, 9)}")
+    r = fails(rig, 1, "Cannot create network 'other'", "network", "create", "other", "--address=10.81.0.7/24",
+              f"--interface={ifname(rig, 9)}")
+    assert "10.81.0.7/24" in r.stderr and "office" in r.stderr, "names the bad value and the other network"
+    r = fails(rig, 1, "Invalid address '10.82.0.0/24'", "network", "create", "other", "--address=10.82.0.0/24",
+              f"--interface={ifname(rig, 9)}")
+    fails(rig, 1, "Invalid mode 'mesh?'", "network", "set", "office", "--mode=mesh?")
+    fails(rig, 1, "Invalid endpoint 'foo:99999'", "network", "set", "office", "--endpoint=foo:99999")
+    fails(rig, 1, "Invalid MTU '100'", "network", "set", "office", "--mtu=100")
+    for verb in (["show"], ["delete"], ["up"], ["down"], ["export"], ["next-ip"], ["set", "--mtu=1400"]):
+        fails(rig, 1, "No network 'nope'", "network", verb[0], "nope", *verb[1:])
+    fails(rig, 1, "No network 'nope'", "status", "nope")
+    fails(rig, 1, "No network 'nope'", "peer", "list", "nope")
+    fails(rig, 1, "No network 'nope'", "peer", "add", "nope", "x")
+    fails(rig, 1, "Cannot read '/nonexistent.conf'", "network", "import", "x", "/nonexistent.conf")
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+        f.write("[Interface]\nPrivateKey = xxxx\n")
+        f.flush()
+        fails(rig, 1, "Cannot import", "network", "import", "bad", f.name, f"--interface={ifname(rig, 9)}")
+    assert [n["Name"] for n in ctl_json(rig, "network", "list")] == ["office"], "failed calls change nothing"
+
+
+def test_peer_add(rig):
+    out = ctl_json(rig, "peer", "add", "office", "phone", "--email=a@example.com")
+    config = out["Config"]
+    assert out["Name"] == "phone" and out["PrivateKeyGenerated"] is True and out["PrivateKeyStored"] is True
+    state["phone"] = out["Path"]
+    state["phone_config"] = config
+    p = ctl_json(rig, "peer", "show", "office", "phone")
+    assert pubkey_of(config_value(config, "PrivateKey")[0]) == p["PublicKey"]
+    assert p["Addresses"] == ["10.81.0.2/32", "fd00:81::2/128"] and p["Email"] == "a@example.com"
+    assert config_value(config, "Endpoint") == ["vpn.example.com:51881"]
+    # human output: config on stdout, message on stderr, no QR without a terminal
+    r = ctl(rig, "peer", "add", "office", "laptop", "--address=10.81.0.50", "--keepalive=off", "--no-psk")
+    assert "Added peer 'laptop' to network 'office'" in r.stderr
+    assert config_value(r.stdout, "Address") == ["10.81.0.50/32"] and "\u2588" not in r.stdout
+    assert config_value(r.stdout, "PresharedKey") == [] and config_value(r.stdout, "PersistentKeepalive") == []
+    # --qr: the config followed by its QR code
+    r = ctl(rig, "peer", "add", "office", "tablet", "--qr", "--expires=+30d")
+    assert "[Interface]" in r.stdout and "\u2588" in r.stdout and "\u2580" in r.stdout + "\u2580"
+    t = ctl_json(rig, "peer", "show", "office", "tablet")
+    assert abs(t["ExpiresAt"] / 1e6 - (time.time() + 30 * 86400)) < 120
+    # own key pair and a site gateway: the private key never reaches the host
+    priv = run(["wg", "genkey"]).stdout.strip()
+    pub = pubkey_of(priv)
+    r = ctl(rig, "peer", "add", "office", "branch", f"--public-key={pub}", "--site=192.168.81.0/24")
+    assert config_value(r.stdout, "PrivateKey") == [] and "own key pair" in r.stderr
+    b = ctl_json(rig, "peer", "show", "office", "branch")
+    assert b["PublicKey"] == pub and b["Role"] == "site-gateway" and b["PrivateKeyStored"] is False
+    assert b["SiteNetworks"] == ["192.168.81.0/24"] and "192.168.81.0/24" in b["AllowedIPs"]
+    # -o FILE: written 0600
+    path = os.path.join(rig.dir, "desk.conf")
+    ctl(rig, "peer", "add", "office", "desk", "-o", path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path) as f:
+        assert "PrivateKey" in f.read()
+    net, listed = check_against_device(rig, "office")
+    assert [p["Name"] for p in listed] == ["phone", "laptop", "tablet", "branch", "desk"]
+    # peers by public key and by object path
+    assert ctl_json(rig, "peer", "show", "office", pub)["Name"] == "branch"
+    assert ctl_json(rig, "peer", "show", state["phone"])["Name"] == "phone"
+    # next-ip
+    assert ctl_json(rig, "network", "next-ip", "office") == ["10.81.0.6/32", "fd00:81::6/128"]
+    assert ctl(rig, "network", "next-ip", "office").stdout.split() == ["10.81.0.6/32", "fd00:81::6/128"]
+
+
+def test_peer_errors(rig):
+    before = rig.wg_dump(state["ifname"])
+    r = fails(rig, 1, "Cannot add peer 'phone' to network 'office'", "peer", "add", "office", "phone")
+    assert "already exists" in r.stderr
+    fails(rig, 1, "Address '10.81.0.50' is already in use", "peer", "add", "office", "x", "--address=10.81.0.50")
+    fails(rig, 1, "Address '10.99.0.5' is outside", "peer", "add", "office", "x", "--address=10.99.0.5")
+    fails(rig, 1, "Invalid public key 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB='", "peer", "add", "office", "x",
+          "--public-key=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=")
+    fails(rig, 1, "Invalid email 'not-an-email'", "peer", "add", "office", "x", "--email=not-an-email")
+    fails(rig, 1, "Invalid peer name", "peer", "add", "office", "a" * 65)
+    for verb in ("show", "remove", "enable", "disable", "config", "qr"):
+        fails(rig, 1, "No peer 'ghost' in network 'office'", "peer", verb, "office", "ghost")
+        fails(rig, 1, "No network 'nope'", "peer", verb, "nope", "phone")
+        fails(rig, 1, "No peer '/org/wgnet1/peer/999'", "peer", verb, "/org/wgnet1/peer/999")
+    fails(rig, 1, "No peer 'ghost' in network 'office'", "peer", "set", "office", "ghost", "--keepalive=5")
+    fails(rig, 1, "Cannot change peer 'laptop' of network 'office'", "peer", "set", "office", "laptop",
+          "--name=phone")
+    fails(rig, 1, "Address '10.81.0.2' is already in use", "peer", "set", "office", "laptop",
+          "--address=10.81.0.2")
+    fails(rig, 1, "Cannot write '/nonexistent-dir/x.svg'", "peer", "qr", "office", "phone",
+          "--svg=/nonexistent-dir/x.svg")
+    assert rig.wg_dump(state["ifname"]) == before, "failed calls change nothing on the device"
+
+
+def test_peer_set_enable_disable(rig):
+    ctl(rig, "peer", "disable", "office", "laptop")
+    net, listed = check_against_device(rig, "office")
+    assert not [p for p in listed if p["Name"] == "laptop"][0]["Enabled"]
+    assert "disabled" in ctl(rig, "peer", "list", "office").stdout
+    ctl(rig, "peer", "enable", "office", "laptop")
+    ctl(rig, "peer", "set", "office", "laptop", "--keepalive=15", "--name=notebook", "--email=n@example.com")
+    p = ctl_json(rig, "peer", "show", "office", "notebook")
+    assert p["PersistentKeepalive"] == 15 and p["Email"] == "n@example.com" and p["Enabled"] is True
+    ctl(rig, "peer", "set", "office", "notebook", "--expires=2030-01-01")
+    assert ctl_json(rig, "peer", "show", "office", "notebook")["ExpiresAt"] > 1.8e15
+    check_against_device(rig, "office")
+
+
+def test_config_and_qr(rig):
+    r = ctl(rig, "peer", "config", "office", "phone")
+    assert r.stdout == state["phone_config"]
+    path = os.path.join(rig.dir, "phone.conf")
+    ctl(rig, "peer", "config", "office", "phone", "-o", path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path) as f:
+        assert f.read() == state["phone_config"]
+    with open(path, "w") as f:
+        f.write("old")
+    fails(rig, 1, f"Cannot write '{path}': the file exists (use --force", "peer", "config", "office", "phone",
+          "-o", path)
+    with open(path) as f:
+        assert f.read() == "old", "an existing file is left alone"
+    os.chmod(path, 0o644)
+    ctl(rig, "peer", "config", "office", "phone", "-o", path, "--force")
+    with open(path) as f:
+        assert f.read() == state["phone_config"]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, "--force makes the file private too"
+    # QR codes: PNG and SVG from the daemon, terminal text drawn locally
+    png = os.path.join(rig.dir, "phone.png")
+    ctl(rig, "peer", "qr", "office", "phone", f"--png={png}")
+    assert stat.S_IMODE(os.stat(png).st_mode) == 0o600
+    decoded = run(["zbarimg", "--raw", "-q", png]).stdout
+    assert decoded.rstrip("\n") == state["phone_config"].rstrip("\n"), "the QR code decodes to the config"
+    svg = os.path.join(rig.dir, "phone.svg")
+    ctl(rig, "peer", "qr", "office", "phone", f"--svg={svg}")
+    with open(svg) as f:
+        assert "<svg" in f.read()
+    text = ctl(rig, "peer", "qr", "office", "phone").stdout
+    assert "\u2588" in text and text.count("\n") > 20
+    fails(rig, 1, "the file exists", "peer", "qr", "office", "phone", f"--png={png}")
+
+
+def test_online_peer(rig):
+    """A real client brings the peer online: handshake, endpoint and counters in --json
+    equal wg show dump, the dot and "online" in the tables."""
+    client = Client(rig, "phone", state["phone_config"], "10.81.0.2/32", "10.81.0.0/24", 51881)
+    try:
+        assert client.ping("10.81.0.1") == 0, "the client reaches the hub through the tunnel"
+        p = ctl_json(rig, "peer", "show", "office", "phone")
+        assert p["Online"] is True and p["LastHandshake"] > 0 and p["RxBytes"] > 0 and p["TxBytes"] > 0, p
+        assert p["Endpoint"].startswith("192.0.2.2:"), p["Endpoint"]
+        net, listed = check_against_device(rig, "office")
+        out = ctl(rig, "peer", "list", "office").stdout
+        line = [x for x in out.splitlines() if " phone " in x][0]
+        assert line.startswith("\u25cf") and "online" in line and ("s ago" in line or "now" in line), line
+        show = ctl(rig, "peer", "show", "office", "phone").stdout
+        assert "State: \u25cf online" in show and "192.0.2.2:" in show and " received, " in show, show
+        assert "1 online" in ctl(rig, "status").stdout
+        wait_until = time.time() + 15
+        while ctl_json(rig, "network", "show", "office")[0]["OnlinePeerCount"] != 1 and time.time() < wait_until:
+            time.sleep(0.2)
+        assert ctl_json(rig, "network", "show", "office")[0]["OnlinePeerCount"] == 1
+    finally:
+        client.stop()
+
+
+def test_status_and_tables(rig):
+    out = ctl(rig, "status").stdout
+    assert "office" in out and "active" in out and "phone" in out and "notebook" in out
+    st = ctl_json(rig, "status")
+    assert [n["Name"] for n in st] == ["office"] and len(st[0]["Peers"]) == 5
+    out = ctl(rig, "peer", "list", "office").stdout
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["NAME", "ADDRESSES"] and "5 peers listed." in out
+    phone = ctl_json(rig, "peer", "show", "office", "phone")
+    assert phone["PublicKey"] not in out, "keys are hidden in listings"
+    assert phone["PublicKey"] in ctl(rig, "--show-keys", "peer", "list", "office").stdout
+    out = ctl(rig, "--no-legend", "peer", "list", "office").stdout
+    assert "NAME" not in out and "listed" not in out and len(out.splitlines()) == 5
+    assert "-" in out.split(), "empty cells show a dash"
+    out = ctl(rig, "peer", "list").stdout
+    assert "NETWORK" in out and "office" in out, "all peers: with the network column"
+    out = ctl(rig, "network", "show", "office").stdout
+    assert "Listen port: 51881" in out and "Key policy: stored" in out
+    out = ctl(rig, "peer", "show", "office", "notebook").stdout
+    assert "Last handshake: never" in out and "Transfer: 0 B received, 0 B sent" in out
+    assert "\u25cb" in ctl(rig, "peer", "list", "office").stdout, "the offline dot"
+
+
+def test_one_time_network(rig):
+    ifn = ifname(rig, 1)
+    ctl(rig, "network", "create", "guests", f"--interface={ifn}", "--address=10.84.0.1/24", "--port=51884",
+        "--key-policy=one-time", "--isolation=yes")
+    r = ctl(rig, "peer", "add", "guests", "visitor")
+    assert "only time" in r.stderr and "one-time" in r.stderr
+    assert len(config_value(r.stdout, "PrivateKey")) == 1
+    p = ctl_json(rig, "peer", "show", "guests", "visitor")
+    assert p["PrivateKeyStored"] is False
+    assert pubkey_of(config_value(r.stdout, "PrivateKey")[0]) == p["PublicKey"]
+    assert "not held" in ctl(rig, "peer", "config", "guests", "visitor").stdout
+    net, _ = check_against_device(rig, "guests")
+    assert net["PeerIsolation"] is True and net["KeyPolicy"] == "one-time"
+    state["guests_if"] = ifn
+
+
+def test_network_set_up_down(rig):
+    ctl(rig, "network", "set", "guests", "--mtu=1380", "--mode=gateway", "--endpoint=[2001:db8::1]:51884",
+        "--dns=", "--isolation=no")
+    n = ctl_json(rig, "network", "show", "guests")[0]
+    assert n["MTU"] == 1380 and n["Mode"] == "gateway" and n["Endpoint"] == "[2001:db8::1]:51884"
+    assert n["DNS"] == [] and n["PeerIsolation"] is False
+    assert "mtu 1380" in rig.ns("ip", "link", "show", state["guests_if"]).stdout
+    ctl(rig, "network", "down", "guests")
+    assert ctl_json(rig, "network", "show", "guests")[0]["Active"] is False
+    assert rig.ns("wg", "show", state["guests_if"], check=False).returncode != 0
+    assert "inactive" in ctl(rig, "network", "list").stdout
+    ctl(rig, "network", "up", "guests")
+    check_against_device(rig, "guests")
+
+
+def test_export_import(rig):
+    path = os.path.join(rig.dir, "guests.conf")
+    ctl(rig, "network", "export", "guests", "-o", path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path) as f:
+        text = f.read()
+    assert "PrivateKey" in text and "[Peer]" in text
+    assert ctl(rig, "network", "export", "guests").stdout == text
+    before = ctl_json(rig, "peer", "list", "guests")
+    ctl(rig, "network", "delete", "guests")
+    assert [n["Name"] for n in ctl_json(rig, "network", "list")] == ["office"]
+    assert rig.ns("wg", "show", state["guests_if"], check=False).returncode != 0
+    ifn = ifname(rig, 2)
+    r = ctl(rig, "network", "import", "again", path, f"--interface={ifn}")
+    assert "Imported" in r.stdout
+    after = ctl_json(rig, "peer", "list", "again")
+    assert [p["PublicKey"] for p in after] == [p["PublicKey"] for p in before]
+    assert [p["Addresses"] for p in after] == [p["Addresses"] for p in before]
+    check_against_device(rig, "again")
+    # from stdin
+    ctl(rig, "network", "delete", "again")
+    ctl(rig, "network", "import", "again", "-", f"--interface={ifn}", stdin=text)
+    check_against_device(rig, "again")
+    state["again_if"] = ifn
+
+
+def test_unprivileged(rig):
+    """The test user reads everything; every change and secret is refused with the polkit
+    action named; a polkit rule for its group lets it in."""
+    assert [n["Name"] for n in ctl_json(rig, "network", "list", user=True)] == ["office", "again"]
+    assert len(ctl_json(rig, "peer", "list", "office", user=True)) == 5
+    ctl(rig, "status", user=True)
+    ctl(rig, "network", "next-ip", "office", user=True)
+    ctl(rig, "version", user=True)
+    # A valid config the user can read: input is checked before polkit is asked.
+    state["user_conf"] = os.path.join(rig.dir, "user.conf")
+    with open(state["user_conf"], "w") as f:
+        f.write(f"[Interface]\nPrivateKey = {run(['wg', 'genkey']).stdout.strip()}\nAddress = 10.86.0.1/24\n")
+    os.chmod(state["user_conf"], 0o644)
+    dump = rig.wg_dump(state["ifname"])
+    for action, args in [
+        ("org.wgnet1.manage-networks", ["network", "create", "x", "--address=10.85.0.1/24"]),
+        ("org.wgnet1.manage-networks", ["network", "delete", "again"]),
+        ("org.wgnet1.manage-networks", ["network", "up", "again"]),
+        ("org.wgnet1.manage-networks", ["network", "down", "again"]),
+        ("org.wgnet1.manage-networks", ["network", "set", "again", "--mtu=1400"]),
+        ("org.wgnet1.manage-networks", ["network", "import", "x", state["user_conf"]]),
+        ("org.wgnet1.read-secrets", ["network", "export", "again"]),
+        ("org.wgnet1.manage-peers", ["peer", "add", "office", "u1"]),
+        ("org.wgnet1.manage-peers", ["peer", "remove", "office", "phone"]),
+        ("org.wgnet1.manage-peers", ["peer", "enable", "office", "phone"]),
+        ("org.wgnet1.manage-peers", ["peer", "disable", "office", "phone"]),
+        ("org.wgnet1.manage-peers", ["peer", "set", "office", "phone", "--keepalive=5"]),
+        ("org.wgnet1.read-secrets", ["peer", "config", "office", "phone"]),
+        ("org.wgnet1.read-secrets", ["peer", "qr", "office", "phone"]),
+        ("org.wgnet1.read-secrets", ["peer", "qr", "office", "phone", "--png=/tmp/never.png"]),
+    ]:
+        r = ctl(rig, *args, user=True, rc=1)
+        err = r.stderr.strip()
+        assert len(err.splitlines()) == 1, f"one line: {err!r}"
+        assert action in err and ("polkit" in err), f"{args}: {err}"
+        assert "rules" in err or "root" in err, f"says how to get it: {err}"
+    assert rig.wg_dump(state["ifname"]) == dump
+    assert not os.path.exists("/tmp/never.png")
+    # The example rule (here: the rig's group rule) grants it.
+    rig.grant_user()
+    try:
+        out = ctl_json(rig, "peer", "add", "office", "granted", user=True)
+        assert "PrivateKey" in out["Config"]
+        assert ctl(rig, "peer", "config", "office", "granted", user=True).stdout == out["Config"]
+        ctl(rig, "peer", "remove", "office", "granted", user=True)
+    finally:
+        rig.revoke_user()
+    ctl(rig, "peer", "add", "office", "u2", user=True, rc=1)
+
+
+def test_monitor(rig):
+    """monitor (run unprivileged) prints a line for a peer added by another client."""
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8")
+    for json_mode in (True, False):
+        args = ["--json=short", "monitor"] if json_mode else ["monitor"]
+        # setpriv execs wgnetctl itself (runuser would stay the parent and die of the signal)
+        mon = subprocess.Popen(["setpriv", f"--reuid={rig.user}", f"--regid={rig.user}", "--init-groups",
+                                WGNETCTL, *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True)
+        lines = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(x) for x in mon.stdout], daemon=True)
+        reader.start()
+        ppath = None
+        try:
+            line = mon.stderr.readline()
+            assert "Monitoring org.wgnet1" in line, line
+            name = f"watched{int(json_mode)}"
+            # another client: dbus-python as root
+            ppath, _ = unwrap(rig.network(state["net"]).AddPeer(name, opts()))
+            rig.peer(ppath).Disable()
+            seen = []
+            deadline = time.time() + 10
+            while time.time() < deadline and not any("Enabled" in x for x in seen):
+                try:
+                    seen.append(lines.get(timeout=0.5))
+                except queue.Empty:
+                    pass
+            if json_mode:
+                events = [json.loads(x) for x in seen]
+                added = [e for e in events if e["Event"] == "PeerAdded"]
+                assert added, events
+                assert added[0]["Properties"]["Peer"] == ppath and added[0]["Details"] == f"office/{name}", added
+                assert added[0]["Time"] > 0 and added[0]["Timestamp"]
+                ia = [e for e in events if e["Event"] == "InterfacesAdded"]
+                assert ia and ia[0]["Path"] == ppath and ia[0]["Object"] == f"office/{name}", events
+                ch = [e for e in events if e["Event"] == "PropertiesChanged" and e["Path"] == ppath]
+                assert ch and ch[0]["Properties"]["Enabled"] is False, events
+            else:
+                text = "".join(seen)
+                assert f"office PeerAdded: office/{name}" in text, text
+                assert f"office/{name} PropertiesChanged: Enabled=no" in text, text
+                # one line each, with a timestamp
+                for x in seen:
+                    assert x[:4].isdigit() and x[4] == "-" and x[10] == " ", x
+        finally:
+            if ppath:
+                rig.network(state["net"]).RemovePeer(ppath)
+            mon.send_signal(signal.SIGTERM)
+            rc = mon.wait(10)
+        assert rc == 0, f"monitor exits 0 on SIGTERM, not {rc}"
+
+
+def test_remove_and_delete(rig):
+    ctl(rig, "peer", "remove", "office", "tablet")
+    ctl(rig, "peer", "remove", state["phone"])
+    net, listed = check_against_device(rig, "office")
+    assert [p["Name"] for p in listed] == ["notebook", "branch", "desk"]
+    ctl(rig, "network", "delete", "office", "again")
+    assert ctl_json(rig, "network", "list") == []
+    assert "No networks" in ctl(rig, "status").stdout
+
+
+def test_daemon_not_running(rig):
+    rig.stop_daemon()
+    fails(rig, 1, "wgnetd is not running", "network", "list")
+    fails(rig, 1, "wgnetd is not running", "peer", "add", "x", "y")
+    fails(rig, 1, "wgnetd is not running", "version")
+    rig.start_daemon()
+    ctl(rig, "status")
+
+
+if __name__ == "__main__":
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv", "ping")
+    if not os.path.exists(WGNETCTL):
+        print(f"SKIP: {WGNETCTL} is not built")
+        sys.exit(77)
+    main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
+          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer,
+          test_status_and_tables,
+          test_one_time_network, test_network_set_up_down, test_export_import, test_unprivileged, test_monitor,
+          test_remove_and_delete, test_daemon_not_running], "wgctl")
