@@ -26,6 +26,7 @@ const char db_tunnel_migration[] =
         "  pairing_expires INTEGER NOT NULL DEFAULT 0,"
         "  pending_preshared_key BLOB,"
         "  pairing_lifetime INTEGER NOT NULL DEFAULT 900,"
+        "  online_threshold INTEGER NOT NULL DEFAULT 180,"
         "  active INTEGER NOT NULL DEFAULT 0,"
         "  created_at INTEGER NOT NULL"
         ");"
@@ -43,7 +44,7 @@ const char db_tunnel_migration[] =
         "id, name, interface, listen_port, private_key, public_key, remote_public_key,"         \
         " remote_endpoint, local_endpoint, local_networks, remote_networks, tunnel_addresses,"  \
         " keepalive, preshared_key, pairing, pairing_id, pairing_expires,"                      \
-        " pending_preshared_key, pairing_lifetime, active, created_at"
+        " pending_preshared_key, pairing_lifetime, active, created_at, online_threshold"
 
 static void stmt_finalizep(sqlite3_stmt **s) {
         if (*s)
@@ -122,7 +123,7 @@ static int hex_to_id(const char *s, uint8_t ret[PAIRING_ID_LEN]) {
                         return -EIO;                            \
         } while (0)
 
-/* Parameters ?1..?21 in the order of TUNNEL_COLUMNS. */
+/* Parameters ?1..?22 in the order of TUNNEL_COLUMNS. */
 static int tunnel_bind(sqlite3_stmt *s, const Tunnel *t) {
         _cleanup_(freep) char *local = prefixes_join(t->local_networks, t->n_local_networks);
         _cleanup_(freep) char *remote = prefixes_join(t->remote_networks, t->n_remote_networks);
@@ -163,6 +164,7 @@ static int tunnel_bind(sqlite3_stmt *s, const Tunnel *t) {
         BIND(sqlite3_bind_int64(s, 19, t->pairing_lifetime));
         BIND(sqlite3_bind_int(s, 20, t->active));
         BIND(sqlite3_bind_int64(s, 21, (sqlite3_int64) t->created_at));
+        BIND(sqlite3_bind_int64(s, 22, t->online_threshold));
         return 0;
 }
 
@@ -174,7 +176,7 @@ static int run(sqlite3_stmt *s) {
 int db_tunnel_insert(Db *db, const Tunnel *t) {
         _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
         int r = prepare(db, "INSERT INTO tunnels (" TUNNEL_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-                            " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)", &s);
+                            " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)", &s);
         if (r >= 0)
                 r = tunnel_bind(s, t);
         return r < 0 ? r : run(s);
@@ -187,7 +189,7 @@ int db_tunnel_update(Db *db, const Tunnel *t) {
                             " local_networks = ?10, remote_networks = ?11, tunnel_addresses = ?12,"
                             " keepalive = ?13, preshared_key = ?14, pairing = ?15, pairing_id = ?16,"
                             " pairing_expires = ?17, pending_preshared_key = ?18, pairing_lifetime = ?19,"
-                            " active = ?20 WHERE id = ?1 AND private_key = ?5 AND public_key = ?6"
+                            " active = ?20, online_threshold = ?22 WHERE id = ?1 AND private_key = ?5 AND public_key = ?6"
                             " AND created_at = ?21", &s);
         if (r >= 0)
                 r = tunnel_bind(s, t);
@@ -291,6 +293,7 @@ static int load_one(sqlite3_stmt *s, Manager *m) {
         t->pairing_lifetime = (uint32_t) sqlite3_column_int64(s, 18);
         t->active = sqlite3_column_int(s, 19);
         t->created_at = (uint64_t) sqlite3_column_int64(s, 20);
+        t->online_threshold = (uint32_t) sqlite3_column_int64(s, 21);
         r = tunnel_attach(t);
         if (r < 0)
                 return r;

@@ -26,6 +26,7 @@ enum {
         TOPT_KEEPALIVE,
         TOPT_PSK,
         TOPT_PAIRING_LIFETIME,
+        TOPT_ONLINE_THRESHOLD,
         TOPT_ACTIVATE,
         _TOPT_MAX,
 };
@@ -44,6 +45,7 @@ enum {
                 [TOPT_KEEPALIVE] = { "PersistentKeepalive", "q" },      \
                 [TOPT_PSK] = { "PresharedKey", "s" },                   \
                 [TOPT_PAIRING_LIFETIME] = { "PairingLifetime", "u" },   \
+                [TOPT_ONLINE_THRESHOLD] = { "OnlineThreshold", "u" },   \
                 [TOPT_ACTIVATE] = { "Activate", "b" },                  \
         }
 
@@ -64,6 +66,7 @@ static bool option_allowed(int o, OptionUse use) {
         case USE_IMPORT_OFFER:
                 return o == TOPT_NAME || o == TOPT_INTERFACE || o == TOPT_LISTEN_PORT || o == TOPT_ENDPOINT ||
                        o == TOPT_LOCAL_NETWORKS || o == TOPT_KEEPALIVE || o == TOPT_PAIRING_LIFETIME ||
+                       o == TOPT_ONLINE_THRESHOLD ||
                        o == TOPT_ACTIVATE;
         case USE_IMPORT_REPLY:
                 return false;
@@ -191,6 +194,9 @@ static int tunnel_settings_check(Manager *m, Tunnel *self, BusOption *o, OptionU
         if (o[TOPT_PAIRING_LIFETIME].set && (o[TOPT_PAIRING_LIFETIME].u < 1 || o[TOPT_PAIRING_LIFETIME].u > 7 * 86400))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid PairingLifetime %u: 1 s to 7 days", o[TOPT_PAIRING_LIFETIME].u);
+        if (o[TOPT_ONLINE_THRESHOLD].set && (o[TOPT_ONLINE_THRESHOLD].u < 1 || o[TOPT_ONLINE_THRESHOLD].u > 86400))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid OnlineThreshold %u: 1 s to 1 day", o[TOPT_ONLINE_THRESHOLD].u);
         /* Local and remote networks must not overlap (with what they become). */
         IpPrefix *local = o[TOPT_LOCAL_NETWORKS].set ? s->local_networks : self ? self->local_networks : NULL;
         size_t n_local = o[TOPT_LOCAL_NETWORKS].set ? s->n_local_networks : self ? self->n_local_networks : 0;
@@ -271,6 +277,10 @@ static int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, con
         if (o[TOPT_PAIRING_LIFETIME].set && o[TOPT_PAIRING_LIFETIME].u != t->pairing_lifetime) {
                 t->pairing_lifetime = o[TOPT_PAIRING_LIFETIME].u;
                 changed[k++] = "PairingLifetime";
+        }
+        if (o[TOPT_ONLINE_THRESHOLD].set && o[TOPT_ONLINE_THRESHOLD].u != t->online_threshold) {
+                t->online_threshold = o[TOPT_ONLINE_THRESHOLD].u;
+                changed[k++] = "OnlineThreshold";
         }
         changed[k] = NULL;
         return 0;
@@ -835,6 +845,7 @@ const sd_bus_vtable tunnel_vtable[] = {
         SD_BUS_PROPERTY("HasPresharedKey", "b", bus_property_get_bool, offsetof(Tunnel, has_psk), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Pairing", "s", property_get_pairing, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PairingLifetime", "u", NULL, offsetof(Tunnel, pairing_lifetime), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OnlineThreshold", "u", NULL, offsetof(Tunnel, online_threshold), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Active", "b", bus_property_get_bool, offsetof(Tunnel, active), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastHandshake", "t", NULL, offsetof(Tunnel, last_handshake), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

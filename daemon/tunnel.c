@@ -60,6 +60,7 @@ int tunnel_new(Manager *m, uint64_t id, const char *name, const char *ifname, Tu
         t->local_endpoint = strdup("");
         t->endpoint = strdup("");
         t->keepalive = TUNNEL_DEFAULT_KEEPALIVE;
+        t->online_threshold = TUNNEL_DEFAULT_ONLINE_THRESHOLD;
         t->pairing_lifetime = TUNNEL_DEFAULT_PAIRING_LIFETIME;
         if (!t->name || !t->ifname || !t->remote_endpoint || !t->local_endpoint || !t->endpoint)
                 return -ENOMEM;
@@ -299,7 +300,7 @@ static int tunnel_apply_routes(Tunnel *t, bool log_repairs) {
 }
 
 static TunnelState tunnel_compute_state(Tunnel *t) {
-        uint64_t timeout = (uint64_t) TUNNEL_HANDSHAKE_TIMEOUT * 1000000;
+        uint64_t timeout = (uint64_t) t->online_threshold * 1000000;
         if (!t->active)
                 return TUNNEL_INACTIVE;
         if (t->last_handshake > 0 && now_usec() < t->last_handshake + timeout)

@@ -16,7 +16,7 @@
 #define WGNET_TUNNEL_INTERFACE "org.wgnet1.Tunnel"
 #define TUNNEL_DEFAULT_KEEPALIVE 25
 #define TUNNEL_DEFAULT_PAIRING_LIFETIME 900     /* seconds */
-#define TUNNEL_HANDSHAKE_TIMEOUT 180            /* seconds: up within, connecting before */
+#define TUNNEL_DEFAULT_ONLINE_THRESHOLD 180     /* seconds: up within, connecting before */
 #define TUNNEL_MAX_NETWORKS PAIRING_MAX_NETWORKS
 
 typedef enum TunnelState {
@@ -56,6 +56,7 @@ typedef struct Tunnel {
         IpPrefix tunnel_addresses[PAIRING_MAX_ADDRESSES];   /* ours, with the prefix length */
         size_t n_tunnel_addresses;
         uint16_t keepalive;
+        uint32_t online_threshold;      /* seconds: handshake age for "up" */
         bool has_psk;
         uint8_t psk_sealed[SEALED_KEY_SIZE];
         bool active;

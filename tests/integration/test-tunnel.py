@@ -11,6 +11,7 @@ import base64
 import hashlib
 import os
 import struct
+import subprocess
 import sys
 import time
 import traceback
@@ -40,8 +41,9 @@ state = {}
 
 def topts(**kw):
     d = opts(**kw)
-    if "PairingLifetime" in kw:
-        d["PairingLifetime"] = dbus.UInt32(kw["PairingLifetime"], variant_level=1)
+    for k in ("PairingLifetime", "OnlineThreshold"):
+        if k in kw:
+            d[k] = dbus.UInt32(kw[k], variant_level=1)
     return d
 
 
@@ -383,6 +385,39 @@ def test_deactivate_activate(a, b):
     lan_ping(LAN_A, HOST_B)
 
 
+def test_state_follows_data_plane(a, b):
+    """The other side goes away: the handshake ages past OnlineThreshold and State turns
+    "down", with PropertiesChanged; it comes back: "up" again."""
+    path = state["a"]
+    mon = subprocess.Popen(["dbus-monitor", "--address", a.address,
+                            f"type='signal',interface='org.freedesktop.DBus.Properties',path='{path}'"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        time.sleep(0.3)
+        tunnel(a, path).Update(topts(OnlineThreshold=3))
+        assert tprop(a, path, "OnlineThreshold") == 3
+        tunnel(b, state["b"]).Deactivate()
+        assert tprop(b, state["b"], "State") == "inactive"
+        t0 = time.time()
+        wait_state(a, path, "down", timeout=20)
+        assert time.time() - a.prop(path, TUNNEL, "LastHandshake") / 1e6 >= 3
+        tunnel(b, state["b"]).Activate()
+        wait_state(a, path, "up", timeout=20)
+        wait_state(b, state["b"], "up", timeout=20)
+        print(f"     down {time.time() - t0:.1f}s after the remote left, up again when it came back")
+        time.sleep(0.3)
+    finally:
+        mon.terminate()
+        out = mon.communicate(timeout=5)[0]
+    tunnel(a, path).Update(topts(OnlineThreshold=180))
+    changes = [i for i, line in enumerate(out.splitlines()) if 'string "State"' in line]
+    assert len(changes) >= 2, out[-2000:]
+    lines = out.splitlines()
+    values = [lines[i + 1].strip() for i in changes]
+    assert 'variant             string "down"' in values and 'variant             string "up"' in values, values
+    lan_ping(LAN_A, HOST_B)
+
+
 def test_restart_keeps_tunnel(a, b):
     before = tprops(a, state["a"])
     dump = a.wg_dump(IF_A)
@@ -421,7 +456,7 @@ def test_delete(a, b):
 
 TESTS = [test_start, test_create_tunnel, test_pair, test_lan_to_lan, test_wg_show_agrees, test_reused_pairing_refused,
          test_expired_pairing_refused, test_malformed_pairing_rejected, test_unprivileged_denied, test_update,
-         test_deactivate_activate, test_restart_keeps_tunnel, test_delete]
+         test_deactivate_activate, test_state_follows_data_plane, test_restart_keeps_tunnel, test_delete]
 
 
 def main():
