@@ -274,7 +274,8 @@ static int load_one(sqlite3_stmt *s, Manager *m) {
                 return r;
         if (n_addrs > PAIRING_MAX_ADDRESSES)
                 return -EBADMSG;
-        memcpy(t->tunnel_addresses, addrs, n_addrs * sizeof(IpPrefix));
+        if (n_addrs > 0)
+                memcpy(t->tunnel_addresses, addrs, n_addrs * sizeof(IpPrefix));
         t->n_tunnel_addresses = n_addrs;
         t->keepalive = (uint16_t) sqlite3_column_int(s, 12);
         r = column_sealed(s, 13, t->psk_sealed, &t->has_psk);

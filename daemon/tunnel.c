@@ -646,7 +646,8 @@ int tunnel_get_pairing(Tunnel *t, char **ret, sd_bus_error *error) {
         snprintf(p.endpoint, sizeof(p.endpoint), "%s", t->local_endpoint);
         memcpy(p.tunnel_addresses, t->tunnel_addresses, t->n_tunnel_addresses * sizeof(IpPrefix));
         p.n_tunnel_addresses = t->n_tunnel_addresses;
-        memcpy(p.networks, t->local_networks, t->n_local_networks * sizeof(IpPrefix));
+        if (t->n_local_networks > 0)
+                memcpy(p.networks, t->local_networks, t->n_local_networks * sizeof(IpPrefix));
         p.n_networks = t->n_local_networks;
         r = pairing_format(&p, ret);
         if (r < 0)
