@@ -113,6 +113,10 @@ static int check_new_network(Manager *m, const char *name, BusOption *opts, sd_b
                 if (streq(o->ifname, ifn))
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
                                                  "Interface '%s' is used by network '%s'", ifn, o->name);
+        Tunnel *t = manager_tunnel_by_ifname(m, ifn);
+        if (t)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
+                                         "Interface '%s' is used by tunnel '%s'", ifn, t->name);
         return 0;
 }
 

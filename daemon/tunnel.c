@@ -155,6 +155,22 @@ bool manager_listen_port_in_use(Manager *m, uint16_t port, const Tunnel *self) {
         return false;
 }
 
+Tunnel *manager_tunnel_by_port(Manager *m, uint16_t port) {
+        Tunnel *t;
+        HASHMAP_FOREACH(t, m->tunnels_by_id, i)
+                if (port != 0 && t->listen_port == port)
+                        return t;
+        return NULL;
+}
+
+Tunnel *manager_tunnel_by_ifname(Manager *m, const char *ifname) {
+        Tunnel *t;
+        HASHMAP_FOREACH(t, m->tunnels_by_id, i)
+                if (streq(t->ifname, ifname))
+                        return t;
+        return NULL;
+}
+
 uint16_t manager_free_tunnel_port(Manager *m) {
         for (uint32_t port = 51820; port <= 65535; port++)
                 if (!manager_listen_port_in_use(m, (uint16_t) port, NULL))

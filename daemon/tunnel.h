@@ -98,6 +98,9 @@ Tunnel *manager_find_tunnel_by_name(Manager *m, const char *name);
 bool manager_ifname_in_use(Manager *m, const char *ifname, const Tunnel *self);
 bool manager_listen_port_in_use(Manager *m, uint16_t port, const Tunnel *self);
 uint16_t manager_free_tunnel_port(Manager *m);
+/* For the networks' checks: the tunnel that uses this port or interface, or NULL. */
+Tunnel *manager_tunnel_by_port(Manager *m, uint16_t port);
+Tunnel *manager_tunnel_by_ifname(Manager *m, const char *ifname);
 
 /* The secret columns, sealed per row. */
 int tunnel_private_key(Tunnel *t, uint8_t ret[WG_KEY_LEN]);

@@ -418,6 +418,43 @@ def test_state_follows_data_plane(a, b):
     lan_ping(LAN_A, HOST_B)
 
 
+def test_drift_repaired(a, b):
+    """The database is the truth: the tick puts back a removed peer, route and address."""
+    remote = tprop(a, state["a"], "RemotePublicKey")
+    dump = a.wg_dump(IF_A)[1][remote]
+    a.ns("wg", "set", IF_A, "peer", remote, "remove")
+    a.ns("ip", "route", "del", NET_B, "dev", IF_A)
+    a.ns("ip", "addr", "flush", "dev", IF_A)
+    wait_for(lambda: remote in a.wg_dump(IF_A)[1], 10, "the peer back")
+    wait_for(lambda: f"dev {IF_A}" in a.ns("ip", "route", "show", NET_B).stdout, 10, "the route back")
+    wait_for(lambda: "10.255.0.1/31" in a.ns("ip", "-br", "addr", "show", IF_A).stdout, 10, "the address back")
+    again = a.wg_dump(IF_A)[1][remote]
+    assert again["preshared_key"] == dump["preshared_key"] and again["allowed_ips"] == dump["allowed_ips"]
+    assert again["endpoint"] == f"{WAN_B}:{PORT_B}"
+    lan_ping(LAN_A, HOST_B)
+    with open(a.daemon_log) as f:
+        log = f.read()
+    assert "remote peer missing, repairing" in log and "adding missing address" in log, log[-1500:]
+
+
+def test_networks_and_tunnels_share_nothing(a, b):
+    m = a.manager()
+    msg = expect_error(E + "InterfaceInUse", m.CreateNetwork, "n0", opts(Interface=IF_A, Addresses=["10.99.0.1/24"]))
+    assert "to-b" in msg, msg
+    msg = expect_error(E + "ListenPortInUse", m.CreateNetwork, "n0",
+                       opts(Interface="wtn0", Addresses=["10.99.0.1/24"], ListenPort=PORT_A))
+    assert "to-b" in msg, msg
+    t = str(m.CreateTunnel("tmp", opts(Interface="wtz10", Activate=False)))
+    port = tprop(a, t, "ListenPort")
+    n = str(m.CreateNetwork("n1", opts(Interface="wtn1", Addresses=["10.99.0.1/24"], Activate=False)))
+    assert a.prop(n, "org.wgnet1.Network", "ListenPort") not in (port, PORT_A)
+    expect_error(E + "InterfaceInUse", m.CreateTunnel, "t2", opts(Interface="wtn1"))
+    expect_error(E + "ListenPortInUse", m.CreateTunnel, "t2",
+                 opts(Interface="wtz11", ListenPort=a.prop(n, "org.wgnet1.Network", "ListenPort")))
+    dbus.Interface(a.bus().get_object(BUS, n), "org.wgnet1.Network").Delete()
+    tunnel(a, t).Delete()
+
+
 def test_restart_keeps_tunnel(a, b):
     before = tprops(a, state["a"])
     dump = a.wg_dump(IF_A)
@@ -456,7 +493,8 @@ def test_delete(a, b):
 
 TESTS = [test_start, test_create_tunnel, test_pair, test_lan_to_lan, test_wg_show_agrees, test_reused_pairing_refused,
          test_expired_pairing_refused, test_malformed_pairing_rejected, test_unprivileged_denied, test_update,
-         test_deactivate_activate, test_state_follows_data_plane, test_restart_keeps_tunnel, test_delete]
+         test_deactivate_activate, test_state_follows_data_plane, test_drift_repaired, test_networks_and_tunnels_share_nothing,
+         test_restart_keeps_tunnel, test_delete]
 
 
 def main():
