@@ -9,6 +9,7 @@ or malformed pairing is refused and changes nothing."""
 
 import base64
 import hashlib
+import json
 import os
 import struct
 import subprocess
@@ -17,7 +18,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import (BUS, MANAGER, Rig, expect_error, opts, require_root_and_tools, run, unwrap,  # noqa: E402
+from wgnet import (BUS, MANAGER, SRC, Rig, expect_error, opts, require_root_and_tools, run, unwrap,  # noqa: E402
                    wait_for)
 
 import dbus  # noqa: E402
@@ -491,10 +492,65 @@ def test_delete(a, b):
     expect_error("org.freedesktop.DBus.Error.UnknownObject", gone.Get, TUNNEL, "Name")
 
 
+def wgnetctl(rig, *args, check=True):
+    exe = os.path.join(os.environ.get("WGNET_BUILD_ROOT", os.path.join(SRC, "build")), "client", "wgnetctl")
+    r = run([exe, "--no-ask-password", *args], check=False, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address))
+    if check and r.returncode != 0:
+        raise AssertionError(f"wgnetctl {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+    return r
+
+
+def test_wgnetctl_pairing(a, b):
+    """The same exchange with wgnetctl on both hosts, as an admin would type it."""
+    r = wgnetctl(a, "tunnel", "create", "cli-b", f"--interface={IF_A}", f"--port={PORT_A}", f"--local-network={NET_A}",
+                 f"--endpoint={WAN_A}:{PORT_A}", "--tunnel-address=10.255.1.1/31")
+    assert "Created tunnel 'cli-b'" in r.stdout and "wgnetctl tunnel pairing" in r.stdout, r.stdout
+    offer = wgnetctl(a, "tunnel", "pairing", "cli-b").stdout.strip()
+    assert offer.startswith("wgnet-pair:1:") and "\n" not in offer
+    r = wgnetctl(b, "tunnel", "import", offer, "--name=cli-a", f"--interface={IF_B}", f"--port={PORT_B}",
+                 f"--local-network={NET_B}", f"--endpoint={WAN_B}:{PORT_B}")
+    assert "Created tunnel 'cli-a'" in r.stdout and "wgnetctl tunnel import wgnet-pair:1:" in r.stdout, r.stdout
+    reply = r.stdout.split("wgnetctl tunnel import ")[1].strip()
+    assert pairing_id(reply) == pairing_id(offer)
+    r = wgnetctl(a, "tunnel", "import", reply)
+    assert "is paired" in r.stdout, r.stdout
+    r = wgnetctl(a, "tunnel", "import", reply, check=False)
+    assert r.returncode == 1 and "already used" in r.stderr and pairing_id(reply) in r.stderr, r.stderr
+    r = wgnetctl(b, "tunnel", "import", "wgnet-pair:1:AAAA", check=False)
+    assert r.returncode == 1 and "Invalid pairing string" in r.stderr, r.stderr
+    r = wgnetctl(b, "tunnel", "show", "nope", check=False)
+    assert r.returncode == 1 and "No tunnel 'nope'" in r.stderr, r.stderr
+
+    def state_of(rig, name):
+        rows = json.loads(wgnetctl(rig, "--json=short", "tunnel", "list").stdout)
+        return {t["Name"]: t for t in rows}[name]["State"]
+    wait_for(lambda: state_of(a, "cli-b") == "up" and state_of(b, "cli-a") == "up", 30, "cli tunnels up")
+    lan_ping(LAN_A, HOST_B)
+    out = wgnetctl(a, "tunnel", "show", "cli-b").stdout
+    assert NET_B in out and "Remote networks" in out and "Routes" in out, out
+    out = wgnetctl(a, "tunnel", "list").stdout
+    assert "cli-b" in out and "1 tunnel listed." in out, out
+    wgnetctl(a, "tunnel", "set", "cli-b", "--keepalive=20")
+    path = json.loads(wgnetctl(a, "--json=short", "tunnel", "show", "cli-b").stdout)[0]["Path"]
+    assert tprop(a, path, "PersistentKeepalive") == 20
+    r = wgnetctl(a, "tunnel", "set", "cli-b", check=False)
+    assert r.returncode == 2 and "Nothing to change" in r.stderr
+    wgnetctl(a, "tunnel", "down", "cli-b")
+    assert tprop(a, path, "State") == "inactive"
+    wgnetctl(a, "tunnel", "up", "cli-b")
+    wait_state(a, path, "up")
+    # an unprivileged user is told which polkit action is missing
+    err, _ = a.as_user(path, TUNNEL, "GetPairing", "")
+    assert err in DENIED
+    wgnetctl(a, "tunnel", "delete", "cli-b")
+    wgnetctl(b, "tunnel", "delete", "cli-a")
+    assert managed_tunnels(a) == [] and managed_tunnels(b) == []
+
+
 TESTS = [test_start, test_create_tunnel, test_pair, test_lan_to_lan, test_wg_show_agrees, test_reused_pairing_refused,
          test_expired_pairing_refused, test_malformed_pairing_rejected, test_unprivileged_denied, test_update,
          test_deactivate_activate, test_state_follows_data_plane, test_drift_repaired, test_networks_and_tunnels_share_nothing,
-         test_restart_keeps_tunnel, test_delete]
+         test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
 
 
 def main():
