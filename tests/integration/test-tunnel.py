@@ -35,6 +35,10 @@ LAN_A, LAN_B = f"wgnt-lana{PID}", f"wgnt-lanb{PID}"
 WAN_A, WAN_B = "192.168.71.1", "192.168.71.2"
 NET_A, NET_B = "10.71.0.0/24", "10.72.0.0/24"
 HOST_A, HOST_B = "10.71.0.2", "10.72.0.2"
+NET6_A, NET6_B = "fd71::/64", "fd72::/64"
+HOST6_A, HOST6_B = "fd71::2", "fd72::2"
+NETS_A, NETS_B = [NET_A, NET6_A], [NET_B, NET6_B]
+TADDR_A, TADDR_B = ["10.255.0.1/31", "fd00:255::1/127"], ["10.255.0.0/31", "fd00:255::/127"]
 PORT_A, PORT_B = 51901, 51902
 
 state = {}
@@ -109,8 +113,9 @@ def setup_network(a, b):
         rig.ns("ip", "addr", "add", f"{addr}/24", "dev", dev)
         rig.ns("ip", "link", "set", dev, "up")
         rig.ns("sysctl", "-qw", "net.ipv4.ip_forward=1")
-    for rig, lan, net, host in ((a, LAN_A, NET_A, HOST_A), (b, LAN_B, NET_B, HOST_B)):
+    for rig, lan, net, host, host6 in ((a, LAN_A, NET_A, HOST_A, HOST6_A), (b, LAN_B, NET_B, HOST_B, HOST6_B)):
         gw = net.replace("0/24", "1")
+        gw6 = host6[:-1] + "1"
         inner, outer = f"l{lan[-7:]}i", f"l{lan[-7:]}o"
         run(["ip", "netns", "add", lan])
         run(["ip", "-n", lan, "link", "set", "lo", "up"])
@@ -118,10 +123,14 @@ def setup_network(a, b):
         run(["ip", "link", "set", outer, "netns", rig.netns])
         run(["ip", "link", "set", inner, "netns", lan])
         rig.ns("ip", "addr", "add", f"{gw}/24", "dev", outer)
+        rig.ns("ip", "-6", "addr", "add", f"{gw6}/64", "dev", outer, "nodad")
+        rig.ns("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
         rig.ns("ip", "link", "set", outer, "up")
         run(["ip", "-n", lan, "addr", "add", f"{host}/24", "dev", inner])
         run(["ip", "-n", lan, "link", "set", inner, "up"])
         run(["ip", "-n", lan, "route", "add", "default", "via", gw])
+        run(["ip", "-n", lan, "-6", "addr", "add", f"{host6}/64", "dev", inner, "nodad"])
+        run(["ip", "-n", lan, "-6", "route", "add", "default", "via", gw6])
 
 
 def teardown_network():
@@ -140,18 +149,19 @@ def test_start(a, b):
 
 
 def test_create_tunnel(a, b):
-    path = str(a.manager().CreateTunnel("to-b", opts(Interface=IF_A, ListenPort=PORT_A, LocalNetworks=[NET_A],
-                                                     TunnelAddresses=["10.255.0.1/31"], Endpoint=f"{WAN_A}:{PORT_A}")))
+    path = str(a.manager().CreateTunnel("to-b", opts(Interface=IF_A, ListenPort=PORT_A, LocalNetworks=NETS_A,
+                                                     TunnelAddresses=TADDR_A, Endpoint=f"{WAN_A}:{PORT_A}")))
     assert path.startswith("/org/wgnet1/tunnel/")
     p = tprops(a, path)
     assert p["Name"] == "to-b" and p["Interface"] == IF_A and p["ListenPort"] == PORT_A
-    assert p["LocalNetworks"] == [NET_A] and p["RemoteNetworks"] == [] and p["RemotePublicKey"] == ""
-    assert p["TunnelAddresses"] == ["10.255.0.1/31"] and p["LocalEndpoint"] == f"{WAN_A}:{PORT_A}"
+    assert p["LocalNetworks"] == NETS_A and p["RemoteNetworks"] == [] and p["RemotePublicKey"] == ""
+    assert p["TunnelAddresses"] == TADDR_A and p["LocalEndpoint"] == f"{WAN_A}:{PORT_A}"
     assert p["Active"] is True and p["State"] == "connecting" and p["Pairing"] == "none"
     assert p["PersistentKeepalive"] == 25 and p["Routes"] == [] and len(p["PublicKey"]) == 44
     dev, peers = a.wg_dump(IF_A)
     assert dev["public_key"] == p["PublicKey"] and dev["listen_port"] == PORT_A and peers == {}
-    assert "10.255.0.1/31" in a.ns("ip", "-br", "addr", "show", IF_A).stdout
+    addrs = a.ns("ip", "-br", "addr", "show", IF_A).stdout
+    assert "10.255.0.1/31" in addrs and "fd00:255::1/127" in addrs, addrs
     state["a"] = path
     # bad input: named, nothing created
     before = snapshot(a)
@@ -184,14 +194,14 @@ def test_pair(a, b):
     state["old_offer"], state["offer"] = state["offer"], offer
 
     path_b = str(b.manager().ImportPairing(offer, opts(Name="to-a", Interface=IF_B, ListenPort=PORT_B,
-                                                       LocalNetworks=[NET_B], Endpoint=f"{WAN_B}:{PORT_B}")))
+                                                       LocalNetworks=NETS_B, Endpoint=f"{WAN_B}:{PORT_B}")))
     state["b"] = path_b
     pa, pb = tprops(a, state["a"]), tprops(b, path_b)
     assert pb["Name"] == "to-a" and pb["Interface"] == IF_B and pb["Pairing"] == "imported"
     assert pb["RemotePublicKey"] == pa["PublicKey"] and pb["RemoteEndpoint"] == f"{WAN_A}:{PORT_A}"
-    assert pb["RemoteNetworks"] == [NET_A] and pb["LocalNetworks"] == [NET_B]
-    assert pb["TunnelAddresses"] == ["10.255.0.0/31"] and pb["HasPresharedKey"] is True
-    assert pb["Routes"] == [NET_A]
+    assert pb["RemoteNetworks"] == NETS_A and pb["LocalNetworks"] == NETS_B
+    assert pb["TunnelAddresses"] == TADDR_B and pb["HasPresharedKey"] is True
+    assert pb["Routes"] == NETS_A
     # A does not know B yet: B's handshakes go unanswered.
     assert pb["State"] == "connecting"
 
@@ -204,7 +214,7 @@ def test_pair(a, b):
     assert managed_tunnels(a) == [state["a"]]
     pa = tprops(a, state["a"])
     assert pa["RemotePublicKey"] == pb["PublicKey"] and pa["RemoteEndpoint"] == f"{WAN_B}:{PORT_B}"
-    assert pa["RemoteNetworks"] == [NET_B] and pa["Pairing"] == "none" and pa["HasPresharedKey"] is True
+    assert pa["RemoteNetworks"] == NETS_B and pa["Pairing"] == "none" and pa["HasPresharedKey"] is True
     t0 = time.time()
     wait_state(a, state["a"], "up")
     wait_state(b, state["b"], "up")
@@ -214,12 +224,19 @@ def test_pair(a, b):
 def test_lan_to_lan(a, b):
     lan_ping(LAN_A, HOST_B)
     lan_ping(LAN_B, HOST_A)
-    for rig, path, net, ifn in ((a, state["a"], NET_B, IF_A), (b, state["b"], NET_A, IF_B)):
+    lan_ping(LAN_A, HOST6_B)
+    lan_ping(LAN_B, HOST6_A)
+    # the hosts themselves through the tunnel addresses
+    a.ns("ping", "-c", "1", "-W", "2", "10.255.0.0")
+    a.ns("ping", "-c", "1", "-W", "2", "fd00:255::")
+    for rig, path, nets, ifn in ((a, state["a"], NETS_B, IF_A), (b, state["b"], NETS_A, IF_B)):
         p = tprops(rig, path)
-        assert p["Routes"] == [net], p["Routes"]
+        assert p["Routes"] == nets, p["Routes"]
         assert p["RxBytes"] > 0 and p["TxBytes"] > 0 and p["LastHandshake"] > 0
-        routes = rig.ns("ip", "route", "show", net).stdout
-        assert f"dev {ifn}" in routes, routes
+        for net in nets:
+            routes = rig.ns("ip", "route", "show", net).stdout if ":" not in net else \
+                rig.ns("ip", "-6", "route", "show", net).stdout
+            assert f"dev {ifn}" in routes, (net, routes)
     assert tprop(a, state["a"], "Endpoint") == f"{WAN_B}:{PORT_B}"
     assert tprop(b, state["b"], "Endpoint") == f"{WAN_A}:{PORT_A}"
 
@@ -230,8 +247,8 @@ def test_wg_show_agrees(a, b):
     assert list(peers_a) == [dev_b["public_key"]] and list(peers_b) == [dev_a["public_key"]]
     pa, pb = peers_a[dev_b["public_key"]], peers_b[dev_a["public_key"]]
     assert pa["preshared_key"] and pa["preshared_key"] == pb["preshared_key"]
-    assert pa["allowed_ips"] == sorted([NET_B, "10.255.0.0/32"]), pa["allowed_ips"]
-    assert pb["allowed_ips"] == sorted([NET_A, "10.255.0.1/32"]), pb["allowed_ips"]
+    assert pa["allowed_ips"] == sorted(NETS_B + ["10.255.0.0/32", "fd00:255::/128"]), pa["allowed_ips"]
+    assert pb["allowed_ips"] == sorted(NETS_A + ["10.255.0.1/32", "fd00:255::1/128"]), pb["allowed_ips"]
     assert pa["keepalive"] == 25 and pb["keepalive"] == 25
     assert dev_a["listen_port"] == PORT_A and dev_b["listen_port"] == PORT_B
     assert tprop(a, state["a"], "PublicKey") == dev_a["public_key"]
@@ -275,12 +292,19 @@ def test_expired_pairing_refused(a, b):
 
 
 def test_malformed_pairing_rejected(a, b):
-    good = pairing_body(state["offer"])[:-4]
+    # A well-formed body to damage, field by field (the layout of lib/pairing.h): one IPv4
+    # tunnel address and one IPv4 network last.
+    offer = pairing_body(state["offer"])
+    ep = b"192.0.2.1:51820"
+    base = (b"\x01" + os.urandom(16) + struct.pack(">Q", int(time.time()) + 3600) + offer[25:89] +
+            bytes([len(ep)]) + ep + b"\x01\x04\x1f\x0a\xff\x00\x01" + b"\x01\x04\x18\x0a\x47\x00\x00")
     # offsets: kind 0, id 1..16, expires 17..24, key 25..56, psk 57..88, endpoint length 89
-    exp_ok = struct.pack(">Q", int(time.time()) + 3600)
-    base = good[:17] + exp_ok + good[25:]
     ep_len = base[89]
     after_ep = 90 + ep_len
+
+    # the undamaged base parses (A refuses it only because it carries A's own key)
+    msg = expect_error(INVALID, a.manager().ImportPairing, encode_body(base), opts(Name="m", Interface="wtz5"))
+    assert "made by tunnel 'to-b' of this host" in msg, msg
 
     def with_(offset, data, cut=None):
         return base[:offset] + data + base[offset + (len(data) if cut is None else cut):]
@@ -356,18 +380,19 @@ def test_unprivileged_denied(a, b):
 
 def test_update(a, b):
     ta = tunnel(a, state["a"])
-    ta.Update(opts(RemoteNetworks=[NET_B, "10.73.0.0/24"], PersistentKeepalive=15))
+    ta.Update(opts(RemoteNetworks=NETS_B + ["10.73.0.0/24"], PersistentKeepalive=15))
     p = tprops(a, state["a"])
-    assert p["RemoteNetworks"] == [NET_B, "10.73.0.0/24"] and sorted(p["Routes"]) == [NET_B, "10.73.0.0/24"]
+    assert p["RemoteNetworks"] == NETS_B + ["10.73.0.0/24"] and p["Routes"] == NETS_B + ["10.73.0.0/24"]
     peer = a.wg_dump(IF_A)[1][p["RemotePublicKey"]]
-    assert peer["allowed_ips"] == sorted([NET_B, "10.73.0.0/24", "10.255.0.0/32"]) and peer["keepalive"] == 15
+    assert peer["allowed_ips"] == sorted(NETS_B + ["10.73.0.0/24", "10.255.0.0/32", "fd00:255::/128"])
+    assert peer["keepalive"] == 15
     assert f"dev {IF_A}" in a.ns("ip", "route", "show", "10.73.0.0/24").stdout
     expect_error(INVALID, ta.Update, opts(Interface="other"))
     expect_error(INVALID, ta.Update, opts(RemoteNetworks=[NET_A]))
-    ta.Update(opts(RemoteNetworks=[NET_B], PersistentKeepalive=25))
-    assert tprop(a, state["a"], "Routes") == [NET_B]
+    ta.Update(opts(RemoteNetworks=NETS_B, PersistentKeepalive=25))
+    assert tprop(a, state["a"], "Routes") == NETS_B
     assert a.ns("ip", "route", "show", "10.73.0.0/24").stdout.strip() == ""
-    assert a.wg_dump(IF_A)[1][p["RemotePublicKey"]]["allowed_ips"] == sorted([NET_B, "10.255.0.0/32"])
+    assert a.wg_dump(IF_A)[1][p["RemotePublicKey"]]["allowed_ips"] == sorted(NETS_B + ["10.255.0.0/32", "fd00:255::/128"])
     lan_ping(LAN_A, HOST_B)
 
 
