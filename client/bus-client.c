@@ -38,6 +38,10 @@ static const PropertyMap network_map[] = {
         NP("NatInterface", "s", nat_interface),
         NP("KeyPolicy", "s", key_policy),
         NP("OnlineThreshold", "u", online_threshold),
+        NP("RotationInterval", "t", rotation_interval),
+        NP("RotationKind", "s", rotation_kind),
+        NP("RevokeAfterInactive", "t", revoke_after_inactive),
+        NP("GracePeriod", "t", grace_period),
         NP("Active", "b", active),
         NP("PeerCount", "u", peer_count),
         NP("OnlinePeerCount", "u", online_peer_count),
@@ -69,6 +73,13 @@ static const PropertyMap peer_map[] = {
         PP("UpdatedAt", "t", updated_at),
         PP("ExpiresAt", "t", expires_at),
         PP("RotationPending", "b", rotation_pending),
+        PP("RotationDeadline", "t", rotation_deadline),
+        PP("PendingPublicKey", "s", pending_public_key),
+        PP("LastRotation", "t", last_rotation),
+        PP("RotationInterval", "t", rotation_interval),
+        PP("RotationKind", "s", rotation_kind),
+        PP("RevokeAfterInactive", "t", revoke_after_inactive),
+        PP("GracePeriod", "t", grace_period),
         {},
 };
 #undef PP
@@ -187,6 +198,7 @@ static void network_info_done(NetworkInfo *n) {
         strv_free(n->extra_routes);
         free(n->nat_interface);
         free(n->key_policy);
+        free(n->rotation_kind);
 }
 
 static void peer_info_done(PeerInfo *p) {
@@ -200,6 +212,8 @@ static void peer_info_done(PeerInfo *p) {
         free(p->role);
         strv_free(p->site_networks);
         free(p->endpoint);
+        free(p->pending_public_key);
+        free(p->rotation_kind);
 }
 
 static void tunnel_info_done(TunnelInfo *t) {
@@ -468,7 +482,8 @@ int report_bus_error(const sd_bus_error *error, int r, const char *interface, co
         else if (sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED) && action)
                 fprintf(stderr, ": authentication is required for polkit action %s, but no password can be asked "
                         "(stdin is not a terminal or --no-ask-password); run it from a terminal, as root, "
-                        "or get %s granted by a polkit rule (see wgnetctl(1))\n", action, action);
+                        "or get %s granted by a polkit rule (see /usr/share/doc/wgnet/50-wgnet-admins.rules.example)\n",
+                        action, action);
         else if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                 fprintf(stderr, ": wgnetd is not running (no owner of %s on the system bus)\n", WGNET_BUS_NAME);
         else if (sd_bus_error_has_names(error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD))
@@ -522,7 +537,10 @@ int polkit_agent_open(void) {
                 if (fcntl(fd, F_SETFD, 0) < 0)
                         _exit(127);
                 snprintf(fd_arg, sizeof(fd_arg), "%d", fd);
-                execl(bin, bin, "--process", pid_arg, "--notify-fd", fd_arg, "--fallback", (char *) NULL);
+                /* For this process, not for a session: it works without a logind
+                 * session too (su, ssh without pam_systemd). Not --fallback: polkitd
+                 * then ignores a process-scoped agent. */
+                execl(bin, bin, "--process", pid_arg, "--notify-fd", fd_arg, (char *) NULL);
                 _exit(127);
         }
         close(fds[1]);

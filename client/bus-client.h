@@ -26,6 +26,10 @@ typedef struct NetworkInfo {
         char *nat_interface;
         char *key_policy;
         uint32_t online_threshold;
+        uint64_t rotation_interval;     /* seconds, 0 = off */
+        char *rotation_kind;
+        uint64_t revoke_after_inactive; /* seconds, 0 = off */
+        uint64_t grace_period;          /* seconds */
         bool active;
         uint32_t peer_count;
         uint32_t online_peer_count;
@@ -55,6 +59,13 @@ typedef struct PeerInfo {
         uint64_t updated_at;
         uint64_t expires_at;
         bool rotation_pending;
+        uint64_t rotation_deadline;
+        char *pending_public_key;
+        uint64_t last_rotation;
+        uint64_t rotation_interval;     /* effective: the peer's or the network's */
+        char *rotation_kind;
+        uint64_t revoke_after_inactive;
+        uint64_t grace_period;
 } PeerInfo;
 
 typedef struct TunnelInfo {

@@ -159,7 +159,9 @@ int parse_keepalive(const char *s, uint16_t *ret) {
         return 0;
 }
 
-static int parse_relative(const char *s, uint64_t now_usec, uint64_t *ret) {
+/* "<digits><unit>" to seconds; min is the smallest number accepted; the unit may be left
+ * out when unit_optional (then seconds). */
+static int parse_number_unit(const char *s, uint64_t min, bool unit_optional, uint64_t *ret_seconds) {
         static const struct {
                 const char *suffix;
                 uint64_t seconds;
@@ -177,17 +179,56 @@ static int parse_relative(const char *s, uint64_t now_usec, uint64_t *ret) {
                 return -EINVAL;
         memcpy(num, s, digits);
         num[digits] = 0;
-        r = parse_unsigned(num, 1, UINT64_MAX, &v);
+        r = parse_unsigned(num, min, UINT64_MAX, &v);
         if (r < 0)
                 return r;
+        if (s[digits] == 0 && unit_optional) {
+                *ret_seconds = v;
+                return 0;
+        }
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
                 if (strcmp(s + digits, units[i].suffix) == 0) {
-                        if (v > (UINT64_MAX - now_usec) / USEC_PER_SEC / units[i].seconds)
+                        if (v > UINT64_MAX / USEC_PER_SEC / units[i].seconds)
                                 return -ERANGE;
-                        *ret = now_usec + v * units[i].seconds * USEC_PER_SEC;
+                        *ret_seconds = v * units[i].seconds;
                         return 0;
                 }
         return -EINVAL;
+}
+
+static int parse_relative(const char *s, uint64_t now_usec, uint64_t *ret) {
+        uint64_t seconds;
+        int r = parse_number_unit(s, 1, false, &seconds);
+        if (r < 0)
+                return r;
+        if (seconds > (UINT64_MAX - now_usec) / USEC_PER_SEC)
+                return -ERANGE;
+        *ret = now_usec + seconds * USEC_PER_SEC;
+        return 0;
+}
+
+int parse_duration(const char *s, uint64_t *ret_seconds) {
+        if (!s)
+                return -EINVAL;
+        if (strcasecmp(s, "off") == 0 || strcasecmp(s, "never") == 0) {
+                *ret_seconds = 0;
+                return 0;
+        }
+        return parse_number_unit(s, 0, true, ret_seconds);
+}
+
+char *format_duration(char buf[static FORMAT_RELATIVE_MAX], uint64_t seconds) {
+        if (seconds == 0)
+                snprintf(buf, FORMAT_RELATIVE_MAX, "off");
+        else if (seconds % 86400 == 0)
+                snprintf(buf, FORMAT_RELATIVE_MAX, "%" PRIu64 " day%s", seconds / 86400, seconds == 86400 ? "" : "s");
+        else if (seconds % 3600 == 0)
+                snprintf(buf, FORMAT_RELATIVE_MAX, "%" PRIu64 " h", seconds / 3600);
+        else if (seconds % 60 == 0)
+                snprintf(buf, FORMAT_RELATIVE_MAX, "%" PRIu64 " min", seconds / 60);
+        else
+                snprintf(buf, FORMAT_RELATIVE_MAX, "%" PRIu64 " s", seconds);
+        return buf;
 }
 
 int parse_expiry(const char *s, uint64_t now_usec, uint64_t *ret) {

@@ -47,6 +47,14 @@ int parse_keepalive(const char *s, uint16_t *ret);
  * time), "YYYY-MM-DD HH:MM[:SS]" or the same with a 'T' between date and time. */
 int parse_expiry(const char *s, uint64_t now_usec, uint64_t *ret);
 
+/* A duration in seconds: "off", "never" or "0" (0), "3600" (seconds), or a number with a
+ * unit: "45s", "90min", "12h", "30d", "2w". */
+int parse_duration(const char *s, uint64_t *ret_seconds);
+
+/* A duration for people: "off" for 0, else the largest unit that divides it, e.g.
+ * "30 days", "1 day", "12 h", "90 min", "45 s". */
+char *format_duration(char buf[static FORMAT_RELATIVE_MAX], uint64_t seconds);
+
 /* True when s looks like an object path under prefix ("/org/wgnet1/peer/7" for
  * "/org/wgnet1/peer"): the prefix, a slash, then one non-empty element of
  * [A-Za-z0-9_]. */

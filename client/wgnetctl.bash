@@ -28,8 +28,9 @@ _wgnetctl() {
         fi
 
         local global_opts='--help --version --json= --no-legend --no-pager --no-ask-password --show-keys --quiet'
-        local net_opts='--address= --dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --nat-interface= --online-threshold='
-        local peer_opts='--address= --keepalive= --role= --site= --email= --expires='
+        local policy_opts='--rotate-every= --rotation-kind= --grace-period= --revoke-after='
+        local net_opts="--address= --dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --nat-interface= --online-threshold= $policy_opts"
+        local peer_opts="--address= --keepalive= --role= --site= --email= --expires= $policy_opts"
         local tun_opts='--port= --endpoint= --local-network= --remote-network= --remote-endpoint= --public-key= --tunnel-address= --keepalive= --pairing-lifetime= --online-threshold='
         local -A verb_opts=(
                 [network create]="$net_opts --key-policy= --interface= --inactive"
@@ -43,6 +44,7 @@ _wgnetctl() {
                 [peer set]="$peer_opts --name="
                 [peer config]="--output= --force"
                 [peer qr]="--png= --svg= --output= --force"
+                [peer rotate]="--psk --output= --force --qr --no-qr"
         )
         local -A verb_args=(
                 [status]=network
@@ -52,7 +54,7 @@ _wgnetctl() {
                 [peer list]=network [peer add]=network-name
                 [peer show]=network-peer [peer remove]=network-peer [peer enable]=network-peer
                 [peer disable]=network-peer [peer set]=network-peer [peer config]=network-peer
-                [peer qr]=network-peer
+                [peer qr]=network-peer [peer rotate]=network-peer
                 [tunnel show]=tunnels [tunnel pairing]=tunnel [tunnel up]=tunnels [tunnel down]=tunnels
                 [tunnel set]=tunnel [tunnel delete]=tunnels
         )
@@ -65,6 +67,11 @@ _wgnetctl() {
         --key-policy=*) COMPREPLY=($(compgen -P '--key-policy=' -W 'stored one-time' -- "${cur#--key-policy=}")); return ;;
         --role=*) COMPREPLY=($(compgen -P '--role=' -W 'client site-gateway' -- "${cur#--role=}")); return ;;
         --keepalive=*) COMPREPLY=($(compgen -P '--keepalive=' -W 'off 25' -- "${cur#--keepalive=}")); return ;;
+        --rotation-kind=*) COMPREPLY=($(compgen -P '--rotation-kind=' -W 'psk keypair default' -- "${cur#--rotation-kind=}")); return ;;
+        --rotate-every=*|--grace-period=*|--revoke-after=*)
+                local opt=${cur%%=*}
+                COMPREPLY=($(compgen -P "$opt=" -W 'off 12h 1d 7d 30d 90d' -- "${cur#*=}"))
+                return ;;
         --expires=*) COMPREPLY=($(compgen -P '--expires=' -W 'never +1d +7d +30d +90d' -- "${cur#--expires=}")); return ;;
         --nat-interface=*)
                 COMPREPLY=($(compgen -P '--nat-interface=' -W "$(ls /sys/class/net 2>/dev/null)" -- "${cur#--nat-interface=}"))
@@ -111,7 +118,7 @@ _wgnetctl() {
                 elif [ "$group" = tunnel ]; then
                         COMPREPLY=($(compgen -W 'list show create pairing import up down set delete' -- "$cur"))
                 else
-                        COMPREPLY=($(compgen -W 'list show add remove enable disable set config qr' -- "$cur"))
+                        COMPREPLY=($(compgen -W 'list show add remove enable disable set config qr rotate' -- "$cur"))
                 fi
                 return
         fi

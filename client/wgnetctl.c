@@ -58,6 +58,10 @@ enum {
         OPT_REMOTE_ENDPOINT,
         OPT_TUNNEL_ADDRESS,
         OPT_PAIRING_LIFETIME,
+        OPT_ROTATE_EVERY,
+        OPT_ROTATION_KIND,
+        OPT_REVOKE_AFTER,
+        OPT_GRACE_PERIOD,
         _OPT_VERB_MAX,
         /* Global options. */
         OPT_JSON,
@@ -116,6 +120,10 @@ static const struct option long_options[] = {
         { "remote-endpoint", required_argument, NULL, OPT_REMOTE_ENDPOINT },
         { "tunnel-address", required_argument, NULL, OPT_TUNNEL_ADDRESS },
         { "pairing-lifetime", required_argument, NULL, OPT_PAIRING_LIFETIME },
+        { "rotate-every", required_argument, NULL, OPT_ROTATE_EVERY },
+        { "rotation-kind", required_argument, NULL, OPT_ROTATION_KIND },
+        { "revoke-after", required_argument, NULL, OPT_REVOKE_AFTER },
+        { "grace-period", required_argument, NULL, OPT_GRACE_PERIOD },
         {},
 };
 
@@ -135,11 +143,11 @@ static struct {
         const char *remote_endpoint;
         uint32_t pairing_lifetime;
         const char *endpoint, *mode, *nat_interface, *key_policy, *interface, *public_key, *role, *email,
-                *name, *output, *png, *svg;
+                *name, *output, *png, *svg, *rotation_kind;
         uint16_t port, keepalive;
         uint32_t mtu, online_threshold;
         bool isolation, psk;
-        uint64_t expires;
+        uint64_t expires, rotate_every, revoke_after, grace_period;
 } arg = { .ask_password = true };
 
 static int strv_push(char ***l, const char *s) {
@@ -216,15 +224,15 @@ typedef struct Verb {
         const char *help;
 } Verb;
 
+#define POLICY_SETTINGS                                                                           \
+        (BIT(OPT_ROTATE_EVERY) | BIT(OPT_ROTATION_KIND) | BIT(OPT_REVOKE_AFTER) | BIT(OPT_GRACE_PERIOD))
 #define NET_SETTINGS                                                                              \
         (BIT(OPT_ADDRESS) | BIT(OPT_DNS) | BIT(OPT_ENDPOINT) | BIT(OPT_PORT) | BIT(OPT_MTU) |     \
          BIT(OPT_MODE) | BIT(OPT_ROUTE) | BIT(OPT_ISOLATION) | BIT(OPT_NAT_INTERFACE) |           \
-         BIT(OPT_ONLINE_THRESHOLD))
+         BIT(OPT_ONLINE_THRESHOLD) | POLICY_SETTINGS)
 #define PEER_SETTINGS                                                                             \
         (BIT(OPT_ADDRESS) | BIT(OPT_KEEPALIVE) | BIT(OPT_ROLE) | BIT(OPT_SITE) | BIT(OPT_EMAIL) | \
-         BIT(OPT_EXPIRES))
-
-static sd_bus *connect_bus(void);
+         BIT(OPT_EXPIRES) | POLICY_SETTINGS)
 
 /* Load the objects or say why not. */
 static int load(sd_bus *bus, Objects *o) {
@@ -290,8 +298,24 @@ static int append_strv_option(sd_bus_message *m, const char *key, char **l) {
 
 #define GIVEN(o) (arg.given & BIT(o))
 
+/* Rotation and revocation policy: the same option names for networks and peers. */
+static int append_policy_options(sd_bus_message *m) {
+        int r = 0;
+        if (r >= 0 && GIVEN(OPT_ROTATE_EVERY))
+                r = sd_bus_message_append(m, "{sv}", "RotationInterval", "t", arg.rotate_every);
+        if (r >= 0 && GIVEN(OPT_ROTATION_KIND))
+                r = sd_bus_message_append(m, "{sv}", "RotationKind", "s", arg.rotation_kind);
+        if (r >= 0 && GIVEN(OPT_REVOKE_AFTER))
+                r = sd_bus_message_append(m, "{sv}", "RevokeAfterInactive", "t", arg.revoke_after);
+        if (r >= 0 && GIVEN(OPT_GRACE_PERIOD))
+                r = sd_bus_message_append(m, "{sv}", "GracePeriod", "t", arg.grace_period);
+        return r;
+}
+
 static int append_network_options(sd_bus_message *m, bool creating) {
         int r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = append_policy_options(m);
         if (r >= 0 && GIVEN(OPT_ADDRESS))
                 r = append_strv_option(m, "Addresses", arg.addresses);
         if (r >= 0 && GIVEN(OPT_DNS))
@@ -325,6 +349,8 @@ static int append_network_options(sd_bus_message *m, bool creating) {
 
 static int append_peer_options(sd_bus_message *m, bool adding) {
         int r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = append_policy_options(m);
         if (r >= 0 && GIVEN(OPT_ADDRESS))
                 r = append_strv_option(m, "Addresses", arg.addresses);
         if (r >= 0 && GIVEN(OPT_SITE))
@@ -454,6 +480,10 @@ static Json *network_json(const NetworkInfo *n) {
         r = r < 0 ? r : json_object_add(j, "NatInterface", json_new_string(n->nat_interface));
         r = r < 0 ? r : json_object_add(j, "KeyPolicy", json_new_string(n->key_policy));
         r = r < 0 ? r : json_object_add(j, "OnlineThreshold", json_new_unsigned(n->online_threshold));
+        r = r < 0 ? r : json_object_add(j, "RotationInterval", json_new_unsigned(n->rotation_interval));
+        r = r < 0 ? r : json_object_add(j, "RotationKind", json_new_string(n->rotation_kind));
+        r = r < 0 ? r : json_object_add(j, "RevokeAfterInactive", json_new_unsigned(n->revoke_after_inactive));
+        r = r < 0 ? r : json_object_add(j, "GracePeriod", json_new_unsigned(n->grace_period));
         r = r < 0 ? r : json_object_add(j, "PeerCount", json_new_unsigned(n->peer_count));
         r = r < 0 ? r : json_object_add(j, "OnlinePeerCount", json_new_unsigned(n->online_peer_count));
         return r < 0 ? json_free(j) : j;
@@ -488,6 +518,13 @@ static Json *peer_json(const PeerInfo *p, const NetworkInfo *n) {
         r = r < 0 ? r : json_object_add(j, "UpdatedAt", json_new_unsigned(p->updated_at));
         r = r < 0 ? r : json_object_add(j, "ExpiresAt", json_new_unsigned(p->expires_at));
         r = r < 0 ? r : json_object_add(j, "RotationPending", json_new_bool(p->rotation_pending));
+        r = r < 0 ? r : json_object_add(j, "RotationDeadline", json_new_unsigned(p->rotation_deadline));
+        r = r < 0 ? r : json_object_add(j, "PendingPublicKey", json_new_string(p->pending_public_key));
+        r = r < 0 ? r : json_object_add(j, "LastRotation", json_new_unsigned(p->last_rotation));
+        r = r < 0 ? r : json_object_add(j, "RotationInterval", json_new_unsigned(p->rotation_interval));
+        r = r < 0 ? r : json_object_add(j, "RotationKind", json_new_string(p->rotation_kind));
+        r = r < 0 ? r : json_object_add(j, "RevokeAfterInactive", json_new_unsigned(p->revoke_after_inactive));
+        r = r < 0 ? r : json_object_add(j, "GracePeriod", json_new_unsigned(p->grace_period));
         return r < 0 ? json_free(j) : j;
 }
 
@@ -619,14 +656,26 @@ static int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n) {
         return 0;
 }
 
+/* "every 30 days (keypair), grace period 1 day" or "off (grace period 1 day)". */
+static int format_rotation(uint64_t interval, const char *kind, uint64_t grace, char **ret) {
+        char a[FORMAT_RELATIVE_MAX], b[FORMAT_RELATIVE_MAX];
+        if (interval == 0)
+                return asprintf(ret, "off (grace period for manual key pair rotation %s)", format_duration(b, grace));
+        return asprintf(ret, "every %s (%s), grace period %s", format_duration(a, interval),
+                        isempty(kind) ? "-" : kind, format_duration(b, grace));
+}
+
 static int network_fields(const NetworkInfo *n, Fields *f) {
         _cleanup_(freep) char *addresses = strv_join(n->addresses, "\n");
         _cleanup_(freep) char *dns = strv_join(n->dns, " ");
         _cleanup_(freep) char *routes = strv_join(n->extra_routes, " ");
-        char port[8], mtu[16], peers[48], threshold[24];
+        char port[8], mtu[16], peers[48], threshold[24], revoke[FORMAT_RELATIVE_MAX];
+        _cleanup_(freep) char *rotation = NULL;
         int r = 0;
 
         if (!addresses || !dns || !routes)
+                return -ENOMEM;
+        if (format_rotation(n->rotation_interval, n->rotation_kind, n->grace_period, &rotation) < 0)
                 return -ENOMEM;
         snprintf(port, sizeof(port), "%u", n->listen_port);
         if (n->mtu)
@@ -655,6 +704,8 @@ static int network_fields(const NetworkInfo *n, Fields *f) {
         r = r < 0 ? r : fields_add(f, "NAT interface", n->nat_interface, NULL);
         r = r < 0 ? r : fields_add(f, "Key policy", n->key_policy, NULL);
         r = r < 0 ? r : fields_add(f, "Online within", threshold, NULL);
+        r = r < 0 ? r : fields_add(f, "Key rotation", rotation, NULL);
+        r = r < 0 ? r : fields_add(f, "Revoke inactive", format_duration(revoke, n->revoke_after_inactive), NULL);
         r = r < 0 ? r : fields_add(f, "Peers", peers, NULL);
         return r;
 }
@@ -688,8 +739,8 @@ static int show_network(sd_bus *bus, Objects *o, NetworkInfo *n, bool with_peers
         return 0;
 }
 
-static int print_json_single(Json *array) {
-        /* show/status of one network: the object itself, not an array of one. */
+/* network show and status print an array of networks (with their peers), also for one. */
+static int print_json_array(Json *array) {
         return json_print(stdout, array, output.json_format) < 0 ? fail("Cannot write the output") : 0;
 }
 
@@ -712,19 +763,21 @@ static int verb_network_show(sd_bus *bus, int argc, char **argv) {
                 if (r != 0)
                         return r;
         }
-        return array ? print_json_single(array) : 0;
+        return array ? print_json_array(array) : 0;
 }
 
 static int verb_status(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = {};
         _cleanup_(json_freep) Json *array = NULL;
-        int r = load(bus, &o);
+        int r;
+
+        if (argc > 0)
+                return verb_network_show(bus, argc, argv);
+        r = load(bus, &o);
         if (r != 0)
                 return r;
         if (output.json && !(array = json_new_array()))
                 return oom();
-        if (argc > 0)
-                return verb_network_show(bus, argc, argv);
         if (o.n_networks == 0 && !array) {
                 printf("No networks. Create one with: wgnetctl network create NAME --address=10.8.0.1/24\n");
                 return 0;
@@ -757,7 +810,7 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
                 if (i + 1 < o.n_networks)
                         printf("\n");
         }
-        return array ? print_json_single(array) : 0;
+        return array ? print_json_array(array) : 0;
 }
 
 static int check_settings_given(const char *verb, uint64_t mask) {
@@ -1067,6 +1120,14 @@ static int verb_peer_show(sd_bus *bus, int argc, char **argv) {
                         return oom();
         } else if (!(expires = strdup("never")))
                 return oom();
+        _cleanup_(freep) char *rotation = NULL, *last_rotation = NULL, *pending = NULL;
+        char revoke[FORMAT_RELATIVE_MAX];
+        if (format_rotation(p->rotation_interval, p->rotation_kind, p->grace_period, &rotation) < 0 ||
+            asprintf(&last_rotation, "%s (%s)", format_timestamp(ts, p->last_rotation),
+                     format_relative(rel, p->last_rotation, now)) < 0 ||
+            asprintf(&pending, "new key %s, old key cut off at %s at the latest", p->pending_public_key ? p->pending_public_key : "-",
+                     format_timestamp(ts, p->rotation_deadline)) < 0)
+                return oom();
 
         r = 0;
         r = r < 0 ? r : fields_add(f, "Peer", p->name, ANSI_BOLD);
@@ -1089,6 +1150,12 @@ static int verb_peer_show(sd_bus *bus, int argc, char **argv) {
         r = r < 0 ? r : fields_add(f, "Created", created, NULL);
         r = r < 0 ? r : fields_add(f, "Updated", updated, NULL);
         r = r < 0 ? r : fields_add(f, "Expires", expires, NULL);
+        r = r < 0 ? r : fields_add(f, "Key rotation", rotation, NULL);
+        if (p->last_rotation)
+                r = r < 0 ? r : fields_add(f, "Last rotation", last_rotation, NULL);
+        if (p->rotation_pending)
+                r = r < 0 ? r : fields_add(f, "Rotation pending", pending, ANSI_YELLOW);
+        r = r < 0 ? r : fields_add(f, "Revoke inactive", format_duration(revoke, p->revoke_after_inactive), NULL);
         if (r < 0)
                 return oom();
         fields_print(f);
@@ -1182,6 +1249,82 @@ static int verb_peer_add(sd_bus *bus, int argc, char **argv) {
         if (asprintf(&what, "'%s' of network '%s'", argv[1], n->name) < 0)
                 return oom();
         r = config_qr_utf8(config, what, &qr);
+        if (r != 0)
+                return r;
+        fputs(qr, stdout);
+        return 0;
+}
+
+static int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *what = GIVEN(OPT_PSK) ? "psk" : "keypair", *config;
+        NetworkInfo *n = NULL;
+        PeerInfo *p = NULL;
+        uint64_t deadline = 0;
+        int r;
+
+        r = load(bus, &o);
+        if (r == 0)
+                r = find_peer(&o, argc, argv, &n, &p);
+        if (r != 0)
+                return r;
+        r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "RotateKeys");
+        if (r != 0)
+                return r;
+        if (sd_bus_message_append(m, "s", what) < 0)
+                return oom();
+        r = call(bus, m, &reply, "Cannot rotate the %s of peer '%s' of network '%s'",
+                 GIVEN(OPT_PSK) ? "preshared key" : "key pair", p->name, n ? n->name : "?");
+        if (r != 0)
+                return r;
+        (void) sd_bus_message_sensitive(reply);
+        if (sd_bus_message_read(reply, "s", &config) < 0)
+                return fail("Cannot read the new config of peer '%s': bad reply", p->name);
+        if (!GIVEN(OPT_PSK))
+                (void) sd_bus_get_property_trivial(bus, WGNET_BUS_NAME, p->path, WGNET_PEER_INTERFACE,
+                                                   "RotationDeadline", &error, 't', &deadline);
+        if (output.json) {
+                _cleanup_(json_freep) Json *j = json_new_object();
+                if (!j || json_object_add(j, "Path", json_new_string(p->path)) < 0 ||
+                    json_object_add(j, "Rotated", json_new_string(what)) < 0 ||
+                    json_object_add(j, "RotationDeadline", json_new_unsigned(deadline)) < 0 ||
+                    json_object_add(j, "Config", json_new_string(config)) < 0)
+                        return oom();
+                if (GIVEN(OPT_OUTPUT) && !streq(arg.output, "-")) {
+                        r = write_secret_file(arg.output, config, strlen(config));
+                        if (r != 0)
+                                return r;
+                }
+                json_print(stdout, j, output.json_format);
+                return 0;
+        }
+        if (!arg.quiet) {
+                char ts[FORMAT_TIMESTAMP_MAX];
+                if (GIVEN(OPT_PSK))
+                        fprintf(stderr, "New preshared key for peer '%s' of network '%s', in force now: the client is cut off "
+                                "until it uses this config.\n", p->name, n ? n->name : "?");
+                else
+                        fprintf(stderr, "New key pair for peer '%s' of network '%s': the old key works until the new one "
+                                "completes a handshake, at the latest until %s.\n", p->name, n ? n->name : "?",
+                                deadline ? format_timestamp(ts, deadline) : "the grace period ends");
+        }
+        if (GIVEN(OPT_OUTPUT)) {
+                r = write_secret_file(arg.output, config, strlen(config));
+                if (r != 0)
+                        return r;
+                if (!streq(arg.output, "-") && !arg.quiet)
+                        fprintf(stderr, "Wrote the new config to %s (mode 0600).\n", arg.output);
+        } else
+                fputs(config, stdout);
+        if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && !isatty(STDOUT_FILENO)) || !config_has_private_key(config))
+                return 0;
+        _cleanup_(wipe_freep) char *qr = NULL;
+        _cleanup_(freep) char *label = NULL;
+        if (asprintf(&label, "'%s' of network '%s'", p->name, n ? n->name : "?") < 0)
+                return oom();
+        r = config_qr_utf8(config, label, &qr);
         if (r != 0)
                 return r;
         fputs(qr, stdout);
@@ -1656,18 +1799,6 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         return 0;
 }
 
-static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        const char *name, *old, *new;
-        if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || !streq(name, WGNET_BUS_NAME))
-                return 0;
-        monitor_emit(WGNET_OBJECT_ROOT, *new ? "DaemonStarted" : "DaemonStopped", *new ? new : old, NULL);
-        return 0;
-}
-
-static void on_quit(int sig) {
-        mon.quit = 1;
-}
-
 /* Learn labels (network and peer names) from the daemon, quietly if it is not running. */
 static void monitor_learn(sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -1898,7 +2029,7 @@ static int verb_tunnel_show(sd_bus *bus, int argc, char **argv) {
                         printf("\n");
                 fields_print(f);
         }
-        return array ? print_json_single(array) : 0;
+        return array ? print_json_array(array) : 0;
 }
 
 static int verb_tunnel_create(sd_bus *bus, int argc, char **argv) {
@@ -2078,6 +2209,20 @@ static int verb_tunnel_set(sd_bus *bus, int argc, char **argv) {
                 printf("Tunnel '%s' updated.\n", t->name);
         return r;
 }
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const char *name, *old, *new;
+        if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || !streq(name, WGNET_BUS_NAME))
+                return 0;
+        monitor_emit(WGNET_OBJECT_ROOT, *new ? "DaemonStarted" : "DaemonStopped", *new ? new : old, NULL);
+        if (*new)
+                monitor_learn(sd_bus_message_get_bus(m));      /* names of what it loaded */
+        return 0;
+}
+
+static void on_quit(int sig) {
+        mon.quit = 1;
+}
+
 
 static int verb_monitor(sd_bus *bus, int argc, char **argv) {
         int r;
@@ -2184,6 +2329,9 @@ static const Verb verbs[] = {
           "Change peer settings" },
         { "peer", "config", 1, 2, verb_peer_config, true, BIT(OPT_OUTPUT) | BIT(OPT_FORCE), "NETWORK PEER [-o FILE]",
           "Print a peer's client config" },
+        { "peer", "rotate", 1, 2, verb_peer_rotate, true,
+          BIT(OPT_PSK) | BIT(OPT_OUTPUT) | BIT(OPT_FORCE) | BIT(OPT_QR) | BIT(OPT_NO_QR), "NETWORK PEER [--psk]",
+          "New key pair (with a grace period), or a new preshared key" },
         { "peer", "qr", 1, 2, verb_peer_qr, true, BIT(OPT_PNG) | BIT(OPT_SVG) | BIT(OPT_OUTPUT) | BIT(OPT_FORCE),
           "NETWORK PEER [--png=FILE|--svg=FILE]", "Show a peer's config as a QR code" },
         { "tunnel", "list", 0, 0, verb_tunnel_list, false, 0, "", "List node-to-node tunnels" },
@@ -2242,13 +2390,18 @@ static void print_help(void) {
                "Peer options (add, set):\n"
                "  -a --address=auto|IP     Peer address (repeat; default auto)\n"
                "     --keepalive=S|off     Persistent keepalive (default 25)\n"
-               "     --psk / --no-psk      With or without a preshared key (default with)\n"
+               "     --psk / --no-psk      With or without a preshared key (default with);\n"
+               "                           rotate --psk: replace only the preshared key\n"
                "     --public-key=KEY      Use the peer's own key pair (the daemon never sees its private key)\n"
                "     --role=ROLE           client or site-gateway\n"
                "     --site=CIDR           Network behind a site gateway (repeat; also --allowed-ip)\n"
                "     --email=ADDR          Contact address\n"
                "     --expires=TIME        never, +30d, +12h, YYYY-MM-DD[ HH:MM[:SS]], @EPOCH\n"
                "     --name=NAME           New name (set)\n"
+               "     --rotate-every=TIME   Automatic key rotation (30d, 12h, off; also networks)\n"
+               "     --rotation-kind=KIND  psk or keypair (peers: default = the network's)\n"
+               "     --grace-period=TIME   How long the old key pair works after a rotation\n"
+               "     --revoke-after=TIME   Disable peers without a handshake for that long\n"
                "     --disabled            Add the peer disabled\n"
                "  -o --output=FILE         Write the config to FILE (0600; --force overwrites)\n"
                "     --qr / --no-qr        QR code after 'peer add' (default: on a terminal)\n"
@@ -2419,6 +2572,18 @@ static int parse_argv(int argc, char **argv) {
                         if (parse_expiry(optarg, now_realtime_usec(), &arg.expires) < 0)
                                 return bad_value(c, optarg, "never, +30d, +12h, YYYY-MM-DD[ HH:MM[:SS]] or @EPOCH");
                         break;
+                case OPT_ROTATE_EVERY:
+                case OPT_REVOKE_AFTER:
+                case OPT_GRACE_PERIOD:
+                        if (parse_duration(optarg, c == OPT_ROTATE_EVERY ? &arg.rotate_every :
+                                           c == OPT_REVOKE_AFTER ? &arg.revoke_after : &arg.grace_period) < 0)
+                                return bad_value(c, optarg, "a duration such as 30d, 12h, 90min, 3600 (seconds) or off");
+                        break;
+                case OPT_ROTATION_KIND:
+                        if (!streq(optarg, "psk") && !streq(optarg, "keypair") && !streq(optarg, "default"))
+                                return bad_value(c, optarg, "psk, keypair or default (the network's, for peers)");
+                        arg.rotation_kind = streq(optarg, "default") ? "" : optarg;
+                        break;
                 case 'o':
                         arg.given |= BIT(OPT_OUTPUT);
                         __attribute__((fallthrough));
@@ -2486,7 +2651,6 @@ static int run(int argc, char **argv) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? -r : 0;
-        /* Unknown --json option names a problem; so does --quiet with --json… no: fine. */
         argc -= optind;
         argv += optind;
 

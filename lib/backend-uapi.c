@@ -29,6 +29,7 @@
 #define UAPI_START_TIMEOUT_MSEC 5000
 #define UAPI_STOP_TIMEOUT_MSEC 3000
 #define UAPI_KILL_TIMEOUT_MSEC 2000
+#define UAPI_REPLY_MAX (256u * 1024 * 1024)
 
 typedef struct UapiChild {
         char name[IFNAMSIZ];
@@ -135,6 +136,10 @@ static int uapi_transact(int fd, const char *req, size_t req_len, char **ret, si
         for (;;) {
                 if (alloc - n < 4096) {
                         size_t na = alloc ? alloc * 2 : 16384;
+                        if (na > UAPI_REPLY_MAX) {
+                                r = -EMSGSIZE;
+                                goto fail;
+                        }
                         char *nb = malloc(na);
                         if (!nb) {
                                 r = -ENOMEM;
@@ -372,26 +377,30 @@ static int uapi_delete(WgBackend *b, const char *ifname) {
                 pidfd = c->pidfd;
         } else {
                 own_pidfd = sys_pidfd_open(pid);
-                if (own_pidfd < 0)
+                if (own_pidfd < 0 && errno != ESRCH)
                         return negative_errno();
-                pidfd = own_pidfd;
+                pidfd = own_pidfd;      /* -EBADF if it exited meanwhile */
         }
 
         /* Deleting the tun link makes the implementation exit. */
         r = rtnl_link_delete(b->rtnl, ifname);
         if (r < 0 && r != -ENODEV)
                 return r;
-        if (r == -ENODEV)
-                (void) sys_pidfd_send_signal(pidfd, SIGTERM);
-
-        if (!pidfd_wait(pidfd, UAPI_STOP_TIMEOUT_MSEC)) {
-                (void) sys_pidfd_send_signal(pidfd, SIGKILL);
-                (void) pidfd_wait(pidfd, UAPI_KILL_TIMEOUT_MSEC);
+        bool gone = pidfd < 0;
+        if (!gone) {
+                if (r == -ENODEV)
+                        (void) sys_pidfd_send_signal(pidfd, SIGTERM);
+                gone = pidfd_wait(pidfd, UAPI_STOP_TIMEOUT_MSEC);
+                if (!gone) {
+                        (void) sys_pidfd_send_signal(pidfd, SIGKILL);
+                        gone = pidfd_wait(pidfd, UAPI_KILL_TIMEOUT_MSEC);
+                }
         }
-        if (c && c->pid == pid) {
-                (void) waitpid(pid, NULL, 0);
+        /* our child: reap it now if it is gone, else wg_backend_reap() will */
+        if (c && c->pid == pid && waitpid(pid, NULL, WNOHANG) == pid)
                 child_forget(p, c);
-        }
+        if (!gone)
+                return -ETIMEDOUT;
 
         /* A killed implementation leaves its socket behind. */
         if (socket_path(b, ifname, &sa) >= 0) {

@@ -81,6 +81,17 @@ static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
         bool dump = (nlh->nlmsg_type & 3) == 2 && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
         if (!dump)
                 nlh->nlmsg_flags |= NLM_F_ACK;
+        /* Drop what an earlier, aborted exchange may have left behind: replies are
+         * matched by sequence number, and a stale one would fail this call. The request
+         * lives in r->buf, so drain into a small buffer of our own. */
+        for (;;) {
+                char junk[8192];
+                ssize_t k = recv(mnl_socket_get_fd(r->nl), junk, sizeof(junk), MSG_DONTWAIT);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+        }
         if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
                 return negative_errno();
 
@@ -139,8 +150,8 @@ static int link_parse(const struct nlmsghdr *nlh, LinkInfo *li) {
 }
 
 static int link_one_cb(const struct nlmsghdr *nlh, void *data) {
-        if (link_parse(nlh, data) < 0)
-                return MNL_CB_ERROR;
+        /* never abort mid-reply: an unparsable message leaves ifindex 0 (-ENODEV) */
+        (void) link_parse(nlh, data);
         return MNL_CB_OK;
 }
 

@@ -337,10 +337,9 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                         if (!p)
                                 return -ENOMEM;
                         st = (PeerState) { .line = line };
-                        void *a = peer_lines;
                         if (d->n_peers > peer_lines_alloc) {
                                 size_t na = MAX(peer_lines_alloc * 2, (size_t) 64);
-                                a = realloc(peer_lines, na * sizeof(unsigned));
+                                void *a = realloc(peer_lines, na * sizeof(unsigned));
                                 if (!a)
                                         return -ENOMEM;
                                 peer_lines = a;

@@ -300,7 +300,8 @@ int main(int argc, char **argv) {
         CHECK_OK(wg_device_new(ifname, &want));
         want->flags = WGDEVICE_HAS_PRIVATE_KEY | WGDEVICE_HAS_LISTEN_PORT | WGDEVICE_HAS_FWMARK | WGDEVICE_REPLACE_PEERS;
         CHECK_OK(wg_key_generate_private(want->private_key));
-        want->listen_port = 0;  /* any free port */
+        /* explicit: with port 0 the kernel picks one only when the link goes up */
+        want->listen_port = (uint16_t) (40000 + getpid() % 20000);
         want->fwmark = 0x1234;
         for (unsigned i = 0; i < n; i++)
                 make_peer(want, i);
@@ -312,7 +313,7 @@ int main(int argc, char **argv) {
         CHECK_OK(wg_key_public_from_private(pub, want->private_key));
         CHECK(wg_key_equal(have->public_key, pub), "public key differs");
         CHECK(have->fwmark == want->fwmark, "fwmark differs");
-        CHECK(have->listen_port != 0, "no listen port chosen");
+        CHECK(have->listen_port == want->listen_port, "listen port %u, %u set", have->listen_port, want->listen_port);
         check_device_config(want, have);
         printf("  get_device matches the set request (%zu peers)\n", have->n_peers);
         check_against_wg_dump(have);

@@ -168,6 +168,42 @@ TEST(expiry) {
         test_expiry_one("", -EINVAL, 0);
 }
 
+static void test_duration_one(const char *s, int ret, uint64_t expected) {
+        uint64_t v = 5;
+        ASSERT_EQ(parse_duration(s, &v), ret);
+        ASSERT_EQ(v, ret == 0 ? expected : 5);
+}
+
+TEST(duration) {
+        test_duration_one("off", 0, 0);
+        test_duration_one("never", 0, 0);
+        test_duration_one("0", 0, 0);
+        test_duration_one("3600", 0, 3600);
+        test_duration_one("45s", 0, 45);
+        test_duration_one("90min", 0, 5400);
+        test_duration_one("12h", 0, 43200);
+        test_duration_one("30d", 0, 2592000);
+        test_duration_one("2w", 0, 1209600);
+        test_duration_one("0d", 0, 0);
+        test_duration_one("", -EINVAL, 0);
+        test_duration_one("d", -EINVAL, 0);
+        test_duration_one("12x", -EINVAL, 0);
+        test_duration_one("-1", -EINVAL, 0);
+        test_duration_one("1.5h", -EINVAL, 0);
+        test_duration_one("99999999999999999999", -ERANGE, 0);
+        test_duration_one("9999999999999w", -ERANGE, 0);
+        test_duration_one(NULL, -EINVAL, 0);
+
+        char buf[FORMAT_RELATIVE_MAX];
+        ASSERT_STREQ(format_duration(buf, 0), "off");
+        ASSERT_STREQ(format_duration(buf, 45), "45 s");
+        ASSERT_STREQ(format_duration(buf, 5400), "90 min");
+        ASSERT_STREQ(format_duration(buf, 43200), "12 h");
+        ASSERT_STREQ(format_duration(buf, 86400), "1 day");
+        ASSERT_STREQ(format_duration(buf, 2592000), "30 days");
+        ASSERT_STREQ(format_duration(buf, 86401), "86401 s");
+}
+
 TEST(object_paths) {
         ASSERT_TRUE(object_path_under("/org/wgnet1/peer/7", "/org/wgnet1/peer"));
         ASSERT_TRUE(object_path_under("/org/wgnet1/network/12", "/org/wgnet1/network"));

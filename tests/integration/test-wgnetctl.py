@@ -6,19 +6,22 @@ user; --json output checked against `wg show IF dump` and the bus; the error pat
 verb with its exit code (0 ok, 1 failure, 2 usage) and a message naming the argument;
 `monitor` showing a peer that another client adds."""
 
+import fcntl
 import json
 import os
 import queue
+import select
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import BUILD, NETWORK, PEER, main, opts, require_root_and_tools, run, unwrap  # noqa: E402
+from wgnet import BUILD, NETWORK, SRC, main, opts, require_root_and_tools, run, unwrap  # noqa: E402
 
 WGNETCTL = os.path.join(BUILD, "client", "wgnetctl")
 state = {}
@@ -72,7 +75,11 @@ def check_against_device(rig, network, tries=3):
         dev, peers = rig.wg_dump(net["Interface"])
         assert dev["public_key"] == net["PublicKey"] and dev["listen_port"] == net["ListenPort"]
         enabled = {p["PublicKey"]: p for p in listed if p["Enabled"]}
-        assert set(enabled) == set(peers), (sorted(enabled), sorted(peers))
+        # a pending key rotation: the new key is on the device too, without addresses
+        pending = {p["PendingPublicKey"] for p in listed if p["Enabled"] and p["RotationPending"]}
+        assert set(enabled) | pending == set(peers), (sorted(enabled), sorted(pending), sorted(peers))
+        for key in pending:
+            assert peers[key]["allowed_ips"] == [], peers[key]
         moving = False
         for key, p in enabled.items():
             d = peers[key]
@@ -154,6 +161,12 @@ def test_usage_errors(rig):
         ("'peer set' is missing NETWORK", ["peer", "set"]),
         ("'peer config' is missing NETWORK", ["peer", "config"]),
         ("'peer qr' is missing NETWORK", ["peer", "qr"]),
+        ("'peer rotate' is missing NETWORK", ["peer", "rotate"]),
+        ("Invalid value 'soon' for --rotate-every", ["network", "set", "n", "--rotate-every=soon"]),
+        ("Invalid value 'x' for --grace-period", ["peer", "set", "n", "p", "--grace-period=x"]),
+        ("Invalid value '1.5d' for --revoke-after", ["peer", "add", "n", "p", "--revoke-after=1.5d"]),
+        ("Invalid value 'all' for --rotation-kind", ["peer", "set", "n", "p", "--rotation-kind=all"]),
+        ("Option --rotate-every does not apply to 'peer rotate'", ["peer", "rotate", "n", "p", "--rotate-every=1d"]),
         ("Unexpected argument 'b'", ["network", "list", "b"]),
         ("Unexpected argument 'x'", ["peer", "show", "n", "p", "x"]),
         ("Unexpected argument 'x'", ["monitor", "x"]),
@@ -384,6 +397,44 @@ def test_online_peer(rig):
         client.stop()
 
 
+def test_rotation(rig):
+    """peer rotate: a new key pair next to the old one until its first handshake, or a new
+    preshared key at once; rotation policy options on networks and peers."""
+    old = ctl_json(rig, "peer", "show", "office", "desk")
+    out = ctl_json(rig, "peer", "rotate", "office", "desk")
+    new_pub = pubkey_of(config_value(out["Config"], "PrivateKey")[0])
+    assert out["Rotated"] == "keypair" and out["RotationDeadline"] > time.time() * 1e6
+    p = ctl_json(rig, "peer", "show", "office", "desk")
+    assert p["RotationPending"] is True and p["PendingPublicKey"] == new_pub and p["PublicKey"] == old["PublicKey"]
+    dev, peers = rig.wg_dump(state["ifname"])
+    assert old["PublicKey"] in peers and new_pub in peers, "old and new key both on the device"
+    assert peers[new_pub]["allowed_ips"] == [], "the new key has no addresses until it is used"
+    r = ctl(rig, "peer", "show", "office", "desk")
+    assert "Rotation pending: new key " + new_pub in r.stdout, r.stdout
+    # --psk: a new preshared key, in force at once
+    r = ctl(rig, "peer", "rotate", "office", "notebook", "--psk", "-o", os.path.join(rig.dir, "nb.conf"))
+    assert "cut off" in r.stderr
+    with open(os.path.join(rig.dir, "nb.conf")) as f:
+        psk = config_value(f.read(), "PresharedKey")[0]
+    nb = ctl_json(rig, "peer", "show", "office", "notebook")
+    assert rig.wg_dump(state["ifname"])[1][nb["PublicKey"]]["preshared_key"] == psk
+    # policy: network defaults, peer overrides, "default" goes back to the network's
+    ctl(rig, "network", "set", "office", "--rotate-every=30d", "--rotation-kind=psk", "--grace-period=12h",
+        "--revoke-after=90d")
+    n = ctl_json(rig, "network", "show", "office")[0]
+    assert (n["RotationInterval"], n["RotationKind"], n["GracePeriod"], n["RevokeAfterInactive"]) == \
+        (30 * 86400, "psk", 12 * 3600, 90 * 86400), n
+    assert "every 30 days (psk), grace period 12 h" in ctl(rig, "network", "show", "office").stdout
+    ctl(rig, "peer", "set", "office", "notebook", "--rotation-kind=keypair", "--rotate-every=7d")
+    nb = ctl_json(rig, "peer", "show", "office", "notebook")
+    assert (nb["RotationKind"], nb["RotationInterval"]) == ("keypair", 7 * 86400), nb
+    ctl(rig, "peer", "set", "office", "notebook", "--rotation-kind=default")
+    assert ctl_json(rig, "peer", "show", "office", "notebook")["RotationKind"] == "psk"
+    ctl(rig, "network", "set", "office", "--rotate-every=off", "--revoke-after=off")
+    fails(rig, 1, "Invalid GracePeriod", "network", "set", "office", "--grace-period=99999999999")
+    fails(rig, 1, "No peer 'ghost' in network 'office'", "peer", "rotate", "office", "ghost")
+
+
 def test_status_and_tables(rig):
     out = ctl(rig, "status").stdout
     assert "office" in out and "active" in out and "phone" in out and "notebook" in out
@@ -405,6 +456,32 @@ def test_status_and_tables(rig):
     out = ctl(rig, "peer", "show", "office", "notebook").stdout
     assert "Last handshake: never" in out and "Transfer: 0 B received, 0 B sent" in out
     assert "\u25cb" in ctl(rig, "peer", "list", "office").stdout, "the offline dot"
+
+
+def complete(rig, line):
+    """What bash completion offers for the last word of line (which may be empty)."""
+    words = line.split(" ")
+    script = (f"source {os.path.join(SRC, 'client', 'wgnetctl.bash')}\n"
+              f"wgnetctl() {{ {WGNETCTL} \"$@\"; }}\n"
+              f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+              "COMP_LINE=\"${COMP_WORDS[*]}\"; _wgnetctl; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8")
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=30)
+    return sorted(x for x in r.stdout.split("\n") if x)
+
+
+def test_bash_completion(rig):
+    assert complete(rig, "wgnetctl ") == ["help", "monitor", "network", "peer", "status", "tunnel", "version"]
+    assert "next-ip" in complete(rig, "wgnetctl network ")
+    assert complete(rig, "wgnetctl peer r") == ["remove", "rotate"]
+    assert complete(rig, "wgnetctl peer show ") == ["office"], "network names from the bus"
+    assert complete(rig, "wgnetctl peer show office ") == ["branch", "desk", "notebook", "phone", "tablet"], \
+        "peer names from the bus"
+    assert complete(rig, "wgnetctl peer config office ph") == ["phone"]
+    assert complete(rig, "wgnetctl network create x --mo") == ["--mode="]
+    assert complete(rig, "wgnetctl network create x --mode=s") == ["--mode=site-to-site", "--mode=split"]
+    assert "--public-key=" in complete(rig, "wgnetctl peer add office x --")
+    assert "--public-key=" not in complete(rig, "wgnetctl peer set office x --")
 
 
 def test_one_time_network(rig):
@@ -494,6 +571,7 @@ def test_unprivileged(rig):
         ("org.wgnet1.read-secrets", ["peer", "config", "office", "phone"]),
         ("org.wgnet1.read-secrets", ["peer", "qr", "office", "phone"]),
         ("org.wgnet1.read-secrets", ["peer", "qr", "office", "phone", "--png=/tmp/never.png"]),
+        ("org.wgnet1.read-secrets", ["peer", "rotate", "office", "phone"]),
     ]:
         r = ctl(rig, *args, user=True, rc=1)
         err = r.stderr.strip()
@@ -512,6 +590,67 @@ def test_unprivileged(rig):
     finally:
         rig.revoke_user()
     ctl(rig, "peer", "add", "office", "u2", user=True, rc=1)
+
+
+def controlling_tty():
+    """In the child: a new session with stdin (the pty) as its controlling terminal."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def run_on_tty(rig, args, answer=None, timeout=30):
+    """wgnetctl as the test user on a pseudo-terminal; answer the password prompt (if any)
+    with answer. Returns (exit status, everything the terminal showed)."""
+    master, slave = os.openpty()
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8", NO_COLOR="1")
+    p = subprocess.Popen(["setpriv", f"--reuid={rig.user}", f"--regid={rig.user}", "--init-groups", WGNETCTL,
+                          *args], stdin=slave, stdout=slave, stderr=slave, env=env, preexec_fn=controlling_tty)
+    os.close(slave)
+    out, answered, deadline = b"", 0.0, time.time() + timeout
+    while time.time() < deadline:
+        # The agent may flush the terminal's input when it turns echo off: answer a
+        # moment after the prompt, and again while nothing happens.
+        if (answer is not None and b"Password:" in out and b"AUTHENTICATION" not in out.split(b"Password:")[-1]
+                and time.time() - answered > 1.5):
+            if answered == 0.0:
+                time.sleep(0.3)
+            os.write(master, answer.encode() + b"\n")
+            answered = time.time()
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif p.poll() is not None:
+            break
+    rc = p.wait(10)
+    os.close(master)
+    return rc, out.decode(errors="replace")
+
+
+def test_polkit_agent(rig):
+    """On a terminal, wgnetctl starts pkttyagent for itself and polkit asks for the
+    administrator's password; a wrong one is refused and the refusal explained.
+    --no-ask-password asks nothing."""
+    n = len(ctl_json(rig, "peer", "list", "office"))
+    rc, out = run_on_tty(rig, ["peer", "add", "office", "ttyuser"], answer="not-the-password")
+    assert "AUTHENTICATING FOR org.wgnet1.manage-peers" in out, out
+    assert rc == 1 and "not authorized (polkit action org.wgnet1.manage-peers)" in out, out
+    rc, out = run_on_tty(rig, ["--no-ask-password", "peer", "config", "office", "phone"])
+    assert "AUTHENTICATING" not in out and "Password" not in out, out
+    assert rc == 1 and "authentication is required for polkit action org.wgnet1.read-secrets" in out, out
+    assert "--no-ask-password" in out
+    assert len(ctl_json(rig, "peer", "list", "office")) == n, "nothing changed"
+    assert not pgrep_agents(rig), "the agent is gone with wgnetctl"
+
+
+def pgrep_agents(rig):
+    r = run(["pgrep", "-u", rig.user, "-x", "pkttyagent"], check=False)
+    return r.stdout.split()
 
 
 def test_monitor(rig):
@@ -577,21 +716,31 @@ def test_remove_and_delete(rig):
 
 
 def test_daemon_not_running(rig):
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8")
+    mon = subprocess.Popen([WGNETCTL, "--json=short", "monitor"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, env=env, text=True)
+    assert "Monitoring" in mon.stderr.readline()
     rig.stop_daemon()
     fails(rig, 1, "wgnetd is not running", "network", "list")
     fails(rig, 1, "wgnetd is not running", "peer", "add", "x", "y")
     fails(rig, 1, "wgnetd is not running", "version")
     rig.start_daemon()
     ctl(rig, "status")
+    time.sleep(0.5)
+    mon.send_signal(signal.SIGTERM)
+    out, _ = mon.communicate(timeout=10)
+    events = [json.loads(x)["Event"] for x in out.splitlines()]
+    assert "DaemonStopped" in events and "DaemonStarted" in events, events
+    assert mon.returncode == 0, "monitor keeps running while the daemon is away"
 
 
 if __name__ == "__main__":
-    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv", "ping")
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv", "ping", "pkttyagent")
     if not os.path.exists(WGNETCTL):
         print(f"SKIP: {WGNETCTL} is not built")
         sys.exit(77)
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
-          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer,
-          test_status_and_tables,
-          test_one_time_network, test_network_set_up_down, test_export_import, test_unprivileged, test_monitor,
+          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer, test_rotation,
+          test_status_and_tables, test_bash_completion,
+          test_one_time_network, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")
