@@ -140,9 +140,20 @@ def teardown_network():
 
 # --- tests -----------------------------------------------------------------------------
 
+# WGNET_TEST_BACKEND=kernel runs both daemons on the kernel module (tests/rig/vm-run).
+DAEMON_ARGS = [f"--backend={os.environ['WGNET_TEST_BACKEND']}"] if os.environ.get("WGNET_TEST_BACKEND") else []
+
+
+def restart(rig):
+    rig.stop_daemon()
+    rig.start_daemon(*DAEMON_ARGS)
+
+
 def test_start(a, b):
-    a.start_daemon()
-    b.start_daemon()
+    a.start_daemon(*DAEMON_ARGS)
+    b.start_daemon(*DAEMON_ARGS)
+    want = os.environ.get("WGNET_TEST_BACKEND", "userspace")
+    assert a.prop("/org/wgnet1", MANAGER, "Backend") == want
     assert managed_tunnels(a) == [] and managed_tunnels(b) == []
     # Before pairing the LANs cannot reach each other.
     assert not lan_ping(LAN_A, HOST_B, count=1, check=False)
@@ -484,7 +495,7 @@ def test_networks_and_tunnels_share_nothing(a, b):
 def test_restart_keeps_tunnel(a, b):
     before = tprops(a, state["a"])
     dump = a.wg_dump(IF_A)
-    a.restart_daemon()
+    restart(a)
     after = tprops(a, state["a"])
     for k in ("Name", "Interface", "PublicKey", "RemotePublicKey", "RemoteEndpoint", "LocalNetworks",
               "RemoteNetworks", "TunnelAddresses", "ListenPort", "Active", "Routes"):
@@ -495,11 +506,11 @@ def test_restart_keeps_tunnel(a, b):
     # The device gone while the daemon is down: the start brings it back.
     a.stop_daemon()
     a.ns("ip", "link", "del", IF_A)
-    a.start_daemon()
+    a.start_daemon(*DAEMON_ARGS)
     assert a.wg_dump(IF_A)[0]["public_key"] == before["PublicKey"]
     wait_state(a, state["a"], "up")
     lan_ping(LAN_A, HOST_B)
-    b.restart_daemon()
+    restart(b)
     assert tprop(b, state["b"], "State") == "up" and tprop(b, state["b"], "Pairing") == "imported"
     lan_ping(LAN_B, HOST_A)
 
