@@ -45,7 +45,7 @@ static const PropertyMap network_map[] = {
         NP("Active", "b", active),
         NP("PeerCount", "u", peer_count),
         NP("OnlinePeerCount", "u", online_peer_count),
-        {},
+        { 0 },
 };
 #undef NP
 
@@ -80,7 +80,7 @@ static const PropertyMap peer_map[] = {
         PP("RotationKind", "s", rotation_kind),
         PP("RevokeAfterInactive", "t", revoke_after_inactive),
         PP("GracePeriod", "t", grace_period),
-        {},
+        { 0 },
 };
 #undef PP
 
@@ -261,7 +261,7 @@ void objects_done(Objects *o) {
                 peer_info_done(&o->peers[i]);
         free(o->networks);
         free(o->peers);
-        *o = (Objects) {};
+        *o = (Objects) { 0 };
 }
 
 static int network_compare(const void *a, const void *b) {
@@ -276,7 +276,7 @@ static int peer_compare(const void *a, const void *b) {
 
 int objects_load(sd_bus *bus, Objects *ret, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Objects o = {};
+        Objects o = { 0 };
         int r;
 
         r = sd_bus_call_method(bus, WGNET_BUS_NAME, WGNET_OBJECT_ROOT, "org.freedesktop.DBus.ObjectManager",

@@ -124,7 +124,7 @@ static const struct option long_options[] = {
         { "rotation-kind", required_argument, NULL, OPT_ROTATION_KIND },
         { "revoke-after", required_argument, NULL, OPT_REVOKE_AFTER },
         { "grace-period", required_argument, NULL, OPT_GRACE_PERIOD },
-        {},
+        { 0 },
 };
 
 static const char *option_name(int opt) {
@@ -410,27 +410,27 @@ static int write_secret_file(const char *path, const void *data, size_t size) {
 
         if (streq(path, "-")) {
                 fwrite(data, 1, size, stdout);
-                return fflush(stdout) == 0 ? 0 : fail("Cannot write to stdout: %m");
+                return fflush(stdout) == 0 ? 0 : fail("Cannot write to stdout: %s", strerror(errno));
         }
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (GIVEN(OPT_FORCE) ? O_TRUNC : O_EXCL), 0600);
         if (fd < 0) {
                 if (errno == EEXIST)
                         return fail("Cannot write '%s': the file exists (use --force to overwrite it)", path);
-                return fail("Cannot write '%s': %m", path);
+                return fail("Cannot write '%s': %s", path, strerror(errno));
         }
         if (fchmod(fd, 0600) < 0)
-                return fail("Cannot make '%s' private (mode 0600): %m", path);
+                return fail("Cannot make '%s' private (mode 0600): %s", path, strerror(errno));
         for (size_t done = 0; done < size;) {
                 ssize_t k = write(fd, (const uint8_t *) data + done, size - done);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return fail("Cannot write '%s': %m", path);
+                        return fail("Cannot write '%s': %s", path, strerror(errno));
                 }
                 done += (size_t) k;
         }
         if (close(TAKE_FD(fd)) < 0)
-                return fail("Cannot write '%s': %m", path);
+                return fail("Cannot write '%s': %s", path, strerror(errno));
         return 0;
 }
 
@@ -630,7 +630,7 @@ static int network_table(Objects *o, Table **ret) {
 }
 
 static int verb_network_list(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(table_freep) Table *t = NULL;
         int r = load(bus, &o);
         if (r != 0)
@@ -745,7 +745,7 @@ static int print_json_array(Json *array) {
 }
 
 static int verb_network_show(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(json_freep) Json *array = NULL;
         int r = load(bus, &o);
         if (r != 0)
@@ -767,7 +767,7 @@ static int verb_network_show(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_status(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(json_freep) Json *array = NULL;
         int r;
 
@@ -850,7 +850,7 @@ static int verb_network_create(sd_bus *bus, int argc, char **argv) {
 
 /* A simple method without arguments on each named network. */
 static int network_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         int r = load(bus, &o);
         if (r != 0)
                 return r;
@@ -885,7 +885,7 @@ static int verb_network_down(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_network_set(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         NetworkInfo *n = NULL;
         int r;
@@ -916,7 +916,7 @@ static int read_file_text(const char *path, char **ret) {
         size_t size = 0, len = 0;
 
         if (!in)
-                return fail("Cannot read '%s': %m", path);
+                return fail("Cannot read '%s': %s", path, strerror(errno));
         for (;;) {
                 if (len + 4096 + 1 > size) {
                         size = (len + 4096 + 1) * 2;
@@ -939,7 +939,7 @@ static int read_file_text(const char *path, char **ret) {
         buf[len] = 0;
         if (ferror(in)) {
                 wipe_free(buf);
-                return fail("Cannot read '%s': %m", path);
+                return fail("Cannot read '%s': %s", path, strerror(errno));
         }
         if (strlen(buf) != len) {
                 wipe_free(buf);
@@ -981,7 +981,7 @@ static int verb_network_import(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_network_export(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *text;
         NetworkInfo *n = NULL;
@@ -1008,7 +1008,7 @@ static int verb_network_export(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_network_next_ip(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(strv_freep) char **l = NULL;
         NetworkInfo *n = NULL;
@@ -1044,7 +1044,7 @@ static int verb_network_next_ip(sd_bus *bus, int argc, char **argv) {
 /* --- verbs: peers ------------------------------------------------------------------------- */
 
 static int verb_peer_list(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(table_freep) Table *t = NULL;
         NetworkInfo *n = NULL;
         int r;
@@ -1071,7 +1071,7 @@ static int verb_peer_list(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_peer_show(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(fields_freep) Fields *f = fields_new();
         NetworkInfo *n = NULL;
         PeerInfo *p = NULL;
@@ -1170,7 +1170,7 @@ static bool config_has_private_key(const char *text) {
 }
 
 static int verb_peer_add(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *path, *config;
         NetworkInfo *n = NULL;
@@ -1256,7 +1256,7 @@ static int verb_peer_add(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         const char *what = GIVEN(OPT_PSK) ? "psk" : "keypair", *config;
@@ -1332,7 +1332,7 @@ static int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
 }
 
 static int peer_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         NetworkInfo *n = NULL;
         PeerInfo *p = NULL;
@@ -1365,7 +1365,7 @@ static int verb_peer_disable(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_peer_set(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         NetworkInfo *n = NULL;
         PeerInfo *p = NULL;
@@ -1390,7 +1390,7 @@ static int verb_peer_set(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_peer_config(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *text;
         NetworkInfo *n = NULL;
@@ -1418,7 +1418,7 @@ static int verb_peer_config(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *format = "utf8", *file = NULL;
         const void *data;
@@ -1802,7 +1802,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 /* Learn labels (network and peer names) from the daemon, quietly if it is not running. */
 static void monitor_learn(sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         if (objects_load(bus, &o, &error) < 0)
                 return;
         for (size_t i = 0; i < o.n_networks; i++)

@@ -602,9 +602,10 @@ static int load_networks(Db *db, Manager *m) {
                         free(subnets);
                         return -EBADMSG;
                 }
-                memcpy(n->subnets, subnets, n_subnets * sizeof(IpPrefix));
+                memcpy_safe(n->subnets, subnets, n_subnets * sizeof(IpPrefix));
                 n->n_subnets = n_subnets;
                 free(subnets);
+                free(n->endpoint);
                 n->endpoint = strdup(column_text(s, 7));
                 if (!n->endpoint)
                         return -ENOMEM;
@@ -622,6 +623,7 @@ static int load_networks(Db *db, Manager *m) {
                 if (r < 0)
                         return r;
                 n->peer_isolation = sqlite3_column_int(s, 12);
+                free(n->nat_interface);
                 n->nat_interface = strdup(column_text(s, 13));
                 if (!n->nat_interface)
                         return -ENOMEM;
@@ -670,6 +672,7 @@ static int load_peers(Db *db, Manager *m) {
                 r = peer_new(n, (uint64_t) sqlite3_column_int64(s, 0), column_text(s, 2), &p);
                 if (r < 0)
                         return r;
+                free(p->email);
                 p->email = strdup(column_text(s, 3));
                 if (!p->email)
                         return -ENOMEM;

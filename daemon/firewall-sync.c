@@ -5,6 +5,8 @@
  * which repairs a table removed behind our back). */
 
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
 #include <nftables/libnftables.h>
 #include <time.h>
 
@@ -63,9 +65,25 @@ static void enable_forwarding(bool v4, bool v6) {
         }
 }
 
+/* libnftables exits the process when it cannot open its netlink socket: check first. */
+static int nft_available(void) {
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        return 0;
+}
+
 static int nft_apply(const char *script, char **ret_error) {
-        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        struct nft_ctx *ctx;
         int r;
+
+        r = nft_available();
+        if (r < 0) {
+                *ret_error = strdup("nf_tables is not available in this kernel (no NETLINK_NETFILTER socket)");
+                return r;
+        }
+        ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 
         if (!ctx)
                 return -ENOMEM;
@@ -125,6 +143,9 @@ int manager_firewall_sync(Manager *m, bool force) {
                 }
 
         enable_forwarding(v4, v6);
+        /* Nothing to remove where nf_tables does not exist. */
+        if (i == 0 && nft_available() < 0)
+                return 0;
 
         r = firewall_ruleset(nets, i, &script);
         if (r < 0) {
@@ -138,7 +159,11 @@ int manager_firewall_sync(Manager *m, bool force) {
 
         r = nft_apply(script, &error);
         if (r < 0) {
+                /* Logged once per change of the ruleset (or a minute): retried then. */
                 log_error("Cannot apply the nftables table inet " FIREWALL_TABLE ": %s", error ? error : strerror(-r));
+                free(m->firewall_applied);
+                m->firewall_applied = TAKE_PTR(script);
+                m->firewall_applied_usec = now;
                 return r;
         }
         if (!m->firewall_applied || !streq(m->firewall_applied, script))

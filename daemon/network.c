@@ -197,6 +197,8 @@ static int prefix_cmp(const void *a, const void *b) {
 static bool prefix_sets_equal(IpPrefix *a, size_t na, IpPrefix *b, size_t nb) {
         if (na != nb)
                 return false;
+        if (na == 0)
+                return true;
         qsort(a, na, sizeof(IpPrefix), prefix_cmp);
         qsort(b, nb, sizeof(IpPrefix), prefix_cmp);
         for (size_t i = 0; i < na; i++)

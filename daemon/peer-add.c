@@ -300,7 +300,8 @@ static int build_peer(Network *n, PeerSpec *s, uint64_t id, uint64_t now, Peer *
                                       ip_addr_to_string(&s->addresses[0], buf));
                 goto finish;
         }
-        memcpy(p->addresses, s->addresses, s->n_addresses * sizeof(IpPrefix));
+        if (s->n_addresses > 0)
+                memcpy_safe(p->addresses, s->addresses, s->n_addresses * sizeof(IpPrefix));
         p->n_addresses = s->n_addresses;
         for (size_t k = 0; k < n->n_subnets; k++) {
                 if (!s->auto_families[n->subnets[k].family == AF_INET6])

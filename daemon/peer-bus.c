@@ -254,7 +254,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         r = -ENOMEM;
                         goto finish;
                 }
-                memcpy(nl, addresses, n_addresses * sizeof(IpPrefix));
+                memcpy_safe(nl, addresses, n_addresses * sizeof(IpPrefix));
                 size_t count = n_addresses;
                 for (size_t i = 0; i < n_old; i++)
                         if (auto_families[old_addresses[i].family == AF_INET6]) {

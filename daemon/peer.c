@@ -117,11 +117,18 @@ int peer_server_allowed_ips(const Peer *p, IpPrefix **ret, size_t *ret_n) {
         IpPrefix *l = calloc(n ? n : 1, sizeof(IpPrefix));
         if (!l)
                 return -ENOMEM;
-        memcpy(l, p->addresses, p->n_addresses * sizeof(IpPrefix));
-        memcpy(l + p->n_addresses, p->site_networks, p->n_site_networks * sizeof(IpPrefix));
+        memcpy_safe(l, p->addresses, p->n_addresses * sizeof(IpPrefix));
+        memcpy_safe(l + p->n_addresses, p->site_networks, p->n_site_networks * sizeof(IpPrefix));
         *ret = l;
         *ret_n = n;
         return 0;
+}
+
+uint16_t peer_server_keepalive(const Peer *p) {
+        /* PersistentKeepalive goes into the client's config: the client keeps its NAT
+         * mapping open. The hub sends keepalives only to site gateways, whose LANs it must
+         * reach; to 10,000 phones it would only drain batteries. */
+        return p->role == PEER_ROLE_SITE_GATEWAY ? p->keepalive : 0;
 }
 
 int peer_to_wg_peer(Peer *p, WgPeer *wp) {
@@ -136,7 +143,7 @@ int peer_to_wg_peer(Peer *p, WgPeer *wp) {
                         return r;
         } else
                 memset(wp->preshared_key, 0, WG_KEY_LEN);
-        wp->persistent_keepalive = p->keepalive;
+        wp->persistent_keepalive = peer_server_keepalive(p);
         free(wp->allowed_ips);
         wp->allowed_ips = NULL;
         wp->n_allowed_ips = wp->allowed_ips_alloc = 0;

@@ -70,6 +70,8 @@ bool peer_name_is_valid(const char *s);
 
 /* Server-side AllowedIPs: addresses plus site networks. */
 int peer_server_allowed_ips(const Peer *p, IpPrefix **ret, size_t *ret_n);
+/* The keepalive the hub's device uses toward this peer (0 for clients). */
+uint16_t peer_server_keepalive(const Peer *p);
 /* Fill a device peer entry for this peer (public key, PSK, allowed IPs, keepalive). */
 int peer_to_wg_peer(Peer *p, WgPeer *wp);
 

@@ -46,7 +46,7 @@ int peer_pending_to_wg_peer(Peer *p, WgPeer *wp) {
                          sizeof(p->pending_psk_sealed), wp->preshared_key);
         if (r < 0)
                 return r;
-        wp->persistent_keepalive = p->keepalive;
+        wp->persistent_keepalive = peer_server_keepalive(p);
         /* No allowed IPs: the addresses stay with the old key until the switch. */
         free(wp->allowed_ips);
         wp->allowed_ips = NULL;

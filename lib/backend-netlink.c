@@ -210,12 +210,13 @@ static int kernel_get_device(WgBackend *b, const char *ifname, WgDevice **ret) {
                 return -EINVAL;
         for (unsigned i = 0; i < DUMP_RETRIES && r == -EINTR; i++)
                 r = kernel_dump_once(p, ifname, ret);
+        wg_wipe(p->buf, NL_RECV_SIZE);   /* the dump held the private key and PSKs */
         return r == -EINTR ? -EAGAIN : r;
 }
 
 static int kernel_set_device(WgBackend *b, const WgDevice *d) {
         NlPriv *p = b->priv;
-        WgNlSetCursor c = {};
+        WgNlSetCursor c = { 0 };
         int r;
 
         for (;;) {

@@ -96,6 +96,11 @@ static inline bool isempty(const char *s) {
         return !s || !*s;
 }
 
+/* memcpy() that accepts NULL pointers when n is 0 (memcpy itself does not). */
+static inline void *memcpy_safe(void *dst, const void *src, size_t n) {
+        return n > 0 ? memcpy(dst, src, n) : dst;
+}
+
 /* Returns negative errno from errno, never 0. */
 static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;

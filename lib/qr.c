@@ -115,7 +115,7 @@ static int qr_png_write_guarded(png_structp png, png_infop info, const QRcode *q
 int qr_render_png(const char *text, QrEcLevel level, unsigned scale, uint8_t **ret, size_t *ret_size) {
         _cleanup_(qrcode_freep) QRcode *q = NULL;
         _cleanup_(freep) uint8_t *row = NULL;
-        PngBuffer buf = {};
+        PngBuffer buf = { 0 };
         png_structp png;
         png_infop info;
         int r;

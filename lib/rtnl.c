@@ -161,7 +161,7 @@ static int check_name(const char *ifname) {
 }
 
 int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret) {
-        LinkInfo li = {};
+        LinkInfo li = { 0 };
         int k = check_name(ifname);
         if (k < 0)
                 return k;
@@ -359,7 +359,7 @@ static int addr_attr_cb(const struct nlattr *a, void *data) {
 static int addr_list_cb(const struct nlmsghdr *nlh, void *data) {
         AddrList *al = data;
         const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-        AddrAttrs at = {};
+        AddrAttrs at = { 0 };
 
         if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
                 return MNL_CB_OK;
@@ -392,7 +392,7 @@ static int addr_list_cb(const struct nlmsghdr *nlh, void *data) {
 }
 
 int rtnl_addr_list(Rtnl *r, const char *ifname, IpPrefix **ret, size_t *ret_n) {
-        AddrList al = {};
+        AddrList al = { 0 };
         int k = rtnl_link_ifindex(r, ifname, &al.ifindex);
         if (k < 0)
                 return k;

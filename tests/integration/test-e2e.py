@@ -19,10 +19,9 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import (NETWORK, PEER, kill_netns_processes, main, opts, require_root_and_tools,  # noqa: E402
+from wgnet import (NETWORK, PEER, SRC, kill_netns_processes, main, opts, require_root_and_tools, skip,  # noqa: E402
                    run, unwrap, wait_for)
 
 UNDERLAY = "10.200.0"
@@ -144,7 +143,7 @@ class Client:
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, "wireguard-go", "-f", self.ifname],
                                      stdout=log, stderr=log, env=dict(os.environ, WG_PROCESS_FOREGROUND="1"))
         state["procs"].append(self.proc)
-        wait_for(lambda: os.path.exists(sock), timeout=5, what=f"{sock}")
+        wait_for(lambda: os.path.exists(sock), timeout=10, what=f"{sock}")
         iface, wgconf, addresses, mtu, allowed = [], [], [], None, []
         for head, items in parse_conf(config):
             keep = []
@@ -256,7 +255,8 @@ def test_topology(rig):
 
 def test_hub(rig):
     net = new_network(rig, "hub", 1, Addresses=["10.201.0.1/24", "fd00:201::1/64"], Mode="hub")
-    _, conf1 = unwrap(net.AddPeer("one", opts()))
+    p1, conf1 = unwrap(net.AddPeer("one", opts()))
+    state["hub_one"] = p1
     # client two keeps its own private key: wgnetd only ever sees the public key
     priv = run(["wg", "genkey"]).stdout.strip()
     pub = run(["wg", "pubkey"], input=priv + "\n").stdout.strip()
@@ -289,13 +289,42 @@ def test_hub_isolation(rig):
     assert "peer isolation" in rig.ns("nft", "list", "table", "inet", "wgnet").stdout
     assert blocked(state["c1"], "10.201.0.3"), "isolated: client to client is dropped"
     assert blocked(state["c2"], "10.201.0.2"), "isolated, the other way"
+    assert blocked(state["c1"], "fd00:201::3"), "isolated over IPv6 too"
     assert ping(state["c1"], "10.201.0.1") and ping(state["c2"], "10.201.0.1"), "the hub stays reachable"
+    # a daemon restart changes nothing on the data plane
+    rig.stop_daemon()
+    rig.start_daemon("--tick=3600")
+    assert ping(state["c1"], "10.201.0.1") and blocked(state["c1"], "10.201.0.3"), "after a restart: still isolated"
+    net = rig.network(state["hub"])
     net.Update(opts(PeerIsolation=False))
     assert "peer isolation" not in rig.ns("nft", "list", "table", "inet", "wgnet").stdout
     assert ping(state["c1"], "10.201.0.3"), "isolation off: client to client again"
-    for c in state.pop("hub_clients"):
-        c.down()
-    net.Delete()
+
+
+def test_hub_keypair_rotation(rig):
+    """RotateKeys("keypair"): the old config works during the grace period; the new one,
+    once brought up, takes over the addresses at its first handshake."""
+    c1, c2 = state.pop("hub_clients")
+    path = state["hub_one"]
+    old_pub = rig.prop(path, PEER, "PublicKey")
+    conf = unwrap(rig.peer(path).RotateKeys("keypair"))
+    new_pub = run(["wg", "pubkey"], input=config_value(conf, "PrivateKey")[0] + "\n").stdout.strip()
+    assert new_pub != old_pub and rig.prop(path, PEER, "RotationPending") is True
+    assert ping(state["c1"], "10.201.0.1"), "the old key works during the grace period"
+    c1.down()
+    c1 = Client(rig, state["c1"], ifname(rig, "f")).up(conf)
+    try:
+        assert ping(state["c1"], "10.201.0.1"), "the new key carries the peer's addresses"
+        wait_for(lambda: rig.prop(path, PEER, "RotationPending") is False, timeout=10, what="the rotation to complete")
+        assert rig.prop(path, PEER, "PublicKey") == new_pub
+        _, peers = rig.wg_dump(ifname(rig, 1))
+        assert old_pub not in peers and peers[new_pub]["allowed_ips"] == ["10.201.0.2/32", "fd00:201::2/128"]
+        assert [peers[new_pub]["preshared_key"]] == config_value(conf, "PresharedKey") == list(c1.dump()[1].values())
+        assert ping(state["c1"], "10.201.0.3"), "and to the other client"
+    finally:
+        c1.down()
+        c2.down()
+    rig.network(state["hub"]).Delete()
 
 
 def test_gateway(rig):
@@ -363,7 +392,7 @@ def test_split_one_time(rig):
 def test_site_to_site(rig):
     net = new_network(rig, "sites", 4, Addresses=["10.204.0.1/24"], Mode="site-to-site",
                       ExtraRoutes=["192.168.10.0/24"])
-    _, conf = unwrap(net.AddPeer("branch", opts(Role="site-gateway", SiteNetworks=["192.168.20.0/24"])))
+    branch, conf = unwrap(net.AddPeer("branch", opts(Role="site-gateway", SiteNetworks=["192.168.20.0/24"])))
     assert sorted(split_list(config_value(conf, "AllowedIPs")[0])) == ["10.204.0.0/24", "192.168.10.0/24"]
     assert "192.168.20.0/24" in rig.ns("ip", "route", "show", "dev", ifname(rig, 4)).stdout
     assert blocked(state["lana"], "192.168.20.2"), "no path between the LANs without the tunnel"
@@ -376,10 +405,37 @@ def test_site_to_site(rig):
             "addresses are not rewritten between sites"
     finally:
         c.down()
+    net.RemovePeer(branch)
+    assert "192.168.20.0/24" not in rig.ns("ip", "route", "show", "dev", ifname(rig, 4)).stdout, "its route goes with it"
     net.Delete()
     # no network left: the table goes, other tables stay
     assert rig.ns("nft", "list", "table", "inet", "wgnet", check=False).returncode != 0
     assert "mine" in rig.ns("nft", "list", "table", "inet", "other").stdout
+
+
+def test_documented_commands(rig):
+    """docs/modes.md: every shell block runs as written (with this rig's network names) and
+    gives the modes and settings it describes."""
+    text = open(os.path.join(SRC, "docs", "modes.md")).read()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    names = re.findall(r"CreateNetwork 'sa\{sv\}' (\w+)", text)
+    assert len(blocks) >= 5 and len(names) == 4, (len(blocks), names)
+    unique = {n: f"dm{rig.tag[-5:]}{i}" for i, n in enumerate(names)}
+    with tempfile.TemporaryDirectory(dir=rig.dir) as cwd:
+        for b in blocks:
+            for n, u in unique.items():
+                b = re.sub(rf"\b{n}\b", u, b)
+            r = run(["bash", "-e", "-o", "pipefail", "-c", b], check=False, cwd=cwd,
+                    env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address))
+            assert r.returncode == 0, f"{b}\nfailed: {r.stderr}"
+        assert "[Peer]" in open(os.path.join(cwd, "laptop.conf")).read()
+    paths = {n: unwrap(rig.manager().GetNetworkByName(u)) for n, u in unique.items()}
+    modes = [rig.prop(paths[n], NETWORK, "Mode") for n in names]
+    assert modes == ["hub", "gateway", "split", "site-to-site"], modes
+    assert rig.prop(paths[names[0]], NETWORK, "PeerIsolation") is True
+    assert "peer isolation" in rig.ns("nft", "list", "table", "inet", "wgnet").stdout
+    for p in paths.values():
+        rig.network(p).Delete()
 
 
 def cleanup(rig):
@@ -401,13 +457,32 @@ def test_cleanup(rig):
     assert state["namespaces"]
 
 
-TESTS = [test_topology, test_hub, test_hub_isolation, test_gateway, test_qrcode_full_tunnel, test_split_one_time,
-         test_site_to_site, test_cleanup]
+TESTS = [test_topology, test_hub, test_hub_isolation, test_hub_keypair_rotation, test_gateway, test_qrcode_full_tunnel, test_split_one_time,
+         test_site_to_site, test_documented_commands, test_cleanup]
+
+def probe_kernel():
+    """Skip (77) when the kernel lacks a part: tun, veth, bridges or nf_tables NAT in a namespace."""
+    if not os.path.exists("/dev/net/tun"):
+        skip("no /dev/net/tun: wireguard-go cannot create its device")
+    ns = f"wge-probe-{os.getpid()}"
+    try:
+        for what, cmd in [("network namespaces", ["ip", "netns", "add", ns]),
+                          ("veth", ["ip", "-n", ns, "link", "add", "pa", "type", "veth", "peer", "name", "pb"]),
+                          ("bridges", ["ip", "-n", ns, "link", "add", "pbr", "type", "bridge"]),
+                          ("nf_tables NAT", ["ip", "netns", "exec", ns, "nft",
+                                             "add table inet p; add chain inet p n { type nat hook postrouting priority srcnat; }; "
+                                             "add rule inet p n masquerade"])]:
+            r = run(cmd, check=False)
+            if r.returncode != 0:
+                skip(f"the kernel offers no {what} here: {r.stderr.strip()}")
+    finally:
+        run(["ip", "netns", "del", ns], check=False)
+
 
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "nft", "ping", "dbus-daemon", "/usr/lib/polkit-1/polkitd",
                            "zbarimg")
-    t0 = time.time()
+    probe_kernel()
     try:
         main(TESTS, "e2e")
     finally:
