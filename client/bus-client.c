@@ -109,7 +109,7 @@ static const PropertyMap tunnel_map[] = {
         TP("Routes", "as", routes),
         TP("RxBytes", "t", rx_bytes),
         TP("TxBytes", "t", tx_bytes),
-        {},
+        { 0 },
 };
 #undef TP
 

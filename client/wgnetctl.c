@@ -1917,7 +1917,7 @@ static const Column tunnel_columns[] = {
 };
 
 static int verb_tunnel_list(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(table_freep) Table *t = NULL;
         uint64_t now = now_realtime_usec();
         int r = load(bus, &o);
@@ -2004,7 +2004,7 @@ static int tunnel_fields(const TunnelInfo *t, Fields *f) {
 }
 
 static int verb_tunnel_show(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(json_freep) Json *array = NULL;
         int r = load(bus, &o);
         if (r != 0)
@@ -2078,7 +2078,7 @@ static int get_pairing(sd_bus *bus, const char *path, const char *name, char **r
 }
 
 static int verb_tunnel_pairing(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(wipe_freep) char *s = NULL;
         TunnelInfo *t = NULL;
         int r = load(bus, &o);
@@ -2102,7 +2102,7 @@ static int verb_tunnel_pairing(sd_bus *bus, int argc, char **argv) {
 static int verb_tunnel_import(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(wipe_freep) char *text = NULL, *answer = NULL;
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         TunnelInfo *t = NULL;
         const char *path;
         int r;
@@ -2155,7 +2155,7 @@ static int verb_tunnel_import(sd_bus *bus, int argc, char **argv) {
 }
 
 static int tunnel_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         int r = load(bus, &o);
         if (r != 0)
                 return r;
@@ -2190,7 +2190,7 @@ static int verb_tunnel_down(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_tunnel_set(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         TunnelInfo *t = NULL;
         int r = check_settings_given("tunnel set", TUNNEL_SETTINGS);
