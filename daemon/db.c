@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "db-tunnel.h"
 #include "db.h"
 #include "db-history.h"
 #include "manager.h"
@@ -78,6 +79,8 @@ static const char *const migrations[] = {
         /* 3: transfer history (daemon/history.c): bytes per bucket, 5-minute (level 0) and
          * hourly (level 1); bucket = start in seconds since the epoch */
         DB_HISTORY_MIGRATION_SQL,
+        /* 4: node-to-node tunnels and consumed pairings (db-tunnel.c) */
+        db_tunnel_migration,
 };
 
 enum {
@@ -247,6 +250,10 @@ Db *db_close(Db *db) {
         sqlite3_close(db->sqlite);
         free(db);
         return NULL;
+}
+
+struct sqlite3 *db_handle(Db *db) {
+        return db->sqlite;
 }
 
 /* Run a prepared statement that returns no rows, then reset it. */

@@ -9,6 +9,7 @@
 #include "network.h"
 #include "peer-add.h"
 #include "peer.h"
+#include "tunnel.h"
 #include "validate.h"
 #include "wgconf.h"
 #include "wgnet-error.h"
@@ -117,6 +118,10 @@ static int check_new_network(Manager *m, const char *name, BusOption *opts, sd_b
                 if (streq(o->ifname, ifn))
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
                                                  "Interface '%s' is used by network '%s'", ifn, o->name);
+        Tunnel *t = manager_tunnel_by_ifname(m, ifn);
+        if (t)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
+                                         "Interface '%s' is used by tunnel '%s'", ifn, t->name);
         return 0;
 }
 
@@ -428,6 +433,11 @@ const sd_bus_vtable manager_vtable[] = {
                                 method_list_networks, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ImportNetwork", SD_BUS_ARGS("s", name, "s", wg_quick_text, "a{sv}", options),
                                 SD_BUS_RESULT("o", network), method_import_network, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Node-to-node tunnels (tunnel-bus.c). */
+        SD_BUS_METHOD_WITH_ARGS("CreateTunnel", SD_BUS_ARGS("s", name, "a{sv}", options),
+                                SD_BUS_RESULT("o", tunnel), method_create_tunnel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ImportPairing", SD_BUS_ARGS("s", pairing, "a{sv}", options),
+                                SD_BUS_RESULT("o", tunnel), method_import_pairing, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -500,6 +510,8 @@ int manager_bus_register(Manager *m) {
                                                peer_vtable, peer_object_find, m);
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(m->bus, NULL, WGNET_PEER_PREFIX, peer_node_enumerator, m);
+        if (r >= 0)
+                r = tunnel_bus_register(m);
         if (r >= 0)
                 r = sd_bus_add_object_manager(m->bus, NULL, WGNET_OBJECT_ROOT);
         return r;

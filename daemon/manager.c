@@ -14,6 +14,7 @@
 #include "peer.h"
 #include "polkit.h"
 #include "rotation.h"
+#include "tunnel.h"
 #include "wgnet-error.h"
 
 /* Every method that is not plain read access, with the polkit action that guards it.
@@ -38,6 +39,13 @@ const MethodAction method_actions[] = {
         { WGNET_PEER_INTERFACE, "RotateKeys", "org.wgnet1.manage-peers", "org.wgnet1.read-secrets" },
         { WGNET_PEER_INTERFACE, "GetConfig", "org.wgnet1.read-secrets" },
         { WGNET_PEER_INTERFACE, "GetQRCode", "org.wgnet1.read-secrets" },
+        { WGNET_MANAGER_INTERFACE, "CreateTunnel", "org.wgnet1.manage-networks" },
+        { WGNET_MANAGER_INTERFACE, "ImportPairing", "org.wgnet1.manage-networks" },
+        { WGNET_TUNNEL_INTERFACE, "Activate", "org.wgnet1.manage-networks" },
+        { WGNET_TUNNEL_INTERFACE, "Deactivate", "org.wgnet1.manage-networks" },
+        { WGNET_TUNNEL_INTERFACE, "Update", "org.wgnet1.manage-networks" },
+        { WGNET_TUNNEL_INTERFACE, "Delete", "org.wgnet1.manage-networks" },
+        { WGNET_TUNNEL_INTERFACE, "GetPairing", "org.wgnet1.read-secrets" },
         /* Read access: no secrets, no changes. */
         { WGNET_MANAGER_INTERFACE, "GetNetworkByName", NULL },
         { WGNET_MANAGER_INTERFACE, "ListNetworks", NULL },
@@ -80,8 +88,9 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         m->networks_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
         m->networks_by_name = hashmap_new(string_hash_func, string_equal_func);
         m->peers_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
+        m->tunnels_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
         m->polkit = polkit_registry_new();
-        if (!m->config.state_dir || !m->networks_by_id || !m->networks_by_name || !m->peers_by_id || !m->polkit)
+        if (!m->config.state_dir || !m->networks_by_id || !m->networks_by_name || !m->peers_by_id || !m->tunnels_by_id || !m->polkit)
                 return -ENOMEM;
         (void) sodium_mlock(m->secret_key, sizeof(m->secret_key));
         r = sd_event_default(&m->event);
@@ -106,6 +115,7 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->networks_by_id);
         hashmap_free(m->networks_by_name);
         hashmap_free(m->peers_by_id);
+        manager_free_tunnels(m);
         polkit_registry_free(m->polkit);
         sd_event_source_unref(m->tick_source);
         sd_event_source_unref(m->rotation_source);
@@ -217,6 +227,7 @@ void manager_reconcile_all(Manager *m, bool log_repairs) {
                 if (r < 0)
                         log_warning("%s: cannot reconcile the device: %s", n->ifname, strerror(-r));
         }
+        manager_reconcile_tunnels(m, log_repairs);
         (void) manager_firewall_sync(m, false);
 }
 
@@ -264,6 +275,8 @@ int manager_start(Manager *m) {
         m->next_network_id++;
         m->next_peer_id++;
         r = db_load(m->db, m);
+        if (r >= 0)
+                r = manager_load_tunnels(m);
         if (r < 0) {
                 log_error("Cannot load the database: %s", strerror(-r));
                 return r;

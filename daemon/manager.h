@@ -42,6 +42,8 @@ typedef struct Manager {
         Hashmap *networks_by_name;      /* name -> Network */
         Hashmap *peers_by_id;           /* uint64_t id -> Peer */
         uint64_t next_network_id, next_peer_id;
+        Hashmap *tunnels_by_id;         /* uint64_t id -> Tunnel (tunnel.c) */
+        uint64_t next_tunnel_id;
 
         bool firewall_enabled;
         char *firewall_applied;         /* the last nft script applied */

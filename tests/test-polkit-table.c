@@ -5,6 +5,7 @@
 
 #include "manager.h"
 #include "test.h"
+#include "tunnel.h"
 #include "wgnet-error.h"
 
 static const struct {
@@ -14,9 +15,10 @@ static const struct {
         { WGNET_MANAGER_INTERFACE, manager_vtable },
         { WGNET_NETWORK_INTERFACE, network_vtable },
         { WGNET_PEER_INTERFACE, peer_vtable },
+        { WGNET_TUNNEL_INTERFACE, tunnel_vtable },
 };
 
-static const char *const secret_methods[] = { "GetConfig", "GetQRCode", "Export", "RotateKeys" };
+static const char *const secret_methods[] = { "GetConfig", "GetQRCode", "Export", "RotateKeys", "GetPairing" };
 
 TEST(every_method_has_an_action) {
         unsigned n_methods = 0;
