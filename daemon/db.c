@@ -269,10 +269,6 @@ static int step_simple(Db *db, int which) {
         return step_done(db->stmts[which]);
 }
 
-sqlite3 *db_handle(Db *db) {
-        return db->sqlite;
-}
-
 int db_begin(Db *db) {
         return step_simple(db, STMT_BEGIN);
 }
