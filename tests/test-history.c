@@ -54,7 +54,8 @@ static void fixture_done(Fixture *f) {
         char cmd[128];
         f->m = manager_free(f->m);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-        (void) system(cmd);
+        if (system(cmd) != 0)
+                fprintf(stderr, "cannot remove %s\n", f->dir);
 }
 
 static long long count_rows(Fixture *f, const char *sql) {
