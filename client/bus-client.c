@@ -45,7 +45,7 @@ static const PropertyMap network_map[] = {
         NP("Active", "b", active),
         NP("PeerCount", "u", peer_count),
         NP("OnlinePeerCount", "u", online_peer_count),
-        {},
+        { 0 },
 };
 #undef NP
 
@@ -80,9 +80,38 @@ static const PropertyMap peer_map[] = {
         PP("RotationKind", "s", rotation_kind),
         PP("RevokeAfterInactive", "t", revoke_after_inactive),
         PP("GracePeriod", "t", grace_period),
-        {},
+        { 0 },
 };
 #undef PP
+
+#define TP(name, sig, field) { name, sig, offsetof(TunnelInfo, field) }
+static const PropertyMap tunnel_map[] = {
+        TP("Id", "t", id),
+        TP("Name", "s", name),
+        TP("Interface", "s", interface),
+        TP("PublicKey", "s", public_key),
+        TP("ListenPort", "q", listen_port),
+        TP("RemotePublicKey", "s", remote_public_key),
+        TP("RemoteEndpoint", "s", remote_endpoint),
+        TP("LocalEndpoint", "s", local_endpoint),
+        TP("LocalNetworks", "as", local_networks),
+        TP("RemoteNetworks", "as", remote_networks),
+        TP("TunnelAddresses", "as", tunnel_addresses),
+        TP("PersistentKeepalive", "q", keepalive),
+        TP("HasPresharedKey", "b", has_psk),
+        TP("Pairing", "s", pairing),
+        TP("PairingLifetime", "u", pairing_lifetime),
+        TP("OnlineThreshold", "u", online_threshold),
+        TP("Active", "b", active),
+        TP("State", "s", state),
+        TP("LastHandshake", "t", last_handshake),
+        TP("Endpoint", "s", endpoint),
+        TP("Routes", "as", routes),
+        TP("RxBytes", "t", rx_bytes),
+        TP("TxBytes", "t", tx_bytes),
+        { 0 },
+};
+#undef TP
 
 /* Read a{sv} of properties into the struct at base, by the map; unknown properties and
  * properties of another type (a newer daemon) are skipped. */
@@ -187,14 +216,52 @@ static void peer_info_done(PeerInfo *p) {
         free(p->rotation_kind);
 }
 
+static void tunnel_info_done(TunnelInfo *t) {
+        free(t->path);
+        free(t->name);
+        free(t->interface);
+        free(t->public_key);
+        free(t->remote_public_key);
+        free(t->remote_endpoint);
+        free(t->local_endpoint);
+        strv_free(t->local_networks);
+        strv_free(t->remote_networks);
+        strv_free(t->tunnel_addresses);
+        free(t->pairing);
+        free(t->state);
+        free(t->endpoint);
+        strv_free(t->routes);
+}
+
+static int tunnel_compare(const void *a, const void *b) {
+        const TunnelInfo *x = a, *y = b;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+TunnelInfo *objects_find_tunnel(Objects *o, const char *arg) {
+        for (size_t i = 0; i < o->n_tunnels; i++)
+                if (streq_ptr(o->tunnels[i].path, arg))
+                        return &o->tunnels[i];
+        for (size_t i = 0; i < o->n_tunnels; i++)
+                if (streq_ptr(o->tunnels[i].name, arg))
+                        return &o->tunnels[i];
+        for (size_t i = 0; i < o->n_tunnels; i++)
+                if (streq_ptr(o->tunnels[i].interface, arg))
+                        return &o->tunnels[i];
+        return NULL;
+}
+
 void objects_done(Objects *o) {
+        for (size_t i = 0; i < o->n_tunnels; i++)
+                tunnel_info_done(&o->tunnels[i]);
+        free(o->tunnels);
         for (size_t i = 0; i < o->n_networks; i++)
                 network_info_done(&o->networks[i]);
         for (size_t i = 0; i < o->n_peers; i++)
                 peer_info_done(&o->peers[i]);
         free(o->networks);
         free(o->peers);
-        *o = (Objects) {};
+        *o = (Objects) { 0 };
 }
 
 static int network_compare(const void *a, const void *b) {
@@ -209,7 +276,7 @@ static int peer_compare(const void *a, const void *b) {
 
 int objects_load(sd_bus *bus, Objects *ret, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Objects o = {};
+        Objects o = { 0 };
         int r;
 
         r = sd_bus_call_method(bus, WGNET_BUS_NAME, WGNET_OBJECT_ROOT, "org.freedesktop.DBus.ObjectManager",
@@ -253,6 +320,16 @@ int objects_load(sd_bus *bus, Objects *ret, sd_bus_error *error) {
                                 PeerInfo *p = &o.peers[o.n_peers++];
                                 *p = (PeerInfo) { .path = strdup(path) };
                                 r = p->path ? map_properties(reply, peer_map, p) : -ENOMEM;
+                        } else if (streq(iface, "org.wgnet1.Tunnel")) {
+                                TunnelInfo *l = realloc(o.tunnels, (o.n_tunnels + 1) * sizeof(TunnelInfo));
+                                if (!l) {
+                                        r = -ENOMEM;
+                                        goto fail;
+                                }
+                                o.tunnels = l;
+                                TunnelInfo *t = &o.tunnels[o.n_tunnels++];
+                                *t = (TunnelInfo) { .path = strdup(path) };
+                                r = t->path ? map_properties(reply, tunnel_map, t) : -ENOMEM;
                         } else
                                 r = sd_bus_message_skip(reply, "a{sv}");
                         if (r < 0)
@@ -275,6 +352,8 @@ int objects_load(sd_bus *bus, Objects *ret, sd_bus_error *error) {
                 qsort(o.networks, o.n_networks, sizeof(NetworkInfo), network_compare);
         if (o.n_peers > 0)
                 qsort(o.peers, o.n_peers, sizeof(PeerInfo), peer_compare);
+        if (o.n_tunnels > 0)
+                qsort(o.tunnels, o.n_tunnels, sizeof(TunnelInfo), tunnel_compare);
         *ret = o;
         return 0;
 fail:
@@ -370,6 +449,13 @@ static const struct {
         { WGNET_PEER_INTERFACE, "RotateKeys", "org.wgnet1.read-secrets" },
         { WGNET_PEER_INTERFACE, "GetConfig", "org.wgnet1.read-secrets" },
         { WGNET_PEER_INTERFACE, "GetQRCode", "org.wgnet1.read-secrets" },
+        { WGNET_MANAGER_INTERFACE, "CreateTunnel", "org.wgnet1.manage-networks" },
+        { WGNET_MANAGER_INTERFACE, "ImportPairing", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Tunnel", "Update", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Tunnel", "Activate", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Tunnel", "Deactivate", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Tunnel", "Delete", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Tunnel", "GetPairing", "org.wgnet1.read-secrets" },
 };
 
 const char *polkit_action_for(const char *interface, const char *member) {

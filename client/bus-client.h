@@ -68,11 +68,40 @@ typedef struct PeerInfo {
         uint64_t grace_period;
 } PeerInfo;
 
+typedef struct TunnelInfo {
+        char *path;
+        uint64_t id;
+        char *name;
+        char *interface;
+        char *public_key;
+        uint16_t listen_port;
+        char *remote_public_key;
+        char *remote_endpoint;
+        char *local_endpoint;
+        char **local_networks;
+        char **remote_networks;
+        char **tunnel_addresses;
+        uint16_t keepalive;
+        bool has_psk;
+        char *pairing;
+        uint32_t pairing_lifetime;
+        uint32_t online_threshold;
+        bool active;
+        char *state;
+        uint64_t last_handshake;
+        char *endpoint;
+        char **routes;
+        uint64_t rx_bytes;
+        uint64_t tx_bytes;
+} TunnelInfo;
+
 typedef struct Objects {
         NetworkInfo *networks;
         size_t n_networks;
         PeerInfo *peers;
         size_t n_peers;
+        TunnelInfo *tunnels;
+        size_t n_tunnels;
 } Objects;
 
 /* Every network and peer, sorted by id. */
@@ -84,6 +113,8 @@ NetworkInfo *objects_find_network(Objects *o, const char *arg);
 /* A peer of network n (NULL: any network) by object path, name or public key. */
 PeerInfo *objects_find_peer(Objects *o, const NetworkInfo *n, const char *arg);
 NetworkInfo *objects_network_of(Objects *o, const PeerInfo *p);
+/* A tunnel by object path, name or interface name. NULL if none. */
+TunnelInfo *objects_find_tunnel(Objects *o, const char *arg);
 
 /* Refresh rx/tx/handshake/online/endpoint of the peers of an active network from
  * Network.GetStats (the properties are only as fresh as the daemon's last tick). */

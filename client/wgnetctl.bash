@@ -6,6 +6,10 @@ __wgnetctl_networks() {
         wgnetctl --no-legend --no-ask-password network list 2>/dev/null | awk '{ print $2 }'
 }
 
+__wgnetctl_tunnels() {
+        wgnetctl --no-legend --no-ask-password tunnel list 2>/dev/null | awk '{ print $2 }'
+}
+
 __wgnetctl_peers() {
         # $1: network
         [ -n "$1" ] || return
@@ -27,8 +31,12 @@ _wgnetctl() {
         local policy_opts='--rotate-every= --rotation-kind= --grace-period= --revoke-after='
         local net_opts="--address= --dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --nat-interface= --online-threshold= $policy_opts"
         local peer_opts="--address= --keepalive= --role= --site= --email= --expires= $policy_opts"
+        local tun_opts='--port= --endpoint= --local-network= --remote-network= --remote-endpoint= --public-key= --tunnel-address= --keepalive= --pairing-lifetime= --online-threshold='
         local -A verb_opts=(
                 [network create]="$net_opts --key-policy= --interface= --inactive"
+                [tunnel create]="$tun_opts --interface= --inactive"
+                [tunnel set]="$tun_opts"
+                [tunnel import]="--name= --interface= --port= --endpoint= --local-network= --keepalive= --pairing-lifetime= --online-threshold= --inactive"
                 [network set]="$net_opts"
                 [network import]="--dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --nat-interface= --online-threshold= --interface= --inactive"
                 [network export]="--output= --force"
@@ -47,6 +55,8 @@ _wgnetctl() {
                 [peer show]=network-peer [peer remove]=network-peer [peer enable]=network-peer
                 [peer disable]=network-peer [peer set]=network-peer [peer config]=network-peer
                 [peer qr]=network-peer [peer rotate]=network-peer
+                [tunnel show]=tunnels [tunnel pairing]=tunnel [tunnel up]=tunnels [tunnel down]=tunnels
+                [tunnel set]=tunnel [tunnel delete]=tunnels
         )
 
         # Values of options.
@@ -81,7 +91,7 @@ _wgnetctl() {
                 *)
                         if [ -z "$group" ]; then
                                 group=${words[i]}
-                        elif [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ]; }; then
+                        elif [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ] || [ "$group" = tunnel ]; }; then
                                 verb=${words[i]}
                         else
                                 args+=("${words[i]}")
@@ -99,12 +109,14 @@ _wgnetctl() {
         fi
 
         if [ -z "$group" ]; then
-                COMPREPLY=($(compgen -W 'status network peer monitor version help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status network peer tunnel monitor version help' -- "$cur"))
                 return
         fi
-        if [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ]; }; then
+        if [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ] || [ "$group" = tunnel ]; }; then
                 if [ "$group" = network ]; then
                         COMPREPLY=($(compgen -W 'list show create delete up down set import export next-ip' -- "$cur"))
+                elif [ "$group" = tunnel ]; then
+                        COMPREPLY=($(compgen -W 'list show create pairing import up down set delete' -- "$cur"))
                 else
                         COMPREPLY=($(compgen -W 'list show add remove enable disable set config qr rotate' -- "$cur"))
                 fi
@@ -122,6 +134,8 @@ _wgnetctl() {
                 elif [ "$n" -eq 1 ]; then
                         COMPREPLY=($(compgen -W "$(__wgnetctl_peers "${args[0]}")" -- "$cur"))
                 fi ;;
+        tunnel) [ "$n" -eq 0 ] && COMPREPLY=($(compgen -W "$(__wgnetctl_tunnels)" -- "$cur")) ;;
+        tunnels) COMPREPLY=($(compgen -W "$(__wgnetctl_tunnels)" -- "$cur")) ;;
         name-file) [ "$n" -eq 1 ] && { compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); } ;;
         esac
 }

@@ -53,6 +53,11 @@ enum {
         OPT_SVG,
         OPT_QR,
         OPT_NO_QR,
+        OPT_LOCAL_NETWORK,
+        OPT_REMOTE_NETWORK,
+        OPT_REMOTE_ENDPOINT,
+        OPT_TUNNEL_ADDRESS,
+        OPT_PAIRING_LIFETIME,
         OPT_ROTATE_EVERY,
         OPT_ROTATION_KIND,
         OPT_REVOKE_AFTER,
@@ -110,11 +115,16 @@ static const struct option long_options[] = {
         { "svg", required_argument, NULL, OPT_SVG },
         { "qr", no_argument, NULL, OPT_QR },
         { "no-qr", no_argument, NULL, OPT_NO_QR },
+        { "local-network", required_argument, NULL, OPT_LOCAL_NETWORK },
+        { "remote-network", required_argument, NULL, OPT_REMOTE_NETWORK },
+        { "remote-endpoint", required_argument, NULL, OPT_REMOTE_ENDPOINT },
+        { "tunnel-address", required_argument, NULL, OPT_TUNNEL_ADDRESS },
+        { "pairing-lifetime", required_argument, NULL, OPT_PAIRING_LIFETIME },
         { "rotate-every", required_argument, NULL, OPT_ROTATE_EVERY },
         { "rotation-kind", required_argument, NULL, OPT_ROTATION_KIND },
         { "revoke-after", required_argument, NULL, OPT_REVOKE_AFTER },
         { "grace-period", required_argument, NULL, OPT_GRACE_PERIOD },
-        {},
+        { 0 },
 };
 
 static const char *option_name(int opt) {
@@ -129,6 +139,9 @@ static struct {
         bool ask_password;
         bool quiet;
         char **addresses, **dns, **routes, **sites;
+        char **local_networks, **remote_networks, **tunnel_addresses;
+        const char *remote_endpoint;
+        uint32_t pairing_lifetime;
         const char *endpoint, *mode, *nat_interface, *key_policy, *interface, *public_key, *role, *email,
                 *name, *output, *png, *svg, *rotation_kind;
         uint16_t port, keepalive;
@@ -201,7 +214,7 @@ static int bad_value(int opt, const char *value, const char *expected) {
 /* --- verbs ------------------------------------------------------------------------------ */
 
 typedef struct Verb {
-        const char *group;              /* "network", "peer" or NULL */
+        const char *group;              /* "network", "peer", "tunnel" or NULL */
         const char *name;
         unsigned min_args, max_args;    /* after the verb */
         int (*fn)(sd_bus *bus, int argc, char **argv);
@@ -397,27 +410,27 @@ static int write_secret_file(const char *path, const void *data, size_t size) {
 
         if (streq(path, "-")) {
                 fwrite(data, 1, size, stdout);
-                return fflush(stdout) == 0 ? 0 : fail("Cannot write to stdout: %m");
+                return fflush(stdout) == 0 ? 0 : fail("Cannot write to stdout: %s", strerror(errno));
         }
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (GIVEN(OPT_FORCE) ? O_TRUNC : O_EXCL), 0600);
         if (fd < 0) {
                 if (errno == EEXIST)
                         return fail("Cannot write '%s': the file exists (use --force to overwrite it)", path);
-                return fail("Cannot write '%s': %m", path);
+                return fail("Cannot write '%s': %s", path, strerror(errno));
         }
         if (fchmod(fd, 0600) < 0)
-                return fail("Cannot make '%s' private (mode 0600): %m", path);
+                return fail("Cannot make '%s' private (mode 0600): %s", path, strerror(errno));
         for (size_t done = 0; done < size;) {
                 ssize_t k = write(fd, (const uint8_t *) data + done, size - done);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return fail("Cannot write '%s': %m", path);
+                        return fail("Cannot write '%s': %s", path, strerror(errno));
                 }
                 done += (size_t) k;
         }
         if (close(TAKE_FD(fd)) < 0)
-                return fail("Cannot write '%s': %m", path);
+                return fail("Cannot write '%s': %s", path, strerror(errno));
         return 0;
 }
 
@@ -617,7 +630,7 @@ static int network_table(Objects *o, Table **ret) {
 }
 
 static int verb_network_list(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(table_freep) Table *t = NULL;
         int r = load(bus, &o);
         if (r != 0)
@@ -732,7 +745,7 @@ static int print_json_array(Json *array) {
 }
 
 static int verb_network_show(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(json_freep) Json *array = NULL;
         int r = load(bus, &o);
         if (r != 0)
@@ -754,7 +767,7 @@ static int verb_network_show(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_status(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(json_freep) Json *array = NULL;
         int r;
 
@@ -837,7 +850,7 @@ static int verb_network_create(sd_bus *bus, int argc, char **argv) {
 
 /* A simple method without arguments on each named network. */
 static int network_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         int r = load(bus, &o);
         if (r != 0)
                 return r;
@@ -872,7 +885,7 @@ static int verb_network_down(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_network_set(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         NetworkInfo *n = NULL;
         int r;
@@ -903,7 +916,7 @@ static int read_file_text(const char *path, char **ret) {
         size_t size = 0, len = 0;
 
         if (!in)
-                return fail("Cannot read '%s': %m", path);
+                return fail("Cannot read '%s': %s", path, strerror(errno));
         for (;;) {
                 if (len + 4096 + 1 > size) {
                         size = (len + 4096 + 1) * 2;
@@ -926,7 +939,7 @@ static int read_file_text(const char *path, char **ret) {
         buf[len] = 0;
         if (ferror(in)) {
                 wipe_free(buf);
-                return fail("Cannot read '%s': %m", path);
+                return fail("Cannot read '%s': %s", path, strerror(errno));
         }
         if (strlen(buf) != len) {
                 wipe_free(buf);
@@ -968,7 +981,7 @@ static int verb_network_import(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_network_export(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *text;
         NetworkInfo *n = NULL;
@@ -995,7 +1008,7 @@ static int verb_network_export(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_network_next_ip(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(strv_freep) char **l = NULL;
         NetworkInfo *n = NULL;
@@ -1031,7 +1044,7 @@ static int verb_network_next_ip(sd_bus *bus, int argc, char **argv) {
 /* --- verbs: peers ------------------------------------------------------------------------- */
 
 static int verb_peer_list(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(table_freep) Table *t = NULL;
         NetworkInfo *n = NULL;
         int r;
@@ -1058,7 +1071,7 @@ static int verb_peer_list(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_peer_show(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(fields_freep) Fields *f = fields_new();
         NetworkInfo *n = NULL;
         PeerInfo *p = NULL;
@@ -1157,7 +1170,7 @@ static bool config_has_private_key(const char *text) {
 }
 
 static int verb_peer_add(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *path, *config;
         NetworkInfo *n = NULL;
@@ -1243,7 +1256,7 @@ static int verb_peer_add(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         const char *what = GIVEN(OPT_PSK) ? "psk" : "keypair", *config;
@@ -1319,7 +1332,7 @@ static int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
 }
 
 static int peer_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         NetworkInfo *n = NULL;
         PeerInfo *p = NULL;
@@ -1352,7 +1365,7 @@ static int verb_peer_disable(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_peer_set(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         NetworkInfo *n = NULL;
         PeerInfo *p = NULL;
@@ -1377,7 +1390,7 @@ static int verb_peer_set(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_peer_config(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *text;
         NetworkInfo *n = NULL;
@@ -1405,7 +1418,7 @@ static int verb_peer_config(sd_bus *bus, int argc, char **argv) {
 }
 
 static int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *format = "utf8", *file = NULL;
         const void *data;
@@ -1789,7 +1802,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 /* Learn labels (network and peer names) from the daemon, quietly if it is not running. */
 static void monitor_learn(sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(objects_done) Objects o = {};
+        _cleanup_(objects_done) Objects o = { 0 };
         if (objects_load(bus, &o, &error) < 0)
                 return;
         for (size_t i = 0; i < o.n_networks; i++)
@@ -1800,6 +1813,402 @@ static void monitor_learn(sd_bus *bus) {
                         label_peer(o.peers[i].path, o.peers[i].network, o.peers[i].name);
 }
 
+/* --- verbs: tunnels --------------------------------------------------------------------- */
+
+#define WGNET_TUNNEL_INTERFACE "org.wgnet1.Tunnel"
+#define TUNNEL_SETTINGS                                                                                  \
+        (BIT(OPT_PORT) | BIT(OPT_ENDPOINT) | BIT(OPT_LOCAL_NETWORK) | BIT(OPT_REMOTE_NETWORK) |          \
+         BIT(OPT_REMOTE_ENDPOINT) | BIT(OPT_PUBLIC_KEY) | BIT(OPT_TUNNEL_ADDRESS) | BIT(OPT_KEEPALIVE) | \
+         BIT(OPT_PAIRING_LIFETIME) | BIT(OPT_ONLINE_THRESHOLD))
+#define TUNNEL_IMPORT_SETTINGS                                                                           \
+        (BIT(OPT_NAME) | BIT(OPT_INTERFACE) | BIT(OPT_PORT) | BIT(OPT_ENDPOINT) | BIT(OPT_LOCAL_NETWORK) | \
+         BIT(OPT_KEEPALIVE) | BIT(OPT_PAIRING_LIFETIME) | BIT(OPT_ONLINE_THRESHOLD) | BIT(OPT_INACTIVE))
+
+/* creating: CreateTunnel; importing: ImportPairing (only what an offer leaves open). */
+static int append_tunnel_options(sd_bus_message *m, bool creating, bool importing) {
+        int r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && GIVEN(OPT_PORT))
+                r = sd_bus_message_append(m, "{sv}", "ListenPort", "q", arg.port);
+        if (r >= 0 && GIVEN(OPT_ENDPOINT))
+                r = sd_bus_message_append(m, "{sv}", "Endpoint", "s", arg.endpoint);
+        if (r >= 0 && GIVEN(OPT_LOCAL_NETWORK))
+                r = append_strv_option(m, "LocalNetworks", arg.local_networks);
+        if (r >= 0 && !importing && GIVEN(OPT_REMOTE_NETWORK))
+                r = append_strv_option(m, "RemoteNetworks", arg.remote_networks);
+        if (r >= 0 && !importing && GIVEN(OPT_TUNNEL_ADDRESS))
+                r = append_strv_option(m, "TunnelAddresses", arg.tunnel_addresses);
+        if (r >= 0 && !importing && GIVEN(OPT_REMOTE_ENDPOINT))
+                r = sd_bus_message_append(m, "{sv}", "RemoteEndpoint", "s", arg.remote_endpoint);
+        if (r >= 0 && !importing && GIVEN(OPT_PUBLIC_KEY))
+                r = sd_bus_message_append(m, "{sv}", "RemotePublicKey", "s", arg.public_key);
+        if (r >= 0 && GIVEN(OPT_KEEPALIVE))
+                r = sd_bus_message_append(m, "{sv}", "PersistentKeepalive", "q", arg.keepalive);
+        if (r >= 0 && GIVEN(OPT_PAIRING_LIFETIME))
+                r = sd_bus_message_append(m, "{sv}", "PairingLifetime", "u", arg.pairing_lifetime);
+        if (r >= 0 && GIVEN(OPT_ONLINE_THRESHOLD))
+                r = sd_bus_message_append(m, "{sv}", "OnlineThreshold", "u", arg.online_threshold);
+        if (r >= 0 && (creating || importing) && GIVEN(OPT_INTERFACE))
+                r = sd_bus_message_append(m, "{sv}", "Interface", "s", arg.interface);
+        if (r >= 0 && (creating || importing) && GIVEN(OPT_INACTIVE))
+                r = sd_bus_message_append(m, "{sv}", "Activate", "b", 0);
+        if (r >= 0 && importing && GIVEN(OPT_NAME))
+                r = sd_bus_message_append(m, "{sv}", "Name", "s", arg.name);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int find_tunnel(Objects *o, const char *name, TunnelInfo **ret) {
+        TunnelInfo *t = objects_find_tunnel(o, name);
+        if (!t)
+                return fail("No tunnel '%s' (give its name, interface or object path; see 'wgnetctl tunnel list')", name);
+        *ret = t;
+        return 0;
+}
+
+static const char *tunnel_state_color(const char *state) {
+        if (streq_ptr(state, "up"))
+                return ANSI_GREEN;
+        if (streq_ptr(state, "connecting"))
+                return ANSI_YELLOW;
+        if (streq_ptr(state, "down"))
+                return ANSI_RED;
+        return ANSI_GREY;
+}
+
+static Json *tunnel_json(const TunnelInfo *t) {
+        Json *j = json_new_object();
+        if (!j || json_object_add(j, "Name", json_new_string(t->name)) < 0 ||
+            json_object_add(j, "Path", json_new_string(t->path)) < 0 ||
+            json_object_add(j, "Interface", json_new_string(t->interface)) < 0 ||
+            json_object_add(j, "State", json_new_string(t->state)) < 0 ||
+            json_object_add(j, "Active", json_new_bool(t->active)) < 0 ||
+            json_object_add(j, "Pairing", json_new_string(t->pairing)) < 0 ||
+            json_object_add(j, "ListenPort", json_new_unsigned(t->listen_port)) < 0 ||
+            json_object_add(j, "PublicKey", json_new_string(t->public_key)) < 0 ||
+            json_object_add(j, "RemotePublicKey", json_new_string(t->remote_public_key)) < 0 ||
+            json_object_add(j, "LocalEndpoint", json_new_string(t->local_endpoint)) < 0 ||
+            json_object_add(j, "RemoteEndpoint", json_new_string(t->remote_endpoint)) < 0 ||
+            json_object_add(j, "Endpoint", json_new_string(t->endpoint)) < 0 ||
+            json_object_add(j, "LocalNetworks", json_new_strv(t->local_networks)) < 0 ||
+            json_object_add(j, "RemoteNetworks", json_new_strv(t->remote_networks)) < 0 ||
+            json_object_add(j, "TunnelAddresses", json_new_strv(t->tunnel_addresses)) < 0 ||
+            json_object_add(j, "Routes", json_new_strv(t->routes)) < 0 ||
+            json_object_add(j, "PersistentKeepalive", json_new_unsigned(t->keepalive)) < 0 ||
+            json_object_add(j, "HasPresharedKey", json_new_bool(t->has_psk)) < 0 ||
+            json_object_add(j, "LastHandshake", json_new_unsigned(t->last_handshake)) < 0 ||
+            json_object_add(j, "RxBytes", json_new_unsigned(t->rx_bytes)) < 0 ||
+            json_object_add(j, "TxBytes", json_new_unsigned(t->tx_bytes)) < 0)
+                return json_free(j);
+        return j;
+}
+
+static const Column tunnel_columns[] = {
+        { "", 0 },
+        { "NAME", 0 },
+        { "INTERFACE", 0 },
+        { "STATE", 0 },
+        { "REMOTE", COLUMN_TRUNC },
+        { "REMOTE NETWORKS", COLUMN_WRAP },
+        { "HANDSHAKE", 0 },
+        { "RX", COLUMN_RIGHT },
+        { "TX", COLUMN_RIGHT },
+        { "REMOTE KEY", COLUMN_KEY },
+};
+
+static int verb_tunnel_list(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(table_freep) Table *t = NULL;
+        uint64_t now = now_realtime_usec();
+        int r = load(bus, &o);
+        if (r != 0)
+                return r;
+        t = table_new(tunnel_columns, ELEMENTSOF(tunnel_columns));
+        if (!t)
+                return oom();
+        for (size_t i = 0; i < o.n_tunnels; i++) {
+                TunnelInfo *x = &o.tunnels[i];
+                _cleanup_(freep) char *nets = strv_join(x->remote_networks, " ");
+                char hs[FORMAT_RELATIVE_MAX], rx[FORMAT_BYTES_MAX], tx[FORMAT_BYTES_MAX];
+                bool up = streq_ptr(x->state, "up");
+                const char *cells[] = {
+                        dot(up),
+                        x->name,
+                        x->interface,
+                        x->state,
+                        !isempty(x->endpoint) ? x->endpoint : x->remote_endpoint,
+                        nets,
+                        x->last_handshake ? format_relative(hs, x->last_handshake, now) : "never",
+                        format_bytes(rx, x->rx_bytes),
+                        format_bytes(tx, x->tx_bytes),
+                        x->remote_public_key,
+                };
+                const char *colors[ELEMENTSOF(cells)] = {
+                        [0] = up ? ANSI_GREEN : ANSI_GREY,
+                        [3] = tunnel_state_color(x->state),
+                };
+                if (!nets)
+                        return oom();
+                if (table_add_row(t, cells, colors, tunnel_json(x)) < 0)
+                        return oom();
+        }
+        if (table_print(t) < 0)
+                return fail("Cannot print the table");
+        if (!output.json && output.legend)
+                printf("\n%zu tunnel%s listed.\n", table_rows(t), table_rows(t) == 1 ? "" : "s");
+        return 0;
+}
+
+static int tunnel_fields(const TunnelInfo *t, Fields *f) {
+        _cleanup_(freep) char *local = strv_join(t->local_networks, " ");
+        _cleanup_(freep) char *remote = strv_join(t->remote_networks, " ");
+        _cleanup_(freep) char *addrs = strv_join(t->tunnel_addresses, " ");
+        _cleanup_(freep) char *routes = strv_join(t->routes, " ");
+        _cleanup_(freep) char *state = NULL;
+        char port[8], hs[FORMAT_RELATIVE_MAX + FORMAT_TIMESTAMP_MAX + 4], rel[FORMAT_RELATIVE_MAX],
+                ts[FORMAT_TIMESTAMP_MAX], ka[FORMAT_RELATIVE_MAX], rx[FORMAT_BYTES_MAX], tx[FORMAT_BYTES_MAX],
+                traffic[2 * FORMAT_BYTES_MAX + 32];
+        int r = 0;
+
+        if (!local || !remote || !addrs || !routes ||
+            asprintf(&state, "%s %s", dot(streq_ptr(t->state, "up")), t->state ? t->state : "-") < 0)
+                return -ENOMEM;
+        snprintf(port, sizeof(port), "%u", t->listen_port);
+        if (t->last_handshake)
+                snprintf(hs, sizeof(hs), "%s (%s)", format_relative(rel, t->last_handshake, now_realtime_usec()),
+                         format_timestamp(ts, t->last_handshake));
+        else
+                snprintf(hs, sizeof(hs), "never");
+        snprintf(traffic, sizeof(traffic), "%s received, %s sent", format_bytes(rx, t->rx_bytes),
+                 format_bytes(tx, t->tx_bytes));
+        r = r < 0 ? r : fields_add(f, "Tunnel", t->name, ANSI_BOLD);
+        r = r < 0 ? r : fields_add(f, "State", state, tunnel_state_color(t->state));
+        r = r < 0 ? r : fields_add(f, "Interface", t->interface, NULL);
+        r = r < 0 ? r : fields_add(f, "Path", t->path, NULL);
+        r = r < 0 ? r : fields_add(f, "Listen port", port, NULL);
+        r = r < 0 ? r : fields_add(f, "Public key", t->public_key, NULL);
+        r = r < 0 ? r : fields_add(f, "Local endpoint", t->local_endpoint, NULL);
+        r = r < 0 ? r : fields_add(f, "Local networks", local, NULL);
+        r = r < 0 ? r : fields_add(f, "Tunnel addresses", addrs, NULL);
+        r = r < 0 ? r : fields_add(f, "Remote key", t->remote_public_key, NULL);
+        r = r < 0 ? r : fields_add(f, "Remote endpoint", t->remote_endpoint, NULL);
+        r = r < 0 ? r : fields_add(f, "Remote networks", remote, NULL);
+        r = r < 0 ? r : fields_add(f, "Routes", routes, NULL);
+        r = r < 0 ? r : fields_add(f, "Seen at", t->endpoint, NULL);
+        r = r < 0 ? r : fields_add(f, "Handshake", hs, NULL);
+        r = r < 0 ? r : fields_add(f, "Transfer", traffic, NULL);
+        r = r < 0 ? r : fields_add(f, "Keepalive", format_keepalive(ka, t->keepalive), NULL);
+        r = r < 0 ? r : fields_add(f, "Preshared key", t->has_psk ? "yes" : "no", NULL);
+        r = r < 0 ? r : fields_add(f, "Pairing", t->pairing, NULL);
+        return r;
+}
+
+static int verb_tunnel_show(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(json_freep) Json *array = NULL;
+        int r = load(bus, &o);
+        if (r != 0)
+                return r;
+        if (output.json && !(array = json_new_array()))
+                return oom();
+        for (int i = 0; i < argc; i++) {
+                _cleanup_(fields_freep) Fields *f = fields_new();
+                TunnelInfo *t = NULL;
+                r = find_tunnel(&o, argv[i], &t);
+                if (r != 0)
+                        return r;
+                if (array) {
+                        Json *j = tunnel_json(t);
+                        if (!j || json_array_add(array, j) < 0)
+                                return oom();
+                        continue;
+                }
+                if (!f || tunnel_fields(t, f) < 0)
+                        return oom();
+                if (i > 0)
+                        printf("\n");
+                fields_print(f);
+        }
+        return array ? print_json_array(array) : 0;
+}
+
+static int verb_tunnel_create(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *path;
+        int r;
+
+        r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "CreateTunnel");
+        if (r != 0)
+                return r;
+        if (sd_bus_message_append(m, "s", argv[0]) < 0 || append_tunnel_options(m, true, false) < 0)
+                return oom();
+        r = call(bus, m, &reply, "Cannot create tunnel '%s'", argv[0]);
+        if (r != 0)
+                return r;
+        if (sd_bus_message_read(reply, "o", &path) < 0)
+                return fail("Cannot create tunnel '%s': bad reply", argv[0]);
+        if (output.json) {
+                _cleanup_(json_freep) Json *j = json_new_object();
+                if (!j || json_object_add(j, "Name", json_new_string(argv[0])) < 0 ||
+                    json_object_add(j, "Path", json_new_string(path)) < 0)
+                        return oom();
+                json_print(stdout, j, output.json_format);
+        } else if (!arg.quiet)
+                printf("Created tunnel '%s' (%s).\n%s", argv[0], path,
+                       GIVEN(OPT_PUBLIC_KEY) ? ""
+                                             : "Pair it: run 'wgnetctl tunnel pairing NAME' here and import the string on the other host.\n");
+        return 0;
+}
+
+/* GetPairing of the tunnel at path; *ret is malloc'd (wipe it). */
+static int get_pairing(sd_bus *bus, const char *path, const char *name, char **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *s;
+        int r = new_call(bus, &m, path, WGNET_TUNNEL_INTERFACE, "GetPairing");
+        if (r != 0)
+                return r;
+        r = call(bus, m, &reply, "Cannot get a pairing string for tunnel '%s'", name);
+        if (r != 0)
+                return r;
+        (void) sd_bus_message_sensitive(reply);
+        if (sd_bus_message_read(reply, "s", &s) < 0)
+                return fail("Cannot get a pairing string for tunnel '%s': bad reply", name);
+        *ret = strdup(s);
+        return *ret ? 0 : oom();
+}
+
+static int verb_tunnel_pairing(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(wipe_freep) char *s = NULL;
+        TunnelInfo *t = NULL;
+        int r = load(bus, &o);
+        if (r == 0)
+                r = find_tunnel(&o, argv[0], &t);
+        if (r == 0)
+                r = get_pairing(bus, t->path, t->name, &s);
+        if (r != 0)
+                return r;
+        if (output.json) {
+                _cleanup_(json_freep) Json *j = json_new_object();
+                if (!j || json_object_add(j, "Tunnel", json_new_string(t->name)) < 0 ||
+                    json_object_add(j, "Pairing", json_new_string(s)) < 0)
+                        return oom();
+                json_print(stdout, j, output.json_format);
+        } else
+                printf("%s\n", s);
+        return 0;
+}
+
+static int verb_tunnel_import(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(wipe_freep) char *text = NULL, *answer = NULL;
+        _cleanup_(objects_done) Objects o = { 0 };
+        TunnelInfo *t = NULL;
+        const char *path;
+        int r;
+
+        if (streq(argv[0], "-")) {
+                r = read_file_text("-", &text);
+                if (r != 0)
+                        return r;
+        } else if (!(text = strdup(argv[0])))
+                return oom();
+        r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "ImportPairing");
+        if (r != 0)
+                return r;
+        (void) sd_bus_message_sensitive(m);
+        if (sd_bus_message_append(m, "s", text) < 0 || append_tunnel_options(m, false, true) < 0)
+                return oom();
+        r = call(bus, m, &reply, "Cannot import the pairing string");
+        if (r != 0)
+                return r;
+        if (sd_bus_message_read(reply, "o", &path) < 0)
+                return fail("Cannot import the pairing string: bad reply");
+        r = load(bus, &o);
+        if (r == 0)
+                r = find_tunnel(&o, path, &t);
+        if (r != 0)
+                return r;
+        /* An offer made a new tunnel here: its reply completes the other side. */
+        bool created = streq_ptr(t->pairing, "imported");
+        if (created) {
+                r = get_pairing(bus, t->path, t->name, &answer);
+                if (r != 0)
+                        return r;
+        }
+        if (output.json) {
+                _cleanup_(json_freep) Json *j = json_new_object();
+                if (!j || json_object_add(j, "Name", json_new_string(t->name)) < 0 ||
+                    json_object_add(j, "Path", json_new_string(t->path)) < 0 ||
+                    json_object_add(j, "Reply", json_new_string(answer)) < 0)
+                        return oom();
+                json_print(stdout, j, output.json_format);
+        } else if (created && arg.quiet)
+                printf("%s\n", answer);
+        else if (created)
+                printf("Created tunnel '%s' (%s).\n"
+                       "Complete it on the other host with:\n\n  wgnetctl tunnel import %s\n",
+                       t->name, t->path, answer);
+        else if (!arg.quiet)
+                printf("Tunnel '%s' (%s) is paired.\n", t->name, t->path);
+        return 0;
+}
+
+static int tunnel_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        int r = load(bus, &o);
+        if (r != 0)
+                return r;
+        for (int i = 0; i < argc; i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                TunnelInfo *t = NULL;
+                r = find_tunnel(&o, argv[i], &t);
+                if (r != 0)
+                        return r;
+                r = new_call(bus, &m, t->path, WGNET_TUNNEL_INTERFACE, member);
+                if (r != 0)
+                        return r;
+                r = call(bus, m, NULL, "Cannot %s tunnel '%s'", what, t->name);
+                if (r != 0)
+                        return r;
+                if (!arg.quiet && !output.json)
+                        printf("Tunnel '%s' %s.\n", t->name, done);
+        }
+        return 0;
+}
+
+static int verb_tunnel_delete(sd_bus *bus, int argc, char **argv) {
+        return tunnel_simple(bus, argc, argv, "Delete", "delete", "deleted");
+}
+
+static int verb_tunnel_up(sd_bus *bus, int argc, char **argv) {
+        return tunnel_simple(bus, argc, argv, "Activate", "activate", "activated");
+}
+
+static int verb_tunnel_down(sd_bus *bus, int argc, char **argv) {
+        return tunnel_simple(bus, argc, argv, "Deactivate", "deactivate", "deactivated");
+}
+
+static int verb_tunnel_set(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        TunnelInfo *t = NULL;
+        int r = check_settings_given("tunnel set", TUNNEL_SETTINGS);
+        if (r == 0)
+                r = load(bus, &o);
+        if (r == 0)
+                r = find_tunnel(&o, argv[0], &t);
+        if (r == 0)
+                r = new_call(bus, &m, t->path, WGNET_TUNNEL_INTERFACE, "Update");
+        if (r != 0)
+                return r;
+        if (append_tunnel_options(m, false, false) < 0)
+                return oom();
+        r = call(bus, m, NULL, "Cannot change tunnel '%s'", t->name);
+        if (r == 0 && !arg.quiet && !output.json)
+                printf("Tunnel '%s' updated.\n", t->name);
+        return r;
+}
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         const char *name, *old, *new;
         if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || !streq(name, WGNET_BUS_NAME))
@@ -1925,6 +2334,19 @@ static const Verb verbs[] = {
           "New key pair (with a grace period), or a new preshared key" },
         { "peer", "qr", 1, 2, verb_peer_qr, true, BIT(OPT_PNG) | BIT(OPT_SVG) | BIT(OPT_OUTPUT) | BIT(OPT_FORCE),
           "NETWORK PEER [--png=FILE|--svg=FILE]", "Show a peer's config as a QR code" },
+        { "tunnel", "list", 0, 0, verb_tunnel_list, false, 0, "", "List node-to-node tunnels" },
+        { "tunnel", "show", 1, 16, verb_tunnel_show, false, 0, "TUNNEL...", "Show tunnels in detail" },
+        { "tunnel", "create", 1, 1, verb_tunnel_create, true,
+          TUNNEL_SETTINGS | BIT(OPT_INTERFACE) | BIT(OPT_INACTIVE), "NAME [OPTIONS]",
+          "Create a tunnel to another host (pair it, or give --public-key)" },
+        { "tunnel", "pairing", 1, 1, verb_tunnel_pairing, true, 0, "TUNNEL",
+          "Print the pairing string to import on the other host" },
+        { "tunnel", "import", 1, 1, verb_tunnel_import, true, TUNNEL_IMPORT_SETTINGS, "PAIRING|- [OPTIONS]",
+          "Import a pairing string: create the tunnel, or complete it" },
+        { "tunnel", "up", 1, 16, verb_tunnel_up, true, 0, "TUNNEL...", "Activate tunnels" },
+        { "tunnel", "down", 1, 16, verb_tunnel_down, true, 0, "TUNNEL...", "Deactivate tunnels" },
+        { "tunnel", "set", 1, 1, verb_tunnel_set, true, TUNNEL_SETTINGS, "TUNNEL OPTIONS", "Change tunnel settings" },
+        { "tunnel", "delete", 1, 16, verb_tunnel_delete, true, 0, "TUNNEL...", "Delete tunnels" },
         { NULL, "monitor", 0, 0, verb_monitor, false, 0, "", "Print signals and property changes as they happen" },
         { NULL, "version", 0, 0, verb_version, false, 0, "", "Show client and daemon versions" },
         { NULL, "help", 0, 0, verb_help, false, 0, "", "Show this help" },
@@ -1984,6 +2406,16 @@ static void print_help(void) {
                "  -o --output=FILE         Write the config to FILE (0600; --force overwrites)\n"
                "     --qr / --no-qr        QR code after 'peer add' (default: on a terminal)\n"
                "     --png=FILE --svg=FILE QR code image (peer qr)\n\n"
+               "Tunnel options (create, set, import):\n"
+               "     --local-network=CIDR  Network behind this host (repeat; --local-network= clears)\n"
+               "     --remote-network=CIDR Network behind the other host (create, set)\n"
+               "     --endpoint=IP:PORT    This host's address as the other host reaches it\n"
+               "     --remote-endpoint=IP:PORT  The other host's address (create, set)\n"
+               "     --public-key=KEY      The other host's public key (instead of pairing)\n"
+               "     --tunnel-address=CIDR Point-to-point address, e.g. 10.255.0.1/31 (create, set)\n"
+               "     --port=PORT --interface=IF --keepalive=S|off --online-threshold=S --inactive\n"
+               "     --pairing-lifetime=S  How long a pairing string stays valid (default 900)\n"
+               "     --name=NAME           Name of the tunnel created by import\n\n"
                "See wgnetctl(1).\n");
 }
 
@@ -2050,6 +2482,26 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case OPT_ENDPOINT:
                         arg.endpoint = optarg;
+                        break;
+                case OPT_LOCAL_NETWORK:
+                        if (list_option(&arg.local_networks, optarg) < 0)
+                                return oom();
+                        break;
+                case OPT_REMOTE_NETWORK:
+                        if (list_option(&arg.remote_networks, optarg) < 0)
+                                return oom();
+                        break;
+                case OPT_TUNNEL_ADDRESS:
+                        if (list_option(&arg.tunnel_addresses, optarg) < 0)
+                                return oom();
+                        break;
+                case OPT_REMOTE_ENDPOINT:
+                        arg.remote_endpoint = optarg;
+                        break;
+                case OPT_PAIRING_LIFETIME:
+                        if (parse_unsigned(optarg, 1, 7 * 86400, &v) < 0)
+                                return bad_value(c, optarg, "seconds, 1 to 604800");
+                        arg.pairing_lifetime = (uint32_t) v;
                         break;
                 case OPT_PORT:
                         if (parse_unsigned(optarg, 1, 65535, &v) < 0)
@@ -2204,7 +2656,7 @@ static int run(int argc, char **argv) {
 
         verb = find_verb(argc, argv, &consumed);
         if (!verb) {
-                if (argc > 1 && (streq(argv[0], "network") || streq(argv[0], "peer")))
+                if (argc > 1 && (streq(argv[0], "network") || streq(argv[0], "peer") || streq(argv[0], "tunnel")))
                         usage_error("Unknown command '%s %s' (see wgnetctl --help)", argv[0], argv[1]);
                 else
                         usage_error("Unknown command '%s' (see wgnetctl --help)", argv[0]);
@@ -2258,5 +2710,8 @@ int main(int argc, char **argv) {
         strv_free(arg.dns);
         strv_free(arg.routes);
         strv_free(arg.sites);
+        strv_free(arg.local_networks);
+        strv_free(arg.remote_networks);
+        strv_free(arg.tunnel_addresses);
         return r;
 }

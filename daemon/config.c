@@ -15,6 +15,16 @@ int config_parse_tick(const char *s, uint64_t *ret_usec) {
         return 0;
 }
 
+int config_parse_days(const char *s, int *ret_days) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno || end == s || (*end && !streq(end, "d")) || v < 0 || v > 3650)
+                return -EINVAL;
+        *ret_days = (int) v;
+        return 0;
+}
+
 static char *strip(char *s) {
         while (isspace((unsigned char) *s))
                 s++;
@@ -83,6 +93,15 @@ int config_parse_file(const char *path, bool required, ManagerConfig *c) {
                                 log_error("%s:%u: invalid Firewall '%s' (yes or no)", path, n, value);
                                 r = -EINVAL;
                         }
+                } else if (streq(key, "HistoryRetention5Min") || streq(key, "HistoryRetentionHourly")) {
+                        int days;
+                        r = config_parse_days(value, &days);
+                        if (r < 0)
+                                log_error("%s:%u: invalid %s '%s' (days, 0-3650)", path, n, key, value);
+                        else if (streq(key, "HistoryRetention5Min"))
+                                c->history_fine_days = days;
+                        else
+                                c->history_coarse_days = days;
                 } else if (streq(key, "UserspaceImplementation")) {
                         r = set_string(&c->userspace_binary, value);
                 } else {

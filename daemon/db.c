@@ -2,7 +2,9 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "db-tunnel.h"
 #include "db.h"
+#include "db-history.h"
 #include "manager.h"
 #include "network.h"
 #include "peer.h"
@@ -74,6 +76,11 @@ static const char *const migrations[] = {
         "ALTER TABLE peers ADD COLUMN rotation_deadline INTEGER NOT NULL DEFAULT 0;"
         "UPDATE networks SET rotation_kind = 'keypair' WHERE rotation_kind = '';"
         "UPDATE networks SET grace_period = 86400 WHERE grace_period = 0;",
+        /* 3: transfer history (daemon/history.c): bytes per bucket, 5-minute (level 0) and
+         * hourly (level 1); bucket = start in seconds since the epoch */
+        DB_HISTORY_MIGRATION_SQL,
+        /* 4: node-to-node tunnels and consumed pairings (db-tunnel.c) */
+        db_tunnel_migration,
 };
 
 enum {
@@ -252,6 +259,10 @@ Db *db_close(Db *db) {
         return NULL;
 }
 
+struct sqlite3 *db_handle(Db *db) {
+        return db->sqlite;
+}
+
 /* Run a prepared statement that returns no rows, then reset it. */
 static int step_done(sqlite3_stmt *s) {
         int rc = sqlite3_step(s);
@@ -269,6 +280,10 @@ int db_begin(Db *db) {
         if (db->begin_hook)
                 db->begin_hook(db->begin_hook_userdata);
         return step_simple(db, STMT_BEGIN);
+}
+
+bool db_in_transaction(Db *db) {
+        return !sqlite3_get_autocommit(db->sqlite);
 }
 
 int db_commit(Db *db) {

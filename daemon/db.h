@@ -4,6 +4,7 @@
 /* The only place with SQL. WAL, foreign keys, synchronous=FULL (a commit is durable before
  * the caller replies), migrations by PRAGMA user_version. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,8 +18,13 @@ int db_open(const char *path, Db **ret);
 void db_set_begin_hook(Db *db, void (*hook)(void *userdata), void *userdata);
 Db *db_close(Db *db);
 
+/* For the other daemon/db-*.c files: the connection, to prepare their own statements. */
+struct sqlite3 *db_handle(Db *db);
+
 int db_begin(Db *db);
 int db_commit(Db *db);
+/* Is a transaction open (a caller's change in progress)? */
+bool db_in_transaction(Db *db);
 void db_rollback(Db *db);
 
 /* Highest id in use, 0 for none. */

@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "history.h"
 #include "keys.h"
 #include "log.h"
 #include "manager.h"
@@ -50,7 +51,9 @@ int main(int argc, char **argv) {
                 { "firewall", required_argument, NULL, ARG_FIREWALL },
                 { 0 }
         };
-        ManagerConfig cfg = { .tick_usec = WGNETD_TICK_USEC, .backend = WG_BACKEND_AUTO, .firewall = 1 };
+        ManagerConfig cfg = { .tick_usec = WGNETD_TICK_USEC, .backend = WG_BACKEND_AUTO, .firewall = 1,
+                              .history_fine_days = HISTORY_FINE_KEEP_DAYS,
+                              .history_coarse_days = HISTORY_COARSE_KEEP_DAYS };
         ManagerConfig cli = { .backend = -1, .firewall = -1 };
         const char *config_path = WGNETD_CONFIG_FILE;
         bool config_required = false;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "audit.h"
 #include "bus-util.h"
 #include "db.h"
 #include "firewall-sync.h"
@@ -8,6 +9,7 @@
 #include "network.h"
 #include "peer-add.h"
 #include "peer.h"
+#include "tunnel.h"
 #include "validate.h"
 #include "wgconf.h"
 #include "wgnet-error.h"
@@ -75,13 +77,17 @@ static int network_create(Manager *m, const char *name, BusOption *opts, Network
 }
 
 static int network_finish_create(Manager *m, Network *n, sd_bus_error *error) {
+        /* An imported interface that already runs is adopted; on failure only an interface
+         * this call created is removed, never a running one. */
+        bool existed = n->active && wg_backend_exists(m->backend, n->ifname);
         int r;
 
         if (n->active) {
                 r = network_apply(n, false);
                 if (r < 0) {
                         db_rollback(m->db);
-                        (void) network_deactivate_device(n);
+                        if (!existed)
+                                (void) network_deactivate_device(n);
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                                  "Cannot bring up interface %s: %s", n->ifname, strerror(-r));
                 }
@@ -89,7 +95,7 @@ static int network_finish_create(Manager *m, Network *n, sd_bus_error *error) {
         r = db_commit(m->db);
         if (r < 0) {
                 db_rollback(m->db);
-                if (n->active)
+                if (n->active && !existed)
                         (void) network_deactivate_device(n);
                 return r;
         }
@@ -112,6 +118,10 @@ static int check_new_network(Manager *m, const char *name, BusOption *opts, sd_b
                 if (streq(o->ifname, ifn))
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
                                                  "Interface '%s' is used by network '%s'", ifn, o->name);
+        Tunnel *t = manager_tunnel_by_ifname(m, ifn);
+        if (t)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
+                                         "Interface '%s' is used by tunnel '%s'", ifn, t->name);
         return 0;
 }
 
@@ -121,7 +131,7 @@ static int network_publish(Manager *m, Network *n) {
                 return r;
         m->next_network_id++;
         (void) sd_bus_emit_object_added(m->bus, n->path);
-        log_info("%s: network created (interface %s, %s mode)", n->name, n->ifname, network_mode_to_string(n->mode));
+        log_debug("%s: network published (interface %s, %s mode)", n->name, n->ifname, network_mode_to_string(n->mode));
         /* Forwarding, isolation and NAT from the first packet, not from the next tick. */
         (void) manager_firewall_sync(m, false);
         return 0;
@@ -160,8 +170,11 @@ static int method_create_network(sd_bus_message *m, void *userdata, sd_bus_error
         }
         if (r >= 0)
                 r = network_publish(mgr, n);
-        if (r >= 0)
+        if (r >= 0) {
+                audit_log(m, AUDIT_NETWORK_CREATED, n, NULL, "%s: network created (interface %s, %s mode)",
+                          n->name, n->ifname, network_mode_to_string(n->mode));
                 r = sd_bus_reply_method_return(m, "o", n->path);
+        }
         else
                 r = bus_reply_errno(error, r, "Cannot create network '%s'", name);
 finish:
@@ -345,7 +358,8 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
                 goto finish;
         for (Peer *p = n->peers; p; p = p->next)
                 (void) sd_bus_emit_object_added(mgr->bus, p->path);
-        log_info("%s: imported %u peers", n->name, n->n_peers);
+        audit_log(m, AUDIT_NETWORK_IMPORTED, n, NULL, "%s: network imported with %u peers (interface %s)",
+                  n->name, n->n_peers, n->ifname);
         r = sd_bus_reply_method_return(m, "o", n->path);
 finish:
         strv_free(subnets);
@@ -419,6 +433,11 @@ const sd_bus_vtable manager_vtable[] = {
                                 method_list_networks, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ImportNetwork", SD_BUS_ARGS("s", name, "s", wg_quick_text, "a{sv}", options),
                                 SD_BUS_RESULT("o", network), method_import_network, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Node-to-node tunnels (tunnel-bus.c). */
+        SD_BUS_METHOD_WITH_ARGS("CreateTunnel", SD_BUS_ARGS("s", name, "a{sv}", options),
+                                SD_BUS_RESULT("o", tunnel), method_create_tunnel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ImportPairing", SD_BUS_ARGS("s", pairing, "a{sv}", options),
+                                SD_BUS_RESULT("o", tunnel), method_import_pairing, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -491,6 +510,8 @@ int manager_bus_register(Manager *m) {
                                                peer_vtable, peer_object_find, m);
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(m->bus, NULL, WGNET_PEER_PREFIX, peer_node_enumerator, m);
+        if (r >= 0)
+                r = tunnel_bus_register(m);
         if (r >= 0)
                 r = sd_bus_add_object_manager(m->bus, NULL, WGNET_OBJECT_ROOT);
         return r;

@@ -8,12 +8,14 @@
 #include "db.h"
 #include "log.h"
 #include "firewall-sync.h"
+#include "history.h"
 #include "manager.h"
 #include "network.h"
 #include "peer-add.h"
 #include "peer.h"
 #include "polkit.h"
 #include "rotation.h"
+#include "tunnel.h"
 #include "wgnet-error.h"
 
 /* Every method that is not plain read access, with the polkit action that guards it.
@@ -34,14 +36,24 @@ const MethodAction method_actions[] = {
         { WGNET_PEER_INTERFACE, "Enable", "org.wgnet1.manage-peers" },
         { WGNET_PEER_INTERFACE, "Disable", "org.wgnet1.manage-peers" },
         { WGNET_PEER_INTERFACE, "Remove", "org.wgnet1.manage-peers" },
-        { WGNET_PEER_INTERFACE, "RotateKeys", "org.wgnet1.read-secrets" },
+        /* Changes the peer (manage-peers) and replies with its new keys (read-secrets). */
+        { WGNET_PEER_INTERFACE, "RotateKeys", "org.wgnet1.manage-peers", "org.wgnet1.read-secrets" },
         { WGNET_PEER_INTERFACE, "GetConfig", "org.wgnet1.read-secrets" },
         { WGNET_PEER_INTERFACE, "GetQRCode", "org.wgnet1.read-secrets" },
+        { WGNET_MANAGER_INTERFACE, "CreateTunnel", "org.wgnet1.manage-networks" },
+        { WGNET_MANAGER_INTERFACE, "ImportPairing", "org.wgnet1.manage-networks" },
+        { WGNET_TUNNEL_INTERFACE, "Activate", "org.wgnet1.manage-networks" },
+        { WGNET_TUNNEL_INTERFACE, "Deactivate", "org.wgnet1.manage-networks" },
+        { WGNET_TUNNEL_INTERFACE, "Update", "org.wgnet1.manage-networks" },
+        { WGNET_TUNNEL_INTERFACE, "Delete", "org.wgnet1.manage-networks" },
+        { WGNET_TUNNEL_INTERFACE, "GetPairing", "org.wgnet1.read-secrets" },
         /* Read access: no secrets, no changes. */
         { WGNET_MANAGER_INTERFACE, "GetNetworkByName", NULL },
         { WGNET_MANAGER_INTERFACE, "ListNetworks", NULL },
         { WGNET_NETWORK_INTERFACE, "NextAddresses", NULL },
         { WGNET_NETWORK_INTERFACE, "GetStats", NULL },
+        { WGNET_PEER_INTERFACE, "GetTransferHistory", NULL },
+        { WGNET_NETWORK_INTERFACE, "GetMetrics", NULL },
         { 0 }
 };
 
@@ -58,7 +70,8 @@ int manager_verify(Manager *mgr, sd_bus_message *m, sd_bus_error *error) {
         if (!streq_ptr(sd_bus_message_get_member(m), "AddPeer"))
                 manager_flush_adds(mgr);
         /* Deny by default: a method without an action is refused. */
-        return polkit_verify_async(m, a ? a->action : NULL, mgr->polkit, error);
+        const char *actions[] = { a ? a->action : NULL, a ? a->action2 : NULL };
+        return polkit_verify_async_all(m, actions, actions[1] ? 2 : 1, mgr->polkit, error);
 }
 
 int manager_new(const ManagerConfig *config, Manager **ret) {
@@ -71,14 +84,17 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         m->config.tick_usec = config->tick_usec;
         m->config.backend = config->backend;
         m->config.firewall = config->firewall;
+        m->config.history_fine_days = config->history_fine_days;
+        m->config.history_coarse_days = config->history_coarse_days;
         m->firewall_enabled = config->firewall != 0;
         if (config->userspace_binary)
                 m->config.userspace_binary = strdup(config->userspace_binary);
         m->networks_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
         m->networks_by_name = hashmap_new(string_hash_func, string_equal_func);
         m->peers_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
+        m->tunnels_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
         m->polkit = polkit_registry_new();
-        if (!m->config.state_dir || !m->networks_by_id || !m->networks_by_name || !m->peers_by_id || !m->polkit)
+        if (!m->config.state_dir || !m->networks_by_id || !m->networks_by_name || !m->peers_by_id || !m->tunnels_by_id || !m->polkit)
                 return -ENOMEM;
         (void) sodium_mlock(m->secret_key, sizeof(m->secret_key));
         r = sd_event_default(&m->event);
@@ -104,11 +120,13 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->networks_by_id);
         hashmap_free(m->networks_by_name);
         hashmap_free(m->peers_by_id);
+        manager_free_tunnels(m);
         polkit_registry_free(m->polkit);
         sd_event_source_unref(m->tick_source);
         sd_event_source_unref(m->rotation_source);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
+        history_free(m->history);
         db_close(m->db);
         wg_backend_free(m->backend);
         sodium_munlock(m->secret_key, sizeof(m->secret_key));
@@ -214,6 +232,7 @@ void manager_reconcile_all(Manager *m, bool log_repairs) {
                 if (r < 0)
                         log_warning("%s: cannot reconcile the device: %s", n->ifname, strerror(-r));
         }
+        manager_reconcile_tunnels(m, log_repairs);
         (void) manager_firewall_sync(m, false);
 }
 
@@ -221,7 +240,13 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         (void) wg_backend_reap(m->backend);
         manager_reconcile_all(m, true);
+        if (m->history) {
+                int r = history_sample(m->history, now_usec());
+                if (r < 0)
+                        log_warning("Cannot record the transfer history: %s", strerror(-r));
+        }
         manager_policy_tick(m);
+        polkit_registry_gc(m->polkit);
         (void) manager_rotation_timer_update(m);
         (void) sd_event_source_set_time(s, usec + m->config.tick_usec);
         return 0;
@@ -258,8 +283,15 @@ int manager_start(Manager *m) {
         m->next_network_id++;
         m->next_peer_id++;
         r = db_load(m->db, m);
+        if (r >= 0)
+                r = manager_load_tunnels(m);
         if (r < 0) {
                 log_error("Cannot load the database: %s", strerror(-r));
+                return r;
+        }
+        r = history_new(m, &m->history);
+        if (r < 0) {
+                log_error("Cannot set up the transfer history: %s", strerror(-r));
                 return r;
         }
 
@@ -274,6 +306,10 @@ int manager_start(Manager *m) {
         /* Bring the devices to what the database says before taking the name. */
         m->started_at = now_usec();
         manager_reconcile_all(m, true);
+        /* The transfer history's baseline: the devices' counters as found at the start. */
+        r = history_sample(m->history, now_usec());
+        if (r < 0)
+                log_warning("Cannot record the transfer history: %s", strerror(-r));
 
         r = sd_bus_open_system(&m->bus);
         if (r < 0) {

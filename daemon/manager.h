@@ -10,6 +10,7 @@
 #include "secretbox.h"
 
 typedef struct Db Db;
+typedef struct History History;
 typedef struct Network Network;
 typedef struct Peer Peer;
 typedef struct PolkitRegistry PolkitRegistry;
@@ -20,6 +21,8 @@ typedef struct ManagerConfig {
         WgBackendType backend;
         char *userspace_binary;         /* NULL = default */
         int firewall;                   /* manage table inet wgnet and forwarding: 1 yes, 0 no, -1 unset */
+        int history_fine_days;          /* transfer history retention, 5-minute buckets (0 = off) */
+        int history_coarse_days;        /* hourly buckets (0 = off) */
 } ManagerConfig;
 
 typedef struct Manager {
@@ -32,12 +35,15 @@ typedef struct Manager {
         Db *db;
         WgBackend *backend;
         PolkitRegistry *polkit;
+        History *history;               /* transfer history, sampled by the tick */
         uint8_t secret_key[SECRETBOX_KEY_LEN];   /* for data at rest; in locked memory */
 
         Hashmap *networks_by_id;        /* uint64_t id -> Network */
         Hashmap *networks_by_name;      /* name -> Network */
         Hashmap *peers_by_id;           /* uint64_t id -> Peer */
         uint64_t next_network_id, next_peer_id;
+        Hashmap *tunnels_by_id;         /* uint64_t id -> Tunnel (tunnel.c) */
+        uint64_t next_tunnel_id;
 
         bool firewall_enabled;
         char *firewall_applied;         /* the last nft script applied */
@@ -75,12 +81,17 @@ int manager_bus_register(Manager *m);
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable network_vtable[];
 extern const sd_bus_vtable peer_vtable[];
+/* Network.GetMetrics (metrics-bus.c). */
+int network_method_get_metrics(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* Peer.GetTransferHistory (history-bus.c). */
+int peer_method_get_transfer_history(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* Method → polkit action, for every method that is not plain read access. */
 typedef struct MethodAction {
         const char *interface;
         const char *member;
         const char *action;             /* NULL = read access, no authorization needed */
+        const char *action2;            /* a second action that must allow too, or NULL */
 } MethodAction;
 extern const MethodAction method_actions[];
 /* NULL when the method is not in the table. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "audit.h"
 #include "bus-util.h"
 #include "db.h"
 #include "firewall-sync.h"
@@ -139,6 +140,8 @@ static int method_add_peers(sd_bus_message *m, void *userdata, sd_bus_error *err
         peer_specs_done(specs, count);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < count; i++)
+                audit_log(m, AUDIT_PEER_ADDED, n, peers[i], "%s: peer '%s' added", n->name, peers[i]->name);
 
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         r = sd_bus_message_new_method_return(m, &reply);
@@ -177,9 +180,14 @@ static int method_remove_peer(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = manager_verify(n->manager, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        _cleanup_(freep) char *name = strdup(p->name);
+        if (!name)
+                return -ENOMEM;
+        Peer gone = { .id = p->id, .name = name };      /* what the audit entry needs after the free */
         r = peer_remove(p, error);
         if (r < 0)
                 return r;
+        audit_log(m, AUDIT_PEER_REMOVED, n, &gone, "%s: peer '%s' removed", n->name, gone.name);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -252,7 +260,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 (void) sd_bus_emit_properties_changed_strv(n->manager->bus, n->path, WGNET_NETWORK_INTERFACE,
                                                            (char **) changed);
         (void) manager_firewall_sync(n->manager, false);
-        log_info("%s: network updated", n->name);
+        audit_log(m, AUDIT_NETWORK_UPDATED, n, NULL, "%s: network updated", n->name);
         r = sd_bus_reply_method_return(m, NULL);
 finish:
         bus_options_done(opts, _NETOPT_MAX);
@@ -300,7 +308,7 @@ int network_set_active(Network *n, bool active, sd_bus_error *error) {
         if (!active)
                 n->n_online = 0;
         (void) manager_firewall_sync(m, false);
-        log_info("%s: network %s (%s)", n->name, active ? "activated" : "deactivated", n->ifname);
+        log_debug("%s: network %s (%s)", n->name, active ? "activated" : "deactivated", n->ifname);
         (void) network_emit_changed(n, "Active", "OnlinePeerCount", NULL);
         return 0;
 }
@@ -310,9 +318,13 @@ static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *erro
         int r = manager_verify(n->manager, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = network_set_active(n, !streq(sd_bus_message_get_member(m), "Deactivate"), error);
+        bool active = !streq(sd_bus_message_get_member(m), "Deactivate"), was = n->active;
+        r = network_set_active(n, active, error);
         if (r < 0)
                 return r;
+        if (was != active)
+                audit_log(m, active ? AUDIT_NETWORK_ACTIVATED : AUDIT_NETWORK_DEACTIVATED, n, NULL,
+                          "%s: network %s (%s)", n->name, active ? "activated" : "deactivated", n->ifname);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -338,7 +350,7 @@ static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
         for (Peer *p = n->peers; p; p = p->next)
                 (void) sd_bus_emit_object_removed(mgr->bus, p->path);
         (void) sd_bus_emit_object_removed(mgr->bus, n->path);
-        log_info("%s: network deleted", n->name);
+        audit_log(m, AUDIT_NETWORK_DELETED, n, NULL, "%s: network deleted (interface %s)", n->name, n->ifname);
         network_detach(n);
         network_free(n);
         (void) manager_firewall_sync(mgr, false);
@@ -459,6 +471,7 @@ static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = network_export(n, &text);
         if (r < 0)
                 return bus_reply_errno(error, r, "Cannot export network '%s'", n->name);
+        audit_log(m, AUDIT_SECRET_READ, n, NULL, "%s: network exported (with its private key)", n->name);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);
@@ -512,6 +525,8 @@ const sd_bus_vtable network_vtable[] = {
         SD_BUS_METHOD("Delete", NULL, NULL, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NextAddresses", SD_BUS_NO_ARGS, SD_BUS_RESULT("as", addresses),
                                 method_next_addresses, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetMetrics", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ossstttbbb)", metrics),
+                                network_method_get_metrics, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(otttbs)", stats), method_get_stats,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Export", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", config), method_export,

@@ -3,6 +3,7 @@
 #include "manager.h"
 #include "network-options.h"
 #include "peer.h"
+#include "tunnel.h"
 #include "validate.h"
 #include "wgnet-error.h"
 
@@ -12,7 +13,7 @@ uint16_t manager_free_listen_port(Manager *m) {
                 bool used = false;
                 HASHMAP_FOREACH(n, m->networks_by_id, i)
                         used = used || n->listen_port == port;
-                if (!used)
+                if (!used && !manager_tunnel_by_port(m, (uint16_t) port))
                         return (uint16_t) port;
         }
         return 0;
@@ -125,6 +126,10 @@ int network_settings_check(Manager *m, Network *self, BusOption *opts, bool crea
                         if (o != self && o->listen_port == port)
                                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
                                                          "Listen port %u is used by network '%s'", port, o->name);
+                Tunnel *t = manager_tunnel_by_port(m, port);
+                if (t)
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
+                                                 "Listen port %u is used by tunnel '%s'", port, t->name);
         }
         if (opts[NETOPT_ENDPOINT].set && !isempty(opts[NETOPT_ENDPOINT].s) && !endpoint_is_valid(opts[NETOPT_ENDPOINT].s))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include "audit.h"
 #include "db.h"
 #include "log.h"
 #include "manager.h"
@@ -139,17 +140,39 @@ int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, s
         return 0;
 }
 
+static int peer_specs_check_one_by_one(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, Hashmap *names,
+                                       Hashmap *keys, Hashmap *addrs, char ***addr_strings, size_t *n_addr_strings,
+                                       size_t *with_sites, size_t *n_with_sites, sd_bus_error *error);
+
 int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd_bus_error *error) {
-        /* names and own keys seen so far in this batch: hashed, a bulk of 10,000 is common */
-        _cleanup_(hashmap_freep) Hashmap *names = NULL, *keys = NULL;
+        /* Duplicates inside the batch through maps: a batch is checked before polkit, by
+         * anyone, so its cost must stay linear. */
+        _cleanup_(hashmap_freep) Hashmap *names = hashmap_new(string_hash_func, string_equal_func);
+        _cleanup_(hashmap_freep) Hashmap *keys = hashmap_new(key32_hash_func, key32_equal_func);
+        _cleanup_(hashmap_freep) Hashmap *addrs = hashmap_new(string_hash_func, string_equal_func);
+        _cleanup_(strv_freep) char **addr_strings = NULL;
+        size_t n_addr_strings = 0, *with_sites = NULL, n_with_sites = 0;
         int r;
 
-        if (n_specs > 1) {
-                names = hashmap_new(string_hash_func, string_equal_func);
-                keys = hashmap_new(key32_hash_func, key32_equal_func);
-                if (!names || !keys)
-                        return -ENOMEM;
-        }
+        if (!names || !keys || !addrs)
+                return -ENOMEM;
+        if (n_specs > PEER_BATCH_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Too many peers in one call: %zu (at most %u)", n_specs, PEER_BATCH_MAX);
+        with_sites = calloc(n_specs ? n_specs : 1, sizeof(size_t));
+        if (!with_sites)
+                return -ENOMEM;
+        r = peer_specs_check_one_by_one(n, specs, n_specs, self, names, keys, addrs, &addr_strings,
+                                        &n_addr_strings, with_sites, &n_with_sites, error);
+        free(with_sites);
+        return r;
+}
+
+static int peer_specs_check_one_by_one(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, Hashmap *names,
+                                       Hashmap *keys, Hashmap *addrs, char ***addr_strings, size_t *n_addr_strings,
+                                       size_t *with_sites, size_t *n_with_sites, sd_bus_error *error) {
+        int r;
+
         for (size_t i = 0; i < n_specs; i++) {
                 PeerSpec *s = &specs[i];
                 BusOption *o = s->opts;
@@ -164,14 +187,12 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
                 if (hashmap_get(n->peers_by_name, s->name))
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
                                                  "Peer '%s' already exists in network '%s'", s->name, n->name);
-                if (names) {
-                        r = hashmap_put(names, s->name, s);
-                        if (r == -EEXIST)
-                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
-                                                         "Peer '%s' is given twice", s->name);
-                        if (r < 0)
-                                return r;
-                }
+                if (hashmap_get(names, s->name))
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
+                                                 "Peer '%s' is given twice", s->name);
+                r = hashmap_put(names, s->name, s);
+                if (r < 0)
+                        return r;
 
                 if (o[PEEROPT_PUBLIC_KEY].set) {
                         if (wg_key_from_base64(s->public_key, o[PEEROPT_PUBLIC_KEY].s) < 0)
@@ -186,14 +207,12 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
                                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
                                                          "Public key '%s' is already used by peer '%s'",
                                                          o[PEEROPT_PUBLIC_KEY].s, other->name);
-                        if (keys) {
-                                r = hashmap_put(keys, s->public_key, s);
-                                if (r == -EEXIST)
-                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
-                                                                 "Public key '%s' is given twice", o[PEEROPT_PUBLIC_KEY].s);
-                                if (r < 0)
-                                        return r;
-                        }
+                        if (hashmap_get(keys, s->public_key))
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
+                                                         "Public key '%s' is given twice", o[PEEROPT_PUBLIC_KEY].s);
+                        r = hashmap_put(keys, s->public_key, s);
+                        if (r < 0)
+                                return r;
                         s->own_key = true;
                 }
 
@@ -208,15 +227,24 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
                 } else
                         for (size_t k = 0; k < n->n_subnets; k++)
                                 s->auto_families[n->subnets[k].family == AF_INET6] = true;
-                for (size_t j = 0; s->n_addresses > 0 && j < i; j++)
-                        for (size_t a = 0; a < s->n_addresses; a++)
-                                for (size_t b = 0; b < specs[j].n_addresses; b++)
-                                        if (ip_prefix_equal(&s->addresses[a], &specs[j].addresses[b])) {
-                                                char buf[IP_PREFIX_STRLEN];
-                                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
-                                                                         "Address '%s' is given to two peers",
-                                                                         ip_addr_to_string(&s->addresses[a], buf));
-                                        }
+                for (size_t a = 0; a < s->n_addresses; a++) {
+                        char buf[IP_PREFIX_STRLEN];
+                        const char *text = ip_addr_to_string(&s->addresses[a], buf);
+                        if (hashmap_get(addrs, text))
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                                         "Address '%s' is given to two peers", text);
+                        char **nl = realloc(*addr_strings, (*n_addr_strings + 2) * sizeof(char *));
+                        if (!nl)
+                                return -ENOMEM;
+                        *addr_strings = nl;
+                        nl[*n_addr_strings] = strdup(text);
+                        nl[*n_addr_strings + 1] = NULL;
+                        if (!nl[*n_addr_strings])
+                                return -ENOMEM;
+                        r = hashmap_put(addrs, nl[(*n_addr_strings)++], s);
+                        if (r < 0)
+                                return r;
+                }
 
                 s->role = PEER_ROLE_CLIENT;
                 if (o[PEEROPT_ROLE].set) {
@@ -234,13 +262,18 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
                                                      &s->n_site_networks, error);
                         if (r < 0)
                                 return r;
-                        for (size_t j = 0; s->n_site_networks > 0 && j < i; j++)
+                        /* Overlaps need pairs: only among the (few) site gateways. */
+                        for (size_t x = 0; x < *n_with_sites; x++) {
+                                size_t j = with_sites[x];
                                 for (size_t a = 0; a < s->n_site_networks; a++)
                                         for (size_t b = 0; b < specs[j].n_site_networks; b++)
                                                 if (ip_prefix_overlaps(&s->site_networks[a], &specs[j].site_networks[b]))
                                                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
                                                                                  "Site network '%s' is given to two peers",
                                                                                  o[PEEROPT_SITE_NETWORKS].as[a]);
+                        }
+                        if (s->n_site_networks > 0)
+                                with_sites[(*n_with_sites)++] = i;
                 }
                 if (o[PEEROPT_EMAIL].set && (strlen(o[PEEROPT_EMAIL].s) > 254 ||
                                              (!isempty(o[PEEROPT_EMAIL].s) && !strchr(o[PEEROPT_EMAIL].s, '@')) ||
@@ -456,7 +489,7 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
                         (void) network_apply_peer_routes(n, p, false);
                 (void) sd_bus_emit_object_added(m->bus, p->path);
                 (void) sd_bus_emit_signal(m->bus, n->path, WGNET_NETWORK_INTERFACE, "PeerAdded", "o", p->path);
-                log_info("%s: peer '%s' added", n->name, p->name);
+                log_debug("%s: peer '%s' linked", n->name, p->name);
         }
         (void) network_emit_changed(n, "PeerCount", NULL);
         *ret_peers = TAKE_PTR(peers);
@@ -481,6 +514,7 @@ fail:
 
 int peer_reply_added(sd_bus_message *m, Peer *p, const char *config) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        audit_log(m, AUDIT_PEER_ADDED, p->network, p, "%s: peer '%s' added", p->network->name, p->name);
         int r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);

@@ -46,6 +46,9 @@ int peer_check_policy_options(const BusOption *opts, sd_bus_error *error);
 /* Apply them to p; appends the names of changed properties to changed (if not NULL). */
 void peer_apply_policy_options(Peer *p, const BusOption *opts, const char **changed, size_t *k);
 
+/* The most peers one AddPeers call may carry. */
+#define PEER_BATCH_MAX 65536u
+
 /* One peer to add, as read from the bus and checked. */
 typedef struct PeerSpec {
         const char *name;

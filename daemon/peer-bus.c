@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "audit.h"
 #include "bus-util.h"
 #include "db.h"
 #include "log.h"
@@ -98,7 +99,7 @@ int peer_remove(Peer *p, sd_bus_error *error) {
                 db_rollback(m->db);
                 return bus_reply_errno(error, r, "Cannot remove peer '%s'", p->name);
         }
-        log_info("%s: peer '%s' removed", n->name, p->name);
+        log_debug("%s: peer '%s' removed", n->name, p->name);
         (void) sd_bus_emit_signal(m->bus, n->path, WGNET_NETWORK_INTERFACE, "PeerRemoved", "o", p->path);
         (void) sd_bus_emit_object_removed(m->bus, p->path);
         network_release_addresses(n, p->addresses, p->n_addresses);
@@ -113,9 +114,15 @@ static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error)
         int r = manager_verify(p->network->manager, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        Network *n = p->network;
+        _cleanup_(freep) char *name = strdup(p->name);
+        if (!name)
+                return -ENOMEM;
+        Peer gone = { .id = p->id, .name = name };      /* what the audit entry needs after the free */
         r = peer_remove(p, error);
         if (r < 0)
                 return r;
+        audit_log(m, AUDIT_PEER_REMOVED, n, &gone, "%s: peer '%s' removed", n->name, gone.name);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -144,7 +151,7 @@ int peer_set_enabled(Peer *p, bool enable, sd_bus_error *error) {
                 p->enabled = !enable;
                 return bus_reply_errno(error, r, "Cannot change peer '%s'", p->name);
         }
-        log_info("%s: peer '%s' %s", p->network->name, p->name, enable ? "enabled" : "disabled");
+        log_debug("%s: peer '%s' %s", p->network->name, p->name, enable ? "enabled" : "disabled");
         if (!enable && p->online) {
                 p->online = false;
                 p->network->n_online--;
@@ -160,9 +167,13 @@ static int method_enable(sd_bus_message *m, void *userdata, sd_bus_error *error)
         int r = manager_verify(p->network->manager, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = peer_set_enabled(p, streq(sd_bus_message_get_member(m), "Enable"), error);
+        bool enable = streq(sd_bus_message_get_member(m), "Enable"), was = p->enabled;
+        r = peer_set_enabled(p, enable, error);
         if (r < 0)
                 return r;
+        if (was != enable)
+                audit_log(m, enable ? AUDIT_PEER_ENABLED : AUDIT_PEER_DISABLED, p->network, p, "%s: peer '%s' %s",
+                          p->network->name, p->name, enable ? "enabled" : "disabled");
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -177,7 +188,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         PeerRole role = p->role;
         const char *changed[16];
         IpPrefix *old_addresses = NULL, *old_sites = NULL;
-        char *old_name = NULL;
+        char *old_name = NULL, *old_email = NULL;
         size_t n_old = p->n_addresses, k = 0;
         int r;
 
@@ -244,6 +255,10 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 goto finish;
         }
 
+        /* What the update changes, to put back when the database refuses it. */
+        Peer saved = *p;
+        size_t n_old_sites = p->n_site_networks;
+
         /* Addresses: give back the old ones, take the new ones (auto keeps the current
          * address of that family when there is one). */
         old_addresses = p->addresses;
@@ -309,7 +324,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (opts[PEEROPT_EMAIL].set && !streq(p->email, opts[PEEROPT_EMAIL].s)) {
                 char *e = strdup(opts[PEEROPT_EMAIL].s);
                 if (e) {
-                        free(p->email);
+                        old_email = p->email;
                         p->email = e;
                         changed[k++] = "Email";
                 }
@@ -355,14 +370,43 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         p->name = TAKE_PTR(old_name);
                         (void) hashmap_put(n->peers_by_name, p->name, p);
                 }
+                if (old_addresses) {
+                        network_release_addresses(n, p->addresses, p->n_addresses);
+                        (void) network_reserve_addresses(n, old_addresses, n_old);
+                        free(p->addresses);
+                        p->addresses = TAKE_PTR(old_addresses);
+                        p->n_addresses = n_old;
+                }
+                if (opts[PEEROPT_SITE_NETWORKS].set) {
+                        (void) network_apply_peer_routes(n, p, true);
+                        free(p->site_networks);
+                        p->site_networks = TAKE_PTR(old_sites);
+                        p->n_site_networks = n_old_sites;
+                }
+                if (old_email) {
+                        free(p->email);
+                        p->email = TAKE_PTR(old_email);
+                }
+                p->keepalive = saved.keepalive;
+                p->role = saved.role;
+                p->expires_at = saved.expires_at;
+                p->rotation_interval = saved.rotation_interval;
+                p->rotation_kind = saved.rotation_kind;
+                p->revoke_inactive = saved.revoke_inactive;
+                p->grace_period = saved.grace_period;
+                p->updated_at = saved.updated_at;
+                /* And the device back to what the database holds. */
+                if (p->enabled)
+                        (void) network_apply_peer(n, p, false);
                 r = bus_reply_errno(error, r, "Cannot update peer '%s'", p->name);
                 goto finish;
         }
-        log_info("%s: peer '%s' updated", n->name, p->name);
+        audit_log(m, AUDIT_PEER_UPDATED, n, p, "%s: peer '%s' updated", n->name, p->name);
         (void) peer_emit_changed_strv(p, (char **) changed);
         r = sd_bus_reply_method_return(m, NULL);
 finish:
         free(old_name);
+        free(old_email);
         free(old_addresses);
         free(old_sites);
         bus_options_done(opts, _PEEROPT_MAX);
@@ -386,6 +430,7 @@ static int method_get_config(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = reply_config(m, p, error, &text);
         if (r < 0)
                 return r;
+        audit_log(m, AUDIT_SECRET_READ, p->network, p, "%s: peer '%s': config read", p->network->name, p->name);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);
@@ -429,6 +474,8 @@ static int method_get_qrcode(sd_bus_message *m, void *userdata, sd_bus_error *er
         }
         if (r < 0)
                 return bus_reply_errno(error, r, "Cannot render the QR code of peer '%s'", p->name);
+        audit_log(m, AUDIT_SECRET_READ, p->network, p, "%s: peer '%s': config read as a %s QR code",
+                  p->network->name, p->name, format);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);
@@ -475,6 +522,8 @@ static int method_rotate_keys(sd_bus_message *m, void *userdata, sd_bus_error *e
                 if (r < 0)
                         return r;
         }
+        audit_log(m, AUDIT_PEER_KEYS_ROTATED, p->network, p, "%s: peer '%s': %s rotation %s", p->network->name,
+                  p->name, what, streq(what, "psk") ? "done" : "started");
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);
@@ -528,6 +577,8 @@ const sd_bus_vtable peer_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("RotateKeys", SD_BUS_ARGS("s", what), SD_BUS_RESULT("s", config), method_rotate_keys,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Remove", NULL, NULL, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetTransferHistory", SD_BUS_ARGS("t", since, "t", step), SD_BUS_RESULT("a(ttt)", history),
+                                peer_method_get_transfer_history, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("RotationPending", SD_BUS_ARGS("t", deadline), 0),
         SD_BUS_SIGNAL_WITH_ARGS("Revoked", SD_BUS_ARGS("s", reason), 0),
         SD_BUS_VTABLE_END,

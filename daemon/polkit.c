@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <systemd/sd-bus.h>
+#include <time.h>
 
 #include "hashmap.h"
 #include "macro.h"
@@ -13,12 +14,17 @@ typedef enum QueryState {
         QUERY_FAILED,                   /* polkitd unreachable or broken reply */
 } QueryState;
 
+#define QUERY_MAX_ACTIONS 2
+#define QUERY_STALE_USEC (60 * UINT64_C(1000000))
+
 typedef struct Query {
         PolkitRegistry *registry;
         sd_bus_message *request;        /* the caller's message, referenced */
         sd_bus_slot *slot;
-        char *action;
+        char *actions[QUERY_MAX_ACTIONS];
+        size_t n_actions, current;      /* checked one after the other, all must allow */
         QueryState state;
+        uint64_t started_usec;
 } Query;
 
 struct PolkitRegistry {
@@ -61,7 +67,8 @@ static Query *query_free(Query *q) {
                 return NULL;
         sd_bus_slot_unref(q->slot);
         sd_bus_message_unref(q->request);
-        free(q->action);
+        for (size_t i = 0; i < q->n_actions; i++)
+                free(q->actions[i]);
         free(q);
         return NULL;
 }
@@ -130,6 +137,29 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         return NULL;
 }
 
+static int send_check(Query *q);
+
+static uint64_t now_monotonic(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+void polkit_registry_gc(PolkitRegistry *r) {
+        /* A query whose answer was never picked up (the handler failed before asking
+         * again) must not keep the caller's message, which may hold secrets. */
+        uint64_t now = now_monotonic();
+        Query *stale[64], *q;
+        size_t n = 0;
+        HASHMAP_FOREACH(q, r->queries, i)
+                if (q->state != QUERY_PENDING && now - q->started_usec > QUERY_STALE_USEC && n < ELEMENTSOF(stale))
+                        stale[n++] = q;
+        for (size_t i = 0; i < n; i++) {
+                hashmap_remove(r->queries, stale[i]->request);
+                query_free(stale[i]);
+        }
+}
+
 static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Query *q = userdata;
         int authorized = 0, challenge = 0;
@@ -143,20 +173,30 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         else
                 q->state = QUERY_FAILED;
 
+        /* The next action of the same call, asked only once the previous one allowed. */
+        if (q->state == QUERY_ALLOWED && q->current + 1 < q->n_actions) {
+                q->current++;
+                q->state = QUERY_PENDING;
+                if (send_check(q) >= 0)
+                        return 0;
+                q->state = QUERY_FAILED;
+        }
+
         /* Run the method handler again with the answer in the registry. */
         if (sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request) < 0) {
+                (void) sd_bus_reply_method_errorf(q->request, SD_BUS_ERROR_ACCESS_DENIED,
+                                                  "Authorization for %s could not be completed", q->actions[q->current]);
                 hashmap_remove(q->registry->queries, q->request);
                 query_free(q);
         }
         return 0;
 }
 
-static int start_query(sd_bus_message *m, const char *action, PolkitRegistry *registry) {
+static int send_check(Query *q) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        sd_bus *bus = sd_bus_message_get_bus(m);
-        const char *sender = sd_bus_message_get_sender(m);
-        uint32_t flags = sd_bus_message_get_allow_interactive_authorization(m) ? 1 : 0;
-        Query *q;
+        sd_bus *bus = sd_bus_message_get_bus(q->request);
+        const char *sender = sd_bus_message_get_sender(q->request);
+        uint32_t flags = sd_bus_message_get_allow_interactive_authorization(q->request) ? 1 : 0;
         int r;
 
         if (!sender)
@@ -168,24 +208,34 @@ static int start_query(sd_bus_message *m, const char *action, PolkitRegistry *re
         if (r >= 0)
                 r = sd_bus_message_append(call, "(sa{sv})sa{ss}us",
                                           "system-bus-name", 1, "name", "s", sender,
-                                          action, 0, flags, "");
+                                          q->actions[q->current], 0, flags, "");
         if (r < 0)
                 return r;
+        q->slot = sd_bus_slot_unref(q->slot);
+        /* Interactive authentication may take as long as the user needs. */
+        return sd_bus_call_async(bus, &q->slot, call, on_check_reply, q, flags ? UINT64_C(300) * 1000000 : 0);
+}
+
+static int start_query(sd_bus_message *m, const char *const *actions, size_t n_actions, PolkitRegistry *registry) {
+        Query *q;
+        int r;
 
         q = calloc(1, sizeof(Query));
         if (!q)
                 return -ENOMEM;
         q->registry = registry;
         q->request = sd_bus_message_ref(m);
-        q->action = strdup(action);
         q->state = QUERY_PENDING;
-        if (!q->action) {
-                query_free(q);
-                return -ENOMEM;
+        q->started_usec = now_monotonic();
+        for (size_t i = 0; i < n_actions && i < QUERY_MAX_ACTIONS; i++) {
+                q->actions[i] = strdup(actions[i]);
+                if (!q->actions[i]) {
+                        query_free(q);
+                        return -ENOMEM;
+                }
+                q->n_actions++;
         }
-        /* Interactive authentication may take as long as the user needs. */
-        r = sd_bus_call_async(bus, &q->slot, call, on_check_reply, q,
-                              flags ? UINT64_C(300) * 1000000 : 0);
+        r = send_check(q);
         if (r >= 0)
                 r = hashmap_put(registry->queries, q->request, q);
         if (r < 0) {
@@ -197,16 +247,31 @@ static int start_query(sd_bus_message *m, const char *action, PolkitRegistry *re
 
 int polkit_verify_async(sd_bus_message *m, const char *action, PolkitRegistry *registry,
                         sd_bus_error *error) {
+        const char *actions[] = { action };
+        return polkit_verify_async_all(m, actions, action ? 1 : 0, registry, error);
+}
+
+int polkit_verify_async_all(sd_bus_message *m, const char *const *actions, size_t n_actions,
+                            PolkitRegistry *registry, sd_bus_error *error) {
+        const char *action;
         uid_t uid;
         int r;
 
-        if (!action)
+        if (n_actions == 0 || !actions[0])
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "No authorization rule for this method");
+        if (n_actions > QUERY_MAX_ACTIONS)
+                return -EINVAL;
 
-        Query *q = hashmap_remove(registry->queries, m);
+        Query *q = hashmap_get(registry->queries, m);
+        if (q && q->state == QUERY_PENDING)
+                return 0;       /* asked again before polkit answered: keep waiting */
         if (q) {
+                hashmap_remove(registry->queries, m);
                 QueryState state = q->state;
+                /* The action that decided: the last one asked. */
+                _cleanup_(freep) char *decided = strdup(q->actions[q->current]);
                 query_free(q);
+                action = decided ? decided : actions[0];
                 switch (state) {
                 case QUERY_ALLOWED:
                         return 1;
@@ -228,9 +293,9 @@ int polkit_verify_async(sd_bus_message *m, const char *action, PolkitRegistry *r
         if (uid == 0)
                 return 1;
 
-        r = start_query(m, action, registry);
+        r = start_query(m, actions, n_actions, registry);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Authorization for %s could not be checked: %s", action, strerror(-r));
+                                         "Authorization for %s could not be checked: %s", actions[0], strerror(-r));
         return 0;
 }

@@ -18,3 +18,8 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
  * re-dispatch of the same message. */
 int polkit_verify_async(sd_bus_message *m, const char *action, PolkitRegistry *registry,
                         sd_bus_error *error);
+/* The same for several actions that must all allow (asked one after the other, at most 2). */
+int polkit_verify_async_all(sd_bus_message *m, const char *const *actions, size_t n_actions,
+                            PolkitRegistry *registry, sd_bus_error *error);
+/* Drop answers that no handler picked up within a minute (called by the tick). */
+void polkit_registry_gc(PolkitRegistry *r);

@@ -9,6 +9,7 @@
  * at the end of the grace period, one device set moves the addresses to the new key and
  * removes the old one. The pending state lives in the database and survives restarts. */
 
+#include "audit.h"
 #include "bus-util.h"
 #include "db.h"
 #include "log.h"
@@ -185,6 +186,11 @@ int peer_rotation_start(Peer *p, char **ret_config, sd_bus_error *error) {
         if (p->rotation_pending)
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RotationPending",
                                          "A key rotation of peer '%s' is already pending", p->name);
+        if (!p->private_key_stored && n->key_policy == KEY_POLICY_STORED)
+                /* Its private key never touches the server: the daemon does not make one. */
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Peer '%s' brings its own key pair: rotate it on the peer and add it "
+                                         "again, or rotate only the preshared key ('psk')", p->name);
         key_state_save(p, &saved);
 
         r = wg_key_generate_private(priv);
@@ -242,7 +248,7 @@ int peer_rotation_start(Peer *p, char **ret_config, sd_bus_error *error) {
 
         char key[WG_KEY_B64_SIZE];
         wg_key_to_base64(key, pub);
-        log_info("%s: peer '%s': keypair rotation started, new key %s, grace period ends in %" PRIu64 " s",
+        log_debug("%s: peer '%s': keypair rotation started, new key %s, grace period ends in %" PRIu64 " s",
                  n->name, p->name, key, peer_grace_period(p));
         if (m->bus)
                 (void) sd_bus_emit_signal(m->bus, p->path, WGNET_PEER_INTERFACE, "RotationPending", "t",
@@ -336,7 +342,8 @@ int peer_rotation_complete(Peer *p, const char *why) {
                         log_warning("%s: peer '%s': cannot switch keys on the device, the reconcile will: %s",
                                     n->ifname, p->name, strerror(-r));
         }
-        log_info("%s: peer '%s': keypair rotation completed (%s)", n->name, p->name, why);
+        audit_log(NULL, AUDIT_PEER_ROTATION_COMPLETED, n, p, "%s: peer '%s': keypair rotation completed (%s)",
+                  n->name, p->name, why);
         (void) peer_emit_changed(p, "PublicKey", "HasPresharedKey", "PrivateKeyStored", "RotationPending",
                                  "RotationDeadline", "PendingPublicKey", "LastRotation", "UpdatedAt", NULL);
         return 0;
@@ -351,6 +358,10 @@ void network_rotation_check(Network *n, const WgDevice *d) {
         size_t k = 0;
 
         if (hashmap_size(n->peers_by_pending_key) == 0)
+                return;
+        /* Inside a caller's transaction (Activate, say) the switch waits for the next poll:
+         * it has a transaction of its own. */
+        if (db_in_transaction(n->manager->db))
                 return;
         for (size_t i = 0; i < d->n_peers && k < ELEMENTSOF(done); i++) {
                 Peer *p = hashmap_get(n->peers_by_pending_key, d->peers[i].public_key);
@@ -411,7 +422,7 @@ int peer_rotate_psk(Peer *p, sd_bus_error *error) {
                 p->last_rotation = old_rotation;
                 return bus_reply_errno(error, r, "Cannot rotate the preshared key of peer '%s'", p->name);
         }
-        log_info("%s: peer '%s': preshared key rotated", p->network->name, p->name);
+        log_debug("%s: peer '%s': preshared key rotated", p->network->name, p->name);
         (void) peer_emit_changed(p, "HasPresharedKey", "LastRotation", "UpdatedAt", NULL);
         return 0;
 }
@@ -425,7 +436,7 @@ static void peer_revoke(Peer *p, const char *reason) {
                           error.message ? error.message : "unknown error");
                 return;
         }
-        log_notice("%s: peer '%s' revoked: %s", p->network->name, p->name, reason);
+        audit_log(NULL, AUDIT_PEER_REVOKED, p->network, p, "%s: peer '%s' revoked: %s", p->network->name, p->name, reason);
         if (m->bus)
                 (void) sd_bus_emit_signal(m->bus, p->path, WGNET_PEER_INTERFACE, "Revoked", "s", reason);
 }
@@ -475,17 +486,21 @@ void manager_policy_tick(Manager *m) {
                         Peer *p = rotate[k];
                         if (peer_rotation_kind(p) == ROTATION_PSK)
                                 (void) peer_rotate_psk(p, &error);
-                        else if (n->key_policy == KEY_POLICY_STORED)
+                        else if (n->key_policy == KEY_POLICY_STORED && p->private_key_stored)
                                 (void) peer_rotation_start(p, NULL, &error);
                         else {
                                 if (!p->auto_rotation_warned)
-                                        log_warning("%s: peer '%s': automatic keypair rotation needs the network to "
-                                                    "store private keys (KeyPolicy=stored); skipped", n->name, p->name);
+                                        log_warning("%s: peer '%s': automatic keypair rotation needs a private key "
+                                                    "held by wgnet (KeyPolicy=stored, not an own-key peer); skipped",
+                                                    n->name, p->name);
                                 p->auto_rotation_warned = true;
                                 continue;
                         }
                         if (sd_bus_error_is_set(&error))
                                 log_error("%s: peer '%s': automatic rotation failed: %s", n->name, p->name, error.message);
+                        else
+                                audit_log(NULL, AUDIT_PEER_KEYS_ROTATED, n, p, "%s: peer '%s': scheduled %s rotation",
+                                          n->name, p->name, peer_rotation_kind(p) == ROTATION_PSK ? "psk" : "keypair");
                 }
         }
 }

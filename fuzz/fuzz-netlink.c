@@ -25,7 +25,7 @@ static void *dup_aligned(const uint8_t *data, size_t size) {
 
 static void check_rebuild(const WgDevice *d) {
         uint8_t buf[WG_NL_MESSAGE_MIN + 64];
-        WgNlSetCursor c = {};
+        WgNlSetCursor c = { 0 };
         WgDevice *e = NULL;
         int r;
 

@@ -40,7 +40,7 @@ static void append_done(Out *o, uint16_t flags, int32_t error) {
 /* The dump of d as the kernel would send it, built with messages of at most size bytes. */
 static void dump_of(const WgDevice *d, size_t size, uint16_t extra_flags, Out *o) {
         uint8_t msg[1 << 15];
-        WgNlSetCursor c = {};
+        WgNlSetCursor c = { 0 };
         int r;
 
         while ((r = wg_nl_set_device_next(d, FUZZ_NETLINK_FAMILY, 1, msg, size, &c)) > 0) {
@@ -142,7 +142,7 @@ int main(int argc, char **argv) {
         write_seed(argv[1], "error-enodev", &o);
 
         /* A family lookup reply (the harness feeds the same bytes to that parser). */
-        uint8_t fam[64] = {};
+        uint8_t fam[64] = { 0 };
         struct nlmsghdr *nlh = (struct nlmsghdr *) fam;
         struct genlmsghdr *g = (struct genlmsghdr *) (nlh + 1);
         struct nlattr *a = (struct nlattr *) (g + 1);

@@ -216,7 +216,7 @@ static int kernel_get_device(WgBackend *b, const char *ifname, WgDevice **ret) {
 
 static int kernel_set_device(WgBackend *b, const WgDevice *d) {
         NlPriv *p = b->priv;
-        WgNlSetCursor c = {};
+        WgNlSetCursor c = { 0 };
         int r;
 
         for (;;) {

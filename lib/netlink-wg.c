@@ -274,7 +274,7 @@ static int parse_allowed_ip(const struct nlattr *nest, IpPrefix *ret) {
         const struct nlattr *a;
         bool have_family = false, have_addr = false, have_cidr = false;
         uint16_t family = 0;
-        uint8_t cidr = 0, addr[16] = {};
+        uint8_t cidr = 0, addr[16] = { 0 };
         size_t alen = 0;
 
         mnl_attr_for_each_nested(a, nest) {
@@ -317,7 +317,7 @@ static int parse_allowed_ip(const struct nlattr *nest, IpPrefix *ret) {
 
 static int parse_endpoint(const struct nlattr *a, WgEndpoint *ret) {
         size_t len = mnl_attr_get_payload_len(a);
-        WgEndpoint e = {};
+        WgEndpoint e = { 0 };
 
         if (len != sizeof(struct sockaddr_in) && len != sizeof(struct sockaddr_in6))
                 return -EBADMSG;

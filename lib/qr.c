@@ -2,9 +2,11 @@
 /* QR codes (libqrencode) rendered as PNG (libpng, in memory), SVG and terminal text. */
 
 #include <png.h>
+#include <stdarg.h>
 #include <qrencode.h>
 #include <setjmp.h>
 
+#include "keys.h"
 #include "macro.h"
 #include "qr.h"
 
@@ -13,9 +15,13 @@
 #define QR_PNG_SCALE_DEFAULT 6
 #define QR_PNG_SCALE_MAX 64
 
+/* The text is a config with a private key, and the modules encode it: every buffer that
+ * held either is wiped before it is freed. */
 static void qrcode_freep(QRcode **q) {
-        if (*q)
+        if (*q) {
+                wg_wipe((*q)->data, (size_t) (*q)->width * (size_t) (*q)->width);
                 QRcode_free(*q);
+        }
 }
 
 static int qr_encode(const char *text, QrEcLevel level, QRcode **ret) {
@@ -62,11 +68,14 @@ static void qr_png_buffer_write(png_structp png, png_bytep data, png_size_t len)
 
         if (len > b->allocated - b->size) {
                 size_t n = MAX(MAX(b->allocated * 2, b->size + len), (size_t) 4096);
-                uint8_t *p = b->size + len > b->size ? realloc(b->data, n) : NULL;
+                /* Not realloc(): it would leave an unwiped copy behind. */
+                uint8_t *p = b->size + len > b->size ? malloc(n) : NULL;
                 if (!p) {
                         b->oom = true;
                         png_error(png, "out of memory");
                 }
+                memcpy_safe(p, b->data, b->size);
+                wg_wipe_free(b->data, b->allocated);
                 b->data = p;
                 b->allocated = n;
         }
@@ -115,7 +124,7 @@ static int qr_png_write_guarded(png_structp png, png_infop info, const QRcode *q
 int qr_render_png(const char *text, QrEcLevel level, unsigned scale, uint8_t **ret, size_t *ret_size) {
         _cleanup_(qrcode_freep) QRcode *q = NULL;
         _cleanup_(freep) uint8_t *row = NULL;
-        PngBuffer buf = {};
+        PngBuffer buf = { 0 };
         png_structp png;
         png_infop info;
         int r;
@@ -147,8 +156,9 @@ int qr_render_png(const char *text, QrEcLevel level, unsigned scale, uint8_t **r
 
         r = qr_png_write_guarded(png, info, q, scale, row);
         png_destroy_write_struct(&png, &info);
+        wg_wipe(row, ((size_t) q->width + 2 * QR_QUIET_ZONE) * scale);
         if (r < 0) {
-                free(buf.data);
+                wg_wipe_free(buf.data, buf.allocated);
                 return buf.oom ? -ENOMEM : r;
         }
 
@@ -159,11 +169,24 @@ int qr_render_png(const char *text, QrEcLevel level, unsigned scale, uint8_t **r
 
 /* SVG */
 
+typedef struct SvgBuffer {
+        char *data;
+        size_t len, size;
+} SvgBuffer;
+
+static void svg_append(SvgBuffer *b, const char *fmt, ...) _printf_(2, 3);
+static void svg_append(SvgBuffer *b, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->data + b->len, b->size - b->len, fmt, ap);
+        va_end(ap);
+        if (k > 0)
+                b->len = MIN(b->len + (size_t) k, b->size - 1);
+}
+
 int qr_render_svg(const char *text, QrEcLevel level, char **ret) {
         _cleanup_(qrcode_freep) QRcode *q = NULL;
-        char *data = NULL;
-        size_t size = 0;
-        FILE *f;
+        SvgBuffer b = { 0 };
         int r, n;
 
         if (!ret)
@@ -172,18 +195,22 @@ int qr_render_svg(const char *text, QrEcLevel level, char **ret) {
         if (r < 0)
                 return r;
 
-        f = open_memstream(&data, &size);
-        if (!f)
+        /* Allocated once for the worst case (a run per two modules, at most 40 bytes each),
+         * so that no growth leaves an unwiped copy of the image behind. */
+        b.size = 1024 + ((size_t) q->width * (size_t) q->width / 2 + (size_t) q->width) * 40;
+        b.data = malloc(b.size);
+        if (!b.data)
                 return -ENOMEM;
+        b.data[0] = 0;
 
         n = q->width + 2 * QR_QUIET_ZONE;
-        fprintf(f,
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
-                "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">\n"
-                "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n"
-                "<path fill=\"#000000\" d=\"",
-                n * QR_PNG_SCALE_DEFAULT, n * QR_PNG_SCALE_DEFAULT, n, n, n, n);
+        svg_append(&b,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
+                   "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">\n"
+                   "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n"
+                   "<path fill=\"#000000\" d=\"",
+                   n * QR_PNG_SCALE_DEFAULT, n * QR_PNG_SCALE_DEFAULT, n, n, n, n);
 
         /* one sub-path per horizontal run of dark modules */
         bool first = true;
@@ -195,23 +222,12 @@ int qr_render_svg(const char *text, QrEcLevel level, char **ret) {
                                 continue;
                         while (qr_dark(q, x + len, y))
                                 len++;
-                        fprintf(f, "%sM%d %dh%dv1h-%dz", first ? "" : " ",
-                                x + QR_QUIET_ZONE, y + QR_QUIET_ZONE, len, len);
+                        svg_append(&b, "%sM%d %dh%dv1h-%dz", first ? "" : " ",
+                                   x + QR_QUIET_ZONE, y + QR_QUIET_ZONE, len, len);
                         first = false;
                 }
-
-        fputs("\"/>\n</svg>\n", f);
-
-        if (ferror(f)) {
-                fclose(f);
-                free(data);
-                return -ENOMEM;
-        }
-        if (fclose(f) != 0) {
-                free(data);
-                return -ENOMEM;
-        }
-        *ret = data;
+        svg_append(&b, "\"/>\n</svg>\n");
+        *ret = b.data;
         return 0;
 }
 

@@ -181,7 +181,7 @@ static int link_get(Rtnl *r, const char *ifname, LinkInfo *li) {
 }
 
 int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret) {
-        LinkInfo li = {};
+        LinkInfo li = { 0 };
         int k = link_get(r, ifname, &li);
         if (k < 0)
                 return k;
@@ -191,7 +191,7 @@ int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret) {
 }
 
 int rtnl_link_is_up(Rtnl *r, const char *ifname) {
-        LinkInfo li = {};
+        LinkInfo li = { 0 };
         int k = link_get(r, ifname, &li);
         if (k < 0)
                 return k;
@@ -374,7 +374,7 @@ static int addr_attr_cb(const struct nlattr *a, void *data) {
 static int addr_list_cb(const struct nlmsghdr *nlh, void *data) {
         AddrList *al = data;
         const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-        AddrAttrs at = {};
+        AddrAttrs at = { 0 };
 
         if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
                 return MNL_CB_OK;
@@ -407,7 +407,7 @@ static int addr_list_cb(const struct nlmsghdr *nlh, void *data) {
 }
 
 int rtnl_addr_list(Rtnl *r, const char *ifname, IpPrefix **ret, size_t *ret_n) {
-        AddrList al = {};
+        AddrList al = { 0 };
         int k = rtnl_link_ifindex(r, ifname, &al.ifindex);
         if (k < 0)
                 return k;

@@ -80,7 +80,7 @@ const char *uapi_format_get(void) {
 }
 
 int uapi_format_set(const WgDevice *d, char **ret, size_t *ret_len) {
-        Buf b = {};
+        Buf b = { 0 };
         size_t estimate = 128;
 
         if (!d || !ret)
@@ -273,7 +273,7 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
         _cleanup_(freep) unsigned *peer_lines = NULL;
         size_t peer_lines_alloc = 0;
         unsigned dev_seen = 0, line = 0;
-        PeerState st = {};
+        PeerState st = { 0 };
         WgPeer *p = NULL;
         bool got_errno = false;
         uint64_t err_no = 0;

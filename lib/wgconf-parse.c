@@ -596,7 +596,7 @@ static int parse_line(Parser *p, const char *s, size_t n) {
 
 int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error) {
         _cleanup_(wgconf_freep) WgConf *c = NULL;
-        Parser p = {};
+        Parser p = { 0 };
         int r = 0;
 
         if (!text && len > 0)

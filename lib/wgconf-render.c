@@ -202,7 +202,7 @@ static void put_peer(Buf *b, const WgConfPeer *p) {
 }
 
 int wgconf_render(const WgConf *c, char **ret) {
-        Buf b = {};
+        Buf b = { 0 };
         bool first = true;
 
         if (!c || !ret)

@@ -144,7 +144,7 @@ static int parse_scope(const char *s, uint32_t *ret) {
 
 int wg_endpoint_parse(const char *s, WgEndpoint *ret) {
         char host[INET6_ADDRSTRLEN + IFNAMSIZ + 2];
-        WgEndpoint e = {};
+        WgEndpoint e = { 0 };
         IpPrefix a;
         uint16_t port;
         const char *colon;

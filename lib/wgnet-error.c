@@ -20,6 +20,10 @@ const WgnetError wgnet_errors[] = {
         { WGNET_ERROR_PREFIX "InvalidConfig", EBADMSG },
         { WGNET_ERROR_PREFIX "RotationPending", EINPROGRESS },
         { WGNET_ERROR_PREFIX "PolkitUnavailable", EHOSTUNREACH },
+        { WGNET_ERROR_PREFIX "TunnelExists", EISCONN },
+        { WGNET_ERROR_PREFIX "PairingExpired", ETIME },
+        { WGNET_ERROR_PREFIX "PairingUsed", EALREADY },
+        { WGNET_ERROR_PREFIX "PairingMismatch", EBADE },
         { NULL, 0 },
 };
 

@@ -265,7 +265,7 @@ static int bench(const char *ifname, unsigned n, const char *conf) {
         strcpy(want->name, ifname);
 
         FILE *f = fopen(conf, "we");
-        CHECK(f, "%s: %m", conf);
+        CHECK(f, "%s: %s", conf, strerror(errno));
         wg_key_to_base64(k, want->private_key);
         fprintf(f, "[Interface]\nPrivateKey = %s\nListenPort = %u\n", k, want->listen_port);
         for (size_t i = 0; i < want->n_peers; i++) {
@@ -283,7 +283,7 @@ static int bench(const char *ifname, unsigned n, const char *conf) {
                         fprintf(f, "%s%s", j ? ", " : "", ip_prefix_to_string(&p->allowed_ips[j], ip));
                 fputc('\n', f);
         }
-        CHECK(fclose(f) == 0, "%s: %m", conf);
+        CHECK(fclose(f) == 0, "%s: %s", conf, strerror(errno));
 
         CHECK_OK(wg_backend_create(backend, ifname));
         t = now_ms();
@@ -381,7 +381,7 @@ int main(int argc, char **argv) {
         /* 3. Dumps racing with changes. */
         {
                 pid_t pid = fork();
-                CHECK(pid >= 0, "fork: %m");
+                CHECK(pid >= 0, "fork: %s", strerror(errno));
                 if (pid == 0) {
                         /* A fresh socket: the parent's is not ours to share. */
                         WgBackend *b = NULL;

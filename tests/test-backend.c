@@ -54,7 +54,7 @@ _printf_(1, 2) __attribute__((noreturn)) static void die(const char *fmt, ...) {
 
 static void make_peer(WgDevice *d, unsigned i) {
         uint8_t priv[WG_KEY_LEN], pub[WG_KEY_LEN];
-        IpPrefix a = {};
+        IpPrefix a = { 0 };
 
         CHECK_OK(wg_key_generate_private(priv));
         CHECK_OK(wg_key_public_from_private(pub, priv));
@@ -171,7 +171,7 @@ static void check_against_wg_dump(const WgDevice *d) {
 
         snprintf(cmd, sizeof(cmd), "wg show '%s' dump", d->name);
         FILE *p = popen(cmd, "re");
-        CHECK(p, "popen(%s): %m", cmd);
+        CHECK(p, "popen(%s): %s", cmd, strerror(errno));
 
         CHECK(getline(&line, &cap, p) > 0, "wg show dump: no output");
         CHECK(split_tabs(line, f, 16) == 4, "wg show dump: bad interface line");

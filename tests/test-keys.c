@@ -280,7 +280,7 @@ TEST(our_keys_wg_pubkey) {
 }
 
 TEST(constant_time_compare) {
-        uint8_t a[WG_KEY_LEN], b[WG_KEY_LEN], z[WG_KEY_LEN] = {};
+        uint8_t a[WG_KEY_LEN], b[WG_KEY_LEN], z[WG_KEY_LEN] = { 0 };
 
         ASSERT_OK(wg_key_generate_preshared(a));
         memcpy(b, a, sizeof(b));

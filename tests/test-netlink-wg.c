@@ -25,7 +25,7 @@ typedef struct Stream {
 
 static void stream_free(Stream *s) {
         free(s->buf);
-        *s = (Stream) {};
+        *s = (Stream) { 0 };
 }
 
 static void *stream_reserve(Stream *s, size_t n) {
@@ -42,7 +42,7 @@ static void *stream_reserve(Stream *s, size_t n) {
 
 /* All SET_DEVICE messages of d built with buffers of this size, concatenated. */
 static int build_all(const WgDevice *d, size_t size, Stream *s) {
-        WgNlSetCursor c = {};
+        WgNlSetCursor c = { 0 };
         uint8_t *tmp = malloc(size + 16);
         int r;
 
@@ -100,8 +100,8 @@ typedef struct MsgInfo {
 } MsgInfo;
 
 static void inspect(const Stream *s, MsgInfo *ret) {
-        MsgInfo m = {};
-        uint8_t last_key[WG_KEY_LEN] = {};
+        MsgInfo m = { 0 };
+        uint8_t last_key[WG_KEY_LEN] = { 0 };
         bool have_last = false;
         int rem = (int) s->len;
 
@@ -278,7 +278,7 @@ static void assert_same_config(const WgDevice *a, const WgDevice *b) {
 
 /* Build with this buffer size, check the message rules, parse back, compare. */
 static void round_trip(const WgDevice *d, size_t size, MsgInfo *ret_info) {
-        Stream s = {};
+        Stream s = { 0 };
         WgDevice *out = NULL;
         MsgInfo m;
 
@@ -405,7 +405,7 @@ TEST(one_peer_change_never_replaces_peers) {
 
 TEST(continuation_keeps_update_only) {
         WgDevice *d = make_device(1, 300, 0, WGPEER_REPLACE_ALLOWEDIPS | WGPEER_UPDATE_ONLY);
-        Stream s = {};
+        Stream s = { 0 };
         ASSERT_OK(build_all(d, 512, &s));
         ASSERT_TRUE(s.n_messages > 2);
         unsigned n_update_only = 0, n_flags = 0;
@@ -431,7 +431,7 @@ TEST(continuation_keeps_update_only) {
 
 TEST(bad_requests) {
         uint8_t buf[4096];
-        WgNlSetCursor c = {};
+        WgNlSetCursor c = { 0 };
         WgDevice *d = make_device(2, 1, 0, 0);
 
         /* Buffers too small for what must go together. */
@@ -442,7 +442,7 @@ TEST(bad_requests) {
         ASSERT_TRUE(wg_nl_set_device_next(d, FAMILY, 1, buf, 60, &c) > 0);
         ASSERT_ERR(wg_nl_set_device_next(d, FAMILY, 2, buf, 60, &c), EMSGSIZE);
         ASSERT_EQ(c.n_messages, 1);
-        c = (WgNlSetCursor) {};
+        c = (WgNlSetCursor) { 0 };
 
         d->peers[1].allowed_ips[0].prefixlen = 33;
         ASSERT_ERR(wg_nl_set_device_next(d, FAMILY, 1, buf, sizeof(buf), &c), EINVAL);
@@ -707,7 +707,7 @@ TEST(malformed_messages_rejected) {
 }
 
 TEST(dump_control_messages) {
-        uint8_t buf[256] = {};
+        uint8_t buf[256] = { 0 };
         WgDevice *d = NULL;
         struct nlmsghdr *nlh;
 

@@ -134,7 +134,7 @@ TEST(format_set_invalid) {
 /* Many peers and allowed IPs: exact length of the output. */
 TEST(format_set_large) {
         _cleanup_(wg_device_freep) WgDevice *d = NULL;
-        uint8_t k[WG_KEY_LEN] = {};
+        uint8_t k[WG_KEY_LEN] = { 0 };
         char *s = NULL;
         size_t n;
 
@@ -188,7 +188,7 @@ TEST(parse_get_reply_good) {
         _cleanup_(wg_device_freep) WgDevice *d = NULL;
         const char *r = GOOD_REPLY;
         uint8_t k[WG_KEY_LEN], pub[WG_KEY_LEN];
-        UapiError e = {};
+        UapiError e = { 0 };
         char buf[IP_PREFIX_STRLEN], ep[WG_ENDPOINT_STRLEN];
 
         ASSERT_OK(wg_crypto_init());
@@ -247,7 +247,7 @@ TEST(parse_get_reply_errno) {
 
 static void bad_reply_one(const char *reply, unsigned line, const char *what) {
         WgDevice *d = NULL;
-        UapiError e = {};
+        UapiError e = { 0 };
         int r = uapi_parse_get_reply(reply, strlen(reply), "wg0", &d, &e);
         if (r != -EBADMSG)
                 TEST_FAIL("reply accepted (%d):\n%s", r, reply);
@@ -331,7 +331,7 @@ TEST(parse_get_reply_malformed) {
 
         /* NUL byte inside a line */
         WgDevice *d = NULL;
-        UapiError e = {};
+        UapiError e = { 0 };
         static const char nul[] = "listen_port=1\0\nerrno=0\n\n";
         ASSERT_ERR(uapi_parse_get_reply(nul, sizeof(nul) - 1, "wg0", &d, &e), EBADMSG);
         ASSERT_EQ(e.line, 1);
@@ -387,7 +387,7 @@ TEST(parse_set_reply) {
                 { "", -EBADMSG, 1 },
         };
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
-                UapiError e = {};
+                UapiError e = { 0 };
                 int r = uapi_parse_set_reply(t[i].reply, strlen(t[i].reply), &e);
                 if (r != t[i].ret)
                         TEST_FAIL("'%s': %d, expected %d", t[i].reply, r, t[i].ret);

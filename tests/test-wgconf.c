@@ -541,7 +541,7 @@ TEST(large_import) {
         const size_t n = 20000;
         size_t cap = n * 120 + 256, len = 0;
         char *text = malloc(cap), b64[WG_KEY_B64_SIZE];
-        uint8_t key[WG_KEY_LEN] = {};
+        uint8_t key[WG_KEY_LEN] = { 0 };
 
         ASSERT_TRUE(text);
         len += (size_t) snprintf(text + len, cap - len, "[Interface]\nPrivateKey = " K1 "\n");

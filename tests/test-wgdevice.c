@@ -23,7 +23,7 @@ TEST(device_new_names) {
 
 TEST(device_peers_grow_and_find) {
         _cleanup_(wg_device_freep) WgDevice *d = NULL;
-        uint8_t k[WG_KEY_LEN] = {};
+        uint8_t k[WG_KEY_LEN] = { 0 };
 
         ASSERT_OK(wg_device_new("wg0", &d));
         for (unsigned i = 0; i < 300; i++) {
@@ -118,17 +118,17 @@ TEST(endpoint_parse_invalid) {
                 "[2001:db8::1]:51820x", "1.2.3.4:0x10",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                WgEndpoint e = {};
+                WgEndpoint e = { 0 };
                 int r = wg_endpoint_parse(bad[i], &e);
                 if (r != -EINVAL)
                         TEST_FAIL("endpoint '%s' accepted (%d)", bad[i], r);
                 ASSERT_EQ(e.sa.sa_family, AF_UNSPEC);   /* untouched */
         }
-        ASSERT_ERR(wg_endpoint_parse(NULL, &(WgEndpoint) {}), EINVAL);
+        ASSERT_ERR(wg_endpoint_parse(NULL, &(WgEndpoint) { 0 }), EINVAL);
 }
 
 TEST(endpoint_to_string_unspec) {
-        WgEndpoint e = {};
+        WgEndpoint e = { 0 };
         char buf[WG_ENDPOINT_STRLEN] = "garbage";
         ASSERT_STREQ(wg_endpoint_to_string(&e, buf), "");
 }

@@ -347,6 +347,9 @@ def test_polkit_rule_grants_group(rig):
         assert res[0].startswith("/org/wgnet1/peer/") and "PrivateKey" in res[1]
         err, cfg = rig.as_user(res[0], PEER, "GetConfig", "")
         assert err is None and cfg == res[1]
+        # RotateKeys needs two actions (manage-peers, then read-secrets), asked in turn.
+        err, cfg2 = rig.as_user(res[0], PEER, "RotateKeys", "s", "psk")
+        assert err is None and "PresharedKey" in cfg2 and cfg2 != cfg
         err, _ = rig.as_user(res[0], PEER, "Remove", "")
         assert err is None
     finally:

@@ -52,8 +52,9 @@ def test_interfaces_match(rig):
     rig.start_daemon()
     net = unwrap(rig.manager().CreateNetwork("x", opts(Interface=f"wgi{rig.tag[-5:]}", Addresses=["10.91.0.1/24"])))
     peer, _ = unwrap(rig.network(net).AddPeer("p", opts()))
+    tunnel = unwrap(rig.manager().CreateTunnel("t", opts(Interface=f"wgt{rig.tag[-5:]}", Activate=False)))
     update = os.environ.get("WGNET_UPDATE_XML") == "1"
-    for path, name in (("/org/wgnet1", MANAGER), (net, NETWORK), (peer, PEER)):
+    for path, name in (("/org/wgnet1", MANAGER), (net, NETWORK), (peer, PEER), (tunnel, "org.wgnet1.Tunnel")):
         xml = str(dbus.Interface(rig.bus().get_object("org.wgnet1", path),
                                  "org.freedesktop.DBus.Introspectable").Introspect())
         live = [i for i in ET.fromstring(xml).findall("interface") if i.attrib["name"] == name]

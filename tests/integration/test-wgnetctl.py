@@ -474,7 +474,7 @@ def complete(rig, line):
 
 
 def test_bash_completion(rig):
-    assert complete(rig, "wgnetctl ") == ["help", "monitor", "network", "peer", "status", "version"]
+    assert complete(rig, "wgnetctl ") == ["help", "monitor", "network", "peer", "status", "tunnel", "version"]
     assert "next-ip" in complete(rig, "wgnetctl network ")
     assert complete(rig, "wgnetctl peer r") == ["remove", "rotate"]
     assert complete(rig, "wgnetctl peer show ") == ["office"], "network names from the bus"
@@ -666,7 +666,8 @@ def test_monitor(rig):
                                 WGNETCTL, *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True)
         lines = queue.Queue()
-        reader = threading.Thread(target=lambda: [lines.put(x) for x in mon.stdout], daemon=True)
+        # bound now: a late line of the previous monitor must not reach this one's queue
+        reader = threading.Thread(target=lambda q=lines, out=mon.stdout: [q.put(x) for x in out], daemon=True)
         reader.start()
         ppath = None
         try:

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <sqlite3.h>
+
+#include "db-history.h"
+#include "macro.h"
+
+enum {
+        H_ADD,
+        H_PRUNE,
+        H_QUERY,
+        _H_MAX,
+};
+
+static const char *const sql[2][_H_MAX] = {
+        {
+                [H_ADD] = "INSERT INTO history_fine (peer_id, bucket, rx, tx) VALUES (?1, ?2, ?3, ?4)"
+                          " ON CONFLICT (peer_id, bucket) DO UPDATE SET rx = rx + excluded.rx, tx = tx + excluded.tx",
+                [H_PRUNE] = "DELETE FROM history_fine WHERE peer_id = ?1 AND bucket < ?2",
+                [H_QUERY] = "SELECT ?3 + ((bucket - ?3) / ?4) * ?4 AS slot, SUM(rx), SUM(tx) FROM history_fine"
+                            " WHERE peer_id = ?1 AND bucket >= ?2 GROUP BY slot ORDER BY slot",
+        },
+        {
+                [H_ADD] = "INSERT INTO history_coarse (peer_id, bucket, rx, tx) VALUES (?1, ?2, ?3, ?4)"
+                          " ON CONFLICT (peer_id, bucket) DO UPDATE SET rx = rx + excluded.rx, tx = tx + excluded.tx",
+                [H_PRUNE] = "DELETE FROM history_coarse WHERE peer_id = ?1 AND bucket < ?2",
+                [H_QUERY] = "SELECT ?3 + ((bucket - ?3) / ?4) * ?4 AS slot, SUM(rx), SUM(tx) FROM history_coarse"
+                            " WHERE peer_id = ?1 AND bucket >= ?2 GROUP BY slot ORDER BY slot",
+        },
+};
+
+struct DbHistory {
+        sqlite3_stmt *stmts[2][_H_MAX];
+};
+
+int db_history_open(Db *db, DbHistory **ret) {
+        DbHistory *h = calloc(1, sizeof(DbHistory));
+        if (!h)
+                return -ENOMEM;
+        for (int l = 0; l < 2; l++)
+                for (int i = 0; i < _H_MAX; i++)
+                        if (sqlite3_prepare_v3(db_handle(db), sql[l][i], -1, SQLITE_PREPARE_PERSISTENT,
+                                               &h->stmts[l][i], NULL) != SQLITE_OK) {
+                                db_history_close(h);
+                                return -EIO;
+                        }
+        *ret = h;
+        return 0;
+}
+
+DbHistory *db_history_close(DbHistory *h) {
+        if (!h)
+                return NULL;
+        for (int l = 0; l < 2; l++)
+                for (int i = 0; i < _H_MAX; i++)
+                        sqlite3_finalize(h->stmts[l][i]);
+        free(h);
+        return NULL;
+}
+
+static int finish(sqlite3_stmt *s, int rc) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        switch (rc) {
+        case SQLITE_DONE:
+        case SQLITE_ROW:
+        case SQLITE_OK:
+                return 0;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        default:
+                return -EIO;
+        }
+}
+
+static bool bind_u64(sqlite3_stmt *s, int i, uint64_t v) {
+        return sqlite3_bind_int64(s, i, (sqlite3_int64) MIN(v, (uint64_t) INT64_MAX)) == SQLITE_OK;
+}
+
+int db_history_add(DbHistory *h, int level, uint64_t peer_id, uint64_t bucket, uint64_t rx, uint64_t tx) {
+        sqlite3_stmt *s = h->stmts[level][H_ADD];
+        if (!bind_u64(s, 1, peer_id) || !bind_u64(s, 2, bucket) || !bind_u64(s, 3, rx) || !bind_u64(s, 4, tx))
+                return finish(s, SQLITE_ERROR);
+        return finish(s, sqlite3_step(s));
+}
+
+int db_history_prune(DbHistory *h, int level, uint64_t peer_id, uint64_t before) {
+        sqlite3_stmt *s = h->stmts[level][H_PRUNE];
+        if (!bind_u64(s, 1, peer_id) || !bind_u64(s, 2, before))
+                return finish(s, SQLITE_ERROR);
+        return finish(s, sqlite3_step(s));
+}
+
+int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, uint64_t step,
+                     HistoryPoint **ret, size_t *ret_n) {
+        sqlite3_stmt *s = h->stmts[level][H_QUERY];
+        _cleanup_(freep) HistoryPoint *points = NULL;
+        size_t n = 0, alloc = 0;
+        int rc;
+
+        if (step == 0)
+                return -EINVAL;
+        if (!bind_u64(s, 1, peer_id) || !bind_u64(s, 2, since) || !bind_u64(s, 3, since) || !bind_u64(s, 4, step))
+                return finish(s, SQLITE_ERROR);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                if (n == alloc) {
+                        alloc = alloc ? alloc * 2 : 64;
+                        HistoryPoint *np = realloc(points, alloc * sizeof(HistoryPoint));
+                        if (!np)
+                                return finish(s, SQLITE_NOMEM);
+                        points = np;
+                }
+                points[n++] = (HistoryPoint) {
+                        .time = (uint64_t) sqlite3_column_int64(s, 0),
+                        .rx = (uint64_t) sqlite3_column_int64(s, 1),
+                        .tx = (uint64_t) sqlite3_column_int64(s, 2),
+                };
+        }
+        int r = finish(s, rc);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(points);
+        *ret_n = n;
+        return 0;
+}

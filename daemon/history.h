@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Transfer history per peer. The tick calls history_sample() after the status refresh:
+ * the bytes each peer moved since the last sample (device counters are cumulative; a
+ * counter that went down restarted from 0; the first sample after the start is the
+ * baseline, a peer seen later counts from 0) are added to the current 5-minute and hourly
+ * buckets, in one transaction, only for peers that moved bytes. Old buckets are pruned once
+ * an hour. Retention: HistoryRetention5Min= / HistoryRetentionHourly= (days) in the config
+ * file; 0 turns a level off, both 0 turn history off. */
+
+#include <stdint.h>
+
+#include "db-history.h"
+#include "macro.h"
+
+typedef struct Manager Manager;
+typedef struct History History;
+
+#define HISTORY_FINE_STEP 300           /* seconds */
+#define HISTORY_COARSE_STEP 3600
+#define HISTORY_FINE_KEEP_DAYS 7
+#define HISTORY_COARSE_KEEP_DAYS 90
+
+int history_new(Manager *m, History **ret);
+History *history_free(History *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(History *, history_free)
+
+/* One sample of every peer of every active network; now in µs since the epoch. */
+int history_sample(History *h, uint64_t now);
+
+/* Points from since (µs since the epoch) on, step µs wide (0: the level's own bucket;
+ * rounded up to a multiple of it). The level is the 5-minute one when it still covers
+ * since and the step is below an hour, else the hourly one. Point times are in µs. */
+int history_query(History *h, uint64_t peer_id, uint64_t since, uint64_t step, uint64_t now,
+                  HistoryPoint **ret, size_t *ret_n);

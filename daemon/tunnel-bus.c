@@ -1,0 +1,898 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <sodium.h>
+#include <time.h>
+
+#include "bus-util.h"
+#include "db-tunnel.h"
+#include "db.h"
+#include "log.h"
+#include "manager.h"
+#include "tunnel.h"
+#include "validate.h"
+#include "wgnet-error.h"
+
+/* The a{sv} options of CreateTunnel, Tunnel.Update and ImportPairing. */
+enum {
+        TOPT_NAME,
+        TOPT_INTERFACE,
+        TOPT_LISTEN_PORT,
+        TOPT_REMOTE_PUBLIC_KEY,
+        TOPT_REMOTE_ENDPOINT,
+        TOPT_ENDPOINT,
+        TOPT_LOCAL_NETWORKS,
+        TOPT_REMOTE_NETWORKS,
+        TOPT_TUNNEL_ADDRESSES,
+        TOPT_KEEPALIVE,
+        TOPT_PSK,
+        TOPT_PAIRING_LIFETIME,
+        TOPT_ONLINE_THRESHOLD,
+        TOPT_ACTIVATE,
+        _TOPT_MAX,
+};
+
+#define TUNNEL_OPTIONS_INIT                                             \
+        {                                                               \
+                [TOPT_NAME] = { "Name", "s" },                          \
+                [TOPT_INTERFACE] = { "Interface", "s" },                \
+                [TOPT_LISTEN_PORT] = { "ListenPort", "q" },             \
+                [TOPT_REMOTE_PUBLIC_KEY] = { "RemotePublicKey", "s" },  \
+                [TOPT_REMOTE_ENDPOINT] = { "RemoteEndpoint", "s" },     \
+                [TOPT_ENDPOINT] = { "Endpoint", "s" },                  \
+                [TOPT_LOCAL_NETWORKS] = { "LocalNetworks", "as" },      \
+                [TOPT_REMOTE_NETWORKS] = { "RemoteNetworks", "as" },    \
+                [TOPT_TUNNEL_ADDRESSES] = { "TunnelAddresses", "as" },  \
+                [TOPT_KEEPALIVE] = { "PersistentKeepalive", "q" },      \
+                [TOPT_PSK] = { "PresharedKey", "s" },                   \
+                [TOPT_PAIRING_LIFETIME] = { "PairingLifetime", "u" },   \
+                [TOPT_ONLINE_THRESHOLD] = { "OnlineThreshold", "u" },   \
+                [TOPT_ACTIVATE] = { "Activate", "b" },                  \
+        }
+
+typedef enum OptionUse {
+        USE_CREATE,
+        USE_UPDATE,
+        USE_IMPORT_OFFER,
+        USE_IMPORT_REPLY,
+} OptionUse;
+
+/* Which options each call takes. */
+static bool option_allowed(int o, OptionUse use) {
+        switch (use) {
+        case USE_CREATE:
+                return o != TOPT_NAME;
+        case USE_UPDATE:
+                return o != TOPT_NAME && o != TOPT_INTERFACE && o != TOPT_ACTIVATE;
+        case USE_IMPORT_OFFER:
+                return o == TOPT_NAME || o == TOPT_INTERFACE || o == TOPT_LISTEN_PORT || o == TOPT_ENDPOINT ||
+                       o == TOPT_LOCAL_NETWORKS || o == TOPT_KEEPALIVE || o == TOPT_PAIRING_LIFETIME ||
+                       o == TOPT_ONLINE_THRESHOLD ||
+                       o == TOPT_ACTIVATE;
+        case USE_IMPORT_REPLY:
+                return false;
+        }
+        return false;
+}
+
+typedef struct TunnelSettings {
+        IpPrefix *local_networks, *remote_networks;
+        size_t n_local_networks, n_remote_networks;
+        IpPrefix tunnel_addresses[PAIRING_MAX_ADDRESSES];
+        size_t n_tunnel_addresses;
+        uint8_t remote_key[WG_KEY_LEN];
+        bool has_remote_key;
+        uint8_t psk[WG_KEY_LEN];
+        bool has_psk;
+} TunnelSettings;
+
+static void tunnel_settings_done(TunnelSettings *s) {
+        free(s->local_networks);
+        free(s->remote_networks);
+        wg_wipe(s, sizeof(*s));
+}
+
+static int check_endpoint(const char *what, const char *e, sd_bus_error *error) {
+        WgEndpoint ep;
+        if (isempty(e))
+                return 0;
+        if (strlen(e) > PAIRING_ENDPOINT_MAX || wg_endpoint_parse(e, &ep) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid %s '%s': expected address:port (a.b.c.d:port or [v6]:port)", what, e);
+        return 0;
+}
+
+static int check_networks(char **l, const char *what, IpPrefix **ret, size_t *ret_n, sd_bus_error *error) {
+        _cleanup_(freep) IpPrefix *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = bus_parse_prefixes(l, false, what, &list, &n, error);
+        if (r < 0)
+                return r;
+        if (n > TUNNEL_MAX_NETWORKS)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many %ss: at most %d",
+                                         what, TUNNEL_MAX_NETWORKS);
+        for (size_t i = 0; i < n; i++) {
+                if (ip_prefix_has_host_bits(&list[i]))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid %s '%s': host bits are set", what, l[i]);
+                for (size_t k = 0; k < i; k++)
+                        if (ip_prefix_overlaps(&list[k], &list[i]))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Invalid %s '%s': overlaps '%s'", what, l[i], l[k]);
+        }
+        *ret = TAKE_PTR(list);
+        *ret_n = n;
+        return 0;
+}
+
+static int check_tunnel_addresses(char **l, TunnelSettings *s, sd_bus_error *error) {
+        size_t n = strv_length(l);
+        if (n > PAIRING_MAX_ADDRESSES)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Too many tunnel addresses: one IPv4 and one IPv6 at most");
+        for (size_t i = 0; i < n; i++) {
+                IpPrefix peer;
+                if (ip_prefix_parse(l[i], false, &s->tunnel_addresses[i]) < 0 ||
+                    pairing_peer_address(&s->tunnel_addresses[i], &peer) < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid tunnel address '%s': expected a point-to-point address such as "
+                                                 "10.255.0.1/31, fd00::1/127 or 10.255.0.1/30", l[i]);
+                for (size_t k = 0; k < i; k++)
+                        if (s->tunnel_addresses[k].family == s->tunnel_addresses[i].family)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Invalid tunnel address '%s': one address per family", l[i]);
+        }
+        s->n_tunnel_addresses = n;
+        return 0;
+}
+
+/* Check the options; self is the tunnel being updated (NULL when creating). */
+static int tunnel_settings_check(Manager *m, Tunnel *self, BusOption *o, OptionUse use, TunnelSettings *s,
+                                 sd_bus_error *error) {
+        int r;
+
+        for (int i = 0; i < _TOPT_MAX; i++)
+                if (o[i].set && !option_allowed(i, use))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' is not accepted here",
+                                                 o[i].key);
+        if (o[TOPT_INTERFACE].set) {
+                if (!ifname_is_valid(o[TOPT_INTERFACE].s))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid interface name '%s'",
+                                                 o[TOPT_INTERFACE].s);
+        }
+        if (o[TOPT_LISTEN_PORT].set && manager_listen_port_in_use(m, o[TOPT_LISTEN_PORT].q, self))
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
+                                         "Listen port %u is used by a network or another tunnel", o[TOPT_LISTEN_PORT].q);
+        if (o[TOPT_REMOTE_PUBLIC_KEY].set && !isempty(o[TOPT_REMOTE_PUBLIC_KEY].s)) {
+                if (wg_key_from_base64(s->remote_key, o[TOPT_REMOTE_PUBLIC_KEY].s) < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid public key '%s'",
+                                                 o[TOPT_REMOTE_PUBLIC_KEY].s);
+                if (self && wg_key_equal(s->remote_key, self->public_key))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "RemotePublicKey '%s' is this tunnel's own key", o[TOPT_REMOTE_PUBLIC_KEY].s);
+                s->has_remote_key = true;
+        }
+        if (o[TOPT_REMOTE_ENDPOINT].set && (r = check_endpoint("remote endpoint", o[TOPT_REMOTE_ENDPOINT].s, error)) < 0)
+                return r;
+        if (o[TOPT_ENDPOINT].set && (r = check_endpoint("endpoint", o[TOPT_ENDPOINT].s, error)) < 0)
+                return r;
+        if (o[TOPT_LOCAL_NETWORKS].set &&
+            (r = check_networks(o[TOPT_LOCAL_NETWORKS].as, "local network", &s->local_networks, &s->n_local_networks, error)) < 0)
+                return r;
+        if (o[TOPT_REMOTE_NETWORKS].set &&
+            (r = check_networks(o[TOPT_REMOTE_NETWORKS].as, "remote network", &s->remote_networks, &s->n_remote_networks, error)) < 0)
+                return r;
+        if (o[TOPT_TUNNEL_ADDRESSES].set && (r = check_tunnel_addresses(o[TOPT_TUNNEL_ADDRESSES].as, s, error)) < 0)
+                return r;
+        if (o[TOPT_PSK].set && !isempty(o[TOPT_PSK].s)) {
+                if (wg_key_from_base64(s->psk, o[TOPT_PSK].s) < 0)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "Invalid PresharedKey: expected 44 characters of base64");
+                s->has_psk = true;
+        }
+        if (o[TOPT_PAIRING_LIFETIME].set && (o[TOPT_PAIRING_LIFETIME].u < 1 || o[TOPT_PAIRING_LIFETIME].u > 7 * 86400))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid PairingLifetime %u: 1 s to 7 days", o[TOPT_PAIRING_LIFETIME].u);
+        if (o[TOPT_ONLINE_THRESHOLD].set && (o[TOPT_ONLINE_THRESHOLD].u < 1 || o[TOPT_ONLINE_THRESHOLD].u > 86400))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid OnlineThreshold %u: 1 s to 1 day", o[TOPT_ONLINE_THRESHOLD].u);
+        /* Local and remote networks must not overlap (with what they become). */
+        IpPrefix *local = o[TOPT_LOCAL_NETWORKS].set ? s->local_networks : self ? self->local_networks : NULL;
+        size_t n_local = o[TOPT_LOCAL_NETWORKS].set ? s->n_local_networks : self ? self->n_local_networks : 0;
+        IpPrefix *remote = o[TOPT_REMOTE_NETWORKS].set ? s->remote_networks : self ? self->remote_networks : NULL;
+        size_t n_remote = o[TOPT_REMOTE_NETWORKS].set ? s->n_remote_networks : self ? self->n_remote_networks : 0;
+        for (size_t i = 0; i < n_local; i++)
+                for (size_t k = 0; k < n_remote; k++)
+                        if (ip_prefix_overlaps(&local[i], &remote[k])) {
+                                char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Local network '%s' overlaps remote network '%s'",
+                                                         ip_prefix_to_string(&local[i], a), ip_prefix_to_string(&remote[k], b));
+                        }
+        return 0;
+}
+
+static int set_string(char **field, const char *value) {
+        char *s = strdup(value);
+        if (!s)
+                return -ENOMEM;
+        free(*field);
+        *field = s;
+        return 0;
+}
+
+/* Apply checked settings in memory; ret_changed gets the changed property names. */
+static int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, const char **changed) {
+        size_t k = 0;
+        int r;
+
+        if (o[TOPT_LISTEN_PORT].set && o[TOPT_LISTEN_PORT].q != t->listen_port) {
+                t->listen_port = o[TOPT_LISTEN_PORT].q;
+                changed[k++] = "ListenPort";
+        }
+        if (o[TOPT_REMOTE_PUBLIC_KEY].set) {
+                t->has_remote_key = s->has_remote_key;
+                memcpy(t->remote_public_key, s->remote_key, WG_KEY_LEN);
+                changed[k++] = "RemotePublicKey";
+        }
+        if (o[TOPT_REMOTE_ENDPOINT].set) {
+                if ((r = set_string(&t->remote_endpoint, o[TOPT_REMOTE_ENDPOINT].s)) < 0)
+                        return r;
+                t->endpoint_dirty = true;
+                changed[k++] = "RemoteEndpoint";
+        }
+        if (o[TOPT_ENDPOINT].set) {
+                if ((r = set_string(&t->local_endpoint, o[TOPT_ENDPOINT].s)) < 0)
+                        return r;
+                changed[k++] = "LocalEndpoint";
+        }
+        if (o[TOPT_LOCAL_NETWORKS].set) {
+                free(t->local_networks);
+                t->local_networks = TAKE_PTR(s->local_networks);
+                t->n_local_networks = s->n_local_networks;
+                changed[k++] = "LocalNetworks";
+        }
+        if (o[TOPT_REMOTE_NETWORKS].set) {
+                free(t->remote_networks);
+                t->remote_networks = TAKE_PTR(s->remote_networks);
+                t->n_remote_networks = s->n_remote_networks;
+                changed[k++] = "RemoteNetworks";
+        }
+        if (o[TOPT_TUNNEL_ADDRESSES].set) {
+                memcpy(t->tunnel_addresses, s->tunnel_addresses, sizeof(t->tunnel_addresses));
+                t->n_tunnel_addresses = s->n_tunnel_addresses;
+                changed[k++] = "TunnelAddresses";
+        }
+        if (o[TOPT_KEEPALIVE].set && o[TOPT_KEEPALIVE].q != t->keepalive) {
+                t->keepalive = o[TOPT_KEEPALIVE].q;
+                changed[k++] = "PersistentKeepalive";
+        }
+        if (o[TOPT_PSK].set) {
+                if (s->has_psk && (r = tunnel_seal(t, "tunnels.preshared_key", s->psk, t->psk_sealed)) < 0)
+                        return r;
+                t->has_psk = s->has_psk;
+                changed[k++] = "HasPresharedKey";
+        }
+        if (o[TOPT_PAIRING_LIFETIME].set && o[TOPT_PAIRING_LIFETIME].u != t->pairing_lifetime) {
+                t->pairing_lifetime = o[TOPT_PAIRING_LIFETIME].u;
+                changed[k++] = "PairingLifetime";
+        }
+        if (o[TOPT_ONLINE_THRESHOLD].set && o[TOPT_ONLINE_THRESHOLD].u != t->online_threshold) {
+                t->online_threshold = o[TOPT_ONLINE_THRESHOLD].u;
+                changed[k++] = "OnlineThreshold";
+        }
+        changed[k] = NULL;
+        return 0;
+}
+
+/* Insert t (new keys set) and bring it up when active, in one transaction; then make it
+ * findable and announce it. On failure t is freed by the caller. */
+static int tunnel_create_commit(Manager *m, Tunnel *t, const uint8_t *used_offer_id, sd_bus_error *error) {
+        int r = db_begin(m->db);
+        if (r < 0)
+                return r;
+        r = db_tunnel_insert(m->db, t);
+        if (r == -EEXIST) {
+                db_rollback(m->db);
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "TunnelExists",
+                                         "A tunnel with name '%s' or interface '%s' exists", t->name, t->ifname);
+        }
+        if (r >= 0 && used_offer_id) {
+                r = db_pairing_mark_used(m->db, PAIRING_OFFER, used_offer_id, t->id);
+                if (r == -EEXIST) {
+                        char hex[PAIRING_ID_HEX_LEN + 1];
+                        pairing_id_to_hex(used_offer_id, hex);
+                        db_rollback(m->db);
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PairingUsed",
+                                                 "Pairing %s was already used on this host", hex);
+                }
+        }
+        if (r >= 0 && t->active) {
+                r = tunnel_apply(t, false);
+                if (r < 0) {
+                        db_rollback(m->db);
+                        (void) tunnel_deactivate_device(t);
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                                 "Cannot bring up interface %s: %s", t->ifname, strerror(-r));
+                }
+        }
+        if (r >= 0)
+                r = db_commit(m->db);
+        if (r < 0) {
+                db_rollback(m->db);
+                if (t->active)
+                        (void) tunnel_deactivate_device(t);
+                return r;
+        }
+        r = tunnel_attach(t);
+        if (r < 0)
+                return r;
+        m->next_tunnel_id++;
+        (void) sd_bus_emit_object_added(m->bus, t->path);
+        log_info("%s: tunnel '%s' created", t->ifname, t->name);
+        return 0;
+}
+
+static int tunnel_generate_keys(Tunnel *t) {
+        uint8_t key[WG_KEY_LEN];
+        int r = wg_key_generate_private(key);
+        if (r >= 0)
+                r = wg_key_public_from_private(t->public_key, key);
+        if (r >= 0)
+                r = tunnel_seal(t, "tunnels.private_key", key, t->private_key_sealed);
+        wg_wipe(key, sizeof(key));
+        return r;
+}
+
+static int check_new_name(Manager *m, const char *name, const char *ifname, sd_bus_error *error) {
+        if (!tunnel_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid tunnel name '%s': 1-64 characters of letters, digits, '_.@+-' and inner spaces",
+                                         name);
+        if (manager_find_tunnel_by_name(m, name))
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "TunnelExists", "Tunnel '%s' exists", name);
+        if (!ifname_is_valid(ifname))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Tunnel name '%s' is not a valid interface name: give the option Interface", name);
+        if (manager_ifname_in_use(m, ifname, NULL))
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse", "Interface '%s' is in use", ifname);
+        return 0;
+}
+
+int method_create_tunnel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+        BusOption o[_TOPT_MAX] = TUNNEL_OPTIONS_INIT;
+        _cleanup_(tunnel_freep) Tunnel *t = NULL;
+        TunnelSettings s = {0};
+        const char *changed[16];
+        const char *name, *ifname;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &name);
+        if (r >= 0)
+                r = bus_read_options(m, o, _TOPT_MAX, error);
+        if (r < 0)
+                goto finish;
+        ifname = o[TOPT_INTERFACE].set ? o[TOPT_INTERFACE].s : name;
+        r = check_new_name(mgr, name, ifname, error);
+        if (r >= 0)
+                r = tunnel_settings_check(mgr, NULL, o, USE_CREATE, &s, error);
+        if (r < 0)
+                goto finish;
+        r = manager_verify(mgr, m, error);
+        if (r == 0) {
+                r = 1;
+                goto finish;
+        }
+        if (r < 0)
+                goto finish;
+
+        r = tunnel_new(mgr, mgr->next_tunnel_id, name, ifname, &t);
+        if (r >= 0)
+                r = tunnel_generate_keys(t);
+        if (r < 0)
+                goto finish;
+        t->created_at = now_usec();
+        t->listen_port = manager_free_tunnel_port(mgr);
+        r = tunnel_settings_apply(t, o, &s, changed);
+        if (r < 0)
+                goto finish;
+        t->active = o[TOPT_ACTIVATE].set ? o[TOPT_ACTIVATE].b : true;
+        r = tunnel_create_commit(mgr, t, NULL, error);
+        if (r < 0)
+                goto finish;
+        r = sd_bus_reply_method_return(m, "o", TAKE_PTR(t)->path);
+finish:
+        bus_options_done(o, _TOPT_MAX);
+        tunnel_settings_done(&s);
+        if (r < 0)
+                return bus_reply_errno(error, r, "Cannot create tunnel '%s'", name);
+        return r;
+}
+
+static int pairing_expired(const Pairing *p, sd_bus_error *error) {
+        char hex[PAIRING_ID_HEX_LEN + 1], when[64];
+        time_t e = (time_t) p->expires;
+        struct tm tm;
+
+        if ((uint64_t) (now_usec() / 1000000) < p->expires)
+                return 0;
+        pairing_id_to_hex(p->id, hex);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&e, &tm));
+        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PairingExpired",
+                                 "Pairing %s expired at %s: ask for a new one (GetPairing)", hex, when);
+}
+
+static int pairing_used_error(const uint8_t id[PAIRING_ID_LEN], sd_bus_error *error) {
+        char hex[PAIRING_ID_HEX_LEN + 1];
+        pairing_id_to_hex(id, hex);
+        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PairingUsed",
+                                 "Pairing %s was already used on this host: a pairing string works once", hex);
+}
+
+/* An offer from another host: a new tunnel towards it. */
+static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *o, sd_bus_error *error) {
+        _cleanup_(tunnel_freep) Tunnel *t = NULL;
+        TunnelSettings s = {0};
+        const char *changed[16];
+        char hex[PAIRING_ID_HEX_LEN + 1], name_buf[32];
+        const char *name, *ifname;
+        Tunnel *other;
+        int r;
+
+        pairing_id_to_hex(p->id, hex);
+        snprintf(name_buf, sizeof(name_buf), "wgt-%.8s", hex);
+        name = o[TOPT_NAME].set ? o[TOPT_NAME].s : name_buf;
+        ifname = o[TOPT_INTERFACE].set ? o[TOPT_INTERFACE].s : name;
+        r = check_new_name(mgr, name, ifname, error);
+        if (r >= 0)
+                r = tunnel_settings_check(mgr, NULL, o, USE_IMPORT_OFFER, &s, error);
+        if (r < 0)
+                goto finish;
+        /* The offer's networks become the remote networks: they must not overlap ours. */
+        for (size_t i = 0; i < p->n_networks; i++)
+                for (size_t k = 0; k < s.n_local_networks; k++)
+                        if (ip_prefix_overlaps(&p->networks[i], &s.local_networks[k])) {
+                                char a[IP_PREFIX_STRLEN];
+                                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                      "The remote network %s of pairing %s overlaps LocalNetworks",
+                                                      ip_prefix_to_string(&p->networks[i], a), hex);
+                                goto finish;
+                        }
+        /* Used, then expired, then a tunnel to that host already: the most telling first. */
+        r = db_pairing_is_used(mgr->db, PAIRING_OFFER, p->id);
+        if (r > 0)
+                r = pairing_used_error(p->id, error);
+        if (r >= 0)
+                r = pairing_expired(p, error);
+        if (r < 0)
+                goto finish;
+        HASHMAP_FOREACH(other, mgr->tunnels_by_id, i) {
+                if (wg_key_equal(other->public_key, p->public_key)) {
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                              "Pairing %s was made by tunnel '%s' of this host: import it on the other host",
+                                              hex, other->name);
+                        goto finish;
+                }
+                if (other->has_remote_key && wg_key_equal(other->remote_public_key, p->public_key)) {
+                        r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "TunnelExists",
+                                              "Tunnel '%s' already leads to the host of pairing %s", other->name, hex);
+                        goto finish;
+                }
+        }
+        r = manager_verify(mgr, m, error);
+        if (r == 0) {
+                r = 1;
+                goto finish;
+        }
+        if (r < 0)
+                goto finish;
+
+        r = tunnel_new(mgr, mgr->next_tunnel_id, name, ifname, &t);
+        if (r >= 0)
+                r = tunnel_generate_keys(t);
+        if (r < 0)
+                goto finish;
+        t->created_at = now_usec();
+        t->listen_port = manager_free_tunnel_port(mgr);
+        r = tunnel_settings_apply(t, o, &s, changed);
+        if (r < 0)
+                goto finish;
+        t->has_remote_key = true;
+        memcpy(t->remote_public_key, p->public_key, WG_KEY_LEN);
+        if ((r = set_string(&t->remote_endpoint, p->endpoint)) < 0)
+                goto finish;
+        t->remote_networks = calloc(p->n_networks + 1, sizeof(IpPrefix));
+        if (!t->remote_networks) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        memcpy(t->remote_networks, p->networks, p->n_networks * sizeof(IpPrefix));
+        t->n_remote_networks = p->n_networks;
+        for (size_t i = 0; i < p->n_tunnel_addresses; i++)
+                (void) pairing_peer_address(&p->tunnel_addresses[i], &t->tunnel_addresses[i]);
+        t->n_tunnel_addresses = p->n_tunnel_addresses;
+        r = tunnel_seal(t, "tunnels.preshared_key", p->preshared_key, t->psk_sealed);
+        if (r < 0)
+                goto finish;
+        t->has_psk = true;
+        t->pairing = TUNNEL_PAIRING_IMPORTED;
+        memcpy(t->pairing_id, p->id, PAIRING_ID_LEN);
+        t->active = o[TOPT_ACTIVATE].set ? o[TOPT_ACTIVATE].b : true;
+        r = tunnel_create_commit(mgr, t, p->id, error);
+        if (r < 0)
+                goto finish;
+        log_info("%s: tunnel '%s' created from pairing %s", t->ifname, t->name, hex);
+        r = sd_bus_reply_method_return(m, "o", TAKE_PTR(t)->path);
+finish:
+        tunnel_settings_done(&s);
+        return r;
+}
+
+/* A reply to an offer of ours: completes the tunnel that is waiting for it. */
+static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *o, sd_bus_error *error) {
+        TunnelSettings s = {0};
+        char hex[PAIRING_ID_HEX_LEN + 1];
+        uint8_t pending[WG_KEY_LEN];
+        Tunnel *t = NULL, *i_t;
+        int r;
+
+        pairing_id_to_hex(p->id, hex);
+        r = tunnel_settings_check(mgr, NULL, o, USE_IMPORT_REPLY, &s, error);
+        if (r < 0)
+                goto finish;
+        r = db_pairing_is_used(mgr->db, PAIRING_REPLY, p->id);
+        if (r > 0)
+                r = pairing_used_error(p->id, error);
+        if (r >= 0)
+                r = pairing_expired(p, error);
+        if (r < 0)
+                goto finish;
+        HASHMAP_FOREACH(i_t, mgr->tunnels_by_id, i)
+                if (i_t->pairing == TUNNEL_PAIRING_OFFERED && memcmp(i_t->pairing_id, p->id, PAIRING_ID_LEN) == 0)
+                        t = i_t;
+        if (!t) {
+                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotFound",
+                                              "No tunnel of this host is waiting for pairing %s "
+                                              "(a newer GetPairing replaces the older offer)", hex);
+                goto finish;
+        }
+        r = tunnel_pending_psk(t, pending);
+        if (r < 0)
+                goto finish;
+        if (!wg_key_equal(pending, p->preshared_key)) {
+                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PairingMismatch",
+                                      "Pairing %s does not answer the offer of tunnel '%s' (preshared key differs)",
+                                      hex, t->name);
+                goto finish;
+        }
+        if (wg_key_equal(p->public_key, t->public_key)) {
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Pairing %s carries this tunnel's own key: import it on the other host", hex);
+                goto finish;
+        }
+        for (size_t i = 0; i < p->n_networks; i++)
+                for (size_t k = 0; k < t->n_local_networks; k++)
+                        if (ip_prefix_overlaps(&p->networks[i], &t->local_networks[k])) {
+                                char a[IP_PREFIX_STRLEN];
+                                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                      "The remote network %s of pairing %s overlaps the local networks of tunnel '%s'",
+                                                      ip_prefix_to_string(&p->networks[i], a), hex, t->name);
+                                goto finish;
+                        }
+        r = manager_verify(mgr, m, error);
+        if (r == 0) {
+                r = 1;
+                goto finish;
+        }
+        if (r < 0)
+                goto finish;
+
+        /* Remember the old values to undo a failed save. */
+        IpPrefix *new_remote = calloc(p->n_networks + 1, sizeof(IpPrefix));
+        char *new_endpoint = strdup(isempty(p->endpoint) ? t->remote_endpoint : p->endpoint);
+        if (!new_remote || !new_endpoint) {
+                free(new_remote);
+                free(new_endpoint);
+                r = -ENOMEM;
+                goto finish;
+        }
+        memcpy(new_remote, p->networks, p->n_networks * sizeof(IpPrefix));
+        Tunnel old = *t;
+        t->has_remote_key = true;
+        memcpy(t->remote_public_key, p->public_key, WG_KEY_LEN);
+        t->remote_endpoint = new_endpoint;
+        t->remote_networks = new_remote;
+        t->n_remote_networks = p->n_networks;
+        r = tunnel_seal(t, "tunnels.preshared_key", pending, t->psk_sealed);
+        t->has_psk = true;
+        t->has_pending_psk = false;
+        t->pairing = TUNNEL_PAIRING_NONE;
+        t->endpoint_dirty = true;
+        if (r >= 0)
+                r = db_begin(mgr->db);
+        if (r >= 0) {
+                r = db_tunnel_update(mgr->db, t);
+                if (r >= 0)
+                        r = db_pairing_mark_used(mgr->db, PAIRING_REPLY, p->id, t->id);
+                if (r >= 0)
+                        r = db_commit(mgr->db);
+                if (r < 0)
+                        db_rollback(mgr->db);
+        }
+        if (r < 0) {
+                free(t->remote_endpoint);
+                free(t->remote_networks);
+                *t = old;
+                if (r == -EEXIST)
+                        r = pairing_used_error(p->id, error);
+                goto finish;
+        }
+        free(old.remote_endpoint);
+        free(old.remote_networks);
+        t->activated_usec = 0;          /* "connecting" counts from now */
+        if (t->active) {
+                int k = tunnel_apply(t, false);
+                if (k < 0)
+                        log_warning("%s: cannot apply the paired tunnel: %s", t->ifname, strerror(-k));
+        }
+        (void) tunnel_emit_changed(t, "RemotePublicKey", "RemoteEndpoint", "RemoteNetworks", "HasPresharedKey",
+                                   "Pairing", NULL);
+        log_info("%s: tunnel '%s' paired (pairing %s)", t->ifname, t->name, hex);
+        r = sd_bus_reply_method_return(m, "o", t->path);
+finish:
+        wg_wipe(pending, sizeof(pending));
+        tunnel_settings_done(&s);
+        return r;
+}
+
+int method_import_pairing(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+        BusOption o[_TOPT_MAX] = TUNNEL_OPTIONS_INIT;
+        Pairing p;
+        const char *text, *why = NULL;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &text);
+        if (r >= 0)
+                r = bus_read_options(m, o, _TOPT_MAX, error);
+        if (r < 0)
+                goto finish;
+        r = pairing_parse(text, &p, &why);
+        if (r == -EINVAL) {
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid pairing string: %s",
+                                      why ? why : "malformed");
+                goto finish;
+        }
+        if (r < 0)
+                goto finish;
+        if (p.kind == PAIRING_OFFER)
+                r = import_offer(m, mgr, &p, o, error);
+        else
+                r = import_reply(m, mgr, &p, o, error);
+        pairing_wipe(&p);
+finish:
+        bus_options_done(o, _TOPT_MAX);
+        if (r < 0)
+                return bus_reply_errno(error, r, "Cannot import the pairing");
+        return r;
+}
+
+/* --- the Tunnel object ------------------------------------------------------------- */
+
+static int property_get_key(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Tunnel *t = userdata;
+        char key[WG_KEY_B64_SIZE] = "";
+        if (streq(property, "PublicKey"))
+                wg_key_to_base64(key, t->public_key);
+        else if (t->has_remote_key)
+                wg_key_to_base64(key, t->remote_public_key);
+        return sd_bus_message_append(reply, "s", key);
+}
+
+static int property_get_prefixes(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Tunnel *t = userdata;
+        if (streq(property, "LocalNetworks"))
+                return bus_append_prefixes(reply, t->local_networks, t->n_local_networks);
+        if (streq(property, "RemoteNetworks"))
+                return bus_append_prefixes(reply, t->remote_networks, t->n_remote_networks);
+        if (streq(property, "TunnelAddresses"))
+                return bus_append_prefixes(reply, t->tunnel_addresses, t->n_tunnel_addresses);
+        return bus_append_prefixes(reply, t->routes, t->n_routes);
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Tunnel *t = userdata;
+        return sd_bus_message_append(reply, "s", tunnel_state_to_string(t->state));
+}
+
+static int property_get_pairing(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Tunnel *t = userdata;
+        return sd_bus_message_append(reply, "s", tunnel_pairing_to_string(t->pairing));
+}
+
+static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Tunnel *t = userdata;
+        int r = manager_verify(t->manager, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = tunnel_set_active(t, streq(sd_bus_message_get_member(m), "Activate"), error);
+        if (r < 0)
+                return bus_reply_errno(error, r, "Cannot change tunnel '%s'", t->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Tunnel *t = userdata;
+        Manager *mgr = t->manager;
+        BusOption o[_TOPT_MAX] = TUNNEL_OPTIONS_INIT;
+        TunnelSettings s = {0};
+        const char *changed[16];
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = bus_read_options(m, o, _TOPT_MAX, error);
+        if (r >= 0)
+                r = tunnel_settings_check(mgr, t, o, USE_UPDATE, &s, error);
+        if (r < 0)
+                goto finish;
+        r = manager_verify(mgr, m, error);
+        if (r == 0) {
+                r = 1;
+                goto finish;
+        }
+        if (r < 0)
+                goto finish;
+        r = tunnel_settings_apply(t, o, &s, changed);
+        if (r >= 0)
+                r = db_begin(mgr->db);
+        if (r >= 0) {
+                r = db_tunnel_update(mgr->db, t);
+                if (r >= 0)
+                        r = db_commit(mgr->db);
+                if (r < 0)
+                        db_rollback(mgr->db);
+        }
+        if (r < 0) {
+                log_error("%s: cannot save tunnel '%s': %s", t->ifname, t->name, strerror(-r));
+                goto finish;
+        }
+        if (t->active) {
+                int k = tunnel_apply(t, false);
+                if (k < 0)
+                        log_warning("%s: cannot apply the new settings: %s", t->ifname, strerror(-k));
+        }
+        if (changed[0])
+                (void) sd_bus_emit_properties_changed_strv(mgr->bus, t->path, WGNET_TUNNEL_INTERFACE, (char **) changed);
+        log_info("%s: tunnel '%s' updated", t->ifname, t->name);
+        r = sd_bus_reply_method_return(m, NULL);
+finish:
+        bus_options_done(o, _TOPT_MAX);
+        tunnel_settings_done(&s);
+        if (r < 0)
+                return bus_reply_errno(error, r, "Cannot update tunnel '%s'", t->name);
+        return r;
+}
+
+static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Tunnel *t = userdata;
+        Manager *mgr = t->manager;
+        int r = manager_verify(mgr, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = db_begin(mgr->db);
+        if (r >= 0)
+                r = db_tunnel_delete(mgr->db, t->id);
+        if (r >= 0)
+                r = tunnel_deactivate_device(t);
+        if (r >= 0)
+                r = db_commit(mgr->db);
+        if (r < 0) {
+                db_rollback(mgr->db);
+                return bus_reply_errno(error, r, "Cannot delete tunnel '%s'", t->name);
+        }
+        (void) sd_bus_emit_object_removed(mgr->bus, t->path);
+        log_info("%s: tunnel '%s' deleted", t->ifname, t->name);
+        tunnel_detach(t);
+        tunnel_free(t);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_get_pairing(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Tunnel *t = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(wg_wipe_free_stringp) char *text = NULL;
+        int r = manager_verify(t->manager, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = tunnel_get_pairing(t, &text, error);
+        if (r < 0)
+                return bus_reply_errno(error, r, "Cannot make a pairing for tunnel '%s'", t->name);
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", text);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+const sd_bus_vtable tunnel_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "t", NULL, offsetof(Tunnel, id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Tunnel, name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Interface", "s", NULL, offsetof(Tunnel, ifname), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PublicKey", "s", property_get_key, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ListenPort", "q", NULL, offsetof(Tunnel, listen_port), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RemotePublicKey", "s", property_get_key, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RemoteEndpoint", "s", NULL, offsetof(Tunnel, remote_endpoint), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LocalEndpoint", "s", NULL, offsetof(Tunnel, local_endpoint), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LocalNetworks", "as", property_get_prefixes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RemoteNetworks", "as", property_get_prefixes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TunnelAddresses", "as", property_get_prefixes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PersistentKeepalive", "q", NULL, offsetof(Tunnel, keepalive), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HasPresharedKey", "b", bus_property_get_bool, offsetof(Tunnel, has_psk), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Pairing", "s", property_get_pairing, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PairingLifetime", "u", NULL, offsetof(Tunnel, pairing_lifetime), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OnlineThreshold", "u", NULL, offsetof(Tunnel, online_threshold), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Active", "b", bus_property_get_bool, offsetof(Tunnel, active), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastHandshake", "t", NULL, offsetof(Tunnel, last_handshake), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Endpoint", "s", NULL, offsetof(Tunnel, endpoint), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Routes", "as", property_get_prefixes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RxBytes", "t", NULL, offsetof(Tunnel, rx_bytes), 0),
+        SD_BUS_PROPERTY("TxBytes", "t", NULL, offsetof(Tunnel, tx_bytes), 0),
+        SD_BUS_METHOD("Activate", NULL, NULL, method_activate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Deactivate", NULL, NULL, method_activate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_update,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Delete", NULL, NULL, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetPairing", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", pairing), method_get_pairing,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+static int tunnel_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                              void **found, sd_bus_error *error) {
+        Tunnel *t = manager_find_tunnel_by_path(userdata, path);
+        if (!t)
+                return 0;
+        *found = t;
+        return 1;
+}
+
+static int tunnel_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                  sd_bus_error *error) {
+        Manager *m = userdata;
+        size_t k = 0;
+        Tunnel *t;
+        char **v = calloc(hashmap_size(m->tunnels_by_id) + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        HASHMAP_FOREACH(t, m->tunnels_by_id, i)
+                if (!(v[k++] = strdup(t->path))) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        *nodes = v;
+        return 0;
+}
+
+int tunnel_bus_register(Manager *m) {
+        int r = sd_bus_add_fallback_vtable(m->bus, NULL, WGNET_TUNNEL_PREFIX, WGNET_TUNNEL_INTERFACE, tunnel_vtable,
+                                           tunnel_object_find, m);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(m->bus, NULL, WGNET_TUNNEL_PREFIX, tunnel_node_enumerator, m);
+        return r;
+}

@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The audit trail and the no-secret-in-logs rule: the whole daemon scenario of
+test-daemon.py runs on one rig with wgnetd's stderr captured (audit entries go to stderr
+here: WGNET_LOG_JOURNAL=0). Every private key and preshared key that the scenario saw (in
+configs, exports, `wg show dump`, keys it generated itself) is then searched for in the log,
+in base64 and in hex: none may appear. Then every change is in the log exactly once, with
+its action, network, peer, the caller's uid and a MESSAGE_ID."""
+
+import base64
+import importlib.util
+import os
+import re
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import wgnet  # noqa: E402
+
+spec = importlib.util.spec_from_file_location("test_daemon", os.path.join(HERE, "test-daemon.py"))
+td = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(td)
+
+SECRET_LINE = re.compile(r"^\s*(PrivateKey|PresharedKey)\s*=\s*(\S+)", re.M)
+B64_KEY = re.compile(r"^[A-Za-z0-9+/]{43}=$")
+secrets = set()
+
+
+def collect(v):
+    if isinstance(v, str):
+        for _, key in SECRET_LINE.findall(v):
+            secrets.add(key)
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            collect(x)
+    elif isinstance(v, dict):
+        for x in v.values():
+            collect(x)
+    return v
+
+
+orig_unwrap = td.unwrap
+td.unwrap = lambda v: collect(orig_unwrap(v))
+
+orig_run = td.run
+
+
+def run_recording(cmd, *a, **kw):
+    r = orig_run(cmd, *a, **kw)
+    if list(cmd[:2]) in (["wg", "genkey"], ["wg", "genpsk"]):
+        secrets.add(r.stdout.strip())
+    return r
+
+
+td.run = run_recording
+
+orig_dump = wgnet.Rig.wg_dump
+
+
+def dump_recording(self, ifname):
+    dev, peers = orig_dump(self, ifname)
+    secrets.add(dev["private_key"])
+    for p in peers.values():
+        if p["preshared_key"]:
+            secrets.add(p["preshared_key"])
+    return dev, peers
+
+
+wgnet.Rig.wg_dump = dump_recording
+
+
+def check_no_secrets(log):
+    keys = {k for k in secrets if B64_KEY.match(k)}
+    assert len(keys) >= 200, f"the scenario should have seen hundreds of secrets, saw {len(keys)}"
+    low = log.lower()
+    leaked = [k for k in keys if k in log or base64.b64decode(k).hex() in low]
+    assert not leaked, f"{len(leaked)} secrets in wgnetd's log, e.g. {leaked[0][:6]}…"
+    print(f"ok   no secret in the log ({len(keys)} keys searched in {len(log)} bytes)")
+
+
+AUDIT = re.compile(r"^<5>(?P<text>.*) \[audit action=(?P<action>[a-z-]+)(?: network=(?P<network>.*?))?"
+                   r"(?: peer=(?P<peer>.*?))? uid=(?P<uid>\S+) pid=(?P<pid>\S+) unit=(?P<unit>\S+)"
+                   r" sender=(?P<sender>\S+) message_id=(?P<mid>[0-9a-f]{32})\]$")
+
+
+def check_audit(log, user_uid):
+    entries = [m.groupdict() for m in map(AUDIT.match, log.splitlines()) if m]
+    actions = {e["action"] for e in entries}
+    for a in ("network-created", "network-imported", "network-updated", "network-activated", "network-deactivated",
+              "network-deleted", "peer-added", "peer-updated", "peer-enabled", "peer-disabled", "peer-removed",
+              "peer-keys-rotated", "secret-read"):
+        assert a in actions, f"no audit entry for {a}: {sorted(actions)}"
+    # one MESSAGE_ID per kind, distinct kinds distinct ids
+    ids = {}
+    for e in entries:
+        assert ids.setdefault(e["action"], e["mid"]) == e["mid"], e
+    assert len(set(ids.values())) == len(ids)
+    # every change once: the first peer and each bulk peer have exactly one peer-added entry
+    added = [e["peer"] for e in entries if e["action"] == "peer-added" and e["network"] == "office"]
+    assert added.count("phone") == 1, added.count("phone")
+    assert all(added.count(f"bulk{i:03d}") == 1 for i in range(200))
+    assert sum(1 for e in entries if e["action"] == "peer-keys-rotated") >= 1
+    # who: root over the bus, and the unprivileged user that the polkit rule granted
+    by_daemon = ("peer-rotation-completed", "peer-revoked")      # the tick, no bus caller
+    anonymous = [e for e in entries if e["action"] not in by_daemon and "scheduled" not in e["text"]
+                 and (e["uid"] == "-" or not e["sender"].startswith(":"))]
+    assert not anonymous, f"entries without caller credentials: {anonymous[:3]}"
+    assert any(e["uid"] == "0" for e in entries)
+    granted = [e for e in entries if e["peer"] == "granted"]
+    assert {e["action"] for e in granted} >= {"peer-added", "secret-read", "peer-removed"}, granted
+    assert all(e["uid"] == str(user_uid) for e in granted), granted
+    # the plain stderr line of a change is the audit entry: no second line for the same change
+    assert not re.search(r"^<6>office: peer 'phone' added$", log, re.M)
+    print(f"ok   audit trail ({len(entries)} entries, {len(actions)} kinds)")
+
+
+def main():
+    wgnet.require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg",
+                                 "sqlite3")
+    os.environ["WGNET_LOG_JOURNAL"] = "0"
+    rig = wgnet.Rig("audit")
+    failed = 0
+    try:
+        rig.start()
+        for t in td.TESTS:
+            t0 = time.time()
+            try:
+                t(rig)
+                print(f"ok   {t.__name__} ({time.time() - t0:.2f}s)", flush=True)
+            except Exception:
+                failed += 1
+                print(f"FAIL {t.__name__}", flush=True)
+                traceback.print_exc()
+        rig.stop_daemon()
+        log = open(rig.daemon_log, errors="replace").read()
+        import pwd
+        for check in (lambda: check_no_secrets(log), lambda: check_audit(log, pwd.getpwnam(rig.user).pw_uid)):
+            try:
+                check()
+            except Exception:
+                failed += 1
+                print("FAIL audit check", flush=True)
+                traceback.print_exc()
+    finally:
+        rig.stop()
+    print(f"# {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

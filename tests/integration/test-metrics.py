@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""wgnet-exporter against wgnetd on the private bus: run as the unprivileged test user, its
+output passes `promtool check metrics` and a strict parser of the text exposition format,
+holds the series and labels of the ecosystem's WireGuard exporters with the values the
+daemon reports, escapes label values; over HTTP (the connection on stdin/stdout, as the
+socket unit passes it) it answers GET /metrics, 404 elsewhere and 405 to POST."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wgnet import BUILD, NETWORK, PEER, main, opts, require_root_and_tools, run, unwrap  # noqa: E402
+
+EXPORTER = os.path.join(BUILD, "exporter", "wgnet-exporter")
+state = {}
+
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+SAMPLE = re.compile(rf"^({NAME})(?:\{{((?:{LABEL})(?:,{LABEL})*)?\}})? (\S+)$")
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
+
+
+def parse_strict(text):
+    """{(name, frozenset(labels)): value}; raises on anything the format does not allow."""
+    assert text.endswith("\n"), "ends with a newline"
+    types, helps, samples, seen_families = {}, {}, {}, []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith("# HELP "):
+            name, _, help_text = line[7:].partition(" ")
+            assert re.fullmatch(NAME, name) and help_text and name not in helps, f"line {n}: {line}"
+            helps[name] = help_text
+            continue
+        if line.startswith("# TYPE "):
+            name, _, t = line[7:].partition(" ")
+            assert t in ("counter", "gauge") and name not in types, f"line {n}: {line}"
+            types[name] = t
+            seen_families.append(name)
+            continue
+        assert not line.startswith("#") and line, f"line {n}: stray line {line!r}"
+        m = SAMPLE.match(line)
+        assert m, f"line {n}: not a sample: {line!r}"
+        name, labels, value = m.groups()
+        assert name in types and seen_families[-1] == name, f"line {n}: {name} outside its family"
+        if types[name] == "counter":
+            assert name.endswith("_total"), name
+        v = float(value)
+        assert v == v and v >= 0, f"line {n}: value {value}"
+        lab = frozenset((k, v.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\"))
+                        for k, v in LABEL_RE.findall(labels or ""))
+        key = (name, lab)
+        assert key not in samples, f"line {n}: duplicate series"
+        samples[key] = v
+    return samples, types
+
+
+def series(samples, metric, **labels):
+    want = set(labels.items())
+    return [v for (n, lab), v in samples.items() if n == metric and want <= set(lab)]
+
+
+def test_setup(rig):
+    rig.start_daemon()
+    m = rig.manager()
+    ifn = f"wgm{rig.tag[-5:]}"
+    state["net"] = unwrap(m.CreateNetwork("metrics", opts(Interface=ifn, Addresses=["10.81.0.1/24"], Mode="hub")))
+    state["ifname"] = ifn
+    net = rig.network(state["net"])
+    state["peers"] = [unwrap(net.AddPeer(name, opts()))[0] for name in ("alice", 'odd "name" \\ here', "carol")]
+    rig.peer(state["peers"][2]).Disable()
+
+
+def exporter(rig, *args, stdin=None, user=True):
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address)
+    cmd = [EXPORTER, *args]
+    if user:
+        cmd = ["runuser", "-u", rig.user, "--"] + cmd
+    return subprocess.run(cmd, env=env, stdin=stdin, capture_output=True, timeout=30)
+
+
+def test_output_is_valid(rig):
+    state["before"] = {path: rig.props(path, PEER) for path in state["peers"]}
+    r = exporter(rig, "--stdout")
+    assert r.returncode == 0, r.stderr.decode()
+    text = r.stdout.decode()
+    state["text"] = text
+    if shutil.which("promtool"):
+        p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+        assert p.returncode == 0, f"promtool: {p.stdout}{p.stderr}"
+    samples, types = parse_strict(text)
+    state["samples"] = samples
+    assert types["wireguard_received_bytes_total"] == "counter"
+    assert types["wireguard_sent_bytes_total"] == "counter"
+    assert types["wireguard_latest_handshake_seconds"] == "gauge"
+
+
+def test_values_match_the_daemon(rig):
+    s = state["samples"]
+    assert series(s, "wgnet_up") == [1]
+    ifn = state["ifname"]
+    assert series(s, "wgnet_network_peers", interface=ifn, network="metrics") == [3]
+    assert series(s, "wgnet_network_peers_online", interface=ifn) == [0]
+    assert series(s, "wgnet_network_active", interface=ifn) == [1]
+    assert series(s, "wgnet_network_peers_rotation_pending", interface=ifn) == [0]
+    for path in state["peers"]:
+        p = rig.props(path, PEER)
+        labels = dict(interface=ifn, public_key=p["PublicKey"], name=p["Name"], allowed_ips=",".join(p["AllowedIPs"]))
+        b = state["before"][path]     # the tick may move counters between the scrape and now
+        for metric, prop, div in [("wireguard_received_bytes_total", "RxBytes", 1), ("wireguard_sent_bytes_total", "TxBytes", 1),
+                                  ("wireguard_latest_handshake_seconds", "LastHandshake", 1000000)]:
+            v = series(s, metric, **labels)
+            assert len(v) == 1 and b[prop] // div <= v[0] <= p[prop] // div, (metric, v, b[prop], p[prop])
+        short = dict(interface=ifn, public_key=p["PublicKey"])
+        assert series(s, "wgnet_peer_enabled", **short) == [int(p["Enabled"])]
+        assert series(s, "wgnet_peer_online", **short) == [int(p["Online"])]
+        assert series(s, "wgnet_peer_rotation_pending", **short) == [int(p["RotationPending"])]
+    # the label with a quote and a backslash came back intact
+    assert len(series(s, "wireguard_sent_bytes_total", name='odd "name" \\ here')) == 1
+    carol = rig.prop(state["peers"][2], PEER, "PublicKey")
+    assert series(s, "wgnet_peer_enabled", public_key=carol) == [0]
+    # no secret: the exporter never sees one, the output holds public keys only
+    assert "PrivateKey" not in state["text"] and "PresharedKey" not in state["text"]
+
+
+def http(rig, request):
+    a, b = socket.socketpair()
+    try:
+        a.sendall(request)
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address)
+        p = subprocess.Popen(["runuser", "-u", rig.user, "--", EXPORTER], env=env, stdin=b, stdout=b)
+        b.close()
+        a.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := a.recv(65536):       # while it writes: the answer may exceed a socket buffer
+            data += chunk
+        return p.wait(timeout=30), data
+    finally:
+        a.close()
+
+
+def test_http(rig):
+    rc, data = http(rig, b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n")
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert rc == 0 and lines[0] == "HTTP/1.1 200 OK", lines
+    hdr = dict(line.split(": ", 1) for line in lines[1:])
+    assert hdr["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert int(hdr["Content-Length"]) == len(body)
+    parse_strict(body.decode())
+    for req, status in [(b"GET / HTTP/1.1\r\n\r\n", "404"), (b"POST /metrics HTTP/1.1\r\n\r\n", "405"),
+                        (b"garbage\r\n\r\n", "400"), (b"GET /metrics?x=1 HTTP/1.0\r\n\r\n", "200")]:
+        _, data = http(rig, req)
+        assert data.split(b" ", 2)[1].decode() == status, (req, data[:80])
+
+
+def test_daemon_gone(rig):
+    rig.stop_daemon()
+    r = exporter(rig, "--stdout")
+    assert r.returncode == 0
+    samples, _ = parse_strict(r.stdout.decode())
+    assert series(samples, "wgnet_up") == [0]
+
+
+TESTS = [test_setup, test_output_is_valid, test_values_match_the_daemon, test_http, test_daemon_gone]
+
+if __name__ == "__main__":
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", EXPORTER)
+    main(TESTS, "metrics")
