@@ -80,17 +80,42 @@ typedef struct Caller {
 /* uid and pid come from the bus (dbus-daemon knows them); the unit needs /proc
  * (augmented), which a sandbox may hide: asked for separately, so its absence does not cost
  * the uid. Strings point into the creds, kept by the caller. */
+/* The last caller's creds, by unique name: a unique name is never reused on a bus and a
+ * connection's uid and pid are fixed when it connects, so records of one call (AddPeers
+ * writes one per peer) or of one client's calls in a row ask the bus only once. */
+static struct {
+        char *sender;
+        sd_bus_creds *ids, *unit;
+} last_caller;
+
 static void caller_from_message(sd_bus_message *m, sd_bus_creds **ret_ids, sd_bus_creds **ret_unit, Caller *c) {
         *c = (Caller) { 0 };
         if (!m)
                 return;
         c->sender = sd_bus_message_get_sender(m);
-        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID, ret_ids) >= 0) {
+        if (c->sender && last_caller.sender && streq(c->sender, last_caller.sender)) {
+                *ret_ids = last_caller.ids ? sd_bus_creds_ref(last_caller.ids) : NULL;
+                *ret_unit = last_caller.unit ? sd_bus_creds_ref(last_caller.unit) : NULL;
+        } else {
+                if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID, ret_ids) < 0)
+                        *ret_ids = NULL;
+                if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_UNIT | SD_BUS_CREDS_AUGMENT, ret_unit) < 0)
+                        *ret_unit = NULL;
+                char *s = c->sender ? strdup(c->sender) : NULL;
+                if (s) {
+                        free(last_caller.sender);
+                        sd_bus_creds_unref(last_caller.ids);
+                        sd_bus_creds_unref(last_caller.unit);
+                        last_caller.sender = s;
+                        last_caller.ids = *ret_ids ? sd_bus_creds_ref(*ret_ids) : NULL;
+                        last_caller.unit = *ret_unit ? sd_bus_creds_ref(*ret_unit) : NULL;
+                }
+        }
+        if (*ret_ids) {
                 c->has_uid = sd_bus_creds_get_euid(*ret_ids, &c->uid) >= 0;
                 c->has_pid = sd_bus_creds_get_pid(*ret_ids, &c->pid) >= 0;
         }
-        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_UNIT | SD_BUS_CREDS_AUGMENT, ret_unit) >= 0 &&
-            sd_bus_creds_get_unit(*ret_unit, &c->unit) < 0)
+        if (*ret_unit && sd_bus_creds_get_unit(*ret_unit, &c->unit) < 0)
                 c->unit = NULL;
 }
 
