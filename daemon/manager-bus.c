@@ -152,6 +152,15 @@ static int method_create_network(sd_bus_message *m, void *userdata, sd_bus_error
                 r = bus_read_options(m, opts, _NETOPT_MAX, error);
         if (r >= 0)
                 r = check_new_network(mgr, name, opts, error);
+        if (r >= 0) {
+                /* A WireGuard interface that runs without wgnet is someone's: creating would
+                 * overwrite its key and drop its peers. ImportNetwork adopts it. */
+                const char *ifn = opts[NETOPT_INTERFACE].set ? opts[NETOPT_INTERFACE].s : name;
+                if (wg_backend_exists(mgr->backend, ifn))
+                        r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
+                                              "Interface '%s' exists and is not managed by wgnet: "
+                                              "use ImportNetwork to adopt it", ifn);
+        }
         if (r >= 0)
                 r = network_settings_check(mgr, NULL, opts, true, &s, error);
         if (r >= 0) {

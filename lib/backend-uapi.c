@@ -66,15 +66,19 @@ static int socket_path(WgBackend *b, const char *ifname, struct sockaddr_un *ret
 }
 
 /* Is this process in our network namespace? */
-static bool pid_in_our_netns(pid_t pid) {
+/* 1: the process is in our network namespace, 0: in another, -ESRCH: it is gone (a
+ * daemonized wireguard-go, as wg-quick starts it, binds its socket in a parent that exits). */
+static int pid_in_our_netns(pid_t pid) {
         char p[64];
         struct stat ours, theirs;
 
         if (pid <= 0)
-                return false;
+                return -ESRCH;
         snprintf(p, sizeof(p), "/proc/%d/ns/net", (int) pid);
-        if (stat("/proc/self/ns/net", &ours) < 0 || stat(p, &theirs) < 0)
-                return false;
+        if (stat("/proc/self/ns/net", &ours) < 0)
+                return negative_errno();
+        if (stat(p, &theirs) < 0)
+                return -ESRCH;
         return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
 }
 
@@ -99,7 +103,14 @@ static int uapi_open(WgBackend *b, const char *ifname, int *ret_fd, pid_t *ret_p
         }
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0)
                 return negative_errno();
-        if (!pid_in_our_netns(cred.pid))
+        r = pid_in_our_netns(cred.pid);
+        if (r < 0) {
+                /* The binder is gone: the device is ours when its tun link is in our
+                 * namespace (links are per namespace, sockets are not). */
+                uint32_t ifindex;
+                r = rtnl_link_ifindex(b->rtnl, ifname, &ifindex) >= 0;
+        }
+        if (r == 0)
                 return -EADDRINUSE;
 
         struct timeval tv = { .tv_sec = UAPI_IO_TIMEOUT_SEC };

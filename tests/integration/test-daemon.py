@@ -95,6 +95,35 @@ def test_create_network_bad_input(rig):
     assert rig.sqlite("SELECT count(*) FROM networks") == before
     assert unwrap(m.ListNetworks()) == [("office", state["net"])]
 
+    # A WireGuard interface running without wgnet is refused by CreateNetwork (it would lose
+    # its key and peers), and left exactly as it was.
+    foreign = f"wgf{rig.tag[-5:]}"
+    rig.ns("wireguard-go", foreign)
+    try:
+        wait_for(lambda: os.path.exists(f"/run/wireguard/{foreign}.sock"), 5, "wireguard-go")
+        key = run(["wg", "genkey"]).stdout.strip()
+        peer = run(["wg", "pubkey"], input=run(["wg", "genkey"]).stdout).stdout.strip()
+        with tempfile.NamedTemporaryFile("w") as f:
+            f.write(key + "\n")
+            f.flush()
+            rig.ns("wg", "set", foreign, "private-key", f.name, "peer", peer, "allowed-ips", "10.99.1.2/32")
+        dump = rig.wg_dump(foreign)
+        msg = expect_error(E + "InterfaceInUse", m.CreateNetwork, "n1", opts(Addresses=["10.72.0.1/24"], Interface=foreign))
+        assert "ImportNetwork" in msg, msg
+        assert rig.wg_dump(foreign) == dump
+        # ImportNetwork adopts it as it runs (a daemonized wireguard-go, as wg-quick starts
+        # it): same process, same key, the peer kept; then it is an ordinary network.
+        pid = run(["pgrep", "-f", f"wireguard-go {foreign}$"]).stdout.split()
+        text = (f"[Interface]\nPrivateKey = {key}\nAddress = 10.99.1.1/24\nListenPort = {dump[0]['listen_port']}\n\n"
+                f"[Peer]\nPublicKey = {peer}\nAllowedIPs = 10.99.1.2/32\n")
+        adopted = unwrap(m.ImportNetwork("adopted", text, opts(Interface=foreign)))
+        after = rig.wg_dump(foreign)
+        assert after[0]["private_key"] == dump[0]["private_key"] and list(after[1]) == [peer], after
+        assert run(["pgrep", "-f", f"wireguard-go {foreign}$"]).stdout.split() == pid, "the same wireguard-go"
+        rig.network(adopted).Delete()
+    finally:
+        rig.ns("ip", "link", "del", foreign, check=False)
+
 
 def test_add_peer(rig):
     net = rig.network(state["net"])
