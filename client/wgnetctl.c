@@ -848,40 +848,19 @@ static int verb_network_create(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
-/* A simple method without arguments on each named network. */
-static int network_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
-        _cleanup_(objects_done) Objects o = { 0 };
-        int r = load(bus, &o);
-        if (r != 0)
-                return r;
-        for (int i = 0; i < argc; i++) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-                NetworkInfo *n = NULL;
-                r = find_network(&o, argv[i], &n);
-                if (r != 0)
-                        return r;
-                r = new_call(bus, &m, n->path, WGNET_NETWORK_INTERFACE, member);
-                if (r != 0)
-                        return r;
-                r = call(bus, m, NULL, "Cannot %s network '%s'", what, n->name);
-                if (r != 0)
-                        return r;
-                if (!arg.quiet && !output.json)
-                        printf("Network '%s' %s.\n", n->name, done);
-        }
-        return 0;
-}
+static int object_simple(sd_bus *bus, int argc, char **argv, bool tunnel, const char *member, const char *what,
+                         const char *done);
 
 static int verb_network_delete(sd_bus *bus, int argc, char **argv) {
-        return network_simple(bus, argc, argv, "Delete", "delete", "deleted");
+        return object_simple(bus, argc, argv, false, "Delete", "delete", "deleted");
 }
 
 static int verb_network_up(sd_bus *bus, int argc, char **argv) {
-        return network_simple(bus, argc, argv, "Activate", "activate", "activated");
+        return object_simple(bus, argc, argv, false, "Activate", "activate", "activated");
 }
 
 static int verb_network_down(sd_bus *bus, int argc, char **argv) {
-        return network_simple(bus, argc, argv, "Deactivate", "deactivate", "deactivated");
+        return object_simple(bus, argc, argv, false, "Deactivate", "deactivate", "deactivated");
 }
 
 static int verb_network_set(sd_bus *bus, int argc, char **argv) {
@@ -2154,39 +2133,53 @@ static int verb_tunnel_import(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
-static int tunnel_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
+/* A simple method without arguments on each named network or tunnel. */
+static int object_simple(sd_bus *bus, int argc, char **argv, bool tunnel, const char *member, const char *what,
+                         const char *done) {
         _cleanup_(objects_done) Objects o = { 0 };
         int r = load(bus, &o);
         if (r != 0)
                 return r;
         for (int i = 0; i < argc; i++) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-                TunnelInfo *t = NULL;
-                r = find_tunnel(&o, argv[i], &t);
+                const char *path, *name;
+                if (tunnel) {
+                        TunnelInfo *t = NULL;
+                        r = find_tunnel(&o, argv[i], &t);
+                        if (r != 0)
+                                return r;
+                        path = t->path;
+                        name = t->name;
+                } else {
+                        NetworkInfo *n = NULL;
+                        r = find_network(&o, argv[i], &n);
+                        if (r != 0)
+                                return r;
+                        path = n->path;
+                        name = n->name;
+                }
+                r = new_call(bus, &m, path, tunnel ? WGNET_TUNNEL_INTERFACE : WGNET_NETWORK_INTERFACE, member);
                 if (r != 0)
                         return r;
-                r = new_call(bus, &m, t->path, WGNET_TUNNEL_INTERFACE, member);
-                if (r != 0)
-                        return r;
-                r = call(bus, m, NULL, "Cannot %s tunnel '%s'", what, t->name);
+                r = call(bus, m, NULL, "Cannot %s %s '%s'", what, tunnel ? "tunnel" : "network", name);
                 if (r != 0)
                         return r;
                 if (!arg.quiet && !output.json)
-                        printf("Tunnel '%s' %s.\n", t->name, done);
+                        printf("%s '%s' %s.\n", tunnel ? "Tunnel" : "Network", name, done);
         }
         return 0;
 }
 
 static int verb_tunnel_delete(sd_bus *bus, int argc, char **argv) {
-        return tunnel_simple(bus, argc, argv, "Delete", "delete", "deleted");
+        return object_simple(bus, argc, argv, true, "Delete", "delete", "deleted");
 }
 
 static int verb_tunnel_up(sd_bus *bus, int argc, char **argv) {
-        return tunnel_simple(bus, argc, argv, "Activate", "activate", "activated");
+        return object_simple(bus, argc, argv, true, "Activate", "activate", "activated");
 }
 
 static int verb_tunnel_down(sd_bus *bus, int argc, char **argv) {
-        return tunnel_simple(bus, argc, argv, "Deactivate", "deactivate", "deactivated");
+        return object_simple(bus, argc, argv, true, "Deactivate", "deactivate", "deactivated");
 }
 
 static int verb_tunnel_set(sd_bus *bus, int argc, char **argv) {

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "bus-util.h"
+#include "keys.h"
 #include "wgnet-error.h"
 
 uint64_t now_usec(void) {
@@ -140,4 +141,23 @@ int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, 
                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         /* sd-bus's own "b" getter reads an int; our fields are bool. */
         return sd_bus_message_append(reply, "b", (int) *(const bool *) userdata);
+}
+
+int bus_emit_changedv(sd_bus *bus, const char *path, const char *interface, const char *first, va_list ap) {
+        char *props[32];
+        size_t k = 0;
+
+        if (!bus)
+                return 0;
+        for (const char *s = first; s && k < ELEMENTSOF(props) - 1; s = va_arg(ap, const char *))
+                props[k++] = (char *) s;
+        props[k] = NULL;
+        return sd_bus_emit_properties_changed_strv(bus, path, interface, props);
+}
+
+int bus_property_get_key(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        char key[WG_KEY_B64_SIZE];
+        wg_key_to_base64(key, userdata);
+        return sd_bus_message_append(reply, "s", key);
 }

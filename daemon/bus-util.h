@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdarg.h>
 #include <systemd/sd-bus.h>
 
 #include "addr.h"
@@ -41,3 +42,11 @@ uint64_t now_monotonic_usec(void);
 /* Property getter for a C bool field (SD_BUS_PROPERTY with offsetof). */
 int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error);
+
+/* PropertiesChanged for a NULL-terminated list of property names (the helpers behind
+ * network_emit_changed() and its kind). Nothing without a bus. */
+int bus_emit_changedv(sd_bus *bus, const char *path, const char *interface, const char *first, va_list ap);
+
+/* Property getter for a 32-byte key field, as base64 (SD_BUS_PROPERTY with offsetof). */
+int bus_property_get_key(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error);

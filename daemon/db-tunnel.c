@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 
 #include "db-tunnel.h"
+#include "db-util.h"
 #include "manager.h"
 #include "tunnel.h"
 
@@ -46,63 +47,8 @@ const char db_tunnel_migration[] =
         " keepalive, preshared_key, pairing, pairing_id, pairing_expires,"                      \
         " pending_preshared_key, pairing_lifetime, active, created_at, online_threshold"
 
-static void stmt_finalizep(sqlite3_stmt **s) {
-        if (*s)
-                sqlite3_finalize(*s);
-}
-
-static int rc_to_errno(int rc) {
-        switch (rc & 0xff) {
-        case SQLITE_OK:
-        case SQLITE_DONE:
-        case SQLITE_ROW:
-                return 0;
-        case SQLITE_CONSTRAINT:
-                return -EEXIST;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        default:
-                return -EIO;
-        }
-}
-
 static int prepare(Db *db, const char *sql, sqlite3_stmt **ret) {
         return sqlite3_prepare_v2(db_handle(db), sql, -1, ret, NULL) == SQLITE_OK ? 0 : -EIO;
-}
-
-static char *prefixes_join(const IpPrefix *p, size_t n) {
-        char *s = malloc(n * IP_PREFIX_STRLEN + 1), *w = s;
-        if (!s)
-                return NULL;
-        *w = 0;
-        for (size_t i = 0; i < n; i++) {
-                char buf[IP_PREFIX_STRLEN];
-                w += sprintf(w, "%s%s", i ? "," : "", ip_prefix_to_string(&p[i], buf));
-        }
-        return s;
-}
-
-static int prefixes_split(const char *text, IpPrefix **ret, size_t *ret_n) {
-        _cleanup_(freep) IpPrefix *list = NULL;
-        size_t n = 0;
-
-        for (const char *p = text; p && *p;) {
-                const char *e = strchrnul(p, ',');
-                IpPrefix *nl = realloc(list, (n + 1) * sizeof(IpPrefix));
-                if (!nl)
-                        return -ENOMEM;
-                list = nl;
-                if (ip_prefix_parse_n(p, (size_t) (e - p), false, &list[n]) < 0)
-                        return -EBADMSG;
-                n++;
-                p = *e ? e + 1 : e;
-        }
-        *ret = TAKE_PTR(list);
-        *ret_n = n;
-        return 0;
 }
 
 static int hex_to_id(const char *s, uint8_t ret[PAIRING_ID_LEN]) {
@@ -125,9 +71,9 @@ static int hex_to_id(const char *s, uint8_t ret[PAIRING_ID_LEN]) {
 
 /* Parameters ?1..?22 in the order of TUNNEL_COLUMNS. */
 static int tunnel_bind(sqlite3_stmt *s, const Tunnel *t) {
-        _cleanup_(freep) char *local = prefixes_join(t->local_networks, t->n_local_networks);
-        _cleanup_(freep) char *remote = prefixes_join(t->remote_networks, t->n_remote_networks);
-        _cleanup_(freep) char *addrs = prefixes_join(t->tunnel_addresses, t->n_tunnel_addresses);
+        _cleanup_(freep) char *local = db_prefixes_join(t->local_networks, t->n_local_networks);
+        _cleanup_(freep) char *remote = db_prefixes_join(t->remote_networks, t->n_remote_networks);
+        _cleanup_(freep) char *addrs = db_prefixes_join(t->tunnel_addresses, t->n_tunnel_addresses);
         char pub[WG_KEY_B64_SIZE], rpub[WG_KEY_B64_SIZE] = "", pid[PAIRING_ID_HEX_LEN + 1] = "";
 
         if (!local || !remote || !addrs)
@@ -170,11 +116,11 @@ static int tunnel_bind(sqlite3_stmt *s, const Tunnel *t) {
 
 static int run(sqlite3_stmt *s) {
         int rc = sqlite3_step(s);
-        return rc == SQLITE_DONE ? 0 : rc_to_errno(rc);
+        return rc == SQLITE_DONE ? 0 : db_sqlite_errno(rc);
 }
 
 int db_tunnel_insert(Db *db, const Tunnel *t) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         int r = prepare(db, "INSERT INTO tunnels (" TUNNEL_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
                             " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)", &s);
         if (r >= 0)
@@ -183,7 +129,7 @@ int db_tunnel_insert(Db *db, const Tunnel *t) {
 }
 
 int db_tunnel_update(Db *db, const Tunnel *t) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         int r = prepare(db, "UPDATE tunnels SET name = ?2, interface = ?3, listen_port = ?4,"
                             " remote_public_key = ?7, remote_endpoint = ?8, local_endpoint = ?9,"
                             " local_networks = ?10, remote_networks = ?11, tunnel_addresses = ?12,"
@@ -201,7 +147,7 @@ int db_tunnel_update(Db *db, const Tunnel *t) {
 }
 
 int db_tunnel_delete(Db *db, uint64_t id) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         int r = prepare(db, "DELETE FROM tunnels WHERE id = ?1", &s);
         if (r < 0)
                 return r;
@@ -210,7 +156,7 @@ int db_tunnel_delete(Db *db, uint64_t id) {
 }
 
 int db_tunnel_max_id(Db *db, uint64_t *ret) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         int r = prepare(db, "SELECT IFNULL(MAX(id), 0) FROM tunnels", &s);
         if (r < 0)
                 return r;
@@ -218,11 +164,6 @@ int db_tunnel_max_id(Db *db, uint64_t *ret) {
                 return -EIO;
         *ret = (uint64_t) sqlite3_column_int64(s, 0);
         return 0;
-}
-
-static const char *column_text(sqlite3_stmt *s, int i) {
-        const unsigned char *t = sqlite3_column_text(s, i);
-        return t ? (const char *) t : "";
 }
 
 static int column_sealed(sqlite3_stmt *s, int i, uint8_t out[SEALED_KEY_SIZE], bool *ret_has) {
@@ -245,31 +186,31 @@ static int load_one(sqlite3_stmt *s, Manager *m) {
         size_t n_addrs = 0;
         int r;
 
-        r = tunnel_new(m, (uint64_t) sqlite3_column_int64(s, 0), column_text(s, 1), column_text(s, 2), &t);
+        r = tunnel_new(m, (uint64_t) sqlite3_column_int64(s, 0), db_column_text(s, 1), db_column_text(s, 2), &t);
         if (r < 0)
                 return r;
         t->listen_port = (uint16_t) sqlite3_column_int(s, 3);
         r = column_sealed(s, 4, t->private_key_sealed, NULL);
         if (r < 0)
                 return r;
-        if (wg_key_from_base64(t->public_key, column_text(s, 5)) < 0)
+        if (wg_key_from_base64(t->public_key, db_column_text(s, 5)) < 0)
                 return -EBADMSG;
-        if (*column_text(s, 6)) {
-                if (wg_key_from_base64(t->remote_public_key, column_text(s, 6)) < 0)
+        if (*db_column_text(s, 6)) {
+                if (wg_key_from_base64(t->remote_public_key, db_column_text(s, 6)) < 0)
                         return -EBADMSG;
                 t->has_remote_key = true;
         }
         free(t->remote_endpoint);
         free(t->local_endpoint);
-        t->remote_endpoint = strdup(column_text(s, 7));
-        t->local_endpoint = strdup(column_text(s, 8));
+        t->remote_endpoint = strdup(db_column_text(s, 7));
+        t->local_endpoint = strdup(db_column_text(s, 8));
         if (!t->remote_endpoint || !t->local_endpoint)
                 return -ENOMEM;
-        r = prefixes_split(column_text(s, 9), &t->local_networks, &t->n_local_networks);
+        r = db_prefixes_split(db_column_text(s, 9), &t->local_networks, &t->n_local_networks);
         if (r >= 0)
-                r = prefixes_split(column_text(s, 10), &t->remote_networks, &t->n_remote_networks);
+                r = db_prefixes_split(db_column_text(s, 10), &t->remote_networks, &t->n_remote_networks);
         if (r >= 0)
-                r = prefixes_split(column_text(s, 11), &addrs, &n_addrs);
+                r = db_prefixes_split(db_column_text(s, 11), &addrs, &n_addrs);
         if (r < 0)
                 return r;
         if (n_addrs > PAIRING_MAX_ADDRESSES)
@@ -281,11 +222,11 @@ static int load_one(sqlite3_stmt *s, Manager *m) {
         r = column_sealed(s, 13, t->psk_sealed, &t->has_psk);
         if (r < 0)
                 return r;
-        r = tunnel_pairing_from_string(column_text(s, 14));
+        r = tunnel_pairing_from_string(db_column_text(s, 14));
         if (r < 0)
                 return -EBADMSG;
         t->pairing = r;
-        if (t->pairing != TUNNEL_PAIRING_NONE && hex_to_id(column_text(s, 15), t->pairing_id) < 0)
+        if (t->pairing != TUNNEL_PAIRING_NONE && hex_to_id(db_column_text(s, 15), t->pairing_id) < 0)
                 return -EBADMSG;
         t->pairing_expires = (uint64_t) sqlite3_column_int64(s, 16);
         r = column_sealed(s, 17, t->pending_psk_sealed, &t->has_pending_psk);
@@ -303,7 +244,7 @@ static int load_one(sqlite3_stmt *s, Manager *m) {
 }
 
 int db_tunnel_load(Db *db, Manager *m) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         int rc, r = prepare(db, "SELECT " TUNNEL_COLUMNS " FROM tunnels ORDER BY id", &s);
         if (r < 0)
                 return r;
@@ -320,7 +261,7 @@ static const char *kind_string(PairingKind kind) {
 }
 
 int db_pairing_mark_used(Db *db, PairingKind kind, const uint8_t id[PAIRING_ID_LEN], uint64_t tunnel_id) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         char hex[PAIRING_ID_HEX_LEN + 1];
         int r = prepare(db, "INSERT INTO pairings_used (kind, id, tunnel_id, used_at)"
                             " VALUES (?1, ?2, ?3, strftime('%s', 'now'))", &s);
@@ -334,7 +275,7 @@ int db_pairing_mark_used(Db *db, PairingKind kind, const uint8_t id[PAIRING_ID_L
 }
 
 int db_pairing_is_used(Db *db, PairingKind kind, const uint8_t id[PAIRING_ID_LEN]) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         char hex[PAIRING_ID_HEX_LEN + 1];
         int r = prepare(db, "SELECT 1 FROM pairings_used WHERE kind = ?1 AND id = ?2", &s);
         if (r < 0)

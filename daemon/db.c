@@ -4,6 +4,7 @@
 
 #include "db-tunnel.h"
 #include "db.h"
+#include "db-util.h"
 #include "db-history.h"
 #include "manager.h"
 #include "network.h"
@@ -151,7 +152,7 @@ void db_set_begin_hook(Db *db, void (*hook)(void *userdata), void *userdata) {
         db->begin_hook_userdata = userdata;
 }
 
-static int sqlite_to_errno(int rc) {
+int db_sqlite_errno(int rc) {
         switch (rc & 0xff) {
         case SQLITE_OK:
         case SQLITE_DONE:
@@ -175,13 +176,13 @@ static int sqlite_to_errno(int rc) {
         }
 }
 
-static void stmt_finalizep(sqlite3_stmt **s) {
+void db_stmt_finalizep(sqlite3_stmt **s) {
         if (*s)
                 sqlite3_finalize(*s);
 }
 
 static int exec(Db *db, const char *sql) {
-        return sqlite_to_errno(sqlite3_exec(db->sqlite, sql, NULL, NULL, NULL));
+        return db_sqlite_errno(sqlite3_exec(db->sqlite, sql, NULL, NULL, NULL));
 }
 
 static int migrate(Db *db) {
@@ -266,7 +267,7 @@ struct sqlite3 *db_handle(Db *db) {
 /* Run a prepared statement that returns no rows, then reset it. */
 static int step_done(sqlite3_stmt *s) {
         int rc = sqlite3_step(s);
-        int r = rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
+        int r = rc == SQLITE_DONE ? 0 : db_sqlite_errno(rc);
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
         return r;
@@ -296,7 +297,7 @@ void db_rollback(Db *db) {
 }
 
 int db_max_ids(Db *db, uint64_t *ret_network, uint64_t *ret_peer) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         if (sqlite3_prepare_v2(db->sqlite,
                                "SELECT (SELECT IFNULL(MAX(id), 0) FROM networks),"
                                " (SELECT IFNULL(MAX(id), 0) FROM peers)", -1, &s, NULL) != SQLITE_OK)
@@ -309,7 +310,7 @@ int db_max_ids(Db *db, uint64_t *ret_network, uint64_t *ret_peer) {
 }
 
 /* Lists are stored as text joined by ','. */
-static char *prefixes_join(const IpPrefix *p, size_t n) {
+char *db_prefixes_join(const IpPrefix *p, size_t n) {
         size_t size = n * IP_PREFIX_STRLEN + 1;
         char *s = malloc(size), *w = s;
         if (!s)
@@ -335,7 +336,7 @@ static char *strv_join_comma(char **l) {
         return s;
 }
 
-static int prefixes_split(const char *text, IpPrefix **ret, size_t *ret_n) {
+int db_prefixes_split(const char *text, IpPrefix **ret, size_t *ret_n) {
         _cleanup_(freep) IpPrefix *list = NULL;
         size_t n = 0;
 
@@ -387,8 +388,8 @@ static int strv_split_comma(const char *text, char ***ret) {
         } while (0)
 
 static int network_bind(sqlite3_stmt *s, const Network *n, bool with_key) {
-        _cleanup_(freep) char *addresses = prefixes_join(n->subnets, n->n_subnets);
-        _cleanup_(freep) char *routes = prefixes_join(n->extra_routes, n->n_extra_routes);
+        _cleanup_(freep) char *addresses = db_prefixes_join(n->subnets, n->n_subnets);
+        _cleanup_(freep) char *routes = db_prefixes_join(n->extra_routes, n->n_extra_routes);
         _cleanup_(freep) char *dns = strv_join_comma(n->dns);
         char pub[WG_KEY_B64_SIZE];
 
@@ -444,7 +445,7 @@ int db_network_delete(Db *db, uint64_t id) {
 }
 
 static int peer_bind(sqlite3_stmt *s, const Peer *p) {
-        _cleanup_(freep) char *sites = prefixes_join(p->site_networks, p->n_site_networks);
+        _cleanup_(freep) char *sites = db_prefixes_join(p->site_networks, p->n_site_networks);
         char pub[WG_KEY_B64_SIZE], pending[WG_KEY_B64_SIZE];
 
         if (!sites)
@@ -582,13 +583,13 @@ int db_peer_get_private_key(Db *db, uint64_t id, uint8_t **ret, size_t *ret_len)
         return r;
 }
 
-static const char *column_text(sqlite3_stmt *s, int i) {
+const char *db_column_text(sqlite3_stmt *s, int i) {
         const unsigned char *t = sqlite3_column_text(s, i);
         return t ? (const char *) t : "";
 }
 
 static int load_networks(Db *db, Manager *m) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         int rc, r;
 
         if (sqlite3_prepare_v2(db->sqlite,
@@ -603,16 +604,16 @@ static int load_networks(Db *db, Manager *m) {
                 IpPrefix *subnets = NULL;
                 size_t n_subnets = 0;
 
-                r = network_new(m, (uint64_t) sqlite3_column_int64(s, 0), column_text(s, 1),
-                                column_text(s, 2), &n);
+                r = network_new(m, (uint64_t) sqlite3_column_int64(s, 0), db_column_text(s, 1),
+                                db_column_text(s, 2), &n);
                 if (r < 0)
                         return r;
                 n->listen_port = (uint16_t) sqlite3_column_int(s, 3);
                 if (sqlite3_column_bytes(s, 4) != (int) sizeof(n->private_key_sealed) ||
-                    wg_key_from_base64(n->public_key, column_text(s, 5)) < 0)
+                    wg_key_from_base64(n->public_key, db_column_text(s, 5)) < 0)
                         return -EBADMSG;
                 memcpy(n->private_key_sealed, sqlite3_column_blob(s, 4), sizeof(n->private_key_sealed));
-                r = prefixes_split(column_text(s, 6), &subnets, &n_subnets);
+                r = db_prefixes_split(db_column_text(s, 6), &subnets, &n_subnets);
                 if (r < 0)
                         return r;
                 if (n_subnets > NETWORK_MAX_SUBNETS) {
@@ -623,28 +624,28 @@ static int load_networks(Db *db, Manager *m) {
                 n->n_subnets = n_subnets;
                 free(subnets);
                 free(n->endpoint);
-                n->endpoint = strdup(column_text(s, 7));
+                n->endpoint = strdup(db_column_text(s, 7));
                 if (!n->endpoint)
                         return -ENOMEM;
                 strv_free(n->dns);
                 n->dns = NULL;
-                r = strv_split_comma(column_text(s, 8), &n->dns);
+                r = strv_split_comma(db_column_text(s, 8), &n->dns);
                 if (r < 0)
                         return r;
                 n->mtu = (uint32_t) sqlite3_column_int64(s, 9);
-                r = network_mode_from_string(column_text(s, 10));
+                r = network_mode_from_string(db_column_text(s, 10));
                 if (r < 0)
                         return -EBADMSG;
                 n->mode = r;
-                r = prefixes_split(column_text(s, 11), &n->extra_routes, &n->n_extra_routes);
+                r = db_prefixes_split(db_column_text(s, 11), &n->extra_routes, &n->n_extra_routes);
                 if (r < 0)
                         return r;
                 n->peer_isolation = sqlite3_column_int(s, 12);
                 free(n->nat_interface);
-                n->nat_interface = strdup(column_text(s, 13));
+                n->nat_interface = strdup(db_column_text(s, 13));
                 if (!n->nat_interface)
                         return -ENOMEM;
-                r = key_policy_from_string(column_text(s, 14));
+                r = key_policy_from_string(db_column_text(s, 14));
                 if (r < 0)
                         return -EBADMSG;
                 n->key_policy = r;
@@ -652,7 +653,7 @@ static int load_networks(Db *db, Manager *m) {
                 n->active = sqlite3_column_int(s, 16);
                 n->created_at = (uint64_t) sqlite3_column_int64(s, 17);
                 n->rotation_interval = (uint64_t) sqlite3_column_int64(s, 18);
-                r = rotation_kind_from_string(column_text(s, 19));
+                r = rotation_kind_from_string(db_column_text(s, 19));
                 if (r < 0)
                         return -EBADMSG;
                 n->rotation_kind = r;
@@ -670,7 +671,7 @@ static int load_networks(Db *db, Manager *m) {
 }
 
 static int load_peers(Db *db, Manager *m) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL, *a = NULL;
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL, *a = NULL;
         int rc, r;
 
         if (sqlite3_prepare_v2(db->sqlite,
@@ -686,14 +687,14 @@ static int load_peers(Db *db, Manager *m) {
                 Network *n = hashmap_get(m->networks_by_id, &nid);
                 if (!n)
                         return -EBADMSG;
-                r = peer_new(n, (uint64_t) sqlite3_column_int64(s, 0), column_text(s, 2), &p);
+                r = peer_new(n, (uint64_t) sqlite3_column_int64(s, 0), db_column_text(s, 2), &p);
                 if (r < 0)
                         return r;
                 free(p->email);
-                p->email = strdup(column_text(s, 3));
+                p->email = strdup(db_column_text(s, 3));
                 if (!p->email)
                         return -ENOMEM;
-                if (wg_key_from_base64(p->public_key, column_text(s, 4)) < 0)
+                if (wg_key_from_base64(p->public_key, db_column_text(s, 4)) < 0)
                         return -EBADMSG;
                 p->private_key_stored = sqlite3_column_int(s, 5);
                 if (sqlite3_column_type(s, 6) == SQLITE_BLOB) {
@@ -702,11 +703,11 @@ static int load_peers(Db *db, Manager *m) {
                         memcpy(p->psk_sealed, sqlite3_column_blob(s, 6), sizeof(p->psk_sealed));
                         p->has_psk = true;
                 }
-                r = peer_role_from_string(column_text(s, 7));
+                r = peer_role_from_string(db_column_text(s, 7));
                 if (r < 0)
                         return -EBADMSG;
                 p->role = r;
-                r = prefixes_split(column_text(s, 8), &p->site_networks, &p->n_site_networks);
+                r = db_prefixes_split(db_column_text(s, 8), &p->site_networks, &p->n_site_networks);
                 if (r < 0)
                         return r;
                 p->keepalive = (uint16_t) sqlite3_column_int(s, 9);
@@ -716,7 +717,7 @@ static int load_peers(Db *db, Manager *m) {
                 p->expires_at = (uint64_t) sqlite3_column_int64(s, 13);
                 p->rotation_interval = sqlite3_column_type(s, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 14);
                 if (sqlite3_column_type(s, 15) != SQLITE_NULL) {
-                        r = rotation_kind_from_string(column_text(s, 15));
+                        r = rotation_kind_from_string(db_column_text(s, 15));
                         if (r < 0)
                                 return -EBADMSG;
                         p->rotation_kind = r;
@@ -725,7 +726,7 @@ static int load_peers(Db *db, Manager *m) {
                 p->grace_period = sqlite3_column_type(s, 17) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 17);
                 p->last_rotation = (uint64_t) sqlite3_column_int64(s, 18);
                 if (sqlite3_column_type(s, 19) != SQLITE_NULL) {
-                        if (wg_key_from_base64(p->pending_public_key, column_text(s, 19)) < 0 ||
+                        if (wg_key_from_base64(p->pending_public_key, db_column_text(s, 19)) < 0 ||
                             sqlite3_column_bytes(s, 20) != (int) sizeof(p->pending_psk_sealed))
                                 return -EBADMSG;
                         memcpy(p->pending_psk_sealed, sqlite3_column_blob(s, 20), sizeof(p->pending_psk_sealed));
@@ -753,7 +754,7 @@ static int load_peers(Db *db, Manager *m) {
                 uint64_t pid = (uint64_t) sqlite3_column_int64(a, 0);
                 Peer *p = hashmap_get(m->peers_by_id, &pid);
                 IpPrefix addr;
-                if (!p || ip_prefix_parse(column_text(a, 1), false, &addr) < 0)
+                if (!p || ip_prefix_parse(db_column_text(a, 1), false, &addr) < 0)
                         return -EBADMSG;
                 IpPrefix *nl = realloc(p->addresses, (p->n_addresses + 1) * sizeof(IpPrefix));
                 if (!nl)

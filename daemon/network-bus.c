@@ -30,14 +30,6 @@ static int property_get_dns(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append_strv(reply, n->dns);
 }
 
-static int property_get_public_key(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Network *n = userdata;
-        char key[WG_KEY_B64_SIZE];
-        wg_key_to_base64(key, n->public_key);
-        return sd_bus_message_append(reply, "s", key);
-}
-
 static int property_get_mode(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Network *n = userdata;
@@ -495,7 +487,7 @@ const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("Interface", "s", NULL, offsetof(Network, ifname), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Addresses", "as", property_get_addresses, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ListenPort", "q", NULL, offsetof(Network, listen_port), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PublicKey", "s", property_get_public_key, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PublicKey", "s", bus_property_get_key, offsetof(Network, public_key), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Endpoint", "s", NULL, offsetof(Network, endpoint), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DNS", "as", property_get_dns, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("MTU", "u", NULL, offsetof(Network, mtu), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

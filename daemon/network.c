@@ -574,17 +574,9 @@ int network_client_allowed_ips(Network *n, Peer *p, IpPrefix **ret, size_t *ret_
 }
 
 int network_emit_changed(Network *n, const char *property, ...) {
-        Manager *m = n->manager;
-        char *props[16];
-        size_t k = 0;
         va_list ap;
-
-        if (!m->bus)
-                return 0;
         va_start(ap, property);
-        for (const char *s = property; s && k < ELEMENTSOF(props) - 1; s = va_arg(ap, const char *))
-                props[k++] = (char *) s;
+        int r = bus_emit_changedv(n->manager->bus, n->path, WGNET_NETWORK_INTERFACE, property, ap);
         va_end(ap);
-        props[k] = NULL;
-        return sd_bus_emit_properties_changed_strv(m->bus, n->path, WGNET_NETWORK_INTERFACE, props);
+        return r;
 }

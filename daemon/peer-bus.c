@@ -16,14 +16,6 @@ static int property_get_network(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "o", p->network->path);
 }
 
-static int property_get_public_key(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Peer *p = userdata;
-        char key[WG_KEY_B64_SIZE];
-        wg_key_to_base64(key, p->public_key);
-        return sd_bus_message_append(reply, "s", key);
-}
-
 static int property_get_addresses(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Peer *p = userdata;
@@ -540,7 +532,7 @@ const sd_bus_vtable peer_vtable[] = {
         SD_BUS_PROPERTY("Network", "o", property_get_network, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Peer, name), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Email", "s", NULL, offsetof(Peer, email), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PublicKey", "s", property_get_public_key, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PublicKey", "s", bus_property_get_key, offsetof(Peer, public_key), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Addresses", "as", property_get_addresses, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("AllowedIPs", "as", property_get_allowed_ips, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Role", "s", property_get_role, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdarg.h>
 
+#include "bus-util.h"
 #include "db.h"
 #include "manager.h"
 #include "network.h"
@@ -264,14 +265,9 @@ int peer_emit_changed_strv(Peer *p, char **properties) {
 }
 
 int peer_emit_changed(Peer *p, const char *property, ...) {
-        char *props[16];
-        size_t k = 0;
         va_list ap;
-
         va_start(ap, property);
-        for (const char *s = property; s && k < ELEMENTSOF(props) - 1; s = va_arg(ap, const char *))
-                props[k++] = (char *) s;
+        int r = bus_emit_changedv(p->network->manager->bus, p->path, WGNET_PEER_INTERFACE, property, ap);
         va_end(ap);
-        props[k] = NULL;
-        return peer_emit_changed_strv(p, props);
+        return r;
 }

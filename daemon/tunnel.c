@@ -209,19 +209,11 @@ int tunnel_pending_psk(Tunnel *t, uint8_t ret[WG_KEY_LEN]) {
 }
 
 int tunnel_emit_changed(Tunnel *t, const char *property, ...) {
-        Manager *m = t->manager;
-        char *props[24];
-        size_t k = 0;
         va_list ap;
-
-        if (!m->bus)
-                return 0;
         va_start(ap, property);
-        for (const char *s = property; s && k < ELEMENTSOF(props) - 1; s = va_arg(ap, const char *))
-                props[k++] = (char *) s;
+        int r = bus_emit_changedv(t->manager->bus, t->path, WGNET_TUNNEL_INTERFACE, property, ap);
         va_end(ap);
-        props[k] = NULL;
-        return sd_bus_emit_properties_changed_strv(m->bus, t->path, WGNET_TUNNEL_INTERFACE, props);
+        return r;
 }
 
 static int prefix_cmp(const void *a, const void *b) {
