@@ -198,7 +198,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r >= 0)
                 r = bus_read_options(m, opts, _NETOPT_MAX, error);
         if (r >= 0)
-                r = network_settings_check(n->manager, n, opts, false, &s, error);
+                r = network_settings_check(n->manager, n, opts, NETWORK_CHECK_UPDATE, &s, error);
         if (r >= 0) {
                 r = manager_verify(n->manager, m, error);
                 if (r == 0) {
@@ -426,6 +426,12 @@ int network_export(Network *n, char **ret) {
                 c->has_mtu = true;
                 c->mtu = n->mtu;
         }
+        if (n->dns && n->dns[0]) {
+                c->n_dns = strv_length(n->dns);
+                c->dns = strv_copy(n->dns, c->n_dns);
+                if (!c->dns)
+                        return -ENOMEM;
+        }
         for (Peer *p = n->peers; p; p = p->next) {
                 if (!p->enabled)
                         continue;
@@ -436,6 +442,10 @@ int network_export(Network *n, char **ret) {
                 if (!cp->name)
                         return -ENOMEM;
                 memcpy(cp->public_key, p->public_key, WG_KEY_LEN);
+                if (!isempty(p->remote_endpoint) && !(cp->endpoint = strdup(p->remote_endpoint)))
+                        return -ENOMEM;
+                cp->persistent_keepalive = peer_server_keepalive(p);
+                cp->has_persistent_keepalive = cp->persistent_keepalive > 0;
                 if (p->has_psk) {
                         r = manager_open(n->manager, "peers.preshared_key", p->id, p->psk_sealed,
                                          sizeof(p->psk_sealed), cp->preshared_key);

@@ -59,7 +59,13 @@ typedef struct NetworkSettings {
 
 /* Check every option; self is the network being updated (NULL when creating). Errors name
  * the bad value. creating: Interface/KeyPolicy/Activate allowed. */
-int network_settings_check(Manager *m, Network *self, BusOption *opts, bool creating,
+typedef enum NetworkCheckFlags {
+        NETWORK_CHECK_UPDATE = 0,
+        NETWORK_CHECK_CREATE = 1 << 0,
+        NETWORK_CHECK_IMPORT = 1 << 1,  /* subnets as a wg-quick config has them */
+} NetworkCheckFlags;
+
+int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCheckFlags flags,
                            NetworkSettings *ret, sd_bus_error *error);
 void network_settings_done(NetworkSettings *s);
 /* Apply checked settings to n; *ret_changed gets the changed property names (static

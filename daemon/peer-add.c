@@ -6,6 +6,7 @@
 #include "manager.h"
 #include "network.h"
 #include "peer-add.h"
+#include "validate.h"
 #include "wgnet-error.h"
 
 static void peer_spec_init(PeerSpec *s) {
@@ -31,16 +32,17 @@ void peer_specs_done(PeerSpec *s, size_t n) {
         }
 }
 
-static int subnet_index(Network *n, int family) {
+/* The subnet that holds host address a, or -1. */
+static int subnet_index(Network *n, const IpPrefix *a) {
         for (size_t i = 0; i < n->n_subnets; i++)
-                if (n->subnets[i].family == family)
+                if (ip_prefix_contains(&n->subnets[i], a))
                         return (int) i;
         return -1;
 }
 
 void network_release_addresses(Network *n, const IpPrefix *a, size_t count) {
         for (size_t i = 0; i < count; i++) {
-                int k = subnet_index(n, a[i].family);
+                int k = subnet_index(n, &a[i]);
                 if (k >= 0)
                         (void) addr_pool_release(n->pools[k], &a[i]);
         }
@@ -48,12 +50,31 @@ void network_release_addresses(Network *n, const IpPrefix *a, size_t count) {
 
 int network_reserve_addresses(Network *n, const IpPrefix *a, size_t count) {
         for (size_t i = 0; i < count; i++) {
-                int k = subnet_index(n, a[i].family);
+                int k = subnet_index(n, &a[i]);
                 int r = k < 0 ? -ERANGE : addr_pool_reserve(n->pools[k], &a[i]);
                 if (r < 0) {
                         network_release_addresses(n, a, i);
                         return r;
                 }
+        }
+        return 0;
+}
+
+int network_allocate_auto(Network *n, const bool families[2], IpPrefix *list, size_t *count) {
+        /* One address per family, from the first subnet of that family with room. */
+        for (int f = 0; f < 2; f++) {
+                int full = -1, r = -ENOSPC;
+                if (!families[f])
+                        continue;
+                for (size_t k = 0; r < 0 && k < n->n_subnets; k++)
+                        if ((n->subnets[k].family == AF_INET6) == f) {
+                                r = addr_pool_allocate(n->pools[k], &list[*count]);
+                                if (r < 0 && full < 0)
+                                        full = (int) k;
+                        }
+                if (r < 0)
+                        return -1 - MAX(full, 0);
+                (*count)++;
         }
         return 0;
 }
@@ -79,8 +100,8 @@ int peer_check_addresses(Network *n, Peer *self, char **l, bool *ret_auto, IpPre
                 if (ip_prefix_parse(*a, true, &p) < 0 || p.prefixlen != ip_family_bits(p.family))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Invalid address '%s': expected 'auto' or a host address (/32 or /128)", *a);
-                int k = subnet_index(n, p.family);
-                if (k < 0 || !ip_prefix_contains(&n->subnets[k], &p))
+                int k = subnet_index(n, &p);
+                if (k < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Address '%s' is outside the subnets of network '%s'", *a, n->name);
                 for (size_t i = 0; i < count; i++)
@@ -279,6 +300,11 @@ static int peer_specs_check_one_by_one(Network *n, PeerSpec *specs, size_t n_spe
                                              (!isempty(o[PEEROPT_EMAIL].s) && !strchr(o[PEEROPT_EMAIL].s, '@')) ||
                                              strpbrk(o[PEEROPT_EMAIL].s, " \t\r\n,")))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid email '%s'", o[PEEROPT_EMAIL].s);
+                if (o[PEEROPT_REMOTE_ENDPOINT].set && !isempty(o[PEEROPT_REMOTE_ENDPOINT].s) &&
+                    !endpoint_is_valid(o[PEEROPT_REMOTE_ENDPOINT].s))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid remote endpoint '%s': expected host:port or [IPv6]:port",
+                                                 o[PEEROPT_REMOTE_ENDPOINT].s);
         }
         return 0;
 }
@@ -300,6 +326,12 @@ static int build_peer(Network *n, PeerSpec *s, uint64_t id, uint64_t now, Peer *
                 free(p->email);
                 p->email = strdup(s->opts[PEEROPT_EMAIL].s);
                 if (!p->email)
+                        return -ENOMEM;
+        }
+        if (s->opts[PEEROPT_REMOTE_ENDPOINT].set) {
+                free(p->remote_endpoint);
+                p->remote_endpoint = strdup(s->opts[PEEROPT_REMOTE_ENDPOINT].s);
+                if (!p->remote_endpoint)
                         return -ENOMEM;
         }
         p->role = s->role;
@@ -352,19 +384,14 @@ static int build_peer(Network *n, PeerSpec *s, uint64_t id, uint64_t now, Peer *
         if (s->n_addresses > 0)
                 memcpy_safe(p->addresses, s->addresses, s->n_addresses * sizeof(IpPrefix));
         p->n_addresses = s->n_addresses;
-        for (size_t k = 0; k < n->n_subnets; k++) {
-                if (!s->auto_families[n->subnets[k].family == AF_INET6])
-                        continue;
-                r = addr_pool_allocate(n->pools[k], &p->addresses[p->n_addresses]);
-                if (r < 0) {
-                        char buf[IP_PREFIX_STRLEN];
-                        network_release_addresses(n, p->addresses, p->n_addresses);
-                        p->n_addresses = 0;
-                        r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "SubnetFull", "Subnet %s of network '%s' is full",
-                                              ip_prefix_to_string(&n->subnets[k], buf), n->name);
-                        goto finish;
-                }
-                p->n_addresses++;
+        r = network_allocate_auto(n, s->auto_families, p->addresses, &p->n_addresses);
+        if (r < 0) {
+                char buf[IP_PREFIX_STRLEN];
+                network_release_addresses(n, p->addresses, p->n_addresses);
+                p->n_addresses = 0;
+                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "SubnetFull", "Subnet %s of network '%s' is full",
+                                      ip_prefix_to_string(&n->subnets[-r - 1], buf), n->name);
+                goto finish;
         }
         if (s->n_site_networks > 0) {
                 p->site_networks = TAKE_PTR(s->site_networks);

@@ -20,6 +20,7 @@ enum {
         PEEROPT_ROTATION_KIND,
         PEEROPT_REVOKE_INACTIVE,
         PEEROPT_GRACE_PERIOD,
+        PEEROPT_REMOTE_ENDPOINT,
         _PEEROPT_MAX,
 };
 
@@ -39,6 +40,7 @@ enum {
                 [PEEROPT_ROTATION_KIND] = { "RotationKind", "s" },      \
                 [PEEROPT_REVOKE_INACTIVE] = { "RevokeAfterInactive", "t" }, \
                 [PEEROPT_GRACE_PERIOD] = { "GracePeriod", "t" },        \
+                [PEEROPT_REMOTE_ENDPOINT] = { "RemoteEndpoint", "s" },  \
         }
 
 /* Check the key lifecycle options (InvalidArgs naming the bad value). */
@@ -102,3 +104,6 @@ int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, s
 /* Give back addresses to the pools / take them. */
 void network_release_addresses(Network *n, const IpPrefix *a, size_t count);
 int network_reserve_addresses(Network *n, const IpPrefix *a, size_t count);
+/* "auto" addresses: one per family set in families, from the first subnet of that family with
+ * room, appended to list (*count grows). -1 - k when subnet k (the first of a family) is full. */
+int network_allocate_auto(Network *n, const bool families[2], IpPrefix *list, size_t *count);
