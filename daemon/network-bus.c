@@ -192,6 +192,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         size_t n_old = n->n_subnets;
         uint16_t old_port = n->listen_port;
         uint32_t old_mtu = n->mtu;
+        NetworkSnapshot before = {0};
         int r;
 
         r = sd_bus_message_rewind(m, true);
@@ -216,20 +217,26 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 goto finish;
         }
         memcpy(old_subnets, n->subnets, sizeof(n->subnets));
-
-        /* The settings are applied in memory, saved, then pushed to the device. A failed
-         * save reloads nothing: apply only changes fields that were checked. */
-        r = network_settings_apply(n, opts, &s, changed);
+        r = network_snapshot(n, &before);
         if (r < 0)
                 goto finish;
-        r = db_begin(n->manager->db);
+
+        /* The settings are applied in memory, saved, then pushed to the device. When the
+         * save fails, memory goes back to what the database still holds. */
+        r = network_settings_apply(n, opts, &s, changed);
         if (r >= 0)
+                r = db_begin(n->manager->db);
+        if (r >= 0) {
                 r = network_save(n, error);
-        if (r >= 0)
-                r = db_commit(n->manager->db);
+                if (r >= 0)
+                        r = db_commit(n->manager->db);
+                if (r < 0)
+                        db_rollback(n->manager->db);
+        }
         if (r < 0) {
-                db_rollback(n->manager->db);
                 log_error("%s: cannot save the network: %s", n->name, strerror(-r));
+                if (network_restore(n, &before) < 0)
+                        log_error("%s: cannot restore the settings in memory; restart wgnetd", n->name);
                 goto finish;
         }
         if (n->active) {
@@ -255,6 +262,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         audit_log(m, AUDIT_NETWORK_UPDATED, n, NULL, "%s: network updated", n->name);
         r = sd_bus_reply_method_return(m, NULL);
 finish:
+        network_snapshot_done(&before);
         bus_options_done(opts, _NETOPT_MAX);
         network_settings_done(&s);
         return r;

@@ -320,3 +320,68 @@ int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, cons
         ret_changed[k] = NULL;
         return 0;
 }
+
+int network_snapshot(const Network *n, NetworkSnapshot *ret) {
+        NetworkSnapshot s = {
+                .n_subnets = n->n_subnets, .listen_port = n->listen_port, .mtu = n->mtu,
+                .online_threshold = n->online_threshold, .mode = n->mode, .n_extra_routes = n->n_extra_routes,
+                .peer_isolation = n->peer_isolation, .key_policy = n->key_policy,
+                .rotation_interval = n->rotation_interval, .revoke_inactive = n->revoke_inactive,
+                .grace_period = n->grace_period, .rotation_kind = n->rotation_kind,
+        };
+        memcpy(s.subnets, n->subnets, sizeof(s.subnets));
+        s.endpoint = strdup(n->endpoint);
+        s.nat_interface = strdup(n->nat_interface);
+        s.dns = strv_copy(n->dns, strv_length(n->dns));
+        s.extra_routes = calloc(n->n_extra_routes + 1, sizeof(IpPrefix));
+        if (!s.endpoint || !s.nat_interface || !s.dns || !s.extra_routes) {
+                network_snapshot_done(&s);
+                return -ENOMEM;
+        }
+        memcpy_safe(s.extra_routes, n->extra_routes, n->n_extra_routes * sizeof(IpPrefix));
+        *ret = s;
+        return 0;
+}
+
+int network_restore(Network *n, NetworkSnapshot *s) {
+        bool subnets_changed = s->n_subnets != n->n_subnets ||
+                               memcmp(s->subnets, n->subnets, s->n_subnets * sizeof(IpPrefix)) != 0;
+
+        memcpy(n->subnets, s->subnets, sizeof(n->subnets));
+        n->n_subnets = s->n_subnets;
+        n->listen_port = s->listen_port;
+        n->mtu = s->mtu;
+        n->online_threshold = s->online_threshold;
+        n->mode = s->mode;
+        n->peer_isolation = s->peer_isolation;
+        n->key_policy = s->key_policy;
+        n->rotation_interval = s->rotation_interval;
+        n->revoke_inactive = s->revoke_inactive;
+        n->grace_period = s->grace_period;
+        n->rotation_kind = s->rotation_kind;
+        free(n->endpoint);
+        n->endpoint = TAKE_PTR(s->endpoint);
+        free(n->nat_interface);
+        n->nat_interface = TAKE_PTR(s->nat_interface);
+        strv_free(n->dns);
+        n->dns = TAKE_PTR(s->dns);
+        free(n->extra_routes);
+        n->extra_routes = TAKE_PTR(s->extra_routes);
+        n->n_extra_routes = s->n_extra_routes;
+        if (!subnets_changed)
+                return 0;
+        int r = network_setup_pools(n);
+        if (r < 0)
+                return r;
+        for (Peer *p = n->peers; p; p = p->next)
+                (void) network_reserve_addresses(n, p->addresses, p->n_addresses);
+        return 0;
+}
+
+void network_snapshot_done(NetworkSnapshot *s) {
+        free(s->endpoint);
+        free(s->nat_interface);
+        strv_free(s->dns);
+        free(s->extra_routes);
+        *s = (NetworkSnapshot) {0};
+}

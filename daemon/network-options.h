@@ -72,5 +72,27 @@ void network_settings_done(NetworkSettings *s);
  * strings, NULL-terminated, up to 16). */
 int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, const char **ret_changed);
 
+/* The settings of a network as they were, to put back when saving a change fails. */
+typedef struct NetworkSnapshot {
+        IpPrefix subnets[NETWORK_MAX_SUBNETS];
+        size_t n_subnets;
+        uint16_t listen_port;
+        char *endpoint, *nat_interface;
+        char **dns;
+        uint32_t mtu, online_threshold;
+        NetworkMode mode;
+        IpPrefix *extra_routes;
+        size_t n_extra_routes;
+        bool peer_isolation;
+        KeyPolicy key_policy;
+        uint64_t rotation_interval, revoke_inactive, grace_period;
+        RotationKind rotation_kind;
+} NetworkSnapshot;
+
+int network_snapshot(const Network *n, NetworkSnapshot *ret);
+/* Put the snapshot back into n (it is consumed). */
+int network_restore(Network *n, NetworkSnapshot *s);
+void network_snapshot_done(NetworkSnapshot *s);
+
 /* The first free listen port from 51820 up. */
 uint16_t manager_free_listen_port(Manager *m);

@@ -450,6 +450,42 @@ def test_network_update_and_activation(rig):
     assert len(rig.wg_dump(state["onetime_if"])[1]) == 1
 
 
+def test_failed_save_changes_nothing(rig):
+    """A write that cannot be made durable (another writer holds the database) is refused
+    and leaves memory, database and device as they were."""
+    import sqlite3
+    import dbus
+    path = state["onetime"]
+    before = rig.props(path, NETWORK)
+    nexts = unwrap(rig.network(path).NextAddresses())
+    row = rig.sqlite(f"SELECT addresses, dns, mtu FROM networks WHERE id = {path.rsplit('/', 1)[1]}")
+    link = rig.ns("ip", "link", "show", state["onetime_if"]).stdout
+    peer = str(rig.network(path).GetStats()[0][0])
+    peer_before = rig.props(peer, PEER)
+    lock = sqlite3.connect(os.path.join(rig.state, "wgnet.db"), timeout=0)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        for fn, arg in [(rig.network(path).Update, opts(MTU=1300, DNS=["192.0.2.53"], PeerIsolation=False,
+                                                          Addresses=[*before["Addresses"], "10.97.0.1/24"])),
+                        (rig.peer(peer).Update, opts(Email="x@example.org", RemoteEndpoint="192.0.2.9:1",
+                                                     PersistentKeepalive=7))]:
+            try:
+                fn(arg)
+                raise AssertionError("the update succeeded with the database locked")
+            except dbus.DBusException:
+                pass
+    finally:
+        lock.rollback()
+        lock.close()
+    assert rig.props(path, NETWORK) == before
+    assert unwrap(rig.network(path).NextAddresses()) == nexts
+    assert rig.props(peer, PEER) == peer_before
+    assert rig.sqlite(f"SELECT addresses, dns, mtu FROM networks WHERE id = {path.rsplit('/', 1)[1]}") == row
+    assert rig.ns("ip", "link", "show", state["onetime_if"]).stdout.split("mtu")[1].split()[0] == link.split("mtu")[1].split()[0]
+    rig.network(path).Update(opts(MTU=1300))
+    assert rig.prop(path, NETWORK, "MTU") == 1300
+
+
 def test_kill9_then_restart_matches(rig):
     net = rig.network(state["net"])
     for i in range(20):
@@ -480,7 +516,8 @@ TESTS = [test_start_empty, test_create_network, test_create_network_bad_input, t
          test_add_peer_explicit_and_conflicts, test_own_key_and_site_gateway, test_bulk_add, test_update_peer_live,
          test_disable_enable, test_rotate_psk, test_next_addresses_and_stats, test_restart_keeps_everything,
          test_drift_repaired, test_unprivileged_denied, test_polkit_rule_grants_group, test_one_time_network,
-         test_export_and_import, test_network_update_and_activation, test_kill9_then_restart_matches,
+         test_export_and_import, test_network_update_and_activation, test_failed_save_changes_nothing,
+         test_kill9_then_restart_matches,
          test_remove_and_delete]
 
 if __name__ == "__main__":

@@ -250,7 +250,17 @@ def test_remote_endpoint_update(rig):
     msg = expect_error("org.freedesktop.DBus.Error.InvalidArgs", rig.peer(pp).Update, opts(RemoteEndpoint="nonsense"))
     assert "nonsense" in msg, msg
     assert rig.prop(pp, PEER, "RemoteEndpoint") == "192.0.2.8:4500"
+    # The same through wgnetctl, and a file import through it.
+    ctl = os.path.join(BUILD, "client", "wgnetctl")
+    run([ctl, "peer", "set", "upd", "peer1", "--remote-endpoint=[2001:db8::7]:51820"])
+    shown = json.loads(run([ctl, "--json", "peer", "show", "upd", "peer1"]).stdout)
+    assert shown["RemoteEndpoint"] == "[2001:db8::7]:51820", shown
+    assert rig.wg_dump("wgupd")[1][peer_key]["endpoint"] == "[2001:db8::7]:51820"
     rig.network(net).Delete()
+    path = os.path.join(CORPUS, "wgcf__generated-profile.conf")
+    run([ctl, "network", "import", "warp", path, "--interface=wgwarp"])
+    check_export(rig, unwrap(rig.manager().GetNetworkByName("warp")), open(path, encoding="utf-8").read())
+    run([ctl, "network", "delete", "warp"])
 
 
 def main_():
