@@ -50,6 +50,27 @@ static int sys_pidfd_send_signal(int pidfd, int sig) {
         return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+/* A process to wait for and signal: through a pidfd, or where pidfd_open() is missing
+ * (ENOSYS: an old kernel, or valgrind 3.19 running the daemon) through its PID. Our own
+ * children cannot be confused with another process: they stay zombies until reaped. */
+#define PROC_NO_PIDFD (-2)      /* pidfd value: watched by PID */
+
+static int proc_open(pid_t pid) {
+        int fd = sys_pidfd_open(pid);
+        if (fd < 0 && errno == ENOSYS)
+                return PROC_NO_PIDFD;
+        return fd < 0 ? negative_errno() : fd;
+}
+
+static int proc_signal(int pidfd, pid_t pid, int sig) {
+        return pidfd >= 0 ? sys_pidfd_send_signal(pidfd, sig) : kill(pid, sig);
+}
+
+static void proc_close(int pidfd) {
+        if (pidfd >= 0)
+                close(pidfd);
+}
+
 static uint64_t now_msec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -284,17 +305,32 @@ static UapiChild *child_find(UapiPriv *p, const char *ifname) {
 }
 
 static void child_forget(UapiPriv *p, UapiChild *c) {
-        if (c->pidfd >= 0)
-                close(c->pidfd);
+        proc_close(c->pidfd);
         size_t i = (size_t) (c - p->children);
         memmove(c, c + 1, (p->n_children - i - 1) * sizeof(*c));
         p->n_children--;
 }
 
-/* Wait for a pidfd to signal the exit of its process. true if it exited. */
-static bool pidfd_wait(int pidfd, int timeout_msec) {
+/* Has process pid exited (a child: not reaped; else: gone)? */
+static bool pid_exited(pid_t pid) {
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
+                return si.si_pid == pid;
+        return errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Wait for a process to exit (see proc_open()). true if it exited. */
+static bool pidfd_wait(int pidfd, pid_t pid, int timeout_msec) {
         struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
         uint64_t end = now_msec() + (uint64_t) timeout_msec;
+        if (pidfd == PROC_NO_PIDFD)
+                for (;;) {
+                        if (pid_exited(pid))
+                                return true;
+                        if (now_msec() >= end)
+                                return false;
+                        (void) poll(NULL, 0, MIN(timeout_msec, 5));
+                }
         for (;;) {
                 uint64_t now = now_msec();
                 int left = now >= end ? 0 : (int) (end - now);
@@ -354,9 +390,9 @@ static int uapi_create(WgBackend *b, const char *ifname) {
         if (pid == 0)
                 child_exec(b, ifname);
 
-        int pidfd = sys_pidfd_open(pid);
-        if (pidfd < 0) {
-                r = negative_errno();
+        int pidfd = proc_open(pid);
+        if (pidfd < 0 && pidfd != PROC_NO_PIDFD) {
+                r = pidfd;
                 kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 return r;
@@ -368,9 +404,9 @@ static int uapi_create(WgBackend *b, const char *ifname) {
                 pid_t owner = 0;
                 _cleanup_(closep) int cfd = -EBADF;
 
-                if (pidfd_wait(pidfd, 0)) {
+                if (pidfd_wait(pidfd, pid, 0)) {
                         (void) waitpid(pid, &status, 0);
-                        close(pidfd);
+                        proc_close(pidfd);
                         /* lost a race for the name? */
                         r = uapi_open(b, ifname, &cfd, NULL);
                         if (r == -EADDRINUSE)
@@ -393,12 +429,12 @@ static int uapi_create(WgBackend *b, const char *ifname) {
                         }
                 }
                 if (now_msec() >= end) {
-                        (void) sys_pidfd_send_signal(pidfd, SIGKILL);
+                        (void) proc_signal(pidfd, pid, SIGKILL);
                         (void) waitpid(pid, NULL, 0);
-                        close(pidfd);
+                        proc_close(pidfd);
                         return -ETIMEDOUT;
                 }
-                (void) pidfd_wait(pidfd, 10);
+                (void) pidfd_wait(pidfd, pid, 10);
         }
 
         UapiChild *c = &p->children[p->n_children++];
@@ -415,6 +451,7 @@ static int uapi_delete(WgBackend *b, const char *ifname) {
         struct sockaddr_un sa;
         pid_t pid = 0;
         int r, pidfd = -EBADF;
+        bool gone;
 
         r = uapi_open_own(b, ifname, &fd, &pid);
         if (r < 0 && r != -ENODEV)
@@ -430,24 +467,25 @@ static int uapi_delete(WgBackend *b, const char *ifname) {
                 pid = c->pid;
                 pidfd = c->pidfd;
         } else {
-                own_pidfd = sys_pidfd_open(pid);
-                if (own_pidfd < 0 && errno != ESRCH)
-                        return negative_errno();
-                pidfd = own_pidfd;      /* -EBADF if it exited meanwhile */
+                pidfd = proc_open(pid);
+                if (pidfd < 0 && pidfd != -ESRCH && pidfd != PROC_NO_PIDFD)
+                        return pidfd;
+                if (pidfd >= 0)
+                        own_pidfd = pidfd;
         }
+        gone = pidfd == -ESRCH;         /* it exited meanwhile */
 
         /* Deleting the tun link makes the implementation exit. */
         r = rtnl_link_delete(b->rtnl, ifname);
         if (r < 0 && r != -ENODEV)
                 return r;
-        bool gone = pidfd < 0;
         if (!gone) {
                 if (r == -ENODEV)
-                        (void) sys_pidfd_send_signal(pidfd, SIGTERM);
-                gone = pidfd_wait(pidfd, UAPI_STOP_TIMEOUT_MSEC);
+                        (void) proc_signal(pidfd, pid, SIGTERM);
+                gone = pidfd_wait(pidfd, pid, UAPI_STOP_TIMEOUT_MSEC);
                 if (!gone) {
-                        (void) sys_pidfd_send_signal(pidfd, SIGKILL);
-                        gone = pidfd_wait(pidfd, UAPI_KILL_TIMEOUT_MSEC);
+                        (void) proc_signal(pidfd, pid, SIGKILL);
+                        gone = pidfd_wait(pidfd, pid, UAPI_KILL_TIMEOUT_MSEC);
                 }
         }
         /* our child: reap it now if it is gone, else wg_backend_reap() will */
@@ -548,8 +586,7 @@ static void uapi_done(WgBackend *b) {
         if (!p)
                 return;
         for (size_t i = 0; i < p->n_children; i++)
-                if (p->children[i].pidfd >= 0)
-                        close(p->children[i].pidfd);
+                proc_close(p->children[i].pidfd);
         free(p->children);
         free(p);
         b->priv = NULL;

@@ -23,7 +23,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgnet import *  # noqa: E402,F403
 
-CORPUS = os.environ.get("WGNET_CORPUS", os.path.join(SRC, "..", "shared", "corpus", "wg-quick"))
+CORPUS = os.environ.get("WGNET_CORPUS_DIR", os.path.join(SRC, "..", "shared", "corpus", "wg-quick"))
 E = "org.wgnet1.Error."
 EXPECT_CLIENT = "wireguard-tools__man-wg-quick-client.conf"
 
