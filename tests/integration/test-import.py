@@ -13,6 +13,7 @@
 
 The expected values come from a small wg-quick reader here (the oracle), not from wgnetd."""
 
+import atexit
 import base64
 import glob
 import ipaddress
@@ -263,40 +264,20 @@ def test_remote_endpoint_update(rig):
     run([ctl, "network", "delete", "warp"])
 
 
-def main_():
-    if not os.path.isdir(CORPUS):
-        skip(f"the corpus is not at {CORPUS}")
-    require_root_and_tools("wg", "wireguard-go", "sqlite3")
-    tests = [test_valid_files_are_imported, test_invalid_files_change_nothing, test_client_config_survives_restart,
-             test_site_routes_installed, test_remote_endpoint_update]
+def test_start(rig):
     # Endpoint host names resolve inside the daemon's namespace (ip netns exec binds
     # /etc/netns/NS/hosts over /etc/hosts); this machine has no DNS.
-    hosts = endpoint_hosts(corpus_files())
-    rig = Rig("import")
     etc = f"/etc/netns/{rig.netns}"
     os.makedirs(etc, exist_ok=True)
+    atexit.register(shutil.rmtree, etc, True)
     with open(os.path.join(etc, "hosts"), "w") as f:
-        f.write("127.0.0.1 localhost\n" + "".join(f"{ip} {h}\n" for h, ip in hosts.items()))
-    failed = 0
-    try:
-        rig.start()
-        rig.start_daemon()
-        for t in tests:
-            t0 = time.time()
-            try:
-                t(rig)
-                print(f"ok   {t.__name__} ({time.time() - t0:.2f}s)", flush=True)
-            except Exception:
-                failed += 1
-                print(f"FAIL {t.__name__}", flush=True)
-                traceback.print_exc()
-                print("--- wgnetd log tail:\n" + rig.log_tail(), flush=True)
-    finally:
-        rig.stop()
-        shutil.rmtree(etc, ignore_errors=True)
-    print(f"# {len(tests) - failed} ok, {failed} failed")
-    sys.exit(1 if failed else 0)
+        f.write("127.0.0.1 localhost\n" + "".join(f"{ip} {h}\n" for h, ip in endpoint_hosts(corpus_files()).items()))
+    rig.start_daemon()
 
 
 if __name__ == "__main__":
-    main_()
+    if not os.path.isdir(CORPUS):
+        skip(f"the corpus is not at {CORPUS}")
+    require_root_and_tools("wg", "wireguard-go", "sqlite3")
+    main([test_start, test_valid_files_are_imported, test_invalid_files_change_nothing,
+          test_client_config_survives_restart, test_site_routes_installed, test_remote_endpoint_update], "import")
