@@ -54,6 +54,7 @@ const MethodAction method_actions[] = {
         { WGNET_NETWORK_INTERFACE, "GetStats", NULL },
         { WGNET_PEER_INTERFACE, "GetTransferHistory", NULL },
         { WGNET_NETWORK_INTERFACE, "GetMetrics", NULL },
+        { WGNET_NETWORK_INTERFACE, "GetMetricsColumns", NULL },
         { 0 }
 };
 

@@ -81,8 +81,9 @@ int manager_bus_register(Manager *m);
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable network_vtable[];
 extern const sd_bus_vtable peer_vtable[];
-/* Network.GetMetrics (metrics-bus.c). */
+/* Network.GetMetrics and GetMetricsColumns (metrics-bus.c). */
 int network_method_get_metrics(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int network_method_get_metrics_columns(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* Peer.GetTransferHistory (history-bus.c). */
 int peer_method_get_transfer_history(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
