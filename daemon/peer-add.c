@@ -383,102 +383,142 @@ finish:
         return r;
 }
 
+/* A large batch goes to the device in chunks, each sent as soon as its peers are built and
+ * inserted, on a connection of its own: the device applies chunk k while the next ones are
+ * built (key generation, sealing, configs, rows). A chunk stays well inside a socket
+ * buffer so that sending it does not wait for the device; at most about 32 chunks. */
+#define DEVICE_CHUNK_MIN 256u
+#define DEVICE_CHUNKS_MAX 32u
+
+/* Send the enabled peers among peers[0..k) to the device; *ret_set is NULL when none is. */
+static int device_send_chunk(Network *n, Peer **peers, size_t k, WgSetPending **ret_set) {
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        int r = wg_device_new(n->ifname, &d);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < k; i++) {
+                if (!peers[i]->enabled)
+                        continue;
+                WgPeer *wp = wg_device_add_peer(d, peers[i]->public_key);
+                if (!wp)
+                        return -ENOMEM;
+                r = peer_to_wg_peer(peers[i], wp);
+                if (r < 0)
+                        return r;
+        }
+        *ret_set = NULL;
+        if (d->n_peers == 0)
+                return 0;
+        return wg_backend_set_device_begin(n->manager->backend, d, ret_set);
+}
+
+/* Read the answers of the chunks sent; the first error. */
+static int device_finish_chunks(Manager *m, WgSetPending **sets, size_t n_sets) {
+        int r = 0;
+        for (size_t i = 0; i < n_sets; i++) {
+                if (!sets[i])
+                        continue;
+                int k = wg_backend_set_device_finish(m->backend, TAKE_PTR(sets[i]));
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        return r;
+}
+
+/* Take the enabled peers among peers[0..k) off the device again (after a failure). */
+static void device_remove_peers(Network *n, Peer **peers, size_t k) {
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        if (wg_device_new(n->ifname, &d) < 0)
+                return;
+        for (size_t i = 0; i < k; i++) {
+                if (!peers[i] || !peers[i]->enabled)
+                        continue;
+                WgPeer *wp = wg_device_add_peer(d, peers[i]->public_key);
+                if (!wp)
+                        return;
+                wp->flags = WGPEER_REMOVE_ME;
+        }
+        if (d->n_peers > 0)
+                (void) wg_backend_set_device(n->manager->backend, d);
+}
+
 int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_peers, char ***ret_configs,
                       sd_bus_error *error) {
         Manager *m = n->manager;
+        size_t chunk = MAX(DEVICE_CHUNK_MIN, (n_specs + DEVICE_CHUNKS_MAX - 1) / DEVICE_CHUNKS_MAX);
+        size_t max_sets = (n_specs + chunk - 1) / chunk;
         _cleanup_(freep) Peer **peers = calloc(n_specs + 1, sizeof(Peer *));
         _cleanup_(freep) uint8_t *sealed = malloc(n_specs * SEALED_KEY_SIZE + 1);
         _cleanup_(freep) size_t *sealed_len = calloc(n_specs + 1, sizeof(size_t));
-        _cleanup_(wg_device_freep) WgDevice *d = NULL;
-        WgSetPending *set = NULL;
+        _cleanup_(freep) WgSetPending **sets = calloc(max_sets + 1, sizeof(WgSetPending *));
         char **configs = calloc(n_specs + 1, sizeof(char *));
         uint64_t now = now_usec();
-        size_t built = 0;
+        size_t built = 0, sent = 0, n_sets = 0;
+        bool in_transaction = false;
         int r;
 
-        if (!peers || !sealed || !sealed_len || !configs) {
+        if (!peers || !sealed || !sealed_len || !sets || !configs) {
                 free(configs);
                 return -ENOMEM;
         }
         /* Queued AddPeer calls first: they take peer ids and addresses too. */
         manager_flush_adds(m);
-        for (; built < n_specs; built++) {
-                r = build_peer(n, &specs[built], m->next_peer_id + built, now, &peers[built], &configs[built],
-                               sealed + built * SEALED_KEY_SIZE, &sealed_len[built], error);
-                if (r < 0)
-                        goto fail;
-        }
 
         r = db_begin(m->db);
         if (r < 0)
                 goto fail;
-        for (size_t i = 0; i < n_specs; i++) {
-                r = db_peer_insert(m->db, peers[i], sealed_len[i] ? sealed + i * SEALED_KEY_SIZE : NULL, sealed_len[i]);
-                if (r < 0)
-                        goto fail_rollback;
-        }
-        if (n->active) {
-                r = wg_device_new(n->ifname, &d);
-                if (r < 0)
-                        goto fail_rollback;
-                for (size_t i = 0; i < n_specs; i++) {
-                        if (!peers[i]->enabled)
-                                continue;
-                        WgPeer *wp = wg_device_add_peer(d, peers[i]->public_key);
-                        if (!wp) {
-                                r = -ENOMEM;
-                                goto fail_rollback;
-                        }
-                        r = peer_to_wg_peer(peers[i], wp);
+        in_transaction = true;
+        while (built < n_specs) {
+                size_t first = built, last = MIN(n_specs, built + chunk);
+                for (; built < last; built++) {
+                        r = build_peer(n, &specs[built], m->next_peer_id + built, now, &peers[built], &configs[built],
+                                       sealed + built * SEALED_KEY_SIZE, &sealed_len[built], error);
                         if (r < 0)
-                                goto fail_rollback;
+                                goto fail;
                 }
-                if (d->n_peers > 0) {
-                        r = wg_backend_set_device_begin(m->backend, d, &set);
+                for (size_t i = first; i < last; i++) {
+                        r = db_peer_insert(m->db, peers[i], sealed_len[i] ? sealed + i * SEALED_KEY_SIZE : NULL,
+                                           sealed_len[i]);
+                        if (r < 0)
+                                goto fail;
+                }
+                if (n->active) {
+                        r = device_send_chunk(n, peers + first, last - first, &sets[n_sets]);
                         if (r < 0) {
                                 sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                                   "Cannot add the peers to %s: %s", n->ifname, strerror(-r));
-                                goto fail_rollback;
+                                goto fail;
                         }
+                        n_sets++;
+                        sent = last;
                 }
         }
         /* The commit's fsync runs while the device applies the peers. */
         r = db_commit(m->db);
-        if (set) {
-                int k = wg_backend_set_device_finish(m->backend, TAKE_PTR(set));
-                if (k < 0 && r >= 0) {
-                        /* Durable but refused by the device: take the rows out again. */
-                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
-                                          "Cannot add the peers to %s: %s", n->ifname, strerror(-k));
-                        int q = db_begin(m->db);
-                        for (size_t i = 0; q >= 0 && i < n_specs; i++)
-                                q = db_peer_delete(m->db, peers[i]->id);
-                        if (q >= 0)
-                                q = db_commit(m->db);
-                        if (q < 0) {
-                                db_rollback(m->db);
-                                log_error("%s: peers refused by the device stay in the database: %s",
-                                          n->name, strerror(-q));
-                        }
-                        for (size_t i = 0; i < d->n_peers; i++)
-                                d->peers[i].flags = WGPEER_REMOVE_ME;
-                        (void) wg_backend_set_device(m->backend, d);
-                        r = k;
-                        goto fail;
-                }
-                if (k < 0) {
-                        r = k;
-                        goto fail_rollback;
-                }
-        }
+        in_transaction = false;
+        int k = device_finish_chunks(m, sets, n_sets);
         if (r < 0) {
                 /* Not durable: take the peers off the device again. */
-                if (d)
-                        for (size_t i = 0; i < d->n_peers; i++)
-                                d->peers[i].flags = WGPEER_REMOVE_ME;
-                if (d && d->n_peers > 0)
-                        (void) wg_backend_set_device(m->backend, d);
-                goto fail_rollback;
+                db_rollback(m->db);
+                device_remove_peers(n, peers, sent);
+                goto fail;
+        }
+        if (k < 0) {
+                /* Durable but refused by the device: take the rows out again. */
+                sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot add the peers to %s: %s",
+                                  n->ifname, strerror(-k));
+                int q = db_begin(m->db);
+                for (size_t i = 0; q >= 0 && i < n_specs; i++)
+                        q = db_peer_delete(m->db, peers[i]->id);
+                if (q >= 0)
+                        q = db_commit(m->db);
+                if (q < 0) {
+                        db_rollback(m->db);
+                        log_error("%s: peers refused by the device stay in the database: %s", n->name, strerror(-q));
+                }
+                device_remove_peers(n, peers, sent);
+                r = k;
+                goto fail;
         }
 
         m->next_peer_id += n_specs;
@@ -496,9 +536,13 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
         *ret_configs = configs;
         return 0;
 
-fail_rollback:
-        db_rollback(m->db);
 fail:
+        if (in_transaction) {
+                /* Chunks already sent: their answers first, then the peers off the device. */
+                (void) device_finish_chunks(m, sets, n_sets);
+                device_remove_peers(n, peers, sent);
+                db_rollback(m->db);
+        }
         for (size_t i = 0; i < built; i++) {
                 if (peers[i])
                         network_release_addresses(n, peers[i]->addresses, peers[i]->n_addresses);
