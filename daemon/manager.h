@@ -55,6 +55,13 @@ typedef struct Manager {
         size_t n_pending_adds;
         sd_event_source *flush_defer, *flush_timer;
         bool flushing;
+
+        /* Key pairs generated while the loop is idle, for AddPeer (peer-add.c): an X25519
+         * key generation is most of a one-peer add's own CPU time. In locked memory, each
+         * wiped when taken and at exit. */
+        struct KeyPair *key_pool;
+        size_t n_key_pool;
+        sd_event_source *key_pool_source;
 } Manager;
 
 int manager_new(const ManagerConfig *config, Manager **ret);
