@@ -444,7 +444,10 @@ static void device_remove_peers(Network *n, Peer **peers, size_t k) {
 int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_peers, char ***ret_configs,
                       sd_bus_error *error) {
         Manager *m = n->manager;
-        size_t chunk = MAX(DEVICE_CHUNK_MIN, (n_specs + DEVICE_CHUNKS_MAX - 1) / DEVICE_CHUNKS_MAX);
+        /* Without a device, one chunk: all peers built, then all rows inserted (built and
+         * inserted in turns, the rows' pages would end up between the peers in the heap). */
+        size_t chunk = n->active ? MAX(DEVICE_CHUNK_MIN, (n_specs + DEVICE_CHUNKS_MAX - 1) / DEVICE_CHUNKS_MAX)
+                                 : MAX(n_specs, (size_t) 1);
         size_t max_sets = (n_specs + chunk - 1) / chunk;
         _cleanup_(freep) Peer **peers = calloc(n_specs + 1, sizeof(Peer *));
         _cleanup_(freep) uint8_t *sealed = malloc(n_specs * SEALED_KEY_SIZE + 1);
