@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <poll.h>
 #include <sodium.h>
 #include "audit.h"
 #include "db.h"
@@ -715,6 +716,18 @@ void manager_group_commit_done(Manager *m) {
         m->flush_timer = sd_event_source_disable_unref(m->flush_timer);
 }
 
+/* No message queued in sd-bus and none waiting on the socket. */
+static bool bus_nothing_to_read(sd_bus *bus) {
+        uint64_t queued = 0;
+        if (sd_bus_get_n_queued_read(bus, &queued) < 0 || queued > 0)
+                return false;
+        int fd = sd_bus_get_fd(bus);
+        if (fd < 0)
+                return false;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        return poll(&p, 1, 0) == 0;
+}
+
 int network_queue_add_peer(Network *n, sd_bus_message *msg, PeerSpec *spec, sd_bus_error *error) {
         Manager *m = n->manager;
         int r;
@@ -741,13 +754,17 @@ int network_queue_add_peer(Network *n, sd_bus_message *msg, PeerSpec *spec, sd_b
         m->pending_adds = l;
         l[m->n_pending_adds++] = (PendingAdd) { .message = sd_bus_message_ref(msg), .network_id = n->id,
                                                 .spec = *spec };
+        /* Nothing more to read: no other call can join the batch now, so it is committed at
+         * once instead of one turn of the loop later (a single caller's case). */
+        if (m->n_pending_adds >= PENDING_ADDS_MAX || bus_nothing_to_read(m->bus)) {
+                manager_flush_adds(m);
+                return 1;
+        }
         if (m->n_pending_adds == 1) {
                 (void) sd_event_source_set_enabled(m->flush_defer, SD_EVENT_ONESHOT);
                 (void) sd_event_source_set_time_relative(m->flush_timer, FLUSH_DELAY_USEC);
                 (void) sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ONESHOT);
         }
-        if (m->n_pending_adds >= PENDING_ADDS_MAX)
-                manager_flush_adds(m);
         return 1;
 }
 
