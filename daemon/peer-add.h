@@ -82,6 +82,12 @@ int peer_reply_added(sd_bus_message *m, Peer *p, const char *config);
 void manager_flush_adds(Manager *m);
 int manager_group_commit_setup(Manager *m);
 void manager_group_commit_done(Manager *m);
+/* Key pairs for AddPeer, generated ahead while the event loop is idle (a few dozen, in
+ * locked memory, wiped when taken and at exit). manager_take_keypair generates one at once
+ * when none is ready. */
+int manager_key_pool_setup(Manager *m);
+void manager_key_pool_done(Manager *m);
+int manager_take_keypair(Manager *m, uint8_t private_key[WG_KEY_LEN], uint8_t public_key[WG_KEY_LEN]);
 
 /* Read "sa{sv}" (name + options) from m. */
 int peer_spec_read(sd_bus_message *m, PeerSpec *s, sd_bus_error *error);

@@ -3,7 +3,13 @@
  * driven over its UAPI socket SOCKET_DIR/IF.sock.
  *
  * The socket directory is shared by every network namespace, so a name is only ours when
- * the process listening on the socket (SO_PEERCRED) lives in our network namespace. */
+ * the process listening on the socket (SO_PEERCRED) lives in our network namespace.
+ *
+ * Gets and sets keep their connection for the next exchange with the same interface
+ * (wireguard-go serves any number of requests on one connection): connecting, the
+ * namespace check and the implementation's accept cost about a third of a one-peer set. A
+ * kept connection is used again only while the other side has not closed it; a failed
+ * exchange closes it. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,9 +43,19 @@ typedef struct UapiChild {
         int pidfd;
 } UapiChild;
 
+/* An idle connection, kept after a successful exchange. */
+typedef struct UapiConn {
+        char name[IFNAMSIZ];
+        int fd;
+} UapiConn;
+
+#define UAPI_CONNS_MAX 64
+
 typedef struct UapiPriv {
         UapiChild *children;
         size_t n_children;
+        UapiConn conns[UAPI_CONNS_MAX];
+        size_t n_conns;
 } UapiPriv;
 
 static int sys_pidfd_open(pid_t pid) {
@@ -149,6 +165,50 @@ static int uapi_open_own(WgBackend *b, const char *ifname, int *ret_fd, pid_t *r
         return r == -EADDRINUSE ? -ENODEV : r;
 }
 
+/* Forget ifname's kept connection, if any. */
+static void conn_drop(WgBackend *b, const char *ifname) {
+        UapiPriv *p = b->priv;
+        for (size_t i = 0; i < p->n_conns; i++)
+                if (streq(p->conns[i].name, ifname)) {
+                        close(p->conns[i].fd);
+                        p->conns[i] = p->conns[--p->n_conns];
+                        return;
+                }
+}
+
+/* A connection to ifname for one exchange: the kept one when the other side has not closed
+ * it (nothing may be readable on an idle connection), else a new one. */
+static int conn_take(WgBackend *b, const char *ifname, int *ret_fd) {
+        UapiPriv *p = b->priv;
+        for (size_t i = 0; i < p->n_conns; i++) {
+                if (!streq(p->conns[i].name, ifname))
+                        continue;
+                int fd = p->conns[i].fd;
+                p->conns[i] = p->conns[--p->n_conns];
+                struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
+                if (poll(&pfd, 1, 0) == 0) {
+                        *ret_fd = fd;
+                        return 0;
+                }
+                close(fd);
+                break;
+        }
+        return uapi_open_own(b, ifname, ret_fd, NULL);
+}
+
+/* Keep fd, after a complete and successful exchange, for ifname's next one. */
+static void conn_put(WgBackend *b, const char *ifname, int fd) {
+        UapiPriv *p = b->priv;
+        conn_drop(b, ifname);
+        if (p->n_conns >= UAPI_CONNS_MAX) {
+                close(fd);
+                return;
+        }
+        UapiConn *c = &p->conns[p->n_conns++];
+        snprintf(c->name, sizeof(c->name), "%s", ifname);
+        c->fd = fd;
+}
+
 static int uapi_send(int fd, const char *req, size_t req_len) {
         for (size_t off = 0; off < req_len;) {
                 ssize_t k = send(fd, req + off, req_len - off, MSG_NOSIGNAL);
@@ -229,7 +289,7 @@ static int uapi_get_device(WgBackend *b, const char *ifname, WgDevice **ret) {
         WgDevice *d = NULL;
         int r;
 
-        r = uapi_open_own(b, ifname, &fd, NULL);
+        r = conn_take(b, ifname, &fd);
         if (r < 0)
                 return r;
         r = uapi_transact(fd, req, strlen(req), &reply, &alloc);
@@ -239,6 +299,7 @@ static int uapi_get_device(WgBackend *b, const char *ifname, WgDevice **ret) {
         wg_wipe_free(reply, alloc);
         if (r < 0)
                 return r;
+        conn_put(b, ifname, TAKE_FD(fd));
         (void) rtnl_link_ifindex(b->rtnl, ifname, &d->ifindex);
         *ret = d;
         return 0;
@@ -250,18 +311,19 @@ static int uapi_set_device(WgBackend *b, const WgDevice *d) {
         size_t req_len = 0, alloc = 0;
         int r;
 
-        r = uapi_open_own(b, d->name, &fd, NULL);
-        if (r < 0)
-                return r;
         r = uapi_format_set(d, &req, &req_len);
         if (r < 0)
                 return r;
-        r = uapi_transact(fd, req, req_len, &reply, &alloc);
+        r = conn_take(b, d->name, &fd);
+        if (r >= 0)
+                r = uapi_transact(fd, req, req_len, &reply, &alloc);
         wg_wipe_free(req, req_len + 1);
         if (r < 0)
                 return r;
         r = uapi_parse_set_reply(reply, (size_t) r, NULL);
         wg_wipe_free(reply, alloc);
+        if (r >= 0)
+                conn_put(b, d->name, TAKE_FD(fd));
         return r;
 }
 
@@ -272,13 +334,12 @@ static int uapi_set_send(WgBackend *b, const WgDevice *d, int *ret_fd) {
         size_t req_len = 0;
         int r;
 
-        r = uapi_open_own(b, d->name, &fd, NULL);
-        if (r < 0)
-                return r;
         r = uapi_format_set(d, &req, &req_len);
         if (r < 0)
                 return r;
-        r = uapi_send(fd, req, req_len);
+        r = conn_take(b, d->name, &fd);
+        if (r >= 0)
+                r = uapi_send(fd, req, req_len);
         wg_wipe_free(req, req_len + 1);
         if (r < 0)
                 return r;
@@ -286,7 +347,8 @@ static int uapi_set_send(WgBackend *b, const WgDevice *d, int *ret_fd) {
         return 0;
 }
 
-static int uapi_set_recv(WgBackend *b, int fd) {
+static int uapi_set_recv(WgBackend *b, const char *ifname, int fd) {
+        _cleanup_(closep) int owned = fd;
         char *reply = NULL;
         size_t alloc = 0;
         int r = uapi_recv(fd, &reply, &alloc);
@@ -294,6 +356,8 @@ static int uapi_set_recv(WgBackend *b, int fd) {
                 return r;
         r = uapi_parse_set_reply(reply, (size_t) r, NULL);
         wg_wipe_free(reply, alloc);
+        if (r >= 0)
+                conn_put(b, ifname, TAKE_FD(owned));
         return r;
 }
 
@@ -371,6 +435,7 @@ static int uapi_create(WgBackend *b, const char *ifname) {
         _cleanup_(closep) int fd = -EBADF;
         int r, status;
 
+        conn_drop(b, ifname);
         r = uapi_open(b, ifname, &fd, NULL);
         if (r >= 0)
                 return -EEXIST;
@@ -453,6 +518,7 @@ static int uapi_delete(WgBackend *b, const char *ifname) {
         int r, pidfd = -EBADF;
         bool gone;
 
+        conn_drop(b, ifname);
         r = uapi_open_own(b, ifname, &fd, &pid);
         if (r < 0 && r != -ENODEV)
                 return r;
@@ -587,6 +653,8 @@ static void uapi_done(WgBackend *b) {
                 return;
         for (size_t i = 0; i < p->n_children; i++)
                 proc_close(p->children[i].pidfd);
+        for (size_t i = 0; i < p->n_conns; i++)
+                close(p->conns[i].fd);
         free(p->children);
         free(p);
         b->priv = NULL;
