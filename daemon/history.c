@@ -165,7 +165,10 @@ int history_sample(History *h, uint64_t now) {
                         c->tx = p->tx_bytes;
                 }
         }
-        if (hour != h->last_prune_hour) {
+        /* Pruned from the first tick on, not at the start: the start's sample only takes
+         * the baseline, and a prune (the first commit after a start, with the checkpoint
+         * of the WAL the last run left) would delay taking the bus name. */
+        if (h->primed && hour != h->last_prune_hour) {
                 if (!in_transaction) {
                         r = db_begin(m->db);
                         if (r < 0)
@@ -181,7 +184,8 @@ int history_sample(History *h, uint64_t now) {
                 if (r < 0)
                         goto fail;
         }
-        h->last_prune_hour = hour;
+        if (h->primed)
+                h->last_prune_hour = hour;
         h->primed = true;
         if (seen < hashmap_size(h->last))
                 sweep(h);

@@ -621,9 +621,15 @@ static int keypair_generate(uint8_t private_key[WG_KEY_LEN], uint8_t public_key[
  * call arriving meanwhile waits for one generation at most. */
 static int on_key_pool_refill(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
-        KeyPair *k = &m->key_pool[m->n_key_pool];
-        if (m->n_key_pool < KEY_POOL_SIZE && keypair_generate(k->private_key, k->public_key) >= 0)
+        if (m->n_key_pool < KEY_POOL_SIZE) {
+                KeyPair *k = &m->key_pool[m->n_key_pool];
+                if (keypair_generate(k->private_key, k->public_key) < 0) {
+                        /* Not again until a key pair is taken (which then generates its own). */
+                        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                        return 0;
+                }
                 m->n_key_pool++;
+        }
         if (m->n_key_pool >= KEY_POOL_SIZE)
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         return 0;
