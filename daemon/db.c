@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "db-mesh.h"
 #include "db-tunnel.h"
 #include "db.h"
 #include "db-util.h"
@@ -82,6 +83,8 @@ static const char *const migrations[] = {
         DB_HISTORY_MIGRATION_SQL,
         /* 4: node-to-node tunnels and consumed pairings (db-tunnel.c) */
         db_tunnel_migration,
+        /* 5: meshes and their peers' mesh state (db-mesh.c) */
+        db_mesh_migration,
 };
 
 enum {
@@ -770,5 +773,7 @@ static int load_peers(Db *db, Manager *m) {
 
 int db_load(Db *db, Manager *m) {
         int r = load_networks(db, m);
-        return r < 0 ? r : load_peers(db, m);
+        if (r >= 0)
+                r = load_peers(db, m);
+        return r < 0 ? r : db_mesh_load(db, m);
 }
