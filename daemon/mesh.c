@@ -52,13 +52,11 @@ struct MeshRelay {
 struct MeshConn {
         Mesh *mesh;
         sd_bus *bus;
+        sd_bus_slot *slots[2];          /* the vtable and the Disconnected match */
         IpPrefix remote;                /* the member's mesh address, as a host prefix */
         uint64_t peer_id;               /* 0 until it registered or said hello */
         MeshConn *next, *prev;
 };
-
-/* The connection whose method runs now: it is not freed under its own feet. */
-static MeshConn *dispatching = NULL;
 
 static const char *const mesh_role_table[_MESH_ROLE_MAX] = {
         [MESH_ROLE_COORDINATOR] = "coordinator",
@@ -114,6 +112,29 @@ MeshPeer *mesh_peer_free(MeshPeer *mp) {
 
 static void conn_free(MeshConn *c);
 static void member_disconnect(Mesh *mesh);
+
+/* sd-bus must not be closed inside its own callbacks: the callbacks that point to our
+ * objects are removed at once (their slots), the connection is closed at the next turn of
+ * the loop. */
+static int on_close_later(sd_event_source *s, void *userdata) {
+        sd_bus *bus = userdata;
+        sd_event_source_unref(s);
+        (void) sd_bus_detach_event(bus);
+        sd_bus_close(bus);
+        sd_bus_unref(bus);
+        return 0;
+}
+
+static void bus_close_later(sd_bus *bus) {
+        sd_event_source *s = NULL;
+        sd_event *e = sd_bus_get_event(bus);
+        if (e && sd_event_get_state(e) != SD_EVENT_FINISHED &&
+            sd_event_add_defer(e, &s, on_close_later, bus) >= 0)
+                return;
+        (void) sd_bus_detach_event(bus);
+        sd_bus_close(bus);
+        sd_bus_unref(bus);
+}
 
 /* ---- The relay ---- */
 
@@ -244,6 +265,7 @@ Mesh *mesh_free(Mesh *m) {
         m->check_timer = sd_event_source_disable_unref(m->check_timer);
         m->heartbeat_timer = sd_event_source_disable_unref(m->heartbeat_timer);
         m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
+        m->connect_timer = sd_event_source_disable_unref(m->connect_timer);
         m->join_timeout = sd_event_source_disable_unref(m->join_timeout);
         while (hashmap_size(m->peers) > 0) {
                 size_t i = 0;
@@ -450,11 +472,10 @@ static void conn_free(MeshConn *c) {
                 mesh->conns = c->next;
         if (c->next)
                 c->next->prev = c->prev;
-        if (c->bus) {
-                (void) sd_bus_detach_event(c->bus);
-                sd_bus_close(c->bus);
-                c->bus = sd_bus_unref(c->bus);
-        }
+        for (size_t i = 0; i < ELEMENTSOF(c->slots); i++)
+                c->slots[i] = sd_bus_slot_unref(c->slots[i]);
+        if (c->bus)
+                bus_close_later(TAKE_PTR(c->bus));
         free(c);
 }
 
@@ -496,7 +517,7 @@ static int reply_welcome(sd_bus_message *m, Mesh *mesh, Peer *p, const uint8_t *
 
 /* Read the device when its status is older than a second: endpoints for the member list.
  * True when an endpoint changed. */
-static bool refresh_endpoints(Mesh *mesh) {
+static bool refresh_endpoints(Mesh *mesh, uint64_t max_age_usec) {
         Network *n = mesh->network;
         char **before = calloc(n->n_peers + 1, sizeof(char *));
         bool changed = false;
@@ -505,7 +526,7 @@ static bool refresh_endpoints(Mesh *mesh) {
                 return false;
         for (Peer *p = n->peers; p && i < count; p = p->next)
                 before[i++] = p->endpoint ? strdup(p->endpoint) : NULL;
-        (void) network_refresh_status(n, 1000000);
+        (void) network_refresh_status(n, max_age_usec);
         i = 0;
         for (Peer *p = n->peers; p && i < count; p = p->next, i++)
                 if (!streq_ptr(before[i], p->endpoint))
@@ -613,7 +634,7 @@ static int control_register(sd_bus_message *m, void *userdata, sd_bus_error *err
         c->peer_id = p->id;
         mp->last_seen = now_monotonic_usec();
         coordinator_set_online(mesh, p, mp, true);
-        (void) refresh_endpoints(mesh);
+        (void) refresh_endpoints(mesh, 0);
         audit_log(NULL, AUDIT_PEER_UPDATED, n, p, "%s: mesh member '%s' registered with its own key (invitation %s)",
                   n->name, p->name, hex);
         (void) peer_emit_changed(p, "RotationPending", "PendingPublicKey", "RotationDeadline", "UpdatedAt", NULL);
@@ -657,7 +678,7 @@ static int control_hello(sd_bus_message *m, void *userdata, sd_bus_error *error)
         mp->last_seen = now_monotonic_usec();
         coordinator_set_online(mesh, p, mp, true);
         member_exit_flag(mesh, p, mp, exit_node);
-        (void) refresh_endpoints(mesh);
+        (void) refresh_endpoints(mesh, 0);
         r = reply_welcome(m, mesh, p, NULL);
         /* Everyone, the newcomer included, gets the list; the others learn its endpoint. */
         mesh_broadcast(mesh);
@@ -689,7 +710,7 @@ static int control_heartbeat(sd_bus_message *m, void *userdata, sd_bus_error *er
                 member_exit_flag(mesh, p, mp, exit_node);
                 changed = true;
         }
-        if (refresh_endpoints(mesh))
+        if (refresh_endpoints(mesh, 1000000))
                 changed = true;
         r = sd_bus_reply_method_return(m, NULL);
         if (changed)
@@ -707,13 +728,9 @@ static int control_leave(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (!mp->registered)
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotMeshMember", "'%s' is not registered", p->name);
         int r = sd_bus_reply_method_return(m, NULL);
-        log_info("%s: mesh member '%s' left", mesh->network->name, p->name);
-        audit_log(NULL, AUDIT_PEER_REMOVED, mesh->network, p, "%s: mesh member '%s' left the mesh", mesh->network->name,
-                  p->name);
-        dispatching = c;
-        c->peer_id = 0;
-        (void) mesh_remove_member(mesh, p, NULL);
-        dispatching = NULL;
+        log_info("%s: mesh member '%s' leaves", mesh->network->name, p->name);
+        /* Removed by the next check, once this reply went through the tunnel. */
+        mp->left = true;
         return r;
 }
 
@@ -792,10 +809,10 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (r >= 0)
                 r = sd_bus_negotiate_fds(c->bus, false);
         if (r >= 0)
-                r = sd_bus_add_object_vtable(c->bus, NULL, WGNET_MESH_CONTROL_PATH, WGNET_MESH_CONTROL_INTERFACE,
+                r = sd_bus_add_object_vtable(c->bus, &c->slots[0], WGNET_MESH_CONTROL_PATH, WGNET_MESH_CONTROL_INTERFACE,
                                              control_vtable, c);
         if (r >= 0)
-                r = sd_bus_match_signal(c->bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                r = sd_bus_match_signal(c->bus, &c->slots[1], NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
                                         "Disconnected", on_conn_disconnected, c);
         if (r >= 0)
                 r = sd_bus_start(c->bus);
@@ -875,8 +892,8 @@ static void coordinator_check(Mesh *mesh) {
                 MeshPeer *mp = mesh_peer_get(mesh, p->id);
                 if (!mp)
                         continue;
-                if (mp->invitation && !mp->registered && now_s >= mp->invitation_expires + MESH_REGISTER_GRACE &&
-                    k < ELEMENTSOF(expired))
+                if (((mp->invitation && !mp->registered && now_s >= mp->invitation_expires + MESH_REGISTER_GRACE) ||
+                     mp->left) && k < ELEMENTSOF(expired))
                         expired[k++] = p;
                 if (mp->registered && mp->online && now > mp->last_seen + (uint64_t) mesh->offline_after * 1000000ULL) {
                         coordinator_set_online(mesh, p, mp, false);
@@ -884,7 +901,12 @@ static void coordinator_check(Mesh *mesh) {
                 }
         }
         for (size_t i = 0; i < k; i++) {
-                log_info("%s: invitation for '%s' expired, its address is free again", n->name, expired[i]->name);
+                MeshPeer *mp = mesh_peer_get(mesh, expired[i]->id);
+                if (mp && mp->left) {
+                        audit_log(NULL, AUDIT_PEER_REMOVED, n, expired[i], "%s: mesh member '%s' left the mesh", n->name,
+                                  expired[i]->name);
+                } else
+                        log_info("%s: invitation for '%s' expired, its address is free again", n->name, expired[i]->name);
                 (void) mesh_remove_member(mesh, expired[i], NULL);
         }
         if (changed)
@@ -1025,7 +1047,7 @@ int mesh_remove_member(Mesh *mesh, Peer *p, sd_bus_error *error) {
         /* Its connection goes, then the peer (database, device), then everyone hears. */
         for (MeshConn *c = mesh->conns, *next; c; c = next) {
                 next = c->next;
-                if (c != dispatching && (c->peer_id == id || find_peer_by_address(mesh->network, &c->remote) == p))
+                if (c->peer_id == id || find_peer_by_address(mesh->network, &c->remote) == p)
                         conn_free(c);
         }
         int r = peer_remove(p, error);
@@ -1070,13 +1092,15 @@ int mesh_update(Mesh *mesh, uint32_t heartbeat, uint32_t offline_after, sd_bus_e
 
 static int member_connect(Mesh *mesh);
 static void member_schedule(Mesh *mesh, uint64_t usec);
+static void forget_call(Mesh *mesh, sd_bus_message *m);
 
 static void member_disconnect(Mesh *mesh) {
         if (!mesh->control)
                 return;
-        (void) sd_bus_detach_event(mesh->control);
-        sd_bus_close(mesh->control);
-        mesh->control = sd_bus_unref(mesh->control);
+        for (size_t i = 0; i < ELEMENTSOF(mesh->control_slots); i++)
+                mesh->control_slots[i] = sd_bus_slot_unref(mesh->control_slots[i]);
+        (void) sd_event_source_set_enabled(mesh->connect_timer, SD_EVENT_OFF);
+        bus_close_later(TAKE_PTR(mesh->control));
         if (mesh->connected) {
                 mesh->connected = false;
                 (void) mesh_emit_changed(mesh, "State", NULL);
@@ -1320,6 +1344,7 @@ static int on_control_disconnected(sd_bus_message *m, void *userdata, sd_bus_err
 
 static int on_heartbeat_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Mesh *mesh = userdata;
+        forget_call(mesh, m);
         const sd_bus_error *e = sd_bus_message_get_error(m);
         if (e) {
                 if (sd_bus_error_has_name(e, WGNET_ERROR_PREFIX "NotMeshMember"))
@@ -1352,7 +1377,20 @@ static int member_call(Mesh *mesh, const char *method, sd_bus_message_handler_t 
                 r = sd_bus_message_append(m, "a{sv}", 1, "ExitNode", "b", mesh->exit_node);
         if (r < 0)
                 return r;
-        return sd_bus_call_async(mesh->control, NULL, m, cb, mesh, timeout);
+        for (size_t i = 2; i < ELEMENTSOF(mesh->control_slots); i++)
+                if (!mesh->control_slots[i])
+                        return sd_bus_call_async(mesh->control, &mesh->control_slots[i], m, cb, mesh, timeout);
+        return -EBUSY;
+}
+
+/* In a reply callback: drop our reference to its slot. */
+static void forget_call(Mesh *mesh, sd_bus_message *m) {
+        sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(m));
+        if (!sd_bus_message_is_method_error(m, NULL))
+                (void) sd_event_source_set_enabled(mesh->connect_timer, SD_EVENT_OFF);
+        for (size_t i = 2; i < ELEMENTSOF(mesh->control_slots); i++)
+                if (slot && mesh->control_slots[i] == slot)
+                        mesh->control_slots[i] = sd_bus_slot_unref(mesh->control_slots[i]);
 }
 
 static int on_heartbeat_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -1454,6 +1492,7 @@ static void member_fail_join(Mesh *mesh, const sd_bus_error *e) {
 
 static int on_hello_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Mesh *mesh = userdata;
+        forget_call(mesh, m);
         const sd_bus_error *e = sd_bus_message_get_error(m);
         int r;
         if (e) {
@@ -1540,6 +1579,7 @@ static int member_registered(Mesh *mesh, sd_bus_message *m) {
 
 static int on_register_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Mesh *mesh = userdata;
+        forget_call(mesh, m);
         Network *n = mesh->network;
         const sd_bus_error *e = sd_bus_message_get_error(m);
         if (e) {
@@ -1574,6 +1614,11 @@ static int on_register_reply(sd_bus_message *m, void *userdata, sd_bus_error *er
          * at its first handshake; the first packets wait for that. */
         member_disconnect(mesh);
         member_schedule(mesh, 50 * 1000);
+        return 0;
+}
+
+static int on_connect_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        member_lost(userdata, "no answer");
         return 0;
 }
 
@@ -1618,10 +1663,11 @@ static int member_connect(Mesh *mesh) {
         if (r >= 0)
                 r = sd_bus_negotiate_fds(mesh->control, false);
         if (r >= 0)
-                r = sd_bus_match_signal(mesh->control, NULL, NULL, WGNET_MESH_CONTROL_PATH, WGNET_MESH_CONTROL_INTERFACE,
+                r = sd_bus_match_signal(mesh->control, &mesh->control_slots[0], NULL, WGNET_MESH_CONTROL_PATH,
+                                        WGNET_MESH_CONTROL_INTERFACE,
                                         "MembersChanged", on_members_changed, mesh);
         if (r >= 0)
-                r = sd_bus_match_signal(mesh->control, NULL, NULL, "/org/freedesktop/DBus/Local",
+                r = sd_bus_match_signal(mesh->control, &mesh->control_slots[1], NULL, "/org/freedesktop/DBus/Local",
                                         "org.freedesktop.DBus.Local", "Disconnected", on_control_disconnected, mesh);
         if (r >= 0)
                 r = sd_bus_start(mesh->control);
@@ -1639,6 +1685,15 @@ static int member_connect(Mesh *mesh) {
         }
         log_debug("%s: connecting to the mesh coordinator at %s port %u", n->name, ip_addr_to_string(a, buf),
                   MESH_CONTROL_PORT);
+        /* sd-bus waits long for a handshake that never comes (a lost TCP connection): give up
+         * after one call timeout and connect again. */
+        if (!mesh->connect_timer)
+                r = sd_event_add_time_relative(mgr->event, &mesh->connect_timer, CLOCK_MONOTONIC, MESH_CALL_TIMEOUT_USEC,
+                                               100000, on_connect_timeout, mesh);
+        else
+                r = sd_event_source_set_time_relative(mesh->connect_timer, MESH_CALL_TIMEOUT_USEC);
+        if (r >= 0)
+                (void) sd_event_source_set_enabled(mesh->connect_timer, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -1793,6 +1848,7 @@ int mesh_join(Manager *m, sd_bus_message *call, const Pairing *inv, const char *
 
 static int on_leave_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Mesh *mesh = userdata;
+        forget_call(mesh, m);
         Network *n = mesh->network;
         const sd_bus_error *e = sd_bus_message_get_error(m);
         if (e)

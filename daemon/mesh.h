@@ -50,6 +50,7 @@ typedef struct MeshPeer {
         uint64_t invitation_expires;    /* seconds since the epoch */
         bool registered;                /* the invitation was redeemed */
         bool exit_node;                 /* offers itself as exit node */
+        bool left;                      /* coordinator: called Leave, removed by the next check */
         char *endpoint;                 /* member side: where to send, "" unknown */
         /* Coordinator, not stored. */
         bool online;
@@ -84,9 +85,11 @@ typedef struct Mesh {
 
         /* Member, runtime. */
         sd_bus *control;                /* connection to the coordinator */
+        sd_bus_slot *control_slots[8];  /* its two matches and the calls in flight */
         bool connected;                 /* Register or Hello answered on it */
         sd_event_source *heartbeat_timer;
         sd_event_source *retry_timer;
+        sd_event_source *connect_timer; /* a connection that gets no answer is given up */
         sd_bus_message *join_call;      /* JoinMesh waiting for the registration */
         sd_event_source *join_timeout;
         uint64_t connected_since;       /* CLOCK_MONOTONIC µs */

@@ -115,7 +115,7 @@ class Host:
                    WGNET_MESH_OFFLINE_AFTER=str(OFFLINE_AFTER))
         self.daemon = subprocess.Popen(
             ["ip", "netns", "exec", self.netns, WGNETD, f"--state-dir={self.state}", "--config=/dev/null",
-             "--backend=userspace", "--tick=1"],
+             "--backend=userspace", "--tick=1", *(["--debug"] if os.environ.get("WGNET_MESH_DEBUG") else [])],
             stdout=log, stderr=log, env=env)
         self._bus = None
 
@@ -205,6 +205,7 @@ class Mesh:
         self.coord = None
         self.net = None         # the coordinator's network path
         self.members = {}       # host -> network path on that host
+        self.addr_of = {}       # host -> mesh address
 
     def setup(self, n):
         run(["ip", "netns", "add", SWITCH])
@@ -236,6 +237,7 @@ class Mesh:
     def join(self, h, invitation, **kw):
         path = str(h.manager().JoinMesh(invitation, opts(Interface=h.ifname, ListenPort=51820, **kw), timeout=60))
         self.members[h] = path
+        self.addr_of[h] = h.prop(path, NETWORK, "Addresses")[0].split("/")[0]
         return path
 
 
@@ -253,7 +255,7 @@ def ping_all(hosts, addr_of, deadline):
             by_src.setdefault(a, []).append(b)
         procs = []
         for a, targets in by_src.items():
-            script = "; ".join(f"(ping -c1 -W1 {addr_of[b]} >/dev/null 2>&1 && echo {b.index}) &" for b in targets) + " wait"
+            script = " ".join(f"(ping -c1 -W1 {addr_of[b]} >/dev/null 2>&1 && echo {b.index}) &" for b in targets) + " wait"
             procs.append((a, subprocess.Popen(["ip", "netns", "exec", a.netns, "sh", "-c", script],
                                               stdout=subprocess.PIPE, text=True)))
         for a, p in procs:
@@ -288,11 +290,8 @@ def test_create_and_join(m):
         assert h.prop(path, MESH, "Role") == "member"
     t_last_join = time.time()
     print(f"# {len(invitations)} joins took {t_last_join - t_join0:.2f}s")
-    addr_of = {h: f"{MESH_NET}.{i + 1}" for i, h in enumerate(m.hosts)}
-    # The coordinator gave them addresses in order.
-    for h in m.hosts[1:]:
-        got = h.prop(m.members[h], NETWORK, "Addresses")
-        addr_of[h] = got[0].split("/")[0]
+    addr_of = m.addr_of
+    addr_of[c] = f"{MESH_NET}.1"
     elapsed, missing = ping_all(m.hosts, addr_of, time.time() + 60)
     since_join = time.time() - t_last_join
     assert not missing, f"pairs that never pinged: {sorted((a.name, b.name) for a, b in missing)[:20]}"
@@ -301,7 +300,6 @@ def test_create_and_join(m):
           f"(ping rounds {elapsed:.2f}s)", flush=True)
     if n >= 21:
         assert since_join < 10, f"convergence took {since_join:.2f}s"
-    m.addr_of = addr_of
     # Direct peers: on each member, every other member is a peer at its LAN endpoint.
     for h in m.hosts[1:]:
         pub, dev = h.wg(h.ifname)
@@ -371,7 +369,11 @@ def test_invitation_refused(m):
     except dbus.DBusException as e:
         assert e.get_dbus_name() == E + "InvitationUsed", e
     # On another host: the coordinator refuses (or the one-time key is gone from its device).
-    other = m.hosts[1]
+    other = Host(m.base, len(m.hosts) + 1)
+    other.setup()
+    other.start_daemon()
+    other.wait_daemon()
+    m.hosts.append(other)
     before = other.sqlite("SELECT count(*) FROM networks")
     try:
         other.manager().JoinMesh(inv, opts(Interface="wmagain", Name="again", JoinTimeout=4),
@@ -428,7 +430,9 @@ def test_forged_registration(m):
     r = run(["ip", "netns", "exec", intruder.netns, "/usr/bin/python3", "-c", code], check=False)
     out = (r.stdout + r.stderr).strip().split("\n")[-1]
     print(f"# Register through the tunnel by a member: {out}")
-    assert out in (E + "InvitationUsed", E + "NotMeshMember") or "Authentication" in out or "AuthFailed" in out, out
+    assert out in (E + "InvitationUsed", E + "NotMeshMember"), out
+    # The intruder's own connection broke with the detour: it comes back by itself.
+    wait_for(lambda: intruder.prop(m.members[intruder], MESH, "State") == "connected", 30, "the intruder reconnected")
 
 
 def test_offline_and_back(m):
@@ -524,15 +528,15 @@ def test_leave(m):
 
 def main():
     require_root_and_tools("wireguard-go", "wg", "ping", "dbus-daemon", "sqlite3")
-    tests = [test_create_and_join, test_private_key_stays, test_invitation_refused, test_forged_registration,
-             test_offline_and_back, test_exit_node, test_remove_member, test_leave]
+    tests = [test_create_and_join, test_leave, test_private_key_stays, test_invitation_refused, test_forged_registration,
+             test_offline_and_back, test_exit_node, test_remove_member]
     only = os.environ.get("TEST_ONLY")
     m = Mesh()
     failed = 0
     try:
         m.setup(N_HOSTS)
         for t in tests:
-            if only and only not in t.__name__ and t is not test_create_and_join:
+            if only and not any(o in t.__name__ for o in only.split(",")) and t is not test_create_and_join:
                 continue
             t0 = time.time()
             try:
@@ -542,7 +546,7 @@ def main():
                 failed += 1
                 print(f"FAIL {t.__name__}", flush=True)
                 traceback.print_exc()
-                for h in m.hosts[:4]:
+                for h in m.hosts[:7]:
                     print(f"--- {h.name} wgnetd log tail:\n" + h.log_tail(), flush=True)
                 if t is test_create_and_join:
                     break
