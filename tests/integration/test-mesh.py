@@ -526,10 +526,71 @@ def test_leave(m):
     del m.members[h]
 
 
+def wgnetctl(h, *args, check=True):
+    return run([os.path.join(os.path.dirname(WGNETD), "..", "client", "wgnetctl"), "--no-ask-password", *args],
+               check=check, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=h.address))
+
+
+def test_wgnetctl(m):
+    """The same with wgnetctl: invite, join, members (table and JSON), exit-node, leave."""
+    c = m.coord
+    h = Host(m.base, len(m.hosts) + 1)
+    h.setup()
+    h.start_daemon()
+    h.wait_daemon()
+    m.hosts.append(h)
+    inv = wgnetctl(c, "-q", "mesh", "invite", "mesh", "--name=cli", "--expires=+10min").stdout.strip()
+    assert inv.startswith("wgnet-pair:1:"), inv
+    out = wgnetctl(h, "mesh", "join", inv, "--name=corp", f"--interface={h.ifname}", "--port=51820").stdout
+    assert "Joined the mesh" in out, out
+    path = [str(p) for n, p in h.manager().ListNetworks() if str(n) == "corp"][0]
+    m.members[h] = path
+    m.addr_of[h] = h.prop(path, NETWORK, "Addresses")[0].split("/")[0]
+    r = wgnetctl(h, "mesh", "join", inv, "--name=again", "--interface=wmx", check=False)
+    assert r.returncode != 0 and "already used" in r.stderr, (r.returncode, r.stderr)
+    table = wgnetctl(c, "mesh", "members", "mesh").stdout
+    assert "cli" in table and "online" in table, table
+    import json
+    members = {x["Name"]: x for x in json.loads(wgnetctl(h, "--json=short", "mesh", "members", "corp").stdout)}
+    assert "coordinator" in members and members["coordinator"]["Online"] in (True, False), members
+    wait_for(lambda: len(json.loads(wgnetctl(h, "--json=short", "mesh", "members", "corp").stdout)) >= 3, 10,
+             "the others on the new member")
+    r = wgnetctl(h, "mesh", "exit-node", "corp", "offer", check=False)
+    assert r.returncode != 0 and "NatInterface" in r.stderr, r.stderr
+    r = wgnetctl(h, "mesh", "exit-node", "corp", "use", check=False)
+    assert r.returncode != 0, r.stderr
+    elapsed, missing = ping_all([h, c, m.hosts[1]], m.addr_of, time.time() + 15)
+    assert not missing, missing
+    out = wgnetctl(h, "mesh", "leave", "corp").stdout
+    assert "Left mesh 'corp'" in out, out
+    wait_for(lambda: "cli" not in c.peers(m.net), 10, "gone at the coordinator")
+    del m.members[h]
+
+
+def test_coordinator_restart(m):
+    """The coordinator restarts: the data plane never stops, the members reconnect, and a
+    member that changes meanwhile is seen."""
+    c = m.coord
+    members = [h for h in m.hosts[1:] if h in m.members][:4]
+    c.stop_daemon()
+    elapsed, missing = ping_all(members, m.addr_of, time.time() + 10)
+    assert not missing, f"direct peers stopped with the coordinator: {missing}"
+    c.start_daemon()
+    c.wait_daemon()
+    t0 = time.time()
+    wait_for(lambda: all(h.prop(m.members[h], MESH, "State") == "connected" for h in members), 30, "members reconnected")
+    print(f"# members reconnected {time.time() - t0:.1f}s after the coordinator came back")
+    peers = c.peers(m.net)
+    for h in members:
+        assert peers[h.name]["MeshAddress"] == m.addr_of[h]
+    elapsed, missing = ping_all([c] + members, m.addr_of, time.time() + 10)
+    assert not missing, missing
+
+
 def main():
     require_root_and_tools("wireguard-go", "wg", "ping", "dbus-daemon", "sqlite3")
     tests = [test_create_and_join, test_leave, test_private_key_stays, test_invitation_refused, test_forged_registration,
-             test_offline_and_back, test_exit_node, test_remove_member]
+             test_offline_and_back, test_exit_node, test_remove_member, test_wgnetctl, test_coordinator_restart]
     only = os.environ.get("TEST_ONLY")
     m = Mesh()
     failed = 0
