@@ -46,13 +46,8 @@ int method_join_mesh(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 r = bus_read_options(m, o, _JOPT_MAX, error);
         if (r < 0)
                 goto finish;
-        if (pairing_parse(text, &inv, &reason) < 0) {
+        if (pairing_parse_invitation(text, &inv, &reason) < 0) {
                 r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid invitation: %s", reason ? reason : "malformed");
-                goto finish;
-        }
-        if (inv.kind != PAIRING_INVITATION) {
-                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Invalid invitation: this is a tunnel pairing string (use ImportPairing)");
                 goto finish;
         }
         pairing_id_to_hex(inv.id, hex);

@@ -125,6 +125,12 @@ static int on_close_later(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+static void bus_close_now(sd_bus *bus) {
+        (void) sd_bus_detach_event(bus);
+        sd_bus_close(bus);
+        sd_bus_unref(bus);
+}
+
 static void bus_close_later(sd_bus *bus) {
         sd_event_source *s = NULL;
         sd_event *e = sd_bus_get_event(bus);
@@ -263,6 +269,7 @@ Mesh *mesh_free(Mesh *m) {
         if (m->listen_fd >= 0)
                 close(m->listen_fd);
         m->check_timer = sd_event_source_disable_unref(m->check_timer);
+        m->exit_source = sd_event_source_disable_unref(m->exit_source);
         m->heartbeat_timer = sd_event_source_disable_unref(m->heartbeat_timer);
         m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
         m->connect_timer = sd_event_source_disable_unref(m->connect_timer);
@@ -1571,10 +1578,29 @@ static int member_registered(Mesh *mesh, sd_bus_message *m) {
         (void) network_emit_changed(n, "PublicKey", NULL);
         (void) peer_emit_changed(coord, "HasPresharedKey", NULL);
         (void) mesh_emit_changed(mesh, "State", NULL);
-        r = member_apply_list(mesh, m);
-        if (r < 0)
-                log_warning("%s: cannot apply the member list: %s", n->name, strerror(-r));
+        /* The members come with the hello over our own key, a moment later: by then they
+         * have heard of us, so our first handshakes find us on their devices (a handshake
+         * that arrives before its peer is configured is retried only after 5 s). */
         return 0;
+}
+
+/* An empty UDP datagram to the coordinator's mesh address: WireGuard starts a handshake for it. */
+static void poke_coordinator(Mesh *mesh) {
+        if (mesh->n_coordinator_addresses == 0)
+                return;
+        const IpPrefix *a = &mesh->coordinator_addresses[0];
+        _cleanup_(closep) int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return;
+        if (a->family == AF_INET) {
+                struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(MESH_CONTROL_PORT) };
+                memcpy(&sin.sin_addr, a->addr.bytes, 4);
+                (void) sendto(fd, "", 0, 0, (struct sockaddr *) &sin, sizeof(sin));
+        } else {
+                struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(MESH_CONTROL_PORT) };
+                memcpy(&sin6.sin6_addr, a->addr.bytes, 16);
+                (void) sendto(fd, "", 0, 0, (struct sockaddr *) &sin6, sizeof(sin6));
+        }
 }
 
 static int on_register_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -1611,9 +1637,12 @@ static int on_register_reply(sd_bus_message *m, void *userdata, sd_bus_error *er
                 mesh->join_call = sd_bus_message_unref(mesh->join_call);
         }
         /* A new connection over our own key. The coordinator moves our address to that key
-         * at its first handshake; the first packets wait for that. */
+         * at its first handshake (it looks every 0.2 s): one datagram starts the handshake
+         * now, and the connection follows when the address has moved, so that its first
+         * packet is not dropped (TCP would retry only a second later). */
         member_disconnect(mesh);
-        member_schedule(mesh, 50 * 1000);
+        poke_coordinator(mesh);
+        member_schedule(mesh, 400 * 1000);
         return 0;
 }
 
@@ -1686,12 +1715,13 @@ static int member_connect(Mesh *mesh) {
         log_debug("%s: connecting to the mesh coordinator at %s port %u", n->name, ip_addr_to_string(a, buf),
                   MESH_CONTROL_PORT);
         /* sd-bus waits long for a handshake that never comes (a lost TCP connection): give up
-         * after one call timeout and connect again. */
+         * after a call timeout (shorter with a short heartbeat) and connect again. */
+        uint64_t limit = MIN(MESH_CALL_TIMEOUT_USEC, (uint64_t) mesh->heartbeat * 3000000ULL + 2000000ULL);
         if (!mesh->connect_timer)
-                r = sd_event_add_time_relative(mgr->event, &mesh->connect_timer, CLOCK_MONOTONIC, MESH_CALL_TIMEOUT_USEC,
-                                               100000, on_connect_timeout, mesh);
+                r = sd_event_add_time_relative(mgr->event, &mesh->connect_timer, CLOCK_MONOTONIC, limit, 100000,
+                                               on_connect_timeout, mesh);
         else
-                r = sd_event_source_set_time_relative(mesh->connect_timer, MESH_CALL_TIMEOUT_USEC);
+                r = sd_event_source_set_time_relative(mesh->connect_timer, limit);
         if (r >= 0)
                 (void) sd_event_source_set_enabled(mesh->connect_timer, SD_EVENT_ONESHOT);
         return 0;
@@ -1870,7 +1900,10 @@ int mesh_leave(Mesh *mesh, sd_bus_message *call, sd_bus_error *error) {
         if (mesh->join_call)
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RotationPending", "Network '%s' is still joining", n->name);
         audit_log(call, AUDIT_NETWORK_DELETED, n, NULL, "%s: left the mesh (interface %s)", n->name, n->ifname);
-        if (mesh->control && mesh->connected && member_call(mesh, "Leave", on_leave_reply, 5 * 1000000ULL) >= 0) {
+        /* Tell the coordinator; on a connection still being made the call waits behind its hello. */
+        if (!mesh->control)
+                (void) member_connect(mesh);
+        if (mesh->control && member_call(mesh, "Leave", on_leave_reply, 5 * 1000000ULL) >= 0) {
                 mesh->join_call = sd_bus_message_ref(call);
                 return 1;
         }
@@ -1953,11 +1986,32 @@ const char *mesh_state(Mesh *mesh) {
         return mesh->connected ? "connected" : "disconnected";
 }
 
+/* At exit, before sd-bus flushes its connections (it would wait for a coordinator that is
+ * gone, without end): close them all, without flushing. */
+static int on_mesh_exit(sd_event_source *s, void *userdata) {
+        Mesh *mesh = userdata;
+        for (MeshConn *c = mesh->conns; c; c = c->next) {
+                for (size_t i = 0; i < ELEMENTSOF(c->slots); i++)
+                        c->slots[i] = sd_bus_slot_unref(c->slots[i]);
+                if (c->bus)
+                        bus_close_now(TAKE_PTR(c->bus));
+        }
+        if (mesh->control) {
+                for (size_t i = 0; i < ELEMENTSOF(mesh->control_slots); i++)
+                        mesh->control_slots[i] = sd_bus_slot_unref(mesh->control_slots[i]);
+                bus_close_now(TAKE_PTR(mesh->control));
+        }
+        return 0;
+}
+
 void manager_mesh_tick(Manager *m) {
         Network *n;
         HASHMAP_FOREACH(n, m->networks_by_id, i) {
                 if (!network_mesh(n))
                         continue;
+                if (!n->mesh->exit_source && m->event &&
+                    sd_event_add_exit(m->event, &n->mesh->exit_source, on_mesh_exit, n->mesh) >= 0)
+                        (void) sd_event_source_set_priority(n->mesh->exit_source, SD_EVENT_PRIORITY_IMPORTANT);
                 if (n->mesh->role == MESH_ROLE_COORDINATOR)
                         coordinator_start(n->mesh);
                 else

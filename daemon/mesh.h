@@ -82,6 +82,7 @@ typedef struct Mesh {
         MeshConn *conns;
         MeshRelay *relays;              /* TCP <-> socketpair for sd-bus, both roles */
         sd_event_source *check_timer;
+        sd_event_source *exit_source;   /* closes the channel's connections first at exit */
 
         /* Member, runtime. */
         sd_bus *control;                /* connection to the coordinator */

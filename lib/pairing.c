@@ -240,7 +240,7 @@ static bool is_space(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-int pairing_parse(const char *s, Pairing *ret, const char **ret_reason) {
+static int parse_kinds(const char *s, Pairing *ret, const char **ret_reason, bool invitation) {
         uint8_t body[BODY_MAX];
         size_t len, body_len;
         const char *b64_end;
@@ -293,6 +293,14 @@ int pairing_parse(const char *s, Pairing *ret, const char **ret_reason) {
                 r = fail(ret_reason, "truncated");
                 goto finish;
         }
+        if (invitation && kind != PAIRING_INVITATION) {
+                r = fail(ret_reason, "not a mesh invitation (a tunnel pairing string?)");
+                goto finish;
+        }
+        if (!invitation && kind == PAIRING_INVITATION) {
+                r = fail(ret_reason, "unknown kind (a mesh invitation: join the mesh with it)");
+                goto finish;
+        }
         p.kind = kind;
         for (size_t i = 0; i < 8; i++)
                 p.expires = (p.expires << 8) | exp[i];
@@ -335,4 +343,12 @@ finish:
         pairing_wipe(&p);
         wg_wipe(body, sizeof(body));
         return r;
+}
+
+int pairing_parse(const char *s, Pairing *ret, const char **ret_reason) {
+        return parse_kinds(s, ret, ret_reason, false);
+}
+
+int pairing_parse_invitation(const char *s, Pairing *ret, const char **ret_reason) {
+        return parse_kinds(s, ret, ret_reason, true);
 }

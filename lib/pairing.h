@@ -73,6 +73,8 @@ int pairing_format(const Pairing *p, char **ret);
  * (or -ENOMEM) and *ret_reason, when given, points to a static English reason that never
  * quotes the input (it carries a secret). ret is written only on success. */
 int pairing_parse(const char *s, Pairing *ret, const char **ret_reason);
+/* The same for a mesh invitation (kind 3 only); pairing_parse() refuses invitations. */
+int pairing_parse_invitation(const char *s, Pairing *ret, const char **ret_reason);
 
 /* The id as 32 lowercase hex digits. */
 void pairing_id_to_hex(const uint8_t id[PAIRING_ID_LEN], char ret[PAIRING_ID_HEX_LEN + 1]);
