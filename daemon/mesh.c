@@ -1898,7 +1898,8 @@ int mesh_leave(Mesh *mesh, sd_bus_message *call, sd_bus_error *error) {
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Network '%s' coordinates its mesh: delete it instead (Network.Delete)", n->name);
         if (mesh->join_call)
-                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RotationPending", "Network '%s' is still joining", n->name);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Network '%s' is still joining or leaving its mesh: wait for that call to return", n->name);
         audit_log(call, AUDIT_NETWORK_DELETED, n, NULL, "%s: left the mesh (interface %s)", n->name, n->ifname);
         /* Tell the coordinator; on a connection still being made the call waits behind its hello. */
         if (!mesh->control)
