@@ -474,6 +474,7 @@ def test_offline_and_back(m):
     elapsed, missing = ping_all([victim] + others[:5], m.addr_of, time.time() + 20)
     assert not missing, names(missing)
     print(f"# restarted member back everywhere and pinging after {time.time() - t0:.1f}s")
+    m.summary.append(f"restarted member back on every device and pinging {time.time() - t0:.1f}s after its start")
 
 
 def test_exit_node(m):
@@ -594,6 +595,7 @@ def test_coordinator_restart(m):
     t0 = time.time()
     wait_for(lambda: all(h.prop(m.members[h], MESH, "State") == "connected" for h in members), 30, "members reconnected")
     print(f"# members reconnected {time.time() - t0:.1f}s after the coordinator came back")
+    m.summary.append(f"members reconnected {time.time() - t0:.1f}s after the coordinator restarted")
     peers = c.peers(m.net)
     for h in members:
         assert peers[h.name]["MeshAddress"] == m.addr_of[h]
@@ -628,7 +630,7 @@ def main():
     finally:
         m.teardown()
     for line in m.summary:
-        print(f"# {line}")
+        print(f"# figure: {line}")
     print(f"# {len(tests) - failed} ok, {failed} failed")
     sys.exit(1 if failed else 0)
 
