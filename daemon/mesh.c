@@ -273,6 +273,7 @@ Mesh *mesh_free(Mesh *m) {
         m->heartbeat_timer = sd_event_source_disable_unref(m->heartbeat_timer);
         m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
         m->connect_timer = sd_event_source_disable_unref(m->connect_timer);
+        m->kick_timer = sd_event_source_disable_unref(m->kick_timer);
         m->join_timeout = sd_event_source_disable_unref(m->join_timeout);
         while (hashmap_size(m->peers) > 0) {
                 size_t i = 0;
@@ -1099,6 +1100,7 @@ int mesh_update(Mesh *mesh, uint32_t heartbeat, uint32_t offline_after, sd_bus_e
 
 static int member_connect(Mesh *mesh);
 static void member_schedule(Mesh *mesh, uint64_t usec);
+static void kick_later(Mesh *mesh);
 static void forget_call(Mesh *mesh, sd_bus_message *m);
 
 static void member_disconnect(Mesh *mesh) {
@@ -1288,6 +1290,8 @@ static int member_apply_list(Mesh *mesh, sd_bus_message *m) {
                                 continue;
                         }
                         save_mesh_peer(mgr, n, mp);
+                        mp->since = now_monotonic_usec();
+                        kick_later(mesh);
                         log_info("%s: mesh member '%s' added (%s)", n->name, pname, endpoint);
                         (void) hashmap_put(seen, &p->id, p);
                         continue;
@@ -1314,6 +1318,10 @@ static int member_apply_list(Mesh *mesh, sd_bus_message *m) {
                         log_info("%s: mesh member '%s' %s", n->name, p->name,
                                  online ? "is back" : "went offline: off the device");
                         (void) peer_set_enabled(p, online, NULL);
+                        if (online) {
+                                mp->since = now_monotonic_usec();
+                                kick_later(mesh);
+                        }
                 } else if (changed && p->enabled)
                         (void) network_apply_peer(n, p, false);
         }
@@ -1334,6 +1342,65 @@ static int member_apply_list(Mesh *mesh, sd_bus_message *m) {
         }
         member_apply_exit(mesh);
         return 0;
+}
+
+/* Two members that get each other at nearly the same moment can both send their first
+ * handshake initiation before the other has the peer: both are dropped, and WireGuard tries
+ * again only after 5 s (REKEY_TIMEOUT), or later. A direct peer still without a handshake
+ * 2 s after it was put on the device is put there anew: a new peer starts a new handshake
+ * at once (its keepalive), and by now the other side has us. */
+#define MESH_KICK_AFTER_USEC (2ULL * 1000000ULL)
+#define MESH_KICK_GIVE_UP_USEC (60ULL * 1000000ULL)
+
+static int on_kick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Mesh *mesh = userdata;
+        Network *n = mesh->network;
+        uint64_t now = now_monotonic_usec();
+        bool again = false;
+
+        if (!n->active)
+                return 0;
+        (void) network_refresh_status(n, 0);
+        for (Peer *p = n->peers; p; p = p->next) {
+                MeshPeer *mp = mesh_peer_get(mesh, p->id);
+                if (!mp || !p->enabled || p->last_handshake > 0 || mp->since == 0 ||
+                    now > mp->since + MESH_KICK_GIVE_UP_USEC)
+                        continue;
+                uint64_t last = MAX(mp->since, mp->kicked);
+                if (now < last + MESH_KICK_AFTER_USEC) {
+                        again = true;
+                        continue;
+                }
+                log_debug("%s: no handshake with '%s' yet, putting it on the device anew", n->name, p->name);
+                mp->kicked = now;
+                if (network_apply_peer(n, p, true) >= 0)
+                        (void) network_apply_peer(n, p, false);
+                again = true;
+        }
+        if (again)
+                (void) sd_event_source_set_time(s, usec + MESH_KICK_AFTER_USEC / 2 +
+                                                          randombytes_uniform(MESH_KICK_AFTER_USEC / 2));
+        else
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return 0;
+}
+
+static void kick_later(Mesh *mesh) {
+        Manager *mgr = mesh->network->manager;
+        int enabled = SD_EVENT_OFF;
+        if (!mgr->event)
+                return;
+        if (!mesh->kick_timer) {
+                if (sd_event_add_time_relative(mgr->event, &mesh->kick_timer, CLOCK_MONOTONIC, MESH_KICK_AFTER_USEC,
+                                               100000, on_kick, mesh) < 0)
+                        return;
+        } else {
+                (void) sd_event_source_get_enabled(mesh->kick_timer, &enabled);
+                if (enabled != SD_EVENT_OFF)
+                        return;
+                (void) sd_event_source_set_time_relative(mesh->kick_timer, MESH_KICK_AFTER_USEC);
+        }
+        (void) sd_event_source_set_enabled(mesh->kick_timer, SD_EVENT_ON);
 }
 
 static int on_members_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -52,6 +52,8 @@ typedef struct MeshPeer {
         bool exit_node;                 /* offers itself as exit node */
         bool left;                      /* coordinator: called Leave, removed by the next check */
         char *endpoint;                 /* member side: where to send, "" unknown */
+        /* Member, not stored: when it was put on the device, when it was last re-set there. */
+        uint64_t since, kicked;         /* CLOCK_MONOTONIC µs */
         /* Coordinator, not stored. */
         bool online;
         uint64_t last_seen;             /* CLOCK_MONOTONIC µs */
@@ -91,6 +93,7 @@ typedef struct Mesh {
         sd_event_source *heartbeat_timer;
         sd_event_source *retry_timer;
         sd_event_source *connect_timer; /* a connection that gets no answer is given up */
+        sd_event_source *kick_timer;    /* direct peers without a handshake yet */
         sd_bus_message *join_call;      /* JoinMesh waiting for the registration */
         sd_event_source *join_timeout;
         uint64_t connected_since;       /* CLOCK_MONOTONIC µs */

@@ -284,7 +284,8 @@ def test_create_and_join(m):
     """A mesh network, invitations, joins; every pair pings over direct peers."""
     c = m.coord
     m.net = str(c.manager().CreateNetwork("mesh", opts(Mode="mesh", Interface=c.ifname, ListenPort=51820,
-                                                      Addresses=[f"{MESH_NET}.1/24"], Endpoint=f"{c.lan_ip}:51820")))
+                                                      Addresses=[f"{MESH_NET}.1/24", "fd77::1/64"],
+                                                      Endpoint=f"{c.lan_ip}:51820")))
     assert c.prop(m.net, MESH, "Role") == "coordinator"
     assert c.prop(m.net, NETWORK, "Mode") == "mesh"
     invitations = []
@@ -322,7 +323,13 @@ def test_create_and_join(m):
             opub = o.prop(m.members[o], NETWORK, "PublicKey")
             assert opub in dev, (h.name, o.name)
             assert dev[opub]["endpoint"] == f"{o.lan_ip}:51820", (h.name, o.name, dev[opub])
-            assert dev[opub]["allowed_ips"] == [f"{addr_of[o]}/32"], dev[opub]
+            v6 = o.prop(m.members[o], NETWORK, "Addresses")[1].split("/")[0]
+            assert dev[opub]["allowed_ips"] == sorted([f"{addr_of[o]}/32", f"{v6}/128"]), dev[opub]
+    # Dual stack: IPv6 between members and to the coordinator over the same peers.
+    a, b = m.hosts[1], m.hosts[-1]
+    b6 = b.prop(m.members[b], NETWORK, "Addresses")[1].split("/")[0]
+    a.ns("ping", "-6", "-c1", "-W2", b6)
+    b.ns("ping", "-6", "-c1", "-W2", "fd77::1")
     # The coordinator: members are registered, online from heartbeats, keys are the joiners' own.
     peers = c.peers(m.net)
     for h in m.hosts[1:]:
