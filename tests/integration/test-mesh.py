@@ -610,10 +610,49 @@ def test_coordinator_restart(m):
     assert not missing, names(missing)
 
 
+def test_polkit_denied(m):
+    """On a rig with the real polkitd: an unprivileged caller is denied every mesh method and
+    nothing changes; reading the properties needs nothing."""
+    import hashlib
+    import struct
+    from wgnet import Rig
+    rig = Rig("meshpk")
+    try:
+        rig.start()
+        rig.start_daemon()
+        net = str(rig.manager().CreateNetwork("pk", opts(Mode="mesh", Interface=f"wmp{PID}", Addresses=["10.78.0.1/24"],
+                                                         Endpoint="192.0.2.1:51820")))
+        dbus.Interface(rig.bus().get_object(BUS, net), MESH).CreateInvitation(opts(Name="x"))
+        member = [p for p in rig.network(net).GetStats()][0][0]
+        # An invitation from another coordinator (random keys), well formed.
+        body = (b"\x03" + os.urandom(16) + struct.pack(">Q", int(time.time()) + 3600) + os.urandom(64) +
+                bytes([15]) + b"192.0.2.9:51820" + b"\x01\x04\x18\x0a\x4f\x00\x05" + b"\x01\x04\x20\x0a\x4f\x00\x01")
+        data = body + hashlib.blake2b(body, digest_size=32).digest()[:4]
+        inv = "wgnet-pair:1:" + base64.urlsafe_b64encode(data).decode().rstrip("=")
+        before = rig.sqlite("SELECT count(*) FROM peers") + rig.sqlite("SELECT count(*) FROM networks")
+        calls = [
+            ("/org/wgnet1", MANAGER, "JoinMesh", "sa{sv}", inv, {"Interface": "wmq0"}),
+            (net, MESH, "CreateInvitation", "a{sv}", {"Name": "y"}),
+            (net, MESH, "RemoveMember", "o", str(member)),
+            (net, MESH, "SetExitNode", "ba{sv}", True, {"NatInterface": "lo"}),
+            (net, MESH, "Update", "a{sv}", {}),
+        ]
+        denied = ("org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired")
+        for path, iface, method, sig, *args in calls:
+            err, _ = rig.as_user(path, iface, method, sig, *args)
+            assert err in denied, f"{method}: {err}"
+        assert rig.sqlite("SELECT count(*) FROM peers") + rig.sqlite("SELECT count(*) FROM networks") == before
+        err, props = rig.as_user(net, PROPS, "GetAll", "s", MESH)
+        assert err is None and props["Role"] == "coordinator", (err, props)
+    finally:
+        rig.stop()
+
+
 def main():
     require_root_and_tools("wireguard-go", "wg", "ping", "dbus-daemon", "sqlite3")
     tests = [test_create_and_join, test_leave, test_private_key_stays, test_invitation_refused, test_forged_registration,
-             test_offline_and_back, test_exit_node, test_remove_member, test_wgnetctl, test_coordinator_restart]
+             test_offline_and_back, test_exit_node, test_remove_member, test_wgnetctl, test_coordinator_restart,
+             test_polkit_denied]
     only = os.environ.get("TEST_ONLY")
     m = Mesh()
     failed = 0
