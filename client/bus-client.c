@@ -67,6 +67,7 @@ static const PropertyMap peer_map[] = {
         PP("Online", "b", online),
         PP("LastHandshake", "t", last_handshake),
         PP("Endpoint", "s", endpoint),
+        PP("RemoteEndpoint", "s", remote_endpoint),
         PP("RxBytes", "t", rx_bytes),
         PP("TxBytes", "t", tx_bytes),
         PP("CreatedAt", "t", created_at),
@@ -206,6 +207,7 @@ static void peer_info_done(PeerInfo *p) {
         free(p->network);
         free(p->name);
         free(p->email);
+        free(p->remote_endpoint);
         free(p->public_key);
         strv_free(p->addresses);
         strv_free(p->allowed_ips);

@@ -42,6 +42,7 @@ typedef struct PeerInfo {
         char *name;
         char *email;
         char *public_key;
+        char *remote_endpoint;  /* configured ("" = none) */
         char **addresses;
         char **allowed_ips;
         char *role;

@@ -232,7 +232,7 @@ typedef struct Verb {
          BIT(OPT_ONLINE_THRESHOLD) | POLICY_SETTINGS)
 #define PEER_SETTINGS                                                                             \
         (BIT(OPT_ADDRESS) | BIT(OPT_KEEPALIVE) | BIT(OPT_ROLE) | BIT(OPT_SITE) | BIT(OPT_EMAIL) | \
-         BIT(OPT_EXPIRES) | POLICY_SETTINGS)
+         BIT(OPT_EXPIRES) | BIT(OPT_REMOTE_ENDPOINT) | POLICY_SETTINGS)
 
 /* Load the objects or say why not. */
 static int load(sd_bus *bus, Objects *o) {
@@ -364,6 +364,8 @@ static int append_peer_options(sd_bus_message *m, bool adding) {
                 r = sd_bus_message_append(m, "{sv}", "Email", "s", arg.email);
         if (r >= 0 && GIVEN(OPT_EXPIRES))
                 r = sd_bus_message_append(m, "{sv}", "ExpiresAt", "t", arg.expires);
+        if (r >= 0 && GIVEN(OPT_REMOTE_ENDPOINT))
+                r = sd_bus_message_append(m, "{sv}", "RemoteEndpoint", "s", arg.remote_endpoint);
         if (r >= 0 && !adding && GIVEN(OPT_NAME))
                 r = sd_bus_message_append(m, "{sv}", "Name", "s", arg.name);
         if (r >= 0 && adding && (GIVEN(OPT_PSK) || GIVEN(OPT_NO_PSK)))
@@ -500,6 +502,7 @@ static Json *peer_json(const PeerInfo *p, const NetworkInfo *n) {
         r = r < 0 ? r : json_object_add(j, "NetworkName", json_new_string(n ? n->name : NULL));
         r = r < 0 ? r : json_object_add(j, "Name", json_new_string(p->name));
         r = r < 0 ? r : json_object_add(j, "Email", json_new_string(p->email));
+        r = r < 0 ? r : json_object_add(j, "RemoteEndpoint", json_new_string(p->remote_endpoint));
         r = r < 0 ? r : json_object_add(j, "PublicKey", json_new_string(p->public_key));
         r = r < 0 ? r : json_object_add(j, "Addresses", json_new_strv(p->addresses));
         r = r < 0 ? r : json_object_add(j, "AllowedIPs", json_new_strv(p->allowed_ips));
@@ -1119,6 +1122,8 @@ static int verb_peer_show(sd_bus *bus, int argc, char **argv) {
         if (p->site_networks && p->site_networks[0])
                 r = r < 0 ? r : fields_add(f, "Site networks", sites, NULL);
         r = r < 0 ? r : fields_add(f, "Endpoint", p->endpoint, NULL);
+        if (!isempty(p->remote_endpoint))
+                r = r < 0 ? r : fields_add(f, "Remote endpoint", p->remote_endpoint, NULL);
         r = r < 0 ? r : fields_add(f, "Last handshake", handshake, NULL);
         r = r < 0 ? r : fields_add(f, "Transfer", transfer, NULL);
         r = r < 0 ? r : fields_add(f, "Keepalive", format_keepalive(ka, p->keepalive), NULL);
@@ -2417,7 +2422,8 @@ static void print_help(void) {
                "     --local-network=CIDR  Network behind this host (repeat; --local-network= clears)\n"
                "     --remote-network=CIDR Network behind the other host (create, set)\n"
                "     --endpoint=IP:PORT    This host's address as the other host reaches it\n"
-               "     --remote-endpoint=IP:PORT  The other host's address (create, set)\n"
+               "     --remote-endpoint=HOST:PORT  Tunnels: the other host's address (create, set);\n"
+               "                           peers: where the device sends to first (add, set; '' = none)\n"
                "     --public-key=KEY      The other host's public key (instead of pairing)\n"
                "     --tunnel-address=CIDR Point-to-point address, e.g. 10.255.0.1/31 (create, set)\n"
                "     --port=PORT --interface=IF --keepalive=S|off --online-threshold=S --inactive\n"

@@ -9,6 +9,7 @@
 #include "db-history.h"
 #include "manager.h"
 #include "network.h"
+#include "peer-add.h"
 #include "peer.h"
 
 /* Each migration runs in one transaction; the index + 1 is the resulting user_version. */
@@ -83,7 +84,10 @@ static const char *const migrations[] = {
         DB_HISTORY_MIGRATION_SQL,
         /* 4: node-to-node tunnels and consumed pairings (db-tunnel.c) */
         db_tunnel_migration,
-        /* 5: meshes and their peers' mesh state (db-mesh.c) */
+        /* 5: the Endpoint an imported config gave a peer */
+        "ALTER TABLE peers ADD COLUMN remote_endpoint TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE peers ADD COLUMN keepalive_on_device INTEGER NOT NULL DEFAULT 0;",
+        /* 6: meshes and their peers' mesh state (db-mesh.c) */
         db_mesh_migration,
 };
 
@@ -127,15 +131,15 @@ static const char *const statement_sql[_STMT_MAX] = {
                 " preshared_key, role, site_networks, keepalive, enabled, created_at, updated_at,"
                 " expires_at, rotation_interval, rotation_kind, revoke_inactive, grace_period,"
                 " last_rotation, pending_public_key, pending_preshared_key, pending_private_key,"
-                " rotation_deadline) VALUES (?1, ?2, ?3, ?4, ?5, ?15, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-                " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                " rotation_deadline, remote_endpoint, keepalive_on_device) VALUES (?1, ?2, ?3, ?4, ?5, ?15,"
+                " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         [STMT_PEER_UPDATE] =
                 "UPDATE peers SET name = ?3, email = ?4, public_key = ?5, preshared_key = ?6,"
                 " role = ?7, site_networks = ?8, keepalive = ?9, enabled = ?10, updated_at = ?12,"
                 " expires_at = ?13, rotation_interval = ?16, rotation_kind = ?17, revoke_inactive = ?18,"
                 " grace_period = ?19, last_rotation = ?20, pending_public_key = ?21,"
-                " pending_preshared_key = ?22, pending_private_key = ?23, rotation_deadline = ?24"
-                " WHERE id = ?1",
+                " pending_preshared_key = ?22, pending_private_key = ?23, rotation_deadline = ?24,"
+                " remote_endpoint = ?25, keepalive_on_device = ?26 WHERE id = ?1",
         [STMT_PEER_DELETE] = "DELETE FROM peers WHERE id = ?1",
         [STMT_PEER_PRIVATE_KEY] = "SELECT private_key FROM peers WHERE id = ?1",
         [STMT_PEER_SET_PRIVATE_KEY] = "UPDATE peers SET private_key = ?2 WHERE id = ?1",
@@ -489,6 +493,8 @@ static int peer_bind(sqlite3_stmt *s, const Peer *p) {
                 BIND(sqlite3_bind_null(s, 23));
         }
         BIND(sqlite3_bind_int64(s, 24, (sqlite3_int64) (p->rotation_pending ? p->rotation_deadline : 0)));
+        BIND(sqlite3_bind_text(s, 25, p->remote_endpoint, -1, SQLITE_TRANSIENT));
+        BIND(sqlite3_bind_int(s, 26, p->keepalive_on_device));
         return 0;
 bind_failed:
         sqlite3_reset(s);
@@ -682,7 +688,9 @@ static int load_peers(Db *db, Manager *m) {
                                " preshared_key, role, site_networks, keepalive, enabled, created_at,"
                                " updated_at, expires_at, rotation_interval, rotation_kind, revoke_inactive,"
                                " grace_period, last_rotation, pending_public_key, pending_preshared_key,"
-                               " pending_private_key, rotation_deadline FROM peers ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+                               " pending_private_key, rotation_deadline, remote_endpoint, keepalive_on_device"
+                               " FROM peers ORDER BY id",
+                               -1, &s, NULL) != SQLITE_OK)
                 return -EIO;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
                 _cleanup_(peer_freep) Peer *p = NULL;
@@ -743,6 +751,11 @@ static int load_peers(Db *db, Manager *m) {
                         p->rotation_deadline = (uint64_t) sqlite3_column_int64(s, 22);
                         p->rotation_pending = true;
                 }
+                free(p->remote_endpoint);
+                p->remote_endpoint = strdup(db_column_text(s, 23));
+                if (!p->remote_endpoint)
+                        return -ENOMEM;
+                p->keepalive_on_device = sqlite3_column_int(s, 24);
                 network_link_peer(n, p);
                 TAKE_PTR(p);
         }
@@ -764,9 +777,7 @@ static int load_peers(Db *db, Manager *m) {
                         return -ENOMEM;
                 p->addresses = nl;
                 p->addresses[p->n_addresses++] = addr;
-                for (size_t i = 0; i < p->network->n_subnets; i++)
-                        if (addr.family == p->network->subnets[i].family)
-                                (void) addr_pool_reserve(p->network->pools[i], &addr);
+                (void) network_reserve_addresses(p->network, &addr, 1);
         }
         return rc == SQLITE_DONE ? 0 : -EIO;
 }

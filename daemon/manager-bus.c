@@ -163,7 +163,7 @@ static int method_create_network(sd_bus_message *m, void *userdata, sd_bus_error
                                               "use ImportNetwork to adopt it", ifn);
         }
         if (r >= 0)
-                r = network_settings_check(mgr, NULL, opts, true, &s, error);
+                r = network_settings_check(mgr, NULL, opts, NETWORK_CHECK_CREATE, &s, error);
         if (r >= 0) {
                 r = manager_verify(mgr, m, error);
                 if (r == 0) {
@@ -194,15 +194,68 @@ finish:
 }
 
 /* ImportNetwork: an existing wg-quick config (typically /etc/wireguard/IF.conf) becomes a
- * network; its peers are adopted with their keys. Addresses of the peers inside the
- * network's subnets become their addresses, the rest of their AllowedIPs site networks. An
- * interface that is already up is adopted: activation only applies differences, so
- * traffic keeps flowing. */
+ * network; its peers are adopted with their keys. A peer's AllowedIPs that are single
+ * addresses inside the network's subnets become its addresses, the rest its site networks
+ * (routes through it): a client-side config (Address 10.0.0.2/32, one server peer with
+ * AllowedIPs 0.0.0.0/0) is a network of one host address and one site-gateway peer. The
+ * device ends up holding what `wg-quick up` would give it. An interface that is already up
+ * is adopted: activation only applies differences, so traffic keeps flowing. */
+
+typedef struct ImportPrefix {
+        IpPrefix prefix;        /* masked, as wg keeps it */
+        size_t peer;            /* index in the config */
+        size_t order;
+} ImportPrefix;
+
+static int import_prefix_cmp(const void *a, const void *b) {
+        const ImportPrefix *x = a, *y = b;
+        int c = ip_prefix_compare(&x->prefix, &y->prefix);
+        if (c != 0)
+                return c;
+        return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* wg keeps an allowed IP on the last peer that names it (a later peer takes it over). Marks
+ * in keep[] (one flag per allowed IP, in config order) the entries that stay. */
+static int import_dedup_allowed_ips(WgConf *c, bool **ret_keep, size_t *ret_total) {
+        size_t total = 0, k = 0;
+        for (size_t i = 0; i < c->n_peers; i++)
+                total += c->peers[i].n_allowed_ips;
+        _cleanup_(freep) ImportPrefix *all = calloc(total + 1, sizeof(ImportPrefix));
+        _cleanup_(freep) bool *keep = calloc(total + 1, sizeof(bool));
+        if (!all || !keep)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_peers; i++)
+                for (size_t a = 0; a < c->peers[i].n_allowed_ips; a++, k++) {
+                        all[k] = (ImportPrefix) { .prefix = c->peers[i].allowed_ips[a], .peer = i, .order = k };
+                        ip_prefix_mask(&all[k].prefix);
+                }
+        qsort(all, total, sizeof(ImportPrefix), import_prefix_cmp);
+        for (size_t i = 0; i < total; i++) {
+                bool last = i + 1 == total || !ip_prefix_equal(&all[i].prefix, &all[i + 1].prefix);
+                if (last)
+                        keep[all[i].order] = true;
+                else if (all[i].peer != all[i + 1].peer) {
+                        char buf[IP_PREFIX_STRLEN];
+                        log_notice("import: AllowedIPs %s of peer %zu is taken over by peer %zu, as wg does",
+                                   ip_prefix_to_string(&all[i].prefix, buf), all[i].peer + 1, all[i + 1].peer + 1);
+                }
+        }
+        *ret_keep = TAKE_PTR(keep);
+        *ret_total = total;
+        return 0;
+}
+
 static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
         Manager *m = n->manager;
         uint64_t now = now_usec();
+        _cleanup_(freep) bool *keep = NULL;
+        size_t total, k = 0;
         int r;
 
+        r = import_dedup_allowed_ips(c, &keep, &total);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < c->n_peers; i++) {
                 WgConfPeer *cp = &c->peers[i];
                 _cleanup_(peer_freep) Peer *p = NULL;
@@ -224,8 +277,13 @@ static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
                 if (r < 0)
                         return r;
                 memcpy(p->public_key, cp->public_key, WG_KEY_LEN);
-                p->keepalive = cp->has_persistent_keepalive ? cp->persistent_keepalive : PEER_DEFAULT_KEEPALIVE;
                 p->created_at = p->updated_at = now;
+                if (cp->endpoint) {
+                        free(p->remote_endpoint);
+                        p->remote_endpoint = strdup(cp->endpoint);
+                        if (!p->remote_endpoint)
+                                return -ENOMEM;
+                }
                 if (cp->has_preshared_key) {
                         r = manager_seal(m, "peers.preshared_key", p->id, cp->preshared_key, p->psk_sealed,
                                          sizeof(p->psk_sealed), &len);
@@ -238,29 +296,28 @@ static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
                 if (!p->addresses || !p->site_networks)
                         return -ENOMEM;
                 for (size_t a = 0; a < cp->n_allowed_ips; a++) {
-                        IpPrefix *ip = &cp->allowed_ips[a];
-                        char buf[IP_PREFIX_STRLEN];
+                        IpPrefix masked = cp->allowed_ips[a];
                         bool inside = false;
-                        for (size_t k = 0; k < n->n_subnets; k++)
-                                inside = inside || ip_prefix_contains(&n->subnets[k], ip);
-                        if (inside && ip->prefixlen == ip_family_bits(ip->family)) {
-                                r = network_reserve_addresses(n, ip, 1);
-                                if (r < 0)
-                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
-                                                                 "Peer '%s': address %s is used twice or reserved", pname,
-                                                                 ip_addr_to_string(ip, buf));
-                                p->addresses[p->n_addresses++] = *ip;
-                        } else {
-                                IpPrefix masked = *ip;
-                                ip_prefix_mask(&masked);
-                                if (inside)
-                                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                                 "Peer '%s': AllowedIPs %s overlaps the network's subnet but is not one address",
-                                                                 pname, ip_prefix_to_string(ip, buf));
+                        if (!keep[k++])
+                                continue;
+                        ip_prefix_mask(&masked);
+                        for (size_t j = 0; j < n->n_subnets; j++)
+                                inside = inside || ip_prefix_contains(&n->subnets[j], &masked);
+                        /* A single address in a subnet is the peer's own (unless it is the
+                         * server's, or reserved); anything else is routed through the peer. */
+                        if (inside && masked.prefixlen == ip_family_bits(masked.family) &&
+                            network_reserve_addresses(n, &masked, 1) >= 0)
+                                p->addresses[p->n_addresses++] = masked;
+                        else
                                 p->site_networks[p->n_site_networks++] = masked;
-                                p->role = PEER_ROLE_SITE_GATEWAY;
-                        }
                 }
+                if (p->n_site_networks > 0)
+                        p->role = PEER_ROLE_SITE_GATEWAY;
+                /* The device gets the keepalive the config gives, whatever the role; without
+                 * one, a client peer keeps wgnet's default for its own config. */
+                p->keepalive_on_device = cp->has_persistent_keepalive;
+                p->keepalive = cp->has_persistent_keepalive ? cp->persistent_keepalive
+                             : p->role == PEER_ROLE_SITE_GATEWAY ? 0 : PEER_DEFAULT_KEEPALIVE;
                 r = db_peer_insert(m->db, p, NULL, 0);
                 if (r < 0) {
                         network_release_addresses(n, p->addresses, p->n_addresses);
@@ -271,6 +328,23 @@ static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
                 network_link_peer(n, TAKE_PTR(p));
         }
         return 0;
+}
+
+/* What wg-quick does beyond WireGuard and the address (scripts, routing table, fwmark,
+ * SaveConfig) has no place in a network; the import says so in the journal. */
+static void import_log_ignored(const char *name, const WgConf *c) {
+        const char *what[8];
+        size_t k = 0;
+        if (c->n_pre_up + c->n_post_up + c->n_pre_down + c->n_post_down > 0)
+                what[k++] = "PreUp/PostUp/PreDown/PostDown";
+        if (c->table)
+                what[k++] = "Table";
+        if (c->has_fwmark && c->fwmark != 0)
+                what[k++] = "FwMark";
+        if (c->save_config >= 0)
+                what[k++] = "SaveConfig";
+        for (size_t i = 0; i < k; i++)
+                log_notice("%s: the imported config's %s is not carried over (wg-quick only)", name, what[i]);
 }
 
 static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -307,12 +381,8 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
                                      "Invalid config: an [Interface] section with a PrivateKey is needed");
                 goto finish;
         }
-        if (c->n_addresses == 0) {
-                r = sd_bus_error_set(error, WGNET_ERROR_PREFIX "InvalidConfig",
-                                     "Invalid config: the [Interface] has no Address, so the network has no subnet");
-                goto finish;
-        }
-        /* The interface addresses become the subnets; DNS, MTU and port come along. */
+        /* The interface addresses become the subnets (none is fine: a config for `wg setconf`
+         * with every peer's AllowedIPs routed); DNS, MTU and port come along. */
         subnets = calloc(c->n_addresses + 1, sizeof(char *));
         if (!subnets) {
                 r = -ENOMEM;
@@ -336,9 +406,17 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
                 opts[NETOPT_MTU].set = true;
                 opts[NETOPT_MTU].u = c->mtu;
         }
+        if (c->n_dns > 0 && !opts[NETOPT_DNS].set) {
+                opts[NETOPT_DNS].as = strv_copy(c->dns, c->n_dns);
+                if (!opts[NETOPT_DNS].as) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                opts[NETOPT_DNS].set = true;
+        }
         r = check_new_network(mgr, name, opts, error);
         if (r >= 0)
-                r = network_settings_check(mgr, NULL, opts, true, &s, error);
+                r = network_settings_check(mgr, NULL, opts, NETWORK_CHECK_IMPORT, &s, error);
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);
@@ -368,6 +446,7 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
                 goto finish;
         for (Peer *p = n->peers; p; p = p->next)
                 (void) sd_bus_emit_object_added(mgr->bus, p->path);
+        import_log_ignored(n->name, c);
         audit_log(m, AUDIT_NETWORK_IMPORTED, n, NULL, "%s: network imported with %u peers (interface %s)",
                   n->name, n->n_peers, n->ifname);
         r = sd_bus_reply_method_return(m, "o", n->path);

@@ -63,6 +63,7 @@ const MethodAction method_actions[] = {
         { WGNET_NETWORK_INTERFACE, "GetStats", NULL },
         { WGNET_PEER_INTERFACE, "GetTransferHistory", NULL },
         { WGNET_NETWORK_INTERFACE, "GetMetrics", NULL },
+        { WGNET_NETWORK_INTERFACE, "GetMetricsColumns", NULL },
         { 0 }
 };
 
@@ -117,6 +118,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         manager_group_commit_done(m);
+        manager_key_pool_done(m);
         Network *n;
         /* Networks own their peers; collect first, the map cannot change while iterating. */
         while (hashmap_size(m->networks_by_id) > 0) {
@@ -285,6 +287,8 @@ int manager_start(Manager *m) {
                 return r;
         }
         r = manager_group_commit_setup(m);
+        if (r >= 0)
+                r = manager_key_pool_setup(m);
         if (r < 0)
                 return r;
         r = db_max_ids(m->db, &m->next_network_id, &m->next_peer_id);

@@ -55,6 +55,13 @@ typedef struct Manager {
         size_t n_pending_adds;
         sd_event_source *flush_defer, *flush_timer;
         bool flushing;
+
+        /* Key pairs generated while the loop is idle, for AddPeer (peer-add.c): an X25519
+         * key generation is most of a one-peer add's own CPU time. In locked memory, each
+         * wiped when taken and at exit. */
+        struct KeyPair *key_pool;
+        size_t n_key_pool;
+        sd_event_source *key_pool_source;
 } Manager;
 
 int manager_new(const ManagerConfig *config, Manager **ret);
@@ -81,8 +88,9 @@ int manager_bus_register(Manager *m);
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable network_vtable[];
 extern const sd_bus_vtable peer_vtable[];
-/* Network.GetMetrics (metrics-bus.c). */
+/* Network.GetMetrics and GetMetricsColumns (metrics-bus.c). */
 int network_method_get_metrics(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int network_method_get_metrics_columns(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* Peer.GetTransferHistory (history-bus.c). */
 int peer_method_get_transfer_history(sd_bus_message *m, void *userdata, sd_bus_error *error);
 

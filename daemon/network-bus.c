@@ -192,13 +192,14 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         size_t n_old = n->n_subnets;
         uint16_t old_port = n->listen_port;
         uint32_t old_mtu = n->mtu;
+        NetworkSnapshot before = {0};
         int r;
 
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = bus_read_options(m, opts, _NETOPT_MAX, error);
         if (r >= 0)
-                r = network_settings_check(n->manager, n, opts, false, &s, error);
+                r = network_settings_check(n->manager, n, opts, NETWORK_CHECK_UPDATE, &s, error);
         if (r >= 0) {
                 r = manager_verify(n->manager, m, error);
                 if (r == 0) {
@@ -216,20 +217,26 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 goto finish;
         }
         memcpy(old_subnets, n->subnets, sizeof(n->subnets));
-
-        /* The settings are applied in memory, saved, then pushed to the device. A failed
-         * save reloads nothing: apply only changes fields that were checked. */
-        r = network_settings_apply(n, opts, &s, changed);
+        r = network_snapshot(n, &before);
         if (r < 0)
                 goto finish;
-        r = db_begin(n->manager->db);
+
+        /* The settings are applied in memory, saved, then pushed to the device. When the
+         * save fails, memory goes back to what the database still holds. */
+        r = network_settings_apply(n, opts, &s, changed);
         if (r >= 0)
+                r = db_begin(n->manager->db);
+        if (r >= 0) {
                 r = network_save(n, error);
-        if (r >= 0)
-                r = db_commit(n->manager->db);
+                if (r >= 0)
+                        r = db_commit(n->manager->db);
+                if (r < 0)
+                        db_rollback(n->manager->db);
+        }
         if (r < 0) {
-                db_rollback(n->manager->db);
                 log_error("%s: cannot save the network: %s", n->name, strerror(-r));
+                if (network_restore(n, &before) < 0)
+                        log_error("%s: cannot restore the settings in memory; restart wgnetd", n->name);
                 goto finish;
         }
         if (n->active) {
@@ -255,6 +262,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         audit_log(m, AUDIT_NETWORK_UPDATED, n, NULL, "%s: network updated", n->name);
         r = sd_bus_reply_method_return(m, NULL);
 finish:
+        network_snapshot_done(&before);
         bus_options_done(opts, _NETOPT_MAX);
         network_settings_done(&s);
         return r;
@@ -426,6 +434,12 @@ int network_export(Network *n, char **ret) {
                 c->has_mtu = true;
                 c->mtu = n->mtu;
         }
+        if (n->dns && n->dns[0]) {
+                c->n_dns = strv_length(n->dns);
+                c->dns = strv_copy(n->dns, c->n_dns);
+                if (!c->dns)
+                        return -ENOMEM;
+        }
         for (Peer *p = n->peers; p; p = p->next) {
                 if (!p->enabled)
                         continue;
@@ -436,6 +450,10 @@ int network_export(Network *n, char **ret) {
                 if (!cp->name)
                         return -ENOMEM;
                 memcpy(cp->public_key, p->public_key, WG_KEY_LEN);
+                if (!isempty(p->remote_endpoint) && !(cp->endpoint = strdup(p->remote_endpoint)))
+                        return -ENOMEM;
+                cp->persistent_keepalive = peer_server_keepalive(p);
+                cp->has_persistent_keepalive = cp->persistent_keepalive > 0;
                 if (p->has_psk) {
                         r = manager_open(n->manager, "peers.preshared_key", p->id, p->psk_sealed,
                                          sizeof(p->psk_sealed), cp->preshared_key);
@@ -519,6 +537,10 @@ const sd_bus_vtable network_vtable[] = {
                                 method_next_addresses, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetMetrics", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ossstttbbb)", metrics),
                                 network_method_get_metrics, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetMetricsColumns", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("as", names, "ay", public_keys, "as", allowed_ips, "at", last_handshake,
+                                              "at", rx_bytes, "at", tx_bytes, "ay", flags),
+                                network_method_get_metrics_columns, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(otttbs)", stats), method_get_stats,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Export", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", config), method_export,

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include "manager.h"
 #include "network-options.h"
+#include "peer-add.h"
 #include "peer.h"
 #include "tunnel.h"
 #include "validate.h"
@@ -19,15 +20,19 @@ uint16_t manager_free_listen_port(Manager *m) {
         return 0;
 }
 
-static int check_subnets(Manager *m, Network *self, char **l, NetworkSettings *s, sd_bus_error *error) {
+/* An imported config is taken as written (wg-quick brings up any Address): a host's own
+ * /32 or /128 (a client-side config, no room for peers), several subnets of one family,
+ * or none at all. A created network needs room for peers. */
+static int check_subnets(Manager *m, Network *self, char **l, bool imported, NetworkSettings *s,
+                         sd_bus_error *error) {
         size_t n = strv_length(l);
 
-        if (n == 0)
+        if (n == 0 && !imported)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Addresses must name at least one subnet with the server's address, e.g. '10.8.0.1/24'");
         if (n > NETWORK_MAX_SUBNETS)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "At most one IPv4 and one IPv6 subnet, not %zu", n);
+                                         "At most %d subnets, not %zu", NETWORK_MAX_SUBNETS, n);
         for (size_t i = 0; i < n; i++) {
                 IpPrefix *p = &s->subnets[i];
                 if (ip_prefix_parse(l[i], false, p) < 0)
@@ -37,6 +42,8 @@ static int check_subnets(Manager *m, Network *self, char **l, NetworkSettings *s
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Invalid address '%s': IPv4-mapped IPv6", l[i]);
                 size_t bits = ip_family_bits(p->family);
+                if (imported && (size_t) p->prefixlen + 2 > bits)
+                        goto checked;   /* a host's own address (or a /31, /127 link) */
                 if ((size_t) p->prefixlen + 2 > bits || (p->family == AF_INET && p->prefixlen < 8) ||
                     (p->family == AF_INET6 && p->prefixlen < 48))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -54,10 +61,11 @@ static int check_subnets(Manager *m, Network *self, char **l, NetworkSettings *s
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                          "Invalid address '%s': that is the broadcast address", l[i]);
                 }
+        checked:
                 for (size_t j = 0; j < i; j++)
-                        if (s->subnets[j].family == p->family)
+                        if (ip_prefix_overlaps(&s->subnets[j], p))
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Two subnets of the same family: '%s'", l[i]);
+                                                         "Subnets '%s' and '%s' overlap", l[j], l[i]);
                 Network *o;
                 HASHMAP_FOREACH(o, m->networks_by_id, it) {
                         if (o == self)
@@ -91,8 +99,9 @@ static int check_subnets(Manager *m, Network *self, char **l, NetworkSettings *s
         return 0;
 }
 
-int network_settings_check(Manager *m, Network *self, BusOption *opts, bool creating,
+int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCheckFlags flags,
                            NetworkSettings *s, sd_bus_error *error) {
+        bool creating = flags & (NETWORK_CHECK_CREATE | NETWORK_CHECK_IMPORT), imported = flags & NETWORK_CHECK_IMPORT;
         int r;
 
         *s = (NetworkSettings) { .mode = self ? self->mode : NETWORK_MODE_HUB,
@@ -111,11 +120,14 @@ int network_settings_check(Manager *m, Network *self, BusOption *opts, bool crea
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid interface name '%s'", ifn);
         }
         if (opts[NETOPT_ADDRESSES].set) {
-                r = check_subnets(m, self, opts[NETOPT_ADDRESSES].as, s, error);
+                r = check_subnets(m, self, opts[NETOPT_ADDRESSES].as, imported, s, error);
                 if (r < 0)
                         return r;
-        } else if (creating)
-                return check_subnets(m, self, NULL, s, error);
+        } else if (creating) {
+                r = check_subnets(m, self, NULL, imported, s, error);
+                if (r < 0)
+                        return r;
+        }
         if (opts[NETOPT_LISTEN_PORT].set) {
                 uint16_t port = opts[NETOPT_LISTEN_PORT].q;
                 if (port == 0)
@@ -228,9 +240,7 @@ int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, cons
                         return r;
                 for (Peer *p = n->peers; p; p = p->next)
                         for (size_t a = 0; a < p->n_addresses; a++)
-                                for (size_t i = 0; i < n->n_subnets; i++)
-                                        if (p->addresses[a].family == n->subnets[i].family)
-                                                (void) addr_pool_reserve(n->pools[i], &p->addresses[a]);
+                                (void) network_reserve_addresses(n, &p->addresses[a], 1);
                 CHANGED("Addresses");
         }
         if (opts[NETOPT_LISTEN_PORT].set && n->listen_port != opts[NETOPT_LISTEN_PORT].q) {
@@ -309,4 +319,69 @@ int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, cons
 #undef CHANGED
         ret_changed[k] = NULL;
         return 0;
+}
+
+int network_snapshot(const Network *n, NetworkSnapshot *ret) {
+        NetworkSnapshot s = {
+                .n_subnets = n->n_subnets, .listen_port = n->listen_port, .mtu = n->mtu,
+                .online_threshold = n->online_threshold, .mode = n->mode, .n_extra_routes = n->n_extra_routes,
+                .peer_isolation = n->peer_isolation, .key_policy = n->key_policy,
+                .rotation_interval = n->rotation_interval, .revoke_inactive = n->revoke_inactive,
+                .grace_period = n->grace_period, .rotation_kind = n->rotation_kind,
+        };
+        memcpy(s.subnets, n->subnets, sizeof(s.subnets));
+        s.endpoint = strdup(n->endpoint);
+        s.nat_interface = strdup(n->nat_interface);
+        s.dns = strv_copy(n->dns, strv_length(n->dns));
+        s.extra_routes = calloc(n->n_extra_routes + 1, sizeof(IpPrefix));
+        if (!s.endpoint || !s.nat_interface || !s.dns || !s.extra_routes) {
+                network_snapshot_done(&s);
+                return -ENOMEM;
+        }
+        memcpy_safe(s.extra_routes, n->extra_routes, n->n_extra_routes * sizeof(IpPrefix));
+        *ret = s;
+        return 0;
+}
+
+int network_restore(Network *n, NetworkSnapshot *s) {
+        bool subnets_changed = s->n_subnets != n->n_subnets ||
+                               memcmp(s->subnets, n->subnets, s->n_subnets * sizeof(IpPrefix)) != 0;
+
+        memcpy(n->subnets, s->subnets, sizeof(n->subnets));
+        n->n_subnets = s->n_subnets;
+        n->listen_port = s->listen_port;
+        n->mtu = s->mtu;
+        n->online_threshold = s->online_threshold;
+        n->mode = s->mode;
+        n->peer_isolation = s->peer_isolation;
+        n->key_policy = s->key_policy;
+        n->rotation_interval = s->rotation_interval;
+        n->revoke_inactive = s->revoke_inactive;
+        n->grace_period = s->grace_period;
+        n->rotation_kind = s->rotation_kind;
+        free(n->endpoint);
+        n->endpoint = TAKE_PTR(s->endpoint);
+        free(n->nat_interface);
+        n->nat_interface = TAKE_PTR(s->nat_interface);
+        strv_free(n->dns);
+        n->dns = TAKE_PTR(s->dns);
+        free(n->extra_routes);
+        n->extra_routes = TAKE_PTR(s->extra_routes);
+        n->n_extra_routes = s->n_extra_routes;
+        if (!subnets_changed)
+                return 0;
+        int r = network_setup_pools(n);
+        if (r < 0)
+                return r;
+        for (Peer *p = n->peers; p; p = p->next)
+                (void) network_reserve_addresses(n, p->addresses, p->n_addresses);
+        return 0;
+}
+
+void network_snapshot_done(NetworkSnapshot *s) {
+        free(s->endpoint);
+        free(s->nat_interface);
+        strv_free(s->dns);
+        free(s->extra_routes);
+        *s = (NetworkSnapshot) {0};
 }

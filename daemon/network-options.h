@@ -59,12 +59,40 @@ typedef struct NetworkSettings {
 
 /* Check every option; self is the network being updated (NULL when creating). Errors name
  * the bad value. creating: Interface/KeyPolicy/Activate allowed. */
-int network_settings_check(Manager *m, Network *self, BusOption *opts, bool creating,
+typedef enum NetworkCheckFlags {
+        NETWORK_CHECK_UPDATE = 0,
+        NETWORK_CHECK_CREATE = 1 << 0,
+        NETWORK_CHECK_IMPORT = 1 << 1,  /* subnets as a wg-quick config has them */
+} NetworkCheckFlags;
+
+int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCheckFlags flags,
                            NetworkSettings *ret, sd_bus_error *error);
 void network_settings_done(NetworkSettings *s);
 /* Apply checked settings to n; *ret_changed gets the changed property names (static
  * strings, NULL-terminated, up to 16). */
 int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, const char **ret_changed);
+
+/* The settings of a network as they were, to put back when saving a change fails. */
+typedef struct NetworkSnapshot {
+        IpPrefix subnets[NETWORK_MAX_SUBNETS];
+        size_t n_subnets;
+        uint16_t listen_port;
+        char *endpoint, *nat_interface;
+        char **dns;
+        uint32_t mtu, online_threshold;
+        NetworkMode mode;
+        IpPrefix *extra_routes;
+        size_t n_extra_routes;
+        bool peer_isolation;
+        KeyPolicy key_policy;
+        uint64_t rotation_interval, revoke_inactive, grace_period;
+        RotationKind rotation_kind;
+} NetworkSnapshot;
+
+int network_snapshot(const Network *n, NetworkSnapshot *ret);
+/* Put the snapshot back into n (it is consumed). */
+int network_restore(Network *n, NetworkSnapshot *s);
+void network_snapshot_done(NetworkSnapshot *s);
 
 /* The first free listen port from 51820 up. */
 uint16_t manager_free_listen_port(Manager *m);

@@ -221,6 +221,10 @@ static const char *peer_diff(Peer *p, WgPeer *have, WgPeer *want) {
                 return "keepalive differs";
         if (!wg_key_equal(have->preshared_key, want->preshared_key))
                 return "preshared key differs";
+        /* A configured endpoint is set when the device has none; once the peer roams, its
+         * own packets say where it is. */
+        if (want->endpoint.sa.sa_family != AF_UNSPEC && have->endpoint.sa.sa_family == AF_UNSPEC)
+                return "endpoint missing";
         return NULL;
 }
 
@@ -273,6 +277,11 @@ int network_apply_peer_routes(Network *n, Peer *p, bool remove) {
         if (!n->active)
                 return 0;
         for (size_t i = 0; i < p->n_site_networks; i++) {
+                /* A default route (a full-tunnel client config) is not installed: it would
+                 * take the host's own traffic, the tunnel's included, away from its uplink.
+                 * wg-quick needs fwmark rules for that; wgnet leaves it to the admin. */
+                if (p->site_networks[i].prefixlen == 0)
+                        continue;
                 int k = remove ? wg_backend_route_del(n->manager->backend, n->ifname, &p->site_networks[i])
                                : wg_backend_route_add(n->manager->backend, n->ifname, &p->site_networks[i]);
                 if (k < 0 && r == 0)

@@ -36,7 +36,7 @@ typedef enum KeyPolicy {
         _KEY_POLICY_MAX,
 } KeyPolicy;
 
-#define NETWORK_MAX_SUBNETS 2           /* one IPv4 and one IPv6 */
+#define NETWORK_MAX_SUBNETS 8
 #define SEALED_KEY_SIZE (WG_KEY_LEN + SECRETBOX_OVERHEAD)
 
 typedef struct Network {

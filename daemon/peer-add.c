@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <poll.h>
+#include <sodium.h>
 #include "audit.h"
 #include "db.h"
 #include "log.h"
 #include "manager.h"
 #include "network.h"
 #include "peer-add.h"
+#include "validate.h"
 #include "wgnet-error.h"
 
 static void peer_spec_init(PeerSpec *s) {
@@ -31,16 +34,17 @@ void peer_specs_done(PeerSpec *s, size_t n) {
         }
 }
 
-static int subnet_index(Network *n, int family) {
+/* The subnet that holds host address a, or -1. */
+static int subnet_index(Network *n, const IpPrefix *a) {
         for (size_t i = 0; i < n->n_subnets; i++)
-                if (n->subnets[i].family == family)
+                if (ip_prefix_contains(&n->subnets[i], a))
                         return (int) i;
         return -1;
 }
 
 void network_release_addresses(Network *n, const IpPrefix *a, size_t count) {
         for (size_t i = 0; i < count; i++) {
-                int k = subnet_index(n, a[i].family);
+                int k = subnet_index(n, &a[i]);
                 if (k >= 0)
                         (void) addr_pool_release(n->pools[k], &a[i]);
         }
@@ -48,12 +52,31 @@ void network_release_addresses(Network *n, const IpPrefix *a, size_t count) {
 
 int network_reserve_addresses(Network *n, const IpPrefix *a, size_t count) {
         for (size_t i = 0; i < count; i++) {
-                int k = subnet_index(n, a[i].family);
+                int k = subnet_index(n, &a[i]);
                 int r = k < 0 ? -ERANGE : addr_pool_reserve(n->pools[k], &a[i]);
                 if (r < 0) {
                         network_release_addresses(n, a, i);
                         return r;
                 }
+        }
+        return 0;
+}
+
+int network_allocate_auto(Network *n, const bool families[2], IpPrefix *list, size_t *count) {
+        /* One address per family, from the first subnet of that family with room. */
+        for (int f = 0; f < 2; f++) {
+                int full = -1, r = -ENOSPC;
+                if (!families[f])
+                        continue;
+                for (size_t k = 0; r < 0 && k < n->n_subnets; k++)
+                        if ((n->subnets[k].family == AF_INET6) == f) {
+                                r = addr_pool_allocate(n->pools[k], &list[*count]);
+                                if (r < 0 && full < 0)
+                                        full = (int) k;
+                        }
+                if (r < 0)
+                        return -1 - MAX(full, 0);
+                (*count)++;
         }
         return 0;
 }
@@ -79,8 +102,8 @@ int peer_check_addresses(Network *n, Peer *self, char **l, bool *ret_auto, IpPre
                 if (ip_prefix_parse(*a, true, &p) < 0 || p.prefixlen != ip_family_bits(p.family))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Invalid address '%s': expected 'auto' or a host address (/32 or /128)", *a);
-                int k = subnet_index(n, p.family);
-                if (k < 0 || !ip_prefix_contains(&n->subnets[k], &p))
+                int k = subnet_index(n, &p);
+                if (k < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Address '%s' is outside the subnets of network '%s'", *a, n->name);
                 for (size_t i = 0; i < count; i++)
@@ -279,6 +302,11 @@ static int peer_specs_check_one_by_one(Network *n, PeerSpec *specs, size_t n_spe
                                              (!isempty(o[PEEROPT_EMAIL].s) && !strchr(o[PEEROPT_EMAIL].s, '@')) ||
                                              strpbrk(o[PEEROPT_EMAIL].s, " \t\r\n,")))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid email '%s'", o[PEEROPT_EMAIL].s);
+                if (o[PEEROPT_REMOTE_ENDPOINT].set && !isempty(o[PEEROPT_REMOTE_ENDPOINT].s) &&
+                    !endpoint_is_valid(o[PEEROPT_REMOTE_ENDPOINT].s))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid remote endpoint '%s': expected host:port or [IPv6]:port",
+                                                 o[PEEROPT_REMOTE_ENDPOINT].s);
         }
         return 0;
 }
@@ -302,6 +330,12 @@ static int build_peer(Network *n, PeerSpec *s, uint64_t id, uint64_t now, Peer *
                 if (!p->email)
                         return -ENOMEM;
         }
+        if (s->opts[PEEROPT_REMOTE_ENDPOINT].set) {
+                free(p->remote_endpoint);
+                p->remote_endpoint = strdup(s->opts[PEEROPT_REMOTE_ENDPOINT].s);
+                if (!p->remote_endpoint)
+                        return -ENOMEM;
+        }
         p->role = s->role;
         p->keepalive = s->opts[PEEROPT_KEEPALIVE].set ? s->opts[PEEROPT_KEEPALIVE].q : PEER_DEFAULT_KEEPALIVE;
         p->enabled = s->opts[PEEROPT_ENABLED].set ? s->opts[PEEROPT_ENABLED].b : true;
@@ -312,9 +346,7 @@ static int build_peer(Network *n, PeerSpec *s, uint64_t id, uint64_t now, Peer *
         if (s->own_key)
                 memcpy(p->public_key, s->public_key, WG_KEY_LEN);
         else {
-                r = wg_key_generate_private(private_key);
-                if (r >= 0)
-                        r = wg_key_public_from_private(p->public_key, private_key);
+                r = manager_take_keypair(m, private_key, p->public_key);
                 if (r < 0)
                         return r;
                 have_private = true;
@@ -352,19 +384,14 @@ static int build_peer(Network *n, PeerSpec *s, uint64_t id, uint64_t now, Peer *
         if (s->n_addresses > 0)
                 memcpy_safe(p->addresses, s->addresses, s->n_addresses * sizeof(IpPrefix));
         p->n_addresses = s->n_addresses;
-        for (size_t k = 0; k < n->n_subnets; k++) {
-                if (!s->auto_families[n->subnets[k].family == AF_INET6])
-                        continue;
-                r = addr_pool_allocate(n->pools[k], &p->addresses[p->n_addresses]);
-                if (r < 0) {
-                        char buf[IP_PREFIX_STRLEN];
-                        network_release_addresses(n, p->addresses, p->n_addresses);
-                        p->n_addresses = 0;
-                        r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "SubnetFull", "Subnet %s of network '%s' is full",
-                                              ip_prefix_to_string(&n->subnets[k], buf), n->name);
-                        goto finish;
-                }
-                p->n_addresses++;
+        r = network_allocate_auto(n, s->auto_families, p->addresses, &p->n_addresses);
+        if (r < 0) {
+                char buf[IP_PREFIX_STRLEN];
+                network_release_addresses(n, p->addresses, p->n_addresses);
+                p->n_addresses = 0;
+                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "SubnetFull", "Subnet %s of network '%s' is full",
+                                      ip_prefix_to_string(&n->subnets[-r - 1], buf), n->name);
+                goto finish;
         }
         if (s->n_site_networks > 0) {
                 p->site_networks = TAKE_PTR(s->site_networks);
@@ -383,102 +410,145 @@ finish:
         return r;
 }
 
+/* A large batch goes to the device in chunks, each sent as soon as its peers are built and
+ * inserted, on a connection of its own: the device applies chunk k while the next ones are
+ * built (key generation, sealing, configs, rows). A chunk stays well inside a socket
+ * buffer so that sending it does not wait for the device; at most about 32 chunks. */
+#define DEVICE_CHUNK_MIN 256u
+#define DEVICE_CHUNKS_MAX 32u
+
+/* Send the enabled peers among peers[0..k) to the device; *ret_set is NULL when none is. */
+static int device_send_chunk(Network *n, Peer **peers, size_t k, WgSetPending **ret_set) {
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        int r = wg_device_new(n->ifname, &d);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < k; i++) {
+                if (!peers[i]->enabled)
+                        continue;
+                WgPeer *wp = wg_device_add_peer(d, peers[i]->public_key);
+                if (!wp)
+                        return -ENOMEM;
+                r = peer_to_wg_peer(peers[i], wp);
+                if (r < 0)
+                        return r;
+        }
+        *ret_set = NULL;
+        if (d->n_peers == 0)
+                return 0;
+        return wg_backend_set_device_begin(n->manager->backend, d, ret_set);
+}
+
+/* Read the answers of the chunks sent; the first error. */
+static int device_finish_chunks(Manager *m, WgSetPending **sets, size_t n_sets) {
+        int r = 0;
+        for (size_t i = 0; i < n_sets; i++) {
+                if (!sets[i])
+                        continue;
+                int k = wg_backend_set_device_finish(m->backend, TAKE_PTR(sets[i]));
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        return r;
+}
+
+/* Take the enabled peers among peers[0..k) off the device again (after a failure). */
+static void device_remove_peers(Network *n, Peer **peers, size_t k) {
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        if (wg_device_new(n->ifname, &d) < 0)
+                return;
+        for (size_t i = 0; i < k; i++) {
+                if (!peers[i] || !peers[i]->enabled)
+                        continue;
+                WgPeer *wp = wg_device_add_peer(d, peers[i]->public_key);
+                if (!wp)
+                        return;
+                wp->flags = WGPEER_REMOVE_ME;
+        }
+        if (d->n_peers > 0)
+                (void) wg_backend_set_device(n->manager->backend, d);
+}
+
 int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_peers, char ***ret_configs,
                       sd_bus_error *error) {
         Manager *m = n->manager;
+        /* Without a device, one chunk: all peers built, then all rows inserted (built and
+         * inserted in turns, the rows' pages would end up between the peers in the heap). */
+        size_t chunk = n->active ? MAX(DEVICE_CHUNK_MIN, (n_specs + DEVICE_CHUNKS_MAX - 1) / DEVICE_CHUNKS_MAX)
+                                 : MAX(n_specs, (size_t) 1);
+        size_t max_sets = (n_specs + chunk - 1) / chunk;
         _cleanup_(freep) Peer **peers = calloc(n_specs + 1, sizeof(Peer *));
         _cleanup_(freep) uint8_t *sealed = malloc(n_specs * SEALED_KEY_SIZE + 1);
         _cleanup_(freep) size_t *sealed_len = calloc(n_specs + 1, sizeof(size_t));
-        _cleanup_(wg_device_freep) WgDevice *d = NULL;
-        WgSetPending *set = NULL;
+        _cleanup_(freep) WgSetPending **sets = calloc(max_sets + 1, sizeof(WgSetPending *));
         char **configs = calloc(n_specs + 1, sizeof(char *));
         uint64_t now = now_usec();
-        size_t built = 0;
+        size_t built = 0, sent = 0, n_sets = 0;
+        bool in_transaction = false;
         int r;
 
-        if (!peers || !sealed || !sealed_len || !configs) {
+        if (!peers || !sealed || !sealed_len || !sets || !configs) {
                 free(configs);
                 return -ENOMEM;
         }
         /* Queued AddPeer calls first: they take peer ids and addresses too. */
         manager_flush_adds(m);
-        for (; built < n_specs; built++) {
-                r = build_peer(n, &specs[built], m->next_peer_id + built, now, &peers[built], &configs[built],
-                               sealed + built * SEALED_KEY_SIZE, &sealed_len[built], error);
-                if (r < 0)
-                        goto fail;
-        }
 
         r = db_begin(m->db);
         if (r < 0)
                 goto fail;
-        for (size_t i = 0; i < n_specs; i++) {
-                r = db_peer_insert(m->db, peers[i], sealed_len[i] ? sealed + i * SEALED_KEY_SIZE : NULL, sealed_len[i]);
-                if (r < 0)
-                        goto fail_rollback;
-        }
-        if (n->active) {
-                r = wg_device_new(n->ifname, &d);
-                if (r < 0)
-                        goto fail_rollback;
-                for (size_t i = 0; i < n_specs; i++) {
-                        if (!peers[i]->enabled)
-                                continue;
-                        WgPeer *wp = wg_device_add_peer(d, peers[i]->public_key);
-                        if (!wp) {
-                                r = -ENOMEM;
-                                goto fail_rollback;
-                        }
-                        r = peer_to_wg_peer(peers[i], wp);
+        in_transaction = true;
+        while (built < n_specs) {
+                size_t first = built, last = MIN(n_specs, built + chunk);
+                for (; built < last; built++) {
+                        r = build_peer(n, &specs[built], m->next_peer_id + built, now, &peers[built], &configs[built],
+                                       sealed + built * SEALED_KEY_SIZE, &sealed_len[built], error);
                         if (r < 0)
-                                goto fail_rollback;
+                                goto fail;
                 }
-                if (d->n_peers > 0) {
-                        r = wg_backend_set_device_begin(m->backend, d, &set);
+                for (size_t i = first; i < last; i++) {
+                        r = db_peer_insert(m->db, peers[i], sealed_len[i] ? sealed + i * SEALED_KEY_SIZE : NULL,
+                                           sealed_len[i]);
+                        if (r < 0)
+                                goto fail;
+                }
+                if (n->active) {
+                        r = device_send_chunk(n, peers + first, last - first, &sets[n_sets]);
                         if (r < 0) {
                                 sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                                   "Cannot add the peers to %s: %s", n->ifname, strerror(-r));
-                                goto fail_rollback;
+                                goto fail;
                         }
+                        n_sets++;
+                        sent = last;
                 }
         }
         /* The commit's fsync runs while the device applies the peers. */
         r = db_commit(m->db);
-        if (set) {
-                int k = wg_backend_set_device_finish(m->backend, TAKE_PTR(set));
-                if (k < 0 && r >= 0) {
-                        /* Durable but refused by the device: take the rows out again. */
-                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
-                                          "Cannot add the peers to %s: %s", n->ifname, strerror(-k));
-                        int q = db_begin(m->db);
-                        for (size_t i = 0; q >= 0 && i < n_specs; i++)
-                                q = db_peer_delete(m->db, peers[i]->id);
-                        if (q >= 0)
-                                q = db_commit(m->db);
-                        if (q < 0) {
-                                db_rollback(m->db);
-                                log_error("%s: peers refused by the device stay in the database: %s",
-                                          n->name, strerror(-q));
-                        }
-                        for (size_t i = 0; i < d->n_peers; i++)
-                                d->peers[i].flags = WGPEER_REMOVE_ME;
-                        (void) wg_backend_set_device(m->backend, d);
-                        r = k;
-                        goto fail;
-                }
-                if (k < 0) {
-                        r = k;
-                        goto fail_rollback;
-                }
-        }
+        in_transaction = false;
+        int k = device_finish_chunks(m, sets, n_sets);
         if (r < 0) {
                 /* Not durable: take the peers off the device again. */
-                if (d)
-                        for (size_t i = 0; i < d->n_peers; i++)
-                                d->peers[i].flags = WGPEER_REMOVE_ME;
-                if (d && d->n_peers > 0)
-                        (void) wg_backend_set_device(m->backend, d);
-                goto fail_rollback;
+                db_rollback(m->db);
+                device_remove_peers(n, peers, sent);
+                goto fail;
+        }
+        if (k < 0) {
+                /* Durable but refused by the device: take the rows out again. */
+                sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot add the peers to %s: %s",
+                                  n->ifname, strerror(-k));
+                int q = db_begin(m->db);
+                for (size_t i = 0; q >= 0 && i < n_specs; i++)
+                        q = db_peer_delete(m->db, peers[i]->id);
+                if (q >= 0)
+                        q = db_commit(m->db);
+                if (q < 0) {
+                        db_rollback(m->db);
+                        log_error("%s: peers refused by the device stay in the database: %s", n->name, strerror(-q));
+                }
+                device_remove_peers(n, peers, sent);
+                r = k;
+                goto fail;
         }
 
         m->next_peer_id += n_specs;
@@ -496,9 +566,13 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
         *ret_configs = configs;
         return 0;
 
-fail_rollback:
-        db_rollback(m->db);
 fail:
+        if (in_transaction) {
+                /* Chunks already sent: their answers first, then the peers off the device. */
+                (void) device_finish_chunks(m, sets, n_sets);
+                device_remove_peers(n, peers, sent);
+                db_rollback(m->db);
+        }
         for (size_t i = 0; i < built; i++) {
                 if (peers[i])
                         network_release_addresses(n, peers[i]->addresses, peers[i]->n_addresses);
@@ -523,6 +597,73 @@ int peer_reply_added(sd_bus_message *m, Peer *p, const char *config) {
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+/* --- key pairs made ahead ----------------------------------------------------------- */
+
+#define KEY_POOL_SIZE 32
+
+typedef struct KeyPair {
+        uint8_t private_key[WG_KEY_LEN];
+        uint8_t public_key[WG_KEY_LEN];
+} KeyPair;
+
+static int keypair_generate(uint8_t private_key[WG_KEY_LEN], uint8_t public_key[WG_KEY_LEN]) {
+        int r = wg_key_generate_private(private_key);
+        if (r >= 0)
+                r = wg_key_public_from_private(public_key, private_key);
+        if (r < 0)
+                wg_wipe(private_key, WG_KEY_LEN);
+        return r;
+}
+
+/* Idle priority: runs only when nothing else is pending, one key pair per turn so that a
+ * call arriving meanwhile waits for one generation at most. */
+static int on_key_pool_refill(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        KeyPair *k = &m->key_pool[m->n_key_pool];
+        if (m->n_key_pool < KEY_POOL_SIZE && keypair_generate(k->private_key, k->public_key) >= 0)
+                m->n_key_pool++;
+        if (m->n_key_pool >= KEY_POOL_SIZE)
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return 0;
+}
+
+int manager_key_pool_setup(Manager *m) {
+        int r;
+
+        m->key_pool = calloc(KEY_POOL_SIZE, sizeof(KeyPair));
+        if (!m->key_pool)
+                return -ENOMEM;
+        (void) sodium_mlock(m->key_pool, KEY_POOL_SIZE * sizeof(KeyPair));
+        r = sd_event_add_defer(m->event, &m->key_pool_source, on_key_pool_refill, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->key_pool_source, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->key_pool_source, SD_EVENT_ON);
+        return r;
+}
+
+void manager_key_pool_done(Manager *m) {
+        m->key_pool_source = sd_event_source_disable_unref(m->key_pool_source);
+        if (m->key_pool) {
+                sodium_munlock(m->key_pool, KEY_POOL_SIZE * sizeof(KeyPair));   /* wipes it too */
+                free(m->key_pool);
+        }
+        m->key_pool = NULL;
+        m->n_key_pool = 0;
+}
+
+int manager_take_keypair(Manager *m, uint8_t private_key[WG_KEY_LEN], uint8_t public_key[WG_KEY_LEN]) {
+        if (m->n_key_pool == 0)
+                return keypair_generate(private_key, public_key);
+        KeyPair *k = &m->key_pool[--m->n_key_pool];
+        memcpy(private_key, k->private_key, WG_KEY_LEN);
+        memcpy(public_key, k->public_key, WG_KEY_LEN);
+        wg_wipe(k, sizeof(*k));
+        if (m->key_pool_source)
+                (void) sd_event_source_set_enabled(m->key_pool_source, SD_EVENT_ON);
+        return 0;
 }
 
 /* --- group commit ------------------------------------------------------------------ */
@@ -602,6 +743,18 @@ void manager_group_commit_done(Manager *m) {
         m->flush_timer = sd_event_source_disable_unref(m->flush_timer);
 }
 
+/* No message queued in sd-bus and none waiting on the socket. */
+static bool bus_nothing_to_read(sd_bus *bus) {
+        uint64_t queued = 0;
+        if (sd_bus_get_n_queued_read(bus, &queued) < 0 || queued > 0)
+                return false;
+        int fd = sd_bus_get_fd(bus);
+        if (fd < 0)
+                return false;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        return poll(&p, 1, 0) == 0;
+}
+
 int network_queue_add_peer(Network *n, sd_bus_message *msg, PeerSpec *spec, sd_bus_error *error) {
         Manager *m = n->manager;
         int r;
@@ -628,13 +781,17 @@ int network_queue_add_peer(Network *n, sd_bus_message *msg, PeerSpec *spec, sd_b
         m->pending_adds = l;
         l[m->n_pending_adds++] = (PendingAdd) { .message = sd_bus_message_ref(msg), .network_id = n->id,
                                                 .spec = *spec };
+        /* Nothing more to read: no other call can join the batch now, so it is committed at
+         * once instead of one turn of the loop later (a single caller's case). */
+        if (m->n_pending_adds >= PENDING_ADDS_MAX || bus_nothing_to_read(m->bus)) {
+                manager_flush_adds(m);
+                return 1;
+        }
         if (m->n_pending_adds == 1) {
                 (void) sd_event_source_set_enabled(m->flush_defer, SD_EVENT_ONESHOT);
                 (void) sd_event_source_set_time_relative(m->flush_timer, FLUSH_DELAY_USEC);
                 (void) sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ONESHOT);
         }
-        if (m->n_pending_adds >= PENDING_ADDS_MAX)
-                manager_flush_adds(m);
         return 1;
 }
 

@@ -20,6 +20,7 @@ enum {
         PEEROPT_ROTATION_KIND,
         PEEROPT_REVOKE_INACTIVE,
         PEEROPT_GRACE_PERIOD,
+        PEEROPT_REMOTE_ENDPOINT,
         _PEEROPT_MAX,
 };
 
@@ -39,6 +40,7 @@ enum {
                 [PEEROPT_ROTATION_KIND] = { "RotationKind", "s" },      \
                 [PEEROPT_REVOKE_INACTIVE] = { "RevokeAfterInactive", "t" }, \
                 [PEEROPT_GRACE_PERIOD] = { "GracePeriod", "t" },        \
+                [PEEROPT_REMOTE_ENDPOINT] = { "RemoteEndpoint", "s" },  \
         }
 
 /* Check the key lifecycle options (InvalidArgs naming the bad value). */
@@ -80,6 +82,12 @@ int peer_reply_added(sd_bus_message *m, Peer *p, const char *config);
 void manager_flush_adds(Manager *m);
 int manager_group_commit_setup(Manager *m);
 void manager_group_commit_done(Manager *m);
+/* Key pairs for AddPeer, generated ahead while the event loop is idle (a few dozen, in
+ * locked memory, wiped when taken and at exit). manager_take_keypair generates one at once
+ * when none is ready. */
+int manager_key_pool_setup(Manager *m);
+void manager_key_pool_done(Manager *m);
+int manager_take_keypair(Manager *m, uint8_t private_key[WG_KEY_LEN], uint8_t public_key[WG_KEY_LEN]);
 
 /* Read "sa{sv}" (name + options) from m. */
 int peer_spec_read(sd_bus_message *m, PeerSpec *s, sd_bus_error *error);
@@ -102,3 +110,6 @@ int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, s
 /* Give back addresses to the pools / take them. */
 void network_release_addresses(Network *n, const IpPrefix *a, size_t count);
 int network_reserve_addresses(Network *n, const IpPrefix *a, size_t count);
+/* "auto" addresses: one per family set in families, from the first subnet of that family with
+ * room, appended to list (*count grows). -1 - k when subnet k (the first of a family) is full. */
+int network_allocate_auto(Network *n, const bool families[2], IpPrefix *list, size_t *count);

@@ -6,6 +6,7 @@
 #include "manager.h"
 #include "peer-add.h"
 #include "peer.h"
+#include "validate.h"
 #include "qr.h"
 #include "rotation.h"
 #include "wgnet-error.h"
@@ -178,9 +179,9 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         size_t n_addresses = 0, n_sites = 0;
         bool auto_families[2] = {0};
         PeerRole role = p->role;
-        const char *changed[16];
+        const char *changed[24];
         IpPrefix *old_addresses = NULL, *old_sites = NULL;
-        char *old_name = NULL, *old_email = NULL;
+        char *old_name = NULL, *old_email = NULL, *old_remote = NULL;
         size_t n_old = p->n_addresses, k = 0;
         int r;
 
@@ -212,6 +213,13 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                         (!isempty(opts[PEEROPT_EMAIL].s) && !strchr(opts[PEEROPT_EMAIL].s, '@')) ||
                                         strpbrk(opts[PEEROPT_EMAIL].s, " \t\r\n,"))) {
                 r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid email '%s'", opts[PEEROPT_EMAIL].s);
+                goto finish;
+        }
+        if (opts[PEEROPT_REMOTE_ENDPOINT].set && !isempty(opts[PEEROPT_REMOTE_ENDPOINT].s) &&
+            !endpoint_is_valid(opts[PEEROPT_REMOTE_ENDPOINT].s)) {
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Invalid remote endpoint '%s': expected host:port or [IPv6]:port",
+                                      opts[PEEROPT_REMOTE_ENDPOINT].s);
                 goto finish;
         }
         if (opts[PEEROPT_ADDRESSES].set) {
@@ -270,14 +278,10 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         }
                 network_release_addresses(n, old_addresses, n_old);
                 r = network_reserve_addresses(n, nl, count);
-                for (size_t s = 0; r >= 0 && s < n->n_subnets; s++)
-                        if (auto_families[n->subnets[s].family == AF_INET6]) {
-                                r = addr_pool_allocate(n->pools[s], &nl[count]);
-                                if (r >= 0)
-                                        count++;
-                                else
-                                        network_release_addresses(n, nl, count);
-                        }
+                if (r >= 0 && network_allocate_auto(n, auto_families, nl, &count) < 0) {
+                        network_release_addresses(n, nl, count);
+                        r = -ENOSPC;
+                }
                 if (r < 0) {
                         (void) network_reserve_addresses(n, old_addresses, n_old);
                         free(nl);
@@ -319,6 +323,16 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         old_email = p->email;
                         p->email = e;
                         changed[k++] = "Email";
+                }
+        }
+        if (opts[PEEROPT_REMOTE_ENDPOINT].set && !streq(p->remote_endpoint, opts[PEEROPT_REMOTE_ENDPOINT].s)) {
+                char *e = strdup(opts[PEEROPT_REMOTE_ENDPOINT].s);
+                if (e) {
+                        old_remote = p->remote_endpoint;
+                        p->remote_endpoint = e;
+                        p->remote_resolved = (WgEndpoint) {0};
+                        p->resolve_after = 0;
+                        changed[k++] = "RemoteEndpoint";
                 }
         }
         if (opts[PEEROPT_KEEPALIVE].set && p->keepalive != opts[PEEROPT_KEEPALIVE].q) {
@@ -379,6 +393,10 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         free(p->email);
                         p->email = TAKE_PTR(old_email);
                 }
+                if (old_remote) {
+                        free(p->remote_endpoint);
+                        p->remote_endpoint = TAKE_PTR(old_remote);
+                }
                 p->keepalive = saved.keepalive;
                 p->role = saved.role;
                 p->expires_at = saved.expires_at;
@@ -399,6 +417,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
 finish:
         free(old_name);
         free(old_email);
+        free(old_remote);
         free(old_addresses);
         free(old_sites);
         bus_options_done(opts, _PEEROPT_MAX);
@@ -544,6 +563,7 @@ const sd_bus_vtable peer_vtable[] = {
         SD_BUS_PROPERTY("Online", "b", bus_property_get_bool, offsetof(Peer, online), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastHandshake", "t", NULL, offsetof(Peer, last_handshake), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Endpoint", "s", NULL, offsetof(Peer, endpoint), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RemoteEndpoint", "s", NULL, offsetof(Peer, remote_endpoint), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RxBytes", "t", NULL, offsetof(Peer, rx_bytes), 0),
         SD_BUS_PROPERTY("TxBytes", "t", NULL, offsetof(Peer, tx_bytes), 0),
         SD_BUS_PROPERTY("CreatedAt", "t", NULL, offsetof(Peer, created_at), SD_BUS_VTABLE_PROPERTY_CONST),

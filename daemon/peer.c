@@ -37,11 +37,12 @@ int peer_new(Network *n, uint64_t id, const char *name, Peer **ret) {
         p->name = strdup(name);
         p->email = strdup("");
         p->endpoint = strdup("");
+        p->remote_endpoint = strdup("");
         p->keepalive = PEER_DEFAULT_KEEPALIVE;
         p->enabled = true;
         p->rotation_interval = p->revoke_inactive = p->grace_period = -1;
         p->rotation_kind = -1;
-        if (!p->name || !p->email || !p->endpoint)
+        if (!p->name || !p->email || !p->endpoint || !p->remote_endpoint)
                 return -ENOMEM;
         if (asprintf(&p->path, WGNET_PEER_PREFIX "/%" PRIu64, id) < 0) {
                 p->path = NULL;
@@ -60,6 +61,7 @@ Peer *peer_free(Peer *p) {
         free(p->addresses);
         free(p->site_networks);
         free(p->endpoint);
+        free(p->remote_endpoint);
         wg_wipe(p->psk_sealed, sizeof(p->psk_sealed));
         free(p);
         return NULL;
@@ -130,7 +132,20 @@ uint16_t peer_server_keepalive(const Peer *p) {
         /* PersistentKeepalive goes into the client's config: the client keeps its NAT
          * mapping open. The hub sends keepalives only to site gateways, whose LANs it must
          * reach; to 10,000 phones it would only drain batteries. */
-        return p->role == PEER_ROLE_SITE_GATEWAY ? p->keepalive : 0;
+        return p->role == PEER_ROLE_SITE_GATEWAY || p->keepalive_on_device ? p->keepalive : 0;
+}
+
+int peer_remote_endpoint(Peer *p, WgEndpoint *ret) {
+        if (isempty(p->remote_endpoint))
+                return -ENOENT;
+        if (wg_endpoint_parse(p->remote_endpoint, ret) >= 0)
+                return 0;
+        if (p->remote_resolved.sa.sa_family != AF_UNSPEC) {
+                *ret = p->remote_resolved;
+                return 0;
+        }
+        peer_resolve_endpoint(p);
+        return -EAGAIN;
 }
 
 int peer_to_wg_peer(Peer *p, WgPeer *wp) {
@@ -146,6 +161,10 @@ int peer_to_wg_peer(Peer *p, WgPeer *wp) {
         } else
                 memset(wp->preshared_key, 0, WG_KEY_LEN);
         wp->persistent_keepalive = peer_server_keepalive(p);
+        if (peer_remote_endpoint(p, &wp->endpoint) >= 0)
+                wp->flags |= WGPEER_HAS_ENDPOINT;
+        else
+                wp->endpoint = (WgEndpoint) {0};
         free(wp->allowed_ips);
         wp->allowed_ips = NULL;
         wp->n_allowed_ips = wp->allowed_ips_alloc = 0;

@@ -34,6 +34,7 @@ typedef struct Peer {
         size_t n_site_networks;
         PeerRole role;
         uint16_t keepalive;
+        bool keepalive_on_device;       /* imported with PersistentKeepalive: the device sends it too */
         bool enabled;
         uint64_t created_at, updated_at, expires_at;   /* µs since the epoch */
 
@@ -50,6 +51,14 @@ typedef struct Peer {
         uint8_t pending_private_sealed[SEALED_KEY_SIZE];
         uint64_t rotation_deadline;     /* µs: the old key is dropped then at the latest */
         bool auto_rotation_warned;
+
+        /* The Endpoint a wg-quick config gave this peer ("" = none: the peer's own packets
+         * tell where it is), "host:port" as written. A host name is resolved off the event
+         * loop (daemon/resolve.c); the device gets the address once it is known. */
+        char *remote_endpoint;
+        WgEndpoint remote_resolved;     /* AF_UNSPEC until known */
+        bool resolving;
+        uint64_t resolve_after;         /* µs monotonic: no new lookup before */
 
         /* From the device, refreshed by the tick. */
         bool online;
@@ -72,6 +81,12 @@ bool peer_name_is_valid(const char *s);
 int peer_server_allowed_ips(const Peer *p, IpPrefix **ret, size_t *ret_n);
 /* The keepalive the hub's device uses toward this peer (0 for clients). */
 uint16_t peer_server_keepalive(const Peer *p);
+/* The address of the configured Endpoint: 0, -ENOENT when none is configured, -EAGAIN
+ * while a host name is being resolved (a lookup is started if none runs). */
+int peer_remote_endpoint(Peer *p, WgEndpoint *ret);
+/* Look the host name of the configured Endpoint up in a child process; when the answer
+ * comes the device gets the address (daemon/resolve.c). */
+void peer_resolve_endpoint(Peer *p);
 /* Fill a device peer entry for this peer (public key, PSK, allowed IPs, keepalive). */
 int peer_to_wg_peer(Peer *p, WgPeer *wp);
 

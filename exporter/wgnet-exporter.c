@@ -5,9 +5,9 @@
  * connection on stdin and stdout: reads one HTTP request, answers GET /metrics with the text
  * exposition format, exits. It runs unprivileged and asks the daemon over the system bus,
  * like any client: ListNetworks, then per network its properties and one
- * GetMetrics (every peer's name, key, allowed IPs, counters and state as of the daemon's
- * last tick). Nothing here needs polkit: no
- * secret is read.
+ * GetMetricsColumns (every peer's name, key, allowed IPs, counters and state as of the
+ * daemon's last tick, by column). Nothing here needs polkit: no secret is read. The text
+ * is streamed out through a fixed buffer after its length was counted.
  *
  *   wgnet-exporter            serve one HTTP request on stdin/stdout
  *   wgnet-exporter --stdout   print the metrics and exit (tests, debugging) */
@@ -15,14 +15,15 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "keys.h"
 #include "macro.h"
 #include "wgnet-error.h"
 
@@ -37,9 +38,11 @@ typedef struct ExNetwork {
 
 typedef struct ExPeer {
         size_t network;                 /* index in Exporter.networks */
-        const char *name, *public_key, *allowed_ips;    /* in the GetMetrics reply */
-        bool enabled, online, rotation_pending;
+        const char *name, *allowed_ips; /* in the GetMetricsColumns reply */
+        uint8_t public_key[WG_KEY_LEN];
+        uint8_t flags;                  /* WGNET_METRICS_* */
         uint64_t last_handshake, rx, tx;
+        size_t labels, labels_size, short_labels_size;  /* offsets in Exporter.labels */
 } ExPeer;
 
 typedef struct Exporter {
@@ -47,8 +50,11 @@ typedef struct Exporter {
         size_t n_networks;
         ExPeer *peers;
         size_t n_peers;
-        sd_bus_message **replies;       /* GetMetrics answers, which the peers point into */
+        sd_bus_message **replies;       /* GetMetricsColumns answers, which the peers point into */
         size_t n_replies;
+        char *labels;                   /* every peer's two label sets, rendered once */
+        bool up;                        /* wgnetd answered */
+        double collect;                 /* seconds spent asking it */
 } Exporter;
 
 static uint64_t mono_usec(void) {
@@ -68,6 +74,7 @@ static void exporter_done(Exporter *e) {
         free(e->replies);
         free(e->networks);
         free(e->peers);
+        free(e->labels);
         *e = (Exporter) { 0 };
 }
 
@@ -141,19 +148,33 @@ static int load_network(sd_bus *bus, ExNetwork *n) {
         return read_network_properties(reply, n);
 }
 
-/* GetMetrics() → a(ossstttbbb): peer, name, public key, allowed IPs, last handshake µs, rx,
- * tx, online, enabled, rotation pending. */
+/* One fixed-size column of n values of size each; a copy into each peer's field. */
+static int read_column(sd_bus_message *m, char type, size_t size, ExPeer *peers, size_t n, size_t offset) {
+        const uint8_t *a;
+        size_t bytes;
+        int r = sd_bus_message_read_array(m, type, (const void **) &a, &bytes);
+        if (r < 0)
+                return r;
+        if (bytes != n * size)
+                return -EBADMSG;
+        for (size_t i = 0; i < n; i++)
+                memcpy((uint8_t *) &peers[i] + offset, a + i * size, size);
+        return 0;
+}
+
+/* GetMetricsColumns() → (as names, ay public_keys, as allowed_ips, at last_handshake µs,
+ * at rx, at tx, ay flags): one row per peer in each column. */
 static int load_metrics(sd_bus *bus, Exporter *e, size_t network) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *path, *name, *key, *allowed;
-        uint64_t hs, rx, tx;
-        int online, enabled, rotation, r;
+        const char *s;
+        size_t first = e->n_peers, n;
+        int r;
 
-        r = sd_bus_call_method(bus, WGNET_BUS_NAME, e->networks[network].path, WGNET_NETWORK_INTERFACE, "GetMetrics",
-                               &error, &reply, NULL);
+        r = sd_bus_call_method(bus, WGNET_BUS_NAME, e->networks[network].path, WGNET_NETWORK_INTERFACE,
+                               "GetMetricsColumns", &error, &reply, NULL);
         if (r < 0) {
-                fprintf(stderr, "%s: GetMetrics: %s\n", e->networks[network].path,
+                fprintf(stderr, "%s: GetMetricsColumns: %s\n", e->networks[network].path,
                         error.message ? error.message : strerror(-r));
                 return r;
         }
@@ -161,24 +182,47 @@ static int load_metrics(sd_bus *bus, Exporter *e, size_t network) {
         if (r < 0)
                 return r;
         e->replies[e->n_replies++] = sd_bus_message_ref(reply);
-        r = sd_bus_message_enter_container(reply, 'a', "(ossstttbbb)");
+
+        r = sd_bus_message_enter_container(reply, 'a', "s");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(reply, "(ossstttbbb)", &path, &name, &key, &allowed, &hs, &rx, &tx, &online,
-                                        &enabled, &rotation)) > 0) {
+        while ((r = sd_bus_message_read_basic(reply, 's', &s)) > 0) {
                 r = grow((void **) &e->peers, e->n_peers, sizeof(ExPeer));
                 if (r < 0)
                         return r;
-                ExPeer *p = &e->peers[e->n_peers++];
-                *p = (ExPeer) { .network = network, .name = name, .public_key = key, .allowed_ips = allowed,
-                                .last_handshake = hs, .rx = rx, .tx = tx, .online = online, .enabled = enabled,
-                                .rotation_pending = rotation };
-                if (rotation)
-                        e->networks[network].n_rotation++;
+                e->peers[e->n_peers++] = (ExPeer) { .network = network, .name = s };
         }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
         if (r < 0)
                 return r;
-        return sd_bus_message_exit_container(reply);
+        n = e->n_peers - first;
+        ExPeer *peers = e->peers + first;
+
+        r = read_column(reply, 'y', WG_KEY_LEN, peers, n, offsetof(ExPeer, public_key));
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = sd_bus_message_read_basic(reply, 's', &peers[i].allowed_ips);
+                if (r == 0)
+                        r = -EBADMSG;   /* a shorter column */
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);       /* fails on a longer one */
+        if (r >= 0)
+                r = read_column(reply, 't', sizeof(uint64_t), peers, n, offsetof(ExPeer, last_handshake));
+        if (r >= 0)
+                r = read_column(reply, 't', sizeof(uint64_t), peers, n, offsetof(ExPeer, rx));
+        if (r >= 0)
+                r = read_column(reply, 't', sizeof(uint64_t), peers, n, offsetof(ExPeer, tx));
+        if (r >= 0)
+                r = read_column(reply, 'y', 1, peers, n, offsetof(ExPeer, flags));
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (peers[i].flags & WGNET_METRICS_ROTATION_PENDING)
+                        e->networks[network].n_rotation++;
+        return 0;
 }
 
 static int load(sd_bus *bus, Exporter *e) {
@@ -217,17 +261,64 @@ static int load(sd_bus *bus, Exporter *e) {
         return 0;
 }
 
+/* The output, streamed: a fixed buffer written to fd whenever it fills, so 8 MB of text
+ * never sits in memory (page faults were a third of the exporter's time). With fd < 0 it
+ * only counts, which gives the Content-Length before the first byte is sent. */
+typedef struct Out {
+        int fd;
+        int error;                      /* the first write error, negative errno */
+        size_t total;                   /* bytes put so far */
+        size_t n;                       /* bytes in buf */
+        char buf[256 * 1024];
+} Out;
+
+static int write_all(int fd, const char *p, size_t n);
+
+static void out_flush(Out *o) {
+        if (o->fd >= 0 && o->n > 0 && o->error == 0)
+                o->error = write_all(o->fd, o->buf, o->n);
+        o->n = 0;
+}
+
+static void out_put(Out *o, const char *p, size_t n) {
+        o->total += n;
+        if (o->fd < 0)
+                return;
+        if (o->n + n > sizeof(o->buf)) {
+                out_flush(o);
+                if (n > sizeof(o->buf)) {
+                        if (o->error == 0)
+                                o->error = write_all(o->fd, p, n);
+                        return;
+                }
+        }
+        memcpy(o->buf + o->n, p, n);
+        o->n += n;
+}
+
+static void out_puts(Out *o, const char *s) {
+        out_put(o, s, strlen(s));
+}
+
+static void out_uint(Out *o, uint64_t v) {
+        char num[24], *w = num + sizeof(num);
+        do
+                *--w = (char) ('0' + v % 10);
+        while ((v /= 10) > 0);
+        out_put(o, w, (size_t) (num + sizeof(num) - w));
+}
+
 /* A label value, escaped (backslash, double quote, newline). */
-static void put_escaped(FILE *f, const char *value) {
+static void out_escaped(Out *o, const char *value) {
         for (const char *c = value ? value : ""; *c; c++) {
                 if (*c == '\\')
-                        fputs("\\\\", f);
+                        out_put(o, "\\\\", 2);
                 else if (*c == '"')
-                        fputs("\\\"", f);
+                        out_put(o, "\\\"", 2);
                 else if (*c == '\n')
-                        fputs("\\n", f);
+                        out_put(o, "\\n", 2);
                 else
-                        fputc(*c, f);
+                        out_put(o, c, 1);
         }
 }
 
@@ -246,33 +337,42 @@ static char *escape_to(char *w, const char *value) {
         return w;
 }
 
-/* The label sets of a peer, rendered once: full = interface, public_key, name,
- * allowed_ips (the series of the WireGuard exporters); short = interface, public_key. */
-static int peer_labels(const ExNetwork *n, const ExPeer *p, char **ret_full, char **ret_short) {
-        size_t room = 2 * (strlen(n->ifname ? n->ifname : "") + strlen(p->public_key) + strlen(p->name) +
-                           strlen(p->allowed_ips)) + 64;
-        char *full = malloc(room), *sh, *w;
-        if (!full)
-                return -ENOMEM;
-        w = stpcpy(full, "{interface=\"");
-        w = escape_to(w, n->ifname);
-        w = stpcpy(w, "\",public_key=\"");
-        w = escape_to(w, p->public_key);
-        w = stpcpy(w, "\"");
-        sh = malloc((size_t) (w - full) + 2);
-        if (!sh) {
-                free(full);
-                return -ENOMEM;
+/* The label sets of every peer, rendered once into one buffer: short = interface,
+ * public_key; full = interface, public_key, name, allowed_ips (the series of the WireGuard
+ * exporters). Each peer's short set is followed by its full set. */
+static int render_labels(Exporter *e) {
+        size_t room = 1, w = 0;
+        for (size_t i = 0; i < e->n_peers; i++) {
+                const char *ifname = e->networks[e->peers[i].network].ifname;
+                room += 2 * (2 * strlen(ifname ? ifname : "") + 2 * WG_KEY_B64_SIZE + strlen(e->peers[i].name) +
+                             strlen(e->peers[i].allowed_ips)) + 128;
         }
-        memcpy(sh, full, (size_t) (w - full));
-        strcpy(sh + (w - full), "}");
-        w = stpcpy(w, ",name=\"");
-        w = escape_to(w, p->name);
-        w = stpcpy(w, "\",allowed_ips=\"");
-        w = escape_to(w, p->allowed_ips);
-        strcpy(w, "\"}");
-        *ret_full = full;
-        *ret_short = sh;
+        e->labels = malloc(room);
+        if (!e->labels)
+                return -ENOMEM;
+        for (size_t i = 0; i < e->n_peers; i++) {
+                ExPeer *p = &e->peers[i];
+                const char *ifname = e->networks[p->network].ifname;
+                char key[WG_KEY_B64_SIZE], *start = e->labels + w, *c;
+
+                wg_key_to_base64(key, p->public_key);
+                c = stpcpy(start, "{interface=\"");
+                c = escape_to(c, ifname);
+                c = stpcpy(c, "\",public_key=\"");
+                c = stpcpy(c, key);
+                size_t common = (size_t) (c - start);
+                c = stpcpy(c, "\"}");
+                p->short_labels_size = (size_t) (c - start);
+                memcpy(c, start, common);
+                c = stpcpy(c + common, "\",name=\"");
+                c = escape_to(c, p->name);
+                c = stpcpy(c, "\",allowed_ips=\"");
+                c = escape_to(c, p->allowed_ips);
+                c = stpcpy(c, "\"}");
+                p->labels = w;
+                p->labels_size = (size_t) (c - start);
+                w += p->labels_size;
+        }
         return 0;
 }
 
@@ -310,106 +410,102 @@ static uint64_t series_value(const ExPeer *p, PeerSeries s) {
         case SERIES_HANDSHAKE:
                 return p->last_handshake / 1000000;
         case SERIES_ONLINE:
-                return p->online;
+                return !!(p->flags & WGNET_METRICS_ONLINE);
         case SERIES_ENABLED:
-                return p->enabled;
+                return !!(p->flags & WGNET_METRICS_ENABLED);
         case SERIES_ROTATION:
-                return p->rotation_pending;
+                return !!(p->flags & WGNET_METRICS_ROTATION_PENDING);
         default:
                 return 0;
         }
 }
 
-static void write_network_gauge(FILE *f, Exporter *e, const char *name, const char *help, int which) {
-        fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+static void write_network_gauge(Out *o, const Exporter *e, const char *name, const char *help, int which) {
+        out_puts(o, "# HELP ");
+        out_puts(o, name);
+        out_puts(o, " ");
+        out_puts(o, help);
+        out_puts(o, "\n# TYPE ");
+        out_puts(o, name);
+        out_puts(o, " gauge\n");
         for (size_t i = 0; i < e->n_networks; i++) {
-                ExNetwork *n = &e->networks[i];
+                const ExNetwork *n = &e->networks[i];
                 uint32_t v = which == 0 ? n->n_peers : which == 1 ? n->n_online : which == 2 ? n->n_rotation : n->active;
-                fprintf(f, "%s{interface=\"", name);
-                put_escaped(f, n->ifname);
-                fputs("\",network=\"", f);
-                put_escaped(f, n->name);
-                fprintf(f, "\"} %" PRIu32 "\n", v);
+                out_puts(o, name);
+                out_puts(o, "{interface=\"");
+                out_escaped(o, n->ifname);
+                out_puts(o, "\",network=\"");
+                out_escaped(o, n->name);
+                out_puts(o, "\"} ");
+                out_uint(o, v);
+                out_put(o, "\n", 1);
         }
 }
 
-/* The whole exposition into a malloc'd buffer. */
-static int render(char **ret, size_t *ret_size) {
+/* The whole exposition. The same call counts (o->fd < 0) and writes. */
+static void render(Out *o, const Exporter *e) {
+        char collect[64];
+
+        out_puts(o, "# HELP wgnet_up 1 when wgnetd answered on the system bus.\n# TYPE wgnet_up gauge\n");
+        out_puts(o, e->up ? "wgnet_up 1\n" : "wgnet_up 0\n");
+        for (PeerSeries s = 0; s < _SERIES_MAX; s++) {
+                const char *name = peer_series[s].name;
+                size_t name_len = strlen(name);
+                out_puts(o, "# HELP ");
+                out_puts(o, name);
+                out_puts(o, " ");
+                out_puts(o, peer_series[s].help);
+                out_puts(o, "\n# TYPE ");
+                out_puts(o, name);
+                out_puts(o, " ");
+                out_puts(o, peer_series[s].type);
+                out_puts(o, "\n");
+                for (size_t i = 0; i < e->n_peers; i++) {
+                        /* The hot loop (a line per peer and series): no printf, labels
+                         * rendered before. */
+                        const ExPeer *p = &e->peers[i];
+                        char num[24], *w = num + sizeof(num);
+                        uint64_t v = series_value(p, s);
+                        *--w = '\n';
+                        do
+                                *--w = (char) ('0' + v % 10);
+                        while ((v /= 10) > 0);
+                        *--w = ' ';
+                        out_put(o, name, name_len);
+                        if (peer_series[s].full_labels)
+                                out_put(o, e->labels + p->labels + p->short_labels_size,
+                                        p->labels_size - p->short_labels_size);
+                        else
+                                out_put(o, e->labels + p->labels, p->short_labels_size);
+                        out_put(o, w, (size_t) (num + sizeof(num) - w));
+                }
+        }
+        write_network_gauge(o, e, "wgnet_network_active", "1 when the network's interface is up.", 3);
+        write_network_gauge(o, e, "wgnet_network_peers", "Peers of the network.", 0);
+        write_network_gauge(o, e, "wgnet_network_peers_online", "Peers of the network that are online.", 1);
+        write_network_gauge(o, e, "wgnet_network_peers_rotation_pending",
+                            "Peers of the network with a key rotation pending.", 2);
+        snprintf(collect, sizeof(collect), "%.6f\n", e->collect);
+        out_puts(o, "# HELP wgnet_exporter_collect_seconds Time spent asking wgnetd.\n"
+                    "# TYPE wgnet_exporter_collect_seconds gauge\nwgnet_exporter_collect_seconds ");
+        out_puts(o, collect);
+}
+
+/* Ask wgnetd and prepare the labels; the exposition is then rendered by render(). */
+static int collect(Exporter *e) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        Exporter e = { 0 };
-        char **full = NULL, **sh = NULL, *buf = NULL;
         uint64_t t0 = mono_usec();
-        size_t size = 0;
-        bool up = false;
         int r;
-        FILE *f;
 
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 fprintf(stderr, "Cannot connect to the system bus: %s\n", strerror(-r));
         else
-                up = load(bus, &e) >= 0;
-        if (!up)
-                exporter_done(&e);
-        double collect = (mono_usec() - t0) / 1e6;
-
-        full = calloc(e.n_peers + 1, sizeof(char *));
-        sh = calloc(e.n_peers + 1, sizeof(char *));
-        f = full && sh ? open_memstream(&buf, &size) : NULL;
-        r = f ? 0 : -ENOMEM;
-        if (f)
-                (void) __fsetlocking(f, FSETLOCKING_BYCALLER);
-        for (size_t i = 0; r >= 0 && i < e.n_peers; i++)
-                r = peer_labels(&e.networks[e.peers[i].network], &e.peers[i], &full[i], &sh[i]);
-        if (r >= 0) {
-                fputs("# HELP wgnet_up 1 when wgnetd answered on the system bus.\n# TYPE wgnet_up gauge\n", f);
-                fprintf(f, "wgnet_up %d\n", up);
-                for (PeerSeries s = 0; s < _SERIES_MAX; s++) {
-                        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", peer_series[s].name, peer_series[s].help,
-                                peer_series[s].name, peer_series[s].type);
-                        size_t name_len = strlen(peer_series[s].name);
-                        for (size_t i = 0; i < e.n_peers; i++) {
-                                /* The hot loop (a line per peer and series): no printf. */
-                                char num[24], *w = num + sizeof(num);
-                                uint64_t v = series_value(&e.peers[i], s);
-                                const char *labels = peer_series[s].full_labels ? full[i] : sh[i];
-                                *--w = '\n';
-                                do
-                                        *--w = (char) ('0' + v % 10);
-                                while ((v /= 10) > 0);
-                                *--w = ' ';
-                                fwrite_unlocked(peer_series[s].name, 1, name_len, f);
-                                fputs_unlocked(labels, f);
-                                fwrite_unlocked(w, 1, (size_t) (num + sizeof(num) - w), f);
-                        }
-                }
-                write_network_gauge(f, &e, "wgnet_network_active", "1 when the network's interface is up.", 3);
-                write_network_gauge(f, &e, "wgnet_network_peers", "Peers of the network.", 0);
-                write_network_gauge(f, &e, "wgnet_network_peers_online", "Peers of the network that are online.", 1);
-                write_network_gauge(f, &e, "wgnet_network_peers_rotation_pending",
-                                    "Peers of the network with a key rotation pending.", 2);
-                fprintf(f, "# HELP wgnet_exporter_collect_seconds Time spent asking wgnetd.\n"
-                           "# TYPE wgnet_exporter_collect_seconds gauge\nwgnet_exporter_collect_seconds %.6f\n",
-                        collect);
-        }
-        for (size_t i = 0; i < e.n_peers; i++) {
-                if (full)
-                        free(full[i]);
-                if (sh)
-                        free(sh[i]);
-        }
-        free(full);
-        free(sh);
-        exporter_done(&e);
-        if (f && fclose(f) != 0)
-                r = -ENOMEM;
-        if (r < 0) {
-                free(buf);
-                return r;
-        }
-        *ret = buf;
-        *ret_size = size;
-        return 0;
+                e->up = load(bus, e) >= 0;
+        if (!e->up)
+                exporter_done(e);
+        e->collect = (mono_usec() - t0) / 1e6;
+        return render_labels(e);
 }
 
 static int write_all(int fd, const char *p, size_t n) {
@@ -426,14 +522,47 @@ static int write_all(int fd, const char *p, size_t n) {
         return 0;
 }
 
-static int respond(int fd, const char *status, const char *body, size_t body_size) {
+static int respond_head(int fd, const char *status, size_t body_size) {
         char head[256];
         int k = snprintf(head, sizeof(head),
                          "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
                          streq(status, "200 OK") ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8",
                          body_size);
-        int r = write_all(fd, head, (size_t) k);
+        return write_all(fd, head, (size_t) k);
+}
+
+static int respond(int fd, const char *status, const char *body, size_t body_size) {
+        int r = respond_head(fd, status, body_size);
         return r < 0 ? r : write_all(fd, body, body_size);
+}
+
+static Out out;                         /* 256 KiB: not on the stack */
+
+/* Render the metrics to fd, after an HTTP head when http. */
+static int serve_metrics(int fd, bool http, bool head_only) {
+        Exporter e = { 0 };
+        int r;
+
+        r = collect(&e);
+        if (r < 0) {
+                exporter_done(&e);
+                if (!http)
+                        return r;
+                static const char msg[] = "Out of memory\n";
+                return respond(fd, "500 Internal Server Error", msg, sizeof(msg) - 1);
+        }
+        out = (Out) { .fd = -1 };
+        render(&out, &e);
+        if (http)
+                r = respond_head(fd, "200 OK", out.total);
+        if (r >= 0 && !head_only) {
+                out = (Out) { .fd = fd };
+                render(&out, &e);
+                out_flush(&out);
+                r = out.error;
+        }
+        exporter_done(&e);
+        return r;
 }
 
 /* Read the request head (up to the empty line). Returns the length, or negative. */
@@ -466,53 +595,36 @@ static ssize_t read_request(int fd, char *buf, size_t size) {
         return n >= size - 1 ? -E2BIG : (ssize_t) n;
 }
 
-static int serve(int in, int out) {
-        char req[REQUEST_MAX], method[16], target[1024], *body = NULL;
-        size_t size = 0;
-        int r;
+static int serve(int in, int out_fd) {
+        char req[REQUEST_MAX], method[16], target[1024];
 
         ssize_t n = read_request(in, req, sizeof(req));
         if (n < 0) {
                 static const char msg[] = "Bad request\n";
-                return respond(out, n == -E2BIG ? "431 Request Header Fields Too Large" : "400 Bad Request",
+                return respond(out_fd, n == -E2BIG ? "431 Request Header Fields Too Large" : "400 Bad Request",
                                msg, sizeof(msg) - 1);
         }
         if (sscanf(req, "%15s %1023s HTTP/1.%*1[01]", method, target) != 2) {
                 static const char msg[] = "Bad request\n";
-                return respond(out, "400 Bad Request", msg, sizeof(msg) - 1);
+                return respond(out_fd, "400 Bad Request", msg, sizeof(msg) - 1);
         }
         if (!streq(method, "GET") && !streq(method, "HEAD")) {
                 static const char msg[] = "Only GET\n";
-                return respond(out, "405 Method Not Allowed", msg, sizeof(msg) - 1);
+                return respond(out_fd, "405 Method Not Allowed", msg, sizeof(msg) - 1);
         }
         char *q = strchr(target, '?');
         if (q)
                 *q = 0;
         if (!streq(target, "/metrics")) {
                 static const char msg[] = "Metrics are at /metrics\n";
-                return respond(out, "404 Not Found", msg, sizeof(msg) - 1);
+                return respond(out_fd, "404 Not Found", msg, sizeof(msg) - 1);
         }
-        r = render(&body, &size);
-        if (r < 0) {
-                static const char msg[] = "Out of memory\n";
-                return respond(out, "500 Internal Server Error", msg, sizeof(msg) - 1);
-        }
-        r = respond(out, "200 OK", streq(method, "HEAD") ? "" : body, streq(method, "HEAD") ? 0 : size);
-        free(body);
-        return r;
+        return serve_metrics(out_fd, true, streq(method, "HEAD"));
 }
 
 int main(int argc, char **argv) {
-        if (argc > 1 && streq(argv[1], "--stdout")) {
-                char *body = NULL;
-                size_t size = 0;
-                int r = render(&body, &size);
-                if (r < 0)
-                        return 1;
-                r = write_all(STDOUT_FILENO, body, size);
-                free(body);
-                return r < 0 ? 1 : 0;
-        }
+        if (argc > 1 && streq(argv[1], "--stdout"))
+                return serve_metrics(STDOUT_FILENO, false, false) < 0 ? 1 : 0;
         if (argc > 1) {
                 fprintf(stderr, "Usage: %s [--stdout]\n", argv[0]);
                 return 2;

@@ -12,9 +12,10 @@ typedef struct WgBackendOps {
         void (*done)(WgBackend *b);
         int (*get_device)(WgBackend *b, const char *ifname, WgDevice **ret);
         int (*set_device)(WgBackend *b, const WgDevice *d);
-        /* optional: set_device split in two (request out, answer in) */
+        /* optional: set_device split in two (request out, answer in); set_recv takes the
+         * fd (closes it, or keeps it for the next exchange with ifname) */
         int (*set_send)(WgBackend *b, const WgDevice *d, int *ret_fd);
-        int (*set_recv)(WgBackend *b, int fd);
+        int (*set_recv)(WgBackend *b, const char *ifname, int fd);
         int (*create)(WgBackend *b, const char *ifname);
         int (*delete)(WgBackend *b, const char *ifname);
         bool (*exists)(WgBackend *b, const char *ifname);

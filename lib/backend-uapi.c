@@ -3,7 +3,13 @@
  * driven over its UAPI socket SOCKET_DIR/IF.sock.
  *
  * The socket directory is shared by every network namespace, so a name is only ours when
- * the process listening on the socket (SO_PEERCRED) lives in our network namespace. */
+ * the process listening on the socket (SO_PEERCRED) lives in our network namespace.
+ *
+ * Gets and sets keep their connection for the next exchange with the same interface
+ * (wireguard-go serves any number of requests on one connection): connecting, the
+ * namespace check and the implementation's accept cost about a third of a one-peer set. A
+ * kept connection is used again only while the other side has not closed it; a failed
+ * exchange closes it. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,9 +43,19 @@ typedef struct UapiChild {
         int pidfd;
 } UapiChild;
 
+/* An idle connection, kept after a successful exchange. */
+typedef struct UapiConn {
+        char name[IFNAMSIZ];
+        int fd;
+} UapiConn;
+
+#define UAPI_CONNS_MAX 64
+
 typedef struct UapiPriv {
         UapiChild *children;
         size_t n_children;
+        UapiConn conns[UAPI_CONNS_MAX];
+        size_t n_conns;
 } UapiPriv;
 
 static int sys_pidfd_open(pid_t pid) {
@@ -48,6 +64,27 @@ static int sys_pidfd_open(pid_t pid) {
 
 static int sys_pidfd_send_signal(int pidfd, int sig) {
         return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* A process to wait for and signal: through a pidfd, or where pidfd_open() is missing
+ * (ENOSYS: an old kernel, or valgrind 3.19 running the daemon) through its PID. Our own
+ * children cannot be confused with another process: they stay zombies until reaped. */
+#define PROC_NO_PIDFD (-2)      /* pidfd value: watched by PID */
+
+static int proc_open(pid_t pid) {
+        int fd = sys_pidfd_open(pid);
+        if (fd < 0 && errno == ENOSYS)
+                return PROC_NO_PIDFD;
+        return fd < 0 ? negative_errno() : fd;
+}
+
+static int proc_signal(int pidfd, pid_t pid, int sig) {
+        return pidfd >= 0 ? sys_pidfd_send_signal(pidfd, sig) : kill(pid, sig);
+}
+
+static void proc_close(int pidfd) {
+        if (pidfd >= 0)
+                close(pidfd);
 }
 
 static uint64_t now_msec(void) {
@@ -126,6 +163,50 @@ static int uapi_open(WgBackend *b, const char *ifname, int *ret_fd, pid_t *ret_p
 static int uapi_open_own(WgBackend *b, const char *ifname, int *ret_fd, pid_t *ret_pid) {
         int r = uapi_open(b, ifname, ret_fd, ret_pid);
         return r == -EADDRINUSE ? -ENODEV : r;
+}
+
+/* Forget ifname's kept connection, if any. */
+static void conn_drop(WgBackend *b, const char *ifname) {
+        UapiPriv *p = b->priv;
+        for (size_t i = 0; i < p->n_conns; i++)
+                if (streq(p->conns[i].name, ifname)) {
+                        close(p->conns[i].fd);
+                        p->conns[i] = p->conns[--p->n_conns];
+                        return;
+                }
+}
+
+/* A connection to ifname for one exchange: the kept one when the other side has not closed
+ * it (nothing may be readable on an idle connection), else a new one. */
+static int conn_take(WgBackend *b, const char *ifname, int *ret_fd) {
+        UapiPriv *p = b->priv;
+        for (size_t i = 0; i < p->n_conns; i++) {
+                if (!streq(p->conns[i].name, ifname))
+                        continue;
+                int fd = p->conns[i].fd;
+                p->conns[i] = p->conns[--p->n_conns];
+                struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
+                if (poll(&pfd, 1, 0) == 0) {
+                        *ret_fd = fd;
+                        return 0;
+                }
+                close(fd);
+                break;
+        }
+        return uapi_open_own(b, ifname, ret_fd, NULL);
+}
+
+/* Keep fd, after a complete and successful exchange, for ifname's next one. */
+static void conn_put(WgBackend *b, const char *ifname, int fd) {
+        UapiPriv *p = b->priv;
+        conn_drop(b, ifname);
+        if (p->n_conns >= UAPI_CONNS_MAX) {
+                close(fd);
+                return;
+        }
+        UapiConn *c = &p->conns[p->n_conns++];
+        snprintf(c->name, sizeof(c->name), "%s", ifname);
+        c->fd = fd;
 }
 
 static int uapi_send(int fd, const char *req, size_t req_len) {
@@ -208,7 +289,7 @@ static int uapi_get_device(WgBackend *b, const char *ifname, WgDevice **ret) {
         WgDevice *d = NULL;
         int r;
 
-        r = uapi_open_own(b, ifname, &fd, NULL);
+        r = conn_take(b, ifname, &fd);
         if (r < 0)
                 return r;
         r = uapi_transact(fd, req, strlen(req), &reply, &alloc);
@@ -218,6 +299,7 @@ static int uapi_get_device(WgBackend *b, const char *ifname, WgDevice **ret) {
         wg_wipe_free(reply, alloc);
         if (r < 0)
                 return r;
+        conn_put(b, ifname, TAKE_FD(fd));
         (void) rtnl_link_ifindex(b->rtnl, ifname, &d->ifindex);
         *ret = d;
         return 0;
@@ -229,18 +311,19 @@ static int uapi_set_device(WgBackend *b, const WgDevice *d) {
         size_t req_len = 0, alloc = 0;
         int r;
 
-        r = uapi_open_own(b, d->name, &fd, NULL);
-        if (r < 0)
-                return r;
         r = uapi_format_set(d, &req, &req_len);
         if (r < 0)
                 return r;
-        r = uapi_transact(fd, req, req_len, &reply, &alloc);
+        r = conn_take(b, d->name, &fd);
+        if (r >= 0)
+                r = uapi_transact(fd, req, req_len, &reply, &alloc);
         wg_wipe_free(req, req_len + 1);
         if (r < 0)
                 return r;
         r = uapi_parse_set_reply(reply, (size_t) r, NULL);
         wg_wipe_free(reply, alloc);
+        if (r >= 0)
+                conn_put(b, d->name, TAKE_FD(fd));
         return r;
 }
 
@@ -251,13 +334,12 @@ static int uapi_set_send(WgBackend *b, const WgDevice *d, int *ret_fd) {
         size_t req_len = 0;
         int r;
 
-        r = uapi_open_own(b, d->name, &fd, NULL);
-        if (r < 0)
-                return r;
         r = uapi_format_set(d, &req, &req_len);
         if (r < 0)
                 return r;
-        r = uapi_send(fd, req, req_len);
+        r = conn_take(b, d->name, &fd);
+        if (r >= 0)
+                r = uapi_send(fd, req, req_len);
         wg_wipe_free(req, req_len + 1);
         if (r < 0)
                 return r;
@@ -265,7 +347,8 @@ static int uapi_set_send(WgBackend *b, const WgDevice *d, int *ret_fd) {
         return 0;
 }
 
-static int uapi_set_recv(WgBackend *b, int fd) {
+static int uapi_set_recv(WgBackend *b, const char *ifname, int fd) {
+        _cleanup_(closep) int owned = fd;
         char *reply = NULL;
         size_t alloc = 0;
         int r = uapi_recv(fd, &reply, &alloc);
@@ -273,6 +356,8 @@ static int uapi_set_recv(WgBackend *b, int fd) {
                 return r;
         r = uapi_parse_set_reply(reply, (size_t) r, NULL);
         wg_wipe_free(reply, alloc);
+        if (r >= 0)
+                conn_put(b, ifname, TAKE_FD(owned));
         return r;
 }
 
@@ -284,17 +369,32 @@ static UapiChild *child_find(UapiPriv *p, const char *ifname) {
 }
 
 static void child_forget(UapiPriv *p, UapiChild *c) {
-        if (c->pidfd >= 0)
-                close(c->pidfd);
+        proc_close(c->pidfd);
         size_t i = (size_t) (c - p->children);
         memmove(c, c + 1, (p->n_children - i - 1) * sizeof(*c));
         p->n_children--;
 }
 
-/* Wait for a pidfd to signal the exit of its process. true if it exited. */
-static bool pidfd_wait(int pidfd, int timeout_msec) {
+/* Has process pid exited (a child: not reaped; else: gone)? */
+static bool pid_exited(pid_t pid) {
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
+                return si.si_pid == pid;
+        return errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Wait for a process to exit (see proc_open()). true if it exited. */
+static bool pidfd_wait(int pidfd, pid_t pid, int timeout_msec) {
         struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
         uint64_t end = now_msec() + (uint64_t) timeout_msec;
+        if (pidfd == PROC_NO_PIDFD)
+                for (;;) {
+                        if (pid_exited(pid))
+                                return true;
+                        if (now_msec() >= end)
+                                return false;
+                        (void) poll(NULL, 0, MIN(timeout_msec, 5));
+                }
         for (;;) {
                 uint64_t now = now_msec();
                 int left = now >= end ? 0 : (int) (end - now);
@@ -335,6 +435,7 @@ static int uapi_create(WgBackend *b, const char *ifname) {
         _cleanup_(closep) int fd = -EBADF;
         int r, status;
 
+        conn_drop(b, ifname);
         r = uapi_open(b, ifname, &fd, NULL);
         if (r >= 0)
                 return -EEXIST;
@@ -354,9 +455,9 @@ static int uapi_create(WgBackend *b, const char *ifname) {
         if (pid == 0)
                 child_exec(b, ifname);
 
-        int pidfd = sys_pidfd_open(pid);
-        if (pidfd < 0) {
-                r = negative_errno();
+        int pidfd = proc_open(pid);
+        if (pidfd < 0 && pidfd != PROC_NO_PIDFD) {
+                r = pidfd;
                 kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 return r;
@@ -368,9 +469,9 @@ static int uapi_create(WgBackend *b, const char *ifname) {
                 pid_t owner = 0;
                 _cleanup_(closep) int cfd = -EBADF;
 
-                if (pidfd_wait(pidfd, 0)) {
+                if (pidfd_wait(pidfd, pid, 0)) {
                         (void) waitpid(pid, &status, 0);
-                        close(pidfd);
+                        proc_close(pidfd);
                         /* lost a race for the name? */
                         r = uapi_open(b, ifname, &cfd, NULL);
                         if (r == -EADDRINUSE)
@@ -393,12 +494,12 @@ static int uapi_create(WgBackend *b, const char *ifname) {
                         }
                 }
                 if (now_msec() >= end) {
-                        (void) sys_pidfd_send_signal(pidfd, SIGKILL);
+                        (void) proc_signal(pidfd, pid, SIGKILL);
                         (void) waitpid(pid, NULL, 0);
-                        close(pidfd);
+                        proc_close(pidfd);
                         return -ETIMEDOUT;
                 }
-                (void) pidfd_wait(pidfd, 10);
+                (void) pidfd_wait(pidfd, pid, 10);
         }
 
         UapiChild *c = &p->children[p->n_children++];
@@ -415,7 +516,9 @@ static int uapi_delete(WgBackend *b, const char *ifname) {
         struct sockaddr_un sa;
         pid_t pid = 0;
         int r, pidfd = -EBADF;
+        bool gone;
 
+        conn_drop(b, ifname);
         r = uapi_open_own(b, ifname, &fd, &pid);
         if (r < 0 && r != -ENODEV)
                 return r;
@@ -430,24 +533,25 @@ static int uapi_delete(WgBackend *b, const char *ifname) {
                 pid = c->pid;
                 pidfd = c->pidfd;
         } else {
-                own_pidfd = sys_pidfd_open(pid);
-                if (own_pidfd < 0 && errno != ESRCH)
-                        return negative_errno();
-                pidfd = own_pidfd;      /* -EBADF if it exited meanwhile */
+                pidfd = proc_open(pid);
+                if (pidfd < 0 && pidfd != -ESRCH && pidfd != PROC_NO_PIDFD)
+                        return pidfd;
+                if (pidfd >= 0)
+                        own_pidfd = pidfd;
         }
+        gone = pidfd == -ESRCH;         /* it exited meanwhile */
 
         /* Deleting the tun link makes the implementation exit. */
         r = rtnl_link_delete(b->rtnl, ifname);
         if (r < 0 && r != -ENODEV)
                 return r;
-        bool gone = pidfd < 0;
         if (!gone) {
                 if (r == -ENODEV)
-                        (void) sys_pidfd_send_signal(pidfd, SIGTERM);
-                gone = pidfd_wait(pidfd, UAPI_STOP_TIMEOUT_MSEC);
+                        (void) proc_signal(pidfd, pid, SIGTERM);
+                gone = pidfd_wait(pidfd, pid, UAPI_STOP_TIMEOUT_MSEC);
                 if (!gone) {
-                        (void) sys_pidfd_send_signal(pidfd, SIGKILL);
-                        gone = pidfd_wait(pidfd, UAPI_KILL_TIMEOUT_MSEC);
+                        (void) proc_signal(pidfd, pid, SIGKILL);
+                        gone = pidfd_wait(pidfd, pid, UAPI_KILL_TIMEOUT_MSEC);
                 }
         }
         /* our child: reap it now if it is gone, else wg_backend_reap() will */
@@ -548,8 +652,9 @@ static void uapi_done(WgBackend *b) {
         if (!p)
                 return;
         for (size_t i = 0; i < p->n_children; i++)
-                if (p->children[i].pidfd >= 0)
-                        close(p->children[i].pidfd);
+                proc_close(p->children[i].pidfd);
+        for (size_t i = 0; i < p->n_conns; i++)
+                close(p->conns[i].fd);
         free(p->children);
         free(p);
         b->priv = NULL;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +120,7 @@ int wg_backend_set_device(WgBackend *b, const WgDevice *d) {
 struct WgSetPending {
         int fd;                 /* the answer to read, or -1 */
         int result;             /* when the set was done at once */
+        char ifname[IFNAMSIZ];
 };
 
 int wg_backend_set_device_begin(WgBackend *b, const WgDevice *d, WgSetPending **ret) {
@@ -131,6 +133,7 @@ int wg_backend_set_device_begin(WgBackend *b, const WgDevice *d, WgSetPending **
         if (!p)
                 return -ENOMEM;
         p->fd = -1;
+        snprintf(p->ifname, sizeof(p->ifname), "%s", d->name);
         if (b->ops->set_send) {
                 r = b->ops->set_send(b, d, &p->fd);
                 if (r < 0) {
@@ -147,10 +150,8 @@ int wg_backend_set_device_finish(WgBackend *b, WgSetPending *p) {
         if (!p)
                 return -EINVAL;
         int r = p->result;
-        if (p->fd >= 0) {
-                r = b->ops->set_recv(b, p->fd);
-                close(p->fd);
-        }
+        if (p->fd >= 0)
+                r = b->ops->set_recv(b, p->ifname, p->fd);
         free(p);
         return r;
 }

@@ -66,6 +66,17 @@ static inline void strv_freep(char ***l) {
         strv_free(*l);
 }
 
+/* A NULL-terminated copy of the first n strings of l; NULL on ENOMEM. */
+static inline char **strv_copy(char *const *l, size_t n) {
+        char **c = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; c && i < n; i++)
+                if (!(c[i] = strdup(l[i]))) {
+                        strv_free(c);
+                        return NULL;
+                }
+        return c;
+}
+
 static inline size_t strv_length(char *const *l) {
         size_t n = 0;
         if (l)

@@ -13,6 +13,11 @@
 #define WGNET_NETWORK_INTERFACE "org.wgnet1.Network"
 #define WGNET_PEER_INTERFACE "org.wgnet1.Peer"
 
+/* The bits of Network.GetMetricsColumns' flags column. */
+#define WGNET_METRICS_ONLINE 0x01
+#define WGNET_METRICS_ENABLED 0x02
+#define WGNET_METRICS_ROTATION_PENDING 0x04
+
 #define WGNET_ERROR_PREFIX "org.wgnet1.Error."
 
 typedef struct WgnetError {

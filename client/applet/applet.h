@@ -88,6 +88,21 @@ void applet_call(const char *path, const char *iface, const char *method, GVaria
                  const GVariantType *reply_type, gboolean privileged,
                  GAsyncReadyCallback cb, gpointer userdata);
 GVariant *applet_call_finish(GAsyncResult *res, const char *what);
+void net_update_header(void);
+void select_network(WgNetItem *n);
+/* A button that calls cb when clicked: a label, or an icon alone when label is NULL. */
+GtkWidget *applet_button(const char *label, const char *icon, GCallback cb);
+
+/* model.c: networks and peers from the bus, statistics */
+void model_start(void);
+gboolean model_refresh(gpointer data);
+
+/* rows.c */
+GtkListItemFactory *rows_net_factory(void);
+void rows_add_peer_columns(GtkColumnView *view);
+
+/* detail.c */
+GtkWidget *detail_build_page(void);
 void applet_show_detail(WgPeerItem *p);
 void applet_detail_update(void);
 

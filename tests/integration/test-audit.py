@@ -5,12 +5,21 @@ test-daemon.py runs on one rig with wgnetd's stderr captured (audit entries go t
 here: WGNET_LOG_JOURNAL=0). Every private key and preshared key that the scenario saw (in
 configs, exports, `wg show dump`, keys it generated itself) is then searched for in the log,
 in base64 and in hex: none may appear. Then every change is in the log exactly once, with
-its action, network, peer, the caller's uid and a MESSAGE_ID."""
+its action, network, peer, the caller's uid and a MESSAGE_ID.
+
+With --journald the same runs against a real systemd-journald (started in a private mount
+namespace, so the host's journal is untouched; WGNET_LOG_JOURNAL=1): the entries are read
+back with journalctl as structured fields (WGNET_ACTION=, WGNET_NETWORK=, WGNET_PEER=,
+WGNET_CALLER_UID=, MESSAGE_ID=, …), and no key may appear in any field of the journal nor
+on wgnetd's stderr."""
 
 import base64
 import importlib.util
+import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 import time
 import traceback
@@ -85,8 +94,25 @@ AUDIT = re.compile(r"^<5>(?P<text>.*) \[audit action=(?P<action>[a-z-]+)(?: netw
                    r" sender=(?P<sender>\S+) message_id=(?P<mid>[0-9a-f]{32})\]$")
 
 
-def check_audit(log, user_uid):
-    entries = [m.groupdict() for m in map(AUDIT.match, log.splitlines()) if m]
+def entries_from_log(log):
+    return [m.groupdict() for m in map(AUDIT.match, log.splitlines()) if m]
+
+
+def entries_from_journal(records):
+    """The audit records of wgnetd in journalctl's JSON, in the shape of entries_from_log."""
+    out = []
+    for j in records:
+        if "WGNET_ACTION" not in j:
+            continue
+        out.append({"text": j.get("MESSAGE", ""), "action": j["WGNET_ACTION"], "network": j.get("WGNET_NETWORK"),
+                    "peer": j.get("WGNET_PEER"), "uid": j.get("WGNET_CALLER_UID", "-"),
+                    "pid": j.get("WGNET_CALLER_PID", "-"), "unit": j.get("WGNET_CALLER_UNIT", "-"),
+                    "sender": j.get("WGNET_CALLER_BUS_NAME", "-"), "mid": j.get("MESSAGE_ID"),
+                    "priority": j.get("PRIORITY")})
+    return out
+
+
+def check_audit(entries, log, user_uid):
     actions = {e["action"] for e in entries}
     for a in ("network-created", "network-imported", "network-updated", "network-activated", "network-deactivated",
               "network-deleted", "peer-added", "peer-updated", "peer-enabled", "peer-disabled", "peer-removed",
@@ -113,14 +139,45 @@ def check_audit(log, user_uid):
     assert all(e["uid"] == str(user_uid) for e in granted), granted
     # the plain stderr line of a change is the audit entry: no second line for the same change
     assert not re.search(r"^<6>office: peer 'phone' added$", log, re.M)
+    assert all(e.get("priority", "5") == "5" for e in entries)
     print(f"ok   audit trail ({len(entries)} entries, {len(actions)} kinds)")
 
 
+JOURNAL_DIR = "/run/log/journal"
+
+
+def start_journald():
+    """A real systemd-journald for this (private) mount namespace: tmpfs on /run/systemd and
+    /run/log, so its sockets and its volatile journal are ours only."""
+    for d in ("/run/systemd", "/run/log"):
+        os.makedirs(d, exist_ok=True)
+        wgnet.run(["mount", "-t", "tmpfs", "tmpfs", d])
+    os.makedirs("/run/systemd/journal", exist_ok=True)
+    jd = subprocess.Popen(["/lib/systemd/systemd-journald"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wgnet.wait_for(lambda: os.path.exists("/run/systemd/journal/socket"), timeout=10, what="journald's socket")
+    return jd
+
+
+def read_journal():
+    r = wgnet.run(["journalctl", "--no-pager", "-D", JOURNAL_DIR, "-o", "json"])
+    return r.stdout, [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
 def main():
+    journald = "--journald" in sys.argv
     wgnet.require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg",
                                  "sqlite3")
-    os.environ["WGNET_LOG_JOURNAL"] = "0"
-    rig = wgnet.Rig("audit")
+    if journald:
+        for t in ("unshare", "journalctl", "/lib/systemd/systemd-journald"):
+            if not shutil.which(t) and not os.path.exists(t):
+                wgnet.skip(f"{t} is not installed")
+        if not os.environ.get("WGNET_AUDIT_IN_NS"):
+            r = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, *sys.argv],
+                               env=dict(os.environ, WGNET_AUDIT_IN_NS="1"))
+            sys.exit(r.returncode)
+        jd = start_journald()
+    os.environ["WGNET_LOG_JOURNAL"] = "1" if journald else "0"
+    rig = wgnet.Rig("audjd" if journald else "audit")
     failed = 0
     try:
         rig.start()
@@ -136,7 +193,17 @@ def main():
         rig.stop_daemon()
         log = open(rig.daemon_log, errors="replace").read()
         import pwd
-        for check in (lambda: check_no_secrets(log), lambda: check_audit(log, pwd.getpwnam(rig.user).pw_uid)):
+        uid = pwd.getpwnam(rig.user).pw_uid
+        if journald:
+            time.sleep(0.5)     # journald has read every datagram
+            text, records = read_journal()
+            entries = entries_from_journal(records)
+            checks = [lambda: check_no_secrets(log), lambda: check_no_secrets(text),
+                      lambda: check_audit(entries, log, uid),
+                      lambda: check_logged_once(log)]
+        else:
+            checks = [lambda: check_no_secrets(log), lambda: check_audit(entries_from_log(log), log, uid)]
+        for check in checks:
             try:
                 check()
             except Exception:
@@ -145,8 +212,17 @@ def main():
                 traceback.print_exc()
     finally:
         rig.stop()
+        if journald:
+            jd.terminate()
+            jd.wait()
     print(f"# {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+def check_logged_once(log):
+    """With the journal on, audit records go there only, not also to stderr."""
+    assert "[audit action=" not in log, "audit records on stderr too"
+    print("ok   audit records in the journal only")
 
 
 if __name__ == "__main__":

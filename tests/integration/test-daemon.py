@@ -243,6 +243,26 @@ def test_bulk_add(rig):
     state["bulk"] = [p for p, _ in res]
 
 
+def test_bulk_add_in_chunks(rig):
+    """A bulk larger than one device chunk (256): a failure in a later chunk leaves nothing
+    on the device nor in the database; a success puts every peer on the device."""
+    ifn = ifname(rig, 4)
+    path = unwrap(rig.manager().CreateNetwork("chunks", opts(Interface=ifn, Addresses=["10.75.0.1/23"],
+                                                              ListenPort=51875)))
+    net = rig.network(path)
+    nid = path.rsplit("/", 1)[1]
+    # 509 free addresses in the /23: the 510th peer finds the subnet full
+    expect_error(E + "SubnetFull", net.AddPeers, [(f"c{i:03d}", opts()) for i in range(600)])
+    assert rig.wg_dump(ifn)[1] == {}, "the chunks sent before the failure are taken off the device"
+    assert rig.sqlite(f"SELECT count(*) FROM peers WHERE network_id = {nid}") == "0"
+    res = unwrap(net.AddPeers([(f"c{i:03d}", opts()) for i in range(300)]))
+    assert len(res) == 300
+    keys = {rig.prop(p, PEER, "PublicKey") for p, _ in res}
+    assert set(rig.wg_dump(ifn)[1]) == keys
+    assert rig.prop(path, NETWORK, "PeerCount") == 300
+    net.Delete()
+
+
 def test_update_peer_live(rig):
     peer = rig.peer(state["laptop"])
     pub = rig.prop(state["laptop"], PEER, "PublicKey")
@@ -450,6 +470,42 @@ def test_network_update_and_activation(rig):
     assert len(rig.wg_dump(state["onetime_if"])[1]) == 1
 
 
+def test_failed_save_changes_nothing(rig):
+    """A write that cannot be made durable (another writer holds the database) is refused
+    and leaves memory, database and device as they were."""
+    import sqlite3
+    import dbus
+    path = state["onetime"]
+    before = rig.props(path, NETWORK)
+    nexts = unwrap(rig.network(path).NextAddresses())
+    row = rig.sqlite(f"SELECT addresses, dns, mtu FROM networks WHERE id = {path.rsplit('/', 1)[1]}")
+    link = rig.ns("ip", "link", "show", state["onetime_if"]).stdout
+    peer = str(rig.network(path).GetStats()[0][0])
+    peer_before = rig.props(peer, PEER)
+    lock = sqlite3.connect(os.path.join(rig.state, "wgnet.db"), timeout=0)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        for fn, arg in [(rig.network(path).Update, opts(MTU=1300, DNS=["192.0.2.53"], PeerIsolation=False,
+                                                          Addresses=[*before["Addresses"], "10.97.0.1/24"])),
+                        (rig.peer(peer).Update, opts(Email="x@example.org", RemoteEndpoint="192.0.2.9:1",
+                                                     PersistentKeepalive=7))]:
+            try:
+                fn(arg)
+                raise AssertionError("the update succeeded with the database locked")
+            except dbus.DBusException:
+                pass
+    finally:
+        lock.rollback()
+        lock.close()
+    assert rig.props(path, NETWORK) == before
+    assert unwrap(rig.network(path).NextAddresses()) == nexts
+    assert rig.props(peer, PEER) == peer_before
+    assert rig.sqlite(f"SELECT addresses, dns, mtu FROM networks WHERE id = {path.rsplit('/', 1)[1]}") == row
+    assert rig.ns("ip", "link", "show", state["onetime_if"]).stdout.split("mtu")[1].split()[0] == link.split("mtu")[1].split()[0]
+    rig.network(path).Update(opts(MTU=1300))
+    assert rig.prop(path, NETWORK, "MTU") == 1300
+
+
 def test_kill9_then_restart_matches(rig):
     net = rig.network(state["net"])
     for i in range(20):
@@ -477,10 +533,11 @@ def test_remove_and_delete(rig):
 
 
 TESTS = [test_start_empty, test_create_network, test_create_network_bad_input, test_add_peer, test_qrcode,
-         test_add_peer_explicit_and_conflicts, test_own_key_and_site_gateway, test_bulk_add, test_update_peer_live,
-         test_disable_enable, test_rotate_psk, test_next_addresses_and_stats, test_restart_keeps_everything,
+         test_add_peer_explicit_and_conflicts, test_own_key_and_site_gateway, test_bulk_add, test_bulk_add_in_chunks,
+         test_update_peer_live, test_disable_enable, test_rotate_psk, test_next_addresses_and_stats, test_restart_keeps_everything,
          test_drift_repaired, test_unprivileged_denied, test_polkit_rule_grants_group, test_one_time_network,
-         test_export_and_import, test_network_update_and_activation, test_kill9_then_restart_matches,
+         test_export_and_import, test_network_update_and_activation, test_failed_save_changes_nothing,
+         test_kill9_then_restart_matches,
          test_remove_and_delete]
 
 if __name__ == "__main__":

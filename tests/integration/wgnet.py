@@ -22,9 +22,10 @@ BUILD = os.environ.get("WGNET_BUILD_ROOT", os.path.join(SRC, "build"))
 WGNETD = os.path.join(BUILD, "daemon", "wgnetd")
 BUS_RIG = os.path.join(SRC, "tests", "rig", "bus.sh")
 
-# WGNET_VALGRIND=1: wgnetd runs under valgrind's memcheck (valgrind ≥ 3.20: the userspace
-# backend needs pidfd_open, which 3.19 does not know); any error (invalid access, use
-# of uninitialised memory, a definite leak) makes it exit with 99, which stop_daemon reports.
+# WGNET_VALGRIND=1: wgnetd runs under valgrind's memcheck (valgrind 3.19 does not know
+# pidfd_open: the userspace backend then watches its wireguard-go children by PID); any
+# error (invalid access, use of uninitialised memory, a definite leak) makes it exit with
+# 99, which stop_daemon reports.
 VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full", "--show-leak-kinds=definite",
             "--errors-for-leak-kinds=definite", "--child-silent-after-fork=yes",
             f"--suppressions={os.path.join(SRC, 'tests', 'integration', 'valgrind.supp')}"] if os.environ.get("WGNET_VALGRIND") else []
