@@ -45,6 +45,10 @@ _wgnetctl() {
                 [peer config]="--output= --force"
                 [peer qr]="--png= --svg= --output= --force"
                 [peer rotate]="--psk --output= --force --qr --no-qr"
+                [mesh create]="--address= --endpoint= --port= --interface= --inactive"
+                [mesh invite]="--name= --expires= --endpoint="
+                [mesh join]="--name= --interface= --port="
+                [mesh exit-node]="--nat-interface="
         )
         local -A verb_args=(
                 [status]=network
@@ -57,12 +61,13 @@ _wgnetctl() {
                 [peer qr]=network-peer [peer rotate]=network-peer
                 [tunnel show]=tunnels [tunnel pairing]=tunnel [tunnel up]=tunnels [tunnel down]=tunnels
                 [tunnel set]=tunnel [tunnel delete]=tunnels
+                [mesh invite]=network [mesh leave]=network [mesh members]=network [mesh exit-node]=network
         )
 
         # Values of options.
         case $cur in
         --json=*) COMPREPLY=($(compgen -P '--json=' -W 'pretty short' -- "${cur#--json=}")); return ;;
-        --mode=*) COMPREPLY=($(compgen -P '--mode=' -W 'hub gateway split site-to-site' -- "${cur#--mode=}")); return ;;
+        --mode=*) COMPREPLY=($(compgen -P '--mode=' -W 'hub gateway split site-to-site mesh' -- "${cur#--mode=}")); return ;;
         --isolation=*) COMPREPLY=($(compgen -P '--isolation=' -W 'yes no' -- "${cur#--isolation=}")); return ;;
         --key-policy=*) COMPREPLY=($(compgen -P '--key-policy=' -W 'stored one-time' -- "${cur#--key-policy=}")); return ;;
         --role=*) COMPREPLY=($(compgen -P '--role=' -W 'client site-gateway' -- "${cur#--role=}")); return ;;
@@ -91,7 +96,7 @@ _wgnetctl() {
                 *)
                         if [ -z "$group" ]; then
                                 group=${words[i]}
-                        elif [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ] || [ "$group" = tunnel ]; }; then
+                        elif [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ] || [ "$group" = tunnel ] || [ "$group" = mesh ]; }; then
                                 verb=${words[i]}
                         else
                                 args+=("${words[i]}")
@@ -109,14 +114,16 @@ _wgnetctl() {
         fi
 
         if [ -z "$group" ]; then
-                COMPREPLY=($(compgen -W 'status network peer tunnel monitor version help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status network peer tunnel mesh monitor version help' -- "$cur"))
                 return
         fi
-        if [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ] || [ "$group" = tunnel ]; }; then
+        if [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ] || [ "$group" = tunnel ] || [ "$group" = mesh ]; }; then
                 if [ "$group" = network ]; then
                         COMPREPLY=($(compgen -W 'list show create delete up down set import export next-ip' -- "$cur"))
                 elif [ "$group" = tunnel ]; then
                         COMPREPLY=($(compgen -W 'list show create pairing import up down set delete' -- "$cur"))
+                elif [ "$group" = mesh ]; then
+                        COMPREPLY=($(compgen -W 'create invite join leave members exit-node' -- "$cur"))
                 else
                         COMPREPLY=($(compgen -W 'list show add remove enable disable set config qr rotate' -- "$cur"))
                 fi

@@ -2296,6 +2296,9 @@ static int verb_version(sd_bus *bus, int argc, char **argv) {
 
 static int verb_help(sd_bus *bus, int argc, char **argv);
 
+/* The mesh verbs (docs/mesh.md), with this file's helpers. */
+#include "wgnetctl-mesh.c"
+
 static const Verb verbs[] = {
         { NULL, "status", 0, 1, verb_status, false, 0, "[NETWORK]", "Show networks and their peers" },
         { "network", "list", 0, 0, verb_network_list, false, 0, "", "List networks" },
@@ -2345,6 +2348,17 @@ static const Verb verbs[] = {
         { "tunnel", "down", 1, 16, verb_tunnel_down, true, 0, "TUNNEL...", "Deactivate tunnels" },
         { "tunnel", "set", 1, 1, verb_tunnel_set, true, TUNNEL_SETTINGS, "TUNNEL OPTIONS", "Change tunnel settings" },
         { "tunnel", "delete", 1, 16, verb_tunnel_delete, true, 0, "TUNNEL...", "Delete tunnels" },
+        { "mesh", "create", 1, 1, verb_mesh_create, true,
+          NET_SETTINGS | BIT(OPT_INTERFACE) | BIT(OPT_INACTIVE), "NAME --address=CIDR --endpoint=ADDR:PORT",
+          "Create a mesh that this host coordinates" },
+        { "mesh", "invite", 1, 1, verb_mesh_invite, true, BIT(OPT_NAME) | BIT(OPT_ENDPOINT) | BIT(OPT_EXPIRES),
+          "MESH [--name=NAME] [--expires=+1h]", "Print a one-time invitation for another host" },
+        { "mesh", "join", 1, 1, verb_mesh_join, true, BIT(OPT_NAME) | BIT(OPT_INTERFACE) | BIT(OPT_PORT),
+          "INVITATION|- [--name=NAME]", "Join a mesh with an invitation (this host's key is made here)" },
+        { "mesh", "leave", 1, 1, verb_mesh_leave, true, 0, "MESH", "Leave a mesh and remove its interface" },
+        { "mesh", "members", 1, 1, verb_mesh_members, false, 0, "MESH", "List the members of a mesh" },
+        { "mesh", "exit-node", 2, 3, verb_mesh_exit_node, true, BIT(OPT_NAT_INTERFACE),
+          "MESH offer|withdraw|use MEMBER|none", "Offer this host as exit node, or route through one" },
         { NULL, "monitor", 0, 0, verb_monitor, false, 0, "", "Print signals and property changes as they happen" },
         { NULL, "version", 0, 0, verb_version, false, 0, "", "Show client and daemon versions" },
         { NULL, "help", 0, 0, verb_help, false, 0, "", "Show this help" },

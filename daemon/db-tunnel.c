@@ -257,7 +257,14 @@ int db_tunnel_load(Db *db, Manager *m) {
 }
 
 static const char *kind_string(PairingKind kind) {
-        return kind == PAIRING_OFFER ? "offer" : "reply";
+        switch (kind) {
+        case PAIRING_OFFER:
+                return "offer";
+        case PAIRING_INVITATION:
+                return "invitation";    /* mesh invitations; tunnel_id holds the network id */
+        default:
+                return "reply";
+        }
 }
 
 int db_pairing_mark_used(Db *db, PairingKind kind, const uint8_t id[PAIRING_ID_LEN], uint64_t tunnel_id) {

@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "db-mesh.h"
 #include "db-tunnel.h"
 #include "db.h"
 #include "db-util.h"
@@ -86,6 +87,8 @@ static const char *const migrations[] = {
         /* 5: the Endpoint an imported config gave a peer */
         "ALTER TABLE peers ADD COLUMN remote_endpoint TEXT NOT NULL DEFAULT '';"
         "ALTER TABLE peers ADD COLUMN keepalive_on_device INTEGER NOT NULL DEFAULT 0;",
+        /* 6: meshes and their peers' mesh state (db-mesh.c) */
+        db_mesh_migration,
 };
 
 enum {
@@ -781,5 +784,7 @@ static int load_peers(Db *db, Manager *m) {
 
 int db_load(Db *db, Manager *m) {
         int r = load_networks(db, m);
-        return r < 0 ? r : load_peers(db, m);
+        if (r >= 0)
+                r = load_peers(db, m);
+        return r < 0 ? r : db_mesh_load(db, m);
 }

@@ -14,6 +14,7 @@
 #include "firewall-sync.h"
 #include "log.h"
 #include "manager.h"
+#include "mesh.h"
 #include "network.h"
 
 #define FIREWALL_REAPPLY_USEC (60ULL * 1000000ULL)
@@ -119,7 +120,8 @@ int manager_firewall_sync(Manager *m, bool force) {
         HASHMAP_FOREACH(net, m->networks_by_id, it2) {
                 if (!net->active || i >= n)
                         continue;
-                bool nat = net->mode == NETWORK_MODE_GATEWAY || net->mode == NETWORK_MODE_SPLIT;
+                bool nat = net->mode == NETWORK_MODE_GATEWAY || net->mode == NETWORK_MODE_SPLIT ||
+                           mesh_network_masquerades(net);      /* a mesh exit node */
                 nets[i++] = (FirewallNetwork) {
                         .ifname = net->ifname,
                         .isolation = net->peer_isolation,

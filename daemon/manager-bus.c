@@ -9,6 +9,7 @@
 #include "network.h"
 #include "peer-add.h"
 #include "peer.h"
+#include "mesh.h"
 #include "tunnel.h"
 #include "validate.h"
 #include "wgconf.h"
@@ -526,6 +527,9 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("o", tunnel), method_create_tunnel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ImportPairing", SD_BUS_ARGS("s", pairing, "a{sv}", options),
                                 SD_BUS_RESULT("o", tunnel), method_import_pairing, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Meshes (mesh-bus.c). */
+        SD_BUS_METHOD_WITH_ARGS("JoinMesh", SD_BUS_ARGS("s", invitation, "a{sv}", options),
+                                SD_BUS_RESULT("o", network), method_join_mesh, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -600,6 +604,8 @@ int manager_bus_register(Manager *m) {
                 r = sd_bus_add_node_enumerator(m->bus, NULL, WGNET_PEER_PREFIX, peer_node_enumerator, m);
         if (r >= 0)
                 r = tunnel_bus_register(m);
+        if (r >= 0)
+                r = mesh_bus_register(m);
         if (r >= 0)
                 r = sd_bus_add_object_manager(m->bus, NULL, WGNET_OBJECT_ROOT);
         return r;

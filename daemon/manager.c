@@ -15,6 +15,7 @@
 #include "peer.h"
 #include "polkit.h"
 #include "rotation.h"
+#include "mesh.h"
 #include "tunnel.h"
 #include "wgnet-error.h"
 
@@ -47,6 +48,14 @@ const MethodAction method_actions[] = {
         { WGNET_TUNNEL_INTERFACE, "Update", "org.wgnet1.manage-networks" },
         { WGNET_TUNNEL_INTERFACE, "Delete", "org.wgnet1.manage-networks" },
         { WGNET_TUNNEL_INTERFACE, "GetPairing", "org.wgnet1.read-secrets" },
+        /* Meshes (mesh-bus.c). CreateInvitation adds a peer and returns a secret. */
+        { WGNET_MANAGER_INTERFACE, "JoinMesh", "org.wgnet1.manage-networks" },
+        { WGNET_MESH_INTERFACE, "CreateInvitation", "org.wgnet1.manage-peers", "org.wgnet1.read-secrets" },
+        { WGNET_MESH_INTERFACE, "RemoveMember", "org.wgnet1.manage-peers" },
+        { WGNET_MESH_INTERFACE, "SetExitNode", "org.wgnet1.manage-networks" },
+        { WGNET_MESH_INTERFACE, "UseExitNode", "org.wgnet1.manage-networks" },
+        { WGNET_MESH_INTERFACE, "Update", "org.wgnet1.manage-networks" },
+        { WGNET_MESH_INTERFACE, "Leave", "org.wgnet1.manage-networks" },
         /* Read access: no secrets, no changes. */
         { WGNET_MANAGER_INTERFACE, "GetNetworkByName", NULL },
         { WGNET_MANAGER_INTERFACE, "ListNetworks", NULL },
@@ -235,6 +244,7 @@ void manager_reconcile_all(Manager *m, bool log_repairs) {
                         log_warning("%s: cannot reconcile the device: %s", n->ifname, strerror(-r));
         }
         manager_reconcile_tunnels(m, log_repairs);
+        manager_mesh_tick(m);
         (void) manager_firewall_sync(m, false);
 }
 

@@ -161,7 +161,7 @@ int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCh
                 r = network_mode_from_string(opts[NETOPT_MODE].s);
                 if (r < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Invalid mode '%s': expected hub, gateway, split or site-to-site",
+                                                 "Invalid mode '%s': expected hub, gateway, split, site-to-site or mesh",
                                                  opts[NETOPT_MODE].s);
                 s->mode = r;
         }

@@ -4,6 +4,7 @@
 #include "bus-util.h"
 #include "log.h"
 #include "manager.h"
+#include "mesh.h"
 #include "network.h"
 #include "peer.h"
 #include "rotation.h"
@@ -14,6 +15,7 @@ static const char *const network_mode_table[_NETWORK_MODE_MAX] = {
         [NETWORK_MODE_GATEWAY] = "gateway",
         [NETWORK_MODE_SPLIT] = "split",
         [NETWORK_MODE_SITE_TO_SITE] = "site-to-site",
+        [NETWORK_MODE_MESH] = "mesh",
 };
 
 static const char *const key_policy_table[_KEY_POLICY_MAX] = {
@@ -91,6 +93,7 @@ int network_new(Manager *m, uint64_t id, const char *name, const char *ifname, N
 Network *network_free(Network *n) {
         if (!n)
                 return NULL;
+        n->mesh = mesh_free(n->mesh);
         while (n->peers) {
                 Peer *p = n->peers;
                 network_unlink_peer(n, p);
@@ -302,6 +305,8 @@ static void update_status(Network *n, const WgDevice *d) {
                 p->tx_bytes = wp->tx_bytes;
                 bool is_online = p->enabled && wp->last_handshake_usec > 0 &&
                                  now < wp->last_handshake_usec + (uint64_t) n->online_threshold * 1000000;
+                if (n->mesh)
+                        mesh_peer_online(p, &is_online);        /* the coordinator: from heartbeats */
                 wg_endpoint_to_string(&wp->endpoint, ep);
                 bool hs_changed = p->last_handshake != wp->last_handshake_usec;
                 bool ep_changed = !streq_ptr(p->endpoint, ep);

@@ -11,12 +11,14 @@
 
 typedef struct Manager Manager;
 typedef struct Peer Peer;
+typedef struct Mesh Mesh;
 
 typedef enum NetworkMode {
         NETWORK_MODE_HUB,
         NETWORK_MODE_GATEWAY,
         NETWORK_MODE_SPLIT,
         NETWORK_MODE_SITE_TO_SITE,
+        NETWORK_MODE_MESH,              /* daemon/mesh.c */
         _NETWORK_MODE_MAX,
 } NetworkMode;
 
@@ -75,6 +77,7 @@ typedef struct Network {
         Peer *peers_tail;
         uint32_t n_peers, n_online;
         uint64_t status_usec;           /* CLOCK_MONOTONIC of the last read of the device */
+        Mesh *mesh;                     /* mode mesh: its state (mesh.c), else NULL */
 } Network;
 
 const char *network_mode_to_string(NetworkMode m);

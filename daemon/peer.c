@@ -4,6 +4,7 @@
 #include "bus-util.h"
 #include "db.h"
 #include "manager.h"
+#include "mesh.h"
 #include "network.h"
 #include "peer.h"
 #include "rotation.h"
@@ -171,6 +172,8 @@ int peer_to_wg_peer(Peer *p, WgPeer *wp) {
         if (r < 0)
                 return r;
         wp->allowed_ips_alloc = wp->n_allowed_ips;
+        if (p->network->mesh)
+                return mesh_peer_to_wg_peer(p, wp);     /* endpoint and keepalive of direct peers */
         return 0;
 }
 

@@ -2,7 +2,8 @@
 /* pairing_parse() on arbitrary text, and on arbitrary bodies with a correct check (so the
  * fuzzer gets past the checksum): the first input byte picks the mode. Whatever is
  * accepted must format back to a string that parses to the same pairing; whatever is
- * refused must leave the output untouched and give a reason. */
+ * refused must leave the output untouched and give a reason. Both parsers: tunnel pairings
+ * and mesh invitations. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -12,13 +13,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(const char *text) {
+static void check(const char *text, int (*parse)(const char *, Pairing *, const char **)) {
         Pairing p, q;
         const char *why = NULL;
         char *again = NULL;
 
         memset(&p, 0xa5, sizeof(p));
-        int r = pairing_parse(text, &p, &why);
+        int r = parse(text, &p, &why);
         if (r < 0) {
                 if (r != -EINVAL || !why)
                         abort();
@@ -29,7 +30,7 @@ static void check(const char *text) {
         }
         if (r != 0 || pairing_format(&p, &again) < 0)
                 abort();
-        if (pairing_parse(again, &q, NULL) < 0)
+        if (parse(again, &q, NULL) < 0)
                 abort();
         if (q.kind != p.kind || memcmp(q.id, p.id, PAIRING_ID_LEN) != 0 || q.expires != p.expires ||
             memcmp(q.public_key, p.public_key, WG_KEY_LEN) != 0 ||
@@ -79,7 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 memcpy(text, data + 1, size - 1);
                 text[size - 1] = 0;
         }
-        check(text);
+        /* Tunnel pairings and mesh invitations (kind 3): each parser refuses the other's. */
+        check(text, pairing_parse);
+        check(text, pairing_parse_invitation);
         free(text);
         return 0;
 }

@@ -65,12 +65,40 @@ static bool endpoint_is_valid(const char *e) {
         return wg_endpoint_parse(e, &ep) >= 0;
 }
 
+/* What an invitation must hold beyond the common rules. */
+static const char *invitation_check(const Pairing *p) {
+        if (p->endpoint[0] == 0)
+                return "an invitation needs the coordinator's endpoint";
+        if (p->n_tunnel_addresses < 1 || p->n_tunnel_addresses > PAIRING_MAX_ADDRESSES)
+                return "an invitation needs 1 or 2 reserved addresses";
+        if (p->n_networks < 1 || p->n_networks > PAIRING_MAX_ADDRESSES)
+                return "an invitation needs 1 or 2 coordinator addresses";
+        for (size_t i = 0; i < p->n_tunnel_addresses; i++) {
+                const IpPrefix *a = &p->tunnel_addresses[i];
+                if ((a->family != AF_INET && a->family != AF_INET6) || a->prefixlen == 0 ||
+                    a->prefixlen >= ip_family_bits(a->family) || !ip_prefix_has_host_bits(a))
+                        return "a reserved address is not an address inside a subnet";
+                for (size_t k = 0; k < i; k++)
+                        if (p->tunnel_addresses[k].family == a->family)
+                                return "two reserved addresses of the same family";
+        }
+        for (size_t i = 0; i < p->n_networks; i++) {
+                const IpPrefix *a = &p->networks[i];
+                if ((a->family != AF_INET && a->family != AF_INET6) || a->prefixlen != ip_family_bits(a->family))
+                        return "a coordinator address is not a /32 or /128";
+                for (size_t k = 0; k < i; k++)
+                        if (p->networks[k].family == a->family)
+                                return "two coordinator addresses of the same family";
+        }
+        return NULL;
+}
+
 /* The rules shared by format and parse. */
 static int pairing_check(const Pairing *p, const char **ret_reason) {
         const char *why = NULL;
         static const uint8_t zero_id[PAIRING_ID_LEN];
 
-        if (p->kind != PAIRING_OFFER && p->kind != PAIRING_REPLY)
+        if (p->kind != PAIRING_OFFER && p->kind != PAIRING_REPLY && p->kind != PAIRING_INVITATION)
                 why = "unknown kind";
         else if (memcmp(p->id, zero_id, PAIRING_ID_LEN) == 0)
                 why = "the pairing id is zero";
@@ -86,7 +114,9 @@ static int pairing_check(const Pairing *p, const char **ret_reason) {
                 why = "too many tunnel addresses";
         else if (p->n_networks > PAIRING_MAX_NETWORKS)
                 why = "too many networks";
-        for (size_t i = 0; !why && i < p->n_tunnel_addresses; i++) {
+        if (!why && p->kind == PAIRING_INVITATION)
+                why = invitation_check(p);
+        for (size_t i = 0; !why && p->kind != PAIRING_INVITATION && i < p->n_tunnel_addresses; i++) {
                 IpPrefix peer;
                 if (pairing_peer_address(&p->tunnel_addresses[i], &peer) < 0)
                         why = "a tunnel address has no point-to-point peer address";
@@ -210,7 +240,7 @@ static bool is_space(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-int pairing_parse(const char *s, Pairing *ret, const char **ret_reason) {
+static int parse_kinds(const char *s, Pairing *ret, const char **ret_reason, bool invitation) {
         uint8_t body[BODY_MAX];
         size_t len, body_len;
         const char *b64_end;
@@ -263,6 +293,14 @@ int pairing_parse(const char *s, Pairing *ret, const char **ret_reason) {
                 r = fail(ret_reason, "truncated");
                 goto finish;
         }
+        if (invitation && kind != PAIRING_INVITATION) {
+                r = fail(ret_reason, "not a mesh invitation (a tunnel pairing string?)");
+                goto finish;
+        }
+        if (!invitation && kind == PAIRING_INVITATION) {
+                r = fail(ret_reason, "unknown kind (a mesh invitation: join the mesh with it)");
+                goto finish;
+        }
         p.kind = kind;
         for (size_t i = 0; i < 8; i++)
                 p.expires = (p.expires << 8) | exp[i];
@@ -305,4 +343,12 @@ finish:
         pairing_wipe(&p);
         wg_wipe(body, sizeof(body));
         return r;
+}
+
+int pairing_parse(const char *s, Pairing *ret, const char **ret_reason) {
+        return parse_kinds(s, ret, ret_reason, false);
+}
+
+int pairing_parse_invitation(const char *s, Pairing *ret, const char **ret_reason) {
+        return parse_kinds(s, ret, ret_reason, true);
 }

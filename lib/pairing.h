@@ -19,7 +19,17 @@
  *   u8   n, n prefixes     the sender's local networks (0..32)
  *   4    check             the first 4 bytes of BLAKE2b-256 of everything before it
  * A prefix is u8 family (4 or 6), u8 prefix length, then 4 or 16 address bytes.
- * Nothing may follow the check. */
+ * Nothing may follow the check.
+ *
+ * Kind 3 is a mesh invitation (daemon/mesh.c, docs/mesh.md), in the same body:
+ *   id                 the invitation's id
+ *   public key         the coordinator's
+ *   preshared key      the invitation secret: the private key of a one-time WireGuard key
+ *                      whose public half the coordinator put on its device for the joiner
+ *   endpoint           the coordinator's (required)
+ *   tunnel addresses   the joiner's reserved mesh addresses with the mesh prefix length
+ *                      (1..2, host bits set, one per family)
+ *   networks           the coordinator's mesh addresses as /32 and /128 (1..2) */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,6 +49,7 @@
 typedef enum PairingKind {
         PAIRING_OFFER = 1,
         PAIRING_REPLY = 2,
+        PAIRING_INVITATION = 3,         /* a mesh invitation (docs/mesh.md) */
 } PairingKind;
 
 typedef struct Pairing {
@@ -62,6 +73,8 @@ int pairing_format(const Pairing *p, char **ret);
  * (or -ENOMEM) and *ret_reason, when given, points to a static English reason that never
  * quotes the input (it carries a secret). ret is written only on success. */
 int pairing_parse(const char *s, Pairing *ret, const char **ret_reason);
+/* The same for a mesh invitation (kind 3 only); pairing_parse() refuses invitations. */
+int pairing_parse_invitation(const char *s, Pairing *ret, const char **ret_reason);
 
 /* The id as 32 lowercase hex digits. */
 void pairing_id_to_hex(const uint8_t id[PAIRING_ID_LEN], char ret[PAIRING_ID_HEX_LEN + 1]);

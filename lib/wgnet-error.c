@@ -24,6 +24,10 @@ const WgnetError wgnet_errors[] = {
         { WGNET_ERROR_PREFIX "PairingExpired", ETIME },
         { WGNET_ERROR_PREFIX "PairingUsed", EALREADY },
         { WGNET_ERROR_PREFIX "PairingMismatch", EBADE },
+        { WGNET_ERROR_PREFIX "InvitationExpired", EKEYEXPIRED },
+        { WGNET_ERROR_PREFIX "InvitationUsed", ESTALE },
+        { WGNET_ERROR_PREFIX "MeshUnreachable", ENOTCONN },
+        { WGNET_ERROR_PREFIX "NotMeshMember", ENOLINK },
         { NULL, 0 },
 };
 

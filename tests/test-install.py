@@ -44,6 +44,8 @@ def expected(applet):
         "usr/share/dbus-1/interfaces/org.wgnet1.Network.xml",
         "usr/share/dbus-1/interfaces/org.wgnet1.Peer.xml",
         "usr/share/dbus-1/interfaces/org.wgnet1.Tunnel.xml",
+        "usr/share/dbus-1/interfaces/org.wgnet1.Mesh.xml",
+        "usr/share/dbus-1/interfaces/org.wgnet1.MeshMember.xml",
         "usr/share/polkit-1/actions/org.wgnet1.policy",
         "usr/share/doc/wgnet/50-wgnet-admins.rules.example",
         "usr/share/man/man1/wgnetctl.1",

@@ -141,7 +141,7 @@ TEST(format_refuses_what_parse_refuses) {
         Pairing p = golden_pairing();
         char *s = NULL;
 
-        p.kind = 3;
+        p.kind = 4;
         ASSERT_ERR(pairing_format(&p, &s), EINVAL);
         p = golden_pairing();
         memset(p.id, 0, PAIRING_ID_LEN);
@@ -212,6 +212,60 @@ static void test_peer_one(const char *local, const char *expected) {
         IpPrefix back;
         ASSERT_OK(pairing_peer_address(&peer, &back));
         ASSERT_TRUE(ip_prefix_equal(&back, &l));
+}
+
+static Pairing invitation(void) {
+        Pairing p = golden_pairing();
+        p.kind = PAIRING_INVITATION;
+        p.tunnel_addresses[0] = prefix("10.77.0.5/24");
+        p.tunnel_addresses[1] = prefix("fd77::5/64");
+        p.networks[0] = prefix("10.77.0.1/32");
+        p.networks[1] = prefix("fd77::1/128");
+        return p;
+}
+
+/* Mesh invitations: kind 3 in the same body; only pairing_parse_invitation() takes them. */
+TEST(invitation) {
+        Pairing p = invitation(), q;
+        const char *why = NULL;
+        char *s = NULL;
+
+        ASSERT_OK(pairing_format(&p, &s));
+        ASSERT_OK(pairing_parse_invitation(s, &q, NULL));
+        assert_pairing_equal(&p, &q);
+        ASSERT_ERR(pairing_parse(s, &q, &why), EINVAL);
+        ASSERT_TRUE(strstr(why, "kind") != NULL);
+        free(s);
+        ASSERT_ERR(pairing_parse_invitation(GOLDEN, &q, &why), EINVAL);
+        ASSERT_TRUE(strstr(why, "not a mesh invitation") != NULL);
+
+        static const struct {
+                const char *reserved, *coordinator, *endpoint;
+        } bad[] = {
+                { "10.77.0.5/24", "10.77.0.1/32", "" },                 /* no endpoint */
+                { "10.77.0.5/32", "10.77.0.1/32", "192.0.2.1:51820" },  /* no subnet */
+                { "10.77.0.0/24", "10.77.0.1/32", "192.0.2.1:51820" },  /* no host part */
+                { "10.77.0.5/24", "10.77.0.0/24", "192.0.2.1:51820" },  /* coordinator not a host */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                p = invitation();
+                p.n_tunnel_addresses = p.n_networks = 1;
+                p.tunnel_addresses[0] = prefix(bad[i].reserved);
+                p.networks[0] = prefix(bad[i].coordinator);
+                strcpy(p.endpoint, bad[i].endpoint);
+                s = NULL;
+                ASSERT_ERR(pairing_format(&p, &s), EINVAL);
+                ASSERT_TRUE(s == NULL);
+        }
+        p = invitation();
+        p.n_tunnel_addresses = 0;
+        ASSERT_ERR(pairing_format(&p, &s), EINVAL);
+        p = invitation();
+        p.tunnel_addresses[1] = prefix("10.77.0.6/24");
+        ASSERT_ERR(pairing_format(&p, &s), EINVAL);     /* two of one family */
+        p = invitation();
+        p.n_networks = 0;
+        ASSERT_ERR(pairing_format(&p, &s), EINVAL);
 }
 
 TEST(peer_address) {

@@ -4,6 +4,7 @@
 #include <systemd/sd-bus.h>
 
 #include "manager.h"
+#include "mesh.h"
 #include "test.h"
 #include "tunnel.h"
 #include "wgnet-error.h"
@@ -16,9 +17,11 @@ static const struct {
         { WGNET_NETWORK_INTERFACE, network_vtable },
         { WGNET_PEER_INTERFACE, peer_vtable },
         { WGNET_TUNNEL_INTERFACE, tunnel_vtable },
+        { WGNET_MESH_INTERFACE, mesh_vtable },
 };
 
-static const char *const secret_methods[] = { "GetConfig", "GetQRCode", "Export", "RotateKeys", "GetPairing" };
+static const char *const secret_methods[] = { "GetConfig", "GetQRCode", "Export", "RotateKeys", "GetPairing",
+                                               "CreateInvitation" };
 
 TEST(every_method_has_an_action) {
         unsigned n_methods = 0;

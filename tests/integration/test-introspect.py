@@ -53,8 +53,15 @@ def test_interfaces_match(rig):
     net = unwrap(rig.manager().CreateNetwork("x", opts(Interface=f"wgi{rig.tag[-5:]}", Addresses=["10.91.0.1/24"])))
     peer, _ = unwrap(rig.network(net).AddPeer("p", opts()))
     tunnel = unwrap(rig.manager().CreateTunnel("t", opts(Interface=f"wgt{rig.tag[-5:]}", Activate=False)))
+    mesh = unwrap(rig.manager().CreateNetwork("m", opts(Interface=f"wgm{rig.tag[-5:]}", Addresses=["10.92.0.1/24"],
+                                                        Mode="mesh", Endpoint="192.0.2.1:51820")))
+    dbus.Interface(rig.bus().get_object("org.wgnet1", mesh), "org.wgnet1.Mesh").CreateInvitation(opts(Name="member"))
+    member = [p for p, ifs in unwrap(dbus.Interface(rig.bus().get_object("org.wgnet1", "/org/wgnet1"),
+                                                    "org.freedesktop.DBus.ObjectManager").GetManagedObjects()).items()
+              if "org.wgnet1.MeshMember" in ifs][0]
     update = os.environ.get("WGNET_UPDATE_XML") == "1"
-    for path, name in (("/org/wgnet1", MANAGER), (net, NETWORK), (peer, PEER), (tunnel, "org.wgnet1.Tunnel")):
+    for path, name in (("/org/wgnet1", MANAGER), (net, NETWORK), (peer, PEER), (tunnel, "org.wgnet1.Tunnel"),
+                       (mesh, "org.wgnet1.Mesh"), (member, "org.wgnet1.MeshMember")):
         xml = str(dbus.Interface(rig.bus().get_object("org.wgnet1", path),
                                  "org.freedesktop.DBus.Introspectable").Introspect())
         live = [i for i in ET.fromstring(xml).findall("interface") if i.attrib["name"] == name]

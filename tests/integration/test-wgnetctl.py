@@ -474,7 +474,7 @@ def complete(rig, line):
 
 
 def test_bash_completion(rig):
-    assert complete(rig, "wgnetctl ") == ["help", "monitor", "network", "peer", "status", "tunnel", "version"]
+    assert complete(rig, "wgnetctl ") == ["help", "mesh", "monitor", "network", "peer", "status", "tunnel", "version"]
     assert "next-ip" in complete(rig, "wgnetctl network ")
     assert complete(rig, "wgnetctl peer r") == ["remove", "rotate"]
     assert complete(rig, "wgnetctl peer show ") == ["office"], "network names from the bus"
