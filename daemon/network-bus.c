@@ -169,6 +169,10 @@ static int method_remove_peer(sd_bus_message *m, void *userdata, sd_bus_error *e
         Peer *p = manager_find_peer_by_path(n->manager, path);
         if (!p || p->network != n)
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotFound", "No peer '%s' in network '%s'", path, n->name);
+        if (n->mode == NETWORK_MODE_MESH)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Peer '%s' is a member of mesh '%s': remove it with org.wgnet1.Mesh.RemoveMember, "
+                                         "which revokes it on every member", p->name, n->name);
         r = manager_verify(n->manager, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;

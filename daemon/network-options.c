@@ -163,6 +163,14 @@ int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCh
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Invalid mode '%s': expected hub, gateway, split, site-to-site or mesh",
                                                  opts[NETOPT_MODE].s);
+                /* A mesh is made by CreateNetwork (the coordinator) or JoinMesh (a member);
+                 * an existing network or an imported config does not turn into one, nor back. */
+                if ((imported || self) && (r == NETWORK_MODE_MESH) != (self && self->mode == NETWORK_MODE_MESH))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Mode '%s': %s", opts[NETOPT_MODE].s,
+                                                 self && self->mode == NETWORK_MODE_MESH
+                                                 ? "a mesh stays a mesh (members leave with Mesh.Leave)"
+                                                 : "a mesh is created with CreateNetwork (mode mesh) or joined with JoinMesh");
                 s->mode = r;
         }
         if (opts[NETOPT_EXTRA_ROUTES].set) {

@@ -177,6 +177,12 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
         size_t n_addr_strings = 0, *with_sites = NULL, n_with_sites = 0;
         int r;
 
+        /* A mesh's peers are its members: they come and go through the mesh (daemon/mesh.c). */
+        if (n->mode == NETWORK_MODE_MESH)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Network '%s' is a mesh: members join with an invitation "
+                                         "(org.wgnet1.Mesh.CreateInvitation)", n->name);
+
         if (!names || !keys || !addrs)
                 return -ENOMEM;
         if (n_specs > PEER_BATCH_MAX)

@@ -506,6 +506,27 @@ def test_failed_save_changes_nothing(rig):
     assert rig.prop(path, NETWORK, "MTU") == 1300
 
 
+def test_mesh_mode_is_fixed(rig):
+    """A mesh's peers come and go through the mesh; no network turns into a mesh or back."""
+    m = rig.manager()
+    mesh = unwrap(m.CreateNetwork("meshy", opts(Addresses=["10.98.0.1/24"], Mode="mesh", Endpoint="192.0.2.1:51990",
+                                                Interface=ifname(rig, 7))))
+    before = rig.sqlite("SELECT count(*) FROM peers")
+    msg = expect_error(INVALID, rig.network(mesh).AddPeer, "intruder", opts())
+    assert "mesh" in msg and "CreateInvitation" in msg, msg
+    msg = expect_error(INVALID, rig.network(mesh).Update, opts(Mode="hub"))
+    assert "mesh stays a mesh" in msg, msg
+    msg = expect_error(INVALID, rig.network(state["net"]).Update, opts(Mode="mesh"))
+    assert "JoinMesh" in msg, msg
+    key = run(["wg", "genkey"]).stdout.strip()
+    msg = expect_error(INVALID, m.ImportNetwork, "meshimp", f"[Interface]\nPrivateKey = {key}\nAddress = 10.97.5.1/24\n",
+                       opts(Mode="mesh", Interface=ifname(rig, 8)))
+    assert "JoinMesh" in msg, msg
+    assert rig.sqlite("SELECT count(*) FROM peers") == before
+    assert rig.prop(mesh, NETWORK, "Mode") == "mesh" and rig.prop(state["net"], NETWORK, "Mode") != "mesh"
+    rig.network(mesh).Delete()
+
+
 def test_kill9_then_restart_matches(rig):
     net = rig.network(state["net"])
     for i in range(20):
@@ -537,7 +558,7 @@ TESTS = [test_start_empty, test_create_network, test_create_network_bad_input, t
          test_update_peer_live, test_disable_enable, test_rotate_psk, test_next_addresses_and_stats, test_restart_keeps_everything,
          test_drift_repaired, test_unprivileged_denied, test_polkit_rule_grants_group, test_one_time_network,
          test_export_and_import, test_network_update_and_activation, test_failed_save_changes_nothing,
-         test_kill9_then_restart_matches,
+         test_mesh_mode_is_fixed, test_kill9_then_restart_matches,
          test_remove_and_delete]
 
 if __name__ == "__main__":
