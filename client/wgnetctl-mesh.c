@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* wgnetctl mesh create|invite|join|leave|members|exit-node (docs/mesh.md).
- *
- * Included by wgnetctl.c just before its verb table, so that these verbs use the same
- * option parsing, call and error helpers as the others; it is not compiled on its own. */
+ */
+#include "wgnetctl.h"
 
 #define WGNET_MESH_INTERFACE "org.wgnet1.Mesh"
 #define WGNET_MESH_MEMBER_INTERFACE "org.wgnet1.MeshMember"
@@ -16,7 +15,7 @@ static int find_mesh(Objects *o, const char *name, NetworkInfo **ret) {
         return 0;
 }
 
-static int verb_mesh_create(sd_bus *bus, int argc, char **argv) {
+int verb_mesh_create(sd_bus *bus, int argc, char **argv) {
         if (!GIVEN(OPT_ADDRESS))
                 return usage_error("mesh create needs --address=CIDR (the coordinator's mesh address and subnet)");
         if (!GIVEN(OPT_ENDPOINT))
@@ -26,7 +25,7 @@ static int verb_mesh_create(sd_bus *bus, int argc, char **argv) {
         return verb_network_create(bus, argc, argv);
 }
 
-static int verb_mesh_invite(sd_bus *bus, int argc, char **argv) {
+int verb_mesh_invite(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(objects_done) Objects o = { 0 };
         NetworkInfo *n = NULL;
@@ -74,7 +73,7 @@ static int verb_mesh_invite(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
-static int verb_mesh_join(sd_bus *bus, int argc, char **argv) {
+int verb_mesh_join(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(wipe_freep) char *text = NULL;
         const char *path;
@@ -118,7 +117,7 @@ static int verb_mesh_join(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
-static int verb_mesh_leave(sd_bus *bus, int argc, char **argv) {
+int verb_mesh_leave(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(objects_done) Objects o = { 0 };
         NetworkInfo *n = NULL;
@@ -218,7 +217,7 @@ static const Column mesh_member_columns[] = {
         { "PUBLIC KEY", COLUMN_KEY },
 };
 
-static int verb_mesh_members(sd_bus *bus, int argc, char **argv) {
+int verb_mesh_members(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(table_freep) Table *t = NULL;
         MemberExtra *extras = NULL;
@@ -282,7 +281,7 @@ static int verb_mesh_members(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
-static int verb_mesh_exit_node(sd_bus *bus, int argc, char **argv) {
+int verb_mesh_exit_node(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(objects_done) Objects o = { 0 };
         NetworkInfo *n = NULL;

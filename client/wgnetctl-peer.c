@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* wgnetctl: the peer verbs. */
+#include "wgnetctl.h"
+
+int verb_peer_list(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(table_freep) Table *t = NULL;
+        NetworkInfo *n = NULL;
+        int r;
+
+        r = load(bus, &o);
+        if (r == 0 && argc > 0)
+                r = find_network(&o, argv[0], &n);
+        if (r != 0)
+                return r;
+        for (size_t i = 0; i < o.n_networks; i++)
+                if (!n || n == &o.networks[i]) {
+                        r = refresh_stats(bus, &o, &o.networks[i]);
+                        if (r != 0)
+                                return r;
+                }
+        r = peer_table(&o, n, !n, &t);
+        if (r != 0)
+                return r;
+        if (table_print(t) < 0)
+                return fail("Cannot print the table");
+        if (!output.json && output.legend)
+                printf("\n%zu peer%s listed.\n", table_rows(t), table_rows(t) == 1 ? "" : "s");
+        return 0;
+}
+
+int verb_peer_show(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(fields_freep) Fields *f = fields_new();
+        NetworkInfo *n = NULL;
+        PeerInfo *p = NULL;
+        uint64_t now = now_realtime_usec();
+        int r;
+
+        r = load(bus, &o);
+        if (r == 0)
+                r = find_peer(&o, argc, argv, &n, &p);
+        if (r != 0)
+                return r;
+        if (n) {
+                r = refresh_stats(bus, &o, n);
+                if (r != 0)
+                        return r;
+        }
+        if (output.json) {
+                _cleanup_(json_freep) Json *j = peer_json(p, n);
+                if (!j)
+                        return oom();
+                json_print(stdout, j, output.json_format);
+                return 0;
+        }
+        _cleanup_(freep) char *addresses = strv_join(p->addresses, " ");
+        _cleanup_(freep) char *allowed = strv_join(p->allowed_ips, " ");
+        _cleanup_(freep) char *sites = strv_join(p->site_networks, " ");
+        _cleanup_(freep) char *state = NULL, *network = NULL, *handshake = NULL, *transfer = NULL, *created = NULL,
+                              *updated = NULL, *expires = NULL;
+        char ka[FORMAT_RELATIVE_MAX], rel[FORMAT_RELATIVE_MAX], ts[FORMAT_TIMESTAMP_MAX], rx[FORMAT_BYTES_MAX],
+                tx[FORMAT_BYTES_MAX];
+        bool online = p->online && p->enabled;
+
+        if (!f || !addresses || !allowed || !sites ||
+            asprintf(&state, "%s %s", dot(online), !p->enabled ? "disabled" : online ? "online" : "offline") < 0 ||
+            asprintf(&network, "%s (%s)", n ? n->name : "-", p->network) < 0 ||
+            asprintf(&handshake, "%s%s%s%s", p->last_handshake ? format_timestamp(ts, p->last_handshake) : "never",
+                     p->last_handshake ? " (" : "", p->last_handshake ? format_relative(rel, p->last_handshake, now) : "",
+                     p->last_handshake ? ")" : "") < 0 ||
+            asprintf(&transfer, "%s received, %s sent", format_bytes(rx, p->rx_bytes), format_bytes(tx, p->tx_bytes)) < 0 ||
+            asprintf(&created, "%s (%s)", format_timestamp(ts, p->created_at), format_relative(rel, p->created_at, now)) < 0 ||
+            asprintf(&updated, "%s (%s)", format_timestamp(ts, p->updated_at), format_relative(rel, p->updated_at, now)) < 0)
+                return oom();
+        if (p->expires_at) {
+                if (asprintf(&expires, "%s (%s)", format_timestamp(ts, p->expires_at),
+                             format_relative(rel, p->expires_at, now)) < 0)
+                        return oom();
+        } else if (!(expires = strdup("never")))
+                return oom();
+        _cleanup_(freep) char *rotation = NULL, *last_rotation = NULL, *pending = NULL;
+        char revoke[FORMAT_RELATIVE_MAX];
+        if (format_rotation(p->rotation_interval, p->rotation_kind, p->grace_period, &rotation) < 0 ||
+            asprintf(&last_rotation, "%s (%s)", format_timestamp(ts, p->last_rotation),
+                     format_relative(rel, p->last_rotation, now)) < 0 ||
+            asprintf(&pending, "new key %s, old key cut off at %s at the latest", p->pending_public_key ? p->pending_public_key : "-",
+                     format_timestamp(ts, p->rotation_deadline)) < 0)
+                return oom();
+
+        r = 0;
+        r = r < 0 ? r : fields_add(f, "Peer", p->name, ANSI_BOLD);
+        r = r < 0 ? r : fields_add(f, "State", state, !p->enabled ? ANSI_YELLOW : online ? ANSI_GREEN : NULL);
+        r = r < 0 ? r : fields_add(f, "Network", network, NULL);
+        r = r < 0 ? r : fields_add(f, "Path", p->path, NULL);
+        r = r < 0 ? r : fields_add(f, "Role", p->role, NULL);
+        r = r < 0 ? r : fields_add(f, "Addresses", addresses, NULL);
+        r = r < 0 ? r : fields_add(f, "Allowed IPs", allowed, NULL);
+        if (p->site_networks && p->site_networks[0])
+                r = r < 0 ? r : fields_add(f, "Site networks", sites, NULL);
+        r = r < 0 ? r : fields_add(f, "Endpoint", p->endpoint, NULL);
+        if (!isempty(p->remote_endpoint))
+                r = r < 0 ? r : fields_add(f, "Remote endpoint", p->remote_endpoint, NULL);
+        r = r < 0 ? r : fields_add(f, "Last handshake", handshake, NULL);
+        r = r < 0 ? r : fields_add(f, "Transfer", transfer, NULL);
+        r = r < 0 ? r : fields_add(f, "Keepalive", format_keepalive(ka, p->keepalive), NULL);
+        r = r < 0 ? r : fields_add(f, "Public key", p->public_key, NULL);
+        r = r < 0 ? r : fields_add(f, "Preshared key", p->has_psk ? "yes" : "no", NULL);
+        r = r < 0 ? r : fields_add(f, "Private key", p->private_key_stored ? "stored (encrypted)" : "not stored", NULL);
+        r = r < 0 ? r : fields_add(f, "Email", p->email, NULL);
+        r = r < 0 ? r : fields_add(f, "Created", created, NULL);
+        r = r < 0 ? r : fields_add(f, "Updated", updated, NULL);
+        r = r < 0 ? r : fields_add(f, "Expires", expires, NULL);
+        r = r < 0 ? r : fields_add(f, "Key rotation", rotation, NULL);
+        if (p->last_rotation)
+                r = r < 0 ? r : fields_add(f, "Last rotation", last_rotation, NULL);
+        if (p->rotation_pending)
+                r = r < 0 ? r : fields_add(f, "Rotation pending", pending, ANSI_YELLOW);
+        r = r < 0 ? r : fields_add(f, "Revoke inactive", format_duration(revoke, p->revoke_after_inactive), NULL);
+        if (r < 0)
+                return oom();
+        fields_print(f);
+        return 0;
+}
+
+static bool config_has_private_key(const char *text) {
+        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                if (strncmp(l, "PrivateKey", 10) == 0)
+                        return true;
+        return false;
+}
+
+int verb_peer_add(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *path, *config;
+        NetworkInfo *n = NULL;
+        int r;
+
+        if (GIVEN(OPT_PUBLIC_KEY) && strlen(arg.public_key) != 44)
+                return usage_error("Invalid value '%s' for --public-key: expected 44 characters of base64 (wg pubkey)",
+                                   arg.public_key);
+        r = load(bus, &o);
+        if (r == 0)
+                r = find_network(&o, argv[0], &n);
+        if (r != 0)
+                return r;
+        r = new_call(bus, &m, n->path, WGNET_NETWORK_INTERFACE, "AddPeer");
+        if (r != 0)
+                return r;
+        if (sd_bus_message_append(m, "s", argv[1]) < 0 || append_peer_options(m, true) < 0)
+                return oom();
+        r = call(bus, m, &reply, "Cannot add peer '%s' to network '%s'", argv[1], n->name);
+        if (r != 0)
+                return r;
+        (void) sd_bus_message_sensitive(reply);
+        if (sd_bus_message_read(reply, "os", &path, &config) < 0)
+                return fail("Cannot add peer '%s' to network '%s': bad reply", argv[1], n->name);
+
+        bool generated = config_has_private_key(config);
+        bool one_time = streq_ptr(n->key_policy, "one-time");
+
+        if (output.json) {
+                _cleanup_(json_freep) Json *j = json_new_object();
+                if (!j || json_object_add(j, "Name", json_new_string(argv[1])) < 0 ||
+                    json_object_add(j, "Path", json_new_string(path)) < 0 ||
+                    json_object_add(j, "Network", json_new_string(n->path)) < 0 ||
+                    json_object_add(j, "PrivateKeyGenerated", json_new_bool(generated)) < 0 ||
+                    json_object_add(j, "PrivateKeyStored", json_new_bool(generated && !one_time)) < 0 ||
+                    json_object_add(j, "Config", json_new_string(config)) < 0)
+                        return oom();
+                /* Write to the file as well when asked to. */
+                if (GIVEN(OPT_OUTPUT) && !streq(arg.output, "-")) {
+                        r = write_secret_file(arg.output, config, strlen(config));
+                        if (r != 0)
+                                return r;
+                }
+                json_print(stdout, j, output.json_format);
+                return 0;
+        }
+
+        if (!arg.quiet)
+                fprintf(stderr, "Added peer '%s' to network '%s' (%s).\n", argv[1], n->name, path);
+        if (GIVEN(OPT_OUTPUT)) {
+                r = write_secret_file(arg.output, config, strlen(config));
+                if (r != 0)
+                        return r;
+                if (!streq(arg.output, "-") && !arg.quiet)
+                        fprintf(stderr, "Wrote the config to %s (mode 0600).\n", arg.output);
+        } else {
+                fputs(config, stdout);
+                if (!*config || config[strlen(config) - 1] != '\n')
+                        fputc('\n', stdout);
+        }
+
+        if (!generated) {
+                if (!arg.quiet)
+                        fprintf(stderr, "The peer uses its own key pair: put its private key into the config.\n");
+                return 0;
+        }
+        if (one_time)
+                fprintf(stderr, "%sThis is the only time this private key is shown:%s network '%s' does not store "
+                        "private keys (key policy one-time). Save the config now.\n",
+                        isatty(STDERR_FILENO) ? ANSI_YELLOW : "", isatty(STDERR_FILENO) ? ANSI_NORMAL : "", n->name);
+
+        if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && !isatty(STDOUT_FILENO)))
+                return 0;
+        _cleanup_(wipe_freep) char *qr = NULL;
+        _cleanup_(freep) char *what = NULL;
+        if (asprintf(&what, "'%s' of network '%s'", argv[1], n->name) < 0)
+                return oom();
+        r = config_qr_utf8(config, what, &qr);
+        if (r != 0)
+                return r;
+        fputs(qr, stdout);
+        return 0;
+}
+
+int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *what = GIVEN(OPT_PSK) ? "psk" : "keypair", *config;
+        NetworkInfo *n = NULL;
+        PeerInfo *p = NULL;
+        uint64_t deadline = 0;
+        int r;
+
+        r = load(bus, &o);
+        if (r == 0)
+                r = find_peer(&o, argc, argv, &n, &p);
+        if (r != 0)
+                return r;
+        r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "RotateKeys");
+        if (r != 0)
+                return r;
+        if (sd_bus_message_append(m, "s", what) < 0)
+                return oom();
+        r = call(bus, m, &reply, "Cannot rotate the %s of peer '%s' of network '%s'",
+                 GIVEN(OPT_PSK) ? "preshared key" : "key pair", p->name, n ? n->name : "?");
+        if (r != 0)
+                return r;
+        (void) sd_bus_message_sensitive(reply);
+        if (sd_bus_message_read(reply, "s", &config) < 0)
+                return fail("Cannot read the new config of peer '%s': bad reply", p->name);
+        if (!GIVEN(OPT_PSK))
+                (void) sd_bus_get_property_trivial(bus, WGNET_BUS_NAME, p->path, WGNET_PEER_INTERFACE,
+                                                   "RotationDeadline", &error, 't', &deadline);
+        if (output.json) {
+                _cleanup_(json_freep) Json *j = json_new_object();
+                if (!j || json_object_add(j, "Path", json_new_string(p->path)) < 0 ||
+                    json_object_add(j, "Rotated", json_new_string(what)) < 0 ||
+                    json_object_add(j, "RotationDeadline", json_new_unsigned(deadline)) < 0 ||
+                    json_object_add(j, "Config", json_new_string(config)) < 0)
+                        return oom();
+                if (GIVEN(OPT_OUTPUT) && !streq(arg.output, "-")) {
+                        r = write_secret_file(arg.output, config, strlen(config));
+                        if (r != 0)
+                                return r;
+                }
+                json_print(stdout, j, output.json_format);
+                return 0;
+        }
+        if (!arg.quiet) {
+                char ts[FORMAT_TIMESTAMP_MAX];
+                if (GIVEN(OPT_PSK))
+                        fprintf(stderr, "New preshared key for peer '%s' of network '%s', in force now: the client is cut off "
+                                "until it uses this config.\n", p->name, n ? n->name : "?");
+                else
+                        fprintf(stderr, "New key pair for peer '%s' of network '%s': the old key works until the new one "
+                                "completes a handshake, at the latest until %s.\n", p->name, n ? n->name : "?",
+                                deadline ? format_timestamp(ts, deadline) : "the grace period ends");
+        }
+        if (GIVEN(OPT_OUTPUT)) {
+                r = write_secret_file(arg.output, config, strlen(config));
+                if (r != 0)
+                        return r;
+                if (!streq(arg.output, "-") && !arg.quiet)
+                        fprintf(stderr, "Wrote the new config to %s (mode 0600).\n", arg.output);
+        } else
+                fputs(config, stdout);
+        if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && !isatty(STDOUT_FILENO)) || !config_has_private_key(config))
+                return 0;
+        _cleanup_(wipe_freep) char *qr = NULL;
+        _cleanup_(freep) char *label = NULL;
+        if (asprintf(&label, "'%s' of network '%s'", p->name, n ? n->name : "?") < 0)
+                return oom();
+        r = config_qr_utf8(config, label, &qr);
+        if (r != 0)
+                return r;
+        fputs(qr, stdout);
+        return 0;
+}
+
+static int peer_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        NetworkInfo *n = NULL;
+        PeerInfo *p = NULL;
+        int r;
+
+        r = load(bus, &o);
+        if (r == 0)
+                r = find_peer(&o, argc, argv, &n, &p);
+        if (r != 0)
+                return r;
+        r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, member);
+        if (r != 0)
+                return r;
+        r = call(bus, m, NULL, "Cannot %s peer '%s' of network '%s'", what, p->name, n ? n->name : "?");
+        if (r == 0 && !arg.quiet && !output.json)
+                printf("Peer '%s' of network '%s' %s.\n", p->name, n ? n->name : "?", done);
+        return r;
+}
+
+int verb_peer_remove(sd_bus *bus, int argc, char **argv) {
+        return peer_simple(bus, argc, argv, "Remove", "remove", "removed");
+}
+
+int verb_peer_enable(sd_bus *bus, int argc, char **argv) {
+        return peer_simple(bus, argc, argv, "Enable", "enable", "enabled");
+}
+
+int verb_peer_disable(sd_bus *bus, int argc, char **argv) {
+        return peer_simple(bus, argc, argv, "Disable", "disable", "disabled");
+}
+
+int verb_peer_set(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        NetworkInfo *n = NULL;
+        PeerInfo *p = NULL;
+        int r;
+
+        r = check_settings_given("peer set", PEER_SETTINGS | BIT(OPT_NAME));
+        if (r == 0)
+                r = load(bus, &o);
+        if (r == 0)
+                r = find_peer(&o, argc, argv, &n, &p);
+        if (r != 0)
+                return r;
+        r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "Update");
+        if (r != 0)
+                return r;
+        if (append_peer_options(m, false) < 0)
+                return oom();
+        r = call(bus, m, NULL, "Cannot change peer '%s' of network '%s'", p->name, n ? n->name : "?");
+        if (r == 0 && !arg.quiet && !output.json)
+                printf("Peer '%s' of network '%s' updated.\n", GIVEN(OPT_NAME) ? arg.name : p->name, n ? n->name : "?");
+        return r;
+}
+
+int verb_peer_config(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *text;
+        NetworkInfo *n = NULL;
+        PeerInfo *p = NULL;
+        int r;
+
+        r = load(bus, &o);
+        if (r == 0)
+                r = find_peer(&o, argc, argv, &n, &p);
+        if (r != 0)
+                return r;
+        r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "GetConfig");
+        if (r != 0)
+                return r;
+        r = call(bus, m, &reply, "Cannot get the config of peer '%s' of network '%s'", p->name, n ? n->name : "?");
+        if (r != 0)
+                return r;
+        (void) sd_bus_message_sensitive(reply);
+        if (sd_bus_message_read(reply, "s", &text) < 0)
+                return fail("Cannot read the config of peer '%s': bad reply", p->name);
+        r = write_secret_file(GIVEN(OPT_OUTPUT) ? arg.output : "-", text, strlen(text));
+        if (r == 0 && GIVEN(OPT_OUTPUT) && !streq(arg.output, "-") && !arg.quiet)
+                fprintf(stderr, "Wrote the config of peer '%s' to %s (mode 0600).\n", p->name, arg.output);
+        return r;
+}
+
+int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *format = "utf8", *file = NULL;
+        const void *data;
+        size_t size;
+        NetworkInfo *n = NULL;
+        PeerInfo *p = NULL;
+        int r;
+
+        if (GIVEN(OPT_PNG) && GIVEN(OPT_SVG))
+                return usage_error("Give either --png or --svg, not both");
+        if (GIVEN(OPT_PNG))
+                format = "png", file = arg.png;
+        else if (GIVEN(OPT_SVG))
+                format = "svg", file = arg.svg;
+        if (!file && GIVEN(OPT_OUTPUT))
+                file = arg.output;
+        r = load(bus, &o);
+        if (r == 0)
+                r = find_peer(&o, argc, argv, &n, &p);
+        if (r != 0)
+                return r;
+        if (!file && !streq(format, "utf8") && isatty(STDOUT_FILENO))
+                return usage_error("Not writing a %s image to a terminal: give --%s=FILE", format, format);
+        if (streq(format, "utf8")) {
+                /* The terminal form is drawn here from the config. */
+                _cleanup_(wipe_freep) char *qr = NULL;
+                _cleanup_(freep) char *what = NULL;
+                const char *text;
+                r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "GetConfig");
+                if (r != 0)
+                        return r;
+                r = call(bus, m, &reply, "Cannot get the config of peer '%s' of network '%s'", p->name, n ? n->name : "?");
+                if (r != 0)
+                        return r;
+                (void) sd_bus_message_sensitive(reply);
+                if (sd_bus_message_read(reply, "s", &text) < 0)
+                        return fail("Cannot read the config of peer '%s': bad reply", p->name);
+                if (asprintf(&what, "'%s' of network '%s'", p->name, n ? n->name : "?") < 0)
+                        return oom();
+                r = config_qr_utf8(text, what, &qr);
+                if (r != 0)
+                        return r;
+                return write_secret_file(file ? file : "-", qr, strlen(qr));
+        }
+        r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "GetQRCode");
+        if (r != 0)
+                return r;
+        if (sd_bus_message_append(m, "s", format) < 0)
+                return oom();
+        r = call(bus, m, &reply, "Cannot get the QR code of peer '%s' of network '%s'", p->name, n ? n->name : "?");
+        if (r != 0)
+                return r;
+        (void) sd_bus_message_sensitive(reply);
+        if (sd_bus_message_read_array(reply, 'y', &data, &size) < 0)
+                return fail("Cannot read the QR code of peer '%s': bad reply", p->name);
+        r = write_secret_file(file ? file : "-", data, size);
+        if (r == 0 && file && !streq(file, "-") && !arg.quiet)
+                fprintf(stderr, "Wrote the QR code (%s) of peer '%s' to %s (mode 0600).\n", format, p->name, file);
+        return r;
+}
