@@ -652,13 +652,35 @@ static int verb_help(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
+/* The list that a repeatable option adds to, or NULL. */
+static char ***list_of(int opt) {
+        switch (opt) {
+        case OPT_ADDRESS: return &arg.addresses;
+        case OPT_DNS: return &arg.dns;
+        case OPT_ROUTE: return &arg.routes;
+        case OPT_SITE: return &arg.sites;
+        case OPT_LOCAL_NETWORK: return &arg.local_networks;
+        case OPT_REMOTE_NETWORK: return &arg.remote_networks;
+        case OPT_TUNNEL_ADDRESS: return &arg.tunnel_addresses;
+        default: return NULL;
+        }
+}
+
 static int parse_argv(int argc, char **argv) {
         int c, r;
         uint64_t v;
 
         while ((c = getopt_long(argc, argv, "hqa:o:", long_options, NULL)) >= 0) {
+                if (c == 'a')
+                        c = OPT_ADDRESS;
                 if (c >= OPT_ADDRESS && c < _OPT_VERB_MAX)
                         arg.given |= BIT(c);
+                char ***list = list_of(c);
+                if (list) {
+                        if (list_option(list, optarg) < 0)
+                                return oom();
+                        continue;
+                }
                 switch (c) {
                 case 'h':
                         print_help();
@@ -689,39 +711,8 @@ static int parse_argv(int argc, char **argv) {
                 case OPT_SHOW_KEYS:
                         output.show_keys = true;
                         break;
-                case 'a':
-                        arg.given |= BIT(OPT_ADDRESS);
-                        __attribute__((fallthrough));
-                case OPT_ADDRESS:
-                        if (list_option(&arg.addresses, optarg) < 0)
-                                return oom();
-                        break;
-                case OPT_DNS:
-                        if (list_option(&arg.dns, optarg) < 0)
-                                return oom();
-                        break;
-                case OPT_ROUTE:
-                        if (list_option(&arg.routes, optarg) < 0)
-                                return oom();
-                        break;
-                case OPT_SITE:
-                        if (list_option(&arg.sites, optarg) < 0)
-                                return oom();
-                        break;
                 case OPT_ENDPOINT:
                         arg.endpoint = optarg;
-                        break;
-                case OPT_LOCAL_NETWORK:
-                        if (list_option(&arg.local_networks, optarg) < 0)
-                                return oom();
-                        break;
-                case OPT_REMOTE_NETWORK:
-                        if (list_option(&arg.remote_networks, optarg) < 0)
-                                return oom();
-                        break;
-                case OPT_TUNNEL_ADDRESS:
-                        if (list_option(&arg.tunnel_addresses, optarg) < 0)
-                                return oom();
                         break;
                 case OPT_REMOTE_ENDPOINT:
                         arg.remote_endpoint = optarg;

@@ -161,3 +161,18 @@ int bus_property_get_key(sd_bus *bus, const char *path, const char *interface, c
         wg_key_to_base64(key, userdata);
         return sd_bus_message_append(reply, "s", key);
 }
+
+int bus_paths_of(Hashmap *h, size_t path_offset, char ***ret) {
+        size_t k = 0;
+        void *o;
+        char **v = calloc(hashmap_size(h) + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        HASHMAP_FOREACH(o, h, i)
+                if (!(v[k++] = strdup(*(char **) ((uint8_t *) o + path_offset)))) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        *ret = v;
+        return 0;
+}

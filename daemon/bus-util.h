@@ -5,6 +5,7 @@
 #include <systemd/sd-bus.h>
 
 #include "addr.h"
+#include "hashmap.h"
 #include "macro.h"
 
 /* One option of an a{sv} argument. */
@@ -34,6 +35,10 @@ int bus_append_prefixes(sd_bus_message *reply, const IpPrefix *p, size_t n);
 
 /* Turn a negative errno into a project error reply (with a message) when unset. */
 int bus_reply_errno(sd_bus_error *error, int r, const char *fmt, ...) _printf_(3, 4);
+
+/* The object paths of the objects in h (a char * at path_offset in each), for a node
+ * enumerator. */
+int bus_paths_of(Hashmap *h, size_t path_offset, char ***ret);
 
 uint64_t now_usec(void);
 /* CLOCK_MONOTONIC in µs. */

@@ -574,18 +574,7 @@ static int network_node_enumerator(sd_bus *bus, const char *path, void *userdata
 static int peer_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
                                 sd_bus_error *error) {
         Manager *m = userdata;
-        size_t k = 0;
-        Peer *p;
-        char **v = calloc(hashmap_size(m->peers_by_id) + 1, sizeof(char *));
-        if (!v)
-                return -ENOMEM;
-        HASHMAP_FOREACH(p, m->peers_by_id, i)
-                if (!(v[k++] = strdup(p->path))) {
-                        strv_free(v);
-                        return -ENOMEM;
-                }
-        *nodes = v;
-        return 0;
+        return bus_paths_of(m->peers_by_id, offsetof(Peer, path), nodes);
 }
 
 int manager_bus_register(Manager *m) {

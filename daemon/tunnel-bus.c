@@ -875,18 +875,7 @@ static int tunnel_object_find(sd_bus *bus, const char *path, const char *interfa
 static int tunnel_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
                                   sd_bus_error *error) {
         Manager *m = userdata;
-        size_t k = 0;
-        Tunnel *t;
-        char **v = calloc(hashmap_size(m->tunnels_by_id) + 1, sizeof(char *));
-        if (!v)
-                return -ENOMEM;
-        HASHMAP_FOREACH(t, m->tunnels_by_id, i)
-                if (!(v[k++] = strdup(t->path))) {
-                        strv_free(v);
-                        return -ENOMEM;
-                }
-        *nodes = v;
-        return 0;
+        return bus_paths_of(m->tunnels_by_id, offsetof(Tunnel, path), nodes);
 }
 
 int tunnel_bus_register(Manager *m) {
