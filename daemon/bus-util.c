@@ -176,3 +176,16 @@ int bus_paths_of(Hashmap *h, size_t path_offset, char ***ret) {
         *ret = v;
         return 0;
 }
+
+int set_string(char **field, const char *value, bool *changed) {
+        if (streq_ptr(*field, value))
+                return 0;
+        char *c = strdup(value);
+        if (!c)
+                return -ENOMEM;
+        free(*field);
+        *field = c;
+        if (changed)
+                *changed = true;
+        return 0;
+}

@@ -40,6 +40,10 @@ int bus_reply_errno(sd_bus_error *error, int r, const char *fmt, ...) _printf_(3
  * enumerator. */
 int bus_paths_of(Hashmap *h, size_t path_offset, char ***ret);
 
+/* *field = a copy of value (the old one freed) unless equal; *changed (if not NULL) set
+ * when it changed. */
+int set_string(char **field, const char *value, bool *changed);
+
 uint64_t now_usec(void);
 /* CLOCK_MONOTONIC in µs. */
 uint64_t now_monotonic_usec(void);

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <math.h>
 
+#include "bus-util.h"
 #include "config.h"
 #include "log.h"
 
@@ -34,15 +35,6 @@ static char *strip(char *s) {
         return s;
 }
 
-static int set_string(char **dst, const char *v) {
-        char *c = strdup(v);
-        if (!c)
-                return -ENOMEM;
-        free(*dst);
-        *dst = c;
-        return 0;
-}
-
 int config_parse_file(const char *path, bool required, ManagerConfig *c) {
         _cleanup_(fclosep) FILE *f = fopen(path, "re");
         char line[1024];
@@ -73,7 +65,7 @@ int config_parse_file(const char *path, bool required, ManagerConfig *c) {
                                 log_error("%s:%u: StateDirectory must be an absolute path, not '%s'", path, n, value);
                                 return -EINVAL;
                         }
-                        r = set_string(&c->state_dir, value);
+                        r = set_string(&c->state_dir, value, NULL);
                 } else if (streq(key, "TickSeconds")) {
                         r = config_parse_tick(value, &c->tick_usec);
                         if (r < 0)
@@ -103,7 +95,7 @@ int config_parse_file(const char *path, bool required, ManagerConfig *c) {
                         else
                                 c->history_coarse_days = days;
                 } else if (streq(key, "UserspaceImplementation")) {
-                        r = set_string(&c->userspace_binary, value);
+                        r = set_string(&c->userspace_binary, value, NULL);
                 } else {
                         log_error("%s:%u: unknown key '%s'", path, n, key);
                         r = -EINVAL;

@@ -222,18 +222,6 @@ void network_settings_done(NetworkSettings *s) {
         s->extra_routes = NULL;
 }
 
-static int set_string(char **dst, const char *src, bool *changed) {
-        if (streq_ptr(*dst, src))
-                return 0;
-        char *c = strdup(src);
-        if (!c)
-                return -ENOMEM;
-        free(*dst);
-        *dst = c;
-        *changed = true;
-        return 0;
-}
-
 int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, const char **ret_changed) {
         size_t k = 0;
         bool ch;

@@ -8,53 +8,10 @@
 #include "db.h"
 #include "log.h"
 #include "manager.h"
+#include "tunnel-settings.h"
 #include "tunnel.h"
 #include "validate.h"
 #include "wgnet-error.h"
-
-/* The a{sv} options of CreateTunnel, Tunnel.Update and ImportPairing. */
-enum {
-        TOPT_NAME,
-        TOPT_INTERFACE,
-        TOPT_LISTEN_PORT,
-        TOPT_REMOTE_PUBLIC_KEY,
-        TOPT_REMOTE_ENDPOINT,
-        TOPT_ENDPOINT,
-        TOPT_LOCAL_NETWORKS,
-        TOPT_REMOTE_NETWORKS,
-        TOPT_TUNNEL_ADDRESSES,
-        TOPT_KEEPALIVE,
-        TOPT_PSK,
-        TOPT_PAIRING_LIFETIME,
-        TOPT_ONLINE_THRESHOLD,
-        TOPT_ACTIVATE,
-        _TOPT_MAX,
-};
-
-#define TUNNEL_OPTIONS_INIT                                             \
-        {                                                               \
-                [TOPT_NAME] = { "Name", "s" },                          \
-                [TOPT_INTERFACE] = { "Interface", "s" },                \
-                [TOPT_LISTEN_PORT] = { "ListenPort", "q" },             \
-                [TOPT_REMOTE_PUBLIC_KEY] = { "RemotePublicKey", "s" },  \
-                [TOPT_REMOTE_ENDPOINT] = { "RemoteEndpoint", "s" },     \
-                [TOPT_ENDPOINT] = { "Endpoint", "s" },                  \
-                [TOPT_LOCAL_NETWORKS] = { "LocalNetworks", "as" },      \
-                [TOPT_REMOTE_NETWORKS] = { "RemoteNetworks", "as" },    \
-                [TOPT_TUNNEL_ADDRESSES] = { "TunnelAddresses", "as" },  \
-                [TOPT_KEEPALIVE] = { "PersistentKeepalive", "q" },      \
-                [TOPT_PSK] = { "PresharedKey", "s" },                   \
-                [TOPT_PAIRING_LIFETIME] = { "PairingLifetime", "u" },   \
-                [TOPT_ONLINE_THRESHOLD] = { "OnlineThreshold", "u" },   \
-                [TOPT_ACTIVATE] = { "Activate", "b" },                  \
-        }
-
-typedef enum OptionUse {
-        USE_CREATE,
-        USE_UPDATE,
-        USE_IMPORT_OFFER,
-        USE_IMPORT_REPLY,
-} OptionUse;
 
 /* Which options each call takes. */
 static bool option_allowed(int o, OptionUse use) {
@@ -74,18 +31,9 @@ static bool option_allowed(int o, OptionUse use) {
         return false;
 }
 
-typedef struct TunnelSettings {
-        IpPrefix *local_networks, *remote_networks;
-        size_t n_local_networks, n_remote_networks;
-        IpPrefix tunnel_addresses[PAIRING_MAX_ADDRESSES];
-        size_t n_tunnel_addresses;
-        uint8_t remote_key[WG_KEY_LEN];
-        bool has_remote_key;
-        uint8_t psk[WG_KEY_LEN];
-        bool has_psk;
-} TunnelSettings;
 
-static void tunnel_settings_done(TunnelSettings *s) {
+
+void tunnel_settings_done(TunnelSettings *s) {
         free(s->local_networks);
         free(s->remote_networks);
         wg_wipe(s, sizeof(*s));
@@ -148,7 +96,7 @@ static int check_tunnel_addresses(char **l, TunnelSettings *s, sd_bus_error *err
 }
 
 /* Check the options; self is the tunnel being updated (NULL when creating). */
-static int tunnel_settings_check(Manager *m, Tunnel *self, BusOption *o, OptionUse use, TunnelSettings *s,
+int tunnel_settings_check(Manager *m, Tunnel *self, BusOption *o, OptionUse use, TunnelSettings *s,
                                  sd_bus_error *error) {
         int r;
 
@@ -213,17 +161,8 @@ static int tunnel_settings_check(Manager *m, Tunnel *self, BusOption *o, OptionU
         return 0;
 }
 
-static int set_string(char **field, const char *value) {
-        char *s = strdup(value);
-        if (!s)
-                return -ENOMEM;
-        free(*field);
-        *field = s;
-        return 0;
-}
-
 /* Apply checked settings in memory; ret_changed gets the changed property names. */
-static int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, const char **changed) {
+int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, const char **changed) {
         size_t k = 0;
         int r;
 
@@ -237,13 +176,13 @@ static int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, con
                 changed[k++] = "RemotePublicKey";
         }
         if (o[TOPT_REMOTE_ENDPOINT].set) {
-                if ((r = set_string(&t->remote_endpoint, o[TOPT_REMOTE_ENDPOINT].s)) < 0)
+                if ((r = set_string(&t->remote_endpoint, o[TOPT_REMOTE_ENDPOINT].s, NULL)) < 0)
                         return r;
                 t->endpoint_dirty = true;
                 changed[k++] = "RemoteEndpoint";
         }
         if (o[TOPT_ENDPOINT].set) {
-                if ((r = set_string(&t->local_endpoint, o[TOPT_ENDPOINT].s)) < 0)
+                if ((r = set_string(&t->local_endpoint, o[TOPT_ENDPOINT].s, NULL)) < 0)
                         return r;
                 changed[k++] = "LocalEndpoint";
         }
@@ -288,7 +227,7 @@ static int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, con
 
 /* Insert t (new keys set) and bring it up when active, in one transaction; then make it
  * findable and announce it. On failure t is freed by the caller. */
-static int tunnel_create_commit(Manager *m, Tunnel *t, const uint8_t *used_offer_id, sd_bus_error *error) {
+int tunnel_create_commit(Manager *m, Tunnel *t, const uint8_t *used_offer_id, sd_bus_error *error) {
         int r = db_begin(m->db);
         if (r < 0)
                 return r;
@@ -334,7 +273,7 @@ static int tunnel_create_commit(Manager *m, Tunnel *t, const uint8_t *used_offer
         return 0;
 }
 
-static int tunnel_generate_keys(Tunnel *t) {
+int tunnel_generate_keys(Tunnel *t) {
         uint8_t key[WG_KEY_LEN];
         int r = wg_key_generate_private(key);
         if (r >= 0)
@@ -345,7 +284,7 @@ static int tunnel_generate_keys(Tunnel *t) {
         return r;
 }
 
-static int check_new_name(Manager *m, const char *name, const char *ifname, sd_bus_error *error) {
+int tunnel_check_new_name(Manager *m, const char *name, const char *ifname, sd_bus_error *error) {
         if (!tunnel_name_is_valid(name))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid tunnel name '%s': 1-64 characters of letters, digits, '_.@+-' and inner spaces",
@@ -377,7 +316,7 @@ int method_create_tunnel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 goto finish;
         ifname = o[TOPT_INTERFACE].set ? o[TOPT_INTERFACE].s : name;
-        r = check_new_name(mgr, name, ifname, error);
+        r = tunnel_check_new_name(mgr, name, ifname, error);
         if (r >= 0)
                 r = tunnel_settings_check(mgr, NULL, o, USE_CREATE, &s, error);
         if (r < 0)
@@ -410,276 +349,6 @@ finish:
         tunnel_settings_done(&s);
         if (r < 0)
                 return bus_reply_errno(error, r, "Cannot create tunnel '%s'", name);
-        return r;
-}
-
-static int pairing_expired(const Pairing *p, sd_bus_error *error) {
-        char hex[PAIRING_ID_HEX_LEN + 1], when[64];
-        time_t e = (time_t) p->expires;
-        struct tm tm;
-
-        if ((uint64_t) (now_usec() / 1000000) < p->expires)
-                return 0;
-        pairing_id_to_hex(p->id, hex);
-        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&e, &tm));
-        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PairingExpired",
-                                 "Pairing %s expired at %s: ask for a new one (GetPairing)", hex, when);
-}
-
-static int pairing_used_error(const uint8_t id[PAIRING_ID_LEN], sd_bus_error *error) {
-        char hex[PAIRING_ID_HEX_LEN + 1];
-        pairing_id_to_hex(id, hex);
-        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PairingUsed",
-                                 "Pairing %s was already used on this host: a pairing string works once", hex);
-}
-
-/* An offer from another host: a new tunnel towards it. */
-static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *o, sd_bus_error *error) {
-        _cleanup_(tunnel_freep) Tunnel *t = NULL;
-        TunnelSettings s = {0};
-        const char *changed[16];
-        char hex[PAIRING_ID_HEX_LEN + 1], name_buf[32];
-        const char *name, *ifname;
-        Tunnel *other;
-        int r;
-
-        pairing_id_to_hex(p->id, hex);
-        snprintf(name_buf, sizeof(name_buf), "wgt-%.8s", hex);
-        name = o[TOPT_NAME].set ? o[TOPT_NAME].s : name_buf;
-        ifname = o[TOPT_INTERFACE].set ? o[TOPT_INTERFACE].s : name;
-        r = check_new_name(mgr, name, ifname, error);
-        if (r >= 0)
-                r = tunnel_settings_check(mgr, NULL, o, USE_IMPORT_OFFER, &s, error);
-        if (r < 0)
-                goto finish;
-        /* The offer's networks become the remote networks: they must not overlap ours. */
-        for (size_t i = 0; i < p->n_networks; i++)
-                for (size_t k = 0; k < s.n_local_networks; k++)
-                        if (ip_prefix_overlaps(&p->networks[i], &s.local_networks[k])) {
-                                char a[IP_PREFIX_STRLEN];
-                                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                      "The remote network %s of pairing %s overlaps LocalNetworks",
-                                                      ip_prefix_to_string(&p->networks[i], a), hex);
-                                goto finish;
-                        }
-        /* Used, then expired, then a tunnel to that host already: the most telling first. */
-        r = db_pairing_is_used(mgr->db, PAIRING_OFFER, p->id);
-        if (r > 0)
-                r = pairing_used_error(p->id, error);
-        if (r >= 0)
-                r = pairing_expired(p, error);
-        if (r < 0)
-                goto finish;
-        HASHMAP_FOREACH(other, mgr->tunnels_by_id, i) {
-                if (wg_key_equal(other->public_key, p->public_key)) {
-                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                              "Pairing %s was made by tunnel '%s' of this host: import it on the other host",
-                                              hex, other->name);
-                        goto finish;
-                }
-                if (other->has_remote_key && wg_key_equal(other->remote_public_key, p->public_key)) {
-                        r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "TunnelExists",
-                                              "Tunnel '%s' already leads to the host of pairing %s", other->name, hex);
-                        goto finish;
-                }
-        }
-        r = manager_verify(mgr, m, error);
-        if (r == 0) {
-                r = 1;
-                goto finish;
-        }
-        if (r < 0)
-                goto finish;
-
-        r = tunnel_new(mgr, mgr->next_tunnel_id, name, ifname, &t);
-        if (r >= 0)
-                r = tunnel_generate_keys(t);
-        if (r < 0)
-                goto finish;
-        t->created_at = now_usec();
-        t->listen_port = manager_free_tunnel_port(mgr);
-        r = tunnel_settings_apply(t, o, &s, changed);
-        if (r < 0)
-                goto finish;
-        t->has_remote_key = true;
-        memcpy(t->remote_public_key, p->public_key, WG_KEY_LEN);
-        if ((r = set_string(&t->remote_endpoint, p->endpoint)) < 0)
-                goto finish;
-        t->remote_networks = calloc(p->n_networks + 1, sizeof(IpPrefix));
-        if (!t->remote_networks) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        memcpy(t->remote_networks, p->networks, p->n_networks * sizeof(IpPrefix));
-        t->n_remote_networks = p->n_networks;
-        for (size_t i = 0; i < p->n_tunnel_addresses; i++)
-                (void) pairing_peer_address(&p->tunnel_addresses[i], &t->tunnel_addresses[i]);
-        t->n_tunnel_addresses = p->n_tunnel_addresses;
-        r = tunnel_seal(t, "tunnels.preshared_key", p->preshared_key, t->psk_sealed);
-        if (r < 0)
-                goto finish;
-        t->has_psk = true;
-        t->pairing = TUNNEL_PAIRING_IMPORTED;
-        memcpy(t->pairing_id, p->id, PAIRING_ID_LEN);
-        t->active = o[TOPT_ACTIVATE].set ? o[TOPT_ACTIVATE].b : true;
-        r = tunnel_create_commit(mgr, t, p->id, error);
-        if (r < 0)
-                goto finish;
-        log_info("%s: tunnel '%s' created from pairing %s", t->ifname, t->name, hex);
-        r = sd_bus_reply_method_return(m, "o", TAKE_PTR(t)->path);
-finish:
-        tunnel_settings_done(&s);
-        return r;
-}
-
-/* A reply to an offer of ours: completes the tunnel that is waiting for it. */
-static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *o, sd_bus_error *error) {
-        TunnelSettings s = {0};
-        char hex[PAIRING_ID_HEX_LEN + 1];
-        uint8_t pending[WG_KEY_LEN];
-        Tunnel *t = NULL, *i_t;
-        int r;
-
-        pairing_id_to_hex(p->id, hex);
-        r = tunnel_settings_check(mgr, NULL, o, USE_IMPORT_REPLY, &s, error);
-        if (r < 0)
-                goto finish;
-        r = db_pairing_is_used(mgr->db, PAIRING_REPLY, p->id);
-        if (r > 0)
-                r = pairing_used_error(p->id, error);
-        if (r >= 0)
-                r = pairing_expired(p, error);
-        if (r < 0)
-                goto finish;
-        HASHMAP_FOREACH(i_t, mgr->tunnels_by_id, i)
-                if (i_t->pairing == TUNNEL_PAIRING_OFFERED && memcmp(i_t->pairing_id, p->id, PAIRING_ID_LEN) == 0)
-                        t = i_t;
-        if (!t) {
-                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotFound",
-                                              "No tunnel of this host is waiting for pairing %s "
-                                              "(a newer GetPairing replaces the older offer)", hex);
-                goto finish;
-        }
-        r = tunnel_pending_psk(t, pending);
-        if (r < 0)
-                goto finish;
-        if (!wg_key_equal(pending, p->preshared_key)) {
-                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PairingMismatch",
-                                      "Pairing %s does not answer the offer of tunnel '%s' (preshared key differs)",
-                                      hex, t->name);
-                goto finish;
-        }
-        if (wg_key_equal(p->public_key, t->public_key)) {
-                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Pairing %s carries this tunnel's own key: import it on the other host", hex);
-                goto finish;
-        }
-        for (size_t i = 0; i < p->n_networks; i++)
-                for (size_t k = 0; k < t->n_local_networks; k++)
-                        if (ip_prefix_overlaps(&p->networks[i], &t->local_networks[k])) {
-                                char a[IP_PREFIX_STRLEN];
-                                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                      "The remote network %s of pairing %s overlaps the local networks of tunnel '%s'",
-                                                      ip_prefix_to_string(&p->networks[i], a), hex, t->name);
-                                goto finish;
-                        }
-        r = manager_verify(mgr, m, error);
-        if (r == 0) {
-                r = 1;
-                goto finish;
-        }
-        if (r < 0)
-                goto finish;
-
-        /* Remember the old values to undo a failed save. */
-        IpPrefix *new_remote = calloc(p->n_networks + 1, sizeof(IpPrefix));
-        char *new_endpoint = strdup(isempty(p->endpoint) ? t->remote_endpoint : p->endpoint);
-        if (!new_remote || !new_endpoint) {
-                free(new_remote);
-                free(new_endpoint);
-                r = -ENOMEM;
-                goto finish;
-        }
-        memcpy(new_remote, p->networks, p->n_networks * sizeof(IpPrefix));
-        Tunnel old = *t;
-        t->has_remote_key = true;
-        memcpy(t->remote_public_key, p->public_key, WG_KEY_LEN);
-        t->remote_endpoint = new_endpoint;
-        t->remote_networks = new_remote;
-        t->n_remote_networks = p->n_networks;
-        r = tunnel_seal(t, "tunnels.preshared_key", pending, t->psk_sealed);
-        t->has_psk = true;
-        t->has_pending_psk = false;
-        t->pairing = TUNNEL_PAIRING_NONE;
-        t->endpoint_dirty = true;
-        if (r >= 0)
-                r = db_begin(mgr->db);
-        if (r >= 0) {
-                r = db_tunnel_update(mgr->db, t);
-                if (r >= 0)
-                        r = db_pairing_mark_used(mgr->db, PAIRING_REPLY, p->id, t->id);
-                if (r >= 0)
-                        r = db_commit(mgr->db);
-                if (r < 0)
-                        db_rollback(mgr->db);
-        }
-        if (r < 0) {
-                free(t->remote_endpoint);
-                free(t->remote_networks);
-                *t = old;
-                if (r == -EEXIST)
-                        r = pairing_used_error(p->id, error);
-                goto finish;
-        }
-        free(old.remote_endpoint);
-        free(old.remote_networks);
-        t->activated_usec = 0;          /* "connecting" counts from now */
-        if (t->active) {
-                int k = tunnel_apply(t, false);
-                if (k < 0)
-                        log_warning("%s: cannot apply the paired tunnel: %s", t->ifname, strerror(-k));
-        }
-        (void) tunnel_emit_changed(t, "RemotePublicKey", "RemoteEndpoint", "RemoteNetworks", "HasPresharedKey",
-                                   "Pairing", NULL);
-        log_info("%s: tunnel '%s' paired (pairing %s)", t->ifname, t->name, hex);
-        r = sd_bus_reply_method_return(m, "o", t->path);
-finish:
-        wg_wipe(pending, sizeof(pending));
-        tunnel_settings_done(&s);
-        return r;
-}
-
-int method_import_pairing(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Manager *mgr = userdata;
-        BusOption o[_TOPT_MAX] = TUNNEL_OPTIONS_INIT;
-        Pairing p;
-        const char *text, *why = NULL;
-        int r;
-
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &text);
-        if (r >= 0)
-                r = bus_read_options(m, o, _TOPT_MAX, error);
-        if (r < 0)
-                goto finish;
-        r = pairing_parse(text, &p, &why);
-        if (r == -EINVAL) {
-                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid pairing string: %s",
-                                      why ? why : "malformed");
-                goto finish;
-        }
-        if (r < 0)
-                goto finish;
-        if (p.kind == PAIRING_OFFER)
-                r = import_offer(m, mgr, &p, o, error);
-        else
-                r = import_reply(m, mgr, &p, o, error);
-        pairing_wipe(&p);
-finish:
-        bus_options_done(o, _TOPT_MAX);
-        if (r < 0)
-                return bus_reply_errno(error, r, "Cannot import the pairing");
         return r;
 }
 
