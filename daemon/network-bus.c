@@ -153,8 +153,6 @@ static int method_add_peers(sd_bus_message *m, void *userdata, sd_bus_error *err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-int peer_remove(Peer *p, sd_bus_error *error);
-
 static int method_remove_peer(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Network *n = network_from_message(m, userdata);
         const char *path;

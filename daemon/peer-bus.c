@@ -70,8 +70,6 @@ static int property_get_policy(sd_bus *bus, const char *path, const char *interf
         return sd_bus_message_append(reply, "t", v);
 }
 
-int peer_remove(Peer *p, sd_bus_error *error);
-
 int peer_remove(Peer *p, sd_bus_error *error) {
         Network *n = p->network;
         Manager *m = n->manager;

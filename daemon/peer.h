@@ -97,6 +97,8 @@ int peer_render_config(Peer *p, const uint8_t *private_key, char **ret);
 int peer_render_config_with(Peer *p, const uint8_t *private_key, const uint8_t *psk, char **ret);
 /* Enable or disable (database and device); errors in error. */
 int peer_set_enabled(Peer *p, bool enable, sd_bus_error *error);
+/* Remove the peer: database, device, bus (peer-bus.c); errors in error. */
+int peer_remove(Peer *p, sd_bus_error *error);
 /* Config with the stored private key; -ENODATA when it is not stored. */
 int peer_get_config(Peer *p, char **ret);
 

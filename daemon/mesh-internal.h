@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What mesh.c, mesh-coordinator.c and mesh-member.c share. Internal to the daemon. */
+#pragma once
+
+#include "mesh.h"
+
+#define MESH_CALL_TIMEOUT_USEC (10ULL * 1000000ULL)
+#define MESH_RETRY_USEC (2ULL * 1000000ULL)
+#define MESH_JOIN_RETRY_USEC (500ULL * 1000ULL)
+#define MESH_REGISTER_GRACE 60          /* seconds an expired invitation's peer stays for a clear error */
+#define MESH_KEY_SWITCH_DEADLINE 120    /* seconds for the joiner's key to take over its address */
+#define MEMBER_SIGNATURE "(ssassbb)"    /* name, public key, addresses, endpoint, online, exit node */
+
+/* sd-bus (systemd 252) refuses a TCP socket as a connection: it asks the socket for the
+ * peer's groups (SO_PEERGROUPS), which only AF_UNIX sockets have. So each TCP connection is
+ * relayed into a socketpair whose other end sd-bus gets: the bytes are the same D-Bus
+ * peer-to-peer stream, nothing is added. */
+struct MeshRelay {
+        Mesh *mesh;
+        int fd[2];                      /* 0: the TCP socket, 1: our end of the socketpair */
+        sd_event_source *src[2];
+        uint8_t buf[2][16384];          /* buf[i]: read from fd[i], to be written to fd[1 - i] */
+        size_t len[2], off[2];
+        bool eof[2];
+        MeshRelay *next, *prev;
+};
+
+struct MeshConn {
+        Mesh *mesh;
+        sd_bus *bus;
+        sd_bus_slot *slots[2];          /* the vtable and the Disconnected match */
+        IpPrefix remote;                /* the member's mesh address, as a host prefix */
+        uint64_t peer_id;               /* 0 until it registered or said hello */
+        MeshConn *next, *prev;
+};
+
+/* Shared between the three files (mesh.c: the relay, closing connections, helpers;
+ * mesh-coordinator.c: connections, add_peer, coordinator_start; mesh-member.c). */
+void bus_close_later(sd_bus *bus);
+int relay_new(Mesh *mesh, int tcp_fd, int *ret_fd);
+Peer *find_peer_by_address(Network *n, const IpPrefix *host);
+uint64_t now_sec(void);
+int append_members(Mesh *mesh, sd_bus_message *m);
+IpPrefix host_of(const IpPrefix *a);
+void conn_free(MeshConn *c);
+void member_disconnect(Mesh *mesh);
+void coordinator_start(Mesh *mesh);
+void member_start(Mesh *mesh);
+int add_peer(Network *n, const char *name, const uint8_t key[WG_KEY_LEN], const IpPrefix *addrs, size_t n_addrs,
+             bool auto_addresses, Peer **ret, sd_bus_error *error);

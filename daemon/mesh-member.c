@@ -1,0 +1,977 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Meshes, a member host: joining with an invitation, the control channel to the
+ * coordinator, the member list applied as direct peers, heartbeats, leaving (docs/mesh.md). */
+/* Meshes: the state, the coordinator's side of the coordination channel and the members'
+ * side. See mesh.h and docs/mesh.md. */
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <systemd/sd-id128.h>
+
+#include "audit.h"
+#include "bus-util.h"
+#include "db-mesh.h"
+#include "db-tunnel.h"
+#include "db.h"
+#include "firewall-sync.h"
+#include "log.h"
+#include "manager.h"
+#include "mesh.h"
+#include "network-options.h"
+#include "network.h"
+#include "peer-add.h"
+#include "peer.h"
+#include "rotation.h"
+#include "wgnet-error.h"
+#include "mesh-internal.h"
+
+/* ---- Member ---- */
+
+static int member_connect(Mesh *mesh);
+static void member_schedule(Mesh *mesh, uint64_t usec);
+static void kick_later(Mesh *mesh);
+static void forget_call(Mesh *mesh, sd_bus_message *m);
+
+void member_disconnect(Mesh *mesh) {
+        if (!mesh->control)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(mesh->control_slots); i++)
+                mesh->control_slots[i] = sd_bus_slot_unref(mesh->control_slots[i]);
+        (void) sd_event_source_set_enabled(mesh->connect_timer, SD_EVENT_OFF);
+        bus_close_later(TAKE_PTR(mesh->control));
+        if (mesh->connected) {
+                mesh->connected = false;
+                (void) mesh_emit_changed(mesh, "State", NULL);
+        }
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Mesh *mesh = userdata;
+        if (!mesh->control) {
+                int r = member_connect(mesh);
+                if (r < 0) {
+                        log_debug("%s: cannot connect to the coordinator: %s", mesh->network->name, strerror(-r));
+                        member_schedule(mesh, mesh->join_call ? MESH_JOIN_RETRY_USEC : MESH_RETRY_USEC);
+                }
+        }
+        return 0;
+}
+
+static void member_schedule(Mesh *mesh, uint64_t usec) {
+        Manager *mgr = mesh->network->manager;
+        if (!mgr->event)
+                return;
+        if (!mesh->retry_timer) {
+                if (sd_event_add_time_relative(mgr->event, &mesh->retry_timer, CLOCK_MONOTONIC, usec, 10000, on_retry,
+                                               mesh) < 0)
+                        return;
+        } else
+                (void) sd_event_source_set_time_relative(mesh->retry_timer, usec);
+        (void) sd_event_source_set_enabled(mesh->retry_timer, SD_EVENT_ONESHOT);
+}
+
+static void member_lost(Mesh *mesh, const char *why) {
+        log_info("%s: connection to the mesh coordinator lost (%s), reconnecting", mesh->network->name, why);
+        member_disconnect(mesh);
+        member_schedule(mesh, mesh->join_call ? MESH_JOIN_RETRY_USEC : MESH_RETRY_USEC);
+}
+
+static int set_endpoint(MeshPeer *mp, const char *ep) {
+        if (streq_ptr(mp->endpoint, ep))
+                return 0;
+        char *e = strdup(ep);
+        if (!e)
+                return -ENOMEM;
+        free(mp->endpoint);
+        mp->endpoint = e;
+        return 1;
+}
+
+/* The routes through an exit node: two halves of each family, more specific than any
+ * default route (the endpoints of the peers must be reachable by a more specific route,
+ * as on a LAN: see docs/mesh.md). */
+static const char *const exit_prefixes[] = { "0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1" };
+
+static int peer_set_exit(Peer *p, bool on) {
+        Network *n = p->network;
+        Manager *mgr = n->manager;
+        int r;
+
+        if (on == (p->n_site_networks > 0))
+                return 0;
+        if (!on) {
+                (void) network_apply_peer_routes(n, p, true);
+                free(p->site_networks);
+                p->site_networks = NULL;
+                p->n_site_networks = 0;
+        } else {
+                bool v6 = false;
+                for (size_t i = 0; i < n->n_subnets; i++)
+                        v6 = v6 || n->subnets[i].family == AF_INET6;
+                p->site_networks = calloc(4, sizeof(IpPrefix));
+                if (!p->site_networks)
+                        return -ENOMEM;
+                for (size_t i = 0; i < (v6 ? 4u : 2u); i++)
+                        if (ip_prefix_parse(exit_prefixes[i], false, &p->site_networks[p->n_site_networks]) >= 0)
+                                p->n_site_networks++;
+        }
+        r = db_begin(mgr->db);
+        if (r >= 0)
+                r = db_peer_update(mgr->db, p);
+        if (r >= 0)
+                r = db_commit(mgr->db);
+        if (r < 0)
+                db_rollback(mgr->db);
+        (void) network_apply_peer(n, p, false);
+        (void) peer_emit_changed(p, "AllowedIPs", "SiteNetworks", NULL);
+        log_info("%s: default route %s '%s'", n->name, on ? "now through exit node" : "no longer through", p->name);
+        return r;
+}
+
+static void member_apply_exit(Mesh *mesh) {
+        for (Peer *p = mesh->network->peers; p; p = p->next) {
+                MeshPeer *mp = mesh_peer_get(mesh, p->id);
+                bool want = !isempty(mesh->exit_via) && streq(p->name, mesh->exit_via) && mp && mp->exit_node && p->enabled;
+                (void) peer_set_exit(p, want);
+        }
+}
+
+static void save_mesh_peer(Manager *mgr, Network *n, MeshPeer *mp) {
+        if (db_begin(mgr->db) < 0)
+                return;
+        if (db_mesh_peer_save(mgr->db, n->id, mp) < 0 || db_commit(mgr->db) < 0)
+                db_rollback(mgr->db);
+}
+
+/* The coordinator's member list: add, update, enable and disable the direct peers. */
+static int member_apply_list(Mesh *mesh, sd_bus_message *m) {
+        Network *n = mesh->network;
+        Manager *mgr = n->manager;
+        _cleanup_(hashmap_freep) Hashmap *seen = hashmap_new(uint64_hash_func, uint64_equal_func);
+        int r;
+
+        if (!seen)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(m, 'a', MEMBER_SIGNATURE);
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *name, *key_b64, *endpoint;
+                _cleanup_(strv_freep) char **addrs = NULL;
+                _cleanup_(freep) IpPrefix *prefixes = NULL;
+                size_t n_prefixes = 0;
+                uint8_t key[WG_KEY_LEN];
+                int online, exit_node;
+
+                r = sd_bus_message_enter_container(m, 'r', "ssassbb");
+                if (r <= 0)
+                        break;
+                r = sd_bus_message_read(m, "ss", &name, &key_b64);
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(m, &addrs);
+                if (r >= 0)
+                        r = sd_bus_message_read(m, "sbb", &endpoint, &online, &exit_node);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                if (wg_key_from_base64(key, key_b64) < 0 || wg_key_equal(key, n->public_key))
+                        continue;
+                Peer *p = hashmap_get(n->peers_by_key, key);
+                if (wg_key_equal(key, mesh->coordinator_key)) {
+                        /* The coordinator is our first peer already; only its exit flag counts. */
+                        MeshPeer *mp = p ? mesh_peer_new(mesh, p->id) : NULL;
+                        if (mp && mp->exit_node != (bool) exit_node) {
+                                mp->exit_node = exit_node;
+                                save_mesh_peer(mgr, n, mp);
+                                (void) sd_bus_emit_properties_changed(mgr->bus, p->path, WGNET_MESH_MEMBER_INTERFACE,
+                                                                      "ExitNode", NULL);
+                        }
+                        if (p)
+                                (void) hashmap_put(seen, &p->id, p);
+                        continue;
+                }
+                if (!p) {
+                        if (!online)
+                                continue;
+                        if (bus_parse_prefixes(addrs, false, "Addresses", &prefixes, &n_prefixes, NULL) < 0)
+                                continue;
+                        const char *pname = name;
+                        char alt[80];
+                        if (hashmap_get(n->peers_by_name, name) || !peer_name_is_valid(name)) {
+                                snprintf(alt, sizeof(alt), "member-%.8s", key_b64);
+                                pname = alt;
+                        }
+                        manager_flush_adds(mgr);
+                        /* Its endpoint must be known when network_add_peers puts it on the device. */
+                        uint64_t id = mgr->next_peer_id;
+                        MeshPeer *mp = mesh_peer_new(mesh, id);
+                        if (!mp || set_endpoint(mp, endpoint) < 0)
+                                return -ENOMEM;
+                        mp->exit_node = exit_node;
+                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                        r = add_peer(n, pname, key, prefixes, n_prefixes, false, &p, &e);
+                        if (r < 0) {
+                                mesh_peer_drop(mesh, id);
+                                log_warning("%s: cannot add mesh member '%s': %s", n->name, name,
+                                            e.message ? e.message : strerror(-r));
+                                r = 0;
+                                continue;
+                        }
+                        save_mesh_peer(mgr, n, mp);
+                        mp->since = now_monotonic_usec();
+                        kick_later(mesh);
+                        log_info("%s: mesh member '%s' added (%s)", n->name, pname, endpoint);
+                        (void) hashmap_put(seen, &p->id, p);
+                        continue;
+                }
+                (void) hashmap_put(seen, &p->id, p);
+                MeshPeer *mp = mesh_peer_new(mesh, p->id);
+                if (!mp)
+                        return -ENOMEM;
+                bool changed = false;
+                if (!isempty(endpoint) && (r = set_endpoint(mp, endpoint)) != 0) {
+                        if (r < 0)
+                                return r;
+                        changed = true;
+                }
+                if (mp->exit_node != (bool) exit_node) {
+                        mp->exit_node = exit_node;
+                        changed = true;
+                        (void) sd_bus_emit_properties_changed(mgr->bus, p->path, WGNET_MESH_MEMBER_INTERFACE, "ExitNode",
+                                                              NULL);
+                }
+                if (changed)
+                        save_mesh_peer(mgr, n, mp);
+                if (p->enabled != (bool) online) {
+                        log_info("%s: mesh member '%s' %s", n->name, p->name,
+                                 online ? "is back" : "went offline: off the device");
+                        (void) peer_set_enabled(p, online, NULL);
+                        if (online) {
+                                mp->since = now_monotonic_usec();
+                                kick_later(mesh);
+                        }
+                } else if (changed && p->enabled)
+                        (void) network_apply_peer(n, p, false);
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        /* Whoever is not in the list was removed from the mesh. */
+        Peer *gone[256];
+        size_t k = 0;
+        for (Peer *p = n->peers; p && k < ELEMENTSOF(gone); p = p->next)
+                if (!hashmap_get(seen, &p->id) && !wg_key_equal(p->public_key, mesh->coordinator_key))
+                        gone[k++] = p;
+        for (size_t i = 0; i < k; i++) {
+                log_info("%s: mesh member '%s' was removed from the mesh", n->name, gone[i]->name);
+                (void) mesh_remove_member(mesh, gone[i], NULL);
+        }
+        member_apply_exit(mesh);
+        return 0;
+}
+
+/* Two members that get each other at nearly the same moment can both send their first
+ * handshake initiation before the other has the peer: both are dropped, and WireGuard tries
+ * again only after 5 s (REKEY_TIMEOUT), or later. A direct peer still without a handshake
+ * 2 s after it was put on the device is put there anew: a new peer starts a new handshake
+ * at once (its keepalive), and by now the other side has us. */
+#define MESH_KICK_AFTER_USEC (2ULL * 1000000ULL)
+#define MESH_KICK_GIVE_UP_USEC (60ULL * 1000000ULL)
+
+static int on_kick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Mesh *mesh = userdata;
+        Network *n = mesh->network;
+        uint64_t now = now_monotonic_usec();
+        bool again = false;
+
+        if (!n->active)
+                return 0;
+        (void) network_refresh_status(n, 0);
+        for (Peer *p = n->peers; p; p = p->next) {
+                MeshPeer *mp = mesh_peer_get(mesh, p->id);
+                if (!mp || !p->enabled || p->last_handshake > 0 || mp->since == 0 ||
+                    now > mp->since + MESH_KICK_GIVE_UP_USEC)
+                        continue;
+                uint64_t last = MAX(mp->since, mp->kicked);
+                if (now < last + MESH_KICK_AFTER_USEC) {
+                        again = true;
+                        continue;
+                }
+                log_debug("%s: no handshake with '%s' yet, putting it on the device anew", n->name, p->name);
+                mp->kicked = now;
+                if (network_apply_peer(n, p, true) >= 0)
+                        (void) network_apply_peer(n, p, false);
+                again = true;
+        }
+        if (again)
+                (void) sd_event_source_set_time(s, usec + MESH_KICK_AFTER_USEC / 2 +
+                                                          randombytes_uniform(MESH_KICK_AFTER_USEC / 2));
+        else
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return 0;
+}
+
+static void kick_later(Mesh *mesh) {
+        Manager *mgr = mesh->network->manager;
+        int enabled = SD_EVENT_OFF;
+        if (!mgr->event)
+                return;
+        if (!mesh->kick_timer) {
+                if (sd_event_add_time_relative(mgr->event, &mesh->kick_timer, CLOCK_MONOTONIC, MESH_KICK_AFTER_USEC,
+                                               100000, on_kick, mesh) < 0)
+                        return;
+        } else {
+                (void) sd_event_source_get_enabled(mesh->kick_timer, &enabled);
+                if (enabled != SD_EVENT_OFF)
+                        return;
+                (void) sd_event_source_set_time_relative(mesh->kick_timer, MESH_KICK_AFTER_USEC);
+        }
+        (void) sd_event_source_set_enabled(mesh->kick_timer, SD_EVENT_ON);
+}
+
+static int on_members_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Mesh *mesh = userdata;
+        int r = member_apply_list(mesh, m);
+        if (r < 0)
+                log_warning("%s: cannot apply the member list: %s", mesh->network->name, strerror(-r));
+        return 0;
+}
+
+static int on_control_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        member_lost(userdata, "disconnected");
+        return 0;
+}
+
+static int on_heartbeat_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Mesh *mesh = userdata;
+        forget_call(mesh, m);
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        if (e) {
+                if (sd_bus_error_has_name(e, WGNET_ERROR_PREFIX "NotMeshMember"))
+                        log_warning("%s: the coordinator says: %s", mesh->network->name, e->message);
+                member_lost(mesh, e->message ? e->message : e->name);
+        }
+        return 0;
+}
+
+static int member_call(Mesh *mesh, const char *method, sd_bus_message_handler_t cb, uint64_t timeout) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_method_call(mesh->control, &m, NULL, WGNET_MESH_CONTROL_PATH,
+                                               WGNET_MESH_CONTROL_INTERFACE, method);
+        if (r < 0)
+                return r;
+        if (streq(method, "Register")) {
+                char hex[PAIRING_ID_HEX_LEN + 1], key[WG_KEY_B64_SIZE];
+                uint8_t priv[WG_KEY_LEN], pub[WG_KEY_LEN];
+                pairing_id_to_hex(mesh->invitation_id, hex);
+                r = manager_open(mesh->network->manager, "meshes.pending_private_key", mesh->network->id,
+                                 mesh->pending_private_sealed, sizeof(mesh->pending_private_sealed), priv);
+                if (r >= 0)
+                        r = wg_key_public_from_private(pub, priv);
+                wg_wipe(priv, sizeof(priv));
+                if (r < 0)
+                        return r;
+                wg_key_to_base64(key, pub);
+                r = sd_bus_message_append(m, "ss", hex, key);
+        } else if (!streq(method, "Leave"))
+                r = sd_bus_message_append(m, "a{sv}", 1, "ExitNode", "b", mesh->exit_node);
+        if (r < 0)
+                return r;
+        for (size_t i = 2; i < ELEMENTSOF(mesh->control_slots); i++)
+                if (!mesh->control_slots[i])
+                        return sd_bus_call_async(mesh->control, &mesh->control_slots[i], m, cb, mesh, timeout);
+        return -EBUSY;
+}
+
+/* In a reply callback: drop our reference to its slot. */
+static void forget_call(Mesh *mesh, sd_bus_message *m) {
+        sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(m));
+        if (!sd_bus_message_is_method_error(m, NULL))
+                (void) sd_event_source_set_enabled(mesh->connect_timer, SD_EVENT_OFF);
+        for (size_t i = 2; i < ELEMENTSOF(mesh->control_slots); i++)
+                if (slot && mesh->control_slots[i] == slot)
+                        mesh->control_slots[i] = sd_bus_slot_unref(mesh->control_slots[i]);
+}
+
+static int on_heartbeat_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Mesh *mesh = userdata;
+        if (mesh->control && mesh->connected) {
+                int r = member_call(mesh, "Heartbeat", on_heartbeat_reply, (uint64_t) mesh->heartbeat * 2000000ULL);
+                if (r < 0)
+                        member_lost(mesh, strerror(-r));
+        } else if (!mesh->control)
+                (void) on_retry(NULL, 0, mesh);
+        (void) sd_event_source_set_time(s, usec + (uint64_t) mesh->heartbeat * 1000000ULL);
+        return 0;
+}
+
+static void member_start_heartbeat(Mesh *mesh) {
+        Manager *mgr = mesh->network->manager;
+        if (mesh->heartbeat_timer)
+                return;
+        if (sd_event_add_time_relative(mgr->event, &mesh->heartbeat_timer, CLOCK_MONOTONIC,
+                                       (uint64_t) mesh->heartbeat * 1000000ULL, 100000, on_heartbeat_timer, mesh) >= 0)
+                (void) sd_event_source_set_enabled(mesh->heartbeat_timer, SD_EVENT_ON);
+}
+
+/* Read (s name, as addresses, [ay psk,] u heartbeat); the member list follows. */
+static int read_welcome(Mesh *mesh, sd_bus_message *m, uint8_t *ret_psk) {
+        const char *name;
+        _cleanup_(strv_freep) char **addrs = NULL;
+        uint32_t hb;
+        int r = sd_bus_message_read(m, "s", &name);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(m, &addrs);
+        if (r >= 0 && ret_psk) {
+                const void *psk;
+                size_t len;
+                r = sd_bus_message_read_array(m, 'y', &psk, &len);
+                if (r >= 0 && len != WG_KEY_LEN)
+                        r = -EBADMSG;
+                if (r >= 0)
+                        memcpy(ret_psk, psk, WG_KEY_LEN);
+        }
+        if (r >= 0)
+                r = sd_bus_message_read(m, "u", &hb);
+        if (r < 0)
+                return r;
+        if (hb >= 1 && hb != mesh->heartbeat) {
+                mesh->heartbeat = hb;
+                (void) mesh_emit_changed(mesh, "HeartbeatInterval", NULL);
+        }
+        return 0;
+}
+
+static void mesh_delete_network(Network *n) {
+        Manager *m = n->manager;
+        int r = db_begin(m->db);
+        if (r >= 0)
+                r = db_network_delete(m->db, n->id);
+        if (r >= 0)
+                r = db_commit(m->db);
+        if (r < 0) {
+                db_rollback(m->db);
+                log_error("%s: cannot delete the network: %s", n->name, strerror(-r));
+        }
+        if (n->active)
+                (void) network_deactivate_device(n);
+        for (Peer *p = n->peers; p; p = p->next)
+                (void) sd_bus_emit_object_removed(m->bus, p->path);
+        (void) sd_bus_emit_object_removed(m->bus, n->path);
+        network_detach(n);
+        network_free(n);
+        (void) manager_firewall_sync(m, false);
+}
+
+static int on_delete_later(sd_event_source *s, void *userdata) {
+        Network *n = userdata;
+        sd_event_source_disable_unref(s);
+        mesh_delete_network(n);
+        return 0;
+}
+
+static void delete_later(Network *n) {
+        /* The network goes at the next turn of the loop, out of the callbacks of its bus. */
+        sd_event_source *s = NULL;
+        if (sd_event_add_defer(n->manager->event, &s, on_delete_later, n) < 0)
+                mesh_delete_network(n);
+}
+
+static void member_fail_join(Mesh *mesh, const sd_bus_error *e) {
+        Network *n = mesh->network;
+        log_warning("%s: joining the mesh failed: %s", n->name, e->message ? e->message : e->name);
+        if (mesh->join_call) {
+                (void) sd_bus_reply_method_error(mesh->join_call, e);
+                mesh->join_call = sd_bus_message_unref(mesh->join_call);
+        }
+        mesh->join_timeout = sd_event_source_disable_unref(mesh->join_timeout);
+        member_disconnect(mesh);
+        mesh->retry_timer = sd_event_source_disable_unref(mesh->retry_timer);
+        delete_later(n);
+}
+
+static int on_hello_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Mesh *mesh = userdata;
+        forget_call(mesh, m);
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        int r;
+        if (e) {
+                member_lost(mesh, e->message ? e->message : e->name);
+                return 0;
+        }
+        r = read_welcome(mesh, m, NULL);
+        if (r >= 0)
+                r = member_apply_list(mesh, m);
+        if (r < 0) {
+                member_lost(mesh, strerror(-r));
+                return 0;
+        }
+        if (!mesh->connected) {
+                mesh->connected = true;
+                mesh->connected_since = now_monotonic_usec();
+                log_info("%s: connected to the mesh coordinator", mesh->network->name);
+                (void) mesh_emit_changed(mesh, "State", NULL);
+        }
+        member_start_heartbeat(mesh);
+        return 0;
+}
+
+/* The coordinator accepted our key: the network's key becomes ours (the one-time key of the
+ * invitation is gone from this host), the coordinator peer gets the preshared key, and a new
+ * connection says hello over the new key. */
+static int member_registered(Mesh *mesh, sd_bus_message *m) {
+        Network *n = mesh->network;
+        Manager *mgr = n->manager;
+        uint8_t psk[WG_KEY_LEN], priv[WG_KEY_LEN], pub[WG_KEY_LEN], sealed[SEALED_KEY_SIZE], psk_sealed[SEALED_KEY_SIZE];
+        size_t len;
+        int r;
+
+        Peer *coord = hashmap_get(n->peers_by_key, mesh->coordinator_key);
+        if (!coord)
+                return -ENOENT;
+        r = read_welcome(mesh, m, psk);
+        if (r < 0)
+                return r;
+        r = manager_open(mgr, "meshes.pending_private_key", n->id, mesh->pending_private_sealed,
+                         sizeof(mesh->pending_private_sealed), priv);
+        if (r >= 0)
+                r = wg_key_public_from_private(pub, priv);
+        if (r >= 0)
+                r = manager_seal(mgr, "networks.private_key", n->id, priv, sealed, sizeof(sealed), &len);
+        if (r >= 0)
+                r = manager_seal(mgr, "peers.preshared_key", coord->id, psk, psk_sealed, sizeof(psk_sealed), &len);
+        wg_wipe(priv, sizeof(priv));
+        wg_wipe(psk, sizeof(psk));
+        if (r < 0)
+                return r;
+        r = db_begin(mgr->db);
+        if (r < 0)
+                return r;
+        memcpy(n->private_key_sealed, sealed, sizeof(sealed));
+        memcpy(n->public_key, pub, WG_KEY_LEN);
+        memcpy(coord->psk_sealed, psk_sealed, sizeof(psk_sealed));
+        coord->has_psk = true;
+        mesh->joined = true;
+        mesh->has_pending_private = false;
+        wg_wipe(mesh->pending_private_sealed, sizeof(mesh->pending_private_sealed));
+        r = db_network_set_key(mgr->db, n->id, sealed, sizeof(sealed), pub);
+        if (r >= 0)
+                r = db_peer_update(mgr->db, coord);
+        if (r >= 0)
+                r = db_mesh_save(mgr->db, mesh);
+        if (r >= 0)
+                r = db_commit(mgr->db);
+        if (r < 0) {
+                db_rollback(mgr->db);
+                return r;
+        }
+        r = network_apply(n, false);
+        if (r < 0)
+                log_warning("%s: cannot put the new key on the device, the reconcile will: %s", n->ifname, strerror(-r));
+        (void) network_emit_changed(n, "PublicKey", NULL);
+        (void) peer_emit_changed(coord, "HasPresharedKey", NULL);
+        (void) mesh_emit_changed(mesh, "State", NULL);
+        /* The members come with the hello over our own key, a moment later: by then they
+         * have heard of us, so our first handshakes find us on their devices (a handshake
+         * that arrives before its peer is configured is retried only after 5 s). */
+        return 0;
+}
+
+/* An empty UDP datagram to the coordinator's mesh address: WireGuard starts a handshake for it. */
+static void poke_coordinator(Mesh *mesh) {
+        if (mesh->n_coordinator_addresses == 0)
+                return;
+        const IpPrefix *a = &mesh->coordinator_addresses[0];
+        _cleanup_(closep) int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return;
+        if (a->family == AF_INET) {
+                struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(MESH_CONTROL_PORT) };
+                memcpy(&sin.sin_addr, a->addr.bytes, 4);
+                (void) sendto(fd, "", 0, 0, (struct sockaddr *) &sin, sizeof(sin));
+        } else {
+                struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(MESH_CONTROL_PORT) };
+                memcpy(&sin6.sin6_addr, a->addr.bytes, 16);
+                (void) sendto(fd, "", 0, 0, (struct sockaddr *) &sin6, sizeof(sin6));
+        }
+}
+
+static int on_register_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Mesh *mesh = userdata;
+        forget_call(mesh, m);
+        Network *n = mesh->network;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        if (e) {
+                /* The coordinator's verdict is final; a broken connection is retried until the
+                 * join times out. */
+                if (sd_bus_error_has_name(e, WGNET_ERROR_PREFIX "InvitationExpired") ||
+                    sd_bus_error_has_name(e, WGNET_ERROR_PREFIX "InvitationUsed") ||
+                    sd_bus_error_has_name(e, WGNET_ERROR_PREFIX "NotMeshMember") ||
+                    sd_bus_error_has_name(e, WGNET_ERROR_PREFIX "PeerExists") ||
+                    sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS))
+                        member_fail_join(mesh, e);
+                else
+                        member_lost(mesh, e->message ? e->message : e->name);
+                return 0;
+        }
+        int r = member_registered(mesh, m);
+        if (r < 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+                sd_bus_error_setf(&err, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot store the registration: %s", strerror(-r));
+                member_fail_join(mesh, &err);
+                return 0;
+        }
+        log_info("%s: registered with the mesh coordinator", n->name);
+        mesh->join_timeout = sd_event_source_disable_unref(mesh->join_timeout);
+        if (mesh->join_call) {
+                audit_log(mesh->join_call, AUDIT_NETWORK_CREATED, n, NULL, "%s: joined a mesh (interface %s)", n->name,
+                          n->ifname);
+                (void) sd_bus_reply_method_return(mesh->join_call, "o", n->path);
+                mesh->join_call = sd_bus_message_unref(mesh->join_call);
+        }
+        /* A new connection over our own key. The coordinator moves our address to that key
+         * at its first handshake (it looks every 0.2 s): one datagram starts the handshake
+         * now, and the connection follows when the address has moved, so that its first
+         * packet is not dropped (TCP would retry only a second later). */
+        member_disconnect(mesh);
+        poke_coordinator(mesh);
+        member_schedule(mesh, 400 * 1000);
+        return 0;
+}
+
+static int on_connect_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        member_lost(userdata, "no answer");
+        return 0;
+}
+
+static int member_connect(Mesh *mesh) {
+        Network *n = mesh->network;
+        Manager *mgr = n->manager;
+        char buf[IP_PREFIX_STRLEN];
+        int r, bfd = -1;
+
+        if (mesh->control || !n->active || !mgr->event || mesh->n_coordinator_addresses == 0)
+                return 0;
+        const IpPrefix *a = &mesh->coordinator_addresses[0];
+        int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (a->family == AF_INET) {
+                struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(MESH_CONTROL_PORT) };
+                memcpy(&sin.sin_addr, a->addr.bytes, 4);
+                r = connect(fd, (struct sockaddr *) &sin, sizeof(sin));
+        } else {
+                struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(MESH_CONTROL_PORT) };
+                memcpy(&sin6.sin6_addr, a->addr.bytes, 16);
+                r = connect(fd, (struct sockaddr *) &sin6, sizeof(sin6));
+        }
+        if (r < 0 && errno != EINPROGRESS) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        r = relay_new(mesh, fd, &bfd);
+        if (r < 0)
+                return r;
+        r = sd_bus_new(&mesh->control);
+        if (r >= 0)
+                r = sd_bus_set_fd(mesh->control, bfd, bfd);
+        if (r >= 0)
+                bfd = -1;
+        else
+                close(bfd);
+        if (r >= 0)
+                r = sd_bus_set_anonymous(mesh->control, true);
+        if (r >= 0)
+                r = sd_bus_negotiate_fds(mesh->control, false);
+        if (r >= 0)
+                r = sd_bus_match_signal(mesh->control, &mesh->control_slots[0], NULL, WGNET_MESH_CONTROL_PATH,
+                                        WGNET_MESH_CONTROL_INTERFACE,
+                                        "MembersChanged", on_members_changed, mesh);
+        if (r >= 0)
+                r = sd_bus_match_signal(mesh->control, &mesh->control_slots[1], NULL, "/org/freedesktop/DBus/Local",
+                                        "org.freedesktop.DBus.Local", "Disconnected", on_control_disconnected, mesh);
+        if (r >= 0)
+                r = sd_bus_start(mesh->control);
+        if (r >= 0)
+                r = sd_bus_attach_event(mesh->control, mgr->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0) {
+                if (mesh->joined)
+                        r = member_call(mesh, "Hello", on_hello_reply, MESH_CALL_TIMEOUT_USEC);
+                else
+                        r = member_call(mesh, "Register", on_register_reply, MESH_CALL_TIMEOUT_USEC);
+        }
+        if (r < 0) {
+                member_disconnect(mesh);
+                return r;
+        }
+        log_debug("%s: connecting to the mesh coordinator at %s port %u", n->name, ip_addr_to_string(a, buf),
+                  MESH_CONTROL_PORT);
+        /* sd-bus waits long for a handshake that never comes (a lost TCP connection): give up
+         * after a call timeout (shorter with a short heartbeat) and connect again. */
+        uint64_t limit = MIN(MESH_CALL_TIMEOUT_USEC, (uint64_t) mesh->heartbeat * 3000000ULL + 2000000ULL);
+        if (!mesh->connect_timer)
+                r = sd_event_add_time_relative(mgr->event, &mesh->connect_timer, CLOCK_MONOTONIC, limit, 100000,
+                                               on_connect_timeout, mesh);
+        else
+                r = sd_event_source_set_time_relative(mesh->connect_timer, limit);
+        if (r >= 0)
+                (void) sd_event_source_set_enabled(mesh->connect_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+void member_start(Mesh *mesh) {
+        if (!mesh->network->active) {
+                member_disconnect(mesh);
+                return;
+        }
+        if (!mesh->control && !mesh->retry_timer)
+                member_schedule(mesh, 1000);
+        if (mesh->joined && mesh->network->manager->event)
+                member_start_heartbeat(mesh);
+}
+
+static int on_join_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Mesh *mesh = userdata;
+        Network *n = mesh->network;
+        Manager *mgr = n->manager;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        char hex[PAIRING_ID_HEX_LEN + 1], buf[IP_PREFIX_STRLEN];
+
+        pairing_id_to_hex(mesh->invitation_id, hex);
+        sd_bus_error_setf(&e, WGNET_ERROR_PREFIX "MeshUnreachable",
+                          "No answer from the mesh coordinator at %s (mesh address %s) through the tunnel: the "
+                          "invitation was already used or revoked, or that endpoint is not reachable over UDP "
+                          "(invitation %s)",
+                          mesh->coordinator_endpoint,
+                          mesh->n_coordinator_addresses ? ip_addr_to_string(&mesh->coordinator_addresses[0], buf) : "-",
+                          hex);
+        /* Not the coordinator's verdict: the invitation may be tried again. */
+        (void) db_invitation_forget(mgr->db, mesh->invitation_id);
+        member_fail_join(mesh, &e);
+        return 0;
+}
+
+int mesh_join(Manager *m, sd_bus_message *call, const Pairing *inv, const char *name, const char *ifname,
+              uint16_t listen_port, uint32_t timeout, sd_bus_error *error) {
+        _cleanup_(network_freep) Network *n = NULL;
+        uint8_t priv[WG_KEY_LEN];
+        size_t len;
+        int r;
+
+        r = network_new(m, m->next_network_id, name, ifname, &n);
+        if (r < 0)
+                return r;
+        n->mode = NETWORK_MODE_MESH;
+        n->created_at = now_usec();
+        n->listen_port = listen_port ? listen_port : manager_free_listen_port(m);
+        n->key_policy = KEY_POLICY_ONE_TIME;
+        n->active = true;
+        for (size_t i = 0; i < inv->n_tunnel_addresses; i++)
+                n->subnets[i] = inv->tunnel_addresses[i];
+        n->n_subnets = inv->n_tunnel_addresses;
+        r = network_setup_pools(n);
+        if (r < 0)
+                return r;
+        /* Until the coordinator knows our own key, the device uses the invitation's one-time key. */
+        r = wg_key_public_from_private(n->public_key, inv->preshared_key);
+        if (r >= 0)
+                r = manager_seal(m, "networks.private_key", n->id, inv->preshared_key, n->private_key_sealed,
+                                 sizeof(n->private_key_sealed), &len);
+        if (r < 0)
+                return r;
+        r = mesh_new(n, MESH_ROLE_MEMBER, &n->mesh);
+        if (r < 0)
+                return r;
+        Mesh *mesh = n->mesh;
+        memcpy(mesh->coordinator_key, inv->public_key, WG_KEY_LEN);
+        free(mesh->coordinator_endpoint);
+        mesh->coordinator_endpoint = strdup(inv->endpoint);
+        if (!mesh->coordinator_endpoint)
+                return -ENOMEM;
+        for (size_t i = 0; i < inv->n_networks && i < ELEMENTSOF(mesh->coordinator_addresses); i++)
+                mesh->coordinator_addresses[mesh->n_coordinator_addresses++] = inv->networks[i];
+        memcpy(mesh->invitation_id, inv->id, PAIRING_ID_LEN);
+        /* Our own key pair, made here; the private key never leaves this host. */
+        r = wg_key_generate_private(priv);
+        if (r >= 0)
+                r = manager_seal(m, "meshes.pending_private_key", n->id, priv, mesh->pending_private_sealed,
+                                 sizeof(mesh->pending_private_sealed), &len);
+        wg_wipe(priv, sizeof(priv));
+        if (r < 0)
+                return r;
+        mesh->has_pending_private = true;
+
+        r = db_begin(m->db);
+        if (r < 0)
+                return r;
+        r = db_network_insert(m->db, n);
+        if (r == -EEXIST) {
+                db_rollback(m->db);
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NetworkExists",
+                                         "A network with name '%s' or interface '%s' exists", name, ifname);
+        }
+        if (r >= 0)
+                r = db_mesh_save(m->db, mesh);
+        if (r >= 0) {
+                r = db_pairing_mark_used(m->db, PAIRING_INVITATION, inv->id, n->id);
+                if (r == -EEXIST) {
+                        db_rollback(m->db);
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InvitationUsed",
+                                                 "This invitation was already used on this host: an invitation works once");
+                }
+        }
+        if (r >= 0) {
+                r = network_apply(n, false);
+                if (r < 0) {
+                        db_rollback(m->db);
+                        (void) network_deactivate_device(n);
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot bring up interface %s: %s",
+                                                 n->ifname, strerror(-r));
+                }
+        }
+        if (r >= 0)
+                r = db_commit(m->db);
+        if (r < 0) {
+                db_rollback(m->db);
+                (void) network_deactivate_device(n);
+                return r;
+        }
+        r = network_attach(n);
+        if (r < 0)
+                return r;
+        m->next_network_id++;
+        Network *net = TAKE_PTR(n);
+        (void) sd_bus_emit_object_added(m->bus, net->path);
+        (void) manager_firewall_sync(m, false);
+
+        /* The coordinator: our first peer, its address only, at the invitation's endpoint. */
+        Peer *coord;
+        IpPrefix caddrs[2];
+        for (size_t i = 0; i < mesh->n_coordinator_addresses; i++)
+                caddrs[i] = mesh->coordinator_addresses[i];
+        r = add_peer(net, MESH_COORDINATOR_PEER_NAME, mesh->coordinator_key, caddrs, mesh->n_coordinator_addresses, false,
+                     &coord, error);
+        if (r < 0) {
+                mesh_delete_network(net);
+                return r;
+        }
+        mesh->join_call = sd_bus_message_ref(call);
+        r = sd_event_add_time_relative(m->event, &mesh->join_timeout, CLOCK_MONOTONIC, (uint64_t) timeout * 1000000ULL,
+                                       100000, on_join_timeout, mesh);
+        if (r < 0) {
+                mesh->join_call = sd_bus_message_unref(mesh->join_call);
+                mesh_delete_network(net);
+                return r;
+        }
+        log_info("%s: joining the mesh of %s (interface %s)", net->name, mesh->coordinator_endpoint, net->ifname);
+        member_schedule(mesh, 1000);
+        return 1;
+}
+
+static int on_leave_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Mesh *mesh = userdata;
+        forget_call(mesh, m);
+        Network *n = mesh->network;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        if (e)
+                log_warning("%s: the coordinator did not confirm the leave: %s", n->name, e->message ? e->message : e->name);
+        if (mesh->join_call) {
+                (void) sd_bus_reply_method_return(mesh->join_call, NULL);
+                mesh->join_call = sd_bus_message_unref(mesh->join_call);
+        }
+        member_disconnect(mesh);
+        delete_later(n);
+        return 0;
+}
+
+int mesh_leave(Mesh *mesh, sd_bus_message *call, sd_bus_error *error) {
+        Network *n = mesh->network;
+        if (mesh->role != MESH_ROLE_MEMBER)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Network '%s' coordinates its mesh: delete it instead (Network.Delete)", n->name);
+        if (mesh->join_call)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Network '%s' is still joining or leaving its mesh: wait for that call to return", n->name);
+        audit_log(call, AUDIT_NETWORK_DELETED, n, NULL, "%s: left the mesh (interface %s)", n->name, n->ifname);
+        /* Tell the coordinator; on a connection still being made the call waits behind its hello. */
+        if (!mesh->control)
+                (void) member_connect(mesh);
+        if (mesh->control && member_call(mesh, "Leave", on_leave_reply, 5 * 1000000ULL) >= 0) {
+                mesh->join_call = sd_bus_message_ref(call);
+                return 1;
+        }
+        member_disconnect(mesh);
+        mesh_delete_network(n);
+        return 0;
+}
+
+int mesh_set_exit_node(Mesh *mesh, bool offer, sd_bus_error *error) {
+        Network *n = mesh->network;
+        Manager *mgr = n->manager;
+        if (offer && isempty(n->nat_interface))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "An exit node needs NatInterface (the interface toward the internet) on network '%s'",
+                                         n->name);
+        if (mesh->exit_node == offer)
+                return 0;
+        mesh->exit_node = offer;
+        int r = db_begin(mgr->db);
+        if (r >= 0)
+                r = db_mesh_save(mgr->db, mesh);
+        if (r >= 0)
+                r = db_commit(mgr->db);
+        if (r < 0) {
+                db_rollback(mgr->db);
+                mesh->exit_node = !offer;
+                return r;
+        }
+        (void) manager_firewall_sync(mgr, false);
+        (void) mesh_emit_changed(mesh, "ExitNode", NULL);
+        if (mesh->role == MESH_ROLE_COORDINATOR)
+                mesh_broadcast(mesh);
+        else if (mesh->control && mesh->connected)
+                (void) member_call(mesh, "Heartbeat", on_heartbeat_reply, MESH_CALL_TIMEOUT_USEC);
+        return 0;
+}
+
+int mesh_use_exit_node(Mesh *mesh, const char *name, sd_bus_error *error) {
+        Network *n = mesh->network;
+        Manager *mgr = n->manager;
+        if (mesh->role != MESH_ROLE_MEMBER)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Only a member chooses an exit node; '%s' coordinates its mesh", n->name);
+        if (!isempty(name)) {
+                Peer *p = hashmap_get(n->peers_by_name, name);
+                MeshPeer *mp = p ? mesh_peer_get(mesh, p->id) : NULL;
+                if (!p)
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotFound", "No member '%s' in mesh '%s'", name,
+                                                 n->name);
+                if (!mp || !mp->exit_node)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Member '%s' does not offer itself as exit node", name);
+        }
+        char *v = strdup(name);
+        if (!v)
+                return -ENOMEM;
+        free(mesh->exit_via);
+        mesh->exit_via = v;
+        int r = db_begin(mgr->db);
+        if (r >= 0)
+                r = db_mesh_save(mgr->db, mesh);
+        if (r >= 0)
+                r = db_commit(mgr->db);
+        if (r < 0) {
+                db_rollback(mgr->db);
+                return r;
+        }
+        member_apply_exit(mesh);
+        (void) mesh_emit_changed(mesh, "ExitVia", NULL);
+        return 0;
+}
