@@ -6,6 +6,7 @@ WGNET_UPDATE_XML=1 rewrites the files from the daemon instead."""
 
 import os
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -48,8 +49,41 @@ def render(iface):
     return HEADER + "<node>\n" + "\n".join(lines) + "\n</node>\n"
 
 
+def test_interfaces_added(rig):
+    """The InterfacesAdded of new peers (built by wgnetd while the device works, not by
+    sd-bus) carries what GetManagedObjects says about them, interface by interface."""
+    from dbus.mainloop.glib import DBusGMainLoop
+    from gi.repository import GLib
+    seen = {}
+    sigbus = dbus.bus.BusConnection(rig.address, mainloop=DBusGMainLoop())
+    sigbus.add_signal_receiver(lambda path, ifaces: seen.__setitem__(str(path), unwrap(ifaces)),
+                               signal_name="InterfacesAdded", dbus_interface="org.freedesktop.DBus.ObjectManager",
+                               path="/org/wgnet1")
+    if rig.daemon is None:
+        rig.start_daemon()
+    net = unwrap(rig.manager().CreateNetwork("ia", opts(Interface=f"wga{rig.tag[-5:]}", Addresses=["10.93.0.1/24"])))
+    paths = [unwrap(rig.network(net).AddPeer("one", opts(Email="one@example.org", Role="site-gateway", SiteNetworks=["192.168.77.0/24"],
+                                                        PersistentKeepalive=dbus.UInt16(7))))[0]]
+    paths += [p for p, _ in unwrap(rig.network(net).AddPeers([("two", opts()), ("three", opts(Enabled=False))]))]
+    loop = GLib.MainLoop()
+    deadline = time.time() + 10
+    while time.time() < deadline and not all(p in seen for p in paths):
+        GLib.timeout_add(50, loop.quit)
+        loop.run()
+    managed = unwrap(dbus.Interface(rig.bus().get_object("org.wgnet1", "/org/wgnet1"),
+                                    "org.freedesktop.DBus.ObjectManager").GetManagedObjects())
+    for p in paths:
+        assert p in seen, f"no InterfacesAdded for {p}: {sorted(seen)}"
+        assert seen[p] == managed[p], f"{p}:\n signal  {seen[p]}\n managed {managed[p]}"
+        assert seen[p][PEER]["Network"] == net and len(seen[p][PEER]) == 30, seen[p][PEER]
+    assert seen[paths[0]][PEER]["SiteNetworks"] == ["192.168.77.0/24"] and seen[paths[0]][PEER]["PersistentKeepalive"] == 7
+    assert seen[paths[2]][PEER]["Enabled"] is False
+    rig.network(net).Delete()
+
+
 def test_interfaces_match(rig):
-    rig.start_daemon()
+    if rig.daemon is None:
+        rig.start_daemon()
     net = unwrap(rig.manager().CreateNetwork("x", opts(Interface=f"wgi{rig.tag[-5:]}", Addresses=["10.91.0.1/24"])))
     peer, _ = unwrap(rig.network(net).AddPeer("p", opts()))
     tunnel = unwrap(rig.manager().CreateTunnel("t", opts(Interface=f"wgt{rig.tag[-5:]}", Activate=False)))
@@ -82,4 +116,4 @@ def test_interfaces_match(rig):
 
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go")
-    main([test_interfaces_match], "intro")
+    main([test_interfaces_added, test_interfaces_match], "intro")
