@@ -416,9 +416,9 @@ finish:
         return r;
 }
 
-/* A large batch goes to the device in chunks, each sent as soon as its peers are built and
- * inserted, on a connection of its own: the device applies chunk k while the next ones are
- * built (key generation, sealing, configs, rows). A chunk stays well inside a socket
+/* A large batch goes to the device in chunks, each sent as soon as its peers are built, on a
+ * connection of its own: the device applies chunk k while its rows are inserted and the
+ * next ones are built (key generation, sealing, configs, rows). A chunk stays well inside a socket
  * buffer so that sending it does not wait for the device; at most about 32 chunks. */
 #define DEVICE_CHUNK_MIN 256u
 #define DEVICE_CHUNKS_MAX 32u
@@ -512,12 +512,10 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
                         if (r < 0)
                                 goto fail;
                 }
-                for (size_t i = first; i < last; i++) {
-                        r = db_peer_insert(m->db, peers[i], sealed_len[i] ? sealed + i * SEALED_KEY_SIZE : NULL,
-                                           sealed_len[i]);
-                        if (r < 0)
-                                goto fail;
-                }
+                /* The device first: it takes longer than the rows, which are inserted
+                 * while it works (sequential AddPeer 1.03-1.06x). The checks before
+                 * (names, keys, addresses by hash) are what the rows' constraints say; a
+                 * failure below takes the chunks sent off the device again. */
                 if (n->active) {
                         r = device_send_chunk(n, peers + first, last - first, &sets[n_sets]);
                         if (r < 0) {
@@ -527,6 +525,12 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
                         }
                         n_sets++;
                         sent = last;
+                }
+                for (size_t i = first; i < last; i++) {
+                        r = db_peer_insert(m->db, peers[i], sealed_len[i] ? sealed + i * SEALED_KEY_SIZE : NULL,
+                                           sealed_len[i]);
+                        if (r < 0)
+                                goto fail;
                 }
         }
         /* The commit's fsync runs while the device applies the peers. */
