@@ -80,36 +80,62 @@ typedef struct Caller {
 /* uid and pid come from the bus (dbus-daemon knows them); the unit needs /proc
  * (augmented), which a sandbox may hide: asked for separately, so its absence does not cost
  * the uid. Strings point into the creds, kept by the caller. */
-/* The last caller's creds, by unique name: a unique name is never reused on a bus and a
- * connection's uid and pid are fixed when it connects, so records of one call (AddPeers
- * writes one per peer) or of one client's calls in a row ask the bus only once. */
-static struct {
-        char *sender;
+/* Callers' creds by unique name: a unique name is never reused on a bus and a connection's
+ * uid and pid are fixed when it connects, so the records of one call (AddPeers writes one
+ * per peer) and of one client's calls ask the bus only once. Several clients at a time
+ * (a batch of AddPeer calls from 8 callers is answered at once) each keep their entry; the
+ * map is emptied when it holds CALLERS_MAX names, most of them gone from the bus. */
+typedef struct CallerCreds {
         sd_bus_creds *ids, *unit;
-} last_caller;
+} CallerCreds;
+
+#define CALLERS_MAX 256
+static Hashmap *callers;               /* char *unique name -> CallerCreds */
+
+void audit_forget_callers(void) {
+        CallerCreds *cc;
+        const void *key;
+        for (size_t i = 0; hashmap_iterate(callers, &i, (void **) &cc, &key);) {
+                sd_bus_creds_unref(cc->ids);
+                sd_bus_creds_unref(cc->unit);
+                free(cc);
+                free((void *) key);
+        }
+        callers = hashmap_free(callers);
+}
+
+static void caller_remember(const char *sender, sd_bus_creds *ids, sd_bus_creds *unit) {
+        if (callers && hashmap_size(callers) >= CALLERS_MAX)
+                audit_forget_callers();
+        if (!callers)
+                callers = hashmap_new(string_hash_func, string_equal_func);
+        CallerCreds *cc = calloc(1, sizeof(CallerCreds));
+        char *key = strdup(sender);
+        if (!callers || !cc || !key || hashmap_put(callers, key, cc) < 0) {
+                free(cc);
+                free(key);
+                return;
+        }
+        cc->ids = ids ? sd_bus_creds_ref(ids) : NULL;
+        cc->unit = unit ? sd_bus_creds_ref(unit) : NULL;
+}
 
 static void caller_from_message(sd_bus_message *m, sd_bus_creds **ret_ids, sd_bus_creds **ret_unit, Caller *c) {
         *c = (Caller) { 0 };
         if (!m)
                 return;
         c->sender = sd_bus_message_get_sender(m);
-        if (c->sender && last_caller.sender && streq(c->sender, last_caller.sender)) {
-                *ret_ids = last_caller.ids ? sd_bus_creds_ref(last_caller.ids) : NULL;
-                *ret_unit = last_caller.unit ? sd_bus_creds_ref(last_caller.unit) : NULL;
+        CallerCreds *cc = c->sender && callers ? hashmap_get(callers, c->sender) : NULL;
+        if (cc) {
+                *ret_ids = cc->ids ? sd_bus_creds_ref(cc->ids) : NULL;
+                *ret_unit = cc->unit ? sd_bus_creds_ref(cc->unit) : NULL;
         } else {
                 if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID, ret_ids) < 0)
                         *ret_ids = NULL;
                 if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_UNIT | SD_BUS_CREDS_AUGMENT, ret_unit) < 0)
                         *ret_unit = NULL;
-                char *s = c->sender ? strdup(c->sender) : NULL;
-                if (s) {
-                        free(last_caller.sender);
-                        sd_bus_creds_unref(last_caller.ids);
-                        sd_bus_creds_unref(last_caller.unit);
-                        last_caller.sender = s;
-                        last_caller.ids = *ret_ids ? sd_bus_creds_ref(*ret_ids) : NULL;
-                        last_caller.unit = *ret_unit ? sd_bus_creds_ref(*ret_unit) : NULL;
-                }
+                if (c->sender)
+                        caller_remember(c->sender, *ret_ids, *ret_unit);
         }
         if (*ret_ids) {
                 c->has_uid = sd_bus_creds_get_euid(*ret_ids, &c->uid) >= 0;

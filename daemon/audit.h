@@ -45,3 +45,6 @@ void audit_log(sd_bus_message *m, AuditEvent e, const Network *n, const Peer *p,
 
 /* Force the sink (tests): 1 journal, 0 stderr, -1 detect again. */
 void audit_set_journal(int on);
+
+/* Drop the creds kept per caller (at exit, and when too many are kept). */
+void audit_forget_callers(void);

@@ -5,6 +5,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus-util.h"
+#include "audit.h"
 #include "db.h"
 #include "log.h"
 #include "firewall-sync.h"
@@ -119,6 +120,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         manager_group_commit_done(m);
         manager_key_pool_done(m);
+        audit_forget_callers();
         Network *n;
         /* Networks own their peers; collect first, the map cannot change while iterating. */
         while (hashmap_size(m->networks_by_id) > 0) {

@@ -112,6 +112,28 @@ def entries_from_journal(records):
     return out
 
 
+def test_interleaved_callers(rig):
+    """Calls of root and of the granted user in turns: each record names its own caller
+    (wgnetd keeps the creds of each caller by unique name)."""
+    net = wgnet.unwrap(rig.manager().CreateNetwork("mix", wgnet.opts(Interface=f"wgx{rig.tag[-5:]}",
+                                                                     Addresses=["10.94.0.1/24"])))
+    rig.grant_user()
+    try:
+        for i in range(3):
+            rig.network(net).AddPeer(f"mixroot{i}", wgnet.opts())
+            err, _ = rig.as_user(net, wgnet.NETWORK, "AddPeer", "sa{sv}", f"mixuser{i}", {})
+            assert not err, err
+    finally:
+        rig.revoke_user()
+    rig.network(net).Delete()
+
+
+def check_interleaved(entries, user_uid):
+    added = {e["peer"]: e["uid"] for e in entries if e["action"] == "peer-added" and e["network"] == "mix"}
+    assert {added.get(f"mixroot{i}") for i in range(3)} == {"0"}, added
+    assert {added.get(f"mixuser{i}") for i in range(3)} == {str(user_uid)}, added
+
+
 def check_audit(entries, log, user_uid):
     actions = {e["action"] for e in entries}
     for a in ("network-created", "network-imported", "network-updated", "network-activated", "network-deactivated",
@@ -140,6 +162,7 @@ def check_audit(entries, log, user_uid):
     # the plain stderr line of a change is the audit entry: no second line for the same change
     assert not re.search(r"^<6>office: peer 'phone' added$", log, re.M)
     assert all(e.get("priority", "5") == "5" for e in entries)
+    check_interleaved(entries, user_uid)
     print(f"ok   audit trail ({len(entries)} entries, {len(actions)} kinds)")
 
 
@@ -181,7 +204,7 @@ def main():
     failed = 0
     try:
         rig.start()
-        for t in td.TESTS:
+        for t in td.TESTS + [test_interleaved_callers]:
             t0 = time.time()
             try:
                 t(rig)
