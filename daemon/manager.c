@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus-util.h"
 #include "audit.h"
+#include "bus-util.h"
 #include "db.h"
 #include "log.h"
 #include "firewall-sync.h"
@@ -121,6 +122,7 @@ Manager *manager_free(Manager *m) {
         manager_group_commit_done(m);
         manager_key_pool_done(m);
         audit_forget_callers();
+        m->trim_source = sd_event_source_disable_unref(m->trim_source);
         Network *n;
         /* Networks own their peers; collect first, the map cannot change while iterating. */
         while (hashmap_size(m->networks_by_id) > 0) {
@@ -234,6 +236,24 @@ static int load_secret_key(Manager *m) {
         if (r < 0)
                 log_error("Cannot load or create %s: %s", path, strerror(-r));
         return r;
+}
+
+static int on_trim(sd_event_source *s, void *userdata) {
+        (void) malloc_trim(0);
+        return 0;
+}
+
+void manager_trim_memory_later(Manager *m) {
+        /* A bulk's specs, configs, reply and SQLite's pages are freed by then, but glibc
+         * keeps the pages between live allocations: a long-lived daemon gives them back. */
+        if (!m->event)
+                return;
+        if (!m->trim_source) {
+                if (sd_event_add_defer(m->event, &m->trim_source, on_trim, m) < 0)
+                        return;
+                (void) sd_event_source_set_priority(m->trim_source, SD_EVENT_PRIORITY_IDLE + 1);
+        }
+        (void) sd_event_source_set_enabled(m->trim_source, SD_EVENT_ONESHOT);
 }
 
 void manager_reconcile_all(Manager *m, bool log_repairs) {
@@ -361,6 +381,7 @@ int manager_start(Manager *m) {
 
         log_info("wgnetd " WGNET_VERSION " ready: %zu networks, %zu peers",
                  hashmap_size(m->networks_by_id), hashmap_size(m->peers_by_id));
+        manager_trim_memory_later(m);      /* after the first reconcile, which may have set every peer */
         (void) sd_notify(false, "READY=1\nSTATUS=Running");
         return 0;
 }

@@ -62,6 +62,7 @@ typedef struct Manager {
         struct KeyPair *key_pool;
         size_t n_key_pool;
         sd_event_source *key_pool_source;
+        sd_event_source *trim_source;   /* gives a large batch's freed memory back, when idle */
 } Manager;
 
 int manager_new(const ManagerConfig *config, Manager **ret);
@@ -73,6 +74,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free)
 int manager_start(Manager *m);
 /* Reconcile all active networks and refresh their status (the tick). */
 void manager_reconcile_all(Manager *m, bool log_repairs);
+/* After a large batch: return the heap's free memory to the kernel once the loop is idle. */
+void manager_trim_memory_later(Manager *m);
 
 Network *manager_find_network_by_path(Manager *m, const char *path);
 Peer *manager_find_peer_by_path(Manager *m, const char *path);

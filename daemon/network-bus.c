@@ -150,6 +150,8 @@ static int method_add_peers(sd_bus_message *m, void *userdata, sd_bus_error *err
         free(configs);
         if (r < 0)
                 return r;
+        if (count >= 1024)
+                manager_trim_memory_later(n->manager);
         return sd_bus_send(NULL, reply, NULL);
 }
 
