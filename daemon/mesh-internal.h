@@ -34,8 +34,9 @@ struct MeshConn {
         MeshConn *next, *prev;
 };
 
-/* Shared between the three files (mesh.c: the relay, closing connections, helpers;
- * mesh-coordinator.c: connections, add_peer, coordinator_start; mesh-member.c). */
+/* Shared between the files (mesh.c: the relay, closing connections, helpers;
+ * mesh-coordinator.c: connections, add_peer, coordinator_start; mesh-member.c: the control
+ * channel of a member; mesh-join.c: joining and leaving). */
 void bus_close_later(sd_bus *bus);
 int relay_new(Mesh *mesh, int tcp_fd, int *ret_fd);
 Peer *find_peer_by_address(Network *n, const IpPrefix *host);
@@ -46,5 +47,10 @@ void conn_free(MeshConn *c);
 void member_disconnect(Mesh *mesh);
 void coordinator_start(Mesh *mesh);
 void member_start(Mesh *mesh);
+int member_connect(Mesh *mesh);
+void member_schedule(Mesh *mesh, uint64_t usec);
+int member_call(Mesh *mesh, const char *method, sd_bus_message_handler_t cb, uint64_t timeout);
+void forget_call(Mesh *mesh, sd_bus_message *m);
+void member_fail_join(Mesh *mesh, const sd_bus_error *e);
 int add_peer(Network *n, const char *name, const uint8_t key[WG_KEY_LEN], const IpPrefix *addrs, size_t n_addrs,
              bool auto_addresses, Peer **ret, sd_bus_error *error);

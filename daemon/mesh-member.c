@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Meshes, a member host: joining with an invitation, the control channel to the
- * coordinator, the member list applied as direct peers, heartbeats, leaving (docs/mesh.md). */
-/* Meshes: the state, the coordinator's side of the coordination channel and the members'
- * side. See mesh.h and docs/mesh.md. */
+/* Meshes, a member host: the control channel to the coordinator (connect, register, hello),
+ * the member list applied as direct peers, heartbeats, exit nodes (docs/mesh.md). Joining
+ * and leaving are in mesh-join.c. */
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -30,10 +29,7 @@
 
 /* ---- Member ---- */
 
-static int member_connect(Mesh *mesh);
-static void member_schedule(Mesh *mesh, uint64_t usec);
 static void kick_later(Mesh *mesh);
-static void forget_call(Mesh *mesh, sd_bus_message *m);
 
 void member_disconnect(Mesh *mesh) {
         if (!mesh->control)
@@ -60,7 +56,7 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void member_schedule(Mesh *mesh, uint64_t usec) {
+void member_schedule(Mesh *mesh, uint64_t usec) {
         Manager *mgr = mesh->network->manager;
         if (!mgr->event)
                 return;
@@ -360,7 +356,7 @@ static int on_heartbeat_reply(sd_bus_message *m, void *userdata, sd_bus_error *e
         return 0;
 }
 
-static int member_call(Mesh *mesh, const char *method, sd_bus_message_handler_t cb, uint64_t timeout) {
+int member_call(Mesh *mesh, const char *method, sd_bus_message_handler_t cb, uint64_t timeout) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r = sd_bus_message_new_method_call(mesh->control, &m, NULL, WGNET_MESH_CONTROL_PATH,
                                                WGNET_MESH_CONTROL_INTERFACE, method);
@@ -390,7 +386,7 @@ static int member_call(Mesh *mesh, const char *method, sd_bus_message_handler_t 
 }
 
 /* In a reply callback: drop our reference to its slot. */
-static void forget_call(Mesh *mesh, sd_bus_message *m) {
+void forget_call(Mesh *mesh, sd_bus_message *m) {
         sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(m));
         if (!sd_bus_message_is_method_error(m, NULL))
                 (void) sd_event_source_set_enabled(mesh->connect_timer, SD_EVENT_OFF);
@@ -446,54 +442,6 @@ static int read_welcome(Mesh *mesh, sd_bus_message *m, uint8_t *ret_psk) {
                 (void) mesh_emit_changed(mesh, "HeartbeatInterval", NULL);
         }
         return 0;
-}
-
-static void mesh_delete_network(Network *n) {
-        Manager *m = n->manager;
-        int r = db_begin(m->db);
-        if (r >= 0)
-                r = db_network_delete(m->db, n->id);
-        if (r >= 0)
-                r = db_commit(m->db);
-        if (r < 0) {
-                db_rollback(m->db);
-                log_error("%s: cannot delete the network: %s", n->name, strerror(-r));
-        }
-        if (n->active)
-                (void) network_deactivate_device(n);
-        for (Peer *p = n->peers; p; p = p->next)
-                (void) sd_bus_emit_object_removed(m->bus, p->path);
-        (void) sd_bus_emit_object_removed(m->bus, n->path);
-        network_detach(n);
-        network_free(n);
-        (void) manager_firewall_sync(m, false);
-}
-
-static int on_delete_later(sd_event_source *s, void *userdata) {
-        Network *n = userdata;
-        sd_event_source_disable_unref(s);
-        mesh_delete_network(n);
-        return 0;
-}
-
-static void delete_later(Network *n) {
-        /* The network goes at the next turn of the loop, out of the callbacks of its bus. */
-        sd_event_source *s = NULL;
-        if (sd_event_add_defer(n->manager->event, &s, on_delete_later, n) < 0)
-                mesh_delete_network(n);
-}
-
-static void member_fail_join(Mesh *mesh, const sd_bus_error *e) {
-        Network *n = mesh->network;
-        log_warning("%s: joining the mesh failed: %s", n->name, e->message ? e->message : e->name);
-        if (mesh->join_call) {
-                (void) sd_bus_reply_method_error(mesh->join_call, e);
-                mesh->join_call = sd_bus_message_unref(mesh->join_call);
-        }
-        mesh->join_timeout = sd_event_source_disable_unref(mesh->join_timeout);
-        member_disconnect(mesh);
-        mesh->retry_timer = sd_event_source_disable_unref(mesh->retry_timer);
-        delete_later(n);
 }
 
 static int on_hello_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -650,7 +598,7 @@ static int on_connect_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static int member_connect(Mesh *mesh) {
+int member_connect(Mesh *mesh) {
         Network *n = mesh->network;
         Manager *mgr = n->manager;
         char buf[IP_PREFIX_STRLEN];
@@ -737,180 +685,6 @@ void member_start(Mesh *mesh) {
                 member_start_heartbeat(mesh);
 }
 
-static int on_join_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        Mesh *mesh = userdata;
-        Network *n = mesh->network;
-        Manager *mgr = n->manager;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        char hex[PAIRING_ID_HEX_LEN + 1], buf[IP_PREFIX_STRLEN];
-
-        pairing_id_to_hex(mesh->invitation_id, hex);
-        sd_bus_error_setf(&e, WGNET_ERROR_PREFIX "MeshUnreachable",
-                          "No answer from the mesh coordinator at %s (mesh address %s) through the tunnel: the "
-                          "invitation was already used or revoked, or that endpoint is not reachable over UDP "
-                          "(invitation %s)",
-                          mesh->coordinator_endpoint,
-                          mesh->n_coordinator_addresses ? ip_addr_to_string(&mesh->coordinator_addresses[0], buf) : "-",
-                          hex);
-        /* Not the coordinator's verdict: the invitation may be tried again. */
-        (void) db_invitation_forget(mgr->db, mesh->invitation_id);
-        member_fail_join(mesh, &e);
-        return 0;
-}
-
-int mesh_join(Manager *m, sd_bus_message *call, const Pairing *inv, const char *name, const char *ifname,
-              uint16_t listen_port, uint32_t timeout, sd_bus_error *error) {
-        _cleanup_(network_freep) Network *n = NULL;
-        uint8_t priv[WG_KEY_LEN];
-        size_t len;
-        int r;
-
-        r = network_new(m, m->next_network_id, name, ifname, &n);
-        if (r < 0)
-                return r;
-        n->mode = NETWORK_MODE_MESH;
-        n->created_at = now_usec();
-        n->listen_port = listen_port ? listen_port : manager_free_listen_port(m);
-        n->key_policy = KEY_POLICY_ONE_TIME;
-        n->active = true;
-        for (size_t i = 0; i < inv->n_tunnel_addresses; i++)
-                n->subnets[i] = inv->tunnel_addresses[i];
-        n->n_subnets = inv->n_tunnel_addresses;
-        r = network_setup_pools(n);
-        if (r < 0)
-                return r;
-        /* Until the coordinator knows our own key, the device uses the invitation's one-time key. */
-        r = wg_key_public_from_private(n->public_key, inv->preshared_key);
-        if (r >= 0)
-                r = manager_seal(m, "networks.private_key", n->id, inv->preshared_key, n->private_key_sealed,
-                                 sizeof(n->private_key_sealed), &len);
-        if (r < 0)
-                return r;
-        r = mesh_new(n, MESH_ROLE_MEMBER, &n->mesh);
-        if (r < 0)
-                return r;
-        Mesh *mesh = n->mesh;
-        memcpy(mesh->coordinator_key, inv->public_key, WG_KEY_LEN);
-        free(mesh->coordinator_endpoint);
-        mesh->coordinator_endpoint = strdup(inv->endpoint);
-        if (!mesh->coordinator_endpoint)
-                return -ENOMEM;
-        for (size_t i = 0; i < inv->n_networks && i < ELEMENTSOF(mesh->coordinator_addresses); i++)
-                mesh->coordinator_addresses[mesh->n_coordinator_addresses++] = inv->networks[i];
-        memcpy(mesh->invitation_id, inv->id, PAIRING_ID_LEN);
-        /* Our own key pair, made here; the private key never leaves this host. */
-        r = wg_key_generate_private(priv);
-        if (r >= 0)
-                r = manager_seal(m, "meshes.pending_private_key", n->id, priv, mesh->pending_private_sealed,
-                                 sizeof(mesh->pending_private_sealed), &len);
-        wg_wipe(priv, sizeof(priv));
-        if (r < 0)
-                return r;
-        mesh->has_pending_private = true;
-
-        r = db_begin(m->db);
-        if (r < 0)
-                return r;
-        r = db_network_insert(m->db, n);
-        if (r == -EEXIST) {
-                db_rollback(m->db);
-                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NetworkExists",
-                                         "A network with name '%s' or interface '%s' exists", name, ifname);
-        }
-        if (r >= 0)
-                r = db_mesh_save(m->db, mesh);
-        if (r >= 0) {
-                r = db_pairing_mark_used(m->db, PAIRING_INVITATION, inv->id, n->id);
-                if (r == -EEXIST) {
-                        db_rollback(m->db);
-                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InvitationUsed",
-                                                 "This invitation was already used on this host: an invitation works once");
-                }
-        }
-        if (r >= 0) {
-                r = network_apply(n, false);
-                if (r < 0) {
-                        db_rollback(m->db);
-                        (void) network_deactivate_device(n);
-                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot bring up interface %s: %s",
-                                                 n->ifname, strerror(-r));
-                }
-        }
-        if (r >= 0)
-                r = db_commit(m->db);
-        if (r < 0) {
-                db_rollback(m->db);
-                (void) network_deactivate_device(n);
-                return r;
-        }
-        r = network_attach(n);
-        if (r < 0)
-                return r;
-        m->next_network_id++;
-        Network *net = TAKE_PTR(n);
-        (void) sd_bus_emit_object_added(m->bus, net->path);
-        (void) manager_firewall_sync(m, false);
-
-        /* The coordinator: our first peer, its address only, at the invitation's endpoint. */
-        Peer *coord;
-        IpPrefix caddrs[2];
-        for (size_t i = 0; i < mesh->n_coordinator_addresses; i++)
-                caddrs[i] = mesh->coordinator_addresses[i];
-        r = add_peer(net, MESH_COORDINATOR_PEER_NAME, mesh->coordinator_key, caddrs, mesh->n_coordinator_addresses, false,
-                     &coord, error);
-        if (r < 0) {
-                mesh_delete_network(net);
-                return r;
-        }
-        mesh->join_call = sd_bus_message_ref(call);
-        r = sd_event_add_time_relative(m->event, &mesh->join_timeout, CLOCK_MONOTONIC, (uint64_t) timeout * 1000000ULL,
-                                       100000, on_join_timeout, mesh);
-        if (r < 0) {
-                mesh->join_call = sd_bus_message_unref(mesh->join_call);
-                mesh_delete_network(net);
-                return r;
-        }
-        log_info("%s: joining the mesh of %s (interface %s)", net->name, mesh->coordinator_endpoint, net->ifname);
-        member_schedule(mesh, 1000);
-        return 1;
-}
-
-static int on_leave_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Mesh *mesh = userdata;
-        forget_call(mesh, m);
-        Network *n = mesh->network;
-        const sd_bus_error *e = sd_bus_message_get_error(m);
-        if (e)
-                log_warning("%s: the coordinator did not confirm the leave: %s", n->name, e->message ? e->message : e->name);
-        if (mesh->join_call) {
-                (void) sd_bus_reply_method_return(mesh->join_call, NULL);
-                mesh->join_call = sd_bus_message_unref(mesh->join_call);
-        }
-        member_disconnect(mesh);
-        delete_later(n);
-        return 0;
-}
-
-int mesh_leave(Mesh *mesh, sd_bus_message *call, sd_bus_error *error) {
-        Network *n = mesh->network;
-        if (mesh->role != MESH_ROLE_MEMBER)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Network '%s' coordinates its mesh: delete it instead (Network.Delete)", n->name);
-        if (mesh->join_call)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Network '%s' is still joining or leaving its mesh: wait for that call to return", n->name);
-        audit_log(call, AUDIT_NETWORK_DELETED, n, NULL, "%s: left the mesh (interface %s)", n->name, n->ifname);
-        /* Tell the coordinator; on a connection still being made the call waits behind its hello. */
-        if (!mesh->control)
-                (void) member_connect(mesh);
-        if (mesh->control && member_call(mesh, "Leave", on_leave_reply, 5 * 1000000ULL) >= 0) {
-                mesh->join_call = sd_bus_message_ref(call);
-                return 1;
-        }
-        member_disconnect(mesh);
-        mesh_delete_network(n);
-        return 0;
-}
 
 int mesh_set_exit_node(Mesh *mesh, bool offer, sd_bus_error *error) {
         Network *n = mesh->network;
