@@ -3,7 +3,6 @@
  * coordinator as first peer), a failed join, and leaving (docs/mesh.md). The control
  * channel itself is in mesh-member.c. */
 
-
 #include "audit.h"
 #include "db-mesh.h"
 #include "db-tunnel.h"
