@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* wgnetctl's shared helpers: lists, errors, finding networks and peers, the a{sv} options of
+ * the calls, calling, and files that hold secrets. */
+#include "wgnetctl.h"
+
+int strv_push(char ***l, const char *s) {
+        size_t n = strv_length(*l);
+        char **nl = realloc(*l, (n + 2) * sizeof(char *));
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        nl[n] = strdup(s);
+        nl[n + 1] = NULL;
+        return nl[n] ? 0 : -ENOMEM;
+}
+
+/* A list option: repeatable; values may also be comma-separated; an empty value clears
+ * the list (--dns= sends DNS = []). */
+int list_option(char ***l, const char *value) {
+        if (!*l) {
+                *l = calloc(1, sizeof(char *));
+                if (!*l)
+                        return -ENOMEM;
+        }
+        _cleanup_(freep) char *copy = strdup(value);
+        char *save = NULL;
+        if (!copy)
+                return -ENOMEM;
+        for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+                int r = strv_push(l, t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int usage_error(const char *fmt, ...) {
+        va_list ap;
+        fputs("wgnetctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs("\n", stderr);
+        return -EXIT_USAGE;
+}
+
+int fail(const char *fmt, ...) {
+        va_list ap;
+        fputs("wgnetctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs("\n", stderr);
+        return 1;
+}
+
+int oom(void) {
+        return fail("Out of memory");
+}
+
+int bad_value(int opt, const char *value, const char *expected) {
+        return usage_error("Invalid value '%s' for --%s: expected %s", value, option_name(opt), expected);
+}
+
+
+
+
+/* Load the objects or say why not. */
+int load(sd_bus *bus, Objects *o) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = objects_load(bus, o, &error);
+        if (r < 0)
+                return report_bus_error(&error, r, NULL, NULL, "Cannot list the networks and peers of wgnetd");
+        return 0;
+}
+
+int find_network(Objects *o, const char *name, NetworkInfo **ret) {
+        NetworkInfo *n = objects_find_network(o, name);
+        if (!n)
+                return fail("No network '%s' (give its name, interface or object path; see 'wgnetctl network list')", name);
+        *ret = n;
+        return 0;
+}
+
+/* Peer arguments: NETWORK PEER, or one peer object path. */
+int find_peer(Objects *o, int argc, char **argv, NetworkInfo **ret_net, PeerInfo **ret_peer) {
+        NetworkInfo *n = NULL;
+        PeerInfo *p = NULL;
+        int r;
+
+        if (argc == 1) {
+                if (!object_path_under(argv[0], WGNET_PEER_PREFIX))
+                        return usage_error("Missing peer: give NETWORK PEER, or the peer's object path ('%s' is not one)",
+                                           argv[0]);
+                p = objects_find_peer(o, NULL, argv[0]);
+                if (!p)
+                        return fail("No peer '%s'", argv[0]);
+        } else {
+                r = find_network(o, argv[0], &n);
+                if (r != 0)
+                        return r;
+                p = objects_find_peer(o, n, argv[1]);
+                if (!p)
+                        return fail("No peer '%s' in network '%s' (see 'wgnetctl peer list %s')", argv[1], n->name,
+                                    n->name);
+        }
+        if (ret_net)
+                *ret_net = n ? n : objects_network_of(o, p);
+        *ret_peer = p;
+        return 0;
+}
+
+/* --- a{sv} options -------------------------------------------------------------------- */
+
+int append_strv_option(sd_bus_message *m, const char *key, char **l) {
+        int r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+
+
+/* Rotation and revocation policy: the same option names for networks and peers. */
+int append_policy_options(sd_bus_message *m) {
+        int r = 0;
+        if (r >= 0 && GIVEN(OPT_ROTATE_EVERY))
+                r = sd_bus_message_append(m, "{sv}", "RotationInterval", "t", arg.rotate_every);
+        if (r >= 0 && GIVEN(OPT_ROTATION_KIND))
+                r = sd_bus_message_append(m, "{sv}", "RotationKind", "s", arg.rotation_kind);
+        if (r >= 0 && GIVEN(OPT_REVOKE_AFTER))
+                r = sd_bus_message_append(m, "{sv}", "RevokeAfterInactive", "t", arg.revoke_after);
+        if (r >= 0 && GIVEN(OPT_GRACE_PERIOD))
+                r = sd_bus_message_append(m, "{sv}", "GracePeriod", "t", arg.grace_period);
+        return r;
+}
+
+int append_network_options(sd_bus_message *m, bool creating) {
+        int r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = append_policy_options(m);
+        if (r >= 0 && GIVEN(OPT_ADDRESS))
+                r = append_strv_option(m, "Addresses", arg.addresses);
+        if (r >= 0 && GIVEN(OPT_DNS))
+                r = append_strv_option(m, "DNS", arg.dns);
+        if (r >= 0 && GIVEN(OPT_ROUTE))
+                r = append_strv_option(m, "ExtraRoutes", arg.routes);
+        if (r >= 0 && GIVEN(OPT_ENDPOINT))
+                r = sd_bus_message_append(m, "{sv}", "Endpoint", "s", arg.endpoint);
+        if (r >= 0 && GIVEN(OPT_PORT))
+                r = sd_bus_message_append(m, "{sv}", "ListenPort", "q", arg.port);
+        if (r >= 0 && GIVEN(OPT_MTU))
+                r = sd_bus_message_append(m, "{sv}", "MTU", "u", arg.mtu);
+        if (r >= 0 && GIVEN(OPT_MODE))
+                r = sd_bus_message_append(m, "{sv}", "Mode", "s", arg.mode);
+        if (r >= 0 && GIVEN(OPT_ISOLATION))
+                r = sd_bus_message_append(m, "{sv}", "PeerIsolation", "b", (int) arg.isolation);
+        if (r >= 0 && GIVEN(OPT_NAT_INTERFACE))
+                r = sd_bus_message_append(m, "{sv}", "NatInterface", "s", arg.nat_interface);
+        if (r >= 0 && GIVEN(OPT_ONLINE_THRESHOLD))
+                r = sd_bus_message_append(m, "{sv}", "OnlineThreshold", "u", arg.online_threshold);
+        if (r >= 0 && creating && GIVEN(OPT_KEY_POLICY))
+                r = sd_bus_message_append(m, "{sv}", "KeyPolicy", "s", arg.key_policy);
+        if (r >= 0 && creating && GIVEN(OPT_INTERFACE))
+                r = sd_bus_message_append(m, "{sv}", "Interface", "s", arg.interface);
+        if (r >= 0 && creating && GIVEN(OPT_INACTIVE))
+                r = sd_bus_message_append(m, "{sv}", "Activate", "b", 0);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+int append_peer_options(sd_bus_message *m, bool adding) {
+        int r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = append_policy_options(m);
+        if (r >= 0 && GIVEN(OPT_ADDRESS))
+                r = append_strv_option(m, "Addresses", arg.addresses);
+        if (r >= 0 && GIVEN(OPT_SITE))
+                r = append_strv_option(m, "SiteNetworks", arg.sites);
+        /* Site networks need the site-gateway role: imply it unless --role says otherwise. */
+        if (r >= 0 && (GIVEN(OPT_ROLE) || (GIVEN(OPT_SITE) && strv_length(arg.sites) > 0)))
+                r = sd_bus_message_append(m, "{sv}", "Role", "s", GIVEN(OPT_ROLE) ? arg.role : "site-gateway");
+        if (r >= 0 && GIVEN(OPT_KEEPALIVE))
+                r = sd_bus_message_append(m, "{sv}", "PersistentKeepalive", "q", arg.keepalive);
+        if (r >= 0 && GIVEN(OPT_EMAIL))
+                r = sd_bus_message_append(m, "{sv}", "Email", "s", arg.email);
+        if (r >= 0 && GIVEN(OPT_EXPIRES))
+                r = sd_bus_message_append(m, "{sv}", "ExpiresAt", "t", arg.expires);
+        if (r >= 0 && GIVEN(OPT_REMOTE_ENDPOINT))
+                r = sd_bus_message_append(m, "{sv}", "RemoteEndpoint", "s", arg.remote_endpoint);
+        if (r >= 0 && !adding && GIVEN(OPT_NAME))
+                r = sd_bus_message_append(m, "{sv}", "Name", "s", arg.name);
+        if (r >= 0 && adding && (GIVEN(OPT_PSK) || GIVEN(OPT_NO_PSK)))
+                r = sd_bus_message_append(m, "{sv}", "PresharedKey", "b", (int) arg.psk);
+        if (r >= 0 && adding && GIVEN(OPT_PUBLIC_KEY))
+                r = sd_bus_message_append(m, "{sv}", "PublicKey", "s", arg.public_key);
+        if (r >= 0 && adding && GIVEN(OPT_DISABLED))
+                r = sd_bus_message_append(m, "{sv}", "Enabled", "b", 0);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* Send a method call built by the caller; report errors with the context. */
+int call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply, const char *context_fmt, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call(bus, m, UINT64_C(300) * 1000000, &error, ret_reply);
+        if (r < 0) {
+                char ctx[512];
+                va_list ap;
+                va_start(ap, context_fmt);
+                vsnprintf(ctx, sizeof(ctx), context_fmt, ap);
+                va_end(ap);
+                return report_bus_error(&error, r, sd_bus_message_get_interface(m), sd_bus_message_get_member(m),
+                                        "%s", ctx);
+        }
+        return 0;
+}
+
+int new_call(sd_bus *bus, sd_bus_message **ret, const char *path, const char *interface, const char *member) {
+        int r = sd_bus_message_new_method_call(bus, ret, WGNET_BUS_NAME, path, interface, member);
+        if (r >= 0)
+                r = sd_bus_message_set_allow_interactive_authorization(*ret, arg.ask_password && isatty(STDIN_FILENO));
+        return r < 0 ? oom() : 0;
+}
+
+/* --- files and secrets ---------------------------------------------------------------- */
+
+/* Write a secret to path (0600, O_EXCL unless --force), or to stdout for "-". */
+int write_secret_file(const char *path, const void *data, size_t size) {
+        _cleanup_(closep) int fd = -EBADF;
+
+        if (streq(path, "-")) {
+                fwrite(data, 1, size, stdout);
+                return fflush(stdout) == 0 ? 0 : fail("Cannot write to stdout: %s", strerror(errno));
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (GIVEN(OPT_FORCE) ? O_TRUNC : O_EXCL), 0600);
+        if (fd < 0) {
+                if (errno == EEXIST)
+                        return fail("Cannot write '%s': the file exists (use --force to overwrite it)", path);
+                return fail("Cannot write '%s': %s", path, strerror(errno));
+        }
+        if (fchmod(fd, 0600) < 0)
+                return fail("Cannot make '%s' private (mode 0600): %s", path, strerror(errno));
+        for (size_t done = 0; done < size;) {
+                ssize_t k = write(fd, (const uint8_t *) data + done, size - done);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return fail("Cannot write '%s': %s", path, strerror(errno));
+                }
+                done += (size_t) k;
+        }
+        if (close(TAKE_FD(fd)) < 0)
+                return fail("Cannot write '%s': %s", path, strerror(errno));
+        return 0;
+}
+
+void wipe_free(char *s) {
+        if (!s)
+                return;
+        explicit_bzero(s, strlen(s));
+        free(s);
+}
+
+void wipe_freep(char **s) {
+        wipe_free(*s);
+}
+
+/* The terminal QR code of a config, rendered here (lib/qr.c): the same text the daemon
+ * would encode, without a second round trip or a second polkit check. */
+int config_qr_utf8(const char *config, const char *what, char **ret) {
+        int r = qr_render_utf8(config, QR_EC_M, ret);
+        if (r == -EMSGSIZE)
+                return fail("Cannot draw the QR code of peer %s: the config is too long for a QR code", what);
+        if (r < 0)
+                return fail("Cannot draw the QR code of peer %s: %s", what, strerror(-r));
+        return 0;
+}
