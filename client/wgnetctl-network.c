@@ -393,10 +393,7 @@ int verb_network_export(sd_bus *bus, int argc, char **argv) {
         (void) sd_bus_message_sensitive(reply);
         if (sd_bus_message_read(reply, "s", &text) < 0)
                 return fail("Cannot export network '%s': bad reply", n->name);
-        r = write_secret_file(GIVEN(OPT_OUTPUT) ? arg.output : "-", text, strlen(text));
-        if (r == 0 && GIVEN(OPT_OUTPUT) && !streq(arg.output, "-") && !arg.quiet)
-                fprintf(stderr, "Wrote the config of network '%s' to %s (mode 0600).\n", n->name, arg.output);
-        return r;
+        return write_output(text, "the config of network '%s'", n->name);
 }
 
 int verb_network_next_ip(sd_bus *bus, int argc, char **argv) {

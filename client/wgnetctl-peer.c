@@ -130,6 +130,43 @@ static bool config_has_private_key(const char *text) {
         return false;
 }
 
+/* A new config in JSON: written to the output file as well when one (not "-") is given. */
+static int print_config_json(Json *j, const char *config) {
+        if (GIVEN(OPT_OUTPUT) && !streq(arg.output, "-")) {
+                int r = write_secret_file(arg.output, config, strlen(config));
+                if (r != 0)
+                        return r;
+        }
+        json_print(stdout, j, output.json_format);
+        return 0;
+}
+
+/* A new config as text: into the output file (0600) or to stdout. */
+static int print_config(const char *config, const char *what) {
+        if (GIVEN(OPT_OUTPUT))
+                return write_output(config, "%s", what);
+        fputs(config, stdout);
+        if (!*config || config[strlen(config) - 1] != '\n')
+                fputc('\n', stdout);
+        return 0;
+}
+
+/* The QR code of a new config on the terminal, unless --no-qr or stdout is not a terminal
+ * (and not --qr). */
+static int print_config_qr(const char *config, const char *peer, const char *network) {
+        if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && !isatty(STDOUT_FILENO)))
+                return 0;
+        _cleanup_(wipe_freep) char *qr = NULL;
+        _cleanup_(freep) char *what = NULL;
+        if (asprintf(&what, "'%s' of network '%s'", peer, network) < 0)
+                return oom();
+        int r = config_qr_utf8(config, what, &qr);
+        if (r != 0)
+                return r;
+        fputs(qr, stdout);
+        return 0;
+}
+
 int verb_peer_add(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -169,29 +206,14 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
                     json_object_add(j, "PrivateKeyStored", json_new_bool(generated && !one_time)) < 0 ||
                     json_object_add(j, "Config", json_new_string(config)) < 0)
                         return oom();
-                /* Write to the file as well when asked to. */
-                if (GIVEN(OPT_OUTPUT) && !streq(arg.output, "-")) {
-                        r = write_secret_file(arg.output, config, strlen(config));
-                        if (r != 0)
-                                return r;
-                }
-                json_print(stdout, j, output.json_format);
-                return 0;
+                return print_config_json(j, config);
         }
 
         if (!arg.quiet)
                 fprintf(stderr, "Added peer '%s' to network '%s' (%s).\n", argv[1], n->name, path);
-        if (GIVEN(OPT_OUTPUT)) {
-                r = write_secret_file(arg.output, config, strlen(config));
-                if (r != 0)
-                        return r;
-                if (!streq(arg.output, "-") && !arg.quiet)
-                        fprintf(stderr, "Wrote the config to %s (mode 0600).\n", arg.output);
-        } else {
-                fputs(config, stdout);
-                if (!*config || config[strlen(config) - 1] != '\n')
-                        fputc('\n', stdout);
-        }
+        r = print_config(config, "the config");
+        if (r != 0)
+                return r;
 
         if (!generated) {
                 if (!arg.quiet)
@@ -203,17 +225,7 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
                         "private keys (key policy one-time). Save the config now.\n",
                         isatty(STDERR_FILENO) ? ANSI_YELLOW : "", isatty(STDERR_FILENO) ? ANSI_NORMAL : "", n->name);
 
-        if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && !isatty(STDOUT_FILENO)))
-                return 0;
-        _cleanup_(wipe_freep) char *qr = NULL;
-        _cleanup_(freep) char *what = NULL;
-        if (asprintf(&what, "'%s' of network '%s'", argv[1], n->name) < 0)
-                return oom();
-        r = config_qr_utf8(config, what, &qr);
-        if (r != 0)
-                return r;
-        fputs(qr, stdout);
-        return 0;
+        return print_config_qr(config, argv[1], n->name);
 }
 
 int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
@@ -253,13 +265,7 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
                     json_object_add(j, "RotationDeadline", json_new_unsigned(deadline)) < 0 ||
                     json_object_add(j, "Config", json_new_string(config)) < 0)
                         return oom();
-                if (GIVEN(OPT_OUTPUT) && !streq(arg.output, "-")) {
-                        r = write_secret_file(arg.output, config, strlen(config));
-                        if (r != 0)
-                                return r;
-                }
-                json_print(stdout, j, output.json_format);
-                return 0;
+                return print_config_json(j, config);
         }
         if (!arg.quiet) {
                 char ts[FORMAT_TIMESTAMP_MAX];
@@ -271,25 +277,10 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
                                 "completes a handshake, at the latest until %s.\n", p->name, n ? n->name : "?",
                                 deadline ? format_timestamp(ts, deadline) : "the grace period ends");
         }
-        if (GIVEN(OPT_OUTPUT)) {
-                r = write_secret_file(arg.output, config, strlen(config));
-                if (r != 0)
-                        return r;
-                if (!streq(arg.output, "-") && !arg.quiet)
-                        fprintf(stderr, "Wrote the new config to %s (mode 0600).\n", arg.output);
-        } else
-                fputs(config, stdout);
-        if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && !isatty(STDOUT_FILENO)) || !config_has_private_key(config))
-                return 0;
-        _cleanup_(wipe_freep) char *qr = NULL;
-        _cleanup_(freep) char *label = NULL;
-        if (asprintf(&label, "'%s' of network '%s'", p->name, n ? n->name : "?") < 0)
-                return oom();
-        r = config_qr_utf8(config, label, &qr);
-        if (r != 0)
+        r = print_config(config, "the new config");
+        if (r != 0 || !config_has_private_key(config))
                 return r;
-        fputs(qr, stdout);
-        return 0;
+        return print_config_qr(config, p->name, n ? n->name : "?");
 }
 
 static int peer_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
@@ -372,10 +363,7 @@ int verb_peer_config(sd_bus *bus, int argc, char **argv) {
         (void) sd_bus_message_sensitive(reply);
         if (sd_bus_message_read(reply, "s", &text) < 0)
                 return fail("Cannot read the config of peer '%s': bad reply", p->name);
-        r = write_secret_file(GIVEN(OPT_OUTPUT) ? arg.output : "-", text, strlen(text));
-        if (r == 0 && GIVEN(OPT_OUTPUT) && !streq(arg.output, "-") && !arg.quiet)
-                fprintf(stderr, "Wrote the config of peer '%s' to %s (mode 0600).\n", p->name, arg.output);
-        return r;
+        return write_output(text, "the config of peer '%s'", p->name);
 }
 
 int verb_peer_qr(sd_bus *bus, int argc, char **argv) {

@@ -62,9 +62,6 @@ int bad_value(int opt, const char *value, const char *expected) {
         return usage_error("Invalid value '%s' for --%s: expected %s", value, option_name(opt), expected);
 }
 
-
-
-
 /* Load the objects or say why not. */
 int load(sd_bus *bus, Objects *o) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -126,8 +123,6 @@ int append_strv_option(sd_bus_message *m, const char *key, char **l) {
                 r = sd_bus_message_close_container(m);
         return r;
 }
-
-
 
 /* Rotation and revocation policy: the same option names for networks and peers. */
 int append_policy_options(sd_bus_message *m) {
@@ -278,6 +273,19 @@ void wipe_freep(char **s) {
 
 /* The terminal QR code of a config, rendered here (lib/qr.c): the same text the daemon
  * would encode, without a second round trip or a second polkit check. */
+int write_output(const char *text, const char *what_fmt, ...) {
+        int r = write_secret_file(GIVEN(OPT_OUTPUT) ? arg.output : "-", text, strlen(text));
+        if (r == 0 && GIVEN(OPT_OUTPUT) && !streq(arg.output, "-") && !arg.quiet) {
+                char what[512];
+                va_list ap;
+                va_start(ap, what_fmt);
+                vsnprintf(what, sizeof(what), what_fmt, ap);
+                va_end(ap);
+                fprintf(stderr, "Wrote %s to %s (mode 0600).\n", what, arg.output);
+        }
+        return r;
+}
+
 int config_qr_utf8(const char *config, const char *what, char **ret) {
         int r = qr_render_utf8(config, QR_EC_M, ret);
         if (r == -EMSGSIZE)
