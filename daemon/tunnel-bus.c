@@ -273,7 +273,7 @@ int tunnel_create_commit(Manager *m, Tunnel *t, const uint8_t *used_offer_id, sd
         return 0;
 }
 
-int tunnel_generate_keys(Tunnel *t) {
+static int tunnel_generate_keys(Tunnel *t) {
         uint8_t key[WG_KEY_LEN];
         int r = wg_key_generate_private(key);
         if (r >= 0)
@@ -282,6 +282,24 @@ int tunnel_generate_keys(Tunnel *t) {
                 r = tunnel_seal(t, "tunnels.private_key", key, t->private_key_sealed);
         wg_wipe(key, sizeof(key));
         return r;
+}
+
+int tunnel_new_with_settings(Manager *m, const char *name, const char *ifname, BusOption *o, TunnelSettings *s,
+                             Tunnel **ret) {
+        _cleanup_(tunnel_freep) Tunnel *t = NULL;
+        const char *changed[16];
+        int r = tunnel_new(m, m->next_tunnel_id, name, ifname, &t);
+        if (r >= 0)
+                r = tunnel_generate_keys(t);
+        if (r < 0)
+                return r;
+        t->created_at = now_usec();
+        t->listen_port = manager_free_tunnel_port(m);
+        r = tunnel_settings_apply(t, o, s, changed);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(t);
+        return 0;
 }
 
 int tunnel_check_new_name(Manager *m, const char *name, const char *ifname, sd_bus_error *error) {
@@ -304,7 +322,6 @@ int method_create_tunnel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         BusOption o[_TOPT_MAX] = TUNNEL_OPTIONS_INIT;
         _cleanup_(tunnel_freep) Tunnel *t = NULL;
         TunnelSettings s = {0};
-        const char *changed[16];
         const char *name, *ifname;
         int r;
 
@@ -329,14 +346,7 @@ int method_create_tunnel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 goto finish;
 
-        r = tunnel_new(mgr, mgr->next_tunnel_id, name, ifname, &t);
-        if (r >= 0)
-                r = tunnel_generate_keys(t);
-        if (r < 0)
-                goto finish;
-        t->created_at = now_usec();
-        t->listen_port = manager_free_tunnel_port(mgr);
-        r = tunnel_settings_apply(t, o, &s, changed);
+        r = tunnel_new_with_settings(mgr, name, ifname, o, &s, &t);
         if (r < 0)
                 goto finish;
         t->active = o[TOPT_ACTIVATE].set ? o[TOPT_ACTIVATE].b : true;

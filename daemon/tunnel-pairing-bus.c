@@ -39,7 +39,6 @@ static int pairing_used_error(const uint8_t id[PAIRING_ID_LEN], sd_bus_error *er
 static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *o, sd_bus_error *error) {
         _cleanup_(tunnel_freep) Tunnel *t = NULL;
         TunnelSettings s = {0};
-        const char *changed[16];
         char hex[PAIRING_ID_HEX_LEN + 1], name_buf[32];
         const char *name, *ifname;
         Tunnel *other;
@@ -93,14 +92,7 @@ static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
         if (r < 0)
                 goto finish;
 
-        r = tunnel_new(mgr, mgr->next_tunnel_id, name, ifname, &t);
-        if (r >= 0)
-                r = tunnel_generate_keys(t);
-        if (r < 0)
-                goto finish;
-        t->created_at = now_usec();
-        t->listen_port = manager_free_tunnel_port(mgr);
-        r = tunnel_settings_apply(t, o, &s, changed);
+        r = tunnel_new_with_settings(mgr, name, ifname, o, &s, &t);
         if (r < 0)
                 goto finish;
         t->has_remote_key = true;

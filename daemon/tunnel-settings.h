@@ -68,5 +68,7 @@ int tunnel_settings_check(Manager *m, Tunnel *self, BusOption *o, OptionUse use,
                                  sd_bus_error *error);
 int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, const char **changed);
 int tunnel_create_commit(Manager *m, Tunnel *t, const uint8_t *used_offer_id, sd_bus_error *error);
-int tunnel_generate_keys(Tunnel *t);
+/* A new tunnel with a key pair of its own, created now, on a free port, o and s applied. */
+int tunnel_new_with_settings(Manager *m, const char *name, const char *ifname, BusOption *o, TunnelSettings *s,
+                             Tunnel **ret);
 int tunnel_check_new_name(Manager *m, const char *name, const char *ifname, sd_bus_error *error);
