@@ -57,23 +57,9 @@ else
         state=/tmp/disk/state
 fi
 mkdir -p "$state"
-cat > /tmp/bus/system.conf <<'XML'
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=/tmp/bus/socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy user="root">
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-XML
-dbus-daemon --config-file=/tmp/bus/system.conf --nofork --nopidfile >/tmp/bus/log 2>&1 &
+. "$src/tests/rig/vm-bus.sh"
+vm_bus_start /tmp/bus || fail "the private bus did not come up"
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/tmp/bus/socket
-for _ in $(seq 100); do [ -S /tmp/bus/socket ] && break; sleep 0.05; done
 
 ip netns add hub
 ip -n hub link set lo up

@@ -41,24 +41,10 @@ t0=$(date +%s)
 fail() { echo "FAIL: $*"; [ -f /tmp/wgnetd.log ] && tail -30 /tmp/wgnetd.log; exit 1; }
 
 echo "== 1. private bus, wgnetd with the kernel backend"
-mkdir -p /tmp/bus /tmp/state
-cat > /tmp/bus/system.conf <<'EOF'
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=/tmp/bus/socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy user="root">
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOF
-dbus-daemon --config-file=/tmp/bus/system.conf --nofork --nopidfile >/tmp/bus/log 2>&1 &
+mkdir -p /tmp/state
+. "$here/../rig/vm-bus.sh"
+vm_bus_start /tmp/bus || fail "the private bus did not come up"
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/tmp/bus/socket
-for _ in $(seq 100); do [ -S /tmp/bus/socket ] && break; sleep 0.05; done
 
 ip netns add hub
 ip netns add client

@@ -45,6 +45,7 @@ fail() {
         exit 1
 }
 
+. "$here/../rig/vm-bus.sh"
 declare -A pid
 bus() { echo "unix:path=/tmp/$1/bus/socket"; }
 on() { local h=$1; shift; DBUS_SYSTEM_BUS_ADDRESS=$(bus "$h") "$@"; }
@@ -52,23 +53,8 @@ unquote() { sed -E 's/^[a-z]+ "(.*)"$/\1/'; }
 
 echo "== 0. two hosts, each with a bus and a LAN"
 for h in a b; do
-        mkdir -p /tmp/$h/bus /tmp/$h/state
-        cat > /tmp/$h/bus/system.conf <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=/tmp/$h/bus/socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy user="root">
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOF
-        dbus-daemon --config-file=/tmp/$h/bus/system.conf --nofork --nopidfile >/tmp/$h/bus/log 2>&1 &
-        for _ in $(seq 100); do [ -S /tmp/$h/bus/socket ] && break; sleep 0.05; done
+        mkdir -p /tmp/$h/state
+        vm_bus_start /tmp/$h/bus || fail "the bus of host $h did not come up"
         ip netns add $h
         ip netns add lan$h
         ip -n $h link set lo up
