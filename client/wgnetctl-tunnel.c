@@ -287,12 +287,9 @@ int verb_tunnel_import(sd_bus *bus, int argc, char **argv) {
         const char *path;
         int r;
 
-        if (streq(argv[0], "-")) {
-                r = read_file_text("-", &text);
-                if (r != 0)
-                        return r;
-        } else if (!(text = strdup(argv[0])))
-                return oom();
+        r = read_secret_arg(argv[0], &text);
+        if (r != 0)
+                return r;
         r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "ImportPairing");
         if (r != 0)
                 return r;

@@ -273,6 +273,13 @@ void wipe_freep(char **s) {
 
 /* The terminal QR code of a config, rendered here (lib/qr.c): the same text the daemon
  * would encode, without a second round trip or a second polkit check. */
+int read_secret_arg(const char *a, char **ret) {
+        if (streq(a, "-"))
+                return read_file_text("-", ret);
+        *ret = strdup(a);
+        return *ret ? 0 : oom();
+}
+
 int write_output(const char *text, const char *what_fmt, ...) {
         int r = write_secret_file(GIVEN(OPT_OUTPUT) ? arg.output : "-", text, strlen(text));
         if (r == 0 && GIVEN(OPT_OUTPUT) && !streq(arg.output, "-") && !arg.quiet) {

@@ -144,6 +144,8 @@ int append_peer_options(sd_bus_message *m, bool adding);
 int call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply, const char *context_fmt, ...) _printf_(4, 5);
 int new_call(sd_bus *bus, sd_bus_message **ret, const char *path, const char *interface, const char *member);
 int write_secret_file(const char *path, const void *data, size_t size);
+/* A secret given as an argument, or on stdin when it is "-" (pairing strings, invitations). */
+int read_secret_arg(const char *a, char **ret);
 /* text into --output (0600, saying so on stderr) or to stdout; what_fmt names it. */
 int write_output(const char *text, const char *what_fmt, ...) _printf_(2, 3);
 void wipe_free(char *s);

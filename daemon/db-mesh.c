@@ -33,31 +33,9 @@ const char db_mesh_migration[] =
         "  endpoint TEXT NOT NULL DEFAULT ''"
         ");";
 
-#define BIND(expr)                                              \
-        do {                                                    \
-                if ((expr) != SQLITE_OK)                        \
-                        return -EIO;                            \
-        } while (0)
-
-static int prepare(Db *db, const char *sql, sqlite3_stmt **ret) {
-        return sqlite3_prepare_v2(db_handle(db), sql, -1, ret, NULL) == SQLITE_OK ? 0 : -EIO;
-}
-
 static int run(sqlite3_stmt *s) {
         int rc = sqlite3_step(s);
         return rc == SQLITE_DONE ? 0 : db_sqlite_errno(rc);
-}
-
-static int hex_to_id(const char *s, uint8_t ret[PAIRING_ID_LEN]) {
-        if (strlen(s) != PAIRING_ID_HEX_LEN)
-                return -EBADMSG;
-        for (size_t i = 0; i < PAIRING_ID_LEN; i++) {
-                unsigned v;
-                if (sscanf(s + 2 * i, "%2x", &v) != 1)
-                        return -EBADMSG;
-                ret[i] = (uint8_t) v;
-        }
-        return 0;
 }
 
 int db_mesh_save(Db *db, const Mesh *m) {
@@ -68,7 +46,7 @@ int db_mesh_save(Db *db, const Mesh *m) {
 
         if (!addrs)
                 return -ENOMEM;
-        r = prepare(db, "INSERT OR REPLACE INTO meshes (network_id, role, heartbeat, offline_after, exit_node,"
+        r = db_prepare(db, "INSERT OR REPLACE INTO meshes (network_id, role, heartbeat, offline_after, exit_node,"
                         " exit_via, joined, coordinator_key, coordinator_endpoint, coordinator_addresses,"
                         " invitation, pending_private_key)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", &s);
@@ -78,51 +56,51 @@ int db_mesh_save(Db *db, const Mesh *m) {
                 wg_key_to_base64(key, m->coordinator_key);
                 pairing_id_to_hex(m->invitation_id, inv);
         }
-        BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) m->network->id));
-        BIND(sqlite3_bind_text(s, 2, mesh_role_to_string(m->role), -1, SQLITE_STATIC));
-        BIND(sqlite3_bind_int64(s, 3, m->heartbeat));
-        BIND(sqlite3_bind_int64(s, 4, m->offline_after));
-        BIND(sqlite3_bind_int(s, 5, m->exit_node));
-        BIND(sqlite3_bind_text(s, 6, m->exit_via ? m->exit_via : "", -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_int(s, 7, m->joined));
-        BIND(sqlite3_bind_text(s, 8, key, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_text(s, 9, m->coordinator_endpoint ? m->coordinator_endpoint : "", -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_text(s, 10, addrs, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_text(s, 11, inv, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) m->network->id));
+        DB_BIND(sqlite3_bind_text(s, 2, mesh_role_to_string(m->role), -1, SQLITE_STATIC));
+        DB_BIND(sqlite3_bind_int64(s, 3, m->heartbeat));
+        DB_BIND(sqlite3_bind_int64(s, 4, m->offline_after));
+        DB_BIND(sqlite3_bind_int(s, 5, m->exit_node));
+        DB_BIND(sqlite3_bind_text(s, 6, m->exit_via ? m->exit_via : "", -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_int(s, 7, m->joined));
+        DB_BIND(sqlite3_bind_text(s, 8, key, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 9, m->coordinator_endpoint ? m->coordinator_endpoint : "", -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 10, addrs, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 11, inv, -1, SQLITE_TRANSIENT));
         if (m->has_pending_private)
-                BIND(sqlite3_bind_blob(s, 12, m->pending_private_sealed, sizeof(m->pending_private_sealed), SQLITE_STATIC));
+                DB_BIND(sqlite3_bind_blob(s, 12, m->pending_private_sealed, sizeof(m->pending_private_sealed), SQLITE_STATIC));
         else
-                BIND(sqlite3_bind_null(s, 12));
+                DB_BIND(sqlite3_bind_null(s, 12));
         return run(s);
 }
 
 int db_mesh_peer_save(Db *db, uint64_t network_id, const MeshPeer *p) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         char inv[PAIRING_ID_HEX_LEN + 1];
-        int r = prepare(db, "INSERT OR REPLACE INTO mesh_peers (peer_id, network_id, invitation, invitation_expires,"
+        int r = db_prepare(db, "INSERT OR REPLACE INTO mesh_peers (peer_id, network_id, invitation, invitation_expires,"
                             " registered, exit_node, endpoint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &s);
         if (r < 0)
                 return r;
-        BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) p->peer_id));
-        BIND(sqlite3_bind_int64(s, 2, (sqlite3_int64) network_id));
+        DB_BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) p->peer_id));
+        DB_BIND(sqlite3_bind_int64(s, 2, (sqlite3_int64) network_id));
         if (p->invitation) {
                 pairing_id_to_hex(p->invitation_id, inv);
-                BIND(sqlite3_bind_text(s, 3, inv, -1, SQLITE_TRANSIENT));
+                DB_BIND(sqlite3_bind_text(s, 3, inv, -1, SQLITE_TRANSIENT));
         } else
-                BIND(sqlite3_bind_null(s, 3));
-        BIND(sqlite3_bind_int64(s, 4, (sqlite3_int64) p->invitation_expires));
-        BIND(sqlite3_bind_int(s, 5, p->registered));
-        BIND(sqlite3_bind_int(s, 6, p->exit_node));
-        BIND(sqlite3_bind_text(s, 7, p->endpoint ? p->endpoint : "", -1, SQLITE_TRANSIENT));
+                DB_BIND(sqlite3_bind_null(s, 3));
+        DB_BIND(sqlite3_bind_int64(s, 4, (sqlite3_int64) p->invitation_expires));
+        DB_BIND(sqlite3_bind_int(s, 5, p->registered));
+        DB_BIND(sqlite3_bind_int(s, 6, p->exit_node));
+        DB_BIND(sqlite3_bind_text(s, 7, p->endpoint ? p->endpoint : "", -1, SQLITE_TRANSIENT));
         return run(s);
 }
 
 int db_mesh_peer_delete(Db *db, uint64_t peer_id) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
-        int r = prepare(db, "DELETE FROM mesh_peers WHERE peer_id = ?1", &s);
+        int r = db_prepare(db, "DELETE FROM mesh_peers WHERE peer_id = ?1", &s);
         if (r < 0)
                 return r;
-        BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) peer_id));
+        DB_BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) peer_id));
         return run(s);
 }
 
@@ -130,19 +108,19 @@ int db_network_set_key(Db *db, uint64_t network_id, const uint8_t *sealed, size_
                        const uint8_t public_key[32]) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         char pub[WG_KEY_B64_SIZE];
-        int r = prepare(db, "UPDATE networks SET private_key = ?2, public_key = ?3 WHERE id = ?1", &s);
+        int r = db_prepare(db, "UPDATE networks SET private_key = ?2, public_key = ?3 WHERE id = ?1", &s);
         if (r < 0)
                 return r;
         wg_key_to_base64(pub, public_key);
-        BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) network_id));
-        BIND(sqlite3_bind_blob(s, 2, sealed, (int) sealed_len, SQLITE_STATIC));
-        BIND(sqlite3_bind_text(s, 3, pub, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) network_id));
+        DB_BIND(sqlite3_bind_blob(s, 2, sealed, (int) sealed_len, SQLITE_STATIC));
+        DB_BIND(sqlite3_bind_text(s, 3, pub, -1, SQLITE_TRANSIENT));
         return run(s);
 }
 
 static int load_peers(Db *db, Manager *m) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
-        int rc, r = prepare(db, "SELECT peer_id, network_id, invitation, invitation_expires, registered, exit_node,"
+        int rc, r = db_prepare(db, "SELECT peer_id, network_id, invitation, invitation_expires, registered, exit_node,"
                                 " endpoint FROM mesh_peers", &s);
         if (r < 0)
                 return r;
@@ -155,7 +133,7 @@ static int load_peers(Db *db, Manager *m) {
                 if (!p)
                         return -ENOMEM;
                 if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
-                        p->invitation = hex_to_id(db_column_text(s, 2), p->invitation_id) >= 0;
+                        p->invitation = pairing_id_from_hex(db_column_text(s, 2), p->invitation_id) >= 0;
                 }
                 p->invitation_expires = (uint64_t) sqlite3_column_int64(s, 3);
                 p->registered = sqlite3_column_int(s, 4);
@@ -170,7 +148,7 @@ static int load_peers(Db *db, Manager *m) {
 
 int db_mesh_load(Db *db, Manager *m) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
-        int rc, r = prepare(db, "SELECT network_id, role, heartbeat, offline_after, exit_node, exit_via, joined,"
+        int rc, r = db_prepare(db, "SELECT network_id, role, heartbeat, offline_after, exit_node, exit_via, joined,"
                                 " coordinator_key, coordinator_endpoint, coordinator_addresses, invitation,"
                                 " pending_private_key FROM meshes", &s);
         if (r < 0)
@@ -202,7 +180,7 @@ int db_mesh_load(Db *db, Manager *m) {
                         return -ENOMEM;
                 if (role == MESH_ROLE_MEMBER) {
                         if (wg_key_from_base64(mesh->coordinator_key, db_column_text(s, 7)) < 0 ||
-                            hex_to_id(db_column_text(s, 10), mesh->invitation_id) < 0)
+                            pairing_id_from_hex(db_column_text(s, 10), mesh->invitation_id) < 0)
                                 return -EBADMSG;
                         r = db_prefixes_split(db_column_text(s, 9), &addrs, &n_addrs);
                         if (r < 0)
@@ -224,10 +202,10 @@ int db_mesh_load(Db *db, Manager *m) {
 int db_invitation_forget(Db *db, const uint8_t id[PAIRING_ID_LEN]) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         char hex[PAIRING_ID_HEX_LEN + 1];
-        int r = prepare(db, "DELETE FROM pairings_used WHERE kind = 'invitation' AND id = ?1", &s);
+        int r = db_prepare(db, "DELETE FROM pairings_used WHERE kind = 'invitation' AND id = ?1", &s);
         if (r < 0)
                 return r;
         pairing_id_to_hex(id, hex);
-        BIND(sqlite3_bind_text(s, 1, hex, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 1, hex, -1, SQLITE_TRANSIENT));
         return run(s);
 }

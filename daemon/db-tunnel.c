@@ -47,28 +47,6 @@ const char db_tunnel_migration[] =
         " keepalive, preshared_key, pairing, pairing_id, pairing_expires,"                      \
         " pending_preshared_key, pairing_lifetime, active, created_at, online_threshold"
 
-static int prepare(Db *db, const char *sql, sqlite3_stmt **ret) {
-        return sqlite3_prepare_v2(db_handle(db), sql, -1, ret, NULL) == SQLITE_OK ? 0 : -EIO;
-}
-
-static int hex_to_id(const char *s, uint8_t ret[PAIRING_ID_LEN]) {
-        if (strlen(s) != PAIRING_ID_HEX_LEN)
-                return -EBADMSG;
-        for (size_t i = 0; i < PAIRING_ID_LEN; i++) {
-                unsigned v;
-                if (sscanf(s + 2 * i, "%2x", &v) != 1)
-                        return -EBADMSG;
-                ret[i] = (uint8_t) v;
-        }
-        return 0;
-}
-
-#define BIND(expr)                                              \
-        do {                                                    \
-                if ((expr) != SQLITE_OK)                        \
-                        return -EIO;                            \
-        } while (0)
-
 /* Parameters ?1..?22 in the order of TUNNEL_COLUMNS. */
 static int tunnel_bind(sqlite3_stmt *s, const Tunnel *t) {
         _cleanup_(freep) char *local = db_prefixes_join(t->local_networks, t->n_local_networks);
@@ -83,34 +61,34 @@ static int tunnel_bind(sqlite3_stmt *s, const Tunnel *t) {
                 wg_key_to_base64(rpub, t->remote_public_key);
         if (t->pairing != TUNNEL_PAIRING_NONE)
                 pairing_id_to_hex(t->pairing_id, pid);
-        BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) t->id));
-        BIND(sqlite3_bind_text(s, 2, t->name, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_text(s, 3, t->ifname, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_int(s, 4, t->listen_port));
-        BIND(sqlite3_bind_blob(s, 5, t->private_key_sealed, sizeof(t->private_key_sealed), SQLITE_STATIC));
-        BIND(sqlite3_bind_text(s, 6, pub, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_text(s, 7, rpub, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_text(s, 8, t->remote_endpoint, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_text(s, 9, t->local_endpoint, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_text(s, 10, local, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_text(s, 11, remote, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_text(s, 12, addrs, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_int(s, 13, t->keepalive));
+        DB_BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) t->id));
+        DB_BIND(sqlite3_bind_text(s, 2, t->name, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 3, t->ifname, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_int(s, 4, t->listen_port));
+        DB_BIND(sqlite3_bind_blob(s, 5, t->private_key_sealed, sizeof(t->private_key_sealed), SQLITE_STATIC));
+        DB_BIND(sqlite3_bind_text(s, 6, pub, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 7, rpub, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 8, t->remote_endpoint, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 9, t->local_endpoint, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 10, local, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 11, remote, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 12, addrs, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_int(s, 13, t->keepalive));
         if (t->has_psk)
-                BIND(sqlite3_bind_blob(s, 14, t->psk_sealed, sizeof(t->psk_sealed), SQLITE_STATIC));
+                DB_BIND(sqlite3_bind_blob(s, 14, t->psk_sealed, sizeof(t->psk_sealed), SQLITE_STATIC));
         else
-                BIND(sqlite3_bind_null(s, 14));
-        BIND(sqlite3_bind_text(s, 15, tunnel_pairing_to_string(t->pairing), -1, SQLITE_STATIC));
-        BIND(sqlite3_bind_text(s, 16, pid, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_int64(s, 17, (sqlite3_int64) t->pairing_expires));
+                DB_BIND(sqlite3_bind_null(s, 14));
+        DB_BIND(sqlite3_bind_text(s, 15, tunnel_pairing_to_string(t->pairing), -1, SQLITE_STATIC));
+        DB_BIND(sqlite3_bind_text(s, 16, pid, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_int64(s, 17, (sqlite3_int64) t->pairing_expires));
         if (t->has_pending_psk)
-                BIND(sqlite3_bind_blob(s, 18, t->pending_psk_sealed, sizeof(t->pending_psk_sealed), SQLITE_STATIC));
+                DB_BIND(sqlite3_bind_blob(s, 18, t->pending_psk_sealed, sizeof(t->pending_psk_sealed), SQLITE_STATIC));
         else
-                BIND(sqlite3_bind_null(s, 18));
-        BIND(sqlite3_bind_int64(s, 19, t->pairing_lifetime));
-        BIND(sqlite3_bind_int(s, 20, t->active));
-        BIND(sqlite3_bind_int64(s, 21, (sqlite3_int64) t->created_at));
-        BIND(sqlite3_bind_int64(s, 22, t->online_threshold));
+                DB_BIND(sqlite3_bind_null(s, 18));
+        DB_BIND(sqlite3_bind_int64(s, 19, t->pairing_lifetime));
+        DB_BIND(sqlite3_bind_int(s, 20, t->active));
+        DB_BIND(sqlite3_bind_int64(s, 21, (sqlite3_int64) t->created_at));
+        DB_BIND(sqlite3_bind_int64(s, 22, t->online_threshold));
         return 0;
 }
 
@@ -121,7 +99,7 @@ static int run(sqlite3_stmt *s) {
 
 int db_tunnel_insert(Db *db, const Tunnel *t) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
-        int r = prepare(db, "INSERT INTO tunnels (" TUNNEL_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        int r = db_prepare(db, "INSERT INTO tunnels (" TUNNEL_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
                             " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)", &s);
         if (r >= 0)
                 r = tunnel_bind(s, t);
@@ -130,7 +108,7 @@ int db_tunnel_insert(Db *db, const Tunnel *t) {
 
 int db_tunnel_update(Db *db, const Tunnel *t) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
-        int r = prepare(db, "UPDATE tunnels SET name = ?2, interface = ?3, listen_port = ?4,"
+        int r = db_prepare(db, "UPDATE tunnels SET name = ?2, interface = ?3, listen_port = ?4,"
                             " remote_public_key = ?7, remote_endpoint = ?8, local_endpoint = ?9,"
                             " local_networks = ?10, remote_networks = ?11, tunnel_addresses = ?12,"
                             " keepalive = ?13, preshared_key = ?14, pairing = ?15, pairing_id = ?16,"
@@ -148,16 +126,16 @@ int db_tunnel_update(Db *db, const Tunnel *t) {
 
 int db_tunnel_delete(Db *db, uint64_t id) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
-        int r = prepare(db, "DELETE FROM tunnels WHERE id = ?1", &s);
+        int r = db_prepare(db, "DELETE FROM tunnels WHERE id = ?1", &s);
         if (r < 0)
                 return r;
-        BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) id));
+        DB_BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) id));
         return run(s);
 }
 
 int db_tunnel_max_id(Db *db, uint64_t *ret) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
-        int r = prepare(db, "SELECT IFNULL(MAX(id), 0) FROM tunnels", &s);
+        int r = db_prepare(db, "SELECT IFNULL(MAX(id), 0) FROM tunnels", &s);
         if (r < 0)
                 return r;
         if (sqlite3_step(s) != SQLITE_ROW)
@@ -226,7 +204,7 @@ static int load_one(sqlite3_stmt *s, Manager *m) {
         if (r < 0)
                 return -EBADMSG;
         t->pairing = r;
-        if (t->pairing != TUNNEL_PAIRING_NONE && hex_to_id(db_column_text(s, 15), t->pairing_id) < 0)
+        if (t->pairing != TUNNEL_PAIRING_NONE && pairing_id_from_hex(db_column_text(s, 15), t->pairing_id) < 0)
                 return -EBADMSG;
         t->pairing_expires = (uint64_t) sqlite3_column_int64(s, 16);
         r = column_sealed(s, 17, t->pending_psk_sealed, &t->has_pending_psk);
@@ -245,7 +223,7 @@ static int load_one(sqlite3_stmt *s, Manager *m) {
 
 int db_tunnel_load(Db *db, Manager *m) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
-        int rc, r = prepare(db, "SELECT " TUNNEL_COLUMNS " FROM tunnels ORDER BY id", &s);
+        int rc, r = db_prepare(db, "SELECT " TUNNEL_COLUMNS " FROM tunnels ORDER BY id", &s);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -270,26 +248,26 @@ static const char *kind_string(PairingKind kind) {
 int db_pairing_mark_used(Db *db, PairingKind kind, const uint8_t id[PAIRING_ID_LEN], uint64_t tunnel_id) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         char hex[PAIRING_ID_HEX_LEN + 1];
-        int r = prepare(db, "INSERT INTO pairings_used (kind, id, tunnel_id, used_at)"
+        int r = db_prepare(db, "INSERT INTO pairings_used (kind, id, tunnel_id, used_at)"
                             " VALUES (?1, ?2, ?3, strftime('%s', 'now'))", &s);
         if (r < 0)
                 return r;
         pairing_id_to_hex(id, hex);
-        BIND(sqlite3_bind_text(s, 1, kind_string(kind), -1, SQLITE_STATIC));
-        BIND(sqlite3_bind_text(s, 2, hex, -1, SQLITE_TRANSIENT));
-        BIND(sqlite3_bind_int64(s, 3, (sqlite3_int64) tunnel_id));
+        DB_BIND(sqlite3_bind_text(s, 1, kind_string(kind), -1, SQLITE_STATIC));
+        DB_BIND(sqlite3_bind_text(s, 2, hex, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_int64(s, 3, (sqlite3_int64) tunnel_id));
         return run(s);
 }
 
 int db_pairing_is_used(Db *db, PairingKind kind, const uint8_t id[PAIRING_ID_LEN]) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         char hex[PAIRING_ID_HEX_LEN + 1];
-        int r = prepare(db, "SELECT 1 FROM pairings_used WHERE kind = ?1 AND id = ?2", &s);
+        int r = db_prepare(db, "SELECT 1 FROM pairings_used WHERE kind = ?1 AND id = ?2", &s);
         if (r < 0)
                 return r;
         pairing_id_to_hex(id, hex);
-        BIND(sqlite3_bind_text(s, 1, kind_string(kind), -1, SQLITE_STATIC));
-        BIND(sqlite3_bind_text(s, 2, hex, -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_text(s, 1, kind_string(kind), -1, SQLITE_STATIC));
+        DB_BIND(sqlite3_bind_text(s, 2, hex, -1, SQLITE_TRANSIENT));
         int rc = sqlite3_step(s);
         if (rc == SQLITE_ROW)
                 return 1;

@@ -183,6 +183,10 @@ int db_sqlite_errno(int rc) {
         }
 }
 
+int db_prepare(Db *db, const char *sql, sqlite3_stmt **ret) {
+        return sqlite3_prepare_v2(db->sqlite, sql, -1, ret, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
 void db_stmt_finalizep(sqlite3_stmt **s) {
         if (*s)
                 sqlite3_finalize(*s);

@@ -23,6 +23,16 @@ void pairing_id_to_hex(const uint8_t id[PAIRING_ID_LEN], char ret[PAIRING_ID_HEX
         ret[PAIRING_ID_HEX_LEN] = 0;
 }
 
+int pairing_id_from_hex(const char *s, uint8_t ret[PAIRING_ID_LEN]) {
+        size_t len = 0;
+        const char *end = NULL;
+        if (strlen(s) != PAIRING_ID_HEX_LEN ||
+            sodium_hex2bin(ret, PAIRING_ID_LEN, s, PAIRING_ID_HEX_LEN, NULL, &len, &end) != 0 ||
+            len != PAIRING_ID_LEN || *end)
+                return -EBADMSG;
+        return 0;
+}
+
 int pairing_peer_address(const IpPrefix *local, IpPrefix *ret) {
         size_t bits = ip_family_bits(local->family);
         size_t len = bits / 8;

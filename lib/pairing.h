@@ -78,6 +78,8 @@ int pairing_parse_invitation(const char *s, Pairing *ret, const char **ret_reaso
 
 /* The id as 32 lowercase hex digits. */
 void pairing_id_to_hex(const uint8_t id[PAIRING_ID_LEN], char ret[PAIRING_ID_HEX_LEN + 1]);
+/* The other way: exactly PAIRING_ID_HEX_LEN hex digits, else -EBADMSG. */
+int pairing_id_from_hex(const char *s, uint8_t ret[PAIRING_ID_LEN]);
 
 void pairing_wipe(Pairing *p);
 

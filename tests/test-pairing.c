@@ -299,6 +299,15 @@ TEST(id_hex) {
                 id[i] = (uint8_t) (i * 17);
         pairing_id_to_hex(id, hex);
         ASSERT_STREQ(hex, "00112233445566778899aabbccddeeff");
+
+        uint8_t back[PAIRING_ID_LEN];
+        ASSERT_EQ(pairing_id_from_hex(hex, back), 0);
+        ASSERT_TRUE(memcmp(back, id, PAIRING_ID_LEN) == 0);
+        static const char *const bad[] = { "", "00112233445566778899aabbccddeef", "00112233445566778899aabbccddeeff0",
+                                           "0011223344556677 899aabbccddeeff", "00112233445566778899aabbccddeefg",
+                                           "+0112233445566778899aabbccddeeff" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ASSERT_EQ(pairing_id_from_hex(bad[i], back), -EBADMSG);
 }
 
 TEST_MAIN()
