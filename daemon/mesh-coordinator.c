@@ -660,7 +660,6 @@ int mesh_remove_member(Mesh *mesh, Peer *p, sd_bus_error *error) {
 }
 
 int mesh_update(Mesh *mesh, uint32_t heartbeat, uint32_t offline_after, sd_bus_error *error) {
-        Manager *mgr = mesh->network->manager;
         uint32_t oh = mesh->heartbeat, oo = mesh->offline_after;
         if (heartbeat)
                 mesh->heartbeat = heartbeat;
@@ -673,13 +672,8 @@ int mesh_update(Mesh *mesh, uint32_t heartbeat, uint32_t offline_after, sd_bus_e
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "OfflineAfter (%u s) must be longer than HeartbeatInterval (%u s)", o, h);
         }
-        int r = db_begin(mgr->db);
-        if (r >= 0)
-                r = db_mesh_save(mgr->db, mesh);
-        if (r >= 0)
-                r = db_commit(mgr->db);
+        int r = mesh_save(mesh);
         if (r < 0) {
-                db_rollback(mgr->db);
                 mesh->heartbeat = oh;
                 mesh->offline_after = oo;
                 return r;

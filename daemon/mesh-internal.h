@@ -46,6 +46,8 @@ IpPrefix host_of(const IpPrefix *a);
 void conn_free(MeshConn *c);
 void member_disconnect(Mesh *mesh);
 void coordinator_start(Mesh *mesh);
+/* The mesh's row in its own transaction (rolled back on failure). */
+int mesh_save(Mesh *mesh);
 void member_start(Mesh *mesh);
 int member_connect(Mesh *mesh);
 void member_schedule(Mesh *mesh, uint64_t usec);

@@ -696,13 +696,8 @@ int mesh_set_exit_node(Mesh *mesh, bool offer, sd_bus_error *error) {
         if (mesh->exit_node == offer)
                 return 0;
         mesh->exit_node = offer;
-        int r = db_begin(mgr->db);
-        if (r >= 0)
-                r = db_mesh_save(mgr->db, mesh);
-        if (r >= 0)
-                r = db_commit(mgr->db);
+        int r = mesh_save(mesh);
         if (r < 0) {
-                db_rollback(mgr->db);
                 mesh->exit_node = !offer;
                 return r;
         }
@@ -717,7 +712,6 @@ int mesh_set_exit_node(Mesh *mesh, bool offer, sd_bus_error *error) {
 
 int mesh_use_exit_node(Mesh *mesh, const char *name, sd_bus_error *error) {
         Network *n = mesh->network;
-        Manager *mgr = n->manager;
         if (mesh->role != MESH_ROLE_MEMBER)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Only a member chooses an exit node; '%s' coordinates its mesh", n->name);
@@ -736,13 +730,8 @@ int mesh_use_exit_node(Mesh *mesh, const char *name, sd_bus_error *error) {
                 return -ENOMEM;
         free(mesh->exit_via);
         mesh->exit_via = v;
-        int r = db_begin(mgr->db);
-        if (r >= 0)
-                r = db_mesh_save(mgr->db, mesh);
-        if (r >= 0)
-                r = db_commit(mgr->db);
+        int r = mesh_save(mesh);
         if (r < 0) {
-                db_rollback(mgr->db);
                 return r;
         }
         member_apply_exit(mesh);

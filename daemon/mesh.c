@@ -279,6 +279,18 @@ void mesh_peer_drop(Mesh *m, uint64_t peer_id) {
         mesh_peer_free(hashmap_remove(m->peers, &peer_id));
 }
 
+int mesh_save(Mesh *mesh) {
+        Db *db = mesh->network->manager->db;
+        int r = db_begin(db);
+        if (r >= 0)
+                r = db_mesh_save(db, mesh);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0)
+                db_rollback(db);
+        return r;
+}
+
 Mesh *network_mesh(Network *n) {
         Manager *m = n->manager;
         if (n->mode != NETWORK_MODE_MESH)
@@ -287,9 +299,8 @@ Mesh *network_mesh(Network *n) {
                 /* A network created with Mode=mesh coordinates its mesh. */
                 if (mesh_new(n, MESH_ROLE_COORDINATOR, &n->mesh) < 0)
                         return NULL;
-                if (m->db && !db_in_transaction(m->db) && db_begin(m->db) >= 0 &&
-                    (db_mesh_save(m->db, n->mesh) < 0 || db_commit(m->db) < 0))
-                        db_rollback(m->db);
+                if (m->db && !db_in_transaction(m->db))
+                        (void) mesh_save(n->mesh);
         }
         return n->mesh;
 }
