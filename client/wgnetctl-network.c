@@ -285,12 +285,7 @@ int verb_network_set(sd_bus *bus, int argc, char **argv) {
         r = check_settings_given("network set", NET_SETTINGS);
         if (r != 0)
                 return r;
-        r = load(bus, &o);
-        if (r == 0)
-                r = find_network(&o, argv[0], &n);
-        if (r != 0)
-                return r;
-        r = new_call(bus, &m, n->path, WGNET_NETWORK_INTERFACE, "Update");
+        r = new_network_call(bus, &o, argv[0], &n, &m, "Update");
         if (r != 0)
                 return r;
         if (append_network_options(m, false) < 0)
@@ -379,12 +374,7 @@ int verb_network_export(sd_bus *bus, int argc, char **argv) {
         NetworkInfo *n = NULL;
         int r;
 
-        r = load(bus, &o);
-        if (r == 0)
-                r = find_network(&o, argv[0], &n);
-        if (r != 0)
-                return r;
-        r = new_call(bus, &m, n->path, WGNET_NETWORK_INTERFACE, "Export");
+        r = new_network_call(bus, &o, argv[0], &n, &m, "Export");
         if (r != 0)
                 return r;
         r = call(bus, m, &reply, "Cannot export network '%s'", n->name);
@@ -403,12 +393,7 @@ int verb_network_next_ip(sd_bus *bus, int argc, char **argv) {
         NetworkInfo *n = NULL;
         int r;
 
-        r = load(bus, &o);
-        if (r == 0)
-                r = find_network(&o, argv[0], &n);
-        if (r != 0)
-                return r;
-        r = new_call(bus, &m, n->path, WGNET_NETWORK_INTERFACE, "NextAddresses");
+        r = new_network_call(bus, &o, argv[0], &n, &m, "NextAddresses");
         if (r != 0)
                 return r;
         r = call(bus, m, &reply, "Cannot get the next free addresses of network '%s'", n->name);

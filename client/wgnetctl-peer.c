@@ -177,12 +177,7 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
         if (GIVEN(OPT_PUBLIC_KEY) && strlen(arg.public_key) != 44)
                 return usage_error("Invalid value '%s' for --public-key: expected 44 characters of base64 (wg pubkey)",
                                    arg.public_key);
-        r = load(bus, &o);
-        if (r == 0)
-                r = find_network(&o, argv[0], &n);
-        if (r != 0)
-                return r;
-        r = new_call(bus, &m, n->path, WGNET_NETWORK_INTERFACE, "AddPeer");
+        r = new_network_call(bus, &o, argv[0], &n, &m, "AddPeer");
         if (r != 0)
                 return r;
         if (sd_bus_message_append(m, "s", argv[1]) < 0 || append_peer_options(m, true) < 0)
@@ -238,12 +233,7 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
         uint64_t deadline = 0;
         int r;
 
-        r = load(bus, &o);
-        if (r == 0)
-                r = find_peer(&o, argc, argv, &n, &p);
-        if (r != 0)
-                return r;
-        r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "RotateKeys");
+        r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "RotateKeys");
         if (r != 0)
                 return r;
         if (sd_bus_message_append(m, "s", what) < 0)
@@ -290,12 +280,7 @@ static int peer_simple(sd_bus *bus, int argc, char **argv, const char *member, c
         PeerInfo *p = NULL;
         int r;
 
-        r = load(bus, &o);
-        if (r == 0)
-                r = find_peer(&o, argc, argv, &n, &p);
-        if (r != 0)
-                return r;
-        r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, member);
+        r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, member);
         if (r != 0)
                 return r;
         r = call(bus, m, NULL, "Cannot %s peer '%s' of network '%s'", what, p->name, n ? n->name : "?");
@@ -325,12 +310,7 @@ int verb_peer_set(sd_bus *bus, int argc, char **argv) {
 
         r = check_settings_given("peer set", PEER_SETTINGS | BIT(OPT_NAME));
         if (r == 0)
-                r = load(bus, &o);
-        if (r == 0)
-                r = find_peer(&o, argc, argv, &n, &p);
-        if (r != 0)
-                return r;
-        r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "Update");
+                r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "Update");
         if (r != 0)
                 return r;
         if (append_peer_options(m, false) < 0)
@@ -349,12 +329,7 @@ int verb_peer_config(sd_bus *bus, int argc, char **argv) {
         PeerInfo *p = NULL;
         int r;
 
-        r = load(bus, &o);
-        if (r == 0)
-                r = find_peer(&o, argc, argv, &n, &p);
-        if (r != 0)
-                return r;
-        r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "GetConfig");
+        r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "GetConfig");
         if (r != 0)
                 return r;
         r = call(bus, m, &reply, "Cannot get the config of peer '%s' of network '%s'", p->name, n ? n->name : "?");

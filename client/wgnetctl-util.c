@@ -107,6 +107,29 @@ int find_peer(Objects *o, int argc, char **argv, NetworkInfo **ret_net, PeerInfo
         return 0;
 }
 
+/* Load the objects, find the peer (argv as find_peer() takes it), start a call of member
+ * on it. */
+int new_peer_call(sd_bus *bus, Objects *o, int argc, char **argv, NetworkInfo **ret_net, PeerInfo **ret_peer,
+                  sd_bus_message **ret, const char *member) {
+        int r = load(bus, o);
+        if (r == 0)
+                r = find_peer(o, argc, argv, ret_net, ret_peer);
+        if (r == 0)
+                r = new_call(bus, ret, (*ret_peer)->path, WGNET_PEER_INTERFACE, member);
+        return r;
+}
+
+/* The same for the network named name. */
+int new_network_call(sd_bus *bus, Objects *o, const char *name, NetworkInfo **ret_net, sd_bus_message **ret,
+                     const char *member) {
+        int r = load(bus, o);
+        if (r == 0)
+                r = find_network(o, name, ret_net);
+        if (r == 0)
+                r = new_call(bus, ret, (*ret_net)->path, WGNET_NETWORK_INTERFACE, member);
+        return r;
+}
+
 /* --- a{sv} options -------------------------------------------------------------------- */
 
 int append_strv_option(sd_bus_message *m, const char *key, char **l) {

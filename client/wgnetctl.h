@@ -143,6 +143,11 @@ int append_network_options(sd_bus_message *m, bool creating);
 int append_peer_options(sd_bus_message *m, bool adding);
 int call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply, const char *context_fmt, ...) _printf_(4, 5);
 int new_call(sd_bus *bus, sd_bus_message **ret, const char *path, const char *interface, const char *member);
+/* load(), find_peer() or find_network(), then new_call() of member on what was found. */
+int new_peer_call(sd_bus *bus, Objects *o, int argc, char **argv, NetworkInfo **ret_net, PeerInfo **ret_peer,
+                  sd_bus_message **ret, const char *member);
+int new_network_call(sd_bus *bus, Objects *o, const char *name, NetworkInfo **ret_net, sd_bus_message **ret,
+                     const char *member);
 int write_secret_file(const char *path, const void *data, size_t size);
 /* A secret given as an argument, or on stdin when it is "-" (pairing strings, invitations). */
 int read_secret_arg(const char *a, char **ret);
