@@ -176,32 +176,28 @@ static const char *quote(char out[52], const char *s, size_t n) {
         return out;
 }
 
+/* One hex digit, without branches (the digits of keys are random, so a branch per digit
+ * is mispredicted about every third time): sets *bad for anything but [0-9a-fA-F]. */
+static inline unsigned hex_nibble(unsigned char c, unsigned *bad) {
+        unsigned digit = (unsigned) (c - '0') < 10;
+        unsigned letter = (unsigned) ((c | 0x20) - 'a') < 6;
+        *bad |= !(digit | letter);
+        return (c & 0xfu) + 9u * (c >> 6);
+}
+
 static int parse_hex_key(const char *s, size_t n, uint8_t ret[WG_KEY_LEN]) {
         uint8_t k[WG_KEY_LEN];
+        unsigned bad = 0;
 
         if (n != 2 * WG_KEY_LEN)
                 return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                unsigned v;
-                if (c >= '0' && c <= '9')
-                        v = (unsigned) (c - '0');
-                else if (c >= 'a' && c <= 'f')
-                        v = (unsigned) (c - 'a' + 10);
-                else if (c >= 'A' && c <= 'F')
-                        v = (unsigned) (c - 'A' + 10);
-                else {
-                        wg_wipe(k, sizeof(k));
-                        return -EINVAL;
-                }
-                if (i % 2 == 0)
-                        k[i / 2] = (uint8_t) (v << 4);
-                else
-                        k[i / 2] |= (uint8_t) v;
-        }
-        memcpy(ret, k, WG_KEY_LEN);
+        for (size_t i = 0; i < WG_KEY_LEN; i++)
+                k[i] = (uint8_t) (hex_nibble((unsigned char) s[2 * i], &bad) << 4 |
+                                  hex_nibble((unsigned char) s[2 * i + 1], &bad));
+        if (!bad)
+                memcpy(ret, k, WG_KEY_LEN);
         wg_wipe(k, sizeof(k));
-        return 0;
+        return bad ? -EINVAL : 0;
 }
 
 /* Decimal, no sign, no leading zero except "0" itself, at most max. */
@@ -254,18 +250,37 @@ static int finish_peer(WgPeer *p, PeerState *st, UapiError *e, unsigned line) {
         return 0;
 }
 
-typedef struct PeerRef {
-        const uint8_t *key;
-        unsigned line;
-} PeerRef;
+/* A constant-size memcmp, which the compiler inlines: the key names are literals. */
+#define KEY_IS(k, kn, name) ((kn) == sizeof(name) - 1 && memcmp((k), (name), sizeof(name) - 1) == 0)
 
-static int peer_ref_compare(const void *a, const void *b) {
-        const PeerRef *x = a, *y = b;
-        return memcmp(x->key, y->key, WG_KEY_LEN);
+/* The first peer whose public key equals that of peer i, or i: an open-addressing table of
+ * peer indexes, hashed on the key's first 8 bytes (random for real keys; a table of
+ * colliding keys only makes it slower). */
+typedef struct KeySet {
+        uint32_t *slots;             /* peer index + 1, 0 = empty */
+        size_t mask;
+} KeySet;
+
+static int key_set_init(KeySet *set, size_t n) {
+        size_t size = 64;
+        while (size < 2 * n)
+                size *= 2;
+        set->slots = calloc(size, sizeof(uint32_t));
+        set->mask = size - 1;
+        return set->slots ? 0 : -ENOMEM;
 }
 
-static bool key_is(const char *k, size_t kn, const char *name) {
-        return kn == strlen(name) && memcmp(k, name, kn) == 0;
+static size_t key_set_add(KeySet *set, const WgDevice *d, size_t i) {
+        uint64_t h;
+        memcpy(&h, d->peers[i].public_key, sizeof(h));
+        for (size_t s = (size_t) (h * UINT64_C(0x9e3779b97f4a7c15) >> 32) & set->mask;; s = (s + 1) & set->mask) {
+                if (set->slots[s] == 0) {
+                        set->slots[s] = (uint32_t) i + 1;
+                        return i;
+                }
+                if (memcmp(d->peers[set->slots[s] - 1].public_key, d->peers[i].public_key, WG_KEY_LEN) == 0)
+                        return set->slots[s] - 1;
+        }
 }
 
 int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevice **ret, UapiError *ret_error) {
@@ -286,6 +301,7 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
         r = wg_device_new(ifname ? ifname : "unknown", &d);
         if (r < 0)
                 return r;
+        const char *nul = memchr(buf, 0, len);   /* one scan instead of one per line */
 
         for (;;) {
                 line++;
@@ -297,7 +313,7 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                         return fail(ret_error, line, "line not terminated: '%s'", quote(q, l, len - pos));
                 size_t n = (size_t) (nl - l);
                 pos += n + 1;
-                if (memchr(l, 0, n))
+                if (nul && nul < nl)
                         return fail(ret_error, line, "NUL byte in line");
 
                 if (n == 0) {
@@ -317,7 +333,7 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                 size_t kn = (size_t) (eq - l), vn = n - kn - 1;
                 uint64_t u;
 
-                if (key_is(k, kn, "errno")) {
+                if (KEY_IS(k, kn, "errno")) {
                         bool neg = vn > 0 && v[0] == '-';
                         if (parse_uint(v + neg, vn - neg, 4095, &u) < 0 || (neg && u == 0))
                                 return fail(ret_error, line, "invalid errno '%s'", quote(q, v, vn));
@@ -326,7 +342,7 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                                 return r;
                         got_errno = true;
                         err_no = u;
-                } else if (key_is(k, kn, "public_key")) {
+                } else if (KEY_IS(k, kn, "public_key")) {
                         uint8_t key[WG_KEY_LEN];
                         if (parse_hex_key(v, vn, key) < 0)
                                 return fail(ret_error, line, "invalid public_key (not 64 hex digits)");
@@ -348,14 +364,14 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                         peer_lines[d->n_peers - 1] = line;
                 } else if (!p) {
                         /* device section */
-                        if (key_is(k, kn, "private_key")) {
+                        if (KEY_IS(k, kn, "private_key")) {
                                 if (dev_seen & SEEN_PRIVATE_KEY)
                                         return fail(ret_error, line, "duplicate private_key");
                                 if (parse_hex_key(v, vn, d->private_key) < 0)
                                         return fail(ret_error, line, "invalid private_key (not 64 hex digits)");
                                 dev_seen |= SEEN_PRIVATE_KEY;
                                 d->flags |= WGDEVICE_HAS_PRIVATE_KEY;
-                        } else if (key_is(k, kn, "listen_port")) {
+                        } else if (KEY_IS(k, kn, "listen_port")) {
                                 if (dev_seen & SEEN_LISTEN_PORT)
                                         return fail(ret_error, line, "duplicate listen_port");
                                 if (parse_uint(v, vn, UINT16_MAX, &u) < 0)
@@ -363,7 +379,7 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                                 dev_seen |= SEEN_LISTEN_PORT;
                                 d->listen_port = (uint16_t) u;
                                 d->flags |= WGDEVICE_HAS_LISTEN_PORT;
-                        } else if (key_is(k, kn, "fwmark")) {
+                        } else if (KEY_IS(k, kn, "fwmark")) {
                                 if (dev_seen & SEEN_FWMARK)
                                         return fail(ret_error, line, "duplicate fwmark");
                                 if (parse_uint(v, vn, UINT32_MAX, &u) < 0)
@@ -376,16 +392,16 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                 } else {
                         /* peer section */
                         unsigned bit;
-                        if (key_is(k, kn, "preshared_key")) {
+                        if (KEY_IS(k, kn, "preshared_key")) {
                                 bit = SEEN_PRESHARED_KEY;
                                 if (!(st.seen & bit) && parse_hex_key(v, vn, p->preshared_key) < 0)
                                         return fail(ret_error, line, "invalid preshared_key (not 64 hex digits)");
                                 p->flags |= WGPEER_HAS_PRESHARED_KEY;
-                        } else if (key_is(k, kn, "protocol_version")) {
+                        } else if (KEY_IS(k, kn, "protocol_version")) {
                                 bit = SEEN_PROTOCOL_VERSION;
                                 if (vn != 1 || v[0] != '1')
                                         return fail(ret_error, line, "unsupported protocol_version '%s'", quote(q, v, vn));
-                        } else if (key_is(k, kn, "endpoint")) {
+                        } else if (KEY_IS(k, kn, "endpoint")) {
                                 char s[WG_ENDPOINT_STRLEN];
                                 bit = SEEN_ENDPOINT;
                                 if (vn >= sizeof(s))
@@ -395,29 +411,29 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                                 if (!(st.seen & bit) && wg_endpoint_parse(s, &p->endpoint) < 0)
                                         return fail(ret_error, line, "invalid endpoint '%s'", quote(q, v, vn));
                                 p->flags |= WGPEER_HAS_ENDPOINT;
-                        } else if (key_is(k, kn, "last_handshake_time_sec")) {
+                        } else if (KEY_IS(k, kn, "last_handshake_time_sec")) {
                                 bit = SEEN_HANDSHAKE_SEC;
                                 if (parse_uint(v, vn, UINT64_MAX, &st.hs_sec) < 0)
                                         return fail(ret_error, line, "invalid last_handshake_time_sec '%s'", quote(q, v, vn));
-                        } else if (key_is(k, kn, "last_handshake_time_nsec")) {
+                        } else if (KEY_IS(k, kn, "last_handshake_time_nsec")) {
                                 bit = SEEN_HANDSHAKE_NSEC;
                                 if (parse_uint(v, vn, 999999999, &st.hs_nsec) < 0)
                                         return fail(ret_error, line, "invalid last_handshake_time_nsec '%s'", quote(q, v, vn));
-                        } else if (key_is(k, kn, "tx_bytes")) {
+                        } else if (KEY_IS(k, kn, "tx_bytes")) {
                                 bit = SEEN_TX;
                                 if (parse_uint(v, vn, UINT64_MAX, &p->tx_bytes) < 0)
                                         return fail(ret_error, line, "invalid tx_bytes '%s'", quote(q, v, vn));
-                        } else if (key_is(k, kn, "rx_bytes")) {
+                        } else if (KEY_IS(k, kn, "rx_bytes")) {
                                 bit = SEEN_RX;
                                 if (parse_uint(v, vn, UINT64_MAX, &p->rx_bytes) < 0)
                                         return fail(ret_error, line, "invalid rx_bytes '%s'", quote(q, v, vn));
-                        } else if (key_is(k, kn, "persistent_keepalive_interval")) {
+                        } else if (KEY_IS(k, kn, "persistent_keepalive_interval")) {
                                 bit = SEEN_KEEPALIVE;
                                 if (parse_uint(v, vn, UINT16_MAX, &u) < 0)
                                         return fail(ret_error, line, "invalid persistent_keepalive_interval '%s'", quote(q, v, vn));
                                 p->persistent_keepalive = (uint16_t) u;
                                 p->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;
-                        } else if (key_is(k, kn, "allowed_ip")) {
+                        } else if (KEY_IS(k, kn, "allowed_ip")) {
                                 IpPrefix a;
                                 if (ip_prefix_parse_n(v, vn, false, &a) < 0)
                                         return fail(ret_error, line, "invalid allowed_ip '%s'", quote(q, v, vn));
@@ -437,17 +453,20 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                 return -(int) err_no;
 
         if (d->n_peers > 1) {
-                _cleanup_(freep) PeerRef *refs = calloc(d->n_peers, sizeof(PeerRef));
-                if (!refs)
-                        return -ENOMEM;
-                for (size_t i = 0; i < d->n_peers; i++)
-                        refs[i] = (PeerRef) { d->peers[i].public_key, peer_lines[i] };
-                qsort(refs, d->n_peers, sizeof(PeerRef), peer_ref_compare);
-                for (size_t i = 1; i < d->n_peers; i++)
-                        if (memcmp(refs[i - 1].key, refs[i].key, WG_KEY_LEN) == 0) {
-                                unsigned a = MIN(refs[i - 1].line, refs[i].line), b = MAX(refs[i - 1].line, refs[i].line);
-                                return fail(ret_error, b, "public_key repeats the peer of line %u", a);
+                if (d->n_peers > UINT32_MAX - 1)
+                        return -E2BIG;
+                KeySet set;
+                r = key_set_init(&set, d->n_peers);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < d->n_peers; i++) {
+                        size_t j = key_set_add(&set, d, i);
+                        if (j != i) {
+                                free(set.slots);
+                                return fail(ret_error, peer_lines[i], "public_key repeats the peer of line %u", peer_lines[j]);
                         }
+                }
+                free(set.slots);
         }
 
         if ((d->flags & WGDEVICE_HAS_PRIVATE_KEY) && !wg_key_is_zero(d->private_key)) {

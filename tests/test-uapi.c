@@ -336,6 +336,63 @@ TEST(parse_get_reply_malformed) {
         ASSERT_ERR(uapi_parse_get_reply(nul, sizeof(nul) - 1, "wg0", &d, &e), EBADMSG);
         ASSERT_EQ(e.line, 1);
         ASSERT_TRUE(strstr(e.message, "NUL"));
+        /* in a later line: that line is named */
+        static const char nul3[] = "listen_port=1\nfwmark=1\nfw\0mark=2\nerrno=0\n\n";
+        e = (UapiError) { 0 };
+        ASSERT_ERR(uapi_parse_get_reply(nul3, sizeof(nul3) - 1, "wg0", &d, &e), EBADMSG);
+        ASSERT_EQ(e.line, 3);
+        ASSERT_TRUE(strstr(e.message, "NUL"));
+}
+
+/* Every byte that is not a hex digit, in every position of a key, is refused; upper and
+ * lower case digits give the same key. */
+TEST(parse_get_reply_hex_digits) {
+        char reply[160];
+        for (unsigned c = 1; c < 256; c++) {
+                bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+                if (hex || c == '\n')
+                        continue;
+                for (size_t pos = 0; pos < 64; pos += 21) {
+                        snprintf(reply, sizeof(reply), "public_key=%s\nerrno=0\n\n", PUB1);
+                        reply[strlen("public_key=") + pos] = (char) c;
+                        bad_reply_one(reply, 1, "invalid public_key");
+                }
+        }
+        WgDevice *lower = NULL, *upper = NULL;
+        char up[] = "public_key=" PUB1 "\nerrno=0\n\n";
+        for (char *x = up + strlen("public_key="); *x != '\n'; x++)
+                if (*x >= 'a' && *x <= 'f')
+                        *x = (char) (*x - 'a' + 'A');
+        static const char low[] = "public_key=" PUB1 "\nerrno=0\n\n";
+        ASSERT_OK(uapi_parse_get_reply(low, strlen(low), "wg0", &lower, NULL));
+        ASSERT_OK(uapi_parse_get_reply(up, strlen(up), "wg0", &upper, NULL));
+        ASSERT_TRUE(memcmp(lower->peers[0].public_key, upper->peers[0].public_key, WG_KEY_LEN) == 0);
+        wg_device_free(lower);
+        wg_device_free(upper);
+}
+
+/* Many peers whose keys share their first 8 bytes (the duplicate check's hash): all kept;
+ * one repeated key among them is found and named by both lines. */
+TEST(parse_get_reply_many_peers_same_prefix) {
+        const size_t n = 300;
+        size_t cap = n * 80 + 200, len = 0;
+        char *buf = malloc(cap);
+        ASSERT_TRUE(buf);
+        for (size_t i = 0; i < n; i++)
+                len += (size_t) snprintf(buf + len, cap - len, "public_key=0123456789abcdef%048zx\n", i);
+        len += (size_t) snprintf(buf + len, cap - len, "errno=0\n\n");
+        WgDevice *d = NULL;
+        ASSERT_OK(uapi_parse_get_reply(buf, len, "wg0", &d, NULL));
+        ASSERT_EQ(d->n_peers, n);
+        wg_device_free(d);
+
+        len -= strlen("errno=0\n\n");
+        len += (size_t) snprintf(buf + len, cap - len, "public_key=0123456789abcdef%048zx\nerrno=0\n\n", (size_t) 17);
+        UapiError e = { 0 };
+        ASSERT_ERR(uapi_parse_get_reply(buf, len, "wg0", &d, &e), EBADMSG);
+        ASSERT_EQ(e.line, n + 1);
+        ASSERT_TRUE(strstr(e.message, "repeats the peer of line 18"));
+        free(buf);
 }
 
 /* Each line of a good reply cut short in turn: never accepted. */
