@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
                 run(cmd);
                 t_wg[i] = now() - t0;
         }
-        line("get N peers", median(t_ours, REPEAT), "wg show dump", median(t_wg, REPEAT), "s", 1);
+        line("get N peers", median(t_ours, REPEAT), "wg show dump", median(t_wg, REPEAT), "ms", 1e3);
 
         /* one-peer set on the full device */
         for (int i = 0; i < REPEAT; i++) {

@@ -16,6 +16,7 @@ on a shared machine, not the absolute times. Needs root; a benchmark, not a test
 import base64
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -153,6 +154,23 @@ def main():
         print("| " + " | ".join(r) + " |")
 
 
+def uapi_get_seconds(ifname):
+    """One UAPI get of the device over its socket, read to the end of the reply: what the
+    device itself takes, the floor of any reader."""
+    time.sleep(0.3)  # not within the daemon's tick or a GetStats
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(f"/run/wireguard/{ifname}.sock")
+        t0 = time.monotonic()
+        s.sendall(b"get=1\n\n")
+        buf = bytearray()
+        while not buf.endswith(b"\n\n"):
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                raise RuntimeError(f"{ifname}: the UAPI socket closed mid-reply")
+            buf += chunk
+        return time.monotonic() - t0
+
+
 def showconf(rig, ifname):
     """The device's config without its listen port (taken by the daemon's device)."""
     return "".join(line + "\n" for line in rig.ns("wg", "showconf", ifname).stdout.splitlines()
@@ -240,8 +258,11 @@ def run_all(rig):
             rig.ns("wg", "show", ifa, "dump")
             dumps.append(time.monotonic() - t0)
         t_dump = statistics.median(dumps)
+        t_get = statistics.median(uapi_get_seconds(ifa) for _ in range(5))
         row(f"GetStats of {peers_seen} peers, device read each call", f"{float(smed):.1f} ms (min {float(smin):.1f})",
             "`wg show IF dump` of the same device", fmt_ms(t_dump), f"{float(smed) / 1000 / t_dump:.2f}×", "≤30 ms")
+        row("", "", "the device's own answer: one UAPI `get=1`, read to its end (no parsing)", fmt_ms(t_get),
+            f"{float(smed) / 1000 / t_get:.2f}×", "")
         out = bench_bus(rig, "stats", net_a, 20)
         _, peers_seen, smin, smed = out[-1].split()
         row(f"GetStats of {peers_seen} peers, back to back", f"{float(smed):.1f} ms (min {float(smin):.1f})",
