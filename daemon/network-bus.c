@@ -90,6 +90,9 @@ static int method_add_peers(sd_bus_message *m, void *userdata, sd_bus_error *err
         size_t count = 0, alloc = 0;
         int r;
 
+        /* The checks below must see the queued AddPeer calls as committed: they may take
+         * the same names, keys or addresses. */
+        manager_flush_adds(n->manager);
         r = sd_bus_message_rewind(m, true);
         if (r < 0)
                 return r;
@@ -199,6 +202,8 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         NetworkSnapshot before = {0};
         int r;
 
+        /* The subnet checks must see the queued AddPeer calls' addresses. */
+        manager_flush_adds(n->manager);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = bus_read_options(m, opts, _NETOPT_MAX, error);

@@ -183,6 +183,8 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         size_t n_old = p->n_addresses, k = 0;
         int r;
 
+        /* The name and address checks must see the queued AddPeer calls as committed. */
+        manager_flush_adds(mgr);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = bus_read_options(m, opts, _PEEROPT_MAX, error);
@@ -369,7 +371,8 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 db_rollback(mgr->db);
                 log_error("%s: cannot update peer '%s': %s", n->name, p->name, strerror(-r));
                 if (old_name) {
-                        hashmap_remove(n->peers_by_name, p->name);
+                        if (hashmap_get(n->peers_by_name, p->name) == p)
+                                hashmap_remove(n->peers_by_name, p->name);
                         free(p->name);
                         p->name = TAKE_PTR(old_name);
                         (void) hashmap_put(n->peers_by_name, p->name, p);

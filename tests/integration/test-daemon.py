@@ -243,6 +243,66 @@ def test_bulk_add(rig):
     state["bulk"] = [p for p, _ in res]
 
 
+def test_queued_add_then_conflicting_calls(rig):
+    """An AddPeer queued for the group commit, then, before it is committed, a call that
+    takes the same key (AddPeers) or name (Peer.Update): the second call sees the first as
+    committed and is refused; the first peer stays whole on the device and in the maps."""
+    import base64
+    import dbus
+    from dbus.mainloop.glib import DBusGMainLoop
+    from gi.repository import GLib
+
+    bus = dbus.bus.BusConnection(rig.address, mainloop=DBusGMainLoop())
+    net = dbus.Interface(bus.get_object("org.wgnet1", state["net"]), NETWORK)
+    other_path, _ = unwrap(rig.network(state["net"]).AddPeer("renamed-not", opts()))
+    other = dbus.Interface(bus.get_object("org.wgnet1", other_path), PEER)
+    replies = {}
+
+    def record(key):
+        return (lambda *a: replies.__setitem__(key, ("ok", a)),
+                lambda e: replies.__setitem__(key, ("error", e.get_dbus_name())))
+
+    keys = {}
+    for i in range(8):
+        keys[i] = base64.b64encode(os.urandom(32)).decode()
+        ok, err = record(("add", i))
+        net.AddPeer(f"qa{i}", opts(PublicKey=keys[i]), reply_handler=ok, error_handler=err)
+        ok, err = record(("bulk", i))
+        net.AddPeers([(f"qb{i}", opts(PublicKey=keys[i]))], reply_handler=ok, error_handler=err)
+        ok, err = record(("name", i))
+        net.AddPeer(f"qc{i}", opts(), reply_handler=ok, error_handler=err)
+        ok, err = record(("rename", i))
+        other.Update(opts(Name=f"qc{i}"), reply_handler=ok, error_handler=err)
+    ctx = GLib.MainContext.default()
+    def all_replied():
+        while ctx.iteration(False):
+            pass
+        return len(replies) == 32
+    wait_for(all_replied, 20, "the 32 replies")
+    peers = rig.wg_dump(state["ifname"])[1]
+    for i in range(8):
+        winners = [k for k in ("add", "bulk") if replies[(k, i)][0] == "ok"]
+        assert len(winners) == 1, (i, replies[("add", i)], replies[("bulk", i)])
+        loser = "bulk" if winners == ["add"] else "add"
+        assert replies[(loser, i)][1] == E + "PeerExists"
+        path = replies[(winners[0], i)][1][0] if winners == ["add"] else replies[("bulk", i)][1][0][0][0]
+        assert rig.prop(path, PEER, "PublicKey") == keys[i]
+        assert peers[keys[i]]["allowed_ips"] == rig.prop(path, PEER, "AllowedIPs")
+        assert rig.sqlite(f"SELECT count(*) FROM peers WHERE name IN ('qa{i}', 'qb{i}')") == "1"
+        assert replies[("name", i)][0] == "ok"
+        assert replies[("rename", i)] == ("error", E + "PeerExists"), replies[("rename", i)]
+        # the queued peer keeps its name in the daemon's map: the name is still taken
+        expect_error(E + "PeerExists", rig.network(state["net"]).AddPeer, f"qc{i}", opts())
+    assert rig.prop(other_path, PEER, "Name") == "renamed-not"
+    # gone again, so that the later tests count the peers they expect
+    made = [other_path] + [replies[("add", i)][1][0] for i in range(8) if replies[("add", i)][0] == "ok"]
+    made += [replies[("bulk", i)][1][0][0][0] for i in range(8) if replies[("bulk", i)][0] == "ok"]
+    made += [replies[("name", i)][1][0] for i in range(8)]
+    for path in made:
+        rig.network(state["net"]).RemovePeer(path)
+    assert not any(k in rig.wg_dump(state["ifname"])[1] for k in keys.values())
+
+
 def test_bulk_add_in_chunks(rig):
     """A bulk larger than one device chunk (256): a failure in a later chunk leaves nothing
     on the device nor in the database; a success puts every peer on the device."""
@@ -554,7 +614,7 @@ def test_remove_and_delete(rig):
 
 
 TESTS = [test_start_empty, test_create_network, test_create_network_bad_input, test_add_peer, test_qrcode,
-         test_add_peer_explicit_and_conflicts, test_own_key_and_site_gateway, test_bulk_add, test_bulk_add_in_chunks,
+         test_add_peer_explicit_and_conflicts, test_own_key_and_site_gateway, test_bulk_add, test_queued_add_then_conflicting_calls, test_bulk_add_in_chunks,
          test_update_peer_live, test_disable_enable, test_rotate_psk, test_next_addresses_and_stats, test_restart_keeps_everything,
          test_drift_repaired, test_unprivileged_denied, test_polkit_rule_grants_group, test_one_time_network,
          test_export_and_import, test_network_update_and_activation, test_failed_save_changes_nothing,
