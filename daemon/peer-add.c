@@ -236,6 +236,11 @@ static int peer_specs_check_one_by_one(Network *n, PeerSpec *specs, size_t n_spe
                                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
                                                          "Public key '%s' is already used by peer '%s'",
                                                          o[PEEROPT_PUBLIC_KEY].s, other->name);
+                        other = hashmap_get(n->peers_by_pending_key, s->public_key);
+                        if (other)
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
+                                                         "Public key '%s' is the new key of peer '%s' (key rotation pending)",
+                                                         o[PEEROPT_PUBLIC_KEY].s, other->name);
                         if (hashmap_get(keys, s->public_key))
                                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
                                                          "Public key '%s' is given twice", o[PEEROPT_PUBLIC_KEY].s);

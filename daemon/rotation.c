@@ -178,14 +178,20 @@ int peer_rotation_start(Peer *p, char **ret_config, sd_bus_error *error) {
         Network *n = p->network;
         Manager *m = n->manager;
         _cleanup_(wg_device_freep) WgDevice *d = NULL;
-        uint8_t priv[WG_KEY_LEN], pub[WG_KEY_LEN], psk[WG_KEY_LEN];
+        uint8_t priv[WG_KEY_LEN], pub[WG_KEY_LEN], psk[WG_KEY_LEN], old_pending[WG_KEY_LEN];
         KeyState saved;
         size_t len;
         int r;
 
-        if (p->rotation_pending)
+        /* A pending rotation whose new private key is not held (KeyPolicy=one-time) is
+         * replaced by a new one: its key was given once, in a reply that may never have
+         * arrived (a crash after the commit, a caller that timed out), and without it the
+         * peer would be cut off when the grace period ends. The old key keeps working. */
+        bool replace = p->rotation_pending && !p->pending_private_stored;
+        if (p->rotation_pending && !replace)
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RotationPending",
-                                         "A key rotation of peer '%s' is already pending", p->name);
+                                         "A key rotation of peer '%s' is already pending (GetConfig gives its new config)",
+                                         p->name);
         if (!p->private_key_stored && n->key_policy == KEY_POLICY_STORED)
                 /* Its private key never touches the server: the daemon does not make one. */
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -208,6 +214,11 @@ int peer_rotation_start(Peer *p, char **ret_config, sd_bus_error *error) {
                                  sizeof(p->pending_private_sealed), &len);
         if (r < 0)
                 goto fail;
+        if (replace) {
+                /* The map is keyed by the bytes in the peer: out before they change. */
+                memcpy(old_pending, p->pending_public_key, WG_KEY_LEN);
+                hashmap_remove(n->peers_by_pending_key, p->pending_public_key);
+        }
         memcpy(p->pending_public_key, pub, WG_KEY_LEN);
         p->rotation_pending = true;
         p->rotation_deadline = now_usec() + peer_grace_period(p) * USEC_PER_SEC;
@@ -218,6 +229,13 @@ int peer_rotation_start(Peer *p, char **ret_config, sd_bus_error *error) {
                 r = db_peer_update(m->db, p);
         if (r >= 0 && n->active && p->enabled) {
                 r = wg_device_new(n->ifname, &d);
+                if (r >= 0 && replace) {
+                        WgPeer *gone = wg_device_add_peer(d, old_pending);
+                        if (gone)
+                                gone->flags |= WGPEER_REMOVE_ME;
+                        else
+                                r = -ENOMEM;
+                }
                 WgPeer *wp = r >= 0 ? wg_device_add_peer(d, pub) : NULL;
                 if (r >= 0 && !wp)
                         r = -ENOMEM;
@@ -261,6 +279,8 @@ fail:
         wg_wipe(priv, sizeof(priv));
         wg_wipe(psk, sizeof(psk));
         key_state_restore(p, &saved);
+        if (replace)
+                (void) hashmap_put(n->peers_by_pending_key, p->pending_public_key, p);
         if (!sd_bus_error_is_set(error))
                 return bus_reply_errno(error, r, "Cannot start the key rotation of peer '%s'", p->name);
         return r;
@@ -277,6 +297,13 @@ int peer_rotation_complete(Peer *p, const char *why) {
 
         if (!p->rotation_pending)
                 return 0;
+        Peer *holder = hashmap_get(n->peers_by_key, p->pending_public_key);
+        if (holder && holder != p) {
+                /* Only a database from before AddPeer checked the pending keys can hold this. */
+                log_error("%s: peer '%s': cannot complete the key rotation: its new key is peer '%s''s key",
+                          n->name, p->name, holder->name);
+                return -EEXIST;
+        }
         key_state_save(p, &saved);
         memcpy(old_public, p->public_key, WG_KEY_LEN);
 
@@ -291,8 +318,10 @@ int peer_rotation_complete(Peer *p, const char *why) {
                         r = manager_seal(m, "peers.private_key", p->id, key, private_sealed, sizeof(private_sealed), &len);
         }
         wg_wipe(key, sizeof(key));
-        if (r < 0)
+        if (r < 0) {
+                key_state_restore(p, &saved);   /* the preshared key may have been sealed already */
                 goto fail;
+        }
 
         hashmap_remove(n->peers_by_pending_key, p->pending_public_key);
         if (hashmap_get(n->peers_by_key, p->public_key) == p)
@@ -318,7 +347,8 @@ int peer_rotation_complete(Peer *p, const char *why) {
                 r = db_commit(m->db);
         if (r < 0) {
                 db_rollback(m->db);
-                hashmap_remove(n->peers_by_key, p->public_key);
+                if (hashmap_get(n->peers_by_key, p->public_key) == p)
+                        hashmap_remove(n->peers_by_key, p->public_key);
                 key_state_restore(p, &saved);
                 (void) hashmap_put(n->peers_by_key, p->public_key, p);
                 (void) hashmap_put(n->peers_by_pending_key, p->pending_public_key, p);
@@ -395,6 +425,12 @@ int peer_rotate_psk(Peer *p, sd_bus_error *error) {
         size_t len;
         int r;
 
+        /* The pending key has a preshared key of its own, which becomes the peer's when the
+         * rotation completes: a new one now would cut the old key's client off and be lost. */
+        if (p->rotation_pending)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RotationPending",
+                                         "A key rotation of peer '%s' is pending: its preshared key changes with it",
+                                         p->name);
         /* A new preshared key, applied at once: the client needs the new config. */
         bool had = p->has_psk;
         memcpy(old, p->psk_sealed, sizeof(old));

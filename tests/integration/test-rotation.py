@@ -279,6 +279,56 @@ def test_automatic_psk_rotation(rig):
     assert rig.prop(path, PEER, "RotationInterval") == 0
 
 
+def test_pending_key_guards(rig):
+    """The new key of a pending rotation belongs to its peer: no other peer may take it, and
+    the preshared key does not change under it."""
+    net = rig.network(state["net"])
+    peer_path, _ = unwrap(net.AddPeer("watch", opts(GracePeriod=3600)))
+    old_pub = rig.prop(peer_path, PEER, "PublicKey")
+    unwrap(rig.peer(peer_path).RotateKeys("keypair"))
+    new_pub = rig.prop(peer_path, PEER, "PendingPublicKey")
+    before = device_peers(rig)
+    n_peers = rig.sqlite("SELECT count(*) FROM peers")
+    expect_error(E + "PeerExists", net.AddPeer, "thief", opts(PublicKey=new_pub))
+    expect_error(E + "PeerExists", net.AddPeers, [("thief", opts(PublicKey=new_pub))])
+    expect_error(E + "RotationPending", rig.peer(peer_path).RotateKeys, "psk")
+    # nothing changed: neither the database nor either key on the device
+    assert rig.sqlite("SELECT count(*) FROM peers") == n_peers
+    after = device_peers(rig)
+    assert after[old_pub] == before[old_pub] and after[new_pub] == before[new_pub]
+    assert after[new_pub]["allowed_ips"] == [] and after[old_pub]["allowed_ips"] != []
+
+
+def test_one_time_rotation_again(rig):
+    """KeyPolicy=one-time: the new private key is given once and not held, so a lost reply
+    must not cut the peer off. RotateKeys again replaces the pending key; the old key keeps
+    its addresses throughout, and the replaced key leaves the device."""
+    ifn = f"wgo{rig.tag[-5:]}"
+    path = unwrap(rig.manager().CreateNetwork("rot1", opts(Interface=ifn, Addresses=["10.78.0.1/24"],
+                                                              ListenPort=PORT + 1, KeyPolicy="one-time")))
+    net = rig.network(path)
+    peer_path, _ = unwrap(net.AddPeer("phone", opts(GracePeriod=3600)))
+    old_pub = rig.prop(peer_path, PEER, "PublicKey")
+    addr = rig.prop(peer_path, PEER, "Addresses")
+    first = unwrap(rig.peer(peer_path).RotateKeys("keypair"))
+    k1 = rig.prop(peer_path, PEER, "PendingPublicKey")
+    second = unwrap(rig.peer(peer_path).RotateKeys("keypair"))
+    k2 = rig.prop(peer_path, PEER, "PendingPublicKey")
+    assert k2 != k1 and config_values(second, "PrivateKey") != config_values(first, "PrivateKey")
+    for restarted in (False, True):
+        peers = rig.wg_dump(ifn)[1]
+        assert set(peers) == {old_pub, k2}, f"after restart: {restarted}"
+        assert peers[old_pub]["allowed_ips"] == addr and peers[k2]["allowed_ips"] == []
+        p = rig.props(peer_path, PEER)
+        assert p["RotationPending"] is True and p["PublicKey"] == old_pub and p["PendingPublicKey"] == k2
+        if not restarted:
+            rig.restart_daemon()
+    # the replaced key cannot come back: a third rotation replaces the second
+    unwrap(rig.peer(peer_path).RotateKeys("keypair"))
+    assert k2 not in rig.wg_dump(ifn)[1]
+    unwrap(rig.network(path).Delete())  # a new proxy: the daemon restarted
+
+
 def test_teardown(rig):
     for c in state.get("clients", []):
         c.close()
@@ -287,5 +337,6 @@ def test_teardown(rig):
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "ip", "ping")
     main([test_setup, test_keypair_rotation_while_pinging, test_grace_period_ends, test_restart_during_rotation,
-          test_psk_rotation_applies_at_once, test_expiry_and_inactive_revoke, test_automatic_psk_rotation,
+          test_psk_rotation_applies_at_once, test_pending_key_guards, test_one_time_rotation_again,
+          test_expiry_and_inactive_revoke, test_automatic_psk_rotation,
           test_teardown], "rot")
