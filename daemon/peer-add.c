@@ -506,7 +506,7 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
         char **configs = calloc(n_specs + 1, sizeof(char *));
         uint64_t now = now_usec();
         size_t built = 0, sent = 0, n_sets = 0;
-        bool in_transaction = false;
+        bool in_transaction = false, keep_addresses = false;
         int r;
 
         if (!peers || !sealed || !sealed_len || !sets || !have_private || !private_keys || !configs) {
@@ -579,8 +579,12 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
                 if (q >= 0)
                         q = db_commit(m->db);
                 if (q < 0) {
+                        /* Their rows, ids and addresses stay taken: the next start loads them. */
                         db_rollback(m->db);
-                        log_error("%s: peers refused by the device stay in the database: %s", n->name, strerror(-q));
+                        log_error("%s: %zu peers refused by the device stay in the database until the next start: %s",
+                                  n->name, n_specs, strerror(-q));
+                        m->next_peer_id += n_specs;
+                        keep_addresses = true;
                 }
                 device_remove_peers(n, peers, sent);
                 r = k;
@@ -611,7 +615,7 @@ fail:
                 db_rollback(m->db);
         }
         for (size_t i = 0; i < built; i++) {
-                if (peers[i])
+                if (peers[i] && !keep_addresses)
                         network_release_addresses(n, peers[i]->addresses, peers[i]->n_addresses);
                 peer_free(peers[i]);
                 wg_wipe_free_string(configs[i]);

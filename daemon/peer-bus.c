@@ -88,6 +88,8 @@ int peer_remove(Peer *p, sd_bus_error *error) {
                 r = db_commit(m->db);
         if (r < 0) {
                 db_rollback(m->db);
+                /* The device may have lost the peer before the commit failed: put it back. */
+                (void) network_apply_peer(n, p, false);
                 return bus_reply_errno(error, r, "Cannot remove peer '%s'", p->name);
         }
         log_debug("%s: peer '%s' removed", n->name, p->name);
@@ -124,6 +126,7 @@ int peer_set_enabled(Peer *p, bool enable, sd_bus_error *error) {
         if (p->enabled == enable)
                 return 0;
 
+        uint64_t old_updated = p->updated_at;
         p->enabled = enable;
         p->updated_at = now_usec();
         r = db_begin(mgr->db);
@@ -140,6 +143,9 @@ int peer_set_enabled(Peer *p, bool enable, sd_bus_error *error) {
         if (r < 0) {
                 db_rollback(mgr->db);
                 p->enabled = !enable;
+                p->updated_at = old_updated;
+                /* The device may have changed before the commit failed: back to the database. */
+                (void) network_apply_peer(p->network, p, false);
                 return bus_reply_errno(error, r, "Cannot change peer '%s'", p->name);
         }
         log_debug("%s: peer '%s' %s", p->network->name, p->name, enable ? "enabled" : "disabled");
