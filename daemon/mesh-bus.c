@@ -153,6 +153,9 @@ static int method_create_invitation(sd_bus_message *m, void *userdata, sd_bus_er
                 [IOPT_ENDPOINT] = { "Endpoint", "s" },
         };
         _cleanup_(wg_wipe_free_stringp) char *text = NULL;
+        /* Up here: a goto finish from above a later declaration would leave it unset for
+         * its cleanup (it crashed every call that waited for polkit). */
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         char name_buf[32];
         const char *name, *endpoint;
         uint32_t lifetime = MESH_DEFAULT_INVITATION_LIFETIME;
@@ -218,7 +221,6 @@ static int method_create_invitation(sd_bus_message *m, void *userdata, sd_bus_er
                 goto finish;
         audit_log(m, AUDIT_PEER_ADDED, n, p, "%s: mesh invitation for member '%s' created (valid %u s)", n->name, p->name,
                   lifetime);
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);

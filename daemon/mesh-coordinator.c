@@ -466,6 +466,7 @@ static int coordinator_listen(Mesh *mesh) {
         if (r < 0)
                 return r;
         mesh->listen_fd = TAKE_FD(fd);
+        mesh->listen_ifindex = if_nametoindex(n->ifname);
         char buf[IP_PREFIX_STRLEN];
         log_info("%s: mesh coordinator listening on %s port %u (interface %s)", n->name, ip_addr_to_string(a, buf),
                  MESH_CONTROL_PORT, n->ifname);
@@ -526,6 +527,13 @@ void coordinator_start(Mesh *mesh) {
         if (!mesh->network->active) {
                 coordinator_stop(mesh);
                 return;
+        }
+        /* The interface was deleted and made again (by the reconcile, or a Deactivate and
+         * Activate within a tick): the socket still listens on the old one's index. */
+        if (mesh->listen_fd >= 0 && mesh->listen_ifindex != if_nametoindex(mesh->network->ifname)) {
+                log_notice("%s: interface %s is new, listening for mesh members on it again", mesh->network->name,
+                           mesh->network->ifname);
+                coordinator_stop(mesh);
         }
         int r = coordinator_listen(mesh);
         if (r < 0)

@@ -80,6 +80,7 @@ typedef struct Mesh {
 
         /* Coordinator, runtime. */
         int listen_fd;
+        unsigned listen_ifindex;     /* SO_BINDTODEVICE keeps the index: a new interface needs a new socket */
         sd_event_source *listen_source;
         MeshConn *conns;
         MeshRelay *relays;              /* TCP <-> socketpair for sd-bus, both roles */

@@ -104,6 +104,10 @@ int peer_remove(Peer *p, sd_bus_error *error) {
 
 static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Peer *p = userdata;
+        if (p->network->mode == NETWORK_MODE_MESH)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Peer '%s' is a member of mesh '%s': remove it with org.wgnet1.Mesh.RemoveMember, "
+                                         "which revokes it on every member", p->name, p->network->name);
         int r = manager_verify(p->network->manager, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;

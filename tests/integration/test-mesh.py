@@ -610,6 +610,23 @@ def test_coordinator_restart(m):
     assert not missing, names(missing)
 
 
+def test_coordinator_interface_recreated(m):
+    """The coordinator's WireGuard interface is deleted behind wgnetd's back: the reconcile
+    makes it again and the coordinator listens on the new one (a socket bound to a device
+    keeps the old one's index), so a member that connects afresh gets through."""
+    c = m.coord
+    h = [x for x in m.hosts[1:] if x in m.members][0]
+    c.ns("ip", "link", "del", c.ifname)
+    wait_for(lambda: c.ns("ip", "link", "show", c.ifname, check=False).returncode == 0, 10, "the interface made again")
+    time.sleep(1.5)     # the tick that makes it also moves the listener
+    h.stop_daemon()
+    h.start_daemon()
+    h.wait_daemon()
+    wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 30, "the member connected again")
+    elapsed, missing = ping_all([c, h], m.addr_of, time.time() + 15)
+    assert not missing, names(missing)
+
+
 def test_polkit_denied(m):
     """On a rig with the real polkitd: an unprivileged caller is denied every mesh method and
     nothing changes; reading the properties needs nothing."""
@@ -644,6 +661,18 @@ def test_polkit_denied(m):
         assert rig.sqlite("SELECT count(*) FROM peers") + rig.sqlite("SELECT count(*) FROM networks") == before
         err, props = rig.as_user(net, PROPS, "GetAll", "s", MESH)
         assert err is None and props["Role"] == "coordinator", (err, props)
+        # A member leaves only through RemoveMember (which revokes it on every member), not
+        # through Peer.Remove.
+        try:
+            rig.peer(str(member)).Remove()
+            raise AssertionError("Peer.Remove of a mesh member was accepted")
+        except dbus.DBusException as e:
+            assert e.get_dbus_name() == "org.freedesktop.DBus.Error.InvalidArgs" and "RemoveMember" in str(e), e
+        assert rig.sqlite("SELECT count(*) FROM peers") + rig.sqlite("SELECT count(*) FROM networks") == before
+        # The bus policy lets a user whom polkit grants call the Mesh interface at all.
+        rig.grant_user()
+        err, inv = rig.as_user(net, MESH, "CreateInvitation", "a{sv}", {"Name": "granted"})
+        assert err is None and inv.startswith("wgnet-"), (err, inv)
     finally:
         rig.stop()
 
@@ -652,7 +681,7 @@ def main():
     require_root_and_tools("wireguard-go", "wg", "ping", "dbus-daemon", "sqlite3")
     tests = [test_create_and_join, test_leave, test_private_key_stays, test_invitation_refused, test_forged_registration,
              test_offline_and_back, test_exit_node, test_remove_member, test_wgnetctl, test_coordinator_restart,
-             test_polkit_denied]
+             test_coordinator_interface_recreated, test_polkit_denied]
     only = os.environ.get("TEST_ONLY")
     m = Mesh()
     failed = 0
