@@ -49,7 +49,8 @@ const MethodAction method_actions[] = {
         { WGNET_TUNNEL_INTERFACE, "Deactivate", "org.wgnet1.manage-networks" },
         { WGNET_TUNNEL_INTERFACE, "Update", "org.wgnet1.manage-networks" },
         { WGNET_TUNNEL_INTERFACE, "Delete", "org.wgnet1.manage-networks" },
-        { WGNET_TUNNEL_INTERFACE, "GetPairing", "org.wgnet1.read-secrets" },
+        /* GetPairing makes and stores a new offer (it replaces one still waiting). */
+        { WGNET_TUNNEL_INTERFACE, "GetPairing", "org.wgnet1.read-secrets", "org.wgnet1.manage-networks" },
         /* Meshes (mesh-bus.c). CreateInvitation adds a peer and returns a secret. */
         { WGNET_MANAGER_INTERFACE, "JoinMesh", "org.wgnet1.manage-networks" },
         { WGNET_MESH_INTERFACE, "CreateInvitation", "org.wgnet1.manage-peers", "org.wgnet1.read-secrets" },

@@ -154,6 +154,13 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                                               "(a newer GetPairing replaces the older offer)", hex);
                 goto finish;
         }
+        /* Our offer's own lifetime counts too, not only the one the replying host chose. */
+        if (t->pairing_expires > 0 && now_usec() / 1000000 >= t->pairing_expires) {
+                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PairingExpired",
+                                      "The offer of tunnel '%s' (pairing %s) has expired: ask for a new one (GetPairing)",
+                                      t->name, hex);
+                goto finish;
+        }
         r = tunnel_pending_psk(t, pending);
         if (r < 0)
                 goto finish;
