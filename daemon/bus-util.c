@@ -18,6 +18,42 @@ uint64_t now_monotonic_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
+/* The most strings an array option may hold (subnets, DNS servers, routes, site networks):
+ * anyone may call before polkit is asked, so a long array is refused while it is read,
+ * not after a copy of each of its strings was made. */
+#define OPTION_ARRAY_MAX 4096u
+
+static int read_strv_max(sd_bus_message *m, size_t max, char ***ret) {
+        _cleanup_(strv_freep) char **l = calloc(1, sizeof(char *));
+        size_t n = 0;
+        const char *s;
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(m, 'a', "s");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read_basic(m, 's', &s)) > 0) {
+                if (n >= max)
+                        return -E2BIG;
+                char **nl = realloc(l, (n + 2) * sizeof(char *));
+                if (!nl)
+                        return -ENOMEM;
+                l = nl;
+                if (!(l[n] = strdup(s)))
+                        return -ENOMEM;
+                l[++n] = NULL;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 int bus_read_options(sd_bus_message *m, BusOption *opts, size_t n_opts, sd_bus_error *error) {
         int r;
 
@@ -54,11 +90,10 @@ int bus_read_options(sd_bus_message *m, BusOption *opts, size_t n_opts, sd_bus_e
                 case 'a':
                         strv_free(o->as);
                         o->as = NULL;
-                        r = sd_bus_message_read_strv(m, &o->as);
-                        /* sd-bus gives NULL for an empty array; the option code
-                         * walks the list, so make it an empty list. */
-                        if (r >= 0 && !o->as && !(o->as = calloc(1, sizeof(char *))))
-                                r = -ENOMEM;
+                        r = read_strv_max(m, OPTION_ARRAY_MAX, &o->as);
+                        if (r == -E2BIG)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option '%s' has more than %u entries", key, OPTION_ARRAY_MAX);
                         break;
                 case 'q':
                         r = sd_bus_message_read(m, "q", &o->q);

@@ -100,6 +100,13 @@ static int method_add_peers(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'r', "sa{sv}")) > 0) {
+                /* Refused while reading (anyone may call, polkit is asked later): a message
+                 * of tiny entries would otherwise make us allocate far more than it holds. */
+                if (count >= PEER_BATCH_MAX) {
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                              "Too many peers in one call: more than %u", PEER_BATCH_MAX);
+                        break;
+                }
                 if (count == alloc) {
                         alloc = alloc ? alloc * 2 : 64;
                         PeerSpec *ns = realloc(specs, alloc * sizeof(PeerSpec));

@@ -195,7 +195,7 @@ int peer_render_config_with(Peer *p, const uint8_t *private_key, const uint8_t *
         _cleanup_(wgconf_freep) WgConf *c = wgconf_new();
         _cleanup_(freep) IpPrefix *allowed = NULL;
         size_t n_allowed = 0;
-        char comment[256];
+        char comment[512];   /* 64-character names of up to 4 bytes each: never cut in a character */
         int r;
 
         if (!c)

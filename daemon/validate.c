@@ -5,6 +5,7 @@
 #include "addr.h"
 #include "macro.h"
 #include "validate.h"
+#include "wgconf.h"
 
 bool ifname_is_valid(const char *s) {
         size_t n = s ? strlen(s) : 0;
@@ -44,7 +45,7 @@ bool endpoint_is_valid(const char *s) {
         char host[256];
         IpPrefix a;
 
-        if (isempty(s))
+        if (isempty(s) || !wgconf_endpoint_valid(s, strlen(s)))   /* what the renderer takes too */
                 return false;
         if (s[0] == '[') {
                 host_end = strchr(s, ']');
@@ -84,9 +85,11 @@ bool endpoint_is_valid(const char *s) {
         return v >= 1 && v <= 65535;
 }
 
+/* Also what the config renderer takes (wgconf.c): a value it would refuse later, say a
+ * host name of digits and dots such as "10.0.0", would break every config after it. */
 bool dns_entry_is_valid(const char *s) {
         IpPrefix a;
-        return ip_addr_parse(s, &a) >= 0 || hostname_is_valid(s);
+        return (ip_addr_parse(s, &a) >= 0 || hostname_is_valid(s)) && wgconf_dns_valid(s, strlen(s));
 }
 
 bool network_name_is_valid(const char *s) {

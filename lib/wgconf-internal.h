@@ -11,11 +11,6 @@
 
 /* Valid UTF-8 without control characters other than tab. */
 bool wgconf_text_valid(const char *s, size_t len);
-/* One DNS entry: an IPv4/IPv6 address (wg-quick's rule: only digits and dots, or any ':')
- * or a search domain (letters, digits, '-' labels). */
-bool wgconf_dns_valid(const char *s, size_t len);
-/* "host:port", "[v6]:port" or "[v6%zone]:port"; port 1-65535. */
-bool wgconf_endpoint_valid(const char *s, size_t len);
 /* Table: non-empty, printable, no whitespace, no '#'. */
 bool wgconf_table_valid(const char *s, size_t len);
 /* A hook command: non-empty, valid text, no '#', no whitespace at either end. */

@@ -117,5 +117,12 @@ int wgconf_render(const WgConf *c, char **ret);
 int wgconf_add_address(WgConf *c, const IpPrefix *p);
 int wgconf_add_dns(WgConf *c, const char *s);
 int wgconf_add_comment(WgConf *c, const char *s);
+
+/* What the renderer accepts, for callers that check values before they are stored. */
+/* One DNS entry: an IPv4/IPv6 address (wg-quick's rule: only digits and dots, or any ':')
+ * or a search domain (letters, digits, '-' labels). */
+bool wgconf_dns_valid(const char *s, size_t len);
+/* "host:port", "[v6]:port" or "[v6%zone]:port"; port 1-65535. */
+bool wgconf_endpoint_valid(const char *s, size_t len);
 WgConfPeer *wgconf_add_peer(WgConf *c);     /* zeroed peer appended; NULL on ENOMEM */
 int wgconf_peer_add_allowed_ip(WgConfPeer *p, const IpPrefix *ip);

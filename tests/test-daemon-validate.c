@@ -34,6 +34,11 @@ static const struct {
         { ".", false, false, false, false, false },                     /* reads as an address/id */
         { "tab\there", false, false, false, false, false },
         { " lead", false, false, false, false, false },
+        /* digits and dots that are no address: a host name to hostname_is_valid, but the
+         * config renderer refuses them, so they are refused when set */
+        { "10.0.0", false, true, false, false, false },
+        { "10.0.0:51820", false, false, false, false, false },
+        { "1.2.3.4.5", false, true, false, false, false },
 };
 
 TEST(validators) {

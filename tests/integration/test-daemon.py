@@ -303,6 +303,24 @@ def test_queued_add_then_conflicting_calls(rig):
     assert not any(k in rig.wg_dump(state["ifname"])[1] for k in keys.values())
 
 
+def test_values_the_config_renderer_refuses(rig):
+    """Values are checked when set with the rules the config renderer applies later (a DNS
+    entry or endpoint of digits and dots that is no address would break every config), long
+    names render whole, and oversized calls are refused while they are read."""
+    net = rig.network(state["net"])
+    before = rig.props(state["net"], NETWORK)
+    for o in (opts(DNS=["10.0.0"]), opts(Endpoint="10.0.0:51820"), opts(DNS=["1.1.1.1"] * 4097)):
+        expect_error(INVALID, net.Update, o)
+    assert rig.props(state["net"], NETWORK) == before
+    name = "\U0001F600" * 64      # 64 characters of 4 bytes each
+    path, config = unwrap(net.AddPeer(name, opts()))
+    assert name in config and name in unwrap(rig.peer(path).GetConfig())
+    n_peers = rig.sqlite("SELECT count(*) FROM peers")
+    expect_error(INVALID, net.AddPeers, [("", opts())] * 65537)
+    assert rig.sqlite("SELECT count(*) FROM peers") == n_peers
+    net.RemovePeer(path)
+
+
 def test_bulk_add_in_chunks(rig):
     """A bulk larger than one device chunk (256): a failure in a later chunk leaves nothing
     on the device nor in the database; a success puts every peer on the device."""
@@ -614,7 +632,8 @@ def test_remove_and_delete(rig):
 
 
 TESTS = [test_start_empty, test_create_network, test_create_network_bad_input, test_add_peer, test_qrcode,
-         test_add_peer_explicit_and_conflicts, test_own_key_and_site_gateway, test_bulk_add, test_queued_add_then_conflicting_calls, test_bulk_add_in_chunks,
+         test_add_peer_explicit_and_conflicts, test_own_key_and_site_gateway, test_bulk_add, test_queued_add_then_conflicting_calls,
+         test_values_the_config_renderer_refuses, test_bulk_add_in_chunks,
          test_update_peer_live, test_disable_enable, test_rotate_psk, test_next_addresses_and_stats, test_restart_keeps_everything,
          test_drift_repaired, test_unprivileged_denied, test_polkit_rule_grants_group, test_one_time_network,
          test_export_and_import, test_network_update_and_activation, test_failed_save_changes_nothing,
