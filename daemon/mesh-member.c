@@ -142,6 +142,52 @@ static void save_mesh_peer(Manager *mgr, Network *n, MeshPeer *mp) {
                 db_rollback(mgr->db);
 }
 
+/* The members no longer in the list (read from the array entered in m, up to its end) leave
+ * first: a new member may have been given a departed one's address while we were away. */
+static int remove_unlisted_members(Mesh *mesh, sd_bus_message *m) {
+        Network *n = mesh->network;
+        _cleanup_(freep) uint8_t *keys = NULL;
+        _cleanup_(hashmap_freep) Hashmap *listed = hashmap_new(key32_hash_func, key32_equal_func);
+        size_t n_keys = 0, alloc = 0;
+        const char *key_b64;
+        int r;
+
+        if (!listed)
+                return -ENOMEM;
+        while ((r = sd_bus_message_enter_container(m, 'r', "ssassbb")) > 0) {
+                r = sd_bus_message_read(m, "ss", NULL, &key_b64);
+                if (r >= 0)
+                        r = sd_bus_message_skip(m, "assbb");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                if (n_keys == alloc) {
+                        alloc = alloc ? alloc * 2 : 64;
+                        uint8_t *nk = realloc(keys, alloc * WG_KEY_LEN);
+                        if (!nk)
+                                return -ENOMEM;
+                        keys = nk;
+                }
+                if (wg_key_from_base64(keys + n_keys * WG_KEY_LEN, key_b64) >= 0)
+                        n_keys++;
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_keys; i++)
+                (void) hashmap_put(listed, keys + i * WG_KEY_LEN, keys + i * WG_KEY_LEN);
+        Peer *gone[256];
+        size_t k = 0;
+        for (Peer *p = n->peers; p && k < ELEMENTSOF(gone); p = p->next)
+                if (!hashmap_get(listed, p->public_key) && !wg_key_equal(p->public_key, mesh->coordinator_key))
+                        gone[k++] = p;
+        for (size_t i = 0; i < k; i++) {
+                log_info("%s: mesh member '%s' was removed from the mesh", n->name, gone[i]->name);
+                (void) mesh_remove_member(mesh, gone[i], NULL);
+        }
+        return 0;
+}
+
 /* The coordinator's member list: add, update, enable and disable the direct peers. */
 static int member_apply_list(Mesh *mesh, sd_bus_message *m) {
         Network *n = mesh->network;
@@ -152,6 +198,11 @@ static int member_apply_list(Mesh *mesh, sd_bus_message *m) {
         if (!seen)
                 return -ENOMEM;
         r = sd_bus_message_enter_container(m, 'a', MEMBER_SIGNATURE);
+        if (r < 0)
+                return r;
+        r = remove_unlisted_members(mesh, m);
+        if (r >= 0)
+                r = sd_bus_message_rewind(m, false);      /* back to the array's first entry */
         if (r < 0)
                 return r;
         for (;;) {
