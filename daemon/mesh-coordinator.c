@@ -356,6 +356,17 @@ static int on_conn_disconnected(sd_bus_message *m, void *userdata, sd_bus_error 
         return 0;
 }
 
+/* A member needs one control connection (two while it reconnects): more from one address
+ * are refused, so that no member can take the daemon's memory and file descriptors. */
+#define MESH_CONNS_PER_ADDRESS 4
+
+static int on_accept_again(sd_event_source *s, uint64_t usec, void *userdata) {
+        Mesh *mesh = userdata;
+        if (mesh->listen_source)
+                (void) sd_event_source_set_enabled(mesh->listen_source, SD_EVENT_ON);
+        return 0;
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Mesh *mesh = userdata;
         Manager *mgr = mesh->network->manager;
@@ -369,23 +380,48 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         sd_id128_t id;
         int r;
 
-        if (cfd < 0)
+        if (cfd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                        /* The connection stays queued and the socket readable: without a pause
+                         * the loop would spin on it. */
+                        log_warning("%s: cannot accept a mesh connection: %s; pausing for 1 s", mesh->network->name,
+                                    strerror(errno));
+                        (void) sd_event_source_set_enabled(mesh->listen_source, SD_EVENT_OFF);
+                        if (!mesh->accept_pause)
+                                (void) sd_event_add_time_relative(mgr->event, &mesh->accept_pause, CLOCK_MONOTONIC,
+                                                                  1000000, 0, on_accept_again, mesh);
+                        else {
+                                (void) sd_event_source_set_time_relative(mesh->accept_pause, 1000000);
+                                (void) sd_event_source_set_enabled(mesh->accept_pause, SD_EVENT_ONESHOT);
+                        }
+                }
                 return 0;
+        }
+        IpPrefix remote = { 0 };
+        if (sa.sa.sa_family == AF_INET) {
+                remote.family = AF_INET;
+                remote.prefixlen = 32;
+                memcpy(remote.addr.bytes, &sa.in.sin_addr, 4);
+        } else {
+                remote.family = AF_INET6;
+                remote.prefixlen = 128;
+                memcpy(remote.addr.bytes, &sa.in6.sin6_addr, 16);
+        }
+        unsigned same = 0;
+        for (MeshConn *o = mesh->conns; o; o = o->next)
+                same += ip_prefix_equal(&o->remote, &remote);
+        if (same >= MESH_CONNS_PER_ADDRESS) {
+                log_debug("%s: refusing a mesh connection: %u open from the same address", mesh->network->name, same);
+                close(cfd);
+                return 0;
+        }
         MeshConn *c = calloc(1, sizeof(MeshConn));
         if (!c) {
                 close(cfd);
                 return 0;
         }
         c->mesh = mesh;
-        if (sa.sa.sa_family == AF_INET) {
-                c->remote.family = AF_INET;
-                c->remote.prefixlen = 32;
-                memcpy(c->remote.addr.bytes, &sa.in.sin_addr, 4);
-        } else {
-                c->remote.family = AF_INET6;
-                c->remote.prefixlen = 128;
-                memcpy(c->remote.addr.bytes, &sa.in6.sin6_addr, 16);
-        }
+        c->remote = remote;
         c->next = mesh->conns;
         if (mesh->conns)
                 mesh->conns->prev = c;
@@ -477,6 +513,7 @@ static void coordinator_stop(Mesh *mesh) {
         while (mesh->conns)
                 conn_free(mesh->conns);
         mesh->listen_source = sd_event_source_disable_unref(mesh->listen_source);
+        mesh->accept_pause = sd_event_source_disable_unref(mesh->accept_pause);
         if (mesh->listen_fd >= 0)
                 close(mesh->listen_fd);
         mesh->listen_fd = -1;

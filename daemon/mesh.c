@@ -232,6 +232,7 @@ Mesh *mesh_free(Mesh *m) {
         while (m->relays)
                 relay_free(m->relays);
         m->listen_source = sd_event_source_disable_unref(m->listen_source);
+        m->accept_pause = sd_event_source_disable_unref(m->accept_pause);
         if (m->listen_fd >= 0)
                 close(m->listen_fd);
         m->check_timer = sd_event_source_disable_unref(m->check_timer);

@@ -82,6 +82,7 @@ typedef struct Mesh {
         int listen_fd;
         unsigned listen_ifindex;     /* SO_BINDTODEVICE keeps the index: a new interface needs a new socket */
         sd_event_source *listen_source;
+        sd_event_source *accept_pause;      /* listening again after accept ran out of descriptors */
         MeshConn *conns;
         MeshRelay *relays;              /* TCP <-> socketpair for sd-bus, both roles */
         sd_event_source *check_timer;

@@ -627,6 +627,33 @@ def test_coordinator_interface_recreated(m):
     assert not missing, names(missing)
 
 
+def test_control_connections_capped(m):
+    """A member that opens many control connections gets at most four (its own counted):
+    the coordinator closes the rest at once, and the member's own link keeps working."""
+    c = m.coord
+    h = [x for x in m.hosts[1:] if x in m.members][0]
+    code = ("import socket,time\n"
+            "socks=[]\n"
+            "for i in range(8):\n"
+            "  s=socket.socket(); s.settimeout(3)\n"
+            f"  s.connect(('{MESH_NET}.1',51821)); socks.append(s)\n"
+            "time.sleep(0.5)\n"
+            "closed=0\n"
+            "for s in socks:\n"
+            "  s.settimeout(0.3)\n"
+            "  try:\n"
+            "    closed += s.recv(1) == b''\n"
+            "  except socket.timeout: pass\n"
+            "  except OSError: closed += 1\n"
+            "print(closed)\n")
+    closed = int(h.ns("/usr/bin/python3", "-c", code).stdout.strip())
+    assert 4 <= closed <= 6, f"{closed} of 8 connections closed"
+    m.summary.append(f"control connections from one member: {8 - closed} of 8 extra kept open")
+    wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 15, "the member still connected")
+    elapsed, missing = ping_all([c, h], m.addr_of, time.time() + 10)
+    assert not missing, names(missing)
+
+
 def test_polkit_denied(m):
     """On a rig with the real polkitd: an unprivileged caller is denied every mesh method and
     nothing changes; reading the properties needs nothing."""
@@ -681,7 +708,7 @@ def main():
     require_root_and_tools("wireguard-go", "wg", "ping", "dbus-daemon", "sqlite3")
     tests = [test_create_and_join, test_leave, test_private_key_stays, test_invitation_refused, test_forged_registration,
              test_offline_and_back, test_exit_node, test_remove_member, test_wgnetctl, test_coordinator_restart,
-             test_coordinator_interface_recreated, test_polkit_denied]
+             test_coordinator_interface_recreated, test_control_connections_capped, test_polkit_denied]
     only = os.environ.get("TEST_ONLY")
     m = Mesh()
     failed = 0
