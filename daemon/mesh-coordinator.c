@@ -180,6 +180,26 @@ static int control_register(sd_bus_message *m, void *userdata, sd_bus_error *err
         Peer *p = conn_peer(c, &mp, error);
         if (!p)
                 return -ENOLINK;
+        if (mp->invitation && mp->registered && p->rotation_pending && wg_key_from_base64(key, key_b64) >= 0 &&
+            wg_key_equal(key, p->pending_public_key)) {
+                pairing_id_to_hex(mp->invitation_id, hex);
+                if (streq(hex, inv_hex)) {
+                        /* The same joiner with the same key before its key took over: our
+                         * first welcome was lost (a restart here, a broken connection), and
+                         * the joiner would give up on InvitationUsed. The same welcome again. */
+                        r = manager_open(mgr, "peers.pending_preshared_key", p->id, p->pending_psk_sealed,
+                                         sizeof(p->pending_psk_sealed), psk);
+                        if (r < 0)
+                                goto finish;
+                        c->peer_id = p->id;
+                        mp->last_seen = now_monotonic_usec();
+                        coordinator_set_online(mesh, p, mp, true);
+                        log_info("%s: mesh member '%s' registered again with the same key: welcome sent again",
+                                 n->name, p->name);
+                        r = reply_welcome(m, mesh, p, psk);
+                        goto finish;
+                }
+        }
         if (!mp->invitation || mp->registered)
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InvitationUsed",
                                          "The invitation of '%s' was already used: an invitation works once", p->name);
