@@ -26,6 +26,14 @@ static uint64_t now_usec(void) {
 }
 
 bool network_needs_forwarding(const Network *n) {
+        /* Only host addresses (an imported client config: Address = 10.2.0.2/32): this host
+         * is an end of the tunnel, not a router, as wg-quick would leave it. */
+        bool hosts_only = true;
+        for (size_t i = 0; i < n->n_subnets; i++)
+                if (n->subnets[i].prefixlen < (n->subnets[i].family == AF_INET ? 32 : 128))
+                        hosts_only = false;
+        if (hosts_only)
+                return false;
         switch (n->mode) {
         case NETWORK_MODE_HUB:
                 /* Clients reach each other through the hub unless isolated. */

@@ -264,8 +264,27 @@ static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
                 size_t len;
 
                 if (!pname || !peer_name_is_valid(pname) || hashmap_get(n->peers_by_name, pname)) {
-                        snprintf(name, sizeof(name), "peer%zu", i + 1);
+                        /* A name no other peer of the file has or will have. */
+                        for (unsigned x = 0;; x++) {
+                                if (x == 0)
+                                        snprintf(name, sizeof(name), "peer%zu", i + 1);
+                                else
+                                        snprintf(name, sizeof(name), "peer%zu-%u", i + 1, x + 1);
+                                bool taken = hashmap_get(n->peers_by_name, name) != NULL;
+                                for (size_t j = i + 1; j < c->n_peers && !taken; j++)
+                                        taken = c->peers[j].name && streq(c->peers[j].name, name);
+                                if (!taken)
+                                        break;
+                        }
                         pname = name;
+                }
+                if (wg_key_is_zero(cp->public_key) || wg_key_equal(cp->public_key, n->public_key)) {
+                        char key[WG_KEY_B64_SIZE];
+                        wg_key_to_base64(key, cp->public_key);
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InvalidKey",
+                                                 "Peer %zu: public key '%s' cannot be used for a peer (%s)", i + 1, key,
+                                                 wg_key_is_zero(cp->public_key) ? "all zero" :
+                                                 "it is the interface's own key");
                 }
                 if (hashmap_get(n->peers_by_key, cp->public_key)) {
                         char key[WG_KEY_B64_SIZE];

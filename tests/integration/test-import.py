@@ -170,6 +170,37 @@ def peer_paths(rig, net):
     return [str(s[0]) for s in rig.network(net).GetStats()]
 
 
+def test_client_import_checks(rig):
+    """A client config (host addresses only) does not make this host a router, as wg-quick
+    would not; a peer with the interface's own key or an all-zero key is refused, as
+    AddPeer refuses it; and a generated name never takes a name the file gives."""
+    for k in ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"):
+        rig.ns("sysctl", "-qw", f"{k}=0")
+    priv = base64.b64encode(os.urandom(32)).decode()
+    own = run(["wg", "pubkey"], input=priv).stdout.strip()
+    other = [base64.b64encode(os.urandom(32)).decode() for _ in range(2)]
+    client = (f"[Interface]\nPrivateKey = {priv}\nAddress = 10.2.0.2/32, fd00:2::2/128\n\n"
+              f"[Peer]\nPublicKey = {other[0]}\nAllowedIPs = 0.0.0.0/0, ::/0\nEndpoint = 192.0.2.7:51820\n")
+    net = unwrap(rig.manager().ImportNetwork("client", client, opts(Interface="wgcl0")))
+    for k in ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"):
+        assert rig.ns("sysctl", "-n", k).stdout.strip() == "0", k
+    rig.network(net).Delete()
+    before = (rig.sqlite("SELECT count(*) FROM networks"), rig.ns("ip", "-o", "link").stdout.count("\n"))
+    for bad, why in ((own, "own key"), ("A" * 43 + "=", "all zero")):
+        text = (f"[Interface]\nPrivateKey = {priv}\nAddress = 10.3.0.1/24\n\n"
+                f"[Peer]\nPublicKey = {bad}\nAllowedIPs = 10.3.0.2/32\n")
+        msg = expect_error(E + "InvalidKey", rig.manager().ImportNetwork, "badkey", text, opts(Interface="wgbk0"))
+        assert bad in msg, (why, msg)
+    assert (rig.sqlite("SELECT count(*) FROM networks"), rig.ns("ip", "-o", "link").stdout.count("\n")) == before
+    named = (f"[Interface]\nPrivateKey = {priv}\nAddress = 10.4.0.1/24\n\n"
+             f"[Peer]\n# Name = peer2\nPublicKey = {other[0]}\nAllowedIPs = 10.4.0.2/32\n\n"
+             f"[Peer]\nPublicKey = {other[1]}\nAllowedIPs = 10.4.0.3/32\n")
+    net = unwrap(rig.manager().ImportNetwork("named", named, opts(Interface="wgnm0")))
+    names = sorted(rig.prop(p, PEER, "Name") for p in peer_paths(rig, net))
+    assert names[0] == "peer2" and len(set(names)) == 2, names
+    rig.network(net).Delete()
+
+
 def test_valid_files_are_imported(rig):
     hosts = endpoint_hosts(corpus_files())
     valid = [(p, k) for p, k in corpus_files() if k == "valid"]
@@ -279,5 +310,5 @@ if __name__ == "__main__":
     if not os.path.isdir(CORPUS):
         skip(f"the corpus is not at {CORPUS}")
     require_root_and_tools("wg", "wireguard-go", "sqlite3")
-    main([test_start, test_valid_files_are_imported, test_invalid_files_change_nothing,
+    main([test_start, test_client_import_checks, test_valid_files_are_imported, test_invalid_files_change_nothing,
           test_client_config_survives_restart, test_site_routes_installed, test_remote_endpoint_update], "import")
