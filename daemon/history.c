@@ -129,8 +129,10 @@ int history_sample(History *h, uint64_t now) {
                         PeerCounters *c = hashmap_get(h->last, &p->id);
                         if (!c) {
                                 c = calloc(1, sizeof(PeerCounters));
-                                if (!c)
-                                        return -ENOMEM;
+                                if (!c) {
+                                        r = -ENOMEM;
+                                        goto fail;      /* a transaction may be open */
+                                }
                                 /* At the start, the device's counters hold bytes of before the
                                  * restart, already recorded: they are the baseline. A peer that
                                  * shows up later (added, its network brought up) started from
@@ -143,7 +145,7 @@ int history_sample(History *h, uint64_t now) {
                                 r = hashmap_put(h->last, &c->id, c);
                                 if (r < 0) {
                                         free(c);
-                                        return r;
+                                        goto fail;
                                 }
                         }
                         c->generation = h->generation;
@@ -199,6 +201,9 @@ fail:
         HASHMAP_FOREACH(c, h->last, i)
                 c->generation = 0;
         sweep(h);
+        /* ... from the device's counters as they are then: primed, the emptied table would
+         * make every peer start from 0 and count its whole lifetime again. */
+        h->primed = false;
         return r;
 }
 

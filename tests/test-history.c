@@ -221,6 +221,33 @@ TEST(peer_added_after_the_start_counts_from_zero) {
         fixture_done(&f);
 }
 
+/* A tick whose write fails loses that tick's bytes, and never counts a peer's whole
+ * lifetime again afterwards. */
+TEST(failed_tick_does_not_count_twice) {
+        Fixture f = { 0 };
+        _cleanup_(freep) HistoryPoint *pt = NULL;
+        size_t n;
+
+        fixture_setup(&f, 7, 90);
+        set(f.peers[0], 1000, 1000);            /* the start's baseline */
+        ASSERT_OK(history_sample(f.m->history, T0));
+        set(f.peers[0], 1500, 1500);
+        ASSERT_OK(history_sample(f.m->history, T0 + SEC));
+        ASSERT_OK(db_begin(f.m->db));           /* another writer: the tick cannot begin */
+        set(f.peers[0], 1800, 1800);
+        ASSERT_TRUE(history_sample(f.m->history, T0 + 2 * SEC) < 0);
+        db_rollback(f.m->db);
+        set(f.peers[0], 2000, 2000);
+        ASSERT_OK(history_sample(f.m->history, T0 + 3 * SEC));
+        set(f.peers[0], 2100, 2100);
+        ASSERT_OK(history_sample(f.m->history, T0 + 4 * SEC));
+        query(&f, 0, T0, 0, T0 + 5 * SEC, &pt, &n);
+        ASSERT_EQ(n, 1);
+        ASSERT_EQ(pt[0].rx, 600);               /* 500 + 100: the failed tick's 300 and 200 are lost */
+        ASSERT_EQ(pt[0].tx, 600);
+        fixture_done(&f);
+}
+
 TEST(off) {
         Fixture f = { 0 };
         _cleanup_(freep) HistoryPoint *pt = NULL;
