@@ -13,6 +13,7 @@
  *   wgnet-exporter --stdout   print the metrics and exit (tests, debugging) */
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,7 +29,8 @@
 #include "wgnet-error.h"
 
 #define REQUEST_MAX 8192
-#define REQUEST_TIMEOUT_MS 5000
+#define REQUEST_TIMEOUT_MS 5000          /* the whole request head */
+#define RESPONSE_TIMEOUT_MS 20000        /* the whole answer, collecting included */
 
 typedef struct ExNetwork {
         char *path, *name, *ifname;
@@ -508,12 +510,43 @@ static int collect(Exporter *e) {
         return render_labels(e);
 }
 
+/* The end of the current phase for a client (reading its request, sending the answer),
+ * CLOCK_MONOTONIC µs; 0 = no limit (--stdout). A deadline for the whole phase, not for
+ * each byte: a client that trickles bytes or reads slowly is cut off all the same. */
+static uint64_t io_deadline;
+
+static int wait_fd(int fd, short events) {
+        for (;;) {
+                int timeout = -1;
+                if (io_deadline) {
+                        uint64_t now = mono_usec();
+                        if (now >= io_deadline)
+                                return -ETIMEDOUT;
+                        timeout = (int) ((io_deadline - now + 999) / 1000);
+                }
+                struct pollfd p = { .fd = fd, .events = events };
+                int k = poll(&p, 1, timeout);
+                if (k > 0)
+                        return 0;
+                if (k == 0)
+                        return -ETIMEDOUT;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
 static int write_all(int fd, const char *p, size_t n) {
         while (n > 0) {
                 ssize_t k = write(fd, p, n);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
+                        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                                int r = wait_fd(fd, POLLOUT);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
                         return -errno;
                 }
                 p += k;
@@ -569,18 +602,12 @@ static int serve_metrics(int fd, bool http, bool head_only) {
 static ssize_t read_request(int fd, char *buf, size_t size) {
         size_t n = 0;
         while (n < size - 1) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                int k = poll(&p, 1, REQUEST_TIMEOUT_MS);
-                if (k == 0)
-                        return -ETIMEDOUT;
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                int k = wait_fd(fd, POLLIN);
+                if (k < 0)
+                        return k;
                 ssize_t m = read(fd, buf + n, size - 1 - n);
                 if (m < 0) {
-                        if (errno == EINTR)
+                        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
                                 continue;
                         return -errno;
                 }
@@ -598,7 +625,14 @@ static ssize_t read_request(int fd, char *buf, size_t size) {
 static int serve(int in, int out_fd) {
         char req[REQUEST_MAX], method[16], target[1024];
 
+        /* Non-blocking, so that no read or write outlasts its deadline. */
+        (void) fcntl(in, F_SETFL, fcntl(in, F_GETFL) | O_NONBLOCK);
+        if (out_fd != in)
+                (void) fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) | O_NONBLOCK);
+        io_deadline = mono_usec() + REQUEST_TIMEOUT_MS * 1000ULL;
         ssize_t n = read_request(in, req, sizeof(req));
+        /* The answer (up to ~8 MB at 10,000 peers) gets its own time. */
+        io_deadline = mono_usec() + RESPONSE_TIMEOUT_MS * 1000ULL;
         if (n < 0) {
                 static const char msg[] = "Bad request\n";
                 return respond(out_fd, n == -E2BIG ? "431 Request Header Fields Too Large" : "400 Bad Request",

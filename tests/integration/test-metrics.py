@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -157,6 +158,34 @@ def test_http(rig):
         assert data.split(b" ", 2)[1].decode() == status, (req, data[:80])
 
 
+def test_trickling_client_cut_off(rig):
+    """A client that sends its request a byte a second never finishes it: the exporter
+    answers 400 once the request's 5 s are over, whatever the gaps between bytes."""
+    a, b = socket.socketpair()
+    try:
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address)
+        p = subprocess.Popen(["runuser", "-u", rig.user, "--", EXPORTER], env=env, stdin=b, stdout=b)
+        b.close()
+        t0 = time.monotonic()
+        request = b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"x" * 40
+        for byte in request:
+            if p.poll() is not None:
+                break
+            try:
+                a.send(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.5)
+        p.wait(timeout=5)
+        elapsed = time.monotonic() - t0
+        a.settimeout(2)
+        data = a.recv(65536)
+        assert data.startswith(b"HTTP/1.1 400"), data[:80]
+        assert elapsed < 7.5, f"cut off after {elapsed:.1f} s"
+    finally:
+        a.close()
+
+
 def test_daemon_gone(rig):
     rig.stop_daemon()
     r = exporter(rig, "--stdout")
@@ -165,7 +194,8 @@ def test_daemon_gone(rig):
     assert series(samples, "wgnet_up") == [0]
 
 
-TESTS = [test_setup, test_output_is_valid, test_values_match_the_daemon, test_http, test_daemon_gone]
+TESTS = [test_setup, test_output_is_valid, test_values_match_the_daemon, test_http, test_trickling_client_cut_off,
+         test_daemon_gone]
 
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", EXPORTER)
