@@ -138,12 +138,20 @@ static int grow(void **array, size_t n, size_t size) {
         return 0;
 }
 
+/* Deleted between ListNetworks and this call: not an error of the daemon's. */
+static bool network_gone(const sd_bus_error *error) {
+        return sd_bus_error_has_names(error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD,
+                                      SD_BUS_ERROR_UNKNOWN_INTERFACE, "org.wgnet1.Error.NotFound");
+}
+
 static int load_network(sd_bus *bus, ExNetwork *n) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r = sd_bus_call_method(bus, WGNET_BUS_NAME, n->path, "org.freedesktop.DBus.Properties", "GetAll", &error,
                                    &reply, "s", WGNET_NETWORK_INTERFACE);
         if (r < 0) {
+                if (network_gone(&error))
+                        return -ENODEV;
                 fprintf(stderr, "%s: GetAll: %s\n", n->path, error.message ? error.message : strerror(-r));
                 return r;
         }
@@ -175,6 +183,8 @@ static int load_metrics(sd_bus *bus, Exporter *e, size_t network) {
 
         r = sd_bus_call_method(bus, WGNET_BUS_NAME, e->networks[network].path, WGNET_NETWORK_INTERFACE,
                                "GetMetricsColumns", &error, &reply, NULL);
+        if (r < 0 && network_gone(&error))
+                return -ENODEV;
         if (r < 0) {
                 fprintf(stderr, "%s: GetMetricsColumns: %s\n", e->networks[network].path,
                         error.message ? error.message : strerror(-r));
@@ -253,13 +263,34 @@ static int load(sd_bus *bus, Exporter *e) {
         }
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < e->n_networks; i++) {
-                r = load_network(bus, &e->networks[i]);
+        /* A network deleted meanwhile is left out (kept ones move down: peers name theirs
+         * by index); any other failure fails the scrape. */
+        size_t kept = 0, listed = e->n_networks;
+        for (size_t i = 0; i < listed; i++) {
+                e->networks[kept] = e->networks[i];
+                e->n_networks = kept + 1;
+                r = load_network(bus, &e->networks[kept]);
                 if (r >= 0)
-                        r = load_metrics(bus, e, i);
-                if (r < 0)
+                        r = load_metrics(bus, e, kept);
+                if (r == -ENODEV) {
+                        free(e->networks[kept].path);
+                        free(e->networks[kept].name);
+                        free(e->networks[kept].ifname);
+                        e->networks[kept] = (ExNetwork) { 0 };
+                        e->n_networks = kept;
+                        continue;
+                }
+                if (r < 0) {
+                        /* what is not kept yet is freed here, exporter_done frees the rest */
+                        for (size_t j = i + 1; j < listed; j++) {
+                                free(e->networks[j].path);
+                                free(e->networks[j].name);
+                        }
                         return r;
+                }
+                kept++;
         }
+        e->n_networks = kept;
         return 0;
 }
 
