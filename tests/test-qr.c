@@ -20,6 +20,38 @@ static const char WG_CONFIG[] =
         "Endpoint = vpn.example.org:51820\n"
         "PersistentKeepalive = 25\n";
 
+/* Two configs (throw-away keys) that libqrencode's mixed-mode encoding turned into codes
+ * zbar read with four characters too many at the end ("...25\n" then "\nA98C"): 2 of
+ * 1,500 generated configs. Byte mode for the whole text reads back exactly. */
+static const char MIXED_MODE_MISREAD_1[] =
+        "# wgnet network 'office', peer 'phone'\n"
+        "\n"
+        "[Interface]\n"
+        "PrivateKey = eDUFQla+oAa16QB0+bLBZXNrnwAyfmnA59ERdJiU01c=\n"
+        "Address = 10.71.0.2/32, fd00:71::2/128\n"
+        "DNS = 10.71.0.1, example.internal\n"
+        "\n"
+        "[Peer]\n"
+        "PublicKey = dBo42GpxU6ZTVHL37P2uJZzfmChM8Voe3lNQhUHwvAM=\n"
+        "PresharedKey = D4EoKSUWQvtCAjnoMZZ368ic+v6Mnyo26+Pf/tLuV8A=\n"
+        "AllowedIPs = 10.71.0.0/24, fd00:71::/64\n"
+        "Endpoint = vpn.example.com:51871\n"
+        "PersistentKeepalive = 25\n";
+static const char MIXED_MODE_MISREAD_2[] =
+        "# wgnet network 'office', peer 'phone'\n"
+        "\n"
+        "[Interface]\n"
+        "PrivateKey = cNWiclZQMJFvCDVMJ+TsCNLOAhlxtrIko514ymkbP2o=\n"
+        "Address = 10.71.0.2/32, fd00:71::2/128\n"
+        "DNS = 10.71.0.1, example.internal\n"
+        "\n"
+        "[Peer]\n"
+        "PublicKey = dBo42GpxU6ZTVHL37P2uJZzfmChM8Voe3lNQhUHwvAM=\n"
+        "PresharedKey = dThip3Gt3R6OzbyUuzxmRHyDNa/w+e7OZUb7cJGBRJw=\n"
+        "AllowedIPs = 10.71.0.0/24, fd00:71::/64\n"
+        "Endpoint = vpn.example.com:51871\n"
+        "PersistentKeepalive = 25\n";
+
 static int have_zbarimg(void) {
         return system("command -v zbarimg >/dev/null 2>&1") == 0;
 }
@@ -127,6 +159,8 @@ TEST(png_zbar) {
         test_png_one(WG_CONFIG, QR_EC_L, 2);
         test_png_one(WG_CONFIG, QR_EC_H, 6);
         test_png_one(WG_CONFIG, QR_EC_Q, 10);
+        test_png_one(MIXED_MODE_MISREAD_1, QR_EC_M, 0);
+        test_png_one(MIXED_MODE_MISREAD_2, QR_EC_M, 0);
 }
 
 TEST(png_scale) {
