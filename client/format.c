@@ -266,7 +266,11 @@ int parse_expiry(const char *s, uint64_t now_usec, uint64_t *ret) {
         if (!end || *end)
                 return -EINVAL;
         tm.tm_isdst = -1;
+        struct tm given = tm;
         time_t t = mktime(&tm);
+        /* mktime rolls 2025-02-31 over into March: a date that does not exist is refused */
+        if (tm.tm_year != given.tm_year || tm.tm_mon != given.tm_mon || tm.tm_mday != given.tm_mday)
+                return -EINVAL;
         if (t == (time_t) -1 || t <= 0)
                 return -ERANGE;
         *ret = (uint64_t) t * USEC_PER_SEC;

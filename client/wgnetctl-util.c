@@ -253,33 +253,50 @@ int new_call(sd_bus *bus, sd_bus_message **ret, const char *path, const char *in
 
 /* --- files and secrets ---------------------------------------------------------------- */
 
-/* Write a secret to path (0600, O_EXCL unless --force), or to stdout for "-". */
+/* Write a secret to path (0600, never over an existing file unless --force), or to stdout
+ * for "-". The file appears whole or not at all: it is written to a new file next to it
+ * (mode 0600 from the start), then linked (rename with --force) into place, so a full disk
+ * leaves neither a half-written file nor an emptied old one. */
 int write_secret_file(const char *path, const void *data, size_t size) {
         _cleanup_(closep) int fd = -EBADF;
+        _cleanup_(freep) char *tmp = NULL;
 
         if (streq(path, "-")) {
-                fwrite(data, 1, size, stdout);
-                return fflush(stdout) == 0 ? 0 : fail("Cannot write to stdout: %s", strerror(errno));
+                if (fwrite(data, 1, size, stdout) != size || fflush(stdout) != 0)
+                        return fail("Cannot write to stdout: %s", strerror(errno ? errno : EIO));
+                return 0;
         }
-        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (GIVEN(OPT_FORCE) ? O_TRUNC : O_EXCL), 0600);
-        if (fd < 0) {
-                if (errno == EEXIST)
-                        return fail("Cannot write '%s': the file exists (use --force to overwrite it)", path);
+        if (!GIVEN(OPT_FORCE) && faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                return fail("Cannot write '%s': the file exists (use --force to overwrite it)", path);
+        if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+                return oom();
+        fd = mkostemp(tmp, O_CLOEXEC);          /* 0600, O_EXCL: never a planted file */
+        if (fd < 0)
                 return fail("Cannot write '%s': %s", path, strerror(errno));
-        }
-        if (fchmod(fd, 0600) < 0)
-                return fail("Cannot make '%s' private (mode 0600): %s", path, strerror(errno));
-        for (size_t done = 0; done < size;) {
+        int r = 0;
+        for (size_t done = 0; r == 0 && done < size;) {
                 ssize_t k = write(fd, (const uint8_t *) data + done, size - done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return fail("Cannot write '%s': %s", path, strerror(errno));
-                }
-                done += (size_t) k;
+                if (k < 0 && errno != EINTR)
+                        r = -errno;
+                else if (k > 0)
+                        done += (size_t) k;
         }
-        if (close(TAKE_FD(fd)) < 0)
-                return fail("Cannot write '%s': %s", path, strerror(errno));
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(TAKE_FD(fd)) < 0 && r == 0)
+                r = -errno;
+        if (r == 0) {
+                /* link() refuses an existing path (also one planted meanwhile), rename() replaces it */
+                if (GIVEN(OPT_FORCE) ? rename(tmp, path) < 0 : link(tmp, path) < 0)
+                        r = -errno;
+        }
+        int e = r;
+        if (r < 0 || !GIVEN(OPT_FORCE))
+                (void) unlink(tmp);
+        if (e == -EEXIST)
+                return fail("Cannot write '%s': the file exists (use --force to overwrite it)", path);
+        if (e < 0)
+                return fail("Cannot write '%s': %s", path, strerror(-e));
         return 0;
 }
 

@@ -509,6 +509,13 @@ static int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
         int r = run(argc, argv);
+        /* A config or key that never reached stdout (a full disk, a closed pipe) is a
+         * failure: with KeyPolicy=one-time it cannot be fetched again. */
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "wgnetctl: cannot write the output: %s\n", strerror(errno ? errno : EIO));
+                if (r == 0)
+                        r = 1;
+        }
         strv_free(arg.addresses);
         strv_free(arg.dns);
         strv_free(arg.routes);

@@ -162,6 +162,9 @@ TEST(expiry) {
         test_expiry_one("+99999999999999999d", -ERANGE, 0);
         test_expiry_one("tomorrow", -EINVAL, 0);
         test_expiry_one("2026-13-01", -EINVAL, 0);
+        test_expiry_one("2025-02-31", -EINVAL, 0);     /* mktime would make it 2025-03-03 */
+        test_expiry_one("2026-04-31 10:00", -EINVAL, 0);
+        test_expiry_one("2028-02-29", 0, UINT64_C(1835395200) * s);  /* a leap day exists */
         test_expiry_one("2026-01-01 25:00", -EINVAL, 0);
         test_expiry_one("2026-01-01x", -EINVAL, 0);
         test_expiry_one("@", -EINVAL, 0);

@@ -361,6 +361,23 @@ def test_config_and_qr(rig):
     with open(path) as f:
         assert f.read() == state["phone_config"]
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, "--force makes the file private too"
+    # A symlink planted where the file goes: refused, and with --force replaced by the file
+    # itself; its target is never written. No temporary file is left behind.
+    target, link = os.path.join(rig.dir, "target"), os.path.join(rig.dir, "planted.conf")
+    with open(target, "w") as f:
+        f.write("target")
+    os.symlink(target, link)
+    fails(rig, 1, "the file exists", "peer", "config", "office", "phone", "-o", link)
+    ctl(rig, "peer", "config", "office", "phone", "-o", link, "--force")
+    assert not os.path.islink(link) and open(link).read() == state["phone_config"]
+    assert open(target).read() == "target"
+    assert not [n for n in os.listdir(rig.dir) if n.startswith("planted.conf.")], os.listdir(rig.dir)
+    # A config that cannot reach stdout is a failure (exit 1), not a silent success.
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8", NO_COLOR="1")
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([WGNETCTL, "peer", "config", "office", "phone"], stdout=full, stderr=subprocess.PIPE,
+                           text=True, env=env, timeout=60)
+    assert r.returncode == 1 and "cannot write the output" in r.stderr, (r.returncode, r.stderr)
     # QR codes: PNG and SVG from the daemon, terminal text drawn locally
     png = os.path.join(rig.dir, "phone.png")
     ctl(rig, "peer", "qr", "office", "phone", f"--png={png}")
