@@ -266,8 +266,6 @@ int write_secret_file(const char *path, const void *data, size_t size) {
                         return fail("Cannot write to stdout: %s", strerror(errno ? errno : EIO));
                 return 0;
         }
-        if (!GIVEN(OPT_FORCE) && faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-                return fail("Cannot write '%s': the file exists (use --force to overwrite it)", path);
         if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
                 return oom();
         fd = mkostemp(tmp, O_CLOEXEC);          /* 0600, O_EXCL: never a planted file */

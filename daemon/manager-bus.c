@@ -28,6 +28,22 @@ static int property_get_backend(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "s", wg_backend_type_to_string(wg_backend_type(m->backend)));
 }
 
+/* BEGIN, then the network's row: NetworkExists when its name or interface is taken. On
+ * success the transaction stays open for the caller's further rows; on failure it is
+ * rolled back. */
+int manager_insert_network(Manager *m, Network *n, sd_bus_error *error) {
+        int r = db_begin(m->db);
+        if (r < 0)
+                return r;
+        r = db_network_insert(m->db, n);
+        if (r < 0)
+                db_rollback(m->db);
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NetworkExists",
+                                         "A network with name '%s' or interface '%s' exists", n->name, n->ifname);
+        return r;
+}
+
 /* Create, persist and (optionally) activate a network. private_key: NULL = generate. */
 static int network_create(Manager *m, const char *name, BusOption *opts, NetworkSettings *s,
                           const uint8_t *private_key, Network **ret, sd_bus_error *error) {
@@ -59,19 +75,9 @@ static int network_create(Manager *m, const char *name, BusOption *opts, Network
                 return r;
         n->active = opts[NETOPT_ACTIVATE].set ? opts[NETOPT_ACTIVATE].b : true;
 
-        r = db_begin(m->db);
+        r = manager_insert_network(m, n, error);
         if (r < 0)
                 return r;
-        r = db_network_insert(m->db, n);
-        if (r == -EEXIST) {
-                db_rollback(m->db);
-                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NetworkExists",
-                                         "A network with name '%s' or interface '%s' exists", name, n->ifname);
-        }
-        if (r < 0) {
-                db_rollback(m->db);
-                return r;
-        }
         *ret = n;       /* the caller inserts peers (import) in the same transaction, then commits */
         TAKE_PTR(n);
         return 0;

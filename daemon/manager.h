@@ -88,6 +88,9 @@ int manager_open(Manager *m, const char *what, uint64_t id, const uint8_t *blob,
 
 /* The bus vtables, one per interface (manager-bus.c, network-bus.c, peer-bus.c). */
 int manager_bus_register(Manager *m);
+/* BEGIN, then the new network's row (manager-bus.c): NetworkExists when taken, rolled
+ * back on failure, left open on success. */
+int manager_insert_network(Manager *m, Network *n, sd_bus_error *error);
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable network_vtable[];
 extern const sd_bus_vtable peer_vtable[];

@@ -136,17 +136,10 @@ int mesh_join(Manager *m, sd_bus_message *call, const Pairing *inv, const char *
                 return r;
         mesh->has_pending_private = true;
 
-        r = db_begin(m->db);
+        r = manager_insert_network(m, n, error);
         if (r < 0)
                 return r;
-        r = db_network_insert(m->db, n);
-        if (r == -EEXIST) {
-                db_rollback(m->db);
-                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NetworkExists",
-                                         "A network with name '%s' or interface '%s' exists", name, ifname);
-        }
-        if (r >= 0)
-                r = db_mesh_save(m->db, mesh);
+        r = db_mesh_save(m->db, mesh);
         if (r >= 0) {
                 r = db_pairing_mark_used(m->db, PAIRING_INVITATION, inv->id, n->id);
                 if (r == -EEXIST) {

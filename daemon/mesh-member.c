@@ -192,11 +192,8 @@ static int remove_unlisted_members(Mesh *mesh, sd_bus_message *m) {
 static int member_apply_list(Mesh *mesh, sd_bus_message *m) {
         Network *n = mesh->network;
         Manager *mgr = n->manager;
-        _cleanup_(hashmap_freep) Hashmap *seen = hashmap_new(uint64_hash_func, uint64_equal_func);
         int r;
 
-        if (!seen)
-                return -ENOMEM;
         r = sd_bus_message_enter_container(m, 'a', MEMBER_SIGNATURE);
         if (r < 0)
                 return r;
@@ -237,8 +234,6 @@ static int member_apply_list(Mesh *mesh, sd_bus_message *m) {
                                 (void) sd_bus_emit_properties_changed(mgr->bus, p->path, WGNET_MESH_MEMBER_INTERFACE,
                                                                       "ExitNode", NULL);
                         }
-                        if (p)
-                                (void) hashmap_put(seen, &p->id, p);
                         continue;
                 }
                 if (!p) {
@@ -272,10 +267,8 @@ static int member_apply_list(Mesh *mesh, sd_bus_message *m) {
                         mp->since = now_monotonic_usec();
                         kick_later(mesh);
                         log_info("%s: mesh member '%s' added (%s)", n->name, pname, endpoint);
-                        (void) hashmap_put(seen, &p->id, p);
                         continue;
                 }
-                (void) hashmap_put(seen, &p->id, p);
                 MeshPeer *mp = mesh_peer_new(mesh, p->id);
                 if (!mp)
                         return -ENOMEM;
@@ -309,16 +302,7 @@ static int member_apply_list(Mesh *mesh, sd_bus_message *m) {
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
-        /* Whoever is not in the list was removed from the mesh. */
-        Peer *gone[256];
-        size_t k = 0;
-        for (Peer *p = n->peers; p && k < ELEMENTSOF(gone); p = p->next)
-                if (!hashmap_get(seen, &p->id) && !wg_key_equal(p->public_key, mesh->coordinator_key))
-                        gone[k++] = p;
-        for (size_t i = 0; i < k; i++) {
-                log_info("%s: mesh member '%s' was removed from the mesh", n->name, gone[i]->name);
-                (void) mesh_remove_member(mesh, gone[i], NULL);
-        }
+        /* (Whoever is not in the list left in remove_unlisted_members, before the adds.) */
         member_apply_exit(mesh);
         return 0;
 }
