@@ -135,7 +135,7 @@ int main(int argc, char **argv) {
 
         /* the first sample sets the baselines and prunes (a new hour): timed apart */
         t0 = mono_usec();
-        if ((r = history_sample(m->history, now)) < 0)
+        if ((r = history_sample(m->history, now, now)) < 0)
                 die("sample", r);
         printf("first sample (baselines + prune of %u peers): %.2f ms\n", n_peers, (mono_usec() - t0) / 1000.0);
 
@@ -153,7 +153,7 @@ int main(int argc, char **argv) {
                 t0 = mono_usec();
                 manager_reconcile_all(m, false);
                 uint64_t t1 = mono_usec();
-                r = history_sample(m->history, now);
+                r = history_sample(m->history, now, now);
                 ts[1][k] = mono_usec() - t0;
                 ts[3][k] = mono_usec() - t1;
                 if (r < 0)
@@ -169,7 +169,7 @@ int main(int argc, char **argv) {
                         p->tx_bytes = (k + 1) * 2000 + p->id;
                 }
                 t1 = mono_usec();
-                r = history_sample(m->history, now);
+                r = history_sample(m->history, now, now);
                 ts[2][k] = mono_usec() - t0;
                 ts[4][k] = mono_usec() - t1;
                 if (r < 0)
@@ -177,7 +177,7 @@ int main(int argc, char **argv) {
                 /* the next idle tick must see no traffic: the device read resets the
                  * counters to the device's, so count them as moved back (a restart) */
                 manager_reconcile_all(m, false);
-                (void) history_sample(m->history, now);
+                (void) history_sample(m->history, now, now);
         }
         report("baseline", ts[0], rounds, &base_ms);
         report("idle", ts[1], rounds, &idle_ms);
@@ -188,7 +188,7 @@ int main(int argc, char **argv) {
 
         t0 = mono_usec();
         now += 3600 * UINT64_C(1000000);
-        r = history_sample(m->history, now);    /* next hour: prune pass, counters unchanged */
+        r = history_sample(m->history, now, now);    /* next hour: prune pass, counters unchanged */
         printf("hourly prune pass: %.2f ms\n", (mono_usec() - t0) / 1000.0);
 
         printf("ratio idle/baseline %.2f, busy/baseline %.2f\n", idle_ms / base_ms, busy_ms / base_ms);

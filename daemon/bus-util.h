@@ -47,6 +47,8 @@ int set_string(char **field, const char *value, bool *changed);
 uint64_t now_usec(void);
 /* CLOCK_MONOTONIC in µs. */
 uint64_t now_monotonic_usec(void);
+/* CLOCK_BOOTTIME (monotonic, counting suspend too) in µs. */
+uint64_t now_boottime_usec(void);
 
 /* Property getter for a C bool field (SD_BUS_PROPERTY with offsetof). */
 int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,

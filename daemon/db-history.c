@@ -28,8 +28,23 @@ static const char *const sql[2][_H_MAX] = {
         },
 };
 
+enum {
+        LAST_UPDATE,
+        LAST_INSERT,
+        LAST_LOAD,
+        _LAST_MAX,
+};
+
+static const char *const last_sql[_LAST_MAX] = {
+        /* an UPDATE of the row that is there nearly always, cheaper than an upsert */
+        [LAST_UPDATE] = "UPDATE history_last SET rx = ?2, tx = ?3, at = ?4 WHERE peer_id = ?1",
+        [LAST_INSERT] = "INSERT INTO history_last (peer_id, rx, tx, at) VALUES (?1, ?2, ?3, ?4)",
+        [LAST_LOAD] = "SELECT peer_id, rx, tx, at FROM history_last",
+};
+
 struct DbHistory {
         sqlite3_stmt *stmts[2][_H_MAX];
+        sqlite3_stmt *last[_LAST_MAX];
 };
 
 int db_history_open(Db *db, DbHistory **ret) {
@@ -43,6 +58,12 @@ int db_history_open(Db *db, DbHistory **ret) {
                                 db_history_close(h);
                                 return -EIO;
                         }
+        for (int i = 0; i < _LAST_MAX; i++)
+                if (sqlite3_prepare_v3(db_handle(db), last_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                       &h->last[i], NULL) != SQLITE_OK) {
+                        db_history_close(h);
+                        return -EIO;
+                }
         *ret = h;
         return 0;
 }
@@ -53,6 +74,8 @@ DbHistory *db_history_close(DbHistory *h) {
         for (int l = 0; l < 2; l++)
                 for (int i = 0; i < _H_MAX; i++)
                         sqlite3_finalize(h->stmts[l][i]);
+        for (int i = 0; i < _LAST_MAX; i++)
+                sqlite3_finalize(h->last[i]);
         free(h);
         return NULL;
 }
@@ -93,6 +116,34 @@ int db_history_prune(DbHistory *h, int level, uint64_t peer_id, uint64_t before)
         if (!bind_u64(s, 1, peer_id) || !bind_u64(s, 2, before))
                 return finish(s, SQLITE_ERROR);
         return finish(s, sqlite3_step(s));
+}
+
+int db_history_last_set(DbHistory *h, uint64_t peer_id, uint64_t rx, uint64_t tx, uint64_t at) {
+        for (int i = LAST_UPDATE; i <= LAST_INSERT; i++) {
+                sqlite3_stmt *s = h->last[i];
+                if (!bind_u64(s, 1, peer_id) || !bind_u64(s, 2, rx) || !bind_u64(s, 3, tx) || !bind_u64(s, 4, at))
+                        return finish(s, SQLITE_ERROR);
+                int r = finish(s, sqlite3_step(s));
+                if (r < 0 || sqlite3_changes(sqlite3_db_handle(s)) > 0)
+                        return r;
+        }
+        return -EIO;
+}
+
+int db_history_last_load(DbHistory *h, int (*f)(uint64_t peer_id, uint64_t rx, uint64_t tx, uint64_t at, void *userdata),
+                         void *userdata) {
+        sqlite3_stmt *s = h->last[LAST_LOAD];
+        int rc;
+
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                int r = f((uint64_t) sqlite3_column_int64(s, 0), (uint64_t) sqlite3_column_int64(s, 1),
+                          (uint64_t) sqlite3_column_int64(s, 2), (uint64_t) sqlite3_column_int64(s, 3), userdata);
+                if (r < 0) {
+                        sqlite3_reset(s);
+                        return r;
+                }
+        }
+        return finish(s, rc);
 }
 
 int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, uint64_t step,

@@ -27,6 +27,18 @@
         "  PRIMARY KEY (peer_id, bucket)"                                               \
         ") WITHOUT ROWID;"
 
+/* Each peer's device counters at its last recorded sample and that sample's time (seconds
+ * since the epoch), written in the same transaction as the buckets: after a restart, the
+ * bytes moved while wgnetd was stopped are counted from them, and the newest time tells a
+ * clock that jumped far ahead (history.c). */
+#define DB_HISTORY_LAST_MIGRATION_SQL                                                   \
+        "CREATE TABLE history_last ("                                                   \
+        "  peer_id INTEGER PRIMARY KEY REFERENCES peers(id) ON DELETE CASCADE,"         \
+        "  rx INTEGER NOT NULL,"                                                        \
+        "  tx INTEGER NOT NULL,"                                                        \
+        "  at INTEGER NOT NULL"                                                         \
+        ");"
+
 typedef struct DbHistory DbHistory;
 
 typedef struct HistoryPoint {
@@ -42,6 +54,12 @@ DbHistory *db_history_close(DbHistory *h);
 int db_history_add(DbHistory *h, int level, uint64_t peer_id, uint64_t bucket, uint64_t rx, uint64_t tx);
 /* Drop a peer's rows older than bucket `before`. */
 int db_history_prune(DbHistory *h, int level, uint64_t peer_id, uint64_t before);
+/* Record a peer's counters at the sample of time `at`, in the caller's transaction. */
+int db_history_last_set(DbHistory *h, uint64_t peer_id, uint64_t rx, uint64_t tx, uint64_t at);
+/* Call f for every peer's recorded counters, in no particular order; stops at f's first
+ * negative return and returns it. */
+int db_history_last_load(DbHistory *h, int (*f)(uint64_t peer_id, uint64_t rx, uint64_t tx, uint64_t at, void *userdata),
+                         void *userdata);
 /* Sums per step-wide slot from `since` on (slots start at since + k * step), in time order.
  * *ret is malloc'd. */
 int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, uint64_t step,

@@ -89,6 +89,8 @@ static const char *const migrations[] = {
         "ALTER TABLE peers ADD COLUMN keepalive_on_device INTEGER NOT NULL DEFAULT 0;",
         /* 6: meshes and their peers' mesh state (db-mesh.c) */
         db_mesh_migration,
+        /* 7: the transfer history's last counters per peer (db-history.h) */
+        DB_HISTORY_LAST_MIGRATION_SQL,
 };
 
 enum {

@@ -14,6 +14,7 @@ typedef struct PeerCounters {
         uint64_t id;                    /* the key */
         uint64_t rx, tx;                /* at the last sample */
         uint64_t generation;
+        bool recorded;                  /* rx, tx read from the database, not yet checked against the device */
 } PeerCounters;
 
 struct History {
@@ -23,7 +24,11 @@ struct History {
         uint64_t generation;
         uint64_t keep[2];               /* seconds, 0 = level off */
         uint64_t last_prune_hour;
-        bool primed;                    /* a first sample was taken since the start */
+        bool primed;                    /* a first sample was taken since the start or a failed tick */
+        /* The prune's clock: the wall clock, but never ahead of anchor_sec plus the time
+         * CLOCK_BOOTTIME counted since anchor_boot (prune_now). */
+        bool anchored, clock_warned;
+        uint64_t anchor_sec, anchor_boot;
 };
 
 static const uint64_t level_step[2] = { HISTORY_FINE_STEP, HISTORY_COARSE_STEP };
@@ -47,12 +52,17 @@ int history_new(Manager *m, History **ret) {
         return 0;
 }
 
-History *history_free(History *h) {
-        if (!h)
-                return NULL;
+static void forget_all(History *h) {
         PeerCounters *c;
         HASHMAP_FOREACH(c, h->last, i)
                 free(c);
+        hashmap_clear(h->last);
+}
+
+History *history_free(History *h) {
+        if (!h)
+                return NULL;
+        forget_all(h);
         hashmap_free(h->last);
         db_history_close(h->db);
         free(h);
@@ -68,7 +78,8 @@ static uint64_t delta(uint64_t now, uint64_t before) {
         return now >= before ? now - before : now;
 }
 
-static int add(History *h, const Peer *p, uint64_t sec, uint64_t rx, uint64_t tx) {
+/* The bytes into the buckets and the counters they were taken at, in one transaction. */
+static int record(History *h, const Peer *p, uint64_t sec, uint64_t rx, uint64_t tx) {
         for (int l = 0; l < 2; l++) {
                 if (h->keep[l] == 0)
                         continue;
@@ -76,16 +87,81 @@ static int add(History *h, const Peer *p, uint64_t sec, uint64_t rx, uint64_t tx
                 if (r < 0)
                         return r;
         }
+        return db_history_last_set(h->db, p->id, p->rx_bytes, p->tx_bytes, sec);
+}
+
+typedef struct LoadState {
+        History *h;
+        uint64_t newest;
+} LoadState;
+
+static int load_one(uint64_t peer_id, uint64_t rx, uint64_t tx, uint64_t at, void *userdata) {
+        LoadState *st = userdata;
+        PeerCounters *c = malloc(sizeof(PeerCounters));
+        if (!c)
+                return -ENOMEM;
+        *c = (PeerCounters) { .id = peer_id, .rx = rx, .tx = tx, .recorded = true };
+        int r = hashmap_put(st->h->last, &c->id, c);
+        if (r < 0) {
+                free(c);
+                return r;
+        }
+        st->newest = MAX(st->newest, at);
         return 0;
 }
 
-static int prune(History *h, uint64_t sec) {
+/* The counters as last recorded: the baseline after a start or a failed tick, so that the
+ * bytes moved in between are counted. *newest: the newest sample's time, 0 if none. */
+static int load_recorded(History *h, uint64_t *newest) {
+        LoadState st = { .h = h };
+        forget_all(h);
+        int r = db_history_last_load(h->db, load_one, &st);
+        if (r < 0) {
+                forget_all(h);
+                return r;
+        }
+        *newest = st.newest;
+        return 0;
+}
+
+/* What the prune takes as now. A wall clock set far ahead by mistake (a bad RTC, a typo
+ * in `date -s`) would otherwise drop every row at once: the prune's now advances no faster
+ * than CLOCK_BOOTTIME (which counts suspend too) since the first sample. */
+static uint64_t prune_now(History *h, uint64_t sec, uint64_t boot) {
+        uint64_t bound = h->anchor_sec + (boot - h->anchor_boot) / USEC_PER_SEC;
+        if (sec <= bound)
+                return sec;
+        if (sec - bound > 3600 && !h->clock_warned) {
+                log_warning("The clock jumped %" PRIu64 " s ahead: the transfer history is pruned only as "
+                            "the time since the start passes", sec - bound);
+                h->clock_warned = true;
+        }
+        return bound;
+}
+
+static void anchor(History *h, uint64_t sec, uint64_t boot, uint64_t newest) {
+        uint64_t keep = MAX(h->keep[0], h->keep[1]);
+
+        h->anchor_sec = sec;
+        h->anchor_boot = boot;
+        h->anchored = true;
+        /* Every row expired by the clock is either a long time off or a clock far ahead:
+         * keep them, and let the prune's now start at the newest row. */
+        if (newest > 0 && sec > newest + keep) {
+                log_warning("The clock is %" PRIu64 " days past the newest transfer history: the history "
+                            "is pruned only as the time since the start passes", (sec - newest) / SEC_PER_DAY);
+                h->anchor_sec = newest;
+                h->clock_warned = true;
+        }
+}
+
+static int prune(History *h, uint64_t now) {
         Peer *p;
         HASHMAP_FOREACH(p, h->manager->peers_by_id, i)
                 for (int l = 0; l < 2; l++) {
-                        if (h->keep[l] == 0 || sec < h->keep[l])
+                        if (h->keep[l] == 0 || now < h->keep[l])
                                 continue;
-                        int r = db_history_prune(h->db, l, p->id, sec - h->keep[l]);
+                        int r = db_history_prune(h->db, l, p->id, now - h->keep[l]);
                         if (r < 0)
                                 return r;
                 }
@@ -111,7 +187,24 @@ static void sweep(History *h) {
                 free(hashmap_remove(h->last, &stale[i]));
 }
 
-int history_sample(History *h, uint64_t now) {
+/* The baseline of a peer at the first sample after a start or a failed tick. */
+static void take_baseline(PeerCounters *c, const Peer *p) {
+        if (!c->recorded) {
+                /* Never recorded: bytes of before are unknown, the device's counters as
+                 * found are the baseline. */
+                c->rx = p->rx_bytes;
+                c->tx = p->tx_bytes;
+                return;
+        }
+        /* Recorded: the device moved on since (wgnetd was stopped, or a tick failed) and
+         * those bytes count; counters below the record mean the device was made anew
+         * since, and all of its bytes count. */
+        if (p->rx_bytes < c->rx || p->tx_bytes < c->tx)
+                c->rx = c->tx = 0;
+        c->recorded = false;
+}
+
+int history_sample(History *h, uint64_t now, uint64_t boot) {
         Manager *m = h->manager;
         uint64_t sec = now / USEC_PER_SEC, hour = sec / 3600;
         bool in_transaction = false;
@@ -121,6 +214,14 @@ int history_sample(History *h, uint64_t now) {
 
         if (!history_enabled(h))
                 return 0;
+        if (!h->primed) {
+                uint64_t newest;
+                r = load_recorded(h, &newest);
+                if (r < 0)
+                        return r;
+                if (!h->anchored)
+                        anchor(h, sec, boot, newest);
+        }
         h->generation++;
         HASHMAP_FOREACH(n, m->networks_by_id, i) {
                 if (!n->active)
@@ -133,23 +234,25 @@ int history_sample(History *h, uint64_t now) {
                                         r = -ENOMEM;
                                         goto fail;      /* a transaction may be open */
                                 }
-                                /* At the start, the device's counters hold bytes of before the
-                                 * restart, already recorded: they are the baseline. A peer that
-                                 * shows up later (added, its network brought up) started from
-                                 * 0 on the device: all of its bytes count. */
+                                /* A peer that shows up after the first sample (added, its
+                                 * network brought up) started from 0 on the device: all of
+                                 * its bytes count. */
                                 *c = (PeerCounters) { .id = p->id };
-                                if (!h->primed) {
-                                        c->rx = p->rx_bytes;
-                                        c->tx = p->tx_bytes;
-                                }
                                 r = hashmap_put(h->last, &c->id, c);
                                 if (r < 0) {
                                         free(c);
                                         goto fail;
                                 }
-                        }
+                                if (!h->primed)
+                                        take_baseline(c, p);
+                        } else if (!h->primed)
+                                take_baseline(c, p);
                         c->generation = h->generation;
                         seen++;
+                        /* The first sample only takes the baselines: the start is not
+                         * delayed by a commit, the next tick writes the bytes since. */
+                        if (!h->primed)
+                                continue;
                         uint64_t drx = delta(p->rx_bytes, c->rx), dtx = delta(p->tx_bytes, c->tx);
                         if (drx == 0 && dtx == 0)
                                 continue;
@@ -159,7 +262,7 @@ int history_sample(History *h, uint64_t now) {
                                         goto fail;
                                 in_transaction = true;
                         }
-                        r = add(h, p, sec, drx, dtx);
+                        r = record(h, p, sec, drx, dtx);
                         if (r < 0)
                                 goto fail;
                         /* In memory only once written; a failed tick is retried by the next. */
@@ -177,7 +280,7 @@ int history_sample(History *h, uint64_t now) {
                                 goto fail;
                         in_transaction = true;
                 }
-                r = prune(h, sec);
+                r = prune(h, prune_now(h, sec, boot));
                 if (r < 0)
                         goto fail;
         }
@@ -195,14 +298,10 @@ int history_sample(History *h, uint64_t now) {
 fail:
         if (in_transaction)
                 db_rollback(m->db);
-        /* The counters of the peers written before the failure moved on in memory: reload
-         * every baseline at the next sample rather than count bytes twice or never. */
-        PeerCounters *c;
-        HASHMAP_FOREACH(c, h->last, i)
-                c->generation = 0;
-        sweep(h);
-        /* ... from the device's counters as they are then: primed, the emptied table would
-         * make every peer start from 0 and count its whole lifetime again. */
+        /* The counters of the peers written before the failure moved on in memory, the
+         * database's did not: the next sample takes its baselines from the database again,
+         * and counts the bytes of this tick then. */
+        forget_all(h);
         h->primed = false;
         return r;
 }

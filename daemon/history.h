@@ -3,10 +3,13 @@
 
 /* Transfer history per peer. The tick calls history_sample() after the status refresh:
  * the bytes each peer moved since the last sample (device counters are cumulative; a
- * counter that went down restarted from 0; the first sample after the start is the
- * baseline, a peer seen later counts from 0) are added to the current 5-minute and hourly
- * buckets, in one transaction, only for peers that moved bytes. Old buckets are pruned once
- * an hour. Retention: HistoryRetention5Min= / HistoryRetentionHourly= (days) in the config
+ * counter that went down restarted from 0; a peer seen after the first sample counts from
+ * 0) are added to the current 5-minute and hourly buckets, in one transaction with each
+ * peer's counters, only for peers that moved bytes. The first sample after the start (or
+ * after a failed tick) takes its baselines from those recorded counters, so the bytes moved
+ * while wgnetd was stopped count too; a peer never recorded starts from the device's
+ * counters as found. Old buckets are pruned once an hour, by a clock that advances no
+ * faster than CLOCK_BOOTTIME: a wall clock set far ahead does not empty the history. Retention: HistoryRetention5Min= / HistoryRetentionHourly= (days) in the config
  * file; 0 turns a level off, both 0 turn history off. */
 
 #include <stdint.h>
@@ -26,8 +29,9 @@ int history_new(Manager *m, History **ret);
 History *history_free(History *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(History *, history_free)
 
-/* One sample of every peer of every active network; now in µs since the epoch. */
-int history_sample(History *h, uint64_t now);
+/* One sample of every peer of every active network; now in µs since the epoch, boot
+ * CLOCK_BOOTTIME in µs. */
+int history_sample(History *h, uint64_t now, uint64_t boot);
 
 /* Points from since (µs since the epoch) on, step µs wide (0: the level's own bucket;
  * rounded up to a multiple of it). The level is the 5-minute one when it still covers

@@ -276,7 +276,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) wg_backend_reap(m->backend);
         manager_reconcile_all(m, true);
         if (m->history) {
-                int r = history_sample(m->history, now_usec());
+                int r = history_sample(m->history, now_usec(), now_boottime_usec());
                 if (r < 0)
                         log_warning("Cannot record the transfer history: %s", strerror(-r));
         }
@@ -343,8 +343,9 @@ int manager_start(Manager *m) {
         /* Bring the devices to what the database says before taking the name. */
         m->started_at = now_usec();
         manager_reconcile_all(m, true);
-        /* The transfer history's baseline: the devices' counters as found at the start. */
-        r = history_sample(m->history, now_usec());
+        /* The transfer history's baseline: the counters recorded before the stop, checked against
+         * the devices' as found at the start. */
+        r = history_sample(m->history, now_usec(), now_boottime_usec());
         if (r < 0)
                 log_warning("Cannot record the transfer history: %s", strerror(-r));
 

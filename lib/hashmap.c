@@ -68,6 +68,13 @@ Hashmap *hashmap_new(hash_func_t hash, equal_func_t equal) {
         return h;
 }
 
+void hashmap_clear(Hashmap *h) {
+        if (h->n_items == 0)
+                return;
+        memset(h->buckets, 0, h->n_buckets * sizeof(Bucket));
+        h->n_items = 0;
+}
+
 Hashmap *hashmap_free(Hashmap *h) {
         if (h) {
                 free(h->buckets);

@@ -38,6 +38,8 @@ void *hashmap_get(const Hashmap *h, const void *key);
 /* Returns the removed value or NULL. */
 void *hashmap_remove(Hashmap *h, const void *key);
 size_t hashmap_size(const Hashmap *h);
+/* Empty it, keeping the table's size; the keys and values are not freed. */
+void hashmap_clear(Hashmap *h);
 
 /* Iterate: size_t i = 0; void *v; while (hashmap_iterate(h, &i, &v, NULL)) ...
  * Removing while iterating is not allowed. */

@@ -32,6 +32,14 @@ TEST(uint64_put_get_remove) {
                 n++;
         }
         ASSERT_EQ(n, N / 2);
+
+        /* cleared: empty, and usable again */
+        hashmap_clear(h);
+        ASSERT_EQ(hashmap_size(h), 0);
+        ASSERT_TRUE(hashmap_get(h, &keys[1]) == NULL);
+        ASSERT_FALSE(hashmap_iterate(h, &(size_t) { 0 }, (void **) &v, NULL));
+        ASSERT_OK(hashmap_put(h, &keys[1], &keys[1]));
+        ASSERT_TRUE(hashmap_get(h, &keys[1]) == &keys[1]);
         hashmap_free(h);
 }
 

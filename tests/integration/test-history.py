@@ -3,7 +3,8 @@
 """Transfer history end to end: a client namespace (veth to the daemon's namespace) brings
 up the config wgnetd generated with its own wireguard-go and pings through the tunnel; the
 tick records the bytes and Peer.GetTransferHistory returns them in 5-minute and hourly
-buckets, to an unprivileged caller too, and after a restart."""
+buckets, to an unprivileged caller too, and after a restart, with the bytes moved while
+wgnetd was stopped."""
 
 import os
 import subprocess
@@ -98,13 +99,33 @@ def test_survives_restart(rig):
     assert sum(x[1] for x in h) >= rx and sum(x[2] for x in h) >= tx
 
 
+def test_bytes_moved_while_stopped(rig):
+    """The devices live on while wgnetd is stopped: the bytes moved then count after the start."""
+    ifname = f"wgh{rig.tag[-5:]}"
+    before = history(rig)
+    rig.stop_daemon()
+    r = run(["ip", "netns", "exec", state["client"], "ping", "-n", "-q", "-c", "20", "-i", "0.05", "-s", "1200",
+             "-W", "2", "10.211.0.1"], check=False)
+    assert r.returncode == 0, "ping through the tunnel with wgnetd stopped: " + r.stdout + r.stderr
+    rx, tx = (int(x) for x in rig.ns("wg", "show", ifname, "transfer").stdout.split()[1:3])
+    rig.start_daemon()
+    # 20 pings of 1,200 bytes each way, beyond what was recorded before the stop
+    assert sum(x[1] for x in before) + 20 * 1200 <= rx, (before, rx)
+
+    def counted():
+        h = history(rig)
+        return sum(x[1] for x in h) >= rx and sum(x[2] for x in h) >= tx
+    wait_for(counted, timeout=10, what=f"history of rx {rx} tx {tx}, the device's counters with wgnetd stopped")
+
+
 def test_cleanup(rig):
     state["wg"].terminate()
     state["wg"].wait(5)
     run(["ip", "netns", "del", state["client"]], check=False)
 
 
-TESTS = [test_setup, test_history_recorded, test_unprivileged_and_any_step, test_survives_restart, test_cleanup]
+TESTS = [test_setup, test_history_recorded, test_unprivileged_and_any_step, test_survives_restart,
+         test_bytes_moved_while_stopped, test_cleanup]
 
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "ping")
