@@ -33,6 +33,10 @@ const char db_mesh_migration[] =
         "  endpoint TEXT NOT NULL DEFAULT ''"
         ");";
 
+const char db_mesh_departed_migration[] =
+        /* A member that called Leave, until the coordinator's next check removes it. */
+        "ALTER TABLE mesh_peers ADD COLUMN departed INTEGER NOT NULL DEFAULT 0;";
+
 static int run(sqlite3_stmt *s) {
         int rc = sqlite3_step(s);
         return rc == SQLITE_DONE ? 0 : db_sqlite_errno(rc);
@@ -78,7 +82,7 @@ int db_mesh_peer_save(Db *db, uint64_t network_id, const MeshPeer *p) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         char inv[PAIRING_ID_HEX_LEN + 1];
         int r = db_prepare(db, "INSERT OR REPLACE INTO mesh_peers (peer_id, network_id, invitation, invitation_expires,"
-                            " registered, exit_node, endpoint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &s);
+                            " registered, exit_node, endpoint, departed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &s);
         if (r < 0)
                 return r;
         DB_BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) p->peer_id));
@@ -92,6 +96,7 @@ int db_mesh_peer_save(Db *db, uint64_t network_id, const MeshPeer *p) {
         DB_BIND(sqlite3_bind_int(s, 5, p->registered));
         DB_BIND(sqlite3_bind_int(s, 6, p->exit_node));
         DB_BIND(sqlite3_bind_text(s, 7, p->endpoint ? p->endpoint : "", -1, SQLITE_TRANSIENT));
+        DB_BIND(sqlite3_bind_int(s, 8, p->left));
         return run(s);
 }
 
@@ -121,7 +126,7 @@ int db_network_set_key(Db *db, uint64_t network_id, const uint8_t *sealed, size_
 static int load_peers(Db *db, Manager *m) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         int rc, r = db_prepare(db, "SELECT peer_id, network_id, invitation, invitation_expires, registered, exit_node,"
-                                " endpoint FROM mesh_peers", &s);
+                                " endpoint, departed FROM mesh_peers", &s);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -138,6 +143,7 @@ static int load_peers(Db *db, Manager *m) {
                 p->invitation_expires = (uint64_t) sqlite3_column_int64(s, 3);
                 p->registered = sqlite3_column_int(s, 4);
                 p->exit_node = sqlite3_column_int(s, 5);
+                p->left = sqlite3_column_int(s, 7);
                 free(p->endpoint);
                 p->endpoint = strdup(db_column_text(s, 6));
                 if (!p->endpoint)

@@ -11,6 +11,7 @@ typedef struct Mesh Mesh;
 typedef struct MeshPeer MeshPeer;
 
 extern const char db_mesh_migration[];
+extern const char db_mesh_departed_migration[];
 
 /* Insert or replace. */
 int db_mesh_save(Db *db, const Mesh *m);

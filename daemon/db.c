@@ -91,6 +91,8 @@ static const char *const migrations[] = {
         db_mesh_migration,
         /* 7: the transfer history's last counters per peer (db-history.h) */
         DB_HISTORY_LAST_MIGRATION_SQL,
+        /* 8: a mesh member's Leave, kept until the coordinator removed it (db-mesh.c) */
+        db_mesh_departed_migration,
 };
 
 enum {

@@ -347,11 +347,17 @@ static int control_leave(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return -ENOLINK;
         if (!mp->registered)
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotMeshMember", "'%s' is not registered", p->name);
-        int r = sd_bus_reply_method_return(m, NULL);
-        log_info("%s: mesh member '%s' leaves", mesh->network->name, p->name);
-        /* Removed by the next check, once this reply went through the tunnel. */
+        /* Removed by the next check, once this reply went through the tunnel; recorded
+         * before the reply, so that a coordinator stopped before that check still removes
+         * it after its start. */
         mp->left = true;
-        return r;
+        int r = db_mesh_peer_save(mesh->network->manager->db, mesh->network->id, mp);
+        if (r < 0) {
+                mp->left = false;
+                return sd_bus_error_set_errnof(error, r, "Cannot record that '%s' leaves: %s", p->name, strerror(-r));
+        }
+        log_info("%s: mesh member '%s' leaves", mesh->network->name, p->name);
+        return sd_bus_reply_method_return(m, NULL);
 }
 
 static const sd_bus_vtable control_vtable[] = {

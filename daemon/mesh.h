@@ -50,7 +50,7 @@ typedef struct MeshPeer {
         uint64_t invitation_expires;    /* seconds since the epoch */
         bool registered;                /* the invitation was redeemed */
         bool exit_node;                 /* offers itself as exit node */
-        bool left;                      /* coordinator: called Leave, removed by the next check */
+        bool left;                      /* coordinator: called Leave, removed by the next check (kept in the database) */
         char *endpoint;                 /* member side: where to send, "" unknown */
         /* Member, not stored: when it was put on the device, when it was last re-set there. */
         uint64_t since, kicked;         /* CLOCK_MONOTONIC µs */

@@ -548,6 +548,19 @@ def test_leave(m):
     del m.members[h]
 
 
+def test_leave_then_coordinator_killed(m):
+    """A member leaves and the coordinator is killed before its next check: the Leave was
+    recorded before the reply, and the coordinator's start removes the member."""
+    c = m.coord
+    h = [x for x in m.hosts[7:] if x in m.members][0]
+    h.mesh(m.members[h]).Leave()
+    c.stop_daemon(signal.SIGKILL)
+    c.start_daemon()
+    c.wait_daemon()
+    wait_for(lambda: h.name not in c.peers(m.net), 10, "the departed member gone at the restarted coordinator")
+    del m.members[h]
+
+
 def wgnetctl(h, *args, check=True):
     return run([os.path.join(os.path.dirname(WGNETD), "..", "client", "wgnetctl"), "--no-ask-password", *args],
                check=check, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=h.address))
@@ -707,7 +720,8 @@ def test_polkit_denied(m):
 def main():
     require_root_and_tools("wireguard-go", "wg", "ping", "dbus-daemon", "sqlite3")
     tests = [test_create_and_join, test_leave, test_private_key_stays, test_invitation_refused, test_forged_registration,
-             test_offline_and_back, test_exit_node, test_remove_member, test_wgnetctl, test_coordinator_restart,
+             test_offline_and_back, test_exit_node, test_remove_member, test_leave_then_coordinator_killed,
+             test_wgnetctl, test_coordinator_restart,
              test_coordinator_interface_recreated, test_control_connections_capped, test_polkit_denied]
     only = os.environ.get("TEST_ONLY")
     m = Mesh()
