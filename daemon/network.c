@@ -554,10 +554,9 @@ int network_refresh_status(Network *n, uint64_t max_age_usec) {
 }
 
 int network_deactivate_device(Network *n) {
-        Manager *m = n->manager;
-        if (!wg_backend_exists(m->backend, n->ifname))
-                return 0;
-        int r = wg_backend_delete(m->backend, n->ifname);
+        /* No existence check first: a check that cannot ask the kernel would say "absent"
+         * and leave the device running; the delete tells absent (-ENODEV) from an error. */
+        int r = wg_backend_delete(n->manager->backend, n->ifname);
         return r == -ENODEV ? 0 : r;
 }
 

@@ -241,14 +241,15 @@ static int kernel_list(WgBackend *b, char ***ret) {
         return rtnl_link_list_kind(b->rtnl, WG_GENL_NAME, ret);
 }
 
+/* 1: a WireGuard link of that name, 0: none (or a link of another kind), < 0: cannot tell. */
+static int kernel_is_ours(WgBackend *b, const char *ifname) {
+        if (isempty(ifname))
+                return 0;
+        return rtnl_link_is_kind(b->rtnl, ifname, WG_GENL_NAME);
+}
+
 static bool kernel_exists(WgBackend *b, const char *ifname) {
-        _cleanup_(strv_freep) char **l = NULL;
-        if (isempty(ifname) || kernel_list(b, &l) < 0)
-                return false;
-        for (char **i = l; *i; i++)
-                if (streq(*i, ifname))
-                        return true;
-        return false;
+        return kernel_is_ours(b, ifname) > 0;
 }
 
 static int kernel_create(WgBackend *b, const char *ifname) {
@@ -259,8 +260,9 @@ static int kernel_create(WgBackend *b, const char *ifname) {
 
 static int kernel_delete(WgBackend *b, const char *ifname) {
         /* Never delete a link that is not ours to manage (an ethernet of the same name). */
-        if (!kernel_exists(b, ifname))
-                return -ENODEV;
+        int r = kernel_is_ours(b, ifname);
+        if (r <= 0)
+                return r < 0 ? r : -ENODEV;
         return rtnl_link_delete(b->rtnl, ifname);
 }
 

@@ -119,8 +119,39 @@ static int pid_in_our_netns(pid_t pid) {
         return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
 }
 
+/* Did pid start after the socket file sock was made? Then it cannot have bound it: the
+ * binder exited and its PID went to another process. */
+static bool pid_started_after(pid_t pid, const struct stat *sock) {
+        char path[64], buf[1024];
+        unsigned long long start_ticks;
+        struct timespec real, boot;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        _cleanup_(closep) int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = 0;
+        /* after the command's closing parenthesis: state, then field 22 is the 20th */
+        const char *q = strrchr(buf, ')');
+        if (!q || sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                         &start_ticks) != 1)
+                return false;
+        long hz = sysconf(_SC_CLK_TCK);
+        clock_gettime(CLOCK_REALTIME, &real);
+        clock_gettime(CLOCK_BOOTTIME, &boot);
+        if (hz <= 0)
+                return false;
+        /* wall-clock seconds: boot time + start; one second of slack for the tick's grain */
+        double started = (double) real.tv_sec - (double) boot.tv_sec + (double) start_ticks / (double) hz;
+        return started > (double) sock->st_ctim.tv_sec + 1.0;
+}
+
 /* Connect to the socket of ifname. -ENODEV if nobody listens, -EADDRINUSE if the listener
- * is in another network namespace. */
+ * is in another network namespace. *ret_pid: the process that listens, 0 when it is not
+ * known (the binder exited). */
 static int uapi_open(WgBackend *b, const char *ifname, int *ret_fd, pid_t *ret_pid) {
         struct sockaddr_un sa;
         struct ucred cred;
@@ -133,15 +164,26 @@ static int uapi_open(WgBackend *b, const char *ifname, int *ret_fd, pid_t *ret_p
         _cleanup_(closep) int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return negative_errno();
+        /* Before connect(): it blocks, without a limit of its own, while the listener's
+         * backlog is full (an implementation that hangs and no longer accepts). */
+        struct timeval tv = { .tv_sec = UAPI_IO_TIMEOUT_SEC };
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 if (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTDIR)
                         return -ENODEV;
+                if (errno == EAGAIN || errno == EINPROGRESS)
+                        return -ETIMEDOUT;
                 return negative_errno();
         }
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0)
                 return negative_errno();
+        struct stat st;
+        if (cred.pid > 0 && stat(sa.sun_path, &st) >= 0 && pid_started_after(cred.pid, &st))
+                cred.pid = 0;
         r = pid_in_our_netns(cred.pid);
         if (r < 0) {
+                cred.pid = 0;
                 /* The binder is gone: the device is ours when its tun link is in our
                  * namespace (links are per namespace, sockets are not). */
                 uint32_t ifindex;
@@ -150,9 +192,6 @@ static int uapi_open(WgBackend *b, const char *ifname, int *ret_fd, pid_t *ret_p
         if (r == 0)
                 return -EADDRINUSE;
 
-        struct timeval tv = { .tv_sec = UAPI_IO_TIMEOUT_SEC };
-        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         if (ret_pid)
                 *ret_pid = cred.pid;
         *ret_fd = TAKE_FD(fd);
@@ -532,7 +571,7 @@ static int uapi_delete(WgBackend *b, const char *ifname) {
         if (c && (pid == 0 || pid == c->pid)) {
                 pid = c->pid;
                 pidfd = c->pidfd;
-        } else {
+        } else if (pid > 0) {
                 pidfd = proc_open(pid);
                 if (pidfd < 0 && pidfd != -ESRCH && pidfd != PROC_NO_PIDFD)
                         return pidfd;
@@ -545,7 +584,21 @@ static int uapi_delete(WgBackend *b, const char *ifname) {
         r = rtnl_link_delete(b->rtnl, ifname);
         if (r < 0 && r != -ENODEV)
                 return r;
-        if (!gone) {
+        if (pid == 0) {
+                /* Not ours and its process unknown (a daemonized one whose binder exited):
+                 * never signal a PID that may have gone to another process; wait until the
+                 * socket stops answering. */
+                uint64_t end = now_msec() + UAPI_STOP_TIMEOUT_MSEC;
+                for (;;) {
+                        _cleanup_(closep) int t = -EBADF;
+                        if (uapi_open(b, ifname, &t, NULL) == -ENODEV)
+                                break;
+                        if (now_msec() >= end)
+                                return -ETIMEDOUT;
+                        (void) usleep(10000);
+                }
+                gone = true;
+        } else if (!gone) {
                 if (r == -ENODEV)
                         (void) proc_signal(pidfd, pid, SIGTERM);
                 gone = pidfd_wait(pidfd, pid, UAPI_STOP_TIMEOUT_MSEC);

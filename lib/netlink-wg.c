@@ -73,7 +73,9 @@ static bool put_allowed_ip(struct nlmsghdr *nlh, size_t size, const IpPrefix *ip
 static bool put_peer_header(struct nlmsghdr *nlh, size_t size, const WgPeer *p, bool continuation) {
         uint32_t flags = 0;
 
-        if (p->flags & WGPEER_UPDATE_ONLY)
+        /* A continuation never creates the peer: removed by someone else since the first
+         * part, it would come back with only some of its allowed IPs and no key. */
+        if ((p->flags & WGPEER_UPDATE_ONLY) || continuation)
                 flags |= WGPEER_F_UPDATE_ONLY;
         if (!continuation) {
                 if (p->flags & WGPEER_REMOVE_ME)

@@ -190,6 +190,16 @@ int rtnl_link_ifindex(Rtnl *r, const char *ifname, uint32_t *ret) {
         return 0;
 }
 
+int rtnl_link_is_kind(Rtnl *r, const char *ifname, const char *kind) {
+        LinkInfo li = { 0 };
+        int k = link_get(r, ifname, &li);
+        if (k == -ENODEV)
+                return 0;
+        if (k < 0)
+                return k;
+        return streq(li.kind, kind);
+}
+
 int rtnl_link_is_up(Rtnl *r, const char *ifname) {
         LinkInfo li = { 0 };
         int k = link_get(r, ifname, &li);

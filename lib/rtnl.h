@@ -28,6 +28,10 @@ int rtnl_link_set_up(Rtnl *r, const char *ifname, bool up);
 /* 1 when the link is administratively up, 0 when down, -ENODEV when missing. */
 int rtnl_link_is_up(Rtnl *r, const char *ifname);
 int rtnl_link_set_mtu(Rtnl *r, const char *ifname, uint32_t mtu);
+/* 1 when ifname is a link of this kind (IFLA_INFO_KIND), 0 when it is another kind or
+ * missing, < 0 when the kernel could not be asked. One request, not a dump: a dump of the
+ * links is interrupted when any link comes or goes meanwhile. */
+int rtnl_link_is_kind(Rtnl *r, const char *ifname, const char *kind);
 /* Names of the links of this kind (IFLA_INFO_KIND), NULL-terminated. */
 int rtnl_link_list_kind(Rtnl *r, const char *kind, char ***ret);
 

@@ -408,7 +408,10 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                                         return fail(ret_error, line, "invalid endpoint '%s'", quote(q, v, vn));
                                 memcpy(s, v, vn);
                                 s[vn] = 0;
-                                if (!(st.seen & bit) && wg_endpoint_parse(s, &p->endpoint) < 0)
+                                /* A zone whose interface is gone (unplugged) leaves the
+                                 * endpoint without one, not the whole reply refused. */
+                                int e = st.seen & bit ? 0 : wg_endpoint_parse(s, &p->endpoint);
+                                if (e < 0 && e != -ENODEV)
                                         return fail(ret_error, line, "invalid endpoint '%s'", quote(q, v, vn));
                                 p->flags |= WGPEER_HAS_ENDPOINT;
                         } else if (KEY_IS(k, kn, "last_handshake_time_sec")) {

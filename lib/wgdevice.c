@@ -132,12 +132,14 @@ static int parse_scope(const char *s, uint32_t *ret) {
                 *ret = (uint32_t) v;
                 return 0;
         }
+        if (strspn(s, "0123456789") == n)
+                return -EINVAL;         /* an index of 0 or with leading zeros */
         for (size_t i = 0; i < n; i++)
                 if (s[i] <= ' ' || s[i] == '/' || s[i] == '%' || s[i] == ']' || (unsigned char) s[i] >= 0x7f)
                         return -EINVAL;
         unsigned idx = if_nametoindex(s);
         if (idx == 0)
-                return -EINVAL;
+                return -ENODEV;
         *ret = idx;
         return 0;
 }
@@ -145,6 +147,7 @@ static int parse_scope(const char *s, uint32_t *ret) {
 int wg_endpoint_parse(const char *s, WgEndpoint *ret) {
         char host[INET6_ADDRSTRLEN + IFNAMSIZ + 2];
         WgEndpoint e = { 0 };
+        bool unknown_zone = false;
         IpPrefix a;
         uint16_t port;
         const char *colon;
@@ -169,8 +172,9 @@ int wg_endpoint_parse(const char *s, WgEndpoint *ret) {
                 if (pct) {
                         *pct = 0;
                         r = parse_scope(pct + 1, &scope);
-                        if (r < 0)
+                        if (r < 0 && r != -ENODEV)
                                 return r;
+                        unknown_zone = r == -ENODEV;
                 }
                 r = ip_addr_parse(host, &a);
                 if (r < 0)
@@ -207,7 +211,7 @@ int wg_endpoint_parse(const char *s, WgEndpoint *ret) {
         }
 
         *ret = e;
-        return 0;
+        return unknown_zone ? -ENODEV : 0;
 }
 
 const char *wg_endpoint_to_string(const WgEndpoint *e, char buf[WG_ENDPOINT_STRLEN]) {

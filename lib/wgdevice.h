@@ -78,7 +78,9 @@ WgPeer *wg_device_add_peer(WgDevice *d, const uint8_t public_key[WG_KEY_LEN]);
 WgPeer *wg_device_find_peer(const WgDevice *d, const uint8_t public_key[WG_KEY_LEN]);
 int wg_peer_add_allowed_ip(WgPeer *p, const IpPrefix *ip);
 
-/* "1.2.3.4:51820", "[2001:db8::1]:51820"; -EINVAL on anything else (no host names). */
+/* "1.2.3.4:51820", "[2001:db8::1]:51820", "[fe80::1%eth0]:51820"; -EINVAL on anything else
+ * (no host names). A zone naming an interface that does not exist (any more): -ENODEV, with
+ * *ret set all the same, scope 0 (a device's report of where a peer was last heard). */
 int wg_endpoint_parse(const char *s, WgEndpoint *ret);
 /* "" for AF_UNSPEC. buf of at least WG_ENDPOINT_STRLEN. */
 #define WG_ENDPOINT_STRLEN 64

@@ -238,6 +238,19 @@ TEST(parse_get_reply_minimal) {
         ASSERT_EQ(d->flags, 0);
 }
 
+/* wireguard-go names a link-local endpoint's zone by interface; once that interface is
+ * gone (a USB NIC unplugged), the reply still parses, the endpoint without its zone. */
+TEST(parse_get_reply_zone_of_a_gone_interface) {
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        char reply[512], buf[WG_ENDPOINT_STRLEN];
+        snprintf(reply, sizeof(reply), "listen_port=51820\npublic_key=%s\nendpoint=[fe80::1%%nosuchif0]:51820\n"
+                 "last_handshake_time_sec=0\nerrno=0\n\n", PUB1);
+        ASSERT_OK(uapi_parse_get_reply(reply, strlen(reply), "wg0", &d, NULL));
+        ASSERT_EQ(d->n_peers, 1);
+        ASSERT_TRUE(d->peers[0].flags & WGPEER_HAS_ENDPOINT);
+        ASSERT_STREQ(wg_endpoint_to_string(&d->peers[0].endpoint, buf), "[fe80::1]:51820");
+}
+
 TEST(parse_get_reply_errno) {
         WgDevice *d = NULL;
         ASSERT_ERR(uapi_parse_get_reply("errno=5\n\n", 9, "wg0", &d, NULL), EIO);
