@@ -118,7 +118,9 @@ int network_queue_add_peer(Network *n, sd_bus_message *msg, PeerSpec *spec, sd_b
                 wg_wipe_free_string(configs[0]);
                 free(configs);
                 peer_specs_done(spec, 1);
-                return r < 0 ? r : 1;
+                if (r < 0)
+                        log_warning("%s: cannot answer the AddPeer of '%s': %s", n->name, peers[0]->name, strerror(-r));
+                return 1;       /* added, and the specs are freed: the caller must not free them again */
         }
         r = pending_conflict(m, n, spec, error);
         if (r < 0)

@@ -382,17 +382,11 @@ static int build_peer(Network *n, PeerSpec *s, uint64_t id, uint64_t now, Peer *
                 p->has_psk = true;
         }
 
-        /* Addresses: explicit ones, then one automatic address per requested family. */
+        /* Addresses: the explicit ones (reserved by the caller, for all peers of the call
+         * before any automatic one), then one automatic address per requested family. */
         p->addresses = calloc(s->n_addresses + 2, sizeof(IpPrefix));
         if (!p->addresses) {
                 r = -ENOMEM;
-                goto finish;
-        }
-        r = network_reserve_addresses(n, s->addresses, s->n_addresses);
-        if (r < 0) {
-                char buf[IP_PREFIX_STRLEN];
-                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse", "Address '%s' is already in use",
-                                      ip_addr_to_string(&s->addresses[0], buf));
                 goto finish;
         }
         if (s->n_addresses > 0)
@@ -401,7 +395,8 @@ static int build_peer(Network *n, PeerSpec *s, uint64_t id, uint64_t now, Peer *
         r = network_allocate_auto(n, s->auto_families, p->addresses, &p->n_addresses);
         if (r < 0) {
                 char buf[IP_PREFIX_STRLEN];
-                network_release_addresses(n, p->addresses, p->n_addresses);
+                /* the automatic ones; the explicit ones are the caller's to release */
+                network_release_addresses(n, p->addresses + s->n_addresses, p->n_addresses - s->n_addresses);
                 p->n_addresses = 0;
                 r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "SubnetFull", "Subnet %s of network '%s' is full",
                                       ip_prefix_to_string(&n->subnets[-r - 1], buf), n->name);
@@ -505,7 +500,7 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
         uint8_t *private_keys = n_specs > PEER_KEYS_ON_STACK ? locked_keys : few_keys;
         char **configs = calloc(n_specs + 1, sizeof(char *));
         uint64_t now = now_usec();
-        size_t built = 0, sent = 0, n_sets = 0;
+        size_t built = 0, sent = 0, n_sets = 0, reserved = 0;
         bool in_transaction = false, keep_addresses = false;
         int r;
 
@@ -515,6 +510,18 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
         }
         /* Queued AddPeer calls first: they take peer ids and addresses too. */
         manager_flush_adds(m);
+
+        /* Every explicit address first: an automatic one of an earlier peer must not take
+         * the address a later one asks for. */
+        for (; reserved < n_specs; reserved++) {
+                r = network_reserve_addresses(n, specs[reserved].addresses, specs[reserved].n_addresses);
+                if (r < 0) {
+                        char buf[IP_PREFIX_STRLEN];
+                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse", "Address '%s' is already in use",
+                                          ip_addr_to_string(&specs[reserved].addresses[0], buf));
+                        goto fail;
+                }
+        }
 
         r = db_begin(m->db);
         if (r < 0)
@@ -620,6 +627,9 @@ fail:
                 peer_free(peers[i]);
                 wg_wipe_free_string(configs[i]);
         }
+        /* the explicit addresses of the peers not built */
+        for (size_t i = built; i < reserved; i++)
+                network_release_addresses(n, specs[i].addresses, specs[i].n_addresses);
         free(configs);
         wg_wipe(sealed, n_specs * SEALED_KEY_SIZE);
         if (sd_bus_error_is_set(error))

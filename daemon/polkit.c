@@ -24,7 +24,7 @@ typedef struct Query {
         char *actions[QUERY_MAX_ACTIONS];
         size_t n_actions, current;      /* checked one after the other, all must allow */
         QueryState state;
-        uint64_t started_usec;
+        uint64_t answered_usec;         /* when polkit's last answer came */
 } Query;
 
 struct PolkitRegistry {
@@ -152,7 +152,7 @@ void polkit_registry_gc(PolkitRegistry *r) {
         Query *stale[64], *q;
         size_t n = 0;
         HASHMAP_FOREACH(q, r->queries, i)
-                if (q->state != QUERY_PENDING && now - q->started_usec > QUERY_STALE_USEC && n < ELEMENTSOF(stale))
+                if (q->state != QUERY_PENDING && now - q->answered_usec > QUERY_STALE_USEC && n < ELEMENTSOF(stale))
                         stale[n++] = q;
         for (size_t i = 0; i < n; i++) {
                 hashmap_remove(r->queries, stale[i]->request);
@@ -165,6 +165,8 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         int authorized = 0, challenge = 0;
 
         q->slot = sd_bus_slot_unref(q->slot);
+        /* Stale counts from the answer: an interactive authentication may take minutes. */
+        q->answered_usec = now_monotonic();
         if (sd_bus_message_is_method_error(reply, NULL))
                 q->state = QUERY_FAILED;
         else if (sd_bus_message_enter_container(reply, 'r', "bba{ss}") >= 0 &&
@@ -226,7 +228,6 @@ static int start_query(sd_bus_message *m, const char *const *actions, size_t n_a
         q->registry = registry;
         q->request = sd_bus_message_ref(m);
         q->state = QUERY_PENDING;
-        q->started_usec = now_monotonic();
         for (size_t i = 0; i < n_actions && i < QUERY_MAX_ACTIONS; i++) {
                 q->actions[i] = strdup(actions[i]);
                 if (!q->actions[i]) {

@@ -179,6 +179,7 @@ int peer_rotation_start(Peer *p, char **ret_config, sd_bus_error *error) {
         Manager *m = n->manager;
         _cleanup_(wg_device_freep) WgDevice *d = NULL;
         uint8_t priv[WG_KEY_LEN], pub[WG_KEY_LEN], psk[WG_KEY_LEN], old_pending[WG_KEY_LEN];
+        bool device_changed = false;
         KeyState saved;
         size_t len;
         int r;
@@ -247,6 +248,8 @@ int peer_rotation_start(Peer *p, char **ret_config, sd_bus_error *error) {
                         sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                           "Cannot put the new key of peer '%s' on %s: %s", p->name, n->ifname,
                                           strerror(-r));
+                else
+                        device_changed = true;
         }
         if (r >= 0)
                 r = db_commit(m->db);
@@ -281,6 +284,19 @@ fail:
         key_state_restore(p, &saved);
         if (replace)
                 (void) hashmap_put(n->peers_by_pending_key, p->pending_public_key, p);
+        if (device_changed) {
+                /* Not durable: the device as it was (the reconcile would, a tick later). */
+                _cleanup_(wg_device_freep) WgDevice *undo = NULL;
+                if (wg_device_new(n->ifname, &undo) >= 0) {
+                        WgPeer *w = wg_device_add_peer(undo, pub);
+                        if (w)
+                                w->flags |= WGPEER_REMOVE_ME;
+                        w = replace ? wg_device_add_peer(undo, p->pending_public_key) : NULL;
+                        if (w)
+                                (void) peer_pending_to_wg_peer(p, w);
+                        (void) wg_backend_set_device(m->backend, undo);
+                }
+        }
         if (!sd_bus_error_is_set(error))
                 return bus_reply_errno(error, r, "Cannot start the key rotation of peer '%s'", p->name);
         return r;
@@ -456,6 +472,10 @@ int peer_rotate_psk(Peer *p, sd_bus_error *error) {
                 p->has_psk = had;
                 p->updated_at = old_updated;
                 p->last_rotation = old_rotation;
+                /* The device may hold the new key already, whose only copy is gone: the
+                 * old one back (the reconcile would, a tick later). */
+                if (p->enabled)
+                        (void) network_apply_peer(p->network, p, false);
                 return bus_reply_errno(error, r, "Cannot rotate the preshared key of peer '%s'", p->name);
         }
         log_debug("%s: peer '%s': preshared key rotated", p->network->name, p->name);

@@ -120,7 +120,12 @@ def test_create_network_bad_input(rig):
         after = rig.wg_dump(foreign)
         assert after[0]["private_key"] == dump[0]["private_key"] and list(after[1]) == [peer], after
         assert run(["pgrep", "-f", f"wireguard-go {foreign}$"]).stdout.split() == pid, "the same wireguard-go"
+        # Its binder (the parent that daemonized) is gone: wgnetd never signals that PID,
+        # which may belong to another process by now; deleting the link stops it.
         rig.network(adopted).Delete()
+        assert run(["pgrep", "-f", f"wireguard-go {foreign}$"], check=False).returncode != 0, "wireguard-go still runs"
+        assert not os.path.exists(f"/run/wireguard/{foreign}.sock")
+        assert rig.ns("ip", "link", "show", foreign, check=False).returncode != 0
     finally:
         rig.ns("ip", "link", "del", foreign, check=False)
 
@@ -241,6 +246,14 @@ def test_bulk_add(rig):
     assert len(rig.wg_dump(state["ifname"])[1]) == 203
     assert rig.sqlite("SELECT count(*) FROM peers") == "203"
     state["bulk"] = [p for p, _ in res]
+    # an automatic address of an earlier entry never takes the one a later entry names
+    nxt = [a for a in unwrap(net.NextAddresses()) if "." in a][0]
+    (auto, _), (explicit, _) = unwrap(net.AddPeers([("autofirst", opts()), ("named", opts(Addresses=[nxt]))]))
+    assert rig.prop(explicit, PEER, "Addresses") == [nxt]
+    assert nxt not in rig.prop(auto, PEER, "Addresses") and len(rig.prop(auto, PEER, "Addresses")) == 2
+    for p in (auto, explicit):
+        net.RemovePeer(p)
+    assert rig.sqlite("SELECT count(*) FROM peers") == "203"
 
 
 def test_queued_add_then_conflicting_calls(rig):
