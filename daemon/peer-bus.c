@@ -486,14 +486,10 @@ static int method_get_qrcode(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = reply_config(m, p, error, &text);
         if (r < 0)
                 return r;
-        if (streq(format, "png"))
-                r = qr_render_png(text, QR_EC_M, 0, &data, &size);
-        else {
-                char *s = NULL;
-                r = streq(format, "svg") ? qr_render_svg(text, QR_EC_M, &s) : qr_render_utf8(text, QR_EC_M, &s);
-                data = (uint8_t *) s;
-                size = s ? strlen(s) : 0;
-        }
+        /* Rendered in a child process: the QR libraries' own copies of the config never
+         * reach this process's heap. */
+        r = qr_render_in_child(streq(format, "png") ? QR_FORMAT_PNG : streq(format, "svg") ? QR_FORMAT_SVG : QR_FORMAT_UTF8,
+                               text, QR_EC_M, &data, &size);
         if (r < 0)
                 return bus_reply_errno(error, r, "Cannot render the QR code of peer '%s'", p->name);
         audit_log(m, AUDIT_SECRET_READ, p->network, p, "%s: peer '%s': config read as a %s QR code",

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* QR codes (libqrencode) rendered as PNG (libpng, in memory), SVG and terminal text. */
 
+#include <fcntl.h>
 #include <png.h>
 #include <stdarg.h>
 #include <qrencode.h>
 #include <setjmp.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "keys.h"
 #include "macro.h"
@@ -280,5 +283,115 @@ int qr_render_utf8(const char *text, QrEcLevel level, char **ret) {
         *p = '\0';
 
         *ret = s;
+        return 0;
+}
+
+/* In a child process */
+
+static int qr_render_any(QrFormat format, const char *text, QrEcLevel level, uint8_t **ret, size_t *ret_size) {
+        char *s = NULL;
+        int r;
+
+        switch (format) {
+        case QR_FORMAT_PNG:
+                return qr_render_png(text, level, 0, ret, ret_size);
+        case QR_FORMAT_SVG:
+                r = qr_render_svg(text, level, &s);
+                break;
+        case QR_FORMAT_UTF8:
+                r = qr_render_utf8(text, level, &s);
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (r < 0)
+                return r;
+        *ret = (uint8_t *) s;
+        *ret_size = strlen(s);
+        return 0;
+}
+
+static int write_full(int fd, const void *p, size_t n) {
+        for (const uint8_t *b = p; n > 0;) {
+                ssize_t k = write(fd, b, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return -EIO;
+                b += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int read_full(int fd, void *p, size_t n) {
+        for (uint8_t *b = p; n > 0;) {
+                ssize_t k = read(fd, b, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return -EIO;
+                b += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int qr_render_in_child(QrFormat format, const char *text, QrEcLevel level, uint8_t **ret, size_t *ret_size) {
+        int fds[2];
+        int64_t head[2];        /* the result, the size */
+        int r;
+
+        if (!text || !ret || !ret_size)
+                return -EINVAL;
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                close(fds[0]);
+                close(fds[1]);
+                return r;
+        }
+        if (pid == 0) {
+                /* The child: only this, then _exit (no atexit handlers of the parent's
+                 * libraries run, nothing is flushed to the parent's sockets). */
+                uint8_t *data = NULL;
+                size_t size = 0;
+                close(fds[0]);
+                r = qr_render_any(format, text, level, &data, &size);
+                head[0] = r;
+                head[1] = r < 0 ? 0 : (int64_t) size;
+                if (write_full(fds[1], head, sizeof(head)) < 0 || (r >= 0 && write_full(fds[1], data, size) < 0))
+                        r = -EIO;
+                free(data);
+                _exit(r < 0 ? 1 : 0);
+        }
+        close(fds[1]);
+        uint8_t *data = NULL;
+        r = read_full(fds[0], head, sizeof(head));
+        if (r >= 0 && head[0] < 0)
+                r = head[0] >= -4095 ? (int) head[0] : -EIO;
+        else if (r >= 0 && (head[1] < 0 || (uint64_t) head[1] > SIZE_MAX - 1))
+                r = -EIO;
+        if (r >= 0) {
+                /* one byte more: the text formats end with a NUL, as the direct calls' */
+                data = malloc((size_t) head[1] + 1);
+                if (!data)
+                        r = -ENOMEM;
+        }
+        if (r >= 0) {
+                r = read_full(fds[0], data, (size_t) head[1]);
+                if (r < 0)
+                        wg_wipe_free(data, (size_t) head[1] + 1);
+        }
+        close(fds[0]);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        if (r < 0)
+                return r;
+        data[head[1]] = 0;
+        *ret = data;
+        *ret_size = (size_t) head[1];
         return 0;
 }

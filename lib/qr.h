@@ -25,3 +25,16 @@ int qr_render_svg(const char *text, QrEcLevel level, char **ret);
  * background so that it scans on dark terminals; quiet zone of 2 modules included; one '\n'
  * per line, (width + 2 * 2 + 1) / 2 lines. */
 int qr_render_utf8(const char *text, QrEcLevel level, char **ret);
+
+typedef enum QrFormat {
+        QR_FORMAT_PNG,          /* at the default scale */
+        QR_FORMAT_SVG,
+        QR_FORMAT_UTF8,
+} QrFormat;
+
+/* One of the above, rendered in a child process that only writes the result back through
+ * a pipe and exits: libqrencode and libpng copy the text and the modules into buffers of
+ * their own and free them without wiping, so a long-running process (the daemon) keeps no
+ * trace of a private key in its heap. *ret (malloc'd, NUL after the *ret_size bytes) is
+ * the caller's to wipe. The same errors as the direct calls; -EIO if the child died. */
+int qr_render_in_child(QrFormat format, const char *text, QrEcLevel level, uint8_t **ret, size_t *ret_size);

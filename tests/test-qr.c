@@ -163,6 +163,38 @@ TEST(png_zbar) {
         test_png_one(MIXED_MODE_MISREAD_2, QR_EC_M, 0);
 }
 
+/* Rendered in a child process: byte for byte what the direct calls give, errors included. */
+TEST(in_child) {
+        static const QrFormat formats[] = { QR_FORMAT_PNG, QR_FORMAT_SVG, QR_FORMAT_UTF8 };
+        for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+                uint8_t *direct = NULL, *child = NULL;
+                size_t dsize = 0, csize = 0;
+                char *s = NULL;
+                if (formats[i] == QR_FORMAT_PNG)
+                        ASSERT_OK(qr_render_png(WG_CONFIG, QR_EC_M, 0, &direct, &dsize));
+                else {
+                        ASSERT_OK(formats[i] == QR_FORMAT_SVG ? qr_render_svg(WG_CONFIG, QR_EC_M, &s)
+                                                              : qr_render_utf8(WG_CONFIG, QR_EC_M, &s));
+                        direct = (uint8_t *) s;
+                        dsize = strlen(s);
+                }
+                ASSERT_OK(qr_render_in_child(formats[i], WG_CONFIG, QR_EC_M, &child, &csize));
+                ASSERT_EQ(csize, dsize);
+                ASSERT_TRUE(memcmp(child, direct, dsize) == 0);
+                ASSERT_EQ(child[csize], 0);
+                free(direct);
+                free(child);
+        }
+        char big[3001];
+        uint8_t *out = NULL;
+        size_t size = 0;
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = 0;
+        ASSERT_ERR(qr_render_in_child(QR_FORMAT_PNG, big, QR_EC_L, &out, &size), EMSGSIZE);
+        ASSERT_ERR(qr_render_in_child(QR_FORMAT_SVG, "", QR_EC_L, &out, &size), EINVAL);
+        ASSERT_TRUE(out == NULL);
+}
+
 TEST(png_scale) {
         uint8_t *a = NULL, *b = NULL;
         size_t na, nb;
