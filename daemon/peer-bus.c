@@ -190,6 +190,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         const char *changed[24];
         IpPrefix *old_addresses = NULL, *old_sites = NULL;
         char *old_name = NULL, *old_email = NULL, *old_remote = NULL;
+        _cleanup_(freep) char *new_name = NULL, *new_email = NULL, *new_remote = NULL;
         size_t n_old = p->n_addresses, k = 0;
         int r;
 
@@ -265,6 +266,17 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 goto finish;
         }
 
+        /* Every allocation before the first change: a failure then changes nothing. */
+        if ((opts[PEEROPT_NAME].set && !streq(opts[PEEROPT_NAME].s, p->name) &&
+             !(new_name = strdup(opts[PEEROPT_NAME].s))) ||
+            (opts[PEEROPT_EMAIL].set && !streq(p->email, opts[PEEROPT_EMAIL].s) &&
+             !(new_email = strdup(opts[PEEROPT_EMAIL].s))) ||
+            (opts[PEEROPT_REMOTE_ENDPOINT].set && !streq(p->remote_endpoint, opts[PEEROPT_REMOTE_ENDPOINT].s) &&
+             !(new_remote = strdup(opts[PEEROPT_REMOTE_ENDPOINT].s)))) {
+                r = -ENOMEM;
+                goto finish;
+        }
+
         /* What the update changes, to put back when the database refuses it. */
         Peer saved = *p;
         size_t n_old_sites = p->n_site_networks;
@@ -315,35 +327,24 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 if (!opts[PEEROPT_ADDRESSES].set)
                         changed[k++] = "AllowedIPs";
         }
-        if (opts[PEEROPT_NAME].set && !streq(opts[PEEROPT_NAME].s, p->name)) {
-                char *nn = strdup(opts[PEEROPT_NAME].s);
-                if (!nn) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
+        if (new_name) {
                 hashmap_remove(n->peers_by_name, p->name);
                 old_name = p->name;
-                p->name = nn;
+                p->name = TAKE_PTR(new_name);
                 (void) hashmap_put(n->peers_by_name, p->name, p);
                 changed[k++] = "Name";
         }
-        if (opts[PEEROPT_EMAIL].set && !streq(p->email, opts[PEEROPT_EMAIL].s)) {
-                char *e = strdup(opts[PEEROPT_EMAIL].s);
-                if (e) {
-                        old_email = p->email;
-                        p->email = e;
-                        changed[k++] = "Email";
-                }
+        if (new_email) {
+                old_email = p->email;
+                p->email = TAKE_PTR(new_email);
+                changed[k++] = "Email";
         }
-        if (opts[PEEROPT_REMOTE_ENDPOINT].set && !streq(p->remote_endpoint, opts[PEEROPT_REMOTE_ENDPOINT].s)) {
-                char *e = strdup(opts[PEEROPT_REMOTE_ENDPOINT].s);
-                if (e) {
-                        old_remote = p->remote_endpoint;
-                        p->remote_endpoint = e;
-                        p->remote_resolved = (WgEndpoint) {0};
-                        p->resolve_after = 0;
-                        changed[k++] = "RemoteEndpoint";
-                }
+        if (new_remote) {
+                old_remote = p->remote_endpoint;
+                p->remote_endpoint = TAKE_PTR(new_remote);
+                p->remote_resolved = (WgEndpoint) {0};
+                p->resolve_after = 0;
+                changed[k++] = "RemoteEndpoint";
         }
         if (opts[PEEROPT_KEEPALIVE].set && p->keepalive != opts[PEEROPT_KEEPALIVE].q) {
                 p->keepalive = opts[PEEROPT_KEEPALIVE].q;

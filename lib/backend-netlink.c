@@ -190,10 +190,16 @@ static int kernel_dump_once(NlPriv *p, const char *ifname, WgDevice **ret) {
                         intr = true;
                         continue;
                 }
-                if (r == -EOPNOTSUPP)   /* the link exists but is not WireGuard */
-                        return -ENODEV;
-                if (r < 0)
-                        return r;
+                if (r < 0) {
+                        /* Read out what is left of the dump, or the next request on this
+                         * socket would find it still running (-EBUSY). */
+                        while (n >= 0 && !nl_dump_ended(p, (size_t) n))
+                                do
+                                        n = nl_recv(p);
+                                while (n >= 0 && nl_stale(p, (size_t) n, seq));
+                        /* -EOPNOTSUPP: the link exists but is not WireGuard */
+                        return r == -EOPNOTSUPP ? -ENODEV : r;
+                }
                 if (r > 0)
                         break;
         }

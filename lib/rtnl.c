@@ -107,6 +107,9 @@ static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
         }
 }
 
+/* An interrupted dump is asked again this many times in all. */
+#define DUMP_ATTEMPTS 4
+
 /* ---- links ---- */
 
 typedef struct LinkInfo {
@@ -296,14 +299,23 @@ static int link_kind_cb(const struct nlmsghdr *nlh, void *data) {
 
 int rtnl_link_list_kind(Rtnl *r, const char *kind, char ***ret) {
         KindList kl = { .kind = kind };
+        int k;
 
         if (isempty(kind) || !ret)
                 return -EINVAL;
-        struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETLINK, NLM_F_DUMP);
-        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-        ifi->ifi_family = AF_UNSPEC;
-        mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-        int k = rtnl_call(r, nlh, link_kind_cb, &kl);
+        /* A dump is interrupted (NLM_F_DUMP_INTR, -EINTR) when a link comes or goes
+         * meanwhile: asked again, a few times. */
+        for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
+                strv_free(kl.names);
+                kl = (KindList) { .kind = kind };
+                struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETLINK, NLM_F_DUMP);
+                struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+                ifi->ifi_family = AF_UNSPEC;
+                mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+                k = rtnl_call(r, nlh, link_kind_cb, &kl);
+                if (k != -EINTR)
+                        break;
+        }
         if (k >= 0 && kl.err < 0)
                 k = kl.err;
         if (k >= 0 && !kl.names) {
@@ -422,10 +434,16 @@ int rtnl_addr_list(Rtnl *r, const char *ifname, IpPrefix **ret, size_t *ret_n) {
         if (k < 0)
                 return k;
 
-        struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETADDR, NLM_F_DUMP);
-        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-        ifa->ifa_family = AF_UNSPEC;
-        k = rtnl_call(r, nlh, addr_list_cb, &al);
+        for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
+                free(al.a);
+                al = (AddrList) { .ifindex = al.ifindex };
+                struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETADDR, NLM_F_DUMP);
+                struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+                ifa->ifa_family = AF_UNSPEC;
+                k = rtnl_call(r, nlh, addr_list_cb, &al);
+                if (k != -EINTR)        /* interrupted by an address change: again */
+                        break;
+        }
         if (k >= 0 && al.err < 0)
                 k = al.err;
         if (k < 0) {
