@@ -202,9 +202,6 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         BusOption opts[_NETOPT_MAX] = NETWORK_OPTIONS_INIT;
         NetworkSettings s = {0};
         const char *changed[17];
-        _cleanup_(freep) IpPrefix *old_subnets = NULL;
-        size_t n_old = n->n_subnets;
-        uint16_t old_port = n->listen_port;
         uint32_t old_mtu = n->mtu;
         NetworkSnapshot before = {0};
         int r;
@@ -227,50 +224,39 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 goto finish;
 
-        old_subnets = malloc(sizeof(n->subnets));
-        if (!old_subnets) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        memcpy(old_subnets, n->subnets, sizeof(n->subnets));
         r = network_snapshot(n, &before);
         if (r < 0)
                 goto finish;
 
-        /* The settings are applied in memory, saved, then pushed to the device. When the
-         * save fails, memory goes back to what the database still holds. */
+        /* The settings are applied in memory, saved, pushed to the device (new addresses
+         * added before the old ones go), then committed. When the save or the device
+         * fails, memory goes back to what the database still holds, and the device too. */
         r = network_settings_apply(n, opts, &s, changed);
         if (r >= 0)
                 r = db_begin(n->manager->db);
         if (r >= 0) {
                 r = network_save(n, error);
+                if (r >= 0 && n->active) {
+                        r = network_apply(n, false);
+                        if (r < 0)
+                                sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                                  "Cannot apply the new settings to %s: %s", n->ifname, strerror(-r));
+                }
                 if (r >= 0)
                         r = db_commit(n->manager->db);
                 if (r < 0)
                         db_rollback(n->manager->db);
         }
         if (r < 0) {
-                log_error("%s: cannot save the network: %s", n->name, strerror(-r));
+                log_error("%s: cannot update the network: %s", n->name, strerror(-r));
                 if (network_restore(n, &before) < 0)
                         log_error("%s: cannot restore the settings in memory; restart wgnetd", n->name);
+                else if (n->active && network_apply(n, false) < 0)
+                        log_warning("%s: cannot put the device back yet; the reconcile retries", n->ifname);
                 goto finish;
         }
-        if (n->active) {
-                WgBackend *b = n->manager->backend;
-                for (size_t i = 0; i < n_old; i++) {
-                        bool kept = false;
-                        for (size_t k = 0; k < n->n_subnets; k++)
-                                kept = kept || ip_prefix_equal(&old_subnets[i], &n->subnets[k]);
-                        if (!kept)
-                                (void) wg_backend_addr_del(b, n->ifname, &old_subnets[i]);
-                }
-                if (old_mtu != n->mtu && n->mtu == 0)
-                        log_info("%s: MTU reset to default takes effect when the network is activated again", n->name);
-                (void) old_port;
-                r = network_apply(n, false);
-                if (r < 0)
-                        log_warning("%s: cannot apply the new settings to the device: %s", n->ifname, strerror(-r));
-        }
+        if (n->active && old_mtu != n->mtu && n->mtu == 0)
+                log_info("%s: MTU reset to default takes effect when the network is activated again", n->name);
         if (changed[0])
                 (void) sd_bus_emit_properties_changed_strv(n->manager->bus, n->path, WGNET_NETWORK_INTERFACE,
                                                            (char **) changed);
@@ -292,28 +278,44 @@ int network_set_active(Network *n, bool active, sd_bus_error *error) {
 
         if (n->active == active)
                 return 0;
+        /* Activate: saved first, then the device. A crash in between leaves the network
+         * active in the database, and the start brings the device up; the other order left
+         * a live device behind a network the database calls inactive, which nothing looks
+         * at. Deactivate: the device goes first, inside the transaction; after a crash in
+         * between, the start brings it back. */
         r = db_begin(m->db);
         if (r < 0)
                 return r;
         n->active = active;
         r = network_save(n, error);
-        if (r >= 0) {
-                if (active) {
-                        r = network_apply(n, false);
-                        if (r < 0) {
-                                sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
-                                                  "Cannot bring up %s: %s", n->ifname, strerror(-r));
-                                (void) network_deactivate_device(n);
-                        }
-                } else
-                        r = network_deactivate_device(n);
-        }
+        if (r >= 0 && !active)
+                r = network_deactivate_device(n);
         if (r >= 0)
                 r = db_commit(m->db);
         if (r < 0) {
                 db_rollback(m->db);
                 n->active = !active;
                 return r;
+        }
+        if (active) {
+                r = network_apply(n, false);
+                if (r < 0) {
+                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot bring up %s: %s",
+                                          n->ifname, strerror(-r));
+                        (void) network_deactivate_device(n);
+                        n->active = false;
+                        int q = db_begin(m->db);
+                        if (q >= 0)
+                                q = network_save(n, NULL);
+                        if (q >= 0)
+                                q = db_commit(m->db);
+                        if (q < 0) {
+                                db_rollback(m->db);
+                                log_error("%s: cannot record that the network stays inactive (the next start "
+                                          "tries to bring it up): %s", n->name, strerror(-q));
+                        }
+                        return r;
+                }
         }
         if (!active)
                 for (Peer *p = n->peers; p; p = p->next)

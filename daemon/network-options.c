@@ -78,6 +78,20 @@ static int check_subnets(Manager *m, Network *self, char **l, bool imported, Net
         }
         s->n_subnets = n;
 
+        /* A site gateway's networks are routed to it: a subnet over one of them would
+         * hand out its hosts' addresses to clients. */
+        if (self)
+                for (Peer *p = self->peers; p; p = p->next)
+                        for (size_t a = 0; a < p->n_site_networks; a++)
+                                for (size_t k = 0; k < n; k++)
+                                        if (ip_prefix_overlaps(&s->subnets[k], &p->site_networks[a])) {
+                                                char buf[IP_PREFIX_STRLEN];
+                                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                                         "Subnet '%s' overlaps site network %s of peer '%s'",
+                                                                         l[k], ip_prefix_to_string(&p->site_networks[a], buf),
+                                                                         p->name);
+                                        }
+
         /* Existing peers must stay inside the new subnets. */
         if (self)
                 for (Peer *p = self->peers; p; p = p->next)
@@ -142,6 +156,12 @@ int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCh
                 if (t)
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
                                                  "Listen port %u is used by tunnel '%s'", port, t->name);
+                /* Taken outside wgnet (a wg-quick interface, any UDP service): the device
+                 * would lose its socket at the change, and every peer with it. An import
+                 * may adopt the running interface that holds it. */
+                if (!imported && (!self || self->listen_port != port) && udp_port_in_use(port))
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
+                                                 "Listen port %u is in use by another program", port);
         }
         if (opts[NETOPT_ENDPOINT].set && !isempty(opts[NETOPT_ENDPOINT].s) && !endpoint_is_valid(opts[NETOPT_ENDPOINT].s))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,

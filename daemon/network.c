@@ -363,6 +363,24 @@ static int apply_link(Network *n, bool log_repairs) {
                 if (r < 0)
                         return r;
         }
+        /* Then what the network no longer has (a subnet taken out by an Update that
+         * crashed or failed before its removal): its route would shadow another network's.
+         * IPv6 link-local addresses are the kernel's. */
+        for (size_t j = 0; j < n_have; j++) {
+                bool ours = false;
+                for (size_t i = 0; i < n->n_subnets; i++)
+                        ours = ours || ip_prefix_equal(&have[j], &n->subnets[i]);
+                if (ours || (have[j].family == AF_INET6 && have[j].addr.bytes[0] == 0xfe &&
+                             (have[j].addr.bytes[1] & 0xc0) == 0x80))
+                        continue;
+                char buf[IP_PREFIX_STRLEN];
+                if (log_repairs)
+                        log_notice("%s: removing address %s, not the network's", n->ifname,
+                                   ip_prefix_to_string(&have[j], buf));
+                r = wg_backend_addr_del(b, n->ifname, &have[j]);
+                if (r < 0)
+                        return r;
+        }
         if (n->mtu > 0) {
                 r = wg_backend_link_set_mtu(b, n->ifname, n->mtu);
                 if (r < 0)
@@ -437,8 +455,10 @@ int network_apply(Network *n, bool log_repairs) {
                 WgPeer *hp = hashmap_remove(device_peers, p->public_key);
                 WgPeer candidate = {0};
                 r = peer_to_wg_peer(p, &candidate);
-                if (r < 0)
+                if (r < 0) {
+                        wg_peer_done(&candidate);       /* its allowed IPs, its key wiped */
                         return r;
+                }
                 const char *why = peer_diff(p, hp, &candidate);
                 if (!why) {
                         wg_peer_done(&candidate);

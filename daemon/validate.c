@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "macro.h"
@@ -101,4 +104,33 @@ bool network_name_is_valid(const char *s) {
                         return false;
         /* A name must not read as an address or an id. */
         return strspn(s, "0123456789.") != n;
+}
+
+bool udp_port_in_use(uint16_t port) {
+        /* WireGuard listens on both families: either one taken is enough to fail. */
+        for (int family = AF_INET; ; family = AF_INET6) {
+                int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                if (fd >= 0) {
+                        union {
+                                struct sockaddr_in in;
+                                struct sockaddr_in6 in6;
+                        } sa = { 0 };
+                        socklen_t len;
+                        int one = 1;
+                        if (family == AF_INET) {
+                                sa.in = (struct sockaddr_in) { .sin_family = AF_INET, .sin_port = htons(port) };
+                                len = sizeof(sa.in);
+                        } else {
+                                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+                                sa.in6 = (struct sockaddr_in6) { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+                                len = sizeof(sa.in6);
+                        }
+                        bool taken = bind(fd, (struct sockaddr *) &sa, len) < 0 && errno == EADDRINUSE;
+                        close(fd);
+                        if (taken)
+                                return true;
+                }
+                if (family == AF_INET6)
+                        return false;
+        }
 }

@@ -14,3 +14,6 @@ bool endpoint_is_valid(const char *s);
 bool dns_entry_is_valid(const char *s);
 /* Network names: 1-64 printable characters, [A-Za-z0-9_.@+-] and spaces inside. */
 bool network_name_is_valid(const char *s);
+/* Is this UDP port bound by some socket of this network namespace, IPv4 or IPv6? (A test
+ * bind, given up at once.) */
+bool udp_port_in_use(uint16_t port);

@@ -230,6 +230,10 @@ def test_own_key_and_site_gateway(rig):
     assert state["ifname"] in routes, "a route to the site network through the tunnel"
     expect_error(E + "PeerExists", net.AddPeer, "again", opts(PublicKey=pub))
     state["branch"] = path
+    # a subnet over the site network would hand out its hosts' addresses to clients
+    msg = expect_error(INVALID, net.Update, opts(Addresses=["10.71.0.1/24", "fd00:71::1/64", "192.168.0.1/16"]))
+    assert "192.168.77.0/24" in msg and "branch" in msg, msg
+    assert rig.prop(state["net"], NETWORK, "Addresses") == ["10.71.0.1/24", "fd00:71::1/64"]
 
 
 def test_bulk_add(rig):
@@ -442,9 +446,14 @@ def test_drift_repaired(rig):
              and len(rig.wg_dump(ifn)[1]) == rig.prop(state["net"], NETWORK, "PeerCount"),
              timeout=15, what="the interface to be recreated")
     assert "10.71.0.1/24" in rig.ns("ip", "-o", "addr", "show", "dev", ifn).stdout
+    # an address that is not the network's (left by a failed Update, or added by hand)
+    rig.ns("ip", "addr", "add", "10.123.0.1/24", "dev", ifn)
+    wait_for(lambda: "10.123.0.1" not in rig.ns("ip", "-o", "addr", "show", "dev", ifn).stdout,
+             timeout=10, what="the stray address to be removed")
+    assert "10.71.0.1/24" in rig.ns("ip", "-o", "addr", "show", "dev", ifn).stdout
     with open(rig.daemon_log) as f:
         log = f.read()
-    assert "removing unknown peer" in log and "interface missing" in log
+    assert "removing unknown peer" in log and "interface missing" in log and "not the network's" in log
 
 
 def test_unprivileged_denied(rig):
@@ -550,6 +559,22 @@ def test_network_update_and_activation(rig):
     assert p["Endpoint"] == "[2001:db8::1]:51874" and p["Mode"] == "gateway" and p["MTU"] == 1380
     assert "mtu 1380" in rig.ns("ip", "link", "show", state["onetime_if"]).stdout
     expect_error(INVALID, net.Update, opts(Interface="other"))
+    # a port another program holds: refused, the device keeps its socket and its peers
+    port = rig.wg_dump(state["onetime_if"])[0]["listen_port"]
+    holder = subprocess.Popen(["ip", "netns", "exec", rig.netns, sys.executable, "-c",
+                               "import socket, sys, time\n"
+                               "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                               "s.bind(('0.0.0.0', 51990)); print('bound', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "bound"
+        msg = expect_error(E + "ListenPortInUse", net.Update, opts(ListenPort=51990))
+        assert "another program" in msg, msg
+    finally:
+        holder.kill()
+        holder.wait()
+    assert rig.wg_dump(state["onetime_if"])[0]["listen_port"] == port
+    assert rig.prop(state["onetime"], NETWORK, "ListenPort") == port
     expect_error(INVALID, net.Update, opts(Addresses=["10.74.0.1/30"]) if False else opts(Mode="mesh?"))
     net.Deactivate()
     assert rig.prop(state["onetime"], NETWORK, "Active") is False
