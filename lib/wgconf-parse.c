@@ -243,10 +243,10 @@ static int parse_post_down(Parser *p, const char *v, size_t n) {
 }
 
 static int parse_save_config(Parser *p, const char *v, size_t n) {
-        /* wg-quick's read_bool: exactly "true" or "false" */
-        if (n == 4 && memcmp(v, "true", 4) == 0)
+        /* wg-quick's read_bool: "true" or "false", in any case (it runs with nocasematch) */
+        if (n == 4 && strncasecmp(v, "true", 4) == 0)
                 p->conf->save_config = 1;
-        else if (n == 5 && memcmp(v, "false", 5) == 0)
+        else if (n == 5 && strncasecmp(v, "false", 5) == 0)
                 p->conf->save_config = 0;
         else
                 return fail(p, "invalid SaveConfig '%.*s'", QUOTE(v, n));
@@ -353,6 +353,16 @@ static int merge_peer(Parser *p, WgConfPeer *first, WgConfPeer *last, unsigned l
         if (first->has_persistent_keepalive && last->has_persistent_keepalive &&
             first->persistent_keepalive != last->persistent_keepalive)
                 return fail_at(p, line, "peer '%s' given twice with different PersistentKeepalive", b64);
+        /* wg starts every [Peer] by replacing the allowed IPs: the last block's list would
+         * be the peer's, not the two together. Only the same list (in any order) merges. */
+        bool same = true;
+        for (size_t k = 0; same && k < last->n_allowed_ips; k++)
+                same = peer_has_allowed_ip(first, &last->allowed_ips[k]);
+        for (size_t k = 0; same && k < first->n_allowed_ips; k++)
+                same = peer_has_allowed_ip(last, &first->allowed_ips[k]);
+        if (!same)
+                return fail_at(p, line, "peer '%s' given twice with different AllowedIPs (wg would keep only "
+                               "the last one's)", b64);
 
         if (!first->name)
                 first->name = TAKE_PTR(last->name);
@@ -493,8 +503,10 @@ static int parse_comment(Parser *p, const char *s, size_t n) {
 
         switch (p->section) {
         case SECTION_NONE:
+                /* kept to be shown again; one that could not be (not UTF-8, control
+                 * characters) is dropped, as wg drops every comment */
                 if (!wgconf_text_valid(s, n))
-                        return fail(p, "invalid character in comment");
+                        return 0;
                 return wgconf_strv_append(&p->conf->comments, &p->conf->n_comments, s, n);
 
         case SECTION_INTERFACE:
@@ -502,7 +514,7 @@ static int parse_comment(Parser *p, const char *s, size_t n) {
                 if (p->section_has_key || p->note_set)
                         return 0;
                 if (!wgconf_text_valid(s, n))
-                        return fail(p, "invalid character in comment");
+                        return 0;
                 p->conf->private_key_note = strndup(s, n);
                 if (!p->conf->private_key_note)
                         return -ENOMEM;

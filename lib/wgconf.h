@@ -26,8 +26,11 @@
  * - Single-valued keys (PrivateKey, ListenPort, MTU, FwMark, Table, SaveConfig, PublicKey,
  *   PresharedKey, Endpoint, PersistentKeepalive) given twice in a section, and a second
  *   [Interface], are errors. A [Peer] given twice (same PublicKey) is merged into its first
- *   appearance, as wg does (AllowedIPs joined, exact repeats dropped); if the two give
- *   different PresharedKey, Endpoint or PersistentKeepalive values, that is an error.
+ *   appearance when the two agree: the same AllowedIPs (in any order; wg would keep only
+ *   the last block's), and no different PresharedKey, Endpoint or PersistentKeepalive;
+ *   otherwise that is an error.
+ * - Comments that are not valid UTF-8 text (or hold control characters) are dropped, not
+ *   refused (wg drops every comment); SaveConfig is read in any case, as wg-quick does.
  * - A file without [Interface] parses (wg accepts it) with has_interface false: importers
  *   that need an interface must check it.
  * - Empty hook lines and an empty Table are dropped (both mean "nothing" to wg-quick).

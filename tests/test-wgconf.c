@@ -233,7 +233,9 @@ TEST(numbers) {
         test_interface_value_one("SaveConfig = true", NULL);
         test_interface_value_one("SaveConfig = false", NULL);
         test_interface_value_one("SaveConfig = yes", "line 2: invalid SaveConfig 'yes'");
-        test_interface_value_one("SaveConfig = True", "line 2: invalid SaveConfig 'True'");
+        test_interface_value_one("SaveConfig = True", NULL);       /* wg-quick: nocasematch */
+        test_interface_value_one("SaveConfig = FALSE", NULL);
+        test_interface_value_one("SaveConfig = truee", "line 2: invalid SaveConfig 'truee'");
 
         test_interface_value_one("Table = off", NULL);
         test_interface_value_one("Table = auto", NULL);
@@ -347,7 +349,12 @@ TEST(malformed) {
         test_fail_one("[Interface]\nAddress = 10.0.0.1/24\xff\n", "line 2: invalid character");
         test_fail_one("[Interface]\nPostUp = echo \x01\n", "line 2: invalid character");
         test_fail_one("[Interface]\nPostUp = echo a\rb\n", "line 2: invalid character");
-        test_fail_one("# caf\xc3\n[Interface]\n", "line 1: invalid character in comment");
+        /* a comment that is not UTF-8 text is dropped, as wg drops every comment */
+        WgConf *c = parse_ok("# caf\xc3\n# ok\n[Interface]\n# Configuraci\xf3n\nPrivateKey = " K1 "\n");
+        ASSERT_EQ(c->n_comments, 1);
+        ASSERT_STREQ(c->comments[0], "ok");
+        ASSERT_TRUE(c->private_key_note == NULL);
+        wgconf_free(c);
 }
 
 TEST(embedded_nul) {
@@ -491,10 +498,10 @@ TEST(peer_names) {
 }
 
 TEST(duplicate_peers) {
-        WgConf *c = parse_ok("[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.2/32\n"
+        WgConf *c = parse_ok("[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.2/32\nAllowedIPs = 10.0.0.3/32\n"
                              "[Peer]\nPublicKey = " K3 "\n"
                              "[Peer]\n# Name = again\nPublicKey = " K2 "\nPresharedKey = " K4 "\n"
-                             "AllowedIPs = 10.0.0.2/32, 10.0.0.3/32\nEndpoint = 192.0.2.1:1\n");
+                             "AllowedIPs = 10.0.0.3/32, 10.0.0.2/32\nEndpoint = 192.0.2.1:1\n");
         ASSERT_EQ(c->n_peers, 2);
         ASSERT_STREQ(c->peers[0].name, "again");
         ASSERT_TRUE(c->peers[0].has_preshared_key);
@@ -512,15 +519,22 @@ TEST(duplicate_peers) {
         test_fail_one("[Peer]\nPublicKey = " K2 "\nPersistentKeepalive = 25\n"
                       "[Peer]\nPublicKey = " K2 "\nPersistentKeepalive = off\n",
                       "line 4: peer '" K2 "' given twice with different PersistentKeepalive");
+        /* wg would keep only the last block's AllowedIPs: refused, not joined */
+        test_fail_one("[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.2/32\n"
+                      "[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.3/32\n",
+                      "line 4: peer '" K2 "' given twice with different AllowedIPs (wg would keep only the last one's)");
+        test_fail_one("[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.2/32\n"
+                      "[Peer]\nPublicKey = " K2 "\n",
+                      "line 4: peer '" K2 "' given twice with different AllowedIPs (wg would keep only the last one's)");
 }
 
 TEST(duplicate_peers_order) {
         /* three appearances merge into the first; the first conflict in the file is named */
         WgConf *c = parse_ok("[Peer]\nPublicKey = " K3 "\n"
-                             "[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.1/32\n"
-                             "[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.2/32\n"
+                             "[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.1/32, 10.0.0.2/32, 10.0.0.3/32\n"
+                             "[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.2/32, 10.0.0.1/32, 10.0.0.3/32\n"
                              "[Peer]\nPublicKey = " K4 "\n"
-                             "[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.3/32\n");
+                             "[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.3/32, 10.0.0.2/32, 10.0.0.1/32\n");
         ASSERT_EQ(c->n_peers, 3);
         uint8_t k[WG_KEY_LEN];
         ASSERT_OK(wg_key_from_base64(k, K2));
