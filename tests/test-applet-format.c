@@ -12,6 +12,9 @@ TEST(bytes) {
         test_bytes_one(0, "0 B");
         test_bytes_one(1023, "1023 B");
         test_bytes_one(1024, "1.0 KiB");
+        test_bytes_one(1024 * 1024 - 1, "1.0 MiB");     /* the unit after rounding */
+        test_bytes_one(1023 * 1024 + 511, "1023 KiB");
+        test_bytes_one(1023, "1023 B");
         test_bytes_one(1536, "1.5 KiB");
         test_bytes_one(10 * 1024, "10 KiB");
         test_bytes_one(5ULL * 1024 * 1024 + 1024 * 1024 / 2, "5.5 MiB");

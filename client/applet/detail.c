@@ -34,7 +34,9 @@ static char *duration_text(guint64 s) {
                 return g_strdup_printf("%" G_GUINT64_FORMAT " days", s / 86400);
         if (s % 3600 == 0 && s >= 3600)
                 return g_strdup_printf("%" G_GUINT64_FORMAT " h", s / 3600);
-        return g_strdup_printf("%" G_GUINT64_FORMAT " min", s / 60);
+        if (s % 60 == 0 && s >= 60)
+                return g_strdup_printf("%" G_GUINT64_FORMAT " min", s / 60);
+        return g_strdup_printf("%" G_GUINT64_FORMAT " s", s);
 }
 
 /* RotationPending with its deadline, or the policy and the last rotation. */
@@ -90,8 +92,8 @@ void applet_detail_update(void) {
         detail_row(row++, "Private key", p->private_key_stored ? "stored by wgnetd" : "held by the peer only");
         g_autofree char *rotation = rotation_text(p);
         detail_row(row++, "Key rotation", rotation);
-        if (p->email && *p->email)
-                detail_row(row++, "Email", p->email);
+        /* always the row: a page shown before (another peer's) must not keep its email */
+        detail_row(row++, "Email", p->email);
         gtk_button_set_label(applet.enable_button, p->enabled ? "Disable" : "Enable");
 }
 

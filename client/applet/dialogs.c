@@ -248,7 +248,8 @@ void dialog_add_peer(WgNetItem *n) {
 typedef struct {
         GtkWindow *window;
         char *path, *name;
-        char *config;                   /* holds a private key: wiped when the dialog goes */
+        char *config;                   /* holds a private key: this copy is wiped when the dialog
+                                         * goes (GTK's and GDBus's own copies are not) */
         GBytes *png;
         GtkWidget *qr_stack;
         GtkPicture *qr;
@@ -262,8 +263,34 @@ static void wipe_free(char *s) {
         }
 }
 
+/* A copied config holds a private key: the clipboard is emptied a minute later, or when
+ * the dialog goes, whichever comes first, if it still holds what the applet put there
+ * (not what the user copied since). */
+#define SECRET_CLIPBOARD_SECONDS 60
+
+static GdkClipboard *secret_clipboard;
+static GdkContentProvider *secret_content;
+static guint secret_timeout;
+
+static void secret_clipboard_clear(void) {
+        if (secret_timeout)
+                g_source_remove(secret_timeout);
+        secret_timeout = 0;
+        if (secret_clipboard && gdk_clipboard_get_content(secret_clipboard) == secret_content)
+                gdk_clipboard_set_content(secret_clipboard, NULL);
+        g_clear_object(&secret_clipboard);
+        g_clear_object(&secret_content);
+}
+
+static gboolean secret_clipboard_expired(gpointer data) {
+        secret_timeout = 0;             /* this source ends by returning */
+        secret_clipboard_clear();
+        return G_SOURCE_REMOVE;
+}
+
 static void show_config_free(gpointer data) {
         ShowConfig *d = data;
+        secret_clipboard_clear();
         wipe_free(d->config);
         g_free(d->path);
         g_free(d->name);
@@ -317,8 +344,12 @@ static void qr_done(GObject *source, GAsyncResult *res, gpointer data) {
 
 static void copy_clicked(GtkButton *b, gpointer data) {
         ShowConfig *d = data;
-        gdk_clipboard_set_text(gtk_widget_get_clipboard(GTK_WIDGET(b)), d->config);
-        gtk_button_set_label(b, "Copied");
+        secret_clipboard_clear();
+        secret_clipboard = g_object_ref(gtk_widget_get_clipboard(GTK_WIDGET(b)));
+        secret_content = gdk_content_provider_new_typed(G_TYPE_STRING, d->config);
+        gdk_clipboard_set_content(secret_clipboard, secret_content);
+        secret_timeout = g_timeout_add_seconds(SECRET_CLIPBOARD_SECONDS, secret_clipboard_expired, NULL);
+        gtk_button_set_label(b, "Copied (cleared in a minute)");
 }
 
 typedef struct {

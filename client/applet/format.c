@@ -8,7 +8,8 @@ static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "Ei
 static const char *format_scaled(double v, const char *suffix, char *buf, size_t size) {
         size_t u = 0;
 
-        while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        /* the unit after rounding: 1,048,575 bytes are "1.0 MiB", not "1024 KiB" */
+        while (u + 1 < sizeof(units) / sizeof(units[0]) && (v >= 1024.0 || (u > 0 && v >= 1023.5))) {
                 v /= 1024.0;
                 u++;
         }
