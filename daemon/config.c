@@ -35,10 +35,19 @@ static char *strip(char *s) {
         return s;
 }
 
+#define CONFIG_LINE_MAX 4096
+
+static const char *const config_keys[] = {
+        "StateDirectory", "TickSeconds", "Backend", "Firewall", "HistoryRetention5Min",
+        "HistoryRetentionHourly", "UserspaceImplementation",
+};
+
 int config_parse_file(const char *path, bool required, ManagerConfig *c) {
         _cleanup_(fclosep) FILE *f = fopen(path, "re");
-        char line[1024];
-        unsigned n = 0;
+        _cleanup_(freep) char *line = NULL;
+        size_t allocated = 0;
+        unsigned n = 0, seen = 0;
+        ssize_t len;
         int r;
 
         if (!f) {
@@ -47,8 +56,12 @@ int config_parse_file(const char *path, bool required, ManagerConfig *c) {
                 log_error("Cannot open %s: %s", path, strerror(errno));
                 return -errno;
         }
-        while (fgets(line, sizeof(line), f)) {
+        while ((len = getline(&line, &allocated, f)) >= 0) {
                 n++;
+                if (len > CONFIG_LINE_MAX || memchr(line, 0, (size_t) len)) {
+                        log_error("%s:%u: line longer than %u bytes, or with a NUL byte", path, n, CONFIG_LINE_MAX);
+                        return -EINVAL;
+                }
                 char *s = strip(line), *eq, *key, *value;
                 if (*s == 0 || *s == '#' || *s == ';' || streq(s, "[wgnetd]"))
                         continue;
@@ -60,6 +73,18 @@ int config_parse_file(const char *path, bool required, ManagerConfig *c) {
                 *eq = 0;
                 key = strip(s);
                 value = strip(eq + 1);
+                for (unsigned k = 0; k < ELEMENTSOF(config_keys); k++)
+                        if (streq(key, config_keys[k])) {
+                                if (seen & (1u << k)) {
+                                        log_error("%s:%u: %s given twice", path, n, key);
+                                        return -EINVAL;
+                                }
+                                seen |= 1u << k;
+                                if (*value == 0) {
+                                        log_error("%s:%u: empty value for %s", path, n, key);
+                                        return -EINVAL;
+                                }
+                        }
                 if (streq(key, "StateDirectory")) {
                         if (value[0] != '/') {
                                 log_error("%s:%u: StateDirectory must be an absolute path, not '%s'", path, n, value);

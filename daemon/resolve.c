@@ -5,6 +5,7 @@
  * minute (the tick asks again while the device peer has no endpoint). */
 #include <netdb.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,13 +18,26 @@
 
 #define RESOLVE_RETRY_USEC (60 * UINT64_C(1000000))
 #define RESOLVE_TIMEOUT_SEC 30
+/* At most this many lookups at once (an import of many host-name endpoints would otherwise
+ * fork that many copies of the daemon in one tick); the others wait for a later tick. */
+#define RESOLVE_CONCURRENT_MAX 8
 
 typedef struct Lookup {
         Manager *manager;
         uint64_t peer_id;
+        char *endpoint;                 /* what was looked up: the peer's may change meanwhile */
         pid_t pid;
         sd_event_source *source;
 } Lookup;
+
+static unsigned lookups_running;
+
+static void lookup_free(void *userdata) {
+        Lookup *l = userdata;
+        free(l->endpoint);
+        free(l);
+        lookups_running--;
+}
 
 /* "host:port" or "[host]:port" → host and port; false when malformed. */
 static bool split_endpoint(const char *s, char *host, size_t host_size, char *port, size_t port_size) {
@@ -54,7 +68,17 @@ static bool split_endpoint(const char *s, char *host, size_t host_size, char *po
 _Noreturn static void lookup_child(int fd, const char *host, const char *port) {
         struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_protocol = IPPROTO_UDP }, *res = NULL;
         WgEndpoint e = {0};
+        sigset_t none;
 
+        /* The daemon's signal mask (SIGTERM, SIGINT blocked for the loop) would make a stop
+         * wait for this child; the daemon's descriptors (the bus connection among them)
+         * stay with the daemon: only the pipe is kept, as fd 3. */
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        if (fd != 3 && dup2(fd, 3) < 0)
+                _exit(1);
+        fd = 3;
+        (void) syscall(SYS_close_range, 4U, ~0U, 0U);
         alarm(RESOLVE_TIMEOUT_SEC);
         if (getaddrinfo(host, port, &hints, &res) == 0) {
                 for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
@@ -76,7 +100,11 @@ static int on_lookup_done(sd_event_source *s, int fd, uint32_t revents, void *us
 
         (void) waitpid(l->pid, NULL, 0);        /* it wrote (or died): exiting now */
         Peer *p = hashmap_get(l->manager->peers_by_id, &l->peer_id);
-        if (p) {
+        if (p && !streq_ptr(p->remote_endpoint, l->endpoint)) {
+                /* The endpoint changed while this one was looked up: the new one next. */
+                p->resolving = false;
+                p->resolve_after = 0;
+        } else if (p) {
                 p->resolving = false;
                 if (k == (ssize_t) sizeof(e) && (e.sa.sa_family == AF_INET || e.sa.sa_family == AF_INET6)) {
                         char buf[WG_ENDPOINT_STRLEN];
@@ -107,7 +135,8 @@ void peer_resolve_endpoint(Peer *p) {
         char host[256], port[16];
         int fds[2];
 
-        if (p->resolving || now_monotonic_usec() < p->resolve_after || !m->event)
+        if (p->resolving || now_monotonic_usec() < p->resolve_after || !m->event ||
+            lookups_running >= RESOLVE_CONCURRENT_MAX)
                 return;
         p->resolve_after = now_monotonic_usec() + RESOLVE_RETRY_USEC;
         if (!split_endpoint(p->remote_endpoint, host, sizeof(host), port, sizeof(port))) {
@@ -115,7 +144,11 @@ void peer_resolve_endpoint(Peer *p) {
                 return;
         }
         Lookup *l = calloc(1, sizeof(Lookup));
-        if (!l || pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+        if (l)
+                l->endpoint = strdup(p->remote_endpoint);
+        if (!l || !l->endpoint || pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+                if (l)
+                        free(l->endpoint);
                 free(l);
                 return;
         }
@@ -133,13 +166,15 @@ void peer_resolve_endpoint(Peer *p) {
                         (void) waitpid(l->pid, NULL, 0);
                 }
                 close(fds[0]);
+                free(l->endpoint);
                 free(l);
                 return;
         }
         /* From here the loop owns the source, the pipe and l: a lookup still running at exit
          * is freed with the loop. */
+        lookups_running++;
         (void) sd_event_source_set_io_fd_own(l->source, true);
-        (void) sd_event_source_set_destroy_callback(l->source, free);
+        (void) sd_event_source_set_destroy_callback(l->source, lookup_free);
         (void) sd_event_source_set_floating(l->source, true);
         sd_event_source_unref(l->source);
         p->resolving = true;

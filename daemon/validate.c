@@ -106,8 +106,8 @@ bool network_name_is_valid(const char *s) {
         return strspn(s, "0123456789.") != n;
 }
 
-bool udp_port_in_use(uint16_t port) {
-        /* WireGuard listens on both families: either one taken is enough to fail. */
+int udp_port_check(uint16_t port) {
+        /* WireGuard listens on both families: either one taken (or refused) is enough. */
         for (int family = AF_INET; ; family = AF_INET6) {
                 int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
                 if (fd >= 0) {
@@ -125,12 +125,12 @@ bool udp_port_in_use(uint16_t port) {
                                 sa.in6 = (struct sockaddr_in6) { .sin6_family = AF_INET6, .sin6_port = htons(port) };
                                 len = sizeof(sa.in6);
                         }
-                        bool taken = bind(fd, (struct sockaddr *) &sa, len) < 0 && errno == EADDRINUSE;
+                        int r = bind(fd, (struct sockaddr *) &sa, len) < 0 ? -errno : 0;
                         close(fd);
-                        if (taken)
-                                return true;
+                        if (r == -EADDRINUSE || r == -EACCES)
+                                return r;
                 }
                 if (family == AF_INET6)
-                        return false;
+                        return 0;
         }
 }

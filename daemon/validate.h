@@ -14,6 +14,8 @@ bool endpoint_is_valid(const char *s);
 bool dns_entry_is_valid(const char *s);
 /* Network names: 1-64 printable characters, [A-Za-z0-9_.@+-] and spaces inside. */
 bool network_name_is_valid(const char *s);
-/* Is this UDP port bound by some socket of this network namespace, IPv4 or IPv6? (A test
- * bind, given up at once.) */
-bool udp_port_in_use(uint16_t port);
+/* Can the device listen on this UDP port? A test bind with wgnetd's own privileges (what
+ * the kernel checks for a WireGuard device, and what wireguard-go inherits), given up at
+ * once: 0, -EADDRINUSE (some socket of this network namespace has it, IPv4 or IPv6) or
+ * -EACCES (below 1024 without CAP_NET_BIND_SERVICE). */
+int udp_port_check(uint16_t port);

@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <linux/capability.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "config.h"
 #include "peer.h"
 #include "test.h"
@@ -99,7 +106,9 @@ TEST(config_file) {
         ASSERT_EQ(c.backend, WG_BACKEND_USERSPACE);
 
         static const char *const bad[] = { "Bogus=1\n", "TickSeconds=0\n", "TickSeconds=abc\n", "Backend=magic\n",
-                                           "StateDirectory=relative\n", "no equals sign\n" };
+                                           "StateDirectory=relative\n", "no equals sign\n",
+                                           "Backend=kernel\nBackend=userspace\n", "UserspaceImplementation=\n",
+                                           "TickSeconds=\n" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 FILE *f = fopen(path, "we");
                 fputs(bad[i], f);
@@ -107,11 +116,61 @@ TEST(config_file) {
                 if (config_parse_file(path, true, &c) >= 0)
                         TEST_FAIL("accepted '%s'", bad[i]);
         }
+        /* a line too long is refused, not split into lines of which the tail could count */
+        FILE *lf = fopen(path, "we");
+        fputs("# ", lf);
+        for (int i = 0; i < 5000; i++)
+                fputc('x', lf);
+        fputs("TickSeconds=1\n", lf);
+        fclose(lf);
+        ASSERT_ERR(config_parse_file(path, true, &c), EINVAL);
         ASSERT_OK(config_parse_file("/nonexistent/wgnetd.conf", false, &c));
         ASSERT_TRUE(config_parse_file("/nonexistent/wgnetd.conf", true, &c) < 0);
         unlink(path);
         free(c.state_dir);
         free(c.userspace_binary);
+}
+
+/* The listen port check: a port some socket holds, a free one, and one below 1024 without
+ * CAP_NET_BIND_SERVICE (in a child that drops it, as wgnetd.service runs). */
+TEST(udp_port_check) {
+        int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+        socklen_t len = sizeof(sa);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+        ASSERT_TRUE(getsockname(fd, (struct sockaddr *) &sa, &len) == 0);
+        uint16_t port = ntohs(sa.sin6_port);
+        ASSERT_EQ(udp_port_check(port), -EADDRINUSE);
+        close(fd);
+        ASSERT_EQ(udp_port_check(port), 0);
+
+        if (geteuid() != 0)
+                return;
+        pid_t pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+                struct __user_cap_data_struct d[2];
+                if (syscall(SYS_capget, &h, d) < 0)
+                        _exit(2);
+                d[CAP_NET_BIND_SERVICE / 32].effective &= ~(1u << (CAP_NET_BIND_SERVICE % 32));
+                if (syscall(SYS_capset, &h, d) < 0)
+                        _exit(2);
+                _exit(udp_port_check(80) == -EACCES ? 0 : 1);
+        }
+        int status;
+        ASSERT_TRUE(waitpid(pid, &status, 0) == pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        /* 1: this host lets everyone bind port 80 (net.ipv4.ip_unprivileged_port_start) */
+        FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+        int start = 1024;
+        if (f) {
+                if (fscanf(f, "%d", &start) != 1)
+                        start = 1024;
+                fclose(f);
+        }
+        ASSERT_EQ(WEXITSTATUS(status), start > 80 ? 0 : 1);
 }
 
 TEST_MAIN()

@@ -70,7 +70,19 @@ grep -q "debian-installed 'wgnet-exporter.socket'" "$work/control/postinst" \
 if grep -q "deb-systemd-invoke .*wgnet-exporter" "$work/control/postinst"; then
         fail "postinst starts the metrics socket, which must stay opt-in"
 fi
-echo "  $(dpkg -c "$deb" | grep -vc '/$') files, wgnetd enabled on install, the exporter socket not"
+# Purge takes /var/lib/wgnet (the database and the key to its secrets); a remove keeps it.
+# The script is run against a scratch tree: /var/lib/wgnet is rewritten to point into it.
+[ -x "$work/control/postrm" ] || fail "the package has no postrm"
+mkdir -p "$work/fake/var/lib/wgnet" && touch "$work/fake/var/lib/wgnet/wgnet.db"
+# only wgnet's own block: debhelper's snippets would act on this host's systemd
+awk '/^if \[ "\$1" = "purge" \]; then$/ { on = 1 } on { print } on && /^fi$/ { exit }' "$work/control/postrm" \
+        | sed "s|/var/lib/wgnet|$work/fake/var/lib/wgnet|g" > "$work/postrm-test"
+grep -q "$work/fake/var/lib/wgnet" "$work/postrm-test" || fail "postrm does not name /var/lib/wgnet"
+sh "$work/postrm-test" remove
+[ -e "$work/fake/var/lib/wgnet/wgnet.db" ] || fail "postrm remove deleted the state"
+sh "$work/postrm-test" purge
+[ ! -e "$work/fake/var/lib/wgnet" ] || fail "postrm purge left /var/lib/wgnet"
+echo "  $(dpkg -c "$deb" | grep -vc '/$') files, wgnetd enabled on install, the exporter socket not, purge removes the state"
 
 echo "== the unit"
 sed "s|/usr/sbin/wgnetd|$root/usr/sbin/wgnetd|" "$root/lib/systemd/system/wgnetd.service" > "$work/wgnetd.service"

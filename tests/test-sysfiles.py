@@ -186,6 +186,13 @@ def test_unit(unit):
     check("unit: /run/wireguard writable", one.get("RuntimeDirectory") == "wireguard" or
           "/run/wireguard" in " ".join(s.get("ReadWritePaths", [])))
     check("unit: /dev/net/tun allowed", "/dev/net/tun rw" in s.get("DeviceAllow", []))
+    # wireguard-go outlives a stop or restart of wgnetd (its devices keep their traffic)
+    check("unit: KillMode=process", one.get("KillMode") == "process", one.get("KillMode"))
+    # the forwarding switches are written through /proc/sys, which ProcSubset=pid hides
+    fwd = " ".join(s.get("ReadWritePaths", []))
+    check("unit: forwarding switches writable, /proc/sys not hidden",
+          "/proc/sys/net/ipv4/ip_forward" in fwd and "/proc/sys/net/ipv6/conf/all/forwarding" in fwd
+          and one.get("ProcSubset", "all") != "pid", one.get("ProcSubset"))
 
     sa = shutil.which("systemd-analyze")
     if not sa:
