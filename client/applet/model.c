@@ -118,6 +118,7 @@ static void objects_add(GVariant *objects) {
 }
 
 static void clear_model(void) {
+        applet.loaded = FALSE;
         applet.current = NULL;
         applet.detail = NULL;
         gtk_filter_list_model_set_model(applet.filter_model, NULL);
@@ -127,13 +128,26 @@ static void clear_model(void) {
 }
 
 
+static void load(void);
+static bool daemon_on_bus;
+
+/* A failed first load (a daemon busy at its start, a timeout) is tried again, every 5 s,
+ * while the daemon is on the bus; before, the window stayed empty until a restart. */
+static gboolean load_again(gpointer data) {
+        if (!applet.loaded && daemon_on_bus)
+                load();
+        return G_SOURCE_REMOVE;
+}
+
 static void loaded(GObject *source, GAsyncResult *res, gpointer data) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = g_dbus_connection_call_finish(applet.bus, res, &error);
 
         if (!reply) {
-                if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
                         applet_call_failed("list the networks", error);
+                        g_timeout_add_seconds(5, load_again, NULL);
+                }
                 return;
         }
         g_autoptr(GVariant) objects = g_variant_get_child_value(reply, 0);
@@ -261,11 +275,13 @@ static void subscribe(const char *iface, const char *member, const char *path) {
 }
 
 static void daemon_appeared(GDBusConnection *bus, const char *name, const char *owner, gpointer data) {
+        daemon_on_bus = true;
         clear_model();
         load();
 }
 
 static void daemon_vanished(GDBusConnection *bus, const char *name, gpointer data) {
+        daemon_on_bus = false;
         if (!bus) {
                 gtk_label_set_text(applet.empty_label, "Cannot connect to the system bus.");
                 return;
