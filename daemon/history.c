@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <sys/timex.h>
+#include <unistd.h>
+
 #include "db.h"
 #include "hashmap.h"
 #include "history.h"
@@ -29,7 +32,22 @@ struct History {
          * CLOCK_BOOTTIME counted since anchor_boot (prune_now). */
         bool anchored, clock_warned;
         uint64_t anchor_sec, anchor_boot;
+        bool (*clock_synchronized)(void);
 };
+
+/* Is the wall clock synchronized (NTP)? The kernel says so unless the sandbox forbids
+ * asking (ProtectClock= filters adjtimex), then systemd-timesyncd's flag file does. */
+static bool clock_synchronized(void) {
+        struct timex tx = { 0 };
+        int r = adjtimex(&tx);
+        if (r >= 0)
+                return r != TIME_ERROR && !(tx.status & STA_UNSYNC);
+        return access("/run/systemd/timesync/synchronized", F_OK) == 0;
+}
+
+void history_set_clock_check(History *h, bool (*synchronized)(void)) {
+        h->clock_synchronized = synchronized;
+}
 
 static const uint64_t level_step[2] = { HISTORY_FINE_STEP, HISTORY_COARSE_STEP };
 
@@ -40,6 +58,7 @@ int history_new(Manager *m, History **ret) {
         if (!h)
                 return -ENOMEM;
         h->manager = m;
+        h->clock_synchronized = clock_synchronized;
         h->keep[0] = (uint64_t) m->config.history_fine_days * SEC_PER_DAY;
         h->keep[1] = (uint64_t) m->config.history_coarse_days * SEC_PER_DAY;
         h->last = hashmap_new(uint64_hash_func, uint64_equal_func);
@@ -131,6 +150,15 @@ static uint64_t prune_now(History *h, uint64_t sec, uint64_t boot) {
         uint64_t bound = h->anchor_sec + (boot - h->anchor_boot) / USEC_PER_SEC;
         if (sec <= bound)
                 return sec;
+        /* Ahead, and synchronized: the clock was behind before (a start before NTP, a
+         * machine without a hardware clock), it is right now. */
+        if (sec - bound > 3600 && h->clock_synchronized && h->clock_synchronized()) {
+                log_info("The clock is synchronized: the transfer history is pruned by it again");
+                h->anchor_sec = sec;
+                h->anchor_boot = boot;
+                h->clock_warned = false;
+                return sec;
+        }
         if (sec - bound > 3600 && !h->clock_warned) {
                 log_warning("The clock jumped %" PRIu64 " s ahead: the transfer history is pruned only as "
                             "the time since the start passes", sec - bound);
@@ -146,8 +174,9 @@ static void anchor(History *h, uint64_t sec, uint64_t boot, uint64_t newest) {
         h->anchor_boot = boot;
         h->anchored = true;
         /* Every row expired by the clock is either a long time off or a clock far ahead:
-         * keep them, and let the prune's now start at the newest row. */
-        if (newest > 0 && sec > newest + keep) {
+         * unless NTP vouches for the clock, keep them, and let the prune's now start at the
+         * newest row. */
+        if (newest > 0 && sec > newest + keep && !(h->clock_synchronized && h->clock_synchronized())) {
                 log_warning("The clock is %" PRIu64 " days past the newest transfer history: the history "
                             "is pruned only as the time since the start passes", (sec - newest) / SEC_PER_DAY);
                 h->anchor_sec = newest;

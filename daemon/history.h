@@ -9,9 +9,11 @@
  * after a failed tick) takes its baselines from those recorded counters, so the bytes moved
  * while wgnetd was stopped count too; a peer never recorded starts from the device's
  * counters as found. Old buckets are pruned once an hour, by a clock that advances no
- * faster than CLOCK_BOOTTIME: a wall clock set far ahead does not empty the history. Retention: HistoryRetention5Min= / HistoryRetentionHourly= (days) in the config
+ * faster than CLOCK_BOOTTIME: a wall clock set far ahead does not empty the history (one
+ * that jumped ahead while NTP says it is synchronized is trusted again). Retention: HistoryRetention5Min= / HistoryRetentionHourly= (days) in the config
  * file; 0 turns a level off, both 0 turn history off. */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "db-history.h"
@@ -32,6 +34,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(History *, history_free)
 /* One sample of every peer of every active network; now in µs since the epoch, boot
  * CLOCK_BOOTTIME in µs. */
 int history_sample(History *h, uint64_t now, uint64_t boot);
+
+/* Tests: how the prune asks whether the wall clock is synchronized (NTP); by default the
+ * kernel, or systemd-timesyncd's flag file. */
+void history_set_clock_check(History *h, bool (*synchronized)(void));
 
 /* Points from since (µs since the epoch) on, step µs wide (0: the level's own bucket;
  * rounded up to a multiple of it). The level is the 5-minute one when it still covers

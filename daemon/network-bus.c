@@ -251,8 +251,14 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 log_error("%s: cannot update the network: %s", n->name, strerror(-r));
                 if (network_restore(n, &before) < 0)
                         log_error("%s: cannot restore the settings in memory; restart wgnetd", n->name);
-                else if (n->active && network_apply(n, false) < 0)
-                        log_warning("%s: cannot put the device back yet; the reconcile retries", n->ifname);
+                else if (n->active) {
+                        /* MTU 0 leaves the device's as it is: one set by this Update goes
+                         * back to WireGuard's default by hand. */
+                        if (n->mtu == 0 && old_mtu == 0 && opts[NETOPT_MTU].set && opts[NETOPT_MTU].u != 0)
+                                (void) wg_backend_link_set_mtu(n->manager->backend, n->ifname, WG_DEFAULT_MTU);
+                        if (network_apply(n, false) < 0)
+                                log_warning("%s: cannot put the device back yet; the reconcile retries", n->ifname);
+                }
                 goto finish;
         }
         if (n->active && old_mtu != n->mtu && n->mtu == 0)
@@ -302,9 +308,16 @@ int network_set_active(Network *n, bool active, sd_bus_error *error) {
                 if (r < 0) {
                         sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot bring up %s: %s",
                                           n->ifname, strerror(-r));
-                        (void) network_deactivate_device(n);
+                        int q = network_deactivate_device(n);
+                        if (q < 0) {
+                                /* A half-made device that cannot be taken down stays in the
+                                 * reconcile's hands: the network stays active, retried. */
+                                log_error("%s: cannot take the half-made %s down again (%s): the network stays "
+                                          "active and the reconcile retries", n->name, n->ifname, strerror(-q));
+                                return r;
+                        }
                         n->active = false;
-                        int q = db_begin(m->db);
+                        q = db_begin(m->db);
                         if (q >= 0)
                                 q = network_save(n, NULL);
                         if (q >= 0)

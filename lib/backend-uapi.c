@@ -119,34 +119,80 @@ static int pid_in_our_netns(pid_t pid) {
         return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
 }
 
-/* Did pid start after the socket file sock was made? Then it cannot have bound it: the
- * binder exited and its PID went to another process. */
-static bool pid_started_after(pid_t pid, const struct stat *sock) {
-        char path[64], buf[1024];
-        unsigned long long start_ticks;
-        struct timespec real, boot;
+/* The inode of the socket that listens on path, from this namespace's /proc/net/unix; 0
+ * when none does. */
+static unsigned long listener_inode(const char *path) {
+        _cleanup_(fclosep) FILE *f = fopen("/proc/net/unix", "re");
+        char line[PATH_MAX + 128];
+        unsigned long found = 0;
 
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        _cleanup_(closep) int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (!f)
+                return 0;
+        while (!found && fgets(line, sizeof(line), f)) {
+                unsigned long flags, inode;
+                unsigned type, state;
+                int n = 0;
+                /* Num RefCount Protocol Flags Type St Inode Path */
+                if (sscanf(line, "%*s %*s %*s %lx %x %x %lu %n", &flags, &type, &state, &inode, &n) < 4 || n == 0)
+                        continue;
+                char *name = line + n;
+                name[strcspn(name, "\n")] = 0;
+                if ((flags & 0x10000) && streq(name, path))     /* __SO_ACCEPTCON: listening */
+                        found = inode;
+        }
+        return found;
+}
+
+/* Does pid hold that socket? The implementation keeps its listening socket open for its
+ * whole life (a daemonized one inherits it from the binder that exited): holding it is
+ * what makes a process the implementation, whatever its PID was before. A PID that went to
+ * another process since never passes. */
+static bool pid_holds_socket(pid_t pid, unsigned long inode) {
+        char path[64], want[64];
+
+        if (pid <= 0 || inode == 0)
                 return false;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        if (n <= 0)
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
+        snprintf(want, sizeof(want), "socket:[%lu]", inode);
+        DIR *d = opendir(path);
+        if (!d)
                 return false;
-        buf[n] = 0;
-        /* after the command's closing parenthesis: state, then field 22 is the 20th */
-        const char *q = strrchr(buf, ')');
-        if (!q || sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                         &start_ticks) != 1)
-                return false;
-        long hz = sysconf(_SC_CLK_TCK);
-        clock_gettime(CLOCK_REALTIME, &real);
-        clock_gettime(CLOCK_BOOTTIME, &boot);
-        if (hz <= 0)
-                return false;
-        /* wall-clock seconds: boot time + start; one second of slack for the tick's grain */
-        double started = (double) real.tv_sec - (double) boot.tv_sec + (double) start_ticks / (double) hz;
-        return started > (double) sock->st_ctim.tv_sec + 1.0;
+        bool found = false;
+        for (struct dirent *de; !found && (de = readdir(d));) {
+                char target[64];
+                if (de->d_name[0] == '.')
+                        continue;
+                ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+                if (k <= 0)
+                        continue;
+                target[k] = 0;
+                found = streq(target, want);
+        }
+        closedir(d);
+        return found;
+}
+
+/* A process that holds that socket, 0 if none is found (every process of /proc is looked
+ * at: only for a device this daemon did not start). */
+static pid_t find_socket_holder(unsigned long inode) {
+        DIR *d = opendir("/proc");
+        pid_t found = 0;
+
+        if (!d || inode == 0) {
+                if (d)
+                        closedir(d);
+                return 0;
+        }
+        for (struct dirent *de; !found && (de = readdir(d));) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+                if (*end || pid <= 0 || pid == getpid())
+                        continue;
+                if (pid_holds_socket((pid_t) pid, inode))
+                        found = (pid_t) pid;
+        }
+        closedir(d);
+        return found;
 }
 
 /* Connect to the socket of ifname. -ENODEV if nobody listens, -EADDRINUSE if the listener
@@ -178,10 +224,11 @@ static int uapi_open(WgBackend *b, const char *ifname, int *ret_fd, pid_t *ret_p
         }
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0)
                 return negative_errno();
-        struct stat st;
-        if (cred.pid > 0 && stat(sa.sun_path, &st) >= 0 && pid_started_after(cred.pid, &st))
-                cred.pid = 0;
         r = pid_in_our_netns(cred.pid);
+        /* In another namespace, unless it is not the implementation at all: the binder of a
+         * daemonized one exited and its PID went to some other process. */
+        if (r == 0 && !pid_holds_socket(cred.pid, listener_inode(sa.sun_path)))
+                r = -ESRCH;
         if (r < 0) {
                 cred.pid = 0;
                 /* The binder is gone: the device is ours when its tun link is in our
@@ -571,10 +618,27 @@ static int uapi_delete(WgBackend *b, const char *ifname) {
         if (c && (pid == 0 || pid == c->pid)) {
                 pid = c->pid;
                 pidfd = c->pidfd;
-        } else if (pid > 0) {
-                pidfd = proc_open(pid);
-                if (pidfd < 0 && pidfd != -ESRCH && pidfd != PROC_NO_PIDFD)
-                        return pidfd;
+        } else {
+                /* Not started here: signalled only while it holds the listening socket,
+                 * checked after its pidfd is open (a PID reused before that is caught by the
+                 * check, one reused after cannot get the signal). The socket's PID may be a
+                 * daemonized implementation's exited binder: then the holder is looked for. */
+                unsigned long inode = socket_path(b, ifname, &sa) >= 0 ? listener_inode(sa.sun_path) : 0;
+                for (int attempt = 0; attempt < 2; attempt++) {
+                        if (attempt == 1)
+                                pid = find_socket_holder(inode);
+                        if (pid <= 0)
+                                continue;
+                        pidfd = proc_open(pid);
+                        if (pidfd < 0 && pidfd != -ESRCH && pidfd != PROC_NO_PIDFD)
+                                return pidfd;
+                        if (pidfd != -ESRCH && pid_holds_socket(pid, inode))
+                                break;
+                        if (pidfd >= 0)
+                                close(pidfd);
+                        pidfd = -EBADF;
+                        pid = 0;
+                }
                 if (pidfd >= 0)
                         own_pidfd = pidfd;
         }
@@ -585,9 +649,9 @@ static int uapi_delete(WgBackend *b, const char *ifname) {
         if (r < 0 && r != -ENODEV)
                 return r;
         if (pid == 0) {
-                /* Not ours and its process unknown (a daemonized one whose binder exited):
-                 * never signal a PID that may have gone to another process; wait until the
-                 * socket stops answering. */
+                /* No process is known to hold the socket (it is exiting, or its listener
+                 * cannot be seen from here): never signal a PID that is not known to be
+                 * it; wait until the socket stops answering. */
                 uint64_t end = now_msec() + UAPI_STOP_TIMEOUT_MSEC;
                 for (;;) {
                         _cleanup_(closep) int t = -EBADF;

@@ -74,6 +74,8 @@ int wg_backend_link_ifindex(WgBackend *b, const char *ifname, uint32_t *ret);
 int wg_backend_link_set_up(WgBackend *b, const char *ifname, bool up);
 int wg_backend_link_is_up(WgBackend *b, const char *ifname);
 int wg_backend_link_set_mtu(WgBackend *b, const char *ifname, uint32_t mtu);
+/* The MTU a new WireGuard device gets (the kernel module's and wireguard-go's default). */
+#define WG_DEFAULT_MTU 1420
 /* Adding an address or route that exists is not an error; removing a missing one neither. */
 int wg_backend_addr_add(WgBackend *b, const char *ifname, const IpPrefix *a);
 int wg_backend_addr_del(WgBackend *b, const char *ifname, const IpPrefix *a);

@@ -16,6 +16,14 @@
 #define SEC UINT64_C(1000000)
 #define T0 (UINT64_C(1800000000) * SEC)         /* a multiple of an hour */
 
+static bool clock_unsynchronized(void) {
+        return false;
+}
+
+static bool clock_synchronized(void) {
+        return true;
+}
+
 typedef struct Fixture {
         char dir[64];
         Manager *m;
@@ -48,6 +56,7 @@ static void fixture_setup(Fixture *f, int fine_days, int coarse_days) {
                 f->peers[i] = p;
         }
         ASSERT_OK(history_new(f->m, &f->m->history));
+        history_set_clock_check(f->m->history, clock_unsynchronized);
 }
 
 static void fixture_done(Fixture *f) {
@@ -252,6 +261,7 @@ TEST(failed_tick_does_not_count_twice) {
 static void restart(Fixture *f) {
         f->m->history = history_free(f->m->history);
         ASSERT_OK(history_new(f->m, &f->m->history));
+        history_set_clock_check(f->m->history, clock_unsynchronized);
 }
 
 static uint64_t sum_rx(Fixture *f, unsigned peer, uint64_t now) {
@@ -344,6 +354,27 @@ TEST(start_with_clock_past_every_row_keeps_them) {
         set(f.peers[0], 130, 130);
         ASSERT_OK(history_sample(f.m->history, T0 + later + 3 * 86400 * SEC, 3 * 86400 * SEC + 5 * SEC));
         ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_coarse WHERE bucket = 1800000000"), 0);
+        fixture_done(&f);
+}
+
+/* Started with a clock behind (before NTP, no hardware clock), then synchronized: the jump
+ * ahead is trusted, and the retention holds by the wall clock again. */
+TEST(clock_synchronized_after_a_late_start) {
+        Fixture f = { 0 };
+        const uint64_t jump = 30 * 86400 * SEC;
+
+        fixture_setup(&f, 1, 2);
+        set(f.peers[0], 0, 0);
+        ASSERT_OK(history_sample(f.m->history, T0, T0));
+        set(f.peers[0], 100, 100);
+        ASSERT_OK(history_sample(f.m->history, T0 + 60 * SEC, T0 + 60 * SEC));
+        history_set_clock_check(f.m->history, clock_synchronized);
+        set(f.peers[0], 150, 150);
+        ASSERT_OK(history_sample(f.m->history, T0 + jump + 3600 * SEC, T0 + 120 * SEC));
+        /* 30 days ahead, trusted: the first day's rows are past both retentions */
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine WHERE bucket = 1800000000"), 0);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_coarse WHERE bucket = 1800000000"), 0);
+        ASSERT_EQ(sum_rx(&f, 0, T0 + jump + 4000 * SEC), 50);
         fixture_done(&f);
 }
 
