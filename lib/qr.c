@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io-util.h"
 #include "keys.h"
 #include "macro.h"
 #include "qr.h"
@@ -311,32 +312,6 @@ static int qr_render_any(QrFormat format, const char *text, QrEcLevel level, uin
         return 0;
 }
 
-static int write_full(int fd, const void *p, size_t n) {
-        for (const uint8_t *b = p; n > 0;) {
-                ssize_t k = write(fd, b, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return -EIO;
-                b += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
-static int read_full(int fd, void *p, size_t n) {
-        for (uint8_t *b = p; n > 0;) {
-                ssize_t k = read(fd, b, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return -EIO;
-                b += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 int qr_render_in_child(QrFormat format, const char *text, QrEcLevel level, uint8_t **ret, size_t *ret_size) {
         int fds[2];
         int64_t head[2];        /* the result, the size */
@@ -362,14 +337,14 @@ int qr_render_in_child(QrFormat format, const char *text, QrEcLevel level, uint8
                 r = qr_render_any(format, text, level, &data, &size);
                 head[0] = r;
                 head[1] = r < 0 ? 0 : (int64_t) size;
-                if (write_full(fds[1], head, sizeof(head)) < 0 || (r >= 0 && write_full(fds[1], data, size) < 0))
+                if (write_all(fds[1], head, sizeof(head)) < 0 || (r >= 0 && write_all(fds[1], data, size) < 0))
                         r = -EIO;
                 free(data);
                 _exit(r < 0 ? 1 : 0);
         }
         close(fds[1]);
         uint8_t *data = NULL;
-        r = read_full(fds[0], head, sizeof(head));
+        r = read_exact(fds[0], head, sizeof(head));
         if (r >= 0 && head[0] < 0)
                 r = head[0] >= -4095 ? (int) head[0] : -EIO;
         else if (r >= 0 && (head[1] < 0 || (uint64_t) head[1] > SIZE_MAX - 1))
@@ -381,7 +356,7 @@ int qr_render_in_child(QrFormat format, const char *text, QrEcLevel level, uint8
                         r = -ENOMEM;
         }
         if (r >= 0) {
-                r = read_full(fds[0], data, (size_t) head[1]);
+                r = read_exact(fds[0], data, (size_t) head[1]);
                 if (r < 0)
                         wg_wipe_free(data, (size_t) head[1] + 1);
         }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "io-util.h"
 #include "macro.h"
 #include "secretbox.h"
 
@@ -81,38 +82,6 @@ fail:
         if (out && out_size > 0)
                 sodium_memzero(out, out_size);
         return r;
-}
-
-static int read_exact(int fd, uint8_t *buf, size_t n) {
-        size_t done = 0;
-
-        while (done < n) {
-                ssize_t k = read(fd, buf + done, n - done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        return -EBADMSG;        /* shorter than it said */
-                done += (size_t) k;
-        }
-        return 0;
-}
-
-static int write_all(int fd, const uint8_t *buf, size_t n) {
-        size_t done = 0;
-
-        while (done < n) {
-                ssize_t k = write(fd, buf + done, n - done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                done += (size_t) k;
-        }
-        return 0;
 }
 
 static int key_read_fd(int fd, uint8_t ret_key[SECRETBOX_KEY_LEN]) {

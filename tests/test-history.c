@@ -308,17 +308,23 @@ TEST(bytes_moved_while_stopped_count) {
         fixture_done(&f);
 }
 
+/* Retention 1 day (5-minute) and 2 days (hourly); peer 0 moved 100 bytes each way in the
+ * first minute at T0, with the wall clock and CLOCK_BOOTTIME in step. */
+static void first_minute(Fixture *f) {
+        fixture_setup(f, 1, 2);
+        set(f->peers[0], 0, 0);
+        ASSERT_OK(history_sample(f->m->history, T0, T0));
+        set(f->peers[0], 100, 100);
+        ASSERT_OK(history_sample(f->m->history, T0 + 60 * SEC, T0 + 60 * SEC));
+}
+
 /* The wall clock set 400 days ahead while running: nothing is pruned until the time the
  * system counted (CLOCK_BOOTTIME) passes the retention. */
 TEST(clock_jump_ahead_keeps_history) {
         Fixture f = { 0 };
         const uint64_t jump = 400 * 86400 * SEC;
 
-        fixture_setup(&f, 1, 2);
-        set(f.peers[0], 0, 0);
-        ASSERT_OK(history_sample(f.m->history, T0, T0));
-        set(f.peers[0], 100, 100);
-        ASSERT_OK(history_sample(f.m->history, T0 + 60 * SEC, T0 + 60 * SEC));
+        first_minute(&f);
         set(f.peers[0], 150, 150);
         ASSERT_OK(history_sample(f.m->history, T0 + jump + 3600 * SEC, T0 + 120 * SEC));
         ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine WHERE bucket = 1800000000"), 1);
@@ -339,11 +345,7 @@ TEST(start_with_clock_past_every_row_keeps_them) {
         Fixture f = { 0 };
         const uint64_t later = 400 * 86400 * SEC;
 
-        fixture_setup(&f, 1, 2);
-        set(f.peers[0], 0, 0);
-        ASSERT_OK(history_sample(f.m->history, T0, T0));
-        set(f.peers[0], 100, 100);
-        ASSERT_OK(history_sample(f.m->history, T0 + 60 * SEC, T0 + 60 * SEC));
+        first_minute(&f);
 
         restart(&f);                            /* a new boot: CLOCK_BOOTTIME from 0 */
         ASSERT_OK(history_sample(f.m->history, T0 + later, 5 * SEC));
@@ -363,11 +365,7 @@ TEST(clock_synchronized_after_a_late_start) {
         Fixture f = { 0 };
         const uint64_t jump = 30 * 86400 * SEC;
 
-        fixture_setup(&f, 1, 2);
-        set(f.peers[0], 0, 0);
-        ASSERT_OK(history_sample(f.m->history, T0, T0));
-        set(f.peers[0], 100, 100);
-        ASSERT_OK(history_sample(f.m->history, T0 + 60 * SEC, T0 + 60 * SEC));
+        first_minute(&f);
         history_set_clock_check(f.m->history, clock_synchronized);
         set(f.peers[0], 150, 150);
         ASSERT_OK(history_sample(f.m->history, T0 + jump + 3600 * SEC, T0 + 120 * SEC));
