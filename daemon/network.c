@@ -449,8 +449,11 @@ int network_apply(Network *n, bool log_repairs) {
         for (size_t i = 0; i < have->n_peers; i++)
                 (void) hashmap_put(device_peers, have->peers[i].public_key, &have->peers[i]);
 
+        uint64_t now = now_usec();
         for (Peer *p = n->peers; p; p = p->next) {
-                if (!p->enabled)
+                /* An expired peer is off the device from its expiry on, also when the policy
+                 * tick that disables it has not run yet (a start, the same tick). */
+                if (!p->enabled || (p->expires_at > 0 && now >= p->expires_at))
                         continue;
                 WgPeer *hp = hashmap_remove(device_peers, p->public_key);
                 WgPeer candidate = {0};
@@ -516,8 +519,14 @@ int network_apply(Network *n, bool log_repairs) {
         HASHMAP_FOREACH(extra, device_peers, it) {
                 char key[WG_KEY_B64_SIZE];
                 wg_key_to_base64(key, extra->public_key);
-                if (log_repairs && logged++ < REPAIRS_LOGGED_MAX)
-                        log_notice("%s: removing unknown peer %s", n->ifname, key);
+                Peer *known = hashmap_get(n->peers_by_key, extra->public_key);
+                if (log_repairs && logged++ < REPAIRS_LOGGED_MAX) {
+                        if (known)
+                                log_notice("%s: removing peer '%s', %s", n->ifname, known->name,
+                                           known->enabled ? "expired" : "disabled");
+                        else
+                                log_notice("%s: removing unknown peer %s", n->ifname, key);
+                }
                 WgPeer *wp = wg_device_add_peer(want, extra->public_key);
                 if (!wp)
                         return -ENOMEM;
