@@ -99,8 +99,10 @@ void applet_detail_update(void) {
 
 void applet_show_detail(WgPeerItem *p) {
         applet.detail = p;
-        if (!p->history)
-                wg_peer_item_add_sample(p, g_get_monotonic_time(), p->rx, p->tx);
+        /* the counters as of the GetStats that read them, not as of now: a rate from that
+         * sample to the next is then over the time that really passed */
+        if (!p->history && p->counters_time)
+                wg_peer_item_add_sample(p, p->counters_time, p->rx, p->tx);
         applet_detail_update();
         gtk_stack_set_visible_child_name(applet.stack, "detail");
         gtk_widget_queue_draw(GTK_WIDGET(applet.chart));

@@ -37,6 +37,7 @@ struct _WgPeerItem {
         guint16 keepalive;
         gboolean online, enabled, has_psk, private_key_stored, rotation_pending;
         guint64 last_handshake, rx, tx, created_at, expires_at;
+        gint64 counters_time;           /* monotonic µs of the GetStats that gave rx, tx; 0 = none */
         guint64 rotation_deadline, last_rotation;       /* µs since the epoch */
         guint64 rotation_interval, grace_period;        /* seconds */
         char *rotation_kind;

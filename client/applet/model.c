@@ -203,6 +203,14 @@ static void on_signal(GDBusConnection *bus, const char *sender, const char *path
                                 wg_peer_item_bump(p);
                                 if (p == applet.detail)
                                         applet_detail_update();
+                                /* the filter and sort models do not watch the items' names */
+                                g_autoptr(GVariant) name = g_variant_lookup_value(changed, "Name", NULL);
+                                if (name) {
+                                        gtk_filter_changed(GTK_FILTER(applet.filter), GTK_FILTER_CHANGE_DIFFERENT);
+                                        GtkSorter *sorter = gtk_column_view_get_sorter(applet.peer_view);
+                                        if (sorter)
+                                                gtk_sorter_changed(sorter, GTK_SORTER_CHANGE_DIFFERENT);
+                                }
                         }
                 } else if (strcmp(changed_iface, WGNET_NETWORK_IFACE) == 0) {
                         WgNetItem *n = g_hash_table_lookup(applet.nets_by_path, path);
@@ -327,6 +335,7 @@ static void stats_done(GObject *source, GAsyncResult *res, gpointer data) {
                 p->last_handshake = handshake;
                 p->rx = rx;
                 p->tx = tx;
+                p->counters_time = now;
                 p->online = online;
                 if (g_strcmp0(endpoint, p->endpoint) != 0) {
                         g_free(p->endpoint);
