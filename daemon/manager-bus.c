@@ -87,14 +87,27 @@ static int network_finish_create(Manager *m, Network *n, sd_bus_error *error) {
         /* An imported interface that already runs is adopted; on failure only an interface
          * this call created is removed, never a running one. */
         bool existed = n->active && wg_backend_exists(m->backend, n->ifname);
+        bool intent = false;
         int r;
 
         if (n->active) {
+                /* A crash between the device and the commit would leave an interface no
+                 * network owns: the intent, on disk first, has the next start remove it. */
+                if (!existed) {
+                        r = manager_creating_interface(m, n->ifname, true);
+                        if (r < 0) {
+                                db_rollback(m->db);
+                                return bus_reply_errno(error, r, "Cannot record the creation of %s", n->ifname);
+                        }
+                        intent = true;
+                }
                 r = network_apply(n, false);
                 if (r < 0) {
                         db_rollback(m->db);
                         if (!existed)
                                 (void) network_deactivate_device(n);
+                        if (intent)
+                                (void) manager_creating_interface(m, n->ifname, false);
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                                  "Cannot bring up interface %s: %s", n->ifname, strerror(-r));
                 }
@@ -104,9 +117,10 @@ static int network_finish_create(Manager *m, Network *n, sd_bus_error *error) {
                 db_rollback(m->db);
                 if (n->active && !existed)
                         (void) network_deactivate_device(n);
-                return r;
         }
-        return 0;
+        if (intent)
+                (void) manager_creating_interface(m, n->ifname, false);
+        return r;
 }
 
 static int check_new_network(Manager *m, const char *name, BusOption *opts, sd_bus_error *error) {

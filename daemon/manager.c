@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "bus-util.h"
@@ -287,6 +290,53 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* <state>/creating/IFNAME exists while CreateNetwork brings up an interface and has not
+ * committed its network yet (written and synced before the device step). */
+int manager_creating_interface(Manager *m, const char *ifname, bool creating) {
+        _cleanup_(freep) char *dir = NULL, *path = NULL;
+
+        if (asprintf(&dir, "%s/creating", m->config.state_dir) < 0 || asprintf(&path, "%s/%s", dir, ifname) < 0)
+                return -ENOMEM;
+        if (!creating)
+                return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        _cleanup_(closep) int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 || fsync(fd) < 0)
+                return -errno;
+        _cleanup_(closep) int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Interfaces a CreateNetwork brought up before a crash, without committing its network: no
+ * network or tunnel owns them, they go. */
+static void remove_unfinished_creations(Manager *m) {
+        _cleanup_(freep) char *dir = NULL;
+        if (asprintf(&dir, "%s/creating", m->config.state_dir) < 0)
+                return;
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        for (struct dirent *de; (de = readdir(d));) {
+                const char *ifname = de->d_name;
+                if (ifname[0] == '.')
+                        continue;
+                bool owned = manager_ifname_in_use(m, ifname, NULL);
+                if (!owned && wg_backend_exists(m->backend, ifname)) {
+                        int r = wg_backend_delete(m->backend, ifname);
+                        if (r < 0 && r != -ENODEV)
+                                log_warning("Cannot remove interface %s, left by a CreateNetwork that did not "
+                                            "finish: %s", ifname, strerror(-r));
+                        else
+                                log_notice("Removed interface %s, left by a CreateNetwork that did not finish", ifname);
+                }
+                (void) manager_creating_interface(m, ifname, false);
+        }
+        closedir(d);
+}
+
 int manager_start(Manager *m) {
         _cleanup_(freep) char *db_path = NULL;
         WgBackendOptions bopts = { .userspace_binary = m->config.userspace_binary, .userspace_log_fd = -1 };
@@ -340,6 +390,7 @@ int manager_start(Manager *m) {
         }
         log_info("Using the %s WireGuard backend", wg_backend_type_to_string(wg_backend_type(m->backend)));
 
+        remove_unfinished_creations(m);
         /* Bring the devices to what the database says before taking the name. */
         m->started_at = now_usec();
         manager_reconcile_all(m, true);

@@ -71,6 +71,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free)
 
 /* Open the database, load everything, connect to the bus, register objects, take the
  * name, reconcile every active network. */
+/* Record (creating) or forget that CreateNetwork is bringing up ifname before its commit;
+ * the next start removes an interface left recorded. */
+int manager_creating_interface(Manager *m, const char *ifname, bool creating);
 int manager_start(Manager *m);
 /* Reconcile all active networks and refresh their status (the tick). */
 void manager_reconcile_all(Manager *m, bool log_repairs);

@@ -429,6 +429,27 @@ def test_restart_keeps_everything(rig):
         assert d2[1][k]["allowed_ips"] == v["allowed_ips"] and d2[1][k]["preshared_key"] == v["preshared_key"]
 
 
+def test_unfinished_create_removed(rig):
+    """A CreateNetwork that crashed between its device and its commit left an interface and
+    the intent it wrote first: the next start removes that interface, and keeps one that a
+    network owns."""
+    stray = f"wgx{rig.tag[-5:]}"
+    rig.ns("wireguard-go", stray)                       # daemonized: its binder exits
+    wait_for(lambda: os.path.exists(f"/run/wireguard/{stray}.sock"), 5, "wireguard-go")
+    creating = os.path.join(rig.state, "creating")
+    os.makedirs(creating, exist_ok=True)
+    for name in (stray, state["ifname"]):
+        open(os.path.join(creating, name), "w").close()
+    peers = len(rig.wg_dump(state["ifname"])[1])
+    rig.restart_daemon()
+    wait_for(lambda: rig.ns("ip", "link", "show", stray, check=False).returncode != 0, 10, "the stray interface removed")
+    assert not os.path.exists(f"/run/wireguard/{stray}.sock")
+    assert len(rig.wg_dump(state["ifname"])[1]) == peers, "the network's own interface is kept"
+    assert os.listdir(creating) == []
+    with open(rig.daemon_log) as f:
+        assert f"Removed interface {stray}, left by a CreateNetwork that did not finish" in f.read()
+
+
 def test_drift_repaired(rig):
     ifn = state["ifname"]
     pub = rig.prop(state["phone"], PEER, "PublicKey")
@@ -673,7 +694,7 @@ TESTS = [test_start_empty, test_create_network, test_create_network_bad_input, t
          test_add_peer_explicit_and_conflicts, test_own_key_and_site_gateway, test_bulk_add, test_queued_add_then_conflicting_calls,
          test_values_the_config_renderer_refuses, test_bulk_add_in_chunks,
          test_update_peer_live, test_disable_enable, test_rotate_psk, test_next_addresses_and_stats, test_restart_keeps_everything,
-         test_drift_repaired, test_unprivileged_denied, test_polkit_rule_grants_group, test_one_time_network,
+         test_unfinished_create_removed, test_drift_repaired, test_unprivileged_denied, test_polkit_rule_grants_group, test_one_time_network,
          test_export_and_import, test_network_update_and_activation, test_failed_save_changes_nothing,
          test_mesh_mode_is_fixed, test_kill9_then_restart_matches,
          test_remove_and_delete]
