@@ -409,6 +409,15 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
                                      "Addresses and KeyPolicy come from the imported config");
                 goto finish;
         }
+        /* Authorized before the config is parsed: the text may be up to a bus message's
+         * 32 MiB, and anyone may call. */
+        r = manager_verify(mgr, m, error);
+        if (r == 0) {
+                r = 1;
+                goto finish;
+        }
+        if (r < 0)
+                goto finish;
         r = wgconf_parse(text, strlen(text), &c, &parse_error);
         if (r < 0) {
                 r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InvalidConfig", "Invalid config: %s",
@@ -456,13 +465,6 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
         r = check_new_network(mgr, name, opts, error);
         if (r >= 0)
                 r = network_settings_check(mgr, NULL, opts, NETWORK_CHECK_IMPORT, &s, error);
-        if (r < 0)
-                goto finish;
-        r = manager_verify(mgr, m, error);
-        if (r == 0) {
-                r = 1;
-                goto finish;
-        }
         if (r < 0)
                 goto finish;
 

@@ -297,11 +297,19 @@ static int control_hello(sd_bus_message *m, void *userdata, sd_bus_error *error)
         c->peer_id = p->id;
         mp->last_seen = now_monotonic_usec();
         coordinator_set_online(mesh, p, mp, true);
+        bool exit_changed = exit_node >= 0 && (bool) exit_node != mp->exit_node;
         member_exit_flag(mesh, p, mp, exit_node);
-        (void) refresh_endpoints(mesh, 0);
+        /* The first Hello of a connection reads the device afresh (the member's endpoint
+         * comes with the handshake just before) and tells everyone; another Hello on the
+         * same connection costs no more than a Heartbeat: no device read per call, and a
+         * list to the others only when something changed. */
+        bool first = !c->greeted;
+        c->greeted = true;
+        bool changed = refresh_endpoints(mesh, first ? 0 : 1000000);
         r = reply_welcome(m, mesh, p, NULL);
         /* Everyone, the newcomer included, gets the list; the others learn its endpoint. */
-        mesh_broadcast(mesh);
+        if (first || changed || exit_changed)
+                mesh_broadcast(mesh);
         return r < 0 ? r : 1;
 }
 

@@ -31,6 +31,7 @@ struct MeshConn {
         sd_bus_slot *slots[2];          /* the vtable and the Disconnected match */
         IpPrefix remote;                /* the member's mesh address, as a host prefix */
         uint64_t peer_id;               /* 0 until it registered or said hello */
+        bool greeted;                   /* a Hello was answered on this connection */
         MeshConn *next, *prev;
 };
 

@@ -165,7 +165,8 @@ int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, s
 
 static int peer_specs_check_one_by_one(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, Hashmap *names,
                                        Hashmap *keys, Hashmap *addrs, char ***addr_strings, size_t *n_addr_strings,
-                                       size_t *with_sites, size_t *n_with_sites, sd_bus_error *error);
+                                       size_t *with_sites, size_t *n_with_sites, size_t *n_sites_total,
+                                       sd_bus_error *error);
 
 int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd_bus_error *error) {
         /* Duplicates inside the batch through maps: a batch is checked before polkit, by
@@ -174,7 +175,7 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
         _cleanup_(hashmap_freep) Hashmap *keys = hashmap_new(key32_hash_func, key32_equal_func);
         _cleanup_(hashmap_freep) Hashmap *addrs = hashmap_new(string_hash_func, string_equal_func);
         _cleanup_(strv_freep) char **addr_strings = NULL;
-        size_t n_addr_strings = 0, *with_sites = NULL, n_with_sites = 0;
+        size_t n_addr_strings = 0, *with_sites = NULL, n_with_sites = 0, n_sites_total = 0;
         int r;
 
         /* A mesh's peers are its members: they come and go through the mesh (daemon/mesh.c). */
@@ -192,14 +193,15 @@ int peer_specs_check(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, sd
         if (!with_sites)
                 return -ENOMEM;
         r = peer_specs_check_one_by_one(n, specs, n_specs, self, names, keys, addrs, &addr_strings,
-                                        &n_addr_strings, with_sites, &n_with_sites, error);
+                                        &n_addr_strings, with_sites, &n_with_sites, &n_sites_total, error);
         free(with_sites);
         return r;
 }
 
 static int peer_specs_check_one_by_one(Network *n, PeerSpec *specs, size_t n_specs, Peer *self, Hashmap *names,
                                        Hashmap *keys, Hashmap *addrs, char ***addr_strings, size_t *n_addr_strings,
-                                       size_t *with_sites, size_t *n_with_sites, sd_bus_error *error) {
+                                       size_t *with_sites, size_t *n_with_sites, size_t *n_sites_total,
+                                       sd_bus_error *error) {
         int r;
 
         for (size_t i = 0; i < n_specs; i++) {
@@ -296,6 +298,13 @@ static int peer_specs_check_one_by_one(Network *n, PeerSpec *specs, size_t n_spe
                                                      &s->n_site_networks, error);
                         if (r < 0)
                                 return r;
+                        /* The pairs below are checked before polkit, by anyone: a bound on
+                         * the call's site networks bounds them (4,096² / 2 comparisons). */
+                        *n_sites_total += s->n_site_networks;
+                        if (*n_sites_total > PEER_BATCH_SITE_NETWORKS_MAX)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Too many site networks in one call: more than %u",
+                                                         PEER_BATCH_SITE_NETWORKS_MAX);
                         /* Overlaps need pairs: only among the (few) site gateways. */
                         for (size_t x = 0; x < *n_with_sites; x++) {
                                 size_t j = with_sites[x];

@@ -48,8 +48,10 @@ int peer_check_policy_options(const BusOption *opts, sd_bus_error *error);
 /* Apply them to p; appends the names of changed properties to changed (if not NULL). */
 void peer_apply_policy_options(Peer *p, const BusOption *opts, const char **changed, size_t *k);
 
-/* The most peers one AddPeers call may carry. */
+/* The most peers one AddPeers call may carry, and the most site networks all of them
+ * together. */
 #define PEER_BATCH_MAX 65536u
+#define PEER_BATCH_SITE_NETWORKS_MAX 4096u
 
 /* One peer to add, as read from the bus and checked. */
 typedef struct PeerSpec {

@@ -16,6 +16,8 @@ typedef enum QueryState {
 
 #define QUERY_MAX_ACTIONS 2
 #define QUERY_STALE_USEC (60 * UINT64_C(1000000))
+#define QUERIES_PER_CALLER_MAX 16
+#define QUERIES_MAX 96
 
 typedef struct Query {
         PolkitRegistry *registry;
@@ -294,6 +296,23 @@ int polkit_verify_async_all(sd_bus_message *m, const char *const *actions, size_
         if (uid == 0)
                 return 1;
 
+        /* Each pending check holds the caller's message (up to 32 MiB) and one of the 128
+         * calls dbus-daemon lets wgnetd have outstanding: a caller may have a few, all
+         * callers together fewer than that, or one caller with a prompt nobody answers
+         * could deny every other admin. */
+        size_t mine = 0, total = 0;
+        const char *sender = sd_bus_message_get_sender(m);
+        HASHMAP_FOREACH(q, registry->queries, it) {
+                if (q->state != QUERY_PENDING)
+                        continue;
+                total++;
+                if (sender && streq_ptr(sd_bus_message_get_sender(q->request), sender))
+                        mine++;
+        }
+        if (mine >= QUERIES_PER_CALLER_MAX || total >= QUERIES_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many authorizations pending%s: try again when they are answered",
+                                         mine >= QUERIES_PER_CALLER_MAX ? " for this caller" : "");
         r = start_query(m, actions, n_actions, registry);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,

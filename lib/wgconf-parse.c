@@ -267,21 +267,85 @@ static int parse_preshared_key(Parser *p, const char *v, size_t n) {
         return 0;
 }
 
-static bool peer_has_allowed_ip(const WgConfPeer *peer, const IpPrefix *a) {
-        for (size_t i = 0; i < peer->n_allowed_ips; i++)
-                if (ip_prefix_equal(&peer->allowed_ips[i], a))
-                        return true;
-        return false;
-}
+#define WGCONF_COMMENTS_MAX 256
 
 static int parse_allowed_ip_one(Parser *p, const char *e, size_t n) {
         IpPrefix a;
 
         if (ip_prefix_parse_n(e, n, true, &a) < 0)
                 return fail(p, "invalid AllowedIPs '%.*s'", QUOTE(e, n));
-        if (peer_has_allowed_ip(p->peer, &a))
-                return 0;
+        /* repeats are dropped at the end (dedup_allowed_ips): a check per entry here would
+         * make a long list quadratic */
         return wgconf_peer_add_allowed_ip(p->peer, &a);
+}
+
+static int prefix_compare(const IpPrefix *x, const IpPrefix *y) {
+        if (x->family != y->family)
+                return x->family < y->family ? -1 : 1;
+        int r = memcmp(x->addr.bytes, y->addr.bytes, x->family == AF_INET ? 4 : 16);
+        if (r != 0)
+                return r;
+        return (x->prefixlen > y->prefixlen) - (x->prefixlen < y->prefixlen);
+}
+
+static int index_compare(const void *a, const void *b, void *userdata) {
+        const IpPrefix *base = userdata;
+        size_t i = *(const size_t *) a, j = *(const size_t *) b;
+        int r = prefix_compare(&base[i], &base[j]);
+        return r != 0 ? r : (i > j) - (i < j);
+}
+
+/* Drop repeated AllowedIPs of a peer, keeping the first of each in the file's order:
+ * O(n log n) through a sorted index. */
+static int dedup_allowed_ips(WgConfPeer *peer) {
+        size_t n = peer->n_allowed_ips;
+        if (n < 2)
+                return 0;
+        _cleanup_(freep) size_t *idx = malloc(n * sizeof(size_t));
+        _cleanup_(freep) bool *drop = calloc(n, sizeof(bool));
+        if (!idx || !drop)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                idx[i] = i;
+        qsort_r(idx, n, sizeof(size_t), index_compare, peer->allowed_ips);
+        for (size_t k = 1; k < n; k++)
+                if (prefix_compare(&peer->allowed_ips[idx[k]], &peer->allowed_ips[idx[k - 1]]) == 0)
+                        drop[idx[k]] = true;    /* the later one: equal entries sort by position */
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++)
+                if (!drop[i])
+                        peer->allowed_ips[j++] = peer->allowed_ips[i];
+        peer->n_allowed_ips = j;
+        return 0;
+}
+
+static int prefix_qsort_compare(const void *a, const void *b) {
+        return prefix_compare(a, b);
+}
+
+/* The same AllowedIPs, in any order (both lists without repeats). */
+static int same_allowed_ips(const WgConfPeer *x, const WgConfPeer *y, bool *ret) {
+        size_t n = x->n_allowed_ips;
+        *ret = false;
+        if (n != y->n_allowed_ips)
+                return 0;
+        if (n == 0) {
+                *ret = true;
+                return 0;
+        }
+        _cleanup_(freep) IpPrefix *a = malloc(n * sizeof(IpPrefix));
+        _cleanup_(freep) IpPrefix *b = malloc(n * sizeof(IpPrefix));
+        if (!a || !b)
+                return -ENOMEM;
+        memcpy(a, x->allowed_ips, n * sizeof(IpPrefix));
+        memcpy(b, y->allowed_ips, n * sizeof(IpPrefix));
+        qsort(a, n, sizeof(IpPrefix), prefix_qsort_compare);
+        qsort(b, n, sizeof(IpPrefix), prefix_qsort_compare);
+        for (size_t i = 0; i < n; i++)
+                if (prefix_compare(&a[i], &b[i]) != 0)
+                        return 0;
+        *ret = true;
+        return 0;
 }
 
 static int parse_allowed_ips(Parser *p, const char *v, size_t n) {
@@ -355,11 +419,10 @@ static int merge_peer(Parser *p, WgConfPeer *first, WgConfPeer *last, unsigned l
                 return fail_at(p, line, "peer '%s' given twice with different PersistentKeepalive", b64);
         /* wg starts every [Peer] by replacing the allowed IPs: the last block's list would
          * be the peer's, not the two together. Only the same list (in any order) merges. */
-        bool same = true;
-        for (size_t k = 0; same && k < last->n_allowed_ips; k++)
-                same = peer_has_allowed_ip(first, &last->allowed_ips[k]);
-        for (size_t k = 0; same && k < first->n_allowed_ips; k++)
-                same = peer_has_allowed_ip(last, &first->allowed_ips[k]);
+        bool same;
+        int r = same_allowed_ips(first, last, &same);
+        if (r < 0)
+                return r;
         if (!same)
                 return fail_at(p, line, "peer '%s' given twice with different AllowedIPs (wg would keep only "
                                "the last one's)", b64);
@@ -375,13 +438,6 @@ static int merge_peer(Parser *p, WgConfPeer *first, WgConfPeer *last, unsigned l
         if (!first->has_persistent_keepalive && last->has_persistent_keepalive) {
                 first->has_persistent_keepalive = true;
                 first->persistent_keepalive = last->persistent_keepalive;
-        }
-        for (size_t k = 0; k < last->n_allowed_ips; k++) {
-                if (peer_has_allowed_ip(first, &last->allowed_ips[k]))
-                        continue;
-                int r = wgconf_peer_add_allowed_ip(first, &last->allowed_ips[k]);
-                if (r < 0)
-                        return r;
         }
 
         free(last->name);
@@ -504,8 +560,10 @@ static int parse_comment(Parser *p, const char *s, size_t n) {
         switch (p->section) {
         case SECTION_NONE:
                 /* kept to be shown again; one that could not be (not UTF-8, control
-                 * characters) is dropped, as wg drops every comment */
-                if (!wgconf_text_valid(s, n))
+                 * characters) is dropped, as wg drops every comment, and so is any beyond
+                 * the first WGCONF_COMMENTS_MAX (a file of nothing but comments would
+                 * otherwise cost an allocation per line) */
+                if (!wgconf_text_valid(s, n) || p->conf->n_comments >= WGCONF_COMMENTS_MAX)
                         return 0;
                 return wgconf_strv_append(&p->conf->comments, &p->conf->n_comments, s, n);
 
@@ -637,6 +695,8 @@ int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error) {
         }
         if (r >= 0)
                 r = finish_peer(&p);
+        for (size_t k = 0; r >= 0 && k < p.conf->n_peers; k++)
+                r = dedup_allowed_ips(&p.conf->peers[k]);
         if (r >= 0)
                 r = merge_duplicate_peers(&p);
         free(p.peer_lines);

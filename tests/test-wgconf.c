@@ -575,6 +575,41 @@ TEST(large_import) {
         wgconf_free(c);
 }
 
+/* One peer with 200,000 AllowedIPs (every tenth a repeat), and a file of 100,000 comment
+ * lines: linear enough to parse at once (repeats were once found by a scan per entry, and
+ * every comment kept: an import, checked before polkit, could stall the daemon). */
+TEST(long_lists) {
+        const size_t n = 200000;
+        size_t cap = n * 24 + 256, len = 0;
+        char *text = malloc(cap);
+
+        ASSERT_TRUE(text);
+        len += (size_t) snprintf(text + len, cap - len, "[Peer]\nPublicKey = " K2 "\nAllowedIPs = ");
+        for (size_t i = 0; i < n; i++) {
+                size_t v = i % 10 == 9 ? i - 9 : i;     /* every tenth repeats an earlier one */
+                len += (size_t) snprintf(text + len, cap - len, "%s10.%u.%u.%u/32", i ? "," : "",
+                                         (unsigned) (v >> 16), (unsigned) (v >> 8 & 255), (unsigned) (v & 255));
+        }
+        len += (size_t) snprintf(text + len, cap - len, "\n");
+        WgConf *c = parse_ok_n(text, len);
+        ASSERT_EQ(c->peers[0].n_allowed_ips, n - n / 10);
+        char buf[IP_PREFIX_STRLEN];
+        ASSERT_STREQ(ip_prefix_to_string(&c->peers[0].allowed_ips[1], buf), "10.0.0.1/32");     /* file order kept */
+        wgconf_free(c);
+        free(text);
+
+        cap = 100000 * 3 + 64;
+        text = malloc(cap);
+        ASSERT_TRUE(text);
+        len = 0;
+        for (size_t i = 0; i < 100000; i++)
+                len += (size_t) snprintf(text + len, cap - len, "#\n");
+        c = parse_ok_n(text, len);
+        ASSERT_EQ(c->n_comments, 256);
+        wgconf_free(c);
+        free(text);
+}
+
 TEST(private_key_note) {
         WgConf *c = wgconf_new();
         char *out = NULL;

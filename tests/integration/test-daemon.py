@@ -230,6 +230,11 @@ def test_own_key_and_site_gateway(rig):
     assert state["ifname"] in routes, "a route to the site network through the tunnel"
     expect_error(E + "PeerExists", net.AddPeer, "again", opts(PublicKey=pub))
     state["branch"] = path
+    # the site networks of one AddPeers are checked in pairs before polkit: at most 4,096
+    sites = [f"172.{16 + i // 256}.{i % 256}.0/24" for i in range(4200)]
+    msg = expect_error(INVALID, net.AddPeers, [("gw1", opts(Role="site-gateway", SiteNetworks=sites[:2100])),
+                                              ("gw2", opts(Role="site-gateway", SiteNetworks=sites[2100:]))])
+    assert "Too many site networks" in msg, msg
     # a subnet over the site network would hand out its hosts' addresses to clients
     msg = expect_error(INVALID, net.Update, opts(Addresses=["10.71.0.1/24", "fd00:71::1/64", "192.168.0.1/16"]))
     assert "192.168.77.0/24" in msg and "branch" in msg, msg
