@@ -295,6 +295,7 @@ static void update_status(Network *n, const WgDevice *d) {
         uint32_t online = 0;
 
         n->status_usec = now_monotonic_usec();
+        n->status_failed_usec = 0;
         for (size_t i = 0; i < d->n_peers; i++) {
                 const WgPeer *wp = &d->peers[i];
                 Peer *p = hashmap_get(n->peers_by_key, wp->public_key);
@@ -573,11 +574,19 @@ int network_refresh_status(Network *n, uint64_t max_age_usec) {
         _cleanup_(wg_device_freep) WgDevice *d = NULL;
         if (!n->active)
                 return 0;
-        if (n->status_usec > 0 && now_monotonic_usec() - n->status_usec < max_age_usec)
+        uint64_t now = now_monotonic_usec();
+        if (n->status_usec > 0 && now - n->status_usec < max_age_usec)
                 return 0;
+        /* A read that failed is not tried again within the same age either: callers of
+         * GetStats would otherwise each wait for a failing device (and log it). */
+        if (n->status_failed_usec > 0 && now - n->status_failed_usec < max_age_usec)
+                return n->status_error;
         int r = wg_backend_get_device(n->manager->backend, n->ifname, &d);
-        if (r < 0)
+        if (r < 0) {
+                n->status_failed_usec = now_monotonic_usec();
+                n->status_error = r;
                 return r;
+        }
         update_status(n, d);
         return 0;
 }

@@ -77,6 +77,8 @@ typedef struct Network {
         Peer *peers_tail;
         uint32_t n_peers, n_online;
         uint64_t status_usec;           /* CLOCK_MONOTONIC of the last read of the device */
+        uint64_t status_failed_usec;    /* ... of the last read that failed, 0 after a success */
+        int status_error;               /* what that read failed with */
         Mesh *mesh;                     /* mode mesh: its state (mesh.c), else NULL */
 } Network;
 
