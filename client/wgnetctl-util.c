@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* wgnetctl's shared helpers: lists, errors, finding networks and peers, the a{sv} options of
  * the calls, calling, and files that hold secrets. */
+#include "io-util.h"
 #include "wgnetctl.h"
 
 int strv_push(char ***l, const char *s) {
@@ -271,14 +272,7 @@ int write_secret_file(const char *path, const void *data, size_t size) {
         fd = mkostemp(tmp, O_CLOEXEC);          /* 0600, O_EXCL: never a planted file */
         if (fd < 0)
                 return fail("Cannot write '%s': %s", path, strerror(errno));
-        int r = 0;
-        for (size_t done = 0; r == 0 && done < size;) {
-                ssize_t k = write(fd, (const uint8_t *) data + done, size - done);
-                if (k < 0 && errno != EINTR)
-                        r = -errno;
-                else if (k > 0)
-                        done += (size_t) k;
-        }
+        int r = write_all(fd, data, size);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(TAKE_FD(fd)) < 0 && r == 0)

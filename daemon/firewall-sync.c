@@ -30,7 +30,7 @@ bool network_needs_forwarding(const Network *n) {
          * is an end of the tunnel, not a router, as wg-quick would leave it. */
         bool hosts_only = true;
         for (size_t i = 0; i < n->n_subnets; i++)
-                if (n->subnets[i].prefixlen < (n->subnets[i].family == AF_INET ? 32 : 128))
+                if (n->subnets[i].prefixlen < ip_family_bits(n->subnets[i].family))
                         hosts_only = false;
         if (hosts_only)
                 return false;

@@ -272,9 +272,8 @@ int history_sample(History *h, uint64_t now, uint64_t boot) {
                                         free(c);
                                         goto fail;
                                 }
-                                if (!h->primed)
-                                        take_baseline(c, p);
-                        } else if (!h->primed)
+                        }
+                        if (!h->primed)
                                 take_baseline(c, p);
                         c->generation = h->generation;
                         seen++;

@@ -65,12 +65,16 @@ static uint64_t mono_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
+static void ex_network_done(ExNetwork *n) {
+        free(n->path);
+        free(n->name);
+        free(n->ifname);
+        *n = (ExNetwork) { 0 };
+}
+
 static void exporter_done(Exporter *e) {
-        for (size_t i = 0; i < e->n_networks; i++) {
-                free(e->networks[i].path);
-                free(e->networks[i].name);
-                free(e->networks[i].ifname);
-        }
+        for (size_t i = 0; i < e->n_networks; i++)
+                ex_network_done(&e->networks[i]);
         for (size_t i = 0; i < e->n_replies; i++)
                 sd_bus_message_unref(e->replies[i]);
         free(e->replies);
@@ -273,19 +277,14 @@ static int load(sd_bus *bus, Exporter *e) {
                 if (r >= 0)
                         r = load_metrics(bus, e, kept);
                 if (r == -ENODEV) {
-                        free(e->networks[kept].path);
-                        free(e->networks[kept].name);
-                        free(e->networks[kept].ifname);
-                        e->networks[kept] = (ExNetwork) { 0 };
+                        ex_network_done(&e->networks[kept]);
                         e->n_networks = kept;
                         continue;
                 }
                 if (r < 0) {
                         /* what is not kept yet is freed here, exporter_done frees the rest */
-                        for (size_t j = i + 1; j < listed; j++) {
-                                free(e->networks[j].path);
-                                free(e->networks[j].name);
-                        }
+                        for (size_t j = i + 1; j < listed; j++)
+                                ex_network_done(&e->networks[j]);
                         return r;
                 }
                 kept++;

@@ -175,14 +175,13 @@ static bool pid_holds_socket(pid_t pid, unsigned long inode) {
 /* A process that holds that socket, 0 if none is found (every process of /proc is looked
  * at: only for a device this daemon did not start). */
 static pid_t find_socket_holder(unsigned long inode) {
-        DIR *d = opendir("/proc");
         pid_t found = 0;
 
-        if (!d || inode == 0) {
-                if (d)
-                        closedir(d);
+        if (inode == 0)
                 return 0;
-        }
+        DIR *d = opendir("/proc");
+        if (!d)
+                return 0;
         for (struct dirent *de; !found && (de = readdir(d));) {
                 char *end;
                 long pid = strtol(de->d_name, &end, 10);

@@ -279,19 +279,10 @@ static int parse_allowed_ip_one(Parser *p, const char *e, size_t n) {
         return wgconf_peer_add_allowed_ip(p->peer, &a);
 }
 
-static int prefix_compare(const IpPrefix *x, const IpPrefix *y) {
-        if (x->family != y->family)
-                return x->family < y->family ? -1 : 1;
-        int r = memcmp(x->addr.bytes, y->addr.bytes, x->family == AF_INET ? 4 : 16);
-        if (r != 0)
-                return r;
-        return (x->prefixlen > y->prefixlen) - (x->prefixlen < y->prefixlen);
-}
-
 static int index_compare(const void *a, const void *b, void *userdata) {
         const IpPrefix *base = userdata;
         size_t i = *(const size_t *) a, j = *(const size_t *) b;
-        int r = prefix_compare(&base[i], &base[j]);
+        int r = ip_prefix_compare(&base[i], &base[j]);
         return r != 0 ? r : (i > j) - (i < j);
 }
 
@@ -309,7 +300,7 @@ static int dedup_allowed_ips(WgConfPeer *peer) {
                 idx[i] = i;
         qsort_r(idx, n, sizeof(size_t), index_compare, peer->allowed_ips);
         for (size_t k = 1; k < n; k++)
-                if (prefix_compare(&peer->allowed_ips[idx[k]], &peer->allowed_ips[idx[k - 1]]) == 0)
+                if (ip_prefix_compare(&peer->allowed_ips[idx[k]], &peer->allowed_ips[idx[k - 1]]) == 0)
                         drop[idx[k]] = true;    /* the later one: equal entries sort by position */
         size_t j = 0;
         for (size_t i = 0; i < n; i++)
@@ -320,7 +311,7 @@ static int dedup_allowed_ips(WgConfPeer *peer) {
 }
 
 static int prefix_qsort_compare(const void *a, const void *b) {
-        return prefix_compare(a, b);
+        return ip_prefix_compare(a, b);
 }
 
 /* The same AllowedIPs, in any order (both lists without repeats). */
@@ -342,7 +333,7 @@ static int same_allowed_ips(const WgConfPeer *x, const WgConfPeer *y, bool *ret)
         qsort(a, n, sizeof(IpPrefix), prefix_qsort_compare);
         qsort(b, n, sizeof(IpPrefix), prefix_qsort_compare);
         for (size_t i = 0; i < n; i++)
-                if (prefix_compare(&a[i], &b[i]) != 0)
+                if (ip_prefix_compare(&a[i], &b[i]) != 0)
                         return 0;
         *ret = true;
         return 0;
