@@ -82,12 +82,20 @@ const MethodAction *method_action_lookup(const char *interface, const char *memb
 
 int manager_verify(Manager *mgr, sd_bus_message *m, sd_bus_error *error) {
         const MethodAction *a = method_action_lookup(sd_bus_message_get_interface(m), sd_bus_message_get_member(m));
-        /* Every other change starts from a state where the queued AddPeer calls are committed. */
-        if (!streq_ptr(sd_bus_message_get_member(m), "AddPeer"))
-                manager_flush_adds(mgr);
         /* Deny by default: a method without an action is refused. */
         const char *actions[] = { a ? a->action : NULL, a ? a->action2 : NULL };
-        return polkit_verify_async_all(m, actions, actions[1] ? 2 : 1, mgr->polkit, error);
+        int r = polkit_verify_async_all(m, actions, actions[1] ? 2 : 1, mgr->polkit, error);
+        /* Every other change, once authorized, starts from a state where the queued AddPeer
+         * calls are committed. Not before: a caller waiting for polkit, or denied, does not
+         * break up the authorized callers' batch. */
+        if (r > 0 && !streq_ptr(sd_bus_message_get_member(m), "AddPeer"))
+                manager_flush_adds(mgr);
+        return r;
+}
+
+void manager_flush_adds_if_allowed(Manager *mgr, sd_bus_message *m) {
+        if (polkit_will_allow(m, mgr->polkit))
+                manager_flush_adds(mgr);
 }
 
 int manager_new(const ManagerConfig *config, Manager **ret) {

@@ -118,3 +118,8 @@ const MethodAction *method_action_lookup(const char *interface, const char *memb
  * (return 1 from the handler: it is called again with the answer), negative errno with
  * error set when denied. */
 int manager_verify(Manager *mgr, sd_bus_message *m, sd_bus_error *error);
+/* For a handler whose checks, before polkit, must see the queued AddPeer calls as
+ * committed: commits them when the caller will be allowed (uid 0, or polkit's answer
+ * is in). A caller still waiting for polkit, or denied, does not break up the batch; the
+ * handler runs its checks again once polkit has answered. */
+void manager_flush_adds_if_allowed(Manager *mgr, sd_bus_message *m);

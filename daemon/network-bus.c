@@ -90,9 +90,9 @@ static int method_add_peers(sd_bus_message *m, void *userdata, sd_bus_error *err
         size_t count = 0, alloc = 0;
         int r;
 
-        /* The checks below must see the queued AddPeer calls as committed: they may take
-         * the same names, keys or addresses. */
-        manager_flush_adds(n->manager);
+        /* The checks below must see the queued AddPeer calls as committed (they may take
+         * the same names, keys or addresses): once the caller is allowed. */
+        manager_flush_adds_if_allowed(n->manager, m);
         r = sd_bus_message_rewind(m, true);
         if (r < 0)
                 return r;
@@ -206,8 +206,8 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         NetworkSnapshot before = {0};
         int r;
 
-        /* The subnet checks must see the queued AddPeer calls' addresses. */
-        manager_flush_adds(n->manager);
+        /* The subnet checks must see the queued AddPeer calls' addresses (once allowed). */
+        manager_flush_adds_if_allowed(n->manager, m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = bus_read_options(m, opts, _NETOPT_MAX, error);

@@ -194,8 +194,9 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         size_t n_old = p->n_addresses, k = 0;
         int r;
 
-        /* The name and address checks must see the queued AddPeer calls as committed. */
-        manager_flush_adds(mgr);
+        /* The name and address checks must see the queued AddPeer calls as committed (once
+         * the caller is allowed). */
+        manager_flush_adds_if_allowed(mgr, m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = bus_read_options(m, opts, _PEEROPT_MAX, error);

@@ -248,6 +248,14 @@ static int start_query(sd_bus_message *m, const char *const *actions, size_t n_a
         return 0;
 }
 
+bool polkit_will_allow(sd_bus_message *m, PolkitRegistry *registry) {
+        Query *q = hashmap_get(registry->queries, m);
+        if (q)
+                return q->state == QUERY_ALLOWED;
+        uid_t uid;
+        return caller_uid(registry, m, &uid) >= 0 && uid == 0;
+}
+
 int polkit_verify_async(sd_bus_message *m, const char *action, PolkitRegistry *registry,
                         sd_bus_error *error) {
         const char *actions[] = { action };

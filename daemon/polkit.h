@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
 
 typedef struct PolkitRegistry PolkitRegistry;
@@ -21,5 +22,8 @@ int polkit_verify_async(sd_bus_message *m, const char *action, PolkitRegistry *r
 /* The same for several actions that must all allow (asked one after the other, at most 2). */
 int polkit_verify_async_all(sd_bus_message *m, const char *const *actions, size_t n_actions,
                             PolkitRegistry *registry, sd_bus_error *error);
+/* True when polkit_verify_async_all() would now return 1 without asking: the caller is uid 0,
+ * or polkit has allowed this message and the answer waits for its handler. Changes nothing. */
+bool polkit_will_allow(sd_bus_message *m, PolkitRegistry *registry);
 /* Drop answers that no handler picked up within a minute (called by the tick). */
 void polkit_registry_gc(PolkitRegistry *r);
