@@ -22,8 +22,9 @@ typedef struct {
         char *detail;                   /* the peer whose detail page is shown after the add */
         gboolean rotate;                /* then rotate its key pair through the detail page */
         gboolean rotating;
-        char *manage;
-        char *new_network;              /* then create "NAME,ADDRESS", deactivate and activate it */                   /* then disable, enable and remove this peer with the buttons */
+        char *manage;                   /* then disable, enable and remove this peer with the buttons */
+        char *new_network;              /* then create "NAME,ADDRESS", deactivate and activate it */
+        gboolean sort_rx;               /* start sorted by Received, print the order at 16 refreshes */
         char *screenshot_dir;
         gboolean quit;                  /* quit when the script is done */
         int step;
@@ -100,6 +101,9 @@ gboolean model_refresh(gpointer data);
 /* rows.c */
 GtkListItemFactory *rows_net_factory(void);
 void rows_add_peer_columns(GtkColumnView *view);
+/* The counters or the online state of some peer changed: a list sorted by them is sorted
+ * again (the sort model does not watch its items). */
+void rows_counters_changed(void);
 
 /* detail.c */
 GtkWidget *detail_build_page(void);

@@ -315,7 +315,7 @@ static void stats_done(GObject *source, GAsyncResult *res, gpointer data) {
         GVariantIter *it;
         const char *path, *endpoint;
         guint64 handshake, rx, tx;
-        gboolean online;
+        gboolean online, any_changed = FALSE;
 
         applet.stats_in_flight = FALSE;
         if (!reply)
@@ -328,6 +328,7 @@ static void stats_done(GObject *source, GAsyncResult *res, gpointer data) {
                 gboolean moved = rx != p->rx || tx != p->tx;
                 gboolean changed = moved || handshake != p->last_handshake || online != p->online ||
                                    g_strcmp0(endpoint, p->endpoint) != 0;
+                any_changed |= changed;
                 /* the chart's history: for peers that move (up to a bound: 10,000 busy peers
                  * would hold 40 MB), and the one being looked at */
                 if ((moved && wg_peer_item_histories < APPLET_MAX_HISTORIES) || p->history || p == applet.detail)
@@ -346,6 +347,8 @@ static void stats_done(GObject *source, GAsyncResult *res, gpointer data) {
                         wg_peer_item_bump(p);
         }
         g_variant_iter_free(it);
+        if (any_changed && n == applet.current)
+                rows_counters_changed();
         if (applet.detail && g_hash_table_lookup(n->peers_by_path, applet.detail->path) == applet.detail) {
                 applet_detail_update();
                 gtk_widget_queue_draw(GTK_WIDGET(applet.chart));

@@ -114,6 +114,16 @@ static int peer_compare(gconstpointer a, gconstpointer b, gpointer data) {
         }
 }
 
+/* The sorters of the status and counter columns. The column view's sorter listens only to
+ * the columns it sorts by, so a change announced on all of them re-sorts only such a list. */
+static GtkSorter *counter_sorters[4];
+static size_t n_counter_sorters;
+
+void rows_counters_changed(void) {
+        for (size_t i = 0; i < n_counter_sorters; i++)
+                gtk_sorter_changed(counter_sorters[i], GTK_SORTER_CHANGE_DIFFERENT);
+}
+
 static GtkColumnViewColumn *add_column(const char *title, int col, gboolean expand, int fixed_width) {
         GtkListItemFactory *f = gtk_signal_list_item_factory_new();
         GtkColumnViewColumn *c;
@@ -134,6 +144,8 @@ static GtkColumnViewColumn *add_column(const char *title, int col, gboolean expa
         } else if (col != COL_ADDRESSES && col != COL_ENDPOINT) {
                 g_autoptr(GtkSorter) s = GTK_SORTER(gtk_custom_sorter_new(peer_compare, GINT_TO_POINTER(col), NULL));
                 gtk_column_view_column_set_sorter(c, s);
+                g_assert(n_counter_sorters < G_N_ELEMENTS(counter_sorters));
+                counter_sorters[n_counter_sorters++] = s;     /* the column holds it */
         }
         gtk_column_view_append_column(applet.peer_view, c);
         g_object_unref(c);
@@ -223,9 +235,11 @@ void rows_add_peer_columns(GtkColumnView *view) {
         GtkColumnViewColumn *by_name = add_column("Name", COL_NAME, TRUE, -1);
         add_column("Addresses", COL_ADDRESSES, TRUE, -1);
         add_column("Last handshake", COL_HANDSHAKE, FALSE, 130);
-        add_column("Received", COL_RX, FALSE, 90);
+        GtkColumnViewColumn *by_rx = add_column("Received", COL_RX, FALSE, 90);
         add_column("Sent", COL_TX, FALSE, 90);
         add_column("Endpoint", COL_ENDPOINT, FALSE, 150);
         gtk_column_view_sort_by_column(view, by_name, GTK_SORT_ASCENDING);
+        if (applet.test.sort_rx)
+                gtk_column_view_sort_by_column(view, by_rx, GTK_SORT_ASCENDING);
         g_signal_connect(view, "activate", G_CALLBACK(on_peer_activated), NULL);
 }

@@ -9,7 +9,7 @@
 #include "applet.h"
 
 static gboolean active(void) {
-        return applet.test.add_peer || applet.test.filter || applet.test.screenshot_dir;
+        return applet.test.add_peer || applet.test.filter || applet.test.screenshot_dir || applet.test.sort_rx;
 }
 
 void test_save_widget(GtkWidget *w, const char *name) {
@@ -402,6 +402,23 @@ static void step_filter(void) {
         after_paint(GTK_WIDGET(applet.window), filter_painted);
 }
 
+/* The order of the list sorted by Received, after each of 16 refreshes: the test moves
+ * the counters meanwhile. */
+static void step_sorted(void) {
+        static int reports;
+        GListModel *list = G_LIST_MODEL(applet.sort_model);
+        g_autoptr(GString) names = g_string_new(NULL);
+        for (guint i = 0; i < g_list_model_get_n_items(list); i++) {
+                g_autoptr(WgPeerItem) p = g_list_model_get_item(list, i);
+                g_string_append_printf(names, "%s%s", i ? "," : "", p->name);
+        }
+        g_print("WGNET_APPLET sorted-rx %s\n", names->str);
+        if (++reports < 16)
+                later(applet.refresh_interval_ms, step_sorted);
+        else
+                step_filter();
+}
+
 static void first_render(void) {
         applet.test.t_first_render = g_get_monotonic_time();
         g_print("WGNET_APPLET timing networks=%u peers=%u load_ms=%.1f first_render_ms=%.1f\n",
@@ -409,7 +426,10 @@ static void first_render(void) {
                 applet.current ? g_list_model_get_n_items(G_LIST_MODEL(applet.current->peers)) : 0,
                 ms(applet.test.t_start, applet.test.t_loaded), ms(applet.test.t_start, applet.test.t_first_render));
         test_save_widget(GTK_WIDGET(applet.window), "main");
-        later(200, step_filter);
+        if (applet.test.sort_rx)
+                later(applet.refresh_interval_ms, step_sorted);
+        else
+                later(200, step_filter);
 }
 
 void test_step(void) {

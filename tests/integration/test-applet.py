@@ -138,7 +138,7 @@ def config_values(config):
     return d
 
 
-def start_client(rig, idx, peer_path, burst):
+def start_client(rig, idx, peer_path, burst, burst_after=None):
     """A real WireGuard client for a peer: its own namespace, wireguard-go, a veth to the
     rig's namespace, the config the daemon gives, and ping traffic (bursts of `burst`
     packets), so the applet shows online peers, handshakes and a moving chart."""
@@ -172,9 +172,11 @@ def start_client(rig, idx, peer_path, burst):
     run(["ip", "-n", ns, "addr", "add", v4, "dev", wgc])
     run(["ip", "-n", ns, "link", "set", wgc, "up"])
     run(["ip", "-n", ns, "route", "add", "10.71.0.0/24", "dev", wgc])
-    traffic = subprocess.Popen(["ip", "netns", "exec", ns, "bash", "-c",
-                                f"while :; do ping -q -c {burst} -i 0.05 -s 1200 10.71.0.1; sleep 1.5; "
-                                f"ping -q -c 5 -i 0.2 10.71.0.1; done"],
+    script = (f"while :; do ping -q -c {burst} -i 0.05 -s 1200 10.71.0.1; sleep 1.5; "
+              f"ping -q -c 5 -i 0.2 10.71.0.1; done")
+    if burst_after:     # (seconds, ping arguments): quiet, then one burst
+        script = f"sleep {burst_after[0]}; ping -q -c {burst_after[1]} 10.71.0.1; sleep infinity"
+    traffic = subprocess.Popen(["ip", "netns", "exec", ns, "bash", "-c", script],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     state.setdefault("traffic", []).append(traffic)
 
@@ -211,7 +213,7 @@ def test_setup(rig):
     ]], signature="(sa{sv})")
     added = unwrap(rig.network(net).AddPeers(specs))
     assert len(added) == 5
-    state["alice"], state["bob"], state["dave"] = added[0][0], added[1][0], added[3][0]
+    state["alice"], state["bob"], state["dave"], state["erin"] = added[0][0], added[1][0], added[3][0], added[4][0]
     state["dave_key"] = rig.prop(state["dave"], PEER, "PublicKey")
     start_client(rig, 0, state["alice"], 40)
     start_client(rig, 1, state["bob"], 10)
@@ -320,6 +322,23 @@ def test_denied_is_a_message(rig):
     publish("denied.png", SHOTS)
 
 
+def test_sorted_by_counters(rig):
+    """A list sorted by Received follows the counters. The applet starts sorted by it;
+    erin-router's client is up but quiet (a handshake's bytes) until a burst of 3 MB a few
+    seconds later: erin moves from the middle of the list to its end."""
+    start_client(rig, 2, state["erin"], 1, burst_after=("6", "400 -s 8000 -i 0.002"))
+    code, lines, err = run_applet(rig, os.path.join(SHOTS, "sorted"), "--test-network", "office", "--test-sort-rx",
+                                  "--refresh-interval", "600")
+    assert code == 0, f"applet failed ({code}):\n{err[-3000:]}"
+    orders = [ln.split(" ", 1)[1].split(",") for ln in lines if ln.startswith("sorted-rx ")]
+    assert len(orders) == 16, lines
+    assert sorted(orders[-1]) == ["alice-laptop", "bob-phone", "carol-desktop", "erin-router", "frank-laptop"]
+    assert any(o.index("erin-router") < o.index("bob-phone") for o in orders), \
+        f"erin-router was quiet when the applet started: {orders}"
+    assert orders[-1][-1] == "erin-router", f"the list did not follow erin's counters: {orders}"
+    assert rig.wg_dump(ifname(rig, 0))[1][rig.prop(state["erin"], PEER, "PublicKey")]["rx"] > 3_000_000
+
+
 def test_ten_thousand_peers(rig):
     m = rig.manager()
     net = unwrap(m.CreateNetwork("big", opts(Interface=ifname(rig, 2), Addresses=["10.96.0.1/16"])))
@@ -383,7 +402,8 @@ if __name__ == "__main__":
         skip("Xvfb is not installed (Debian package xvfb)")
     os.makedirs(SHOTS, exist_ok=True)
     try:
-        main([test_setup, test_add_peer_through_the_ui, test_denied_is_a_message, test_ten_thousand_peers,
+        main([test_setup, test_add_peer_through_the_ui, test_denied_is_a_message, test_sorted_by_counters,
+              test_ten_thousand_peers,
               test_teardown], "applet")
     finally:
         stop_clients()
