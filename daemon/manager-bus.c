@@ -397,6 +397,9 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
         const char *name, *text;
         int r;
 
+        /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
+         * while it waits for polkit. */
+        (void) sd_bus_message_sensitive(m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "ss", &name, &text);

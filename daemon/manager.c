@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
+#include <net/if.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -93,6 +94,24 @@ int manager_verify(Manager *mgr, sd_bus_message *m, sd_bus_error *error) {
         return r;
 }
 
+void manager_route_added(Manager *m, const char *ifname, const IpPrefix *dst, int r) {
+        char key[IFNAMSIZ + IP_PREFIX_STRLEN + 1], buf[IP_PREFIX_STRLEN];
+
+        if (r != -EADDRINUSE && hashmap_size(m->route_conflicts) == 0)
+                return;
+        snprintf(key, sizeof(key), "%s %s", ifname, ip_prefix_to_string(dst, buf));
+        bool logged = hashmap_get(m->route_conflicts, key);
+        if (r == -EADDRINUSE && !logged) {
+                log_warning("%s: no route to %s: another interface of this host routes it already", ifname, buf);
+                char *k = strdup(key);
+                if (k && hashmap_put(m->route_conflicts, k, k) < 0)
+                        free(k);
+        } else if (r >= 0 && logged) {
+                free(hashmap_remove(m->route_conflicts, key));
+                log_notice("%s: route to %s added", ifname, buf);
+        }
+}
+
 void manager_flush_adds_if_allowed(Manager *mgr, sd_bus_message *m) {
         if (polkit_will_allow(m, mgr->polkit))
                 manager_flush_adds(mgr);
@@ -117,8 +136,10 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         m->networks_by_name = hashmap_new(string_hash_func, string_equal_func);
         m->peers_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
         m->tunnels_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
+        m->route_conflicts = hashmap_new(string_hash_func, string_equal_func);
         m->polkit = polkit_registry_new();
-        if (!m->config.state_dir || !m->networks_by_id || !m->networks_by_name || !m->peers_by_id || !m->tunnels_by_id || !m->polkit)
+        if (!m->config.state_dir || !m->networks_by_id || !m->networks_by_name || !m->peers_by_id || !m->tunnels_by_id || !m->route_conflicts ||
+            !m->polkit)
                 return -ENOMEM;
         (void) sodium_mlock(m->secret_key, sizeof(m->secret_key));
         r = sd_event_default(&m->event);
@@ -148,6 +169,10 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->networks_by_name);
         hashmap_free(m->peers_by_id);
         manager_free_tunnels(m);
+        char *conflict;
+        HASHMAP_FOREACH(conflict, m->route_conflicts, it)
+                free(conflict);         /* key and value: the same string */
+        hashmap_free(m->route_conflicts);
         polkit_registry_free(m->polkit);
         sd_event_source_unref(m->tick_source);
         sd_event_source_unref(m->rotation_source);
@@ -335,10 +360,10 @@ static void remove_unfinished_creations(Manager *m) {
                 if (!owned && wg_backend_exists(m->backend, ifname)) {
                         int r = wg_backend_delete(m->backend, ifname);
                         if (r < 0 && r != -ENODEV)
-                                log_warning("Cannot remove interface %s, left by a CreateNetwork that did not "
+                                log_warning("Cannot remove interface %s, left by a CreateNetwork or CreateTunnel that did not "
                                             "finish: %s", ifname, strerror(-r));
                         else
-                                log_notice("Removed interface %s, left by a CreateNetwork that did not finish", ifname);
+                                log_notice("Removed interface %s, left by a CreateNetwork or CreateTunnel that did not finish", ifname);
                 }
                 (void) manager_creating_interface(m, ifname, false);
         }

@@ -43,6 +43,7 @@ typedef struct Manager {
         Hashmap *peers_by_id;           /* uint64_t id -> Peer */
         uint64_t next_network_id, next_peer_id;
         Hashmap *tunnels_by_id;         /* uint64_t id -> Tunnel (tunnel.c) */
+        Hashmap *route_conflicts;       /* "IFNAME PREFIX" -> the same string: logged, not added */
         uint64_t next_tunnel_id;
 
         bool firewall_enabled;
@@ -118,6 +119,9 @@ const MethodAction *method_action_lookup(const char *interface, const char *memb
  * (return 1 from the handler: it is called again with the answer), negative errno with
  * error set when denied. */
 int manager_verify(Manager *mgr, sd_bus_message *m, sd_bus_error *error);
+/* The result of wg_backend_route_add() for ifname and dst: a route another interface holds
+ * (-EADDRINUSE) is logged once, not on every tick, and again once it could be added. */
+void manager_route_added(Manager *m, const char *ifname, const IpPrefix *dst, int r);
 /* For a handler whose checks, before polkit, must see the queued AddPeer calls as
  * committed: commits them when the caller will be allowed (uid 0, or polkit's answer
  * is in). A caller still waiting for polkit, or denied, does not break up the batch; the

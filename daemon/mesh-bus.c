@@ -39,6 +39,9 @@ int method_join_mesh(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Network *other;
         int r;
 
+        /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
+         * while it waits for polkit. */
+        (void) sd_bus_message_sensitive(m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "s", &text);

@@ -113,6 +113,19 @@ static int check_subnets(Manager *m, Network *self, char **l, bool imported, Net
         return 0;
 }
 
+int udp_port_check_error(uint16_t port, sd_bus_error *error) {
+        int r = udp_port_check(port);
+        if (r == -EADDRINUSE)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
+                                         "Listen port %u is in use by another program", port);
+        if (r == -EACCES)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Listen port %u is below 1024 and wgnetd may not bind it: choose a "
+                                         "port from 1024 on, or give wgnetd.service CAP_NET_BIND_SERVICE "
+                                         "(see the README)", port);
+        return 0;
+}
+
 int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCheckFlags flags,
                            NetworkSettings *s, sd_bus_error *error) {
         bool creating = flags & (NETWORK_CHECK_CREATE | NETWORK_CHECK_IMPORT), imported = flags & NETWORK_CHECK_IMPORT;
@@ -159,15 +172,8 @@ int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCh
                 /* Taken outside wgnet (a wg-quick interface, any UDP service): the device
                  * would lose its socket at the change, and every peer with it. An import
                  * may adopt the running interface that holds it. */
-                r = !imported && (!self || self->listen_port != port) ? udp_port_check(port) : 0;
-                if (r == -EADDRINUSE)
-                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
-                                                 "Listen port %u is in use by another program", port);
-                if (r == -EACCES)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Listen port %u is below 1024 and wgnetd may not bind it: choose a "
-                                                 "port from 1024 on, or give wgnetd.service CAP_NET_BIND_SERVICE "
-                                                 "(see the README)", port);
+                if (!imported && (!self || self->listen_port != port) && (r = udp_port_check_error(port, error)) < 0)
+                        return r;
         }
         if (opts[NETOPT_ENDPOINT].set && !isempty(opts[NETOPT_ENDPOINT].s) && !endpoint_is_valid(opts[NETOPT_ENDPOINT].s))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,

@@ -65,6 +65,9 @@ typedef enum NetworkCheckFlags {
         NETWORK_CHECK_IMPORT = 1 << 1,  /* subnets as a wg-quick config has them */
 } NetworkCheckFlags;
 
+/* udp_port_check() as a bus error naming the port (ListenPortInUse, or InvalidArgs for a
+ * port below 1024 that wgnetd may not bind). */
+int udp_port_check_error(uint16_t port, sd_bus_error *error);
 int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCheckFlags flags,
                            NetworkSettings *ret, sd_bus_error *error);
 void network_settings_done(NetworkSettings *s);

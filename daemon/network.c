@@ -284,6 +284,8 @@ int network_apply_peer_routes(Network *n, Peer *p, bool remove) {
                         continue;
                 int k = remove ? wg_backend_route_del(n->manager->backend, n->ifname, &p->site_networks[i])
                                : wg_backend_route_add(n->manager->backend, n->ifname, &p->site_networks[i]);
+                if (!remove)
+                        manager_route_added(n->manager, n->ifname, &p->site_networks[i], k);
                 if (k < 0 && r == 0)
                         r = k;
         }

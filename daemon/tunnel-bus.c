@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <net/if.h>
 #include <sodium.h>
 #include <time.h>
 
@@ -8,6 +9,8 @@
 #include "db.h"
 #include "log.h"
 #include "manager.h"
+#include "network-options.h"
+#include "peer.h"
 #include "tunnel-settings.h"
 #include "tunnel.h"
 #include "validate.h"
@@ -95,9 +98,67 @@ static int check_tunnel_addresses(char **l, TunnelSettings *s, sd_bus_error *err
         return 0;
 }
 
-/* Check the options; self is the tunnel being updated (NULL when creating). */
-int tunnel_settings_check(Manager *m, Tunnel *self, BusOption *o, OptionUse use, TunnelSettings *s,
+/* The remote networks are routed into the tunnel: none may take what another tunnel, a
+ * network's subnet or a peer's site network has, or a route of another interface of this
+ * host for the same prefix (a LAN, another VPN), whose traffic would go into the tunnel.
+ * A default route (/0) is not installed, as for site networks. */
+int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
                                  sd_bus_error *error) {
+        char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
+        Tunnel *t;
+        Network *net;
+
+        for (size_t i = 0; i < n; i++) {
+                if (l[i].prefixlen == 0)
+                        continue;
+                HASHMAP_FOREACH(t, m->tunnels_by_id, it)
+                        for (size_t k = 0; t != self && k < t->n_remote_networks; k++)
+                                if (ip_prefix_overlaps(&l[i], &t->remote_networks[k]))
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                                 "Remote network '%s' overlaps remote network '%s' of tunnel '%s'",
+                                                                 ip_prefix_to_string(&l[i], a),
+                                                                 ip_prefix_to_string(&t->remote_networks[k], b), t->name);
+                HASHMAP_FOREACH(net, m->networks_by_id, it) {
+                        for (size_t k = 0; k < net->n_subnets; k++) {
+                                IpPrefix sub = net->subnets[k];
+                                ip_prefix_mask(&sub);
+                                if (ip_prefix_overlaps(&l[i], &sub))
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                                 "Remote network '%s' overlaps subnet '%s' of network '%s'",
+                                                                 ip_prefix_to_string(&l[i], a), ip_prefix_to_string(&sub, b),
+                                                                 net->name);
+                        }
+                        for (Peer *p = net->peers; p; p = p->next)
+                                for (size_t k = 0; k < p->n_site_networks; k++)
+                                        if (p->site_networks[k].prefixlen > 0 &&
+                                            ip_prefix_overlaps(&l[i], &p->site_networks[k]))
+                                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                                         "Remote network '%s' overlaps site network '%s' of "
+                                                                         "peer '%s' in network '%s'",
+                                                                         ip_prefix_to_string(&l[i], a),
+                                                                         ip_prefix_to_string(&p->site_networks[k], b),
+                                                                         p->name, net->name);
+                }
+                uint32_t oif = 0;
+                char other[IF_NAMESIZE] = "";
+                int r = wg_backend_route_other(m->backend, ifname, &l[i], &oif);
+                if (r > 0) {
+                        if (oif == 0 || !if_indextoname(oif, other))
+                                snprintf(other, sizeof(other), "%s", oif == 0 ? "no interface" : "?");
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                 "Remote network '%s' is routed through %s on this host already: "
+                                                 "a tunnel route would take its traffic",
+                                                 ip_prefix_to_string(&l[i], a), other);
+                }
+                if (r < 0)
+                        log_warning("Cannot read the routes of this host: %s", strerror(-r));
+        }
+        return 0;
+}
+
+/* Check the options; self is the tunnel being updated (NULL when creating). */
+int tunnel_settings_check(Manager *m, Tunnel *self, const char *ifname, BusOption *o, OptionUse use,
+                          TunnelSettings *s, sd_bus_error *error) {
         int r;
 
         for (int i = 0; i < _TOPT_MAX; i++)
@@ -109,9 +170,18 @@ int tunnel_settings_check(Manager *m, Tunnel *self, BusOption *o, OptionUse use,
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid interface name '%s'",
                                                  o[TOPT_INTERFACE].s);
         }
-        if (o[TOPT_LISTEN_PORT].set && manager_listen_port_in_use(m, o[TOPT_LISTEN_PORT].q, self))
-                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
-                                         "Listen port %u is used by a network or another tunnel", o[TOPT_LISTEN_PORT].q);
+        if (o[TOPT_LISTEN_PORT].set) {
+                uint16_t port = o[TOPT_LISTEN_PORT].q;
+                if (port == 0)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "Invalid listen port '0': the other host needs a fixed port");
+                if (manager_listen_port_in_use(m, port, self))
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse",
+                                                 "Listen port %u is used by a network or another tunnel", port);
+                /* Taken outside wgnet: the device would lose its socket. */
+                if ((!self || self->listen_port != port) && (r = udp_port_check_error(port, error)) < 0)
+                        return r;
+        }
         if (o[TOPT_REMOTE_PUBLIC_KEY].set && !isempty(o[TOPT_REMOTE_PUBLIC_KEY].s)) {
                 if (wg_key_from_base64(s->remote_key, o[TOPT_REMOTE_PUBLIC_KEY].s) < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid public key '%s'",
@@ -158,6 +228,9 @@ int tunnel_settings_check(Manager *m, Tunnel *self, BusOption *o, OptionUse use,
                                                          "Local network '%s' overlaps remote network '%s'",
                                                          ip_prefix_to_string(&local[i], a), ip_prefix_to_string(&remote[k], b));
                         }
+        if (o[TOPT_REMOTE_NETWORKS].set &&
+            (r = tunnel_check_remote_networks(m, self, ifname, s->remote_networks, s->n_remote_networks, error)) < 0)
+                return r;
         return 0;
 }
 
@@ -225,6 +298,71 @@ int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, const char
         return 0;
 }
 
+/* The settings Update may change, copied into saved (its own strings and lists), to put
+ * back with tunnel_settings_restore() when the change fails. */
+int tunnel_settings_save(const Tunnel *t, Tunnel *saved) {
+        *saved = (Tunnel) {
+                .listen_port = t->listen_port,
+                .has_remote_key = t->has_remote_key,
+                .n_local_networks = t->n_local_networks,
+                .n_remote_networks = t->n_remote_networks,
+                .n_tunnel_addresses = t->n_tunnel_addresses,
+                .keepalive = t->keepalive,
+                .online_threshold = t->online_threshold,
+                .has_psk = t->has_psk,
+                .endpoint_dirty = t->endpoint_dirty,
+                .pairing_lifetime = t->pairing_lifetime,
+        };
+        memcpy(saved->remote_public_key, t->remote_public_key, WG_KEY_LEN);
+        memcpy(saved->tunnel_addresses, t->tunnel_addresses, sizeof(t->tunnel_addresses));
+        memcpy(saved->psk_sealed, t->psk_sealed, SEALED_KEY_SIZE);
+        saved->remote_endpoint = strdup(t->remote_endpoint ? t->remote_endpoint : "");
+        saved->local_endpoint = strdup(t->local_endpoint ? t->local_endpoint : "");
+        saved->local_networks = calloc(t->n_local_networks + 1, sizeof(IpPrefix));
+        saved->remote_networks = calloc(t->n_remote_networks + 1, sizeof(IpPrefix));
+        if (!saved->remote_endpoint || !saved->local_endpoint || !saved->local_networks || !saved->remote_networks) {
+                tunnel_settings_saved_done(saved);
+                return -ENOMEM;
+        }
+        if (t->n_local_networks > 0)
+                memcpy(saved->local_networks, t->local_networks, t->n_local_networks * sizeof(IpPrefix));
+        if (t->n_remote_networks > 0)
+                memcpy(saved->remote_networks, t->remote_networks, t->n_remote_networks * sizeof(IpPrefix));
+        return 0;
+}
+
+void tunnel_settings_restore(Tunnel *t, Tunnel *saved) {
+        t->listen_port = saved->listen_port;
+        t->has_remote_key = saved->has_remote_key;
+        memcpy(t->remote_public_key, saved->remote_public_key, WG_KEY_LEN);
+        free(t->remote_endpoint);
+        t->remote_endpoint = TAKE_PTR(saved->remote_endpoint);
+        free(t->local_endpoint);
+        t->local_endpoint = TAKE_PTR(saved->local_endpoint);
+        free(t->local_networks);
+        t->local_networks = TAKE_PTR(saved->local_networks);
+        t->n_local_networks = saved->n_local_networks;
+        free(t->remote_networks);
+        t->remote_networks = TAKE_PTR(saved->remote_networks);
+        t->n_remote_networks = saved->n_remote_networks;
+        memcpy(t->tunnel_addresses, saved->tunnel_addresses, sizeof(t->tunnel_addresses));
+        t->n_tunnel_addresses = saved->n_tunnel_addresses;
+        t->keepalive = saved->keepalive;
+        t->online_threshold = saved->online_threshold;
+        t->has_psk = saved->has_psk;
+        memcpy(t->psk_sealed, saved->psk_sealed, SEALED_KEY_SIZE);
+        t->endpoint_dirty = true;       /* the device may have the new endpoint */
+        t->pairing_lifetime = saved->pairing_lifetime;
+}
+
+void tunnel_settings_saved_done(Tunnel *saved) {
+        free(saved->remote_endpoint);
+        free(saved->local_endpoint);
+        free(saved->local_networks);
+        free(saved->remote_networks);
+        *saved = (Tunnel) {0};
+}
+
 /* Insert t (new keys set) and bring it up when active, in one transaction; then make it
  * findable and announce it. On failure t is freed by the caller. */
 int tunnel_create_commit(Manager *m, Tunnel *t, const uint8_t *used_offer_id, sd_bus_error *error) {
@@ -247,17 +385,27 @@ int tunnel_create_commit(Manager *m, Tunnel *t, const uint8_t *used_offer_id, sd
                                                  "Pairing %s was already used on this host", hex);
                 }
         }
+        /* A crash between the device and the commit would leave an interface no tunnel
+         * owns: the intent, on disk first, has the next start remove it. */
+        bool intent = false;
+        if (r >= 0 && t->active) {
+                r = manager_creating_interface(m, t->ifname, true);
+                intent = r >= 0;
+        }
         if (r >= 0 && t->active) {
                 r = tunnel_apply(t, false);
                 if (r < 0) {
                         db_rollback(m->db);
                         (void) tunnel_deactivate_device(t);
+                        (void) manager_creating_interface(m, t->ifname, false);
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                                  "Cannot bring up interface %s: %s", t->ifname, strerror(-r));
                 }
         }
         if (r >= 0)
                 r = db_commit(m->db);
+        if (intent)
+                (void) manager_creating_interface(m, t->ifname, false);
         if (r < 0) {
                 db_rollback(m->db);
                 if (t->active)
@@ -314,6 +462,11 @@ int tunnel_check_new_name(Manager *m, const char *name, const char *ifname, sd_b
                                          "Tunnel name '%s' is not a valid interface name: give the option Interface", name);
         if (manager_ifname_in_use(m, ifname, NULL))
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse", "Interface '%s' is in use", ifname);
+        /* A WireGuard interface that runs without wgnet is someone's (wg-quick's, say): a
+         * tunnel would overwrite its key, drop its peers and delete it with the tunnel. */
+        if (wg_backend_exists(m->backend, ifname))
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
+                                         "Interface '%s' exists and is not managed by wgnet", ifname);
         return 0;
 }
 
@@ -325,6 +478,9 @@ int method_create_tunnel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         const char *name, *ifname;
         int r;
 
+        /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
+         * while it waits for polkit. */
+        (void) sd_bus_message_sensitive(m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "s", &name);
@@ -335,7 +491,7 @@ int method_create_tunnel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         ifname = o[TOPT_INTERFACE].set ? o[TOPT_INTERFACE].s : name;
         r = tunnel_check_new_name(mgr, name, ifname, error);
         if (r >= 0)
-                r = tunnel_settings_check(mgr, NULL, o, USE_CREATE, &s, error);
+                r = tunnel_settings_check(mgr, NULL, ifname, o, USE_CREATE, &s, error);
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);
@@ -415,14 +571,18 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         Manager *mgr = t->manager;
         BusOption o[_TOPT_MAX] = TUNNEL_OPTIONS_INIT;
         TunnelSettings s = {0};
+        _cleanup_(tunnel_settings_saved_done) Tunnel saved = {0};
         const char *changed[16];
         int r;
 
+        /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
+         * while it waits for polkit. */
+        (void) sd_bus_message_sensitive(m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = bus_read_options(m, o, _TOPT_MAX, error);
         if (r >= 0)
-                r = tunnel_settings_check(mgr, t, o, USE_UPDATE, &s, error);
+                r = tunnel_settings_check(mgr, t, t->ifname, o, USE_UPDATE, &s, error);
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);
@@ -432,24 +592,35 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         }
         if (r < 0)
                 goto finish;
-        r = tunnel_settings_apply(t, o, &s, changed);
+        /* Saved, applied to the device, then committed: a device that refuses (a port
+         * taken meanwhile) or a failed save puts memory, database and device back. */
+        r = tunnel_settings_save(t, &saved);
+        if (r >= 0)
+                r = tunnel_settings_apply(t, o, &s, changed);
         if (r >= 0)
                 r = db_begin(mgr->db);
         if (r >= 0) {
                 r = db_tunnel_update(mgr->db, t);
+                if (r >= 0 && t->active) {
+                        int k = tunnel_apply(t, false);
+                        if (k < 0)
+                                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                                      "Cannot apply the new settings to %s: %s", t->ifname, strerror(-k));
+                }
                 if (r >= 0)
                         r = db_commit(mgr->db);
                 if (r < 0)
                         db_rollback(mgr->db);
         }
         if (r < 0) {
-                log_error("%s: cannot save tunnel '%s': %s", t->ifname, t->name, strerror(-r));
+                if (saved.remote_endpoint) {
+                        tunnel_settings_restore(t, &saved);
+                        if (t->active)
+                                (void) tunnel_apply(t, false);
+                }
+                log_error("%s: cannot update tunnel '%s': %s", t->ifname, t->name,
+                          sd_bus_error_is_set(error) ? error->message : strerror(-r));
                 goto finish;
-        }
-        if (t->active) {
-                int k = tunnel_apply(t, false);
-                if (k < 0)
-                        log_warning("%s: cannot apply the new settings: %s", t->ifname, strerror(-k));
         }
         if (changed[0])
                 (void) sd_bus_emit_properties_changed_strv(mgr->bus, t->path, WGNET_TUNNEL_INTERFACE, (char **) changed);

@@ -50,7 +50,7 @@ static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
         ifname = o[TOPT_INTERFACE].set ? o[TOPT_INTERFACE].s : name;
         r = tunnel_check_new_name(mgr, name, ifname, error);
         if (r >= 0)
-                r = tunnel_settings_check(mgr, NULL, o, USE_IMPORT_OFFER, &s, error);
+                r = tunnel_settings_check(mgr, NULL, ifname, o, USE_IMPORT_OFFER, &s, error);
         if (r < 0)
                 goto finish;
         /* The offer's networks become the remote networks: they must not overlap ours. */
@@ -84,6 +84,9 @@ static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                         goto finish;
                 }
         }
+        r = tunnel_check_remote_networks(mgr, NULL, ifname, p->networks, p->n_networks, error);
+        if (r < 0)
+                goto finish;
         r = manager_verify(mgr, m, error);
         if (r == 0) {
                 r = 1;
@@ -135,7 +138,7 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
         int r;
 
         pairing_id_to_hex(p->id, hex);
-        r = tunnel_settings_check(mgr, NULL, o, USE_IMPORT_REPLY, &s, error);
+        r = tunnel_settings_check(mgr, NULL, NULL, o, USE_IMPORT_REPLY, &s, error);
         if (r < 0)
                 goto finish;
         r = db_pairing_is_used(mgr->db, PAIRING_REPLY, p->id);
@@ -184,6 +187,9 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                                                       ip_prefix_to_string(&p->networks[i], a), hex, t->name);
                                 goto finish;
                         }
+        r = tunnel_check_remote_networks(mgr, t, t->ifname, p->networks, p->n_networks, error);
+        if (r < 0)
+                goto finish;
         r = manager_verify(mgr, m, error);
         if (r == 0) {
                 r = 1;
@@ -257,6 +263,9 @@ int method_import_pairing(sd_bus_message *m, void *userdata, sd_bus_error *error
         const char *text, *why = NULL;
         int r;
 
+        /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
+         * while it waits for polkit. */
+        (void) sd_bus_message_sensitive(m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "s", &text);

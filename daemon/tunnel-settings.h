@@ -64,9 +64,16 @@ typedef struct TunnelSettings {
 } TunnelSettings;
 
 void tunnel_settings_done(TunnelSettings *s);
-int tunnel_settings_check(Manager *m, Tunnel *self, BusOption *o, OptionUse use, TunnelSettings *s,
+/* ifname: the tunnel's interface (self's, or the one a new tunnel will have). */
+int tunnel_settings_check(Manager *m, Tunnel *self, const char *ifname, BusOption *o, OptionUse use,
+                          TunnelSettings *s, sd_bus_error *error);
+int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
                                  sd_bus_error *error);
 int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, const char **changed);
+/* Update's undo: the settings copied (strings and lists of its own), put back, freed. */
+int tunnel_settings_save(const Tunnel *t, Tunnel *saved);
+void tunnel_settings_restore(Tunnel *t, Tunnel *saved);
+void tunnel_settings_saved_done(Tunnel *saved);
 int tunnel_create_commit(Manager *m, Tunnel *t, const uint8_t *used_offer_id, sd_bus_error *error);
 /* A new tunnel with a key pair of its own, created now, on a free port, o and s applied. */
 int tunnel_new_with_settings(Manager *m, const char *name, const char *ifname, BusOption *o, TunnelSettings *s,

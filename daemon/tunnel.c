@@ -173,7 +173,7 @@ Tunnel *manager_tunnel_by_ifname(Manager *m, const char *ifname) {
 
 uint16_t manager_free_tunnel_port(Manager *m) {
         for (uint32_t port = 51820; port <= 65535; port++)
-                if (!manager_listen_port_in_use(m, (uint16_t) port, NULL))
+                if (!manager_listen_port_in_use(m, (uint16_t) port, NULL) && udp_port_check((uint16_t) port) == 0)
                         return (uint16_t) port;
         return 0;
 }
@@ -283,10 +283,15 @@ static int tunnel_apply_routes(Tunnel *t, bool log_repairs) {
                         changed = true;
                 }
         for (size_t i = 0; t->has_remote_key && i < t->n_remote_networks; i++) {
+                /* No default route: it would take the host's own traffic, the tunnel's
+                 * packets included, away from its uplink (as for a network's site networks). */
+                if (t->remote_networks[i].prefixlen == 0)
+                        continue;
                 int k = wg_backend_route_add(b, t->ifname, &t->remote_networks[i]);
+                manager_route_added(t->manager, t->ifname, &t->remote_networks[i], k);
                 if (k < 0) {
                         char buf[IP_PREFIX_STRLEN];
-                        if (log_repairs)
+                        if (log_repairs && k != -EADDRINUSE)
                                 log_warning("%s: cannot add the route to %s: %s", t->ifname,
                                             ip_prefix_to_string(&t->remote_networks[i], buf), strerror(-k));
                         if (r == 0)
@@ -572,6 +577,12 @@ void manager_reconcile_tunnels(Manager *m, bool log_repairs) {
                 if (!t->active) {
                         if (t->state != TUNNEL_INACTIVE)
                                 tunnel_forget_status(t);
+                        /* Left up by a crash in the middle of an Activate: an inactive
+                         * tunnel carries no traffic. */
+                        if (log_repairs && wg_backend_exists(m->backend, t->ifname)) {
+                                log_notice("%s: tunnel '%s' is inactive, removing its interface", t->ifname, t->name);
+                                (void) tunnel_deactivate_device(t);
+                        }
                         continue;
                 }
                 int r = tunnel_apply(t, log_repairs);

@@ -218,6 +218,10 @@ int wg_backend_route_add(WgBackend *b, const char *ifname, const IpPrefix *dst) 
         return rtnl_route_add(b->rtnl, ifname, dst);
 }
 
+int wg_backend_route_other(WgBackend *b, const char *ifname, const IpPrefix *dst, uint32_t *ret_oif) {
+        return rtnl_route_other(b->rtnl, ifname, dst, ret_oif);
+}
+
 int wg_backend_route_del(WgBackend *b, const char *ifname, const IpPrefix *dst) {
         return rtnl_route_del(b->rtnl, ifname, dst);
 }

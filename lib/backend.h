@@ -80,5 +80,7 @@ int wg_backend_link_set_mtu(WgBackend *b, const char *ifname, uint32_t mtu);
 int wg_backend_addr_add(WgBackend *b, const char *ifname, const IpPrefix *a);
 int wg_backend_addr_del(WgBackend *b, const char *ifname, const IpPrefix *a);
 int wg_backend_addr_list(WgBackend *b, const char *ifname, IpPrefix **ret, size_t *ret_n);
+/* -EADDRINUSE when another interface routes exactly dst (see rtnl_route_add). */
 int wg_backend_route_add(WgBackend *b, const char *ifname, const IpPrefix *dst);
+int wg_backend_route_other(WgBackend *b, const char *ifname, const IpPrefix *dst, uint32_t *ret_oif);
 int wg_backend_route_del(WgBackend *b, const char *ifname, const IpPrefix *dst);

@@ -468,7 +468,8 @@ static int route_change(Rtnl *r, uint16_t type, const char *ifname, const IpPref
         IpPrefix d = *dst;
         ip_prefix_mask(&d);
 
-        struct nlmsghdr *nlh = rtnl_msg(r, type, type == RTM_NEWROUTE ? NLM_F_CREATE : 0);
+        /* EXCL: never prepend ahead of a route another interface has for the prefix. */
+        struct nlmsghdr *nlh = rtnl_msg(r, type, type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_EXCL : 0);
         struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
         rtm->rtm_family = (uint8_t) d.family;
         rtm->rtm_dst_len = d.prefixlen;
@@ -482,8 +483,112 @@ static int route_change(Rtnl *r, uint16_t type, const char *ifname, const IpPref
         return rtnl_call(r, nlh, NULL, NULL);
 }
 
+typedef struct RouteFind {
+        IpPrefix dst;
+        uint32_t oif;
+        bool ours, other;
+        uint32_t other_oif;
+} RouteFind;
+
+static int route_attr_cb(const struct nlattr *a, void *data) {
+        const struct nlattr **tb = data;
+        uint16_t type = mnl_attr_get_type(a);
+        if (type <= RTA_MAX)
+                tb[type] = a;
+        return MNL_CB_OK;
+}
+
+static int route_find_cb(const struct nlmsghdr *nlh, void *data) {
+        RouteFind *f = data;
+        const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+        const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+
+        if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+                return MNL_CB_OK;
+        if (rtm->rtm_family != f->dst.family || rtm->rtm_dst_len != f->dst.prefixlen || rtm->rtm_type != RTN_UNICAST)
+                return MNL_CB_OK;
+        mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+        uint32_t table = tb[RTA_TABLE] && mnl_attr_get_payload_len(tb[RTA_TABLE]) == 4 ? mnl_attr_get_u32(tb[RTA_TABLE])
+                                                                                       : rtm->rtm_table;
+        if (table != RT_TABLE_MAIN)
+                return MNL_CB_OK;
+        if (f->dst.prefixlen > 0 && (!tb[RTA_DST] || mnl_attr_get_payload_len(tb[RTA_DST]) != addr_len(f->dst.family) ||
+                                     memcmp(mnl_attr_get_payload(tb[RTA_DST]), f->dst.addr.bytes, addr_len(f->dst.family)) != 0))
+                return MNL_CB_OK;
+        uint32_t oif = tb[RTA_OIF] && mnl_attr_get_payload_len(tb[RTA_OIF]) == 4 ? mnl_attr_get_u32(tb[RTA_OIF]) : 0;
+        if (oif != 0 && oif == f->oif)
+                f->ours = true;
+        else {
+                f->other = true;
+                f->other_oif = oif;
+        }
+        return MNL_CB_OK;
+}
+
+/* The main table's routes for exactly f->dst: this interface's (ours), another's (other). */
+static int route_find(Rtnl *r, RouteFind *f) {
+        int k = 0;
+        for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
+                f->ours = f->other = false;
+                struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETROUTE, NLM_F_DUMP);
+                struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+                rtm->rtm_family = (uint8_t) f->dst.family;
+                k = rtnl_call(r, nlh, route_find_cb, f);
+                if (k != -EINTR)        /* interrupted by a route change: again */
+                        break;
+        }
+        return k;
+}
+
+/* The route the kernel picks for the prefix's first address (the FIB entry itself,
+ * RTM_F_FIB_MATCH): is it this prefix through this interface? */
+static bool route_is_ours(Rtnl *r, const RouteFind *f) {
+        RouteFind m = { .dst = f->dst, .oif = f->oif };
+        struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETROUTE, 0);
+        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+        rtm->rtm_family = (uint8_t) f->dst.family;
+        rtm->rtm_dst_len = (uint8_t) ip_family_bits(f->dst.family);
+        rtm->rtm_flags = RTM_F_FIB_MATCH;
+        mnl_attr_put(nlh, RTA_DST, addr_len(f->dst.family), f->dst.addr.bytes);
+        return rtnl_call(r, nlh, route_find_cb, &m) >= 0 && m.ours && !m.other;
+}
+
+int rtnl_route_other(Rtnl *r, const char *ifname, const IpPrefix *dst, uint32_t *ret_oif) {
+        RouteFind f = { .dst = *dst };
+        int k = check_prefix(dst);
+        if (k < 0)
+                return k;
+        if (rtnl_link_ifindex(r, ifname, &f.oif) < 0)
+                f.oif = 0;      /* not there yet: every route is another's */
+        ip_prefix_mask(&f.dst);
+        k = route_find(r, &f);
+        if (k < 0 || !f.other)
+                return k;
+        *ret_oif = f.other_oif;
+        return 1;
+}
+
 int rtnl_route_add(Rtnl *r, const char *ifname, const IpPrefix *dst) {
-        int k = route_change(r, RTM_NEWROUTE, ifname, dst);
+        RouteFind f = { .dst = *dst };
+        int k = check_prefix(dst);
+        if (k >= 0)
+                k = rtnl_link_ifindex(r, ifname, &f.oif);
+        if (k < 0)
+                return k;
+        ip_prefix_mask(&f.dst);
+        /* Each tick: one lookup finds the route in place. */
+        if (route_is_ours(r, &f))
+                return 0;
+        /* Another interface's route for the same prefix, whatever its metric, is left
+         * alone: a route of ours would take its traffic (a LAN, a VPN) into the tunnel. */
+        k = route_find(r, &f);
+        if (k < 0)
+                return k;
+        if (f.other)
+                return -EADDRINUSE;
+        if (f.ours)
+                return 0;
+        k = route_change(r, RTM_NEWROUTE, ifname, dst);
         return k == -EEXIST ? 0 : k;
 }
 

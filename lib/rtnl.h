@@ -39,5 +39,10 @@ int rtnl_link_list_kind(Rtnl *r, const char *kind, char ***ret);
 int rtnl_addr_add(Rtnl *r, const char *ifname, const IpPrefix *a);
 int rtnl_addr_del(Rtnl *r, const char *ifname, const IpPrefix *a);
 int rtnl_addr_list(Rtnl *r, const char *ifname, IpPrefix **ret, size_t *ret_n);
+/* A route in the main table; 0 when this interface has it already, -EADDRINUSE when
+ * another interface routes the same prefix (that route is left as it is). */
 int rtnl_route_add(Rtnl *r, const char *ifname, const IpPrefix *dst);
 int rtnl_route_del(Rtnl *r, const char *ifname, const IpPrefix *dst);
+/* 1 with its interface index (0: none, a blackhole say) when a route in the main table for
+ * exactly dst leads elsewhere than ifname; 0 when none does. */
+int rtnl_route_other(Rtnl *r, const char *ifname, const IpPrefix *dst, uint32_t *ret_oif);

@@ -28,6 +28,7 @@ const WgnetError wgnet_errors[] = {
         { WGNET_ERROR_PREFIX "InvitationUsed", ESTALE },
         { WGNET_ERROR_PREFIX "MeshUnreachable", ENOTCONN },
         { WGNET_ERROR_PREFIX "NotMeshMember", ENOLINK },
+        { WGNET_ERROR_PREFIX "RouteInUse", EADDRNOTAVAIL },
         { NULL, 0 },
 };
 

@@ -507,6 +507,86 @@ def test_networks_and_tunnels_share_nothing(a, b):
     tunnel(a, t).Delete()
 
 
+def foreign_wg(rig, ifname):
+    """A WireGuard interface wgnet does not manage (one wg-quick would make)."""
+    if os.environ.get("WGNET_TEST_BACKEND") == "kernel":
+        rig.ns("ip", "link", "add", ifname, "type", "wireguard")
+    else:
+        rig.ns("wireguard-go", ifname)
+
+
+def test_refused_takeovers(a, b):
+    """What belongs to others stays theirs, and a refused call changes nothing: a WireGuard
+    interface wgnet does not manage, a UDP port another program holds, a prefix another
+    interface routes, another tunnel's remote networks, port 0."""
+    m = a.manager()
+    ifn = f"wtf{PID}"
+    foreign_wg(a, ifn)
+    key = base64.b64encode(os.urandom(32)).decode()
+    a.ns("wg", "set", ifn, "listen-port", "51960", "peer", key, "allowed-ips", "10.98.0.0/24")
+    before = a.wg_dump(ifn)
+    try:
+        msg = expect_error(E + "InterfaceInUse", m.CreateTunnel, "foreign", opts(Interface=ifn))
+        assert ifn in msg and "not managed by wgnet" in msg, msg
+        assert a.wg_dump(ifn) == before, "the foreign interface was touched"
+        assert a.sqlite("SELECT count(*) FROM tunnels WHERE name = 'foreign'") == "0"
+    finally:
+        a.ns("ip", "link", "del", ifn, check=False)
+
+    ta = tunnel(a, state["a"])
+    p0 = tprops(a, state["a"])
+    expect_error(INVALID, ta.Update, opts(ListenPort=0))
+    holder = subprocess.Popen(["ip", "netns", "exec", a.netns, "/usr/bin/python3", "-c",
+                               "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                               "s.bind(('0.0.0.0', 51961)); print('bound', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "bound"
+        msg = expect_error(E + "ListenPortInUse", ta.Update, opts(ListenPort=51961, PersistentKeepalive=7))
+        assert "51961" in msg and "another program" in msg, msg
+    finally:
+        holder.kill()
+        holder.wait()
+    dummy = f"wtd{PID}"     # a LAN of this host (a veth pair: no dummy module everywhere)
+    a.ns("ip", "link", "add", dummy, "type", "veth", "peer", "name", f"wte{PID}")
+    a.ns("ip", "link", "set", dummy, "up")
+    a.ns("ip", "route", "add", "10.97.0.0/24", "dev", dummy, "metric", "100")
+    try:
+        msg = expect_error(E + "RouteInUse", ta.Update, opts(RemoteNetworks=NETS_B + ["10.97.0.0/24"]))
+        assert "10.97.0.0/24" in msg and dummy in msg, msg
+        assert f"dev {dummy}" in a.ns("ip", "route", "show", "10.97.0.0/24").stdout
+        assert f"dev {IF_A}" not in a.ns("ip", "route", "show", "10.97.0.0/24").stdout
+    finally:
+        a.ns("ip", "link", "del", dummy, check=False)
+    msg = expect_error(E + "RouteInUse", m.CreateTunnel, "t3", opts(Interface="wtz12", RemoteNetworks=[NET_B],
+                                                                      Activate=False))
+    assert "to-b" in msg, msg
+    p1 = tprops(a, state["a"])
+    for k in ("ListenPort", "PersistentKeepalive", "RemoteNetworks", "Routes"):
+        assert p1[k] == p0[k], (k, p0[k], p1[k])
+    assert a.wg_dump(IF_A)[0]["listen_port"] == PORT_A
+    assert a.sqlite(f"SELECT listen_port FROM tunnels WHERE interface = '{IF_A}'") == str(PORT_A)
+    lan_ping(LAN_A, HOST_B)
+
+
+def test_crash_leftovers_removed(a, b):
+    """A crash between the device and the commit leaves nothing behind: an inactive tunnel's
+    interface found at the start goes; a CreateTunnel leaves no intent file."""
+    m = a.manager()
+    ifn = f"wts{PID}"
+    t = str(m.CreateTunnel("sleeper", opts(Interface=ifn, Activate=False)))
+    assert not os.path.exists(os.path.join(a.state, "creating", ifn))
+    a.stop_daemon()
+    foreign_wg(a, ifn)      # as an Activate cut short by kill -9 would have left it
+    a.start_daemon(*DAEMON_ARGS)
+    assert a.ns("ip", "link", "show", ifn, check=False).returncode != 0, "the inactive tunnel's interface stayed"
+    with open(a.daemon_log) as f:
+        assert f"tunnel 'sleeper' is inactive, removing its interface" in f.read()
+    assert tprop(a, t, "Active") is False
+    tunnel(a, t).Delete()
+    wait_state(a, state["a"], "up")
+
+
 def test_restart_keeps_tunnel(a, b):
     before = tprops(a, state["a"])
     dump = a.wg_dump(IF_A)
@@ -601,7 +681,7 @@ def test_wgnetctl_pairing(a, b):
 TESTS = [test_start, test_create_tunnel, test_pair, test_lan_to_lan, test_wg_show_agrees, test_reused_pairing_refused,
          test_expired_pairing_refused, test_malformed_pairing_rejected, test_unprivileged_denied, test_update,
          test_deactivate_activate, test_state_follows_data_plane, test_drift_repaired, test_networks_and_tunnels_share_nothing,
-         test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
+         test_refused_takeovers, test_crash_leftovers_removed, test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
 
 
 def main():
