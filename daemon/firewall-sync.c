@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Keep the nftables table "inet wgnet" and IP forwarding in line with the active networks.
  * The ruleset text comes from lib/firewall.c; it is applied through libnftables in one
- * transaction, and only when it differs from what was applied last (or a minute passed,
- * which repairs a table removed behind our back). */
+ * transaction, when it differs from what was applied last, when the table is gone (a "nft
+ * flush ruleset"), or a minute after the last time (which repairs a rule changed behind
+ * our back). Forwarding is switched on only once the table is in place. */
 
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -38,6 +39,9 @@ bool network_needs_forwarding(const Network *n) {
         case NETWORK_MODE_HUB:
                 /* Clients reach each other through the hub unless isolated. */
                 return !n->peer_isolation;
+        case NETWORK_MODE_MESH:
+                /* Members reach each other directly: only an exit node forwards. */
+                return mesh_network_masquerades(n);
         default:
                 return true;
         }
@@ -56,21 +60,24 @@ static int write_sysctl(const char *path, const char *value) {
         return 1;
 }
 
-static void enable_forwarding(bool v4, bool v6) {
-        int r;
-        if (v4) {
-                r = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+/* A failure is logged when it is new (a read-only /proc/sys in a container would otherwise
+ * log on every tick). */
+static void enable_forwarding(Manager *m, bool v4, bool v6) {
+        static const struct {
+                const char *path, *what;
+        } sysctl[2] = {
+                { "/proc/sys/net/ipv4/ip_forward", "IPv4 forwarding (net.ipv4.ip_forward=1)" },
+                { "/proc/sys/net/ipv6/conf/all/forwarding", "IPv6 forwarding (net.ipv6.conf.all.forwarding=1)" },
+        };
+        for (int i = 0; i < 2; i++) {
+                if (!(i == 0 ? v4 : v6))
+                        continue;
+                int r = write_sysctl(sysctl[i].path, "1");
                 if (r > 0)
-                        log_notice("Switched on IPv4 forwarding (net.ipv4.ip_forward=1) for wgnet's networks");
-                else if (r < 0)
-                        log_warning("Cannot switch on IPv4 forwarding: %s", strerror(-r));
-        }
-        if (v6) {
-                r = write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1");
-                if (r > 0)
-                        log_notice("Switched on IPv6 forwarding (net.ipv6.conf.all.forwarding=1) for wgnet's networks");
-                else if (r < 0)
-                        log_warning("Cannot switch on IPv6 forwarding: %s", strerror(-r));
+                        log_notice("Switched on %s for wgnet's networks", sysctl[i].what);
+                else if (r < 0 && r != m->forwarding_error[i])
+                        log_warning("Cannot switch on %s: %s", sysctl[i].what, strerror(-r));
+                m->forwarding_error[i] = r < 0 ? r : 0;
         }
 }
 
@@ -81,6 +88,19 @@ static int nft_available(void) {
                 return -errno;
         close(fd);
         return 0;
+}
+
+/* Does table inet wgnet exist? (A "nft flush ruleset", or nftables.service reloading its
+ * /etc/nftables.conf, removes it behind wgnet's back.) */
+static bool nft_table_exists(void) {
+        struct nft_ctx *ctx = nft_available() < 0 ? NULL : nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!ctx)
+                return true;    /* cannot tell: the periodic reapply stays the repair */
+        nft_ctx_buffer_output(ctx);
+        nft_ctx_buffer_error(ctx);
+        bool exists = nft_run_cmd_from_buffer(ctx, "list table inet " FIREWALL_TABLE) == 0;
+        nft_ctx_free(ctx);
+        return exists;
 }
 
 static int nft_apply(const char *script, char **ret_error) {
@@ -116,8 +136,19 @@ int manager_firewall_sync(Manager *m, bool force) {
         Network *net;
         int r;
 
-        if (!m->firewall_enabled)
+        if (!m->firewall_enabled) {
+                if (m->firewall_remove_stale) {
+                        /* Firewall=no: a table left by an earlier run with the firewall on
+                         * would go on masquerading and dropping for networks it no longer
+                         * follows. */
+                        m->firewall_remove_stale = false;
+                        if (nft_available() >= 0 && nft_table_exists() &&
+                            nft_apply("delete table inet " FIREWALL_TABLE "\n", &error) >= 0)
+                                log_notice("Removed the nftables table inet " FIREWALL_TABLE
+                                           " of an earlier run: the firewall is off");
+                }
                 return 0;
+        }
 
         HASHMAP_FOREACH(net, m->networks_by_id, it)
                 n += net->active;
@@ -133,6 +164,7 @@ int manager_firewall_sync(Manager *m, bool force) {
                 nets[i++] = (FirewallNetwork) {
                         .ifname = net->ifname,
                         .isolation = net->peer_isolation,
+                        .hub = net->mode == NETWORK_MODE_HUB,
                         .nat_ifname = nat ? net->nat_interface : NULL,
                         .subnets = net->subnets,
                         .n_subnets = net->n_subnets,
@@ -152,7 +184,6 @@ int manager_firewall_sync(Manager *m, bool force) {
                         nets[b - 1] = t;
                 }
 
-        enable_forwarding(v4, v6);
         /* Nothing to remove where nf_tables does not exist. */
         if (i == 0 && nft_available() < 0)
                 return 0;
@@ -163,23 +194,35 @@ int manager_firewall_sync(Manager *m, bool force) {
                 return r;
         }
         uint64_t now = now_usec();
-        if (!force && m->firewall_applied && streq(m->firewall_applied, script) &&
-            now - m->firewall_applied_usec < FIREWALL_REAPPLY_USEC)
-                return 0;
+        bool same = m->firewall_applied && streq(m->firewall_applied, script);
+        if (!force && same && now - m->firewall_applied_usec < FIREWALL_REAPPLY_USEC) {
+                if (i == 0 || nft_table_exists()) {
+                        enable_forwarding(m, v4, v6);
+                        return 0;
+                }
+                log_notice("The nftables table inet " FIREWALL_TABLE " was removed by another program: restoring it");
+        }
 
         r = nft_apply(script, &error);
         if (r < 0) {
-                /* Logged once per change of the ruleset (or a minute): retried then. */
-                log_error("Cannot apply the nftables table inet " FIREWALL_TABLE ": %s", error ? error : strerror(-r));
+                /* Fails closed: no forwarding switched on without the table's drops. Logged
+                 * once per ruleset, retried on every tick. */
+                if (!m->firewall_failed || !streq(m->firewall_failed, script))
+                        log_error("Cannot apply the nftables table inet " FIREWALL_TABLE ": %s; IP forwarding "
+                                  "is not switched on until it applies", error ? error : strerror(-r));
+                free(m->firewall_failed);
+                m->firewall_failed = TAKE_PTR(script);
                 free(m->firewall_applied);
-                m->firewall_applied = TAKE_PTR(script);
-                m->firewall_applied_usec = now;
+                m->firewall_applied = NULL;
                 return r;
         }
-        if (!m->firewall_applied || !streq(m->firewall_applied, script))
+        if (!same)
                 log_info("Applied nftables table inet " FIREWALL_TABLE " for %zu active network(s)", i);
+        free(m->firewall_failed);
+        m->firewall_failed = NULL;
         free(m->firewall_applied);
         m->firewall_applied = TAKE_PTR(script);
         m->firewall_applied_usec = now;
+        enable_forwarding(m, v4, v6);
         return 0;
 }

@@ -130,6 +130,7 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         m->config.history_fine_days = config->history_fine_days;
         m->config.history_coarse_days = config->history_coarse_days;
         m->firewall_enabled = config->firewall != 0;
+        m->firewall_remove_stale = !m->firewall_enabled;
         if (config->userspace_binary)
                 m->config.userspace_binary = strdup(config->userspace_binary);
         m->networks_by_id = hashmap_new(uint64_hash_func, uint64_equal_func);
@@ -185,6 +186,7 @@ Manager *manager_free(Manager *m) {
         free(m->config.state_dir);
         free(m->config.userspace_binary);
         free(m->firewall_applied);
+        free(m->firewall_failed);
         free(m);
         return NULL;
 }
@@ -424,6 +426,9 @@ int manager_start(Manager *m) {
         log_info("Using the %s WireGuard backend", wg_backend_type_to_string(wg_backend_type(m->backend)));
 
         remove_unfinished_creations(m);
+        /* The firewall first: isolation and the drops between networks hold before any
+         * device forwards (the ruleset needs only names and subnets). */
+        (void) manager_firewall_sync(m, true);
         /* Bring the devices to what the database says before taking the name. */
         m->started_at = now_usec();
         manager_reconcile_all(m, true);

@@ -48,6 +48,9 @@ typedef struct Manager {
 
         bool firewall_enabled;
         char *firewall_applied;         /* the last nft script applied */
+        char *firewall_failed;          /* the last one refused (logged once) */
+        bool firewall_remove_stale;     /* firewall off: remove an earlier run's table once */
+        int forwarding_error[2];        /* the last error switching on forwarding, v4 / v6 */
         uint64_t firewall_applied_usec;
 
         /* Group commit: AddPeer calls checked and authorized, waiting to share one

@@ -67,6 +67,17 @@ int firewall_ruleset(const FirewallNetwork *nets, size_t n, char **ret) {
                         if (nets[i].isolation)
                                 buf_printf(&b, "\t\tiifname \"%s\" oifname \"%s\" drop comment \"peer isolation\"\n",
                                            ifn, ifn);
+                        /* A peer may widen its own AllowedIPs: nothing it sends reaches another
+                         * network's interface, nor, from a hub, anything but the hub itself. */
+                        if (nets[i].hub)
+                                buf_printf(&b, "\t\tiifname \"%s\" oifname != \"%s\" drop comment \"hub\"\n", ifn, ifn);
+                        else if (n > 1) {
+                                buf_printf(&b, "\t\tiifname \"%s\" oifname { ", ifn);
+                                for (size_t k = 0, c = 0; k < n; k++)
+                                        if (k != i)
+                                                buf_printf(&b, "%s\"%s\"", c++ ? ", " : "", nets[k].ifname);
+                                buf_printf(&b, " } drop comment \"between networks\"\n");
+                        }
                         buf_printf(&b, "\t\tiifname \"%s\" accept\n", ifn);
                         buf_printf(&b, "\t\toifname \"%s\" ct state established,related accept\n", ifn);
                 }

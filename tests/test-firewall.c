@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <string.h>
 
 #include "firewall.h"
 #include "macro.h"
@@ -29,8 +30,10 @@ TEST(hub_with_isolation_and_nat) {
                      "\tchain forward {\n"
                      "\t\ttype filter hook forward priority filter; policy accept;\n"
                      "\t\tiifname \"wg0\" oifname \"wg0\" drop comment \"peer isolation\"\n"
+                     "\t\tiifname \"wg0\" oifname { \"wg1\" } drop comment \"between networks\"\n"
                      "\t\tiifname \"wg0\" accept\n"
                      "\t\toifname \"wg0\" ct state established,related accept\n"
+                     "\t\tiifname \"wg1\" oifname { \"wg0\" } drop comment \"between networks\"\n"
                      "\t\tiifname \"wg1\" accept\n"
                      "\t\toifname \"wg1\" ct state established,related accept\n"
                      "\t}\n"
@@ -40,6 +43,23 @@ TEST(hub_with_isolation_and_nat) {
                      "\t\tip6 saddr fd00:8::/64 oifname \"eth0\" masquerade\n"
                      "\t}\n"
                      "}\n");
+        free(s);
+}
+
+/* A hub forwards nothing but back into itself; other networks reach no other network. */
+TEST(hub_and_networks_are_apart) {
+        IpPrefix subnet;
+        char *s = NULL;
+        ASSERT_OK(ip_prefix_parse("10.8.0.1/24", false, &subnet));
+        FirewallNetwork nets[] = {
+                { .ifname = "wga", .hub = true, .subnets = &subnet, .n_subnets = 1 },
+                { .ifname = "wgb", .subnets = &subnet, .n_subnets = 1 },
+                { .ifname = "wgc", .subnets = &subnet, .n_subnets = 1 },
+        };
+        ASSERT_OK(firewall_ruleset(nets, 3, &s));
+        ASSERT_TRUE(strstr(s, "\t\tiifname \"wga\" oifname != \"wga\" drop comment \"hub\"\n\t\tiifname \"wga\" accept\n"));
+        ASSERT_TRUE(strstr(s, "\t\tiifname \"wgb\" oifname { \"wga\", \"wgc\" } drop comment \"between networks\"\n"));
+        ASSERT_TRUE(strstr(s, "\t\tiifname \"wgc\" oifname { \"wga\", \"wgb\" } drop comment \"between networks\"\n"));
         free(s);
 }
 

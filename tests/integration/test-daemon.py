@@ -525,23 +525,25 @@ def test_polkit_rule_grants_group(rig):
         # RotateKeys needs two actions (manage-peers, then read-secrets), asked in turn.
         err, cfg2 = rig.as_user(res[0], PEER, "RotateKeys", "s", "psk")
         assert err is None and "PresharedKey" in cfg2 and cfg2 != cfg
+        err, _ = rig.as_user(res[0], PEER, "Remove", "")
+        assert err is None
         # The checks that must see queued AddPeer calls run again once polkit has answered
-        # (they are not flushed for a caller still waiting): a granted user's Update, AddPeers
-        # and Network.Update are checked against every committed peer.
-        err, _ = rig.as_user(res[0], PEER, "Update", "a{sv}", {"Name": "phone"})
-        assert err == E + "PeerExists", err
-        err, _ = rig.as_user(res[0], PEER, "Update", "a{sv}", {"Name": "granted2"})
-        assert err is None and rig.prop(res[0], PEER, "Name") == "granted2"
-        err, _ = rig.as_user(state["net"], NETWORK, "AddPeers", "a(sa{sv})", [["granted2", {}]])
+        # (they are not flushed for a caller still waiting): a granted user's AddPeers,
+        # Peer.Update and Network.Update are checked against every committed peer.
+        err, _ = rig.as_user(state["net"], NETWORK, "AddPeers", "a(sa{sv})", [["phone", {}]])
         assert err == E + "PeerExists", err
         err, added = rig.as_user(state["net"], NETWORK, "AddPeers", "a(sa{sv})", [["granted3", {}], ["granted4", {}]])
         assert err is None and len(added) == 2
+        err, _ = rig.as_user(added[0][0], PEER, "Update", "a{sv}", {"Name": "phone"})
+        assert err == E + "PeerExists", err
+        err, _ = rig.as_user(added[0][0], PEER, "Update", "a{sv}", {"Name": "granted5"})
+        assert err is None and rig.prop(added[0][0], PEER, "Name") == "granted5"
         dns = rig.prop(state["net"], NETWORK, "DNS")
         err, _ = rig.as_user(state["net"], NETWORK, "Update", "a{sv}", {"DNS": ["192.0.2.53"]})
         assert err is None and rig.prop(state["net"], NETWORK, "DNS") == ["192.0.2.53"]
         err, _ = rig.as_user(state["net"], NETWORK, "Update", "a{sv}", {"DNS": dns})
         assert err is None and rig.prop(state["net"], NETWORK, "DNS") == dns
-        for path in [res[0]] + [a[0] for a in added]:
+        for path in [a[0] for a in added]:
             err, _ = rig.as_user(path, PEER, "Remove", "")
             assert err is None, err
     finally:

@@ -413,6 +413,51 @@ def test_site_to_site(rig):
     assert "mine" in rig.ns("nft", "list", "table", "inet", "other").stdout
 
 
+def test_networks_apart(rig):
+    """A client that widens its own AllowedIPs reaches no other network's clients and, from a
+    hub, nothing behind the server (the forward rules "between networks" and "hub"); a table
+    removed behind wgnet's back is back at the next sync."""
+    hub = new_network(rig, "apart_hub", 5, Addresses=["10.205.0.1/24"], Mode="hub")
+    gw = new_network(rig, "apart_gw", 6, Addresses=["10.206.0.1/24"], Mode="gateway", NatInterface="inet0")
+    _, conf_h = unwrap(hub.AddPeer("h", opts()))
+    _, conf_g = unwrap(gw.AddPeer("g", opts()))
+    wide = re.sub(r"(?m)^AllowedIPs = .*$", "AllowedIPs = 10.205.0.0/24, 10.206.0.0/24, 192.168.10.0/24", conf_h)
+    ch = Client(rig, state["c1"], ifname(rig, "g")).up(wide)
+    cg = Client(rig, state["c2"], ifname(rig, "h")).up(conf_g)
+    try:
+        assert ping(state["c1"], "10.205.0.1") and ping(state["c2"], "10.206.0.1")
+        assert ping(state["lana"], "10.206.0.2"), "the LAN behind the server reaches the gateway's client"
+        table = rig.ns("nft", "list", "table", "inet", "wgnet").stdout
+        assert "between networks" in table and "hub" in table, table
+        assert blocked(state["c1"], "10.206.0.2"), "hub client to the gateway network's client"
+        assert blocked(state["c1"], "192.168.10.2"), "hub client to the LAN behind the server"
+        assert blocked(state["c2"], "10.205.0.2"), "gateway client to the hub's client"
+        assert ping(state["c2"], INET_FAR), "the gateway client still reaches the internet"
+        rig.ns("nft", "delete", "table", "inet", "wgnet")
+        assert ping(state["c1"], "10.206.0.2"), "without the table the hub client gets through"
+        hub.Update(opts(DNS=["10.205.0.1"]))        # any change syncs the firewall
+        assert "between networks" in rig.ns("nft", "list", "table", "inet", "wgnet").stdout
+        assert blocked(state["c1"], "10.206.0.2"), "the table is back"
+        with open(rig.daemon_log) as f:
+            assert "was removed by another program: restoring it" in f.read()
+        # Firewall=no: the table an earlier run left goes (and no other table)
+        rig.stop_daemon()
+        rig.start_daemon("--tick=3600", "--firewall=no")
+        assert rig.ns("nft", "list", "table", "inet", "wgnet", check=False).returncode != 0
+        assert "mine" in rig.ns("nft", "list", "table", "inet", "other").stdout
+        with open(rig.daemon_log) as f:
+            assert "of an earlier run: the firewall is off" in f.read()
+        rig.stop_daemon()
+        rig.start_daemon("--tick=3600")
+        assert "between networks" in rig.ns("nft", "list", "table", "inet", "wgnet").stdout
+        hub, gw = rig.network(state["apart_hub"]), rig.network(state["apart_gw"])
+    finally:
+        ch.down()
+        cg.down()
+    hub.Delete()
+    gw.Delete()
+
+
 def test_documented_commands(rig):
     """docs/modes.md: every shell block runs as written (with this rig's network names) and
     gives the modes and settings it describes."""
@@ -457,8 +502,8 @@ def test_cleanup(rig):
     assert state["namespaces"]
 
 
-TESTS = [test_topology, test_hub, test_hub_isolation, test_hub_keypair_rotation, test_gateway, test_qrcode_full_tunnel, test_split_one_time,
-         test_site_to_site, test_documented_commands, test_cleanup]
+TESTS = [test_topology, test_hub, test_hub_isolation, test_hub_keypair_rotation, test_gateway, test_qrcode_full_tunnel,
+         test_split_one_time, test_networks_apart, test_site_to_site, test_documented_commands, test_cleanup]
 
 def probe_kernel():
     """Skip (77) when the kernel lacks a part: tun, veth, bridges or nf_tables NAT in a namespace."""
