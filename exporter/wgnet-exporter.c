@@ -142,6 +142,23 @@ static int grow(void **array, size_t n, size_t size) {
         return 0;
 }
 
+/* A method call to wgnetd that never starts it. With the bus's default (auto-start), a
+ * scrape after `systemctl stop wgnetd` would have the bus activate it again
+ * (dbus/org.wgnet1.service) and wgnet_up 0 would never show; without, the bus answers
+ * ServiceUnknown at once. arg: one string argument, or NULL for none. */
+static int call_wgnetd(sd_bus *bus, const char *path, const char *interface, const char *member, const char *arg,
+                       sd_bus_error *error, sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_method_call(bus, &m, WGNET_BUS_NAME, path, interface, member);
+        if (r >= 0)
+                r = sd_bus_message_set_auto_start(m, false);
+        if (r >= 0 && arg)
+                r = sd_bus_message_append_basic(m, 's', arg);
+        if (r < 0)
+                return r;
+        return sd_bus_call(bus, m, 0, error, ret_reply);
+}
+
 /* Deleted between ListNetworks and this call: not an error of the daemon's. */
 static bool network_gone(const sd_bus_error *error) {
         return sd_bus_error_has_names(error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD,
@@ -151,8 +168,8 @@ static bool network_gone(const sd_bus_error *error) {
 static int load_network(sd_bus *bus, ExNetwork *n) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = sd_bus_call_method(bus, WGNET_BUS_NAME, n->path, "org.freedesktop.DBus.Properties", "GetAll", &error,
-                                   &reply, "s", WGNET_NETWORK_INTERFACE);
+        int r = call_wgnetd(bus, n->path, "org.freedesktop.DBus.Properties", "GetAll", WGNET_NETWORK_INTERFACE, &error,
+                            &reply);
         if (r < 0) {
                 if (network_gone(&error))
                         return -ENODEV;
@@ -185,8 +202,8 @@ static int load_metrics(sd_bus *bus, Exporter *e, size_t network) {
         size_t first = e->n_peers, n;
         int r;
 
-        r = sd_bus_call_method(bus, WGNET_BUS_NAME, e->networks[network].path, WGNET_NETWORK_INTERFACE,
-                               "GetMetricsColumns", &error, &reply, NULL);
+        r = call_wgnetd(bus, e->networks[network].path, WGNET_NETWORK_INTERFACE, "GetMetricsColumns", NULL, &error,
+                        &reply);
         if (r < 0 && network_gone(&error))
                 return -ENODEV;
         if (r < 0) {
@@ -247,8 +264,7 @@ static int load(sd_bus *bus, Exporter *e) {
         const char *name, *path;
         int r;
 
-        r = sd_bus_call_method(bus, WGNET_BUS_NAME, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "ListNetworks", &error,
-                               &reply, NULL);
+        r = call_wgnetd(bus, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "ListNetworks", NULL, &error, &reply);
         if (r < 0) {
                 fprintf(stderr, "ListNetworks: %s\n", error.message ? error.message : strerror(-r));
                 return r;
