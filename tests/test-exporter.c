@@ -4,7 +4,11 @@
  * itself, as dbus-daemon would, and plays wgnetd for the exporter's calls: it records
  * whether each call allows auto-start, and can answer late or never. No root and no
  * dbus-daemon needed (the unit suite starts no bus); the same behaviour against the real
- * dbus-daemon and wgnetd is in tests/integration/test-metrics.py. */
+ * dbus-daemon and wgnetd is in tests/integration/test-metrics.py.
+ *
+ * Checked: no call allows auto-start (a scrape must not start a stopped wgnetd); a wgnetd
+ * that never answers, answers slowly, or a bus that never finishes the connection, gets a
+ * 200 with wgnet_up 0 once the collect deadline is over. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -254,6 +258,64 @@ TEST(calls_never_start_wgnetd) {
         ASSERT_TRUE(strstr(s.out, "\nwgnet_network_active{interface=\"wgt2\",network=\"net1\"} 1\n"));
         ASSERT_EQ(f.n_calls, 5);        /* ListNetworks, then GetAll and GetMetricsColumns twice */
         ASSERT_EQ(f.n_auto_start, 0);
+}
+
+/* An HTTP answer: 200, wgnet_up 0, and wgnet_exporter_collect_seconds at least min_s. */
+static void assert_up_0(const Scrape *s, double min_s) {
+        const char *c;
+        ASSERT_EQ(s->status, 0);
+        ASSERT_TRUE(strncmp(s->out, "HTTP/1.1 200 OK\r\n", 17) == 0);
+        ASSERT_TRUE(strstr(s->out, "\r\n\r\n# HELP wgnet_up "));
+        ASSERT_TRUE(strstr(s->out, "\nwgnet_up 0\n"));
+        ASSERT_FALSE(strstr(s->out, "\nwgnet_network_active{"));
+        c = strstr(s->out, "\nwgnet_exporter_collect_seconds ");
+        ASSERT_TRUE(c);
+        ASSERT_TRUE(strtod(c + strlen("\nwgnet_exporter_collect_seconds "), NULL) >= min_s);
+}
+
+TEST(hung_wgnetd_answered_by_the_deadline) {
+        FakeBus f = { .silent = true };
+        Scrape s;
+
+        scrape(&f, true, "500", &s);
+        fake_bus_done(&f);
+        assert_up_0(&s, 0.5);
+        ASSERT_TRUE(s.seconds < 2.5);
+        ASSERT_EQ(f.n_calls, 1);        /* ListNetworks, never answered */
+}
+
+/* Seven answers 300 ms late each would take 2.1 s, each within a per-call timeout of 1 s:
+ * the deadline is for them all. */
+TEST(one_deadline_for_all_calls) {
+        FakeBus f = { .n_networks = 3, .delay_usec = 300000 };
+        Scrape s;
+
+        scrape(&f, true, "1000", &s);
+        fake_bus_done(&f);
+        assert_up_0(&s, 1.0);
+        ASSERT_TRUE(s.seconds < 2.0);
+        ASSERT_TRUE(f.n_calls >= 3 && f.n_calls <= 4);
+}
+
+/* A bus that accepts the connection and then says nothing (no authentication, no Hello). */
+TEST(silent_bus_answered_by_the_deadline) {
+        FakeBus f = { .no_auth = true };
+        Scrape s;
+
+        scrape(&f, true, "500", &s);
+        assert_up_0(&s, 0.5);
+        ASSERT_TRUE(s.seconds < 2.5);
+}
+
+/* The built-in bound (5 s), which the environment cannot raise. */
+TEST(default_deadline_not_raised_by_the_environment) {
+        FakeBus f = { .silent = true };
+        Scrape s;
+
+        scrape(&f, true, "60000", &s);
+        fake_bus_done(&f);
+        assert_up_0(&s, 5.0);
+        ASSERT_TRUE(s.seconds < 8.0);
 }
 
 TEST_MAIN()

@@ -5,7 +5,8 @@ output passes `promtool check metrics` and a strict parser of the text expositio
 holds the series and labels of the ecosystem's WireGuard exporters with the values the
 daemon reports, escapes label values; over HTTP (the connection on stdin/stdout, as the
 socket unit passes it) it answers GET /metrics, 404 elsewhere and 405 to POST; a scrape
-with wgnetd stopped answers wgnet_up 0 and does not have the bus start it again."""
+with wgnetd stopped answers wgnet_up 0 and does not have the bus start it again; one with
+a wgnetd that never answers answers wgnet_up 0 by the exporter's deadline."""
 
 import os
 import re
@@ -20,6 +21,7 @@ from wgnet import (BUILD, BUS, MANAGER, NETWORK, PEER, main, opts, require_root_
                    unwrap, wait_for)
 
 EXPORTER = os.path.join(BUILD, "exporter", "wgnet-exporter")
+BUS_STUB = os.path.join(BUILD, "tests", "integration", "bus-stub")
 state = {}
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -129,11 +131,11 @@ def test_values_match_the_daemon(rig):
     assert "PrivateKey" not in state["text"] and "PresharedKey" not in state["text"]
 
 
-def http(rig, request):
+def http(rig, request, **env_extra):
     a, b = socket.socketpair()
     try:
         a.sendall(request)
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address)
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, **env_extra)
         p = subprocess.Popen(["runuser", "-u", rig.user, "--", EXPORTER], env=env, stdin=b, stdout=b)
         b.close()
         a.shutdown(socket.SHUT_WR)
@@ -248,9 +250,37 @@ def test_stopped_daemon_not_started_again(rig):
         reload_bus_config(rig)
 
 
+def test_hung_daemon_answered_in_time(rig):
+    """A wgnetd that holds its name and never answers (bus-stub hang): the scrape still
+    answers 200 with wgnet_up 0, once the exporter's 5 s for asking wgnetd are over, under
+    Prometheus's default scrape_timeout (10 s) and the unit's RuntimeMaxSec=30s (before,
+    sd-bus's own 25 s per call ran into it: the client got a closed connection).
+    WGNET_EXPORTER_COLLECT_TIMEOUT_MS shortens that time, and cannot lengthen it."""
+    assert rig.daemon is None, "test_daemon_gone stopped wgnetd"
+    stub = subprocess.Popen([BUS_STUB, "hang", "120"], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address))
+    try:
+        assert stub.stdout.readline().strip() == "ready", "bus-stub could not take org.wgnet1"
+        for env, least, most in [({}, 4.5, 8), ({"WGNET_EXPORTER_COLLECT_TIMEOUT_MS": "1000"}, 0.9, 3),
+                                 ({"WGNET_EXPORTER_COLLECT_TIMEOUT_MS": "60000"}, 4.5, 8)]:
+            t0 = time.monotonic()
+            rc, data = http(rig, b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n", **env)
+            elapsed = time.monotonic() - t0
+            head, _, body = data.partition(b"\r\n\r\n")
+            assert rc == 0 and head.startswith(b"HTTP/1.1 200 OK"), (env, data[:80])
+            samples, _ = parse_strict(body.decode())
+            assert series(samples, "wgnet_up") == [0], env
+            assert series(samples, "wgnet_exporter_collect_seconds")[0] >= least - 0.1, env
+            assert least <= elapsed < most, f"{env}: answered after {elapsed:.1f} s"
+    finally:
+        stub.kill()
+        stub.wait()
+
+
 TESTS = [test_setup, test_output_is_valid, test_values_match_the_daemon, test_http, test_trickling_client_cut_off,
-         test_daemon_gone, test_stopped_daemon_not_started_again]
+         test_daemon_gone, test_stopped_daemon_not_started_again, test_hung_daemon_answered_in_time]
 
 if __name__ == "__main__":
-    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", EXPORTER)
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", EXPORTER,
+                           BUS_STUB)
     main(TESTS, "metrics")
