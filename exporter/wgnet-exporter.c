@@ -29,7 +29,7 @@
 #include "wgnet-error.h"
 
 #define REQUEST_MAX 8192
-#define REQUEST_TIMEOUT_MS 5000          /* the whole request head */
+#define REQUEST_TIMEOUT_MS 2000          /* the whole request head: Prometheus sends it at once */
 #define RESPONSE_TIMEOUT_MS 20000        /* the whole answer, collecting included */
 /* Asking wgnetd, connecting to the bus included: every call gets what is left of it, and
  * once it is over the answer is wgnet_up 0. Below Prometheus's default scrape_timeout

@@ -8,7 +8,8 @@
  *
  * Checked: no call allows auto-start (a scrape must not start a stopped wgnetd); a wgnetd
  * that never answers, answers slowly, or a bus that never finishes the connection, gets a
- * 200 with wgnet_up 0 once the collect deadline is over. */
+ * 200 with wgnet_up 0 once the collect deadline is over; a client that does not finish its
+ * request is cut off after 2 s. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -316,6 +317,44 @@ TEST(default_deadline_not_raised_by_the_environment) {
         fake_bus_done(&f);
         assert_up_0(&s, 5.0);
         ASSERT_TRUE(s.seconds < 8.0);
+}
+
+/* A client that sends half a request and then nothing holds its connection (and a slot of
+ * the socket unit's) for the request's 2 s, then gets a 400. */
+TEST(unfinished_request_cut_off_after_2_s) {
+        static const char part[] = "GET /metrics HTTP/1.1\r\nHost: loc";
+        char buf[4096];
+        size_t n = 0;
+        int sv[2], status;
+
+        ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+        uint64_t t0 = now_usec();
+        pid_t pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                if (dup2(sv[1], STDIN_FILENO) < 0 || dup2(sv[1], STDOUT_FILENO) < 0)
+                        _exit(126);
+                setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/wgnet-test-bus", 1);
+                execl(exporter_path(), "wgnet-exporter", (char *) NULL);
+                _exit(127);
+        }
+        close(sv[1]);
+        ASSERT_EQ(write(sv[0], part, sizeof(part) - 1), (ssize_t) sizeof(part) - 1);
+        for (;;) {
+                struct pollfd p = { .fd = sv[0], .events = POLLIN };
+                if (poll(&p, 1, 10000) <= 0)
+                        break;
+                ssize_t k = read(sv[0], buf + n, sizeof(buf) - 1 - n);
+                if (k <= 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = 0;
+        double seconds = (double) (now_usec() - t0) / 1e6;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        close(sv[0]);
+        ASSERT_TRUE(strncmp(buf, "HTTP/1.1 400 ", 13) == 0);
+        ASSERT_TRUE(seconds >= 1.9 && seconds < 4.0);
 }
 
 TEST_MAIN()
