@@ -29,8 +29,15 @@
 #include "wgnet-error.h"
 
 #define REQUEST_MAX 8192
-#define REQUEST_TIMEOUT_MS 5000          /* the whole request head */
+#define REQUEST_TIMEOUT_MS 2000          /* the whole request head: Prometheus sends it at once */
 #define RESPONSE_TIMEOUT_MS 20000        /* the whole answer, collecting included */
+/* Asking wgnetd, connecting to the bus included: every call gets what is left of it, and
+ * once it is over the answer is wgnet_up 0. Below Prometheus's default scrape_timeout
+ * (10 s), so that a hung wgnetd shows as wgnet_up 0 rather than as a failed scrape, and
+ * well inside RESPONSE_TIMEOUT_MS and the unit's RuntimeMaxSec=30s. The environment variable
+ * WGNET_EXPORTER_COLLECT_TIMEOUT_MS may shorten it (tests; a shorter scrape_timeout), not
+ * lengthen it. */
+#define COLLECT_TIMEOUT_MS 5000
 
 typedef struct ExNetwork {
         char *path, *name, *ifname;
@@ -55,6 +62,7 @@ typedef struct Exporter {
         sd_bus_message **replies;       /* GetMetricsColumns answers, which the peers point into */
         size_t n_replies;
         char *labels;                   /* every peer's two label sets, rendered once */
+        uint64_t deadline;              /* CLOCK_MONOTONIC µs by which wgnetd must have answered */
         bool up;                        /* wgnetd answered */
         double collect;                 /* seconds spent asking it */
 } Exporter;
@@ -142,17 +150,40 @@ static int grow(void **array, size_t n, size_t size) {
         return 0;
 }
 
+/* A method call to wgnetd that never starts it, answered by deadline (CLOCK_MONOTONIC µs) or
+ * -ETIMEDOUT. With the bus's default (auto-start), a scrape after `systemctl stop wgnetd`
+ * would have the bus activate it again (dbus/org.wgnet1.service) and wgnet_up 0 would never
+ * show; without, the bus answers ServiceUnknown at once. sd-bus's own timeout (25 s per
+ * call) would let a hung wgnetd outlast the unit's RuntimeMaxSec=30s. The bus must be
+ * running (bus_wait_ready): sd_bus_call() waits for the connection without a bound. arg: one
+ * string argument, or NULL for none. */
+static int call_wgnetd(sd_bus *bus, uint64_t deadline, const char *path, const char *interface, const char *member,
+                       const char *arg, sd_bus_error *error, sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_method_call(bus, &m, WGNET_BUS_NAME, path, interface, member);
+        if (r >= 0)
+                r = sd_bus_message_set_auto_start(m, false);
+        if (r >= 0 && arg)
+                r = sd_bus_message_append_basic(m, 's', arg);
+        if (r < 0)
+                return r;
+        uint64_t now = mono_usec();
+        if (now >= deadline)
+                return -ETIMEDOUT;
+        return sd_bus_call(bus, m, deadline - now, error, ret_reply);
+}
+
 /* Deleted between ListNetworks and this call: not an error of the daemon's. */
 static bool network_gone(const sd_bus_error *error) {
         return sd_bus_error_has_names(error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD,
                                       SD_BUS_ERROR_UNKNOWN_INTERFACE, "org.wgnet1.Error.NotFound");
 }
 
-static int load_network(sd_bus *bus, ExNetwork *n) {
+static int load_network(sd_bus *bus, uint64_t deadline, ExNetwork *n) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = sd_bus_call_method(bus, WGNET_BUS_NAME, n->path, "org.freedesktop.DBus.Properties", "GetAll", &error,
-                                   &reply, "s", WGNET_NETWORK_INTERFACE);
+        int r = call_wgnetd(bus, deadline, n->path, "org.freedesktop.DBus.Properties", "GetAll",
+                            WGNET_NETWORK_INTERFACE, &error, &reply);
         if (r < 0) {
                 if (network_gone(&error))
                         return -ENODEV;
@@ -185,8 +216,8 @@ static int load_metrics(sd_bus *bus, Exporter *e, size_t network) {
         size_t first = e->n_peers, n;
         int r;
 
-        r = sd_bus_call_method(bus, WGNET_BUS_NAME, e->networks[network].path, WGNET_NETWORK_INTERFACE,
-                               "GetMetricsColumns", &error, &reply, NULL);
+        r = call_wgnetd(bus, e->deadline, e->networks[network].path, WGNET_NETWORK_INTERFACE, "GetMetricsColumns",
+                        NULL, &error, &reply);
         if (r < 0 && network_gone(&error))
                 return -ENODEV;
         if (r < 0) {
@@ -247,8 +278,8 @@ static int load(sd_bus *bus, Exporter *e) {
         const char *name, *path;
         int r;
 
-        r = sd_bus_call_method(bus, WGNET_BUS_NAME, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "ListNetworks", &error,
-                               &reply, NULL);
+        r = call_wgnetd(bus, e->deadline, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "ListNetworks", NULL, &error,
+                        &reply);
         if (r < 0) {
                 fprintf(stderr, "ListNetworks: %s\n", error.message ? error.message : strerror(-r));
                 return r;
@@ -273,7 +304,7 @@ static int load(sd_bus *bus, Exporter *e) {
         for (size_t i = 0; i < listed; i++) {
                 e->networks[kept] = e->networks[i];
                 e->n_networks = kept + 1;
-                r = load_network(bus, &e->networks[kept]);
+                r = load_network(bus, e->deadline, &e->networks[kept]);
                 if (r >= 0)
                         r = load_metrics(bus, e, kept);
                 if (r == -ENODEV) {
@@ -523,17 +554,62 @@ static void render(Out *o, const Exporter *e) {
         out_puts(o, collect);
 }
 
+static uint64_t collect_timeout_usec(void) {
+        const char *s = getenv("WGNET_EXPORTER_COLLECT_TIMEOUT_MS");
+        char *end;
+
+        if (!s)
+                return COLLECT_TIMEOUT_MS * 1000ULL;
+        errno = 0;
+        unsigned long ms = strtoul(s, &end, 10);
+        if (errno != 0 || end == s || *end != 0 || ms == 0 || ms > COLLECT_TIMEOUT_MS) {
+                fprintf(stderr, "Ignoring WGNET_EXPORTER_COLLECT_TIMEOUT_MS=%s: not 1 to %u\n", s, COLLECT_TIMEOUT_MS);
+                return COLLECT_TIMEOUT_MS * 1000ULL;
+        }
+        return ms * 1000ULL;
+}
+
+/* sd_bus_open_system() only starts connecting; authentication and Hello would happen in the
+ * first sd_bus_call() under sd-bus's own timeouts. Here they happen by the deadline. */
+static int bus_wait_ready(sd_bus *bus, uint64_t deadline) {
+        for (;;) {
+                int r = sd_bus_is_ready(bus);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                uint64_t now = mono_usec();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                r = sd_bus_wait(bus, deadline - now);
+                if (r < 0)
+                        return r;
+        }
+}
+
 /* Ask wgnetd and prepare the labels; the exposition is then rendered by render(). */
 static int collect(Exporter *e) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        uint64_t t0 = mono_usec();
+        /* Closed, not flushed: every message sent was a call whose answer was awaited or given
+         * up on, and sd_bus_flush() would wait for a stuck bus without a bound. */
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        uint64_t t0 = mono_usec(), timeout = collect_timeout_usec();
         int r;
 
+        e->deadline = t0 + timeout;
         r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = bus_wait_ready(bus, e->deadline);
         if (r < 0)
                 fprintf(stderr, "Cannot connect to the system bus: %s\n", strerror(-r));
-        else
-                e->up = load(bus, e) >= 0;
+        else {
+                r = load(bus, e);
+                e->up = r >= 0;
+        }
+        if (r == -ETIMEDOUT)
+                fprintf(stderr, "No answer within %" PRIu64 " ms: wgnet_up 0\n", timeout / 1000);
         if (!e->up)
                 exporter_done(e);
         e->collect = (mono_usec() - t0) / 1e6;

@@ -5,6 +5,8 @@
  *   bus-stub serve SECS   take org.wgnet1, print "ready", answer for SECS seconds:
  *                         org.wgnet1.Manager.ListNetworks() -> a(so) (empty), and
  *                         org.wgnet1.Test.Hidden() -> s, an interface the policy does not open
+ *   bus-stub hang SECS    take org.wgnet1, print "ready", then read and answer nothing for
+ *                         SECS seconds: a hung wgnetd (tests/integration/test-metrics.py)
  *
  * The bus is the system bus: $DBUS_SYSTEM_BUS_ADDRESS. */
 #include <errno.h>
@@ -45,8 +47,9 @@ int main(int argc, char *argv[]) {
         sd_bus *bus = NULL;
         int r, ret = 1;
 
-        if (argc < 2 || (strcmp(argv[1], "own") != 0 && strcmp(argv[1], "serve") != 0)) {
-                fprintf(stderr, "usage: %s own | serve SECONDS\n", argv[0]);
+        if (argc < 2 ||
+            (strcmp(argv[1], "own") != 0 && strcmp(argv[1], "serve") != 0 && strcmp(argv[1], "hang") != 0)) {
+                fprintf(stderr, "usage: %s own | serve SECONDS | hang SECONDS\n", argv[0]);
                 return 2;
         }
         r = sd_bus_open_system(&bus);
@@ -67,6 +70,15 @@ int main(int argc, char *argv[]) {
         }
 
         uint64_t seconds = argc > 2 ? strtoull(argv[2], NULL, 10) : 10;
+        if (strcmp(argv[1], "hang") == 0) {
+                printf("ready\n");
+                fflush(stdout);
+                struct timespec ts = { .tv_sec = (time_t) seconds };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+                ret = 0;
+                goto out;
+        }
         r = sd_bus_add_object_vtable(bus, NULL, "/org/wgnet1", "org.wgnet1.Manager", manager_vtable, NULL);
         if (r >= 0)
                 r = sd_bus_add_object_vtable(bus, NULL, "/org/wgnet1", "org.wgnet1.Test", test_vtable, NULL);

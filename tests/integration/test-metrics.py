@@ -4,7 +4,9 @@
 output passes `promtool check metrics` and a strict parser of the text exposition format,
 holds the series and labels of the ecosystem's WireGuard exporters with the values the
 daemon reports, escapes label values; over HTTP (the connection on stdin/stdout, as the
-socket unit passes it) it answers GET /metrics, 404 elsewhere and 405 to POST."""
+socket unit passes it) it answers GET /metrics, 404 elsewhere and 405 to POST; a scrape
+with wgnetd stopped answers wgnet_up 0 and does not have the bus start it again; one with
+a wgnetd that never answers answers wgnet_up 0 by the exporter's deadline."""
 
 import os
 import re
@@ -15,9 +17,11 @@ import time
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import BUILD, NETWORK, PEER, main, opts, require_root_and_tools, run, unwrap  # noqa: E402
+from wgnet import (BUILD, BUS, MANAGER, NETWORK, PEER, main, opts, require_root_and_tools, run,  # noqa: E402
+                   unwrap, wait_for)
 
 EXPORTER = os.path.join(BUILD, "exporter", "wgnet-exporter")
+BUS_STUB = os.path.join(BUILD, "tests", "integration", "bus-stub")
 state = {}
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -127,11 +131,11 @@ def test_values_match_the_daemon(rig):
     assert "PrivateKey" not in state["text"] and "PresharedKey" not in state["text"]
 
 
-def http(rig, request):
+def http(rig, request, **env_extra):
     a, b = socket.socketpair()
     try:
         a.sendall(request)
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address)
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, **env_extra)
         p = subprocess.Popen(["runuser", "-u", rig.user, "--", EXPORTER], env=env, stdin=b, stdout=b)
         b.close()
         a.shutdown(socket.SHUT_WR)
@@ -159,8 +163,8 @@ def test_http(rig):
 
 
 def test_trickling_client_cut_off(rig):
-    """A client that sends its request a byte a second never finishes it: the exporter
-    answers 400 once the request's 5 s are over, whatever the gaps between bytes."""
+    """A client that sends its request a byte every half second never finishes it: the
+    exporter answers 400 once the request's 2 s are over, whatever the gaps between bytes."""
     a, b = socket.socketpair()
     try:
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address)
@@ -181,7 +185,7 @@ def test_trickling_client_cut_off(rig):
         a.settimeout(2)
         data = a.recv(65536)
         assert data.startswith(b"HTTP/1.1 400"), data[:80]
-        assert elapsed < 7.5, f"cut off after {elapsed:.1f} s"
+        assert 1.5 < elapsed < 4.5, f"cut off after {elapsed:.1f} s"
     finally:
         a.close()
 
@@ -194,9 +198,89 @@ def test_daemon_gone(rig):
     assert series(samples, "wgnet_up") == [0]
 
 
+def reload_bus_config(rig):
+    """dbus-daemon reads its configuration again (and with it <servicedir>); it answers once done."""
+    rig.bus().call_blocking("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig",
+                            "", [])
+
+
+def test_stopped_daemon_not_started_again(rig):
+    """A scrape must not have the bus start a stopped wgnetd (dbus/org.wgnet1.service makes
+    org.wgnet1 activatable): the rig's bus gets an activation file for org.wgnet1 whose
+    program only leaves a marker, and the scrape answers wgnet_up 0 without running it.
+    Then busctl, which allows auto-start, shows that the activation file is in force (else
+    the first check would prove nothing)."""
+    assert rig.daemon is None, "test_daemon_gone stopped wgnetd"
+    d = os.path.join(rig.dir, "activation")
+    services, marker_dir = os.path.join(d, "services"), os.path.join(d, "marker")
+    os.makedirs(services)
+    os.makedirs(marker_dir)
+    os.chmod(d, 0o755)
+    os.chmod(services, 0o755)
+    os.chmod(marker_dir, 0o1777)            # dbus-daemon runs the program as its own user
+    marker = os.path.join(marker_dir, "started")
+    prog = os.path.join(d, "fake-wgnetd")
+    with open(prog, "w") as f:
+        f.write(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    os.chmod(prog, 0o755)
+    with open(os.path.join(services, "org.wgnet1.service"), "w") as f:
+        f.write(f"[D-BUS Service]\nName=org.wgnet1\nExec={prog}\nUser=root\n")
+    os.chmod(os.path.join(services, "org.wgnet1.service"), 0o644)
+    conf = os.path.join(rig.rig_env["WGNET_RIG_DIR"], "system.d", "zz-wgnet-test-activation.conf")
+    with open(conf, "w") as f:
+        f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"\n'
+                ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+                f"<busconfig><servicedir>{services}</servicedir></busconfig>\n")
+    os.chmod(conf, 0o644)
+    reload_bus_config(rig)
+    try:
+        r = exporter(rig, "--stdout")
+        assert r.returncode == 0, r.stderr.decode()
+        samples, _ = parse_strict(r.stdout.decode())
+        assert series(samples, "wgnet_up") == [0]
+        time.sleep(0.5)                     # an activation would have run by now
+        assert not os.path.exists(marker), "the scrape had the bus start org.wgnet1"
+        assert not rig.bus().name_has_owner(BUS)
+        # The control: a call that allows auto-start runs the program.
+        run(["busctl", "--system", "call", BUS, "/org/wgnet1", MANAGER, "ListNetworks"], check=False,
+            env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address))
+        wait_for(lambda: os.path.exists(marker), 5, "the activation file to be in force (the rig cannot activate?)")
+    finally:
+        os.unlink(conf)
+        reload_bus_config(rig)
+
+
+def test_hung_daemon_answered_in_time(rig):
+    """A wgnetd that holds its name and never answers (bus-stub hang): the scrape still
+    answers 200 with wgnet_up 0, once the exporter's 5 s for asking wgnetd are over, under
+    Prometheus's default scrape_timeout (10 s) and the unit's RuntimeMaxSec=30s (before,
+    sd-bus's own 25 s per call ran into it: the client got a closed connection).
+    WGNET_EXPORTER_COLLECT_TIMEOUT_MS shortens that time, and cannot lengthen it."""
+    assert rig.daemon is None, "test_daemon_gone stopped wgnetd"
+    stub = subprocess.Popen([BUS_STUB, "hang", "120"], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address))
+    try:
+        assert stub.stdout.readline().strip() == "ready", "bus-stub could not take org.wgnet1"
+        for env, least, most in [({}, 4.5, 8), ({"WGNET_EXPORTER_COLLECT_TIMEOUT_MS": "1000"}, 0.9, 3),
+                                 ({"WGNET_EXPORTER_COLLECT_TIMEOUT_MS": "60000"}, 4.5, 8)]:
+            t0 = time.monotonic()
+            rc, data = http(rig, b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n", **env)
+            elapsed = time.monotonic() - t0
+            head, _, body = data.partition(b"\r\n\r\n")
+            assert rc == 0 and head.startswith(b"HTTP/1.1 200 OK"), (env, data[:80])
+            samples, _ = parse_strict(body.decode())
+            assert series(samples, "wgnet_up") == [0], env
+            assert series(samples, "wgnet_exporter_collect_seconds")[0] >= least - 0.1, env
+            assert least <= elapsed < most, f"{env}: answered after {elapsed:.1f} s"
+    finally:
+        stub.kill()
+        stub.wait()
+
+
 TESTS = [test_setup, test_output_is_valid, test_values_match_the_daemon, test_http, test_trickling_client_cut_off,
-         test_daemon_gone]
+         test_daemon_gone, test_stopped_daemon_not_started_again, test_hung_daemon_answered_in_time]
 
 if __name__ == "__main__":
-    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", EXPORTER)
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", EXPORTER,
+                           BUS_STUB)
     main(TESTS, "metrics")
