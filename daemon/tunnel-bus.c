@@ -113,7 +113,8 @@ int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifn
                         continue;
                 HASHMAP_FOREACH(t, m->tunnels_by_id, it)
                         for (size_t k = 0; t != self && k < t->n_remote_networks; k++)
-                                if (ip_prefix_overlaps(&l[i], &t->remote_networks[k]))
+                                if (t->remote_networks[k].prefixlen > 0 &&      /* /0: not routed */
+                                    ip_prefix_overlaps(&l[i], &t->remote_networks[k]))
                                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
                                                                  "Remote network '%s' overlaps remote network '%s' of tunnel '%s'",
                                                                  ip_prefix_to_string(&l[i], a),

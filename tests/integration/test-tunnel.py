@@ -561,6 +561,11 @@ def test_refused_takeovers(a, b):
     msg = expect_error(E + "RouteInUse", m.CreateTunnel, "t3", opts(Interface="wtz12", RemoteNetworks=[NET_B],
                                                                       Activate=False))
     assert "to-b" in msg, msg
+    n = str(m.CreateNetwork("sites", opts(Interface="wtn2", Addresses=["10.99.1.1/24"], Activate=False)))
+    net = dbus.Interface(a.bus().get_object(BUS, n), "org.wgnet1.Network")
+    msg = expect_error(E + "RouteInUse", net.AddPeer, "branch", opts(Role="site-gateway", SiteNetworks=[NET_B]))
+    assert "to-b" in msg, msg
+    net.Delete()
     p1 = tprops(a, state["a"])
     for k in ("ListenPort", "PersistentKeepalive", "RemoteNetworks", "Routes"):
         assert p1[k] == p0[k], (k, p0[k], p1[k])
