@@ -130,25 +130,38 @@ static bool config_has_private_key(const char *text) {
         return false;
 }
 
-/* A new config in JSON: written to the output file as well when one (not "-") is given. */
-static int print_config_json(Json *j, const char *config) {
-        if (GIVEN(OPT_OUTPUT) && !streq(arg.output, "-")) {
-                int r = write_secret_file(arg.output, config, strlen(config));
+/* A config that could not be written to its file: it may exist nowhere else (a one-time
+ * key), so it goes to stdout instead of being dropped. */
+static void warn_config_on_stdout(const char *what) {
+        fprintf(stderr, "wgnetctl: %sWarning:%s printing %s on standard output instead; save it now.\n",
+                isatty(STDERR_FILENO) ? ANSI_YELLOW : "", isatty(STDERR_FILENO) ? ANSI_NORMAL : "", what);
+}
+
+/* A new config in JSON: written to the output file as well when one is given. */
+static int print_config_json(Json *j, const char *config, const char *what) {
+        int r = 0;
+        if (output_is_file()) {
+                r = output_write(config, strlen(config));
                 if (r != 0)
-                        return r;
+                        warn_config_on_stdout(what);
         }
         json_print(stdout, j, output.json_format);
-        return 0;
+        return r;
 }
 
 /* A new config as text: into the output file (0600) or to stdout. */
 static int print_config(const char *config, const char *what) {
-        if (GIVEN(OPT_OUTPUT))
-                return write_output(config, "%s", what);
+        int r = 0;
+        if (output_is_file()) {
+                r = write_output(config, "%s", what);
+                if (r == 0)
+                        return 0;
+                warn_config_on_stdout(what);
+        }
         fputs(config, stdout);
         if (!*config || config[strlen(config) - 1] != '\n')
                 fputc('\n', stdout);
-        return 0;
+        return r;
 }
 
 /* The QR code of a new config on the terminal, unless --no-qr or stdout is not a terminal
@@ -201,26 +214,26 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
                     json_object_add(j, "PrivateKeyStored", json_new_bool(generated && !one_time)) < 0 ||
                     json_object_add(j, "Config", json_new_string(config)) < 0)
                         return oom();
-                return print_config_json(j, config);
+                return print_config_json(j, config, "the config");
         }
 
         if (!arg.quiet)
                 fprintf(stderr, "Added peer '%s' to network '%s' (%s).\n", argv[1], n->name, path);
-        r = print_config(config, "the config");
-        if (r != 0)
-                return r;
+        /* The peer exists now: a config that missed its file is printed, and the rest said. */
+        int ret = print_config(config, "the config");
 
         if (!generated) {
                 if (!arg.quiet)
                         fprintf(stderr, "The peer uses its own key pair: put its private key into the config.\n");
-                return 0;
+                return ret;
         }
         if (one_time)
                 fprintf(stderr, "%sThis is the only time this private key is shown:%s network '%s' does not store "
                         "private keys (key policy one-time). Save the config now.\n",
                         isatty(STDERR_FILENO) ? ANSI_YELLOW : "", isatty(STDERR_FILENO) ? ANSI_NORMAL : "", n->name);
 
-        return print_config_qr(config, argv[1], n->name);
+        r = print_config_qr(config, argv[1], n->name);
+        return ret != 0 ? ret : r;
 }
 
 int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
@@ -255,7 +268,7 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
                     json_object_add(j, "RotationDeadline", json_new_unsigned(deadline)) < 0 ||
                     json_object_add(j, "Config", json_new_string(config)) < 0)
                         return oom();
-                return print_config_json(j, config);
+                return print_config_json(j, config, "the new config");
         }
         if (!arg.quiet) {
                 char ts[FORMAT_TIMESTAMP_MAX];
@@ -267,10 +280,11 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
                                 "completes a handshake, at the latest until %s.\n", p->name, n ? n->name : "?",
                                 deadline ? format_timestamp(ts, deadline) : "the grace period ends");
         }
-        r = print_config(config, "the new config");
-        if (r != 0 || !config_has_private_key(config))
-                return r;
-        return print_config_qr(config, p->name, n ? n->name : "?");
+        int ret = print_config(config, "the new config");
+        if (!config_has_private_key(config))
+                return ret;
+        r = print_config_qr(config, p->name, n ? n->name : "?");
+        return ret != 0 ? ret : r;
 }
 
 static int peer_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
@@ -344,7 +358,7 @@ int verb_peer_config(sd_bus *bus, int argc, char **argv) {
 int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        const char *format = "utf8", *file = NULL;
+        const char *format = "utf8";
         const void *data;
         size_t size;
         NetworkInfo *n = NULL;
@@ -354,17 +368,15 @@ int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
         if (GIVEN(OPT_PNG) && GIVEN(OPT_SVG))
                 return usage_error("Give either --png or --svg, not both");
         if (GIVEN(OPT_PNG))
-                format = "png", file = arg.png;
+                format = "png";
         else if (GIVEN(OPT_SVG))
-                format = "svg", file = arg.svg;
-        if (!file && GIVEN(OPT_OUTPUT))
-                file = arg.output;
+                format = "svg";
         r = load(bus, &o);
         if (r == 0)
                 r = find_peer(&o, argc, argv, &n, &p);
         if (r != 0)
                 return r;
-        if (!file && !streq(format, "utf8") && isatty(STDOUT_FILENO))
+        if (!output_path() && !streq(format, "utf8") && isatty(STDOUT_FILENO))
                 return usage_error("Not writing a %s image to a terminal: give --%s=FILE", format, format);
         if (streq(format, "utf8")) {
                 /* The terminal form is drawn here from the config. */
@@ -385,7 +397,7 @@ int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
                 r = config_qr_utf8(text, what, &qr);
                 if (r != 0)
                         return r;
-                return write_secret_file(file ? file : "-", qr, strlen(qr));
+                return output_write(qr, strlen(qr));
         }
         r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "GetQRCode");
         if (r != 0)
@@ -398,8 +410,9 @@ int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
         (void) sd_bus_message_sensitive(reply);
         if (sd_bus_message_read_array(reply, 'y', &data, &size) < 0)
                 return fail("Cannot read the QR code of peer '%s': bad reply", p->name);
-        r = write_secret_file(file ? file : "-", data, size);
-        if (r == 0 && file && !streq(file, "-") && !arg.quiet)
-                fprintf(stderr, "Wrote the QR code (%s) of peer '%s' to %s (mode 0600).\n", format, p->name, file);
+        r = output_write(data, size);
+        if (r == 0 && output_is_file() && !arg.quiet)
+                fprintf(stderr, "Wrote the QR code (%s) of peer '%s' to %s (mode 0600).\n", format, p->name,
+                        output_path());
         return r;
 }

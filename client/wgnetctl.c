@@ -496,6 +496,10 @@ static int run(int argc, char **argv) {
         }
         if (verb->fn == verb_help)
                 return verb_help(NULL, argc, argv);
+        /* Before the call that fills it: a key handed out once must have somewhere to go. */
+        r = output_prepare();
+        if (r != 0)
+                return r;
 
         bus = connect_bus();
         if (!bus)
@@ -509,6 +513,7 @@ static int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
         int r = run(argc, argv);
+        output_done();
         /* A config or key that never reached stdout (a full disk, a closed pipe) is a
          * failure: with KeyPolicy=one-time it cannot be fetched again. */
         if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "macro.h"
 #include "output.h"
+#include "output-file.h"
 #include "qr.h"
 #include "wgnet-error.h"
 
@@ -148,10 +149,16 @@ int new_peer_call(sd_bus *bus, Objects *o, int argc, char **argv, NetworkInfo **
                   sd_bus_message **ret, const char *member);
 int new_network_call(sd_bus *bus, Objects *o, const char *name, NetworkInfo **ret_net, sd_bus_message **ret,
                      const char *member);
-int write_secret_file(const char *path, const void *data, size_t size);
+/* The output file (-o, --png, --svg): output_prepare() before connecting, output_write()
+ * with the reply (or stdout without a file), output_done() at exit. */
+const char *output_path(void);
+int output_prepare(void);
+bool output_is_file(void);
+int output_write(const void *data, size_t size);
+void output_done(void);
 /* A secret given as an argument, or on stdin when it is "-" (pairing strings, invitations). */
 int read_secret_arg(const char *a, char **ret);
-/* text into --output (0600, saying so on stderr) or to stdout; what_fmt names it. */
+/* text into the output file (0600, saying so on stderr) or to stdout; what_fmt names it. */
 int write_output(const char *text, const char *what_fmt, ...) _printf_(2, 3);
 void wipe_free(char *s);
 void wipe_freep(char **s);

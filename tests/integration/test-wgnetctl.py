@@ -520,6 +520,50 @@ def test_one_time_network(rig):
     state["guests_if"] = ifn
 
 
+def ctl_on_full_disk(rig, *args):
+    """wgnetctl ARGS with FULL, in a private mount namespace, a tmpfs whose space is used up:
+    the new output file can be created but not written. Returns the result."""
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8", NO_COLOR="1")
+    script = ('mount -t tmpfs -o size=4k tmpfs "$FULL" && (dd if=/dev/zero of="$FULL/fill" bs=4k count=2 '
+              '2>/dev/null; true) && exec "$@"')
+    full = os.path.join(rig.dir, "full")
+    os.makedirs(full, exist_ok=True)
+    return subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", WGNETCTL, *args],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                          env=dict(env, FULL=full))
+
+
+def test_one_time_output_file(rig):
+    """peer add -o FILE in a one-time network: a file that cannot be written is found
+    before the peer is added; one that fails after the call gets the config on stdout
+    with a warning, so the only copy of the key is not lost."""
+    names = lambda: [p["Name"] for p in ctl_json(rig, "peer", "list", "guests")]
+    before = names()
+    taken = os.path.join(rig.dir, "taken.conf")
+    with open(taken, "w") as f:
+        f.write("old")
+    fails(rig, 1, f"Cannot write '{taken}': the file exists", "peer", "add", "guests", "v-taken", "-o", taken)
+    fails(rig, 1, "Cannot write", "peer", "add", "guests", "v-nodir", "-o", os.path.join(rig.dir, "nodir", "x.conf"))
+    assert names() == before, "no peer added when its config has nowhere to go"
+    assert open(taken).read() == "old"
+    # The disk is full: the file is made ready, AddPeer succeeds, the write fails.
+    full = os.path.join(rig.dir, "full")
+    r = ctl_on_full_disk(rig, "peer", "add", "guests", "v-full", "-o", os.path.join(full, "v.conf"))
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "Cannot write" in r.stderr and "printing the config on standard output instead" in r.stderr, r.stderr
+    key = config_value(r.stdout, "PrivateKey")
+    assert len(key) == 1 and pubkey_of(key[0]) == ctl_json(rig, "peer", "show", "guests", "v-full")["PublicKey"]
+    assert "only time" in r.stderr
+    r = ctl_on_full_disk(rig, "--json=short", "peer", "add", "guests", "v-full2", "-o", os.path.join(full, "v.conf"))
+    assert r.returncode == 1 and "standard output instead" in r.stderr, (r.returncode, r.stderr)
+    out = json.loads(r.stdout)
+    assert pubkey_of(config_value(out["Config"], "PrivateKey")[0]) == \
+        ctl_json(rig, "peer", "show", "guests", "v-full2")["PublicKey"]
+    for name in ("v-full", "v-full2"):
+        ctl(rig, "peer", "remove", "guests", name)
+    assert names() == before
+
+
 def test_network_set_up_down(rig):
     ctl(rig, "network", "set", "guests", "--mtu=1380", "--mode=gateway", "--endpoint=[2001:db8::1]:51884",
         "--dns=", "--isolation=no")
@@ -756,12 +800,12 @@ def test_daemon_not_running(rig):
 
 
 if __name__ == "__main__":
-    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv", "ping", "pkttyagent")
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv", "ping", "pkttyagent", "unshare")
     if not os.path.exists(WGNETCTL):
         print(f"SKIP: {WGNETCTL} is not built")
         sys.exit(77)
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
           test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer, test_rotation,
           test_status_and_tables, test_bash_completion,
-          test_one_time_network, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
+          test_one_time_network, test_one_time_output_file, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")

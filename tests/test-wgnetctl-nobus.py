@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""wgnetctl with no system bus to reach (DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent):
+what it must decide before it connects. Wrong usage exits 2 naming what is wrong, an output
+file that cannot be written exits 1 before any call is made (a one-time key is asked for
+only when it has somewhere to go), and nothing is left behind.
+
+  test-wgnetctl-nobus.py            (WGNET_BUILD_ROOT, WGNET_SOURCE_ROOT from meson)"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+BUILD = os.environ.get("WGNET_BUILD_ROOT", "build")
+SRC = os.environ.get("WGNET_SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WGNETCTL = os.path.join(BUILD, "client", "wgnetctl")
+NO_BUS = "Cannot connect to the system bus"
+
+passed = failed = 0
+
+
+def ctl(*args, stdin=None):
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent", LC_ALL="C.UTF-8", NO_COLOR="1")
+    return subprocess.run([WGNETCTL, *args], capture_output=True, text=True, env=env, timeout=30,
+                          input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name}" + (f": {detail}" if detail else ""))
+
+
+def expect(rc, needle, *args, name=None, absent=NO_BUS):
+    """wgnetctl ARGS exits rc, its stderr names needle and (by default) it never tried the bus."""
+    r = ctl(*args)
+    ok = r.returncode == rc and needle in r.stderr and (absent is None or absent not in r.stderr)
+    check(name or " ".join(args), ok, f"exit {r.returncode}, stderr {r.stderr!r}")
+    return r
+
+
+def test_output_file():
+    with tempfile.TemporaryDirectory() as d:
+        taken = os.path.join(d, "taken.conf")
+        with open(taken, "w") as f:
+            f.write("old")
+        for verb in (["peer", "add", "n", "p"], ["peer", "rotate", "n", "p"], ["peer", "config", "n", "p"],
+                     ["network", "export", "n"]):
+            expect(1, f"Cannot write '{taken}': the file exists (use --force", *verb, "-o", taken)
+        expect(1, f"Cannot write '{taken}': the file exists", "peer", "qr", "n", "p", f"--png={taken}")
+        with open(taken) as f:
+            check("an existing file is left alone", f.read() == "old")
+        missing = os.path.join(d, "no-such-dir", "x.conf")
+        expect(1, f"Cannot write '{missing}': No such file or directory", "peer", "add", "n", "p", "-o", missing)
+        expect(1, f"Cannot write '{d}': it is a directory", "peer", "add", "n", "p", "-o", d, "--force")
+        # a free name: made ready, then the bus is unreachable; nothing is left behind
+        free = os.path.join(d, "free.conf")
+        expect(1, NO_BUS, "peer", "add", "n", "p", "-o", free, absent=None, name="peer add -o FREE without a bus")
+        check("no file or temporary file left", sorted(os.listdir(d)) == ["taken.conf"], sorted(os.listdir(d)))
+        expect(1, NO_BUS, "peer", "add", "n", "p", "-o", taken, "--force", absent=None,
+               name="peer add -o TAKEN --force without a bus")
+        with open(taken) as f:
+            check("--force replaces only after the call", f.read() == "old")
+        check("still nothing left behind", sorted(os.listdir(d)) == ["taken.conf"], sorted(os.listdir(d)))
+
+
+def main():
+    if not os.access(WGNETCTL, os.X_OK):
+        print(f"SKIP: {WGNETCTL} is not built")
+        sys.exit(77)
+    for t in [v for k, v in sorted(globals().items()) if k.startswith("test_") and callable(v)]:
+        t()
+    print(f"# {passed} ok, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
