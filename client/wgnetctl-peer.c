@@ -137,13 +137,20 @@ static void warn_config_on_stdout(const char *what) {
                 isatty(STDERR_FILENO) ? ANSI_YELLOW : "", isatty(STDERR_FILENO) ? ANSI_NORMAL : "", what);
 }
 
-/* A new config in JSON: written to the output file as well when one is given. */
+/* A new config in JSON: with -o FILE written there, and the JSON says where ("ConfigFile")
+ * instead of carrying the secret ("Config"); else (or if the file failed) "Config". */
 static int print_config_json(Json *j, const char *config, const char *what) {
         int r = 0;
         if (output_is_file()) {
                 r = output_write(config, strlen(config));
+                if (r == 0 && json_object_add(j, "ConfigFile", json_new_string(output_path())) < 0)
+                        return oom();
                 if (r != 0)
                         warn_config_on_stdout(what);
+        }
+        if (!output_is_file() || r != 0) {
+                if (json_object_add(j, "Config", json_new_string(config)) < 0)
+                        return oom();
         }
         json_print(stdout, j, output.json_format);
         return r;
@@ -164,10 +171,11 @@ static int print_config(const char *config, const char *what) {
         return r;
 }
 
-/* The QR code of a new config on the terminal, unless --no-qr or stdout is not a terminal
- * (and not --qr). */
+/* The QR code of a new config on the terminal: with --qr, or by default when stdout is a
+ * terminal and the config did not go into a file (-o keeps the private key off the
+ * screen). */
 static int print_config_qr(const char *config, const char *peer, const char *network) {
-        if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && !isatty(STDOUT_FILENO)))
+        if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && (!isatty(STDOUT_FILENO) || output_is_file())))
                 return 0;
         _cleanup_(wipe_freep) char *qr = NULL;
         _cleanup_(freep) char *what = NULL;
@@ -211,8 +219,7 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
                     json_object_add(j, "Path", json_new_string(path)) < 0 ||
                     json_object_add(j, "Network", json_new_string(n->path)) < 0 ||
                     json_object_add(j, "PrivateKeyGenerated", json_new_bool(generated)) < 0 ||
-                    json_object_add(j, "PrivateKeyStored", json_new_bool(generated && !one_time)) < 0 ||
-                    json_object_add(j, "Config", json_new_string(config)) < 0)
+                    json_object_add(j, "PrivateKeyStored", json_new_bool(generated && !one_time)) < 0)
                         return oom();
                 return print_config_json(j, config, "the config");
         }
@@ -265,8 +272,7 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
                 _cleanup_(json_freep) Json *j = json_new_object();
                 if (!j || json_object_add(j, "Path", json_new_string(p->path)) < 0 ||
                     json_object_add(j, "Rotated", json_new_string(what)) < 0 ||
-                    json_object_add(j, "RotationDeadline", json_new_unsigned(deadline)) < 0 ||
-                    json_object_add(j, "Config", json_new_string(config)) < 0)
+                    json_object_add(j, "RotationDeadline", json_new_unsigned(deadline)) < 0)
                         return oom();
                 return print_config_json(j, config, "the new config");
         }

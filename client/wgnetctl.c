@@ -215,7 +215,7 @@ static void print_help(void) {
                "     --revoke-after=TIME   Disable peers without a handshake for that long\n"
                "     --disabled            Add the peer disabled\n"
                "  -o --output=FILE         Write the config to FILE (0600; --force overwrites)\n"
-               "     --qr / --no-qr        QR code after 'peer add' (default: on a terminal)\n"
+               "     --qr / --no-qr        QR code after 'peer add' (default: on a terminal, not with -o)\n"
                "     --png=FILE --svg=FILE QR code image (peer qr)\n\n"
                "Tunnel options (create, set, import):\n"
                "     --local-network=CIDR  Network behind this host (repeat; --local-network= clears)\n"

@@ -393,6 +393,30 @@ def test_config_and_qr(rig):
     fails(rig, 1, "the file exists", "peer", "qr", "office", "phone", f"--png={png}")
 
 
+def test_output_file_off_screen(rig):
+    """With -o FILE the config goes only there: no QR code on the terminal unless --qr, and
+    --json says where it was written instead of carrying it."""
+    path = os.path.join(rig.dir, "screen1.conf")
+    out = ctl_json(rig, "peer", "add", "office", "screen1", "-o", path)
+    assert "Config" not in out and out["ConfigFile"] == path, out
+    with open(path) as f:
+        config = f.read()
+    assert pubkey_of(config_value(config, "PrivateKey")[0]) == ctl_json(rig, "peer", "show", "office", "screen1")["PublicKey"]
+    path = os.path.join(rig.dir, "screen2.conf")
+    rc, shown = run_on_tty(rig, ["peer", "add", "office", "screen2", "-o", path], root=True)
+    assert rc == 0 and "Wrote the config to" in shown, (rc, shown)
+    assert "\u2588" not in shown and "PrivateKey" not in shown, shown
+    path = os.path.join(rig.dir, "screen3.conf")
+    rc, shown = run_on_tty(rig, ["peer", "add", "office", "screen3", "-o", path, "--qr"], root=True)
+    assert rc == 0 and "\u2588" in shown, (rc, shown)
+    out = ctl_json(rig, "peer", "rotate", "office", "screen1", "-o", os.path.join(rig.dir, "screen1-new.conf"))
+    assert "Config" not in out and out["ConfigFile"].endswith("screen1-new.conf"), out
+    # without a file, JSON still carries the config
+    assert "PrivateKey" in ctl_json(rig, "peer", "rotate", "office", "screen2")["Config"]
+    for name in ("screen1", "screen2", "screen3"):
+        ctl(rig, "peer", "remove", "office", name)
+
+
 def test_online_peer(rig):
     """A real client brings the peer online: handshake, endpoint and counters in --json
     equal wg show dump, the dot and "online" in the tables."""
@@ -662,13 +686,14 @@ def controlling_tty():
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def run_on_tty(rig, args, answer=None, timeout=30):
-    """wgnetctl as the test user on a pseudo-terminal; answer the password prompt (if any)
-    with answer. Returns (exit status, everything the terminal showed)."""
+def run_on_tty(rig, args, answer=None, timeout=30, root=False):
+    """wgnetctl as the test user (or root) on a pseudo-terminal; answer the password prompt
+    (if any) with answer. Returns (exit status, everything the terminal showed)."""
     master, slave = os.openpty()
     env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8", NO_COLOR="1")
-    p = subprocess.Popen(["setpriv", f"--reuid={rig.user}", f"--regid={rig.user}", "--init-groups", WGNETCTL,
-                          *args], stdin=slave, stdout=slave, stderr=slave, env=env, preexec_fn=controlling_tty)
+    user = [] if root else ["setpriv", f"--reuid={rig.user}", f"--regid={rig.user}", "--init-groups"]
+    p = subprocess.Popen([*user, WGNETCTL, *args], stdin=slave, stdout=slave, stderr=slave, env=env,
+                         preexec_fn=controlling_tty)
     os.close(slave)
     out, answered, deadline = b"", 0.0, time.time() + timeout
     while time.time() < deadline:
@@ -805,7 +830,7 @@ if __name__ == "__main__":
         print(f"SKIP: {WGNETCTL} is not built")
         sys.exit(77)
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
-          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer, test_rotation,
+          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_output_file_off_screen, test_online_peer, test_rotation,
           test_status_and_tables, test_bash_completion,
           test_one_time_network, test_one_time_output_file, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")
