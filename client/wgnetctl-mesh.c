@@ -136,6 +136,11 @@ typedef struct MemberExtra {
         bool exit_node, invitation;
 } MemberExtra;
 
+static int member_extra_compare(const void *a, const void *b) {
+        const MemberExtra *x = a, *y = b;
+        return strcmp(x->path, y->path);
+}
+
 static int load_member_extras(sd_bus *bus, MemberExtra **ret, size_t *ret_n) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -161,6 +166,8 @@ static int load_member_extras(sd_bus *bus, MemberExtra **ret, size_t *ret_n) {
                                         l = nl;
                                         l[n] = (MemberExtra) { .path = strdup(path) };
                                         n++;
+                                        if (!l[n - 1].path)
+                                                r = -ENOMEM;
                                 }
                                 r = r < 0 ? r : sd_bus_message_enter_container(reply, 'a', "{sv}");
                                 while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
@@ -198,6 +205,9 @@ static int load_member_extras(sd_bus *bus, MemberExtra **ret, size_t *ret_n) {
                 free(l);
                 return fail("Cannot read the mesh members: %s", strerror(-r));
         }
+        /* sorted by path: each peer finds its entry by a binary search */
+        if (n > 0)
+                qsort(l, n, sizeof(MemberExtra), member_extra_compare);
         *ret = l;
         *ret_n = n;
         return 0;
@@ -233,13 +243,13 @@ int verb_mesh_members(sd_bus *bus, int argc, char **argv) {
                 r = oom();
         for (size_t i = 0; r == 0 && i < o.n_peers; i++) {
                 PeerInfo *p = &o.peers[i];
-                MemberExtra *x = NULL;
                 char hs[FORMAT_RELATIVE_MAX];
                 if (!streq_ptr(p->network, n->path))
                         continue;
-                for (size_t k = 0; k < n_extras; k++)
-                        if (streq_ptr(extras[k].path, p->path))
-                                x = &extras[k];
+                const MemberExtra key = { .path = p->path };
+                const MemberExtra *x = n_extras > 0 ? bsearch(&key, extras, n_extras, sizeof(MemberExtra),
+                                                              member_extra_compare)
+                                                    : NULL;
                 const char *state = x && x->invitation ? "invited" : !p->enabled ? "offline" : p->online ? "online" : "idle";
                 const char *cells[] = {
                         dot(p->online),

@@ -61,11 +61,11 @@ int verb_network_list(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
-int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n) {
+int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         if (!n->active)
                 return 0;
-        int r = objects_refresh_stats(bus, o, n, &error);
+        int r = objects_refresh_stats(bus, o, n, only, &error);
         if (r < 0)
                 return report_bus_error(&error, r, WGNET_NETWORK_INTERFACE, "GetStats",
                                         "Cannot read the statistics of network '%s'", n->name);
@@ -132,7 +132,7 @@ static int show_network(sd_bus *bus, Objects *o, NetworkInfo *n, bool with_peers
         _cleanup_(table_freep) Table *t = NULL;
         int r;
 
-        r = refresh_stats(bus, o, n);
+        r = refresh_stats(bus, o, n, NULL);
         if (r != 0)
                 return r;
         r = peer_table(o, n, false, &t);
@@ -201,7 +201,7 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
         for (size_t i = 0; i < o.n_networks; i++) {
                 NetworkInfo *n = &o.networks[i];
                 _cleanup_(table_freep) Table *t = NULL;
-                r = refresh_stats(bus, &o, n);
+                r = refresh_stats(bus, &o, n, NULL);
                 if (r != 0)
                         return r;
                 r = peer_table(&o, n, false, &t);

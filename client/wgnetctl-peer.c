@@ -15,7 +15,7 @@ int verb_peer_list(sd_bus *bus, int argc, char **argv) {
                 return r;
         for (size_t i = 0; i < o.n_networks; i++)
                 if (!n || n == &o.networks[i]) {
-                        r = refresh_stats(bus, &o, &o.networks[i]);
+                        r = refresh_stats(bus, &o, &o.networks[i], NULL);
                         if (r != 0)
                                 return r;
                 }
@@ -43,7 +43,7 @@ int verb_peer_show(sd_bus *bus, int argc, char **argv) {
         if (r != 0)
                 return r;
         if (n) {
-                r = refresh_stats(bus, &o, n);
+                r = refresh_stats(bus, &o, n, p);
                 if (r != 0)
                         return r;
         }
