@@ -25,9 +25,13 @@ typedef struct OutputFile {
  * (the directory does not exist or is not writable). On failure nothing is left behind. */
 int output_file_prepare(OutputFile *f, const char *path, bool replace);
 
-/* Write data into the new file, sync it and move it to the final name. -EEXIST if a file
- * appeared there meanwhile (and not replace). *ret_step names what failed ("write",
- * "sync", "move into place"); the new file stays until output_file_done(). */
+/* Write data into the new file, sync it and move it to the final name: renameat2() with
+ * RENAME_NOREPLACE, or where the kernel or file system cannot do that a hard link, or where
+ * there are none either (vfat, exFAT) a rename after checking the name again; rename()
+ * when replace. -EEXIST if a file appeared there meanwhile (and not replace). *ret_step
+ * names the call that failed ("write", "fsync", "renameat2 RENAME_NOREPLACE", "link",
+ * "rename"); the
+ * new file stays until output_file_done(). */
 int output_file_commit(OutputFile *f, const void *data, size_t size, const char **ret_step);
 
 /* Remove the new file if it was not moved into place; free everything. */

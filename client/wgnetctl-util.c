@@ -326,7 +326,7 @@ int output_write(const void *data, size_t size) {
                 return fail("Cannot write '%s': a file of that name appeared meanwhile (use --force to overwrite it)",
                             out_file.path);
         if (r < 0)
-                return fail("Cannot write '%s' (%s): %s", out_file.path, step, strerror(-r));
+                return fail("Cannot write '%s' (%s %s): %s", out_file.path, step, out_file.tmp, strerror(-r));
         tmp_on_signal = NULL;
         return 0;
 }

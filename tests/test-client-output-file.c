@@ -133,7 +133,7 @@ TEST(appears_meanwhile) {
         ASSERT_OK(output_file_prepare(&f, p, false));
         put_file(p, "someone else's");
         ASSERT_ERR(output_file_commit(&f, "secret", 6, &step), EEXIST);
-        ASSERT_STREQ(step, "move into place");
+        ASSERT_STREQ(step, "renameat2 RENAME_NOREPLACE");
         ASSERT_STREQ(file_text(p), "someone else's");
         output_file_done(&f);
         ASSERT_EQ(count_entries(), 1);
