@@ -8,6 +8,7 @@ only when it has somewhere to go), and nothing is left behind.
   test-wgnetctl-nobus.py            (WGNET_BUILD_ROOT, WGNET_SOURCE_ROOT from meson)"""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,36 @@ def test_output_file():
         with open(taken) as f:
             check("--force replaces only after the call", f.read() == "old")
         check("still nothing left behind", sorted(os.listdir(d)) == ["taken.conf"], sorted(os.listdir(d)))
+
+
+def commands():
+    """The commands of the verb table, from --help."""
+    out = ctl("--help").stdout
+    lines = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    groups = ("network", "peer", "tunnel", "mesh")
+    return [" ".join(w.split()[:2]) if w.split()[0] in groups else w.split()[0] for w in lines]
+
+
+def test_man_page():
+    man = os.path.join(SRC, "client", "wgnetctl.1")
+    if not shutil.which("groff"):
+        print("skip man page: groff is not installed")
+        return
+    r = subprocess.run(["groff", "-man", "-ww", "-z", man], capture_output=True, text=True)
+    check("wgnetctl.1: groff -ww gives no warnings", r.returncode == 0 and not r.stderr, r.stderr)
+    text = subprocess.run(["groff", "-man", "-Tutf8", "-P-cbou", "-rLL=200n", man], capture_output=True,
+                          text=True, env=dict(os.environ, LC_ALL="C.UTF-8")).stdout
+    # a command heads its own paragraph (a .TP tag at the first indentation of COMMANDS), not
+    # text in another's
+    section = text.split("\nCOMMANDS\n", 1)[1].split("\nOPTIONS\n", 1)[0]
+    tags = [line[7:] for line in section.splitlines() if line.startswith("       ") and not line.startswith("        ")]
+    cmds = commands()
+    check("commands found in --help", len(cmds) > 30, cmds)
+    for c in cmds:
+        if c == "help":
+            continue
+        check(f"wgnetctl.1 describes '{c}' in a paragraph of its own",
+              any(t == c or t.startswith(c + " ") or (", " + c) in t for t in tags))
 
 
 def main():
