@@ -174,18 +174,19 @@ static int print_config(const char *config, const char *what) {
 /* The QR code of a new config on the terminal: with --qr, or by default when stdout is a
  * terminal and the config did not go into a file (-o keeps the private key off the
  * screen). */
-static int print_config_qr(const char *config, const char *peer, const char *network) {
+static void print_config_qr(const char *config, const char *peer, const char *network) {
         if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && (!isatty(STDOUT_FILENO) || output_is_file())))
-                return 0;
+                return;
         _cleanup_(wipe_freep) char *qr = NULL;
-        _cleanup_(freep) char *what = NULL;
-        if (asprintf(&what, "'%s' of network '%s'", peer, network) < 0)
-                return oom();
-        int r = config_qr_utf8(config, what, &qr);
-        if (r != 0)
-                return r;
+        /* The config is out already and the peer made: no QR code is worth a warning only. */
+        int r = qr_render_utf8(config, QR_EC_M, &qr);
+        if (r < 0) {
+                fprintf(stderr, "wgnetctl: %sWarning:%s no QR code of the config of peer '%s' of network '%s': %s.\n",
+                        isatty(STDERR_FILENO) ? ANSI_YELLOW : "", isatty(STDERR_FILENO) ? ANSI_NORMAL : "", peer, network,
+                        r == -EMSGSIZE ? "the config is too long for a QR code" : strerror(-r));
+                return;
+        }
         fputs(qr, stdout);
-        return 0;
 }
 
 int verb_peer_add(sd_bus *bus, int argc, char **argv) {
@@ -239,8 +240,8 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
                         "private keys (key policy one-time). Save the config now.\n",
                         isatty(STDERR_FILENO) ? ANSI_YELLOW : "", isatty(STDERR_FILENO) ? ANSI_NORMAL : "", n->name);
 
-        r = print_config_qr(config, argv[1], n->name);
-        return ret != 0 ? ret : r;
+        print_config_qr(config, argv[1], n->name);
+        return ret;
 }
 
 int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
@@ -289,8 +290,8 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
         int ret = print_config(config, "the new config");
         if (!config_has_private_key(config))
                 return ret;
-        r = print_config_qr(config, p->name, n ? n->name : "?");
-        return ret != 0 ? ret : r;
+        print_config_qr(config, p->name, n ? n->name : "?");
+        return ret;
 }
 
 static int peer_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {

@@ -588,6 +588,19 @@ def test_one_time_output_file(rig):
     assert names() == before
 
 
+def test_qr_too_long(rig):
+    """A config too long for a QR code: peer add still succeeds (exit 0) with the config
+    printed and a warning instead of the QR code; peer qr, whose only job it is, fails."""
+    domains = ",".join(f"d{i:03d}.search.example.internal" for i in range(120))
+    ctl(rig, "network", "create", "qrbig", f"--interface={ifname(rig, 3)}", "--address=10.87.0.1/24",
+        "--port=51887", f"--dns={domains}")
+    r = ctl(rig, "peer", "add", "qrbig", "long", "--qr")
+    assert "too long for a QR code" in r.stderr and "Warning" in r.stderr, r.stderr
+    assert len(config_value(r.stdout, "PrivateKey")) == 1 and "\u2588" not in r.stdout
+    fails(rig, 1, "too long for a QR code", "peer", "qr", "qrbig", "long")
+    ctl(rig, "network", "delete", "qrbig")
+
+
 def test_network_set_up_down(rig):
     ctl(rig, "network", "set", "guests", "--mtu=1380", "--mode=gateway", "--endpoint=[2001:db8::1]:51884",
         "--dns=", "--isolation=no")
@@ -832,5 +845,5 @@ if __name__ == "__main__":
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
           test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_output_file_off_screen, test_online_peer, test_rotation,
           test_status_and_tables, test_bash_completion,
-          test_one_time_network, test_one_time_output_file, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
+          test_one_time_network, test_one_time_output_file, test_qr_too_long, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")
