@@ -168,11 +168,16 @@ int verb_network_show(sd_bus *bus, int argc, char **argv) {
                 return r;
         if (output.json && !(array = json_new_array()))
                 return oom();
+        /* every name first: nothing is shown if one is unknown */
         for (int i = 0; i < argc; i++) {
                 NetworkInfo *n = NULL;
-                r = find_network(&o, argv[i], &n);
-                if (r != 0)
-                        return r;
+                if (find_network(&o, argv[i], &n) != 0)
+                        r = 1;
+        }
+        if (r != 0)
+                return r;
+        for (int i = 0; i < argc; i++) {
+                NetworkInfo *n = objects_find_network(&o, argv[i]);
                 if (i > 0 && !array)
                         printf("\n");
                 r = show_network(bus, &o, n, true, array);

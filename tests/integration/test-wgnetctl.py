@@ -616,6 +616,33 @@ def test_network_set_up_down(rig):
     check_against_device(rig, "guests")
 
 
+def test_several_networks(rig):
+    """Verbs on several networks: every name is looked up first (one unknown name: nothing
+    is done, and it is named); then each is acted on, a failure reported and the others
+    still done, exit 1."""
+    a, b = ifname(rig, 4), ifname(rig, 5)
+    ctl(rig, "network", "create", "multi-a", f"--interface={a}", "--address=10.88.0.1/24", "--port=51888", "--inactive")
+    ctl(rig, "network", "create", "multi-b", f"--interface={b}", "--address=10.89.0.1/24", "--port=51889", "--inactive")
+    active = lambda name: ctl_json(rig, "network", "show", name)[0]["Active"]
+    r = fails(rig, 1, "No network 'nope'", "network", "up", "multi-a", "nope", "multi-b")
+    assert "Nothing activated" in r.stderr and not active("multi-a") and not active("multi-b"), r.stderr
+    fails(rig, 1, "No network 'nope'", "network", "show", "multi-a", "nope")
+    # someone else's interface where multi-b's goes: multi-b fails, multi-a comes up
+    rig.ns("ip", "link", "add", b, "type", "dummy")
+    try:
+        r = ctl(rig, "network", "up", "multi-b", "multi-a", rc=1)
+        assert "Cannot activate network 'multi-b'" in r.stderr, r.stderr
+        assert "Network 'multi-a' activated." in r.stdout, r.stdout
+        assert active("multi-a") and not active("multi-b")
+    finally:
+        rig.ns("ip", "link", "del", b, check=False)
+    # the same network twice (name and interface) is acted on once
+    r = ctl(rig, "network", "down", "multi-a", a)
+    assert r.stdout.count("deactivated") == 1, r.stdout
+    ctl(rig, "network", "delete", "multi-a", "multi-b")
+    assert not [n for n in ctl_json(rig, "network", "list") if n["Name"].startswith("multi-")]
+
+
 def test_export_import(rig):
     path = os.path.join(rig.dir, "guests.conf")
     ctl(rig, "network", "export", "guests", "-o", path)
@@ -845,5 +872,5 @@ if __name__ == "__main__":
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
           test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_output_file_off_screen, test_online_peer, test_rotation,
           test_status_and_tables, test_bash_completion,
-          test_one_time_network, test_one_time_output_file, test_qr_too_long, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
+          test_one_time_network, test_one_time_output_file, test_qr_too_long, test_network_set_up_down, test_several_networks, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")
