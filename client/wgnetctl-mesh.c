@@ -15,14 +15,24 @@ static int find_mesh(Objects *o, const char *name, NetworkInfo **ret) {
         return 0;
 }
 
-int verb_mesh_create(sd_bus *bus, int argc, char **argv) {
+int check_mesh_create(int argc, char **argv) {
         if (!GIVEN(OPT_ADDRESS))
                 return usage_error("mesh create needs --address=CIDR (the coordinator's mesh address and subnet)");
         if (!GIVEN(OPT_ENDPOINT))
                 return usage_error("mesh create needs --endpoint=ADDRESS:PORT (where members reach this host)");
+        return 0;
+}
+
+int verb_mesh_create(sd_bus *bus, int argc, char **argv) {
         arg.mode = "mesh";
         arg.given |= BIT(OPT_MODE);
         return verb_network_create(bus, argc, argv);
+}
+
+int check_mesh_invite(int argc, char **argv) {
+        if (GIVEN(OPT_EXPIRES) && (arg.expires == 0 || arg.expires <= now_realtime_usec()))
+                return usage_error("--expires must lie in the future (e.g. --expires=+1h)");
+        return 0;
 }
 
 int verb_mesh_invite(sd_bus *bus, int argc, char **argv) {
@@ -43,9 +53,10 @@ int verb_mesh_invite(sd_bus *bus, int argc, char **argv) {
         if (r >= 0 && GIVEN(OPT_ENDPOINT))
                 r = sd_bus_message_append(m, "{sv}", "Endpoint", "s", arg.endpoint);
         if (r >= 0 && GIVEN(OPT_EXPIRES)) {
+                /* in the future (check_mesh_invite), unless a password prompt took that long */
                 uint64_t now = now_realtime_usec();
-                if (arg.expires == 0 || arg.expires <= now)
-                        return usage_error("--expires must lie in the future (e.g. --expires=+1h)");
+                if (arg.expires <= now)
+                        return fail("The --expires time of the invitation has passed meanwhile");
                 r = sd_bus_message_append(m, "{sv}", "ExpiresIn", "u", (uint32_t) MIN((arg.expires - now) / 1000000 + 1,
                                                                                       (uint64_t) UINT32_MAX));
         }
@@ -288,6 +299,17 @@ int verb_mesh_members(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
+int check_mesh_exit_node(int argc, char **argv) {
+        const char *what = argv[1];
+        if (!streq(what, "offer") && !streq(what, "withdraw") && !streq(what, "use") && !streq(what, "none"))
+                return usage_error("Unknown exit-node action '%s': expected offer, withdraw, use MEMBER or none", what);
+        if (streq(what, "use") && argc != 3)
+                return usage_error("'mesh exit-node MESH use' needs the member's name");
+        if (!streq(what, "use") && argc != 2)
+                return usage_error("'mesh exit-node MESH %s' takes no member name ('%s')", what, argv[2]);
+        return 0;
+}
+
 int verb_mesh_exit_node(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(objects_done) Objects o = { 0 };
@@ -295,11 +317,6 @@ int verb_mesh_exit_node(sd_bus *bus, int argc, char **argv) {
         const char *what = argv[1];
         int r;
 
-        if (!streq(what, "offer") && !streq(what, "withdraw") && !streq(what, "use") && !streq(what, "none"))
-                return usage_error("Unknown exit-node action '%s': expected offer, withdraw, use MEMBER or none", what);
-        if (streq(what, "use") != (argc == 3))
-                return usage_error(streq(what, "use") ? "exit-node use needs the member's name"
-                                                      : "exit-node %s takes no member name", what);
         r = load(bus, &o);
         if (r == 0)
                 r = find_mesh(&o, argv[0], &n);

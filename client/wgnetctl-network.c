@@ -240,14 +240,18 @@ int check_settings_given(const char *verb, uint64_t mask) {
         return 0;
 }
 
+int check_network_create(int argc, char **argv) {
+        if (!GIVEN(OPT_ADDRESS))
+                return usage_error("Missing --address for network '%s': give the server's address in the subnet, e.g. --address=10.8.0.1/24",
+                                   argv[0]);
+        return 0;
+}
+
 int verb_network_create(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *path;
         int r;
 
-        if (!GIVEN(OPT_ADDRESS))
-                return usage_error("Missing --address for network '%s': give the server's address in the subnet, e.g. --address=10.8.0.1/24",
-                                   argv[0]);
         r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "CreateNetwork");
         if (r != 0)
                 return r;
@@ -281,15 +285,16 @@ int verb_network_down(sd_bus *bus, int argc, char **argv) {
         return object_simple(bus, argc, argv, false, "Deactivate", "deactivate", "deactivated");
 }
 
+int check_network_set(int argc, char **argv) {
+        return check_settings_given("network set", NET_SETTINGS);
+}
+
 int verb_network_set(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         NetworkInfo *n = NULL;
         int r;
 
-        r = check_settings_given("network set", NET_SETTINGS);
-        if (r != 0)
-                return r;
         r = new_network_call(bus, &o, argv[0], &n, &m, "Update");
         if (r != 0)
                 return r;

@@ -123,6 +123,14 @@ int verb_peer_show(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
+/* Peer arguments: NETWORK PEER, or one peer object path (find_peer() takes them). */
+int check_peer_args(int argc, char **argv) {
+        if (argc == 1 && !object_path_under(argv[0], WGNET_PEER_PREFIX))
+                return usage_error("Missing peer: give NETWORK PEER, or the peer's object path ('%s' is not one)",
+                                   argv[0]);
+        return 0;
+}
+
 static bool config_has_private_key(const char *text) {
         for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
                 if (strncmp(l, "PrivateKey", 10) == 0)
@@ -189,6 +197,13 @@ static void print_config_qr(const char *config, const char *peer, const char *ne
         fputs(qr, stdout);
 }
 
+int check_peer_add(int argc, char **argv) {
+        if (GIVEN(OPT_PUBLIC_KEY) && strlen(arg.public_key) != 44)
+                return usage_error("Invalid value '%s' for --public-key: expected 44 characters of base64 (wg pubkey)",
+                                   arg.public_key);
+        return 0;
+}
+
 int verb_peer_add(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -196,9 +211,6 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
         NetworkInfo *n = NULL;
         int r;
 
-        if (GIVEN(OPT_PUBLIC_KEY) && strlen(arg.public_key) != 44)
-                return usage_error("Invalid value '%s' for --public-key: expected 44 characters of base64 (wg pubkey)",
-                                   arg.public_key);
         r = new_network_call(bus, &o, argv[0], &n, &m, "AddPeer");
         if (r != 0)
                 return r;
@@ -322,6 +334,11 @@ int verb_peer_disable(sd_bus *bus, int argc, char **argv) {
         return peer_simple(bus, argc, argv, "Disable", "disable", "disabled");
 }
 
+int check_peer_set(int argc, char **argv) {
+        int r = check_settings_given("peer set", PEER_SETTINGS | BIT(OPT_NAME));
+        return r != 0 ? r : check_peer_args(argc, argv);
+}
+
 int verb_peer_set(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -329,9 +346,7 @@ int verb_peer_set(sd_bus *bus, int argc, char **argv) {
         PeerInfo *p = NULL;
         int r;
 
-        r = check_settings_given("peer set", PEER_SETTINGS | BIT(OPT_NAME));
-        if (r == 0)
-                r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "Update");
+        r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "Update");
         if (r != 0)
                 return r;
         if (append_peer_options(m, false) < 0)
@@ -362,6 +377,15 @@ int verb_peer_config(sd_bus *bus, int argc, char **argv) {
         return write_output(text, "the config of peer '%s'", p->name);
 }
 
+int check_peer_qr(int argc, char **argv) {
+        if (GIVEN(OPT_PNG) && GIVEN(OPT_SVG))
+                return usage_error("Give either --png or --svg, not both");
+        if ((GIVEN(OPT_PNG) || GIVEN(OPT_SVG)) && streq(output_path(), "-") && isatty(STDOUT_FILENO))
+                return usage_error("Not writing a %s image to a terminal: give --%s=FILE", GIVEN(OPT_PNG) ? "png" : "svg",
+                                   GIVEN(OPT_PNG) ? "png" : "svg");
+        return check_peer_args(argc, argv);
+}
+
 int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -372,8 +396,6 @@ int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
         PeerInfo *p = NULL;
         int r;
 
-        if (GIVEN(OPT_PNG) && GIVEN(OPT_SVG))
-                return usage_error("Give either --png or --svg, not both");
         if (GIVEN(OPT_PNG))
                 format = "png";
         else if (GIVEN(OPT_SVG))
@@ -383,8 +405,6 @@ int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
                 r = find_peer(&o, argc, argv, &n, &p);
         if (r != 0)
                 return r;
-        if (!output_path() && !streq(format, "utf8") && isatty(STDOUT_FILENO))
-                return usage_error("Not writing a %s image to a terminal: give --%s=FILE", format, format);
         if (streq(format, "utf8")) {
                 /* The terminal form is drawn here from the config. */
                 _cleanup_(wipe_freep) char *qr = NULL;

@@ -414,13 +414,15 @@ int verb_tunnel_down(sd_bus *bus, int argc, char **argv) {
         return object_simple(bus, argc, argv, true, "Deactivate", "deactivate", "deactivated");
 }
 
+int check_tunnel_set(int argc, char **argv) {
+        return check_settings_given("tunnel set", TUNNEL_SETTINGS);
+}
+
 int verb_tunnel_set(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         TunnelInfo *t = NULL;
-        int r = check_settings_given("tunnel set", TUNNEL_SETTINGS);
-        if (r == 0)
-                r = load(bus, &o);
+        int r = load(bus, &o);
         if (r == 0)
                 r = find_tunnel(&o, argv[0], &t);
         if (r == 0)

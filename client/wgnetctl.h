@@ -106,6 +106,8 @@ typedef struct Verb {
         uint64_t options;               /* BIT(OPT_…) accepted */
         const char *args;               /* for the usage text */
         const char *help;
+        /* Usage checks that need no bus (exit 2 before connecting); NULL if none. */
+        int (*check)(int argc, char **argv);
 } Verb;
 
 #define POLICY_SETTINGS                                                                           \
@@ -176,6 +178,18 @@ int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only)
 int format_rotation(uint64_t interval, const char *kind, uint64_t grace, char **ret);
 int print_json_array(Json *array);
 int check_settings_given(const char *verb, uint64_t mask);
+
+/* the usage checks of the verbs, run before connecting */
+int check_network_create(int argc, char **argv);
+int check_network_set(int argc, char **argv);
+int check_peer_args(int argc, char **argv);
+int check_peer_add(int argc, char **argv);
+int check_peer_set(int argc, char **argv);
+int check_peer_qr(int argc, char **argv);
+int check_tunnel_set(int argc, char **argv);
+int check_mesh_create(int argc, char **argv);
+int check_mesh_invite(int argc, char **argv);
+int check_mesh_exit_node(int argc, char **argv);
 
 /* the verbs */
 int verb_network_list(sd_bus *bus, int argc, char **argv);

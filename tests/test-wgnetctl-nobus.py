@@ -70,6 +70,55 @@ def test_output_file():
         check("still nothing left behind", sorted(os.listdir(d)) == ["taken.conf"], sorted(os.listdir(d)))
 
 
+def test_usage_errors():
+    """Wrong usage exits 2 naming what is wrong, without trying the bus (wgnetctl(1): EXIT STATUS)."""
+    for needle, args in [
+        ("Unknown command 'frob'", ["frob"]),
+        ("Unknown command 'network frob'", ["network", "frob"]),
+        ("Unknown command 'peer frob'", ["peer", "frob"]),
+        ("Unknown command 'tunnel frob'", ["tunnel", "frob"]),
+        ("'network create' is missing NAME", ["network", "create"]),
+        ("'peer add' is missing NAME", ["peer", "add", "office"]),
+        ("'mesh exit-node' is missing", ["mesh", "exit-node", "m"]),
+        ("Unexpected argument 'b'", ["network", "list", "b"]),
+        ("Option --port does not apply to 'peer add'", ["peer", "add", "n", "p", "--port=1"]),
+        ("Invalid value '0' for --port", ["network", "create", "n", "--address=10.1.0.1/24", "--port=0"]),
+        ("Give either --psk or --no-psk", ["peer", "add", "n", "p", "--psk", "--no-psk"]),
+        ("Missing --address for network 'x'", ["network", "create", "x"]),
+        ("Nothing to change: 'network set'", ["network", "set", "x"]),
+        ("Nothing to change: 'peer set'", ["peer", "set", "n", "p"]),
+        ("Nothing to change: 'tunnel set'", ["tunnel", "set", "t"]),
+        ("Give either --png or --svg", ["peer", "qr", "a", "b", "--png=x", "--svg=y"]),
+        ("Invalid value 'abc' for --public-key", ["peer", "add", "a", "b", "--public-key=abc"]),
+        ("'mesh exit-node MESH use' needs the member's name", ["mesh", "exit-node", "m", "use"]),
+        ("'mesh exit-node MESH offer' takes no member name ('x')", ["mesh", "exit-node", "m", "offer", "x"]),
+        ("Unknown exit-node action 'frob'", ["mesh", "exit-node", "m", "frob"]),
+        ("mesh create needs --address", ["mesh", "create", "m"]),
+        ("mesh create needs --endpoint", ["mesh", "create", "m", "--address=10.7.0.1/24"]),
+        ("--expires must lie in the future", ["mesh", "invite", "m", "--expires=@5"]),
+        ("Missing peer: give NETWORK PEER", ["peer", "show", "phone"]),
+        ("Missing peer: give NETWORK PEER", ["peer", "rotate", "phone"]),
+        ("Missing peer: give NETWORK PEER", ["peer", "qr", "phone"]),
+        ("Empty file name", ["peer", "config", "n", "p", "-o", ""]),
+        ("Empty file name", ["peer", "qr", "n", "p", "--png="]),
+    ]:
+        expect(2, needle, *args)
+    # what is right gets as far as the bus
+    expect(1, NO_BUS, "mesh", "exit-node", "m", "use", "x", absent=None)
+    expect(1, NO_BUS, "peer", "show", "/org/wgnet1/peer/7", absent=None)
+
+
+def test_version_without_bus():
+    r = ctl("version")
+    check("version without a bus: the client's version, exit 1",
+          r.returncode == 1 and r.stdout.startswith("wgnetctl ") and NO_BUS in r.stderr, (r.returncode, r.stdout, r.stderr))
+    r = ctl("--json=short", "version")
+    check("version --json without a bus", r.returncode == 1 and '"Client":' in r.stdout and '"Daemon":null' in r.stdout,
+          (r.returncode, r.stdout))
+    r = ctl("--version")
+    check("--version", r.returncode == 0 and r.stdout.startswith("wgnetctl "), r)
+
+
 def commands():
     """The commands of the verb table, from --help."""
     out = ctl("--help").stdout
