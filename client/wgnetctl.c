@@ -420,6 +420,14 @@ static int parse_argv(int argc, char **argv) {
         return 1;
 }
 
+/* A word that starts two-word commands ("network", "peer", "tunnel", "mesh"). */
+static bool is_group(const char *word) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq_ptr(verbs[i].group, word))
+                        return true;
+        return false;
+}
+
 static const Verb *find_verb(int argc, char **argv, int *ret_consumed) {
         const char *group = argc > 0 ? argv[0] : "status";
 
@@ -467,7 +475,7 @@ static int run(int argc, char **argv) {
 
         verb = find_verb(argc, argv, &consumed);
         if (!verb) {
-                if (argc > 1 && (streq(argv[0], "network") || streq(argv[0], "peer") || streq(argv[0], "tunnel")))
+                if (argc > 1 && is_group(argv[0]))
                         usage_error("Unknown command '%s %s' (see wgnetctl --help)", argv[0], argv[1]);
                 else
                         usage_error("Unknown command '%s' (see wgnetctl --help)", argv[0]);

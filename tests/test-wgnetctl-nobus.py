@@ -77,6 +77,7 @@ def test_usage_errors():
         ("Unknown command 'network frob'", ["network", "frob"]),
         ("Unknown command 'peer frob'", ["peer", "frob"]),
         ("Unknown command 'tunnel frob'", ["tunnel", "frob"]),
+        ("Unknown command 'mesh bogus'", ["mesh", "bogus"]),
         ("'network create' is missing NAME", ["network", "create"]),
         ("'peer add' is missing NAME", ["peer", "add", "office"]),
         ("'mesh exit-node' is missing", ["mesh", "exit-node", "m"]),
