@@ -411,17 +411,17 @@ int verb_network_next_ip(sd_bus *bus, int argc, char **argv) {
                 return r;
         if (sd_bus_message_read_strv(reply, &l) < 0)
                 return fail("Cannot read the addresses of network '%s': bad reply", n->name);
+        /* No free address: exit 1 also with --json (which still prints the empty list). */
         if (output.json) {
                 _cleanup_(json_freep) Json *j = json_new_strv(l);
                 if (!j)
                         return oom();
                 json_print(stdout, j, output.json_format);
-                return 0;
-        }
+        } else
+                for (char **a = l; a && *a; a++)
+                        printf("%s\n", *a);
         if (!l || !l[0])
                 return fail("Network '%s' has no free address left", n->name);
-        for (char **a = l; *a; a++)
-                printf("%s\n", *a);
         return 0;
 }
 

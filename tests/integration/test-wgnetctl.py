@@ -647,6 +647,17 @@ def test_several_networks(rig):
     assert not [n for n in ctl_json(rig, "network", "list") if n["Name"].startswith("multi-")]
 
 
+def test_next_ip_full(rig):
+    """network next-ip on a full subnet exits 1, with --json too (which prints [])."""
+    ctl(rig, "network", "create", "tiny", f"--interface={ifname(rig, 6)}", "--address=10.90.0.1/30", "--port=51890")
+    assert ctl_json(rig, "network", "next-ip", "tiny") == ["10.90.0.2/32"]
+    ctl(rig, "peer", "add", "tiny", "only", "--no-qr")
+    fails(rig, 1, "Network 'tiny' has no free address left", "network", "next-ip", "tiny")
+    r = fails(rig, 1, "Network 'tiny' has no free address left", "--json=short", "network", "next-ip", "tiny")
+    assert json.loads(r.stdout) == [], r.stdout
+    ctl(rig, "network", "delete", "tiny")
+
+
 def test_export_import(rig):
     path = os.path.join(rig.dir, "guests.conf")
     ctl(rig, "network", "export", "guests", "-o", path)
@@ -876,5 +887,5 @@ if __name__ == "__main__":
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
           test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_output_file_off_screen, test_online_peer, test_rotation,
           test_status_and_tables, test_bash_completion,
-          test_one_time_network, test_one_time_output_file, test_qr_too_long, test_network_set_up_down, test_several_networks, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
+          test_one_time_network, test_one_time_output_file, test_qr_too_long, test_network_set_up_down, test_several_networks, test_next_ip_full, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")
