@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "format.h"
+#include "macro.h"
 
 char *format_bytes(char buf[static FORMAT_BYTES_MAX], uint64_t bytes) {
         static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
@@ -286,4 +287,40 @@ bool object_path_under(const char *s, const char *prefix) {
                 if (!isalnum((unsigned char) *p) && *p != '_')
                         return false;
         return true;
+}
+
+int strv_push(char ***l, const char *s) {
+        size_t n = strv_length(*l);
+        char *copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        char **nl = realloc(*l, (n + 2) * sizeof(char *));
+        if (!nl) {
+                free(copy);
+                return -ENOMEM;
+        }
+        nl[n] = copy;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+int list_option(char ***l, const char *value) {
+        /* an empty value clears what earlier ones gave */
+        if (!*l || !*value) {
+                strv_free(*l);
+                *l = calloc(1, sizeof(char *));
+                if (!*l)
+                        return -ENOMEM;
+        }
+        _cleanup_(freep) char *copy = strdup(value);
+        char *save = NULL;
+        if (!copy)
+                return -ENOMEM;
+        for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+                int r = strv_push(l, t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

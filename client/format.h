@@ -59,3 +59,11 @@ char *format_duration(char buf[static FORMAT_RELATIVE_MAX], uint64_t seconds);
  * "/org/wgnet1/peer"): the prefix, a slash, then one non-empty element of
  * [A-Za-z0-9_]. */
 bool object_path_under(const char *s, const char *prefix);
+
+/* Append a copy of s to the NULL-terminated list *l. */
+int strv_push(char ***l, const char *s);
+
+/* A list option (--dns, --address, --route, ...): repeatable; values may also be comma-
+ * or blank-separated; an empty value clears the list (--dns=1.1.1.1 --dns= gives an empty
+ * list, --dns= --dns=9.9.9.9 gives 9.9.9.9). *l is a list (maybe empty) afterwards. */
+int list_option(char ***l, const char *value);

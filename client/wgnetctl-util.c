@@ -4,37 +4,6 @@
 #include "io-util.h"
 #include "wgnetctl.h"
 
-int strv_push(char ***l, const char *s) {
-        size_t n = strv_length(*l);
-        char **nl = realloc(*l, (n + 2) * sizeof(char *));
-        if (!nl)
-                return -ENOMEM;
-        *l = nl;
-        nl[n] = strdup(s);
-        nl[n + 1] = NULL;
-        return nl[n] ? 0 : -ENOMEM;
-}
-
-/* A list option: repeatable; values may also be comma-separated; an empty value clears
- * the list (--dns= sends DNS = []). */
-int list_option(char ***l, const char *value) {
-        if (!*l) {
-                *l = calloc(1, sizeof(char *));
-                if (!*l)
-                        return -ENOMEM;
-        }
-        _cleanup_(freep) char *copy = strdup(value);
-        char *save = NULL;
-        if (!copy)
-                return -ENOMEM;
-        for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-                int r = strv_push(l, t);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
 int usage_error(const char *fmt, ...) {
         va_list ap;
         fputs("wgnetctl: ", stderr);

@@ -131,8 +131,6 @@ typedef struct Verb {
 
 /* wgnetctl.c */
 const char *option_name(int opt);
-int strv_push(char ***l, const char *s);
-int list_option(char ***l, const char *value);
 int usage_error(const char *fmt, ...) _printf_(1, 2);
 int fail(const char *fmt, ...) _printf_(1, 2);
 int oom(void);

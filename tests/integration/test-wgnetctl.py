@@ -606,8 +606,9 @@ def test_qr_too_long(rig):
 
 
 def test_network_set_up_down(rig):
+    # an empty list value clears the values before it: DNS = []
     ctl(rig, "network", "set", "guests", "--mtu=1380", "--mode=gateway", "--endpoint=[2001:db8::1]:51884",
-        "--dns=", "--isolation=no")
+        "--dns=1.1.1.1", "--dns=", "--isolation=no")
     n = ctl_json(rig, "network", "show", "guests")[0]
     assert n["MTU"] == 1380 and n["Mode"] == "gateway" and n["Endpoint"] == "[2001:db8::1]:51884"
     assert n["DNS"] == [] and n["PeerIsolation"] is False
