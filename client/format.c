@@ -167,7 +167,7 @@ static int parse_number_unit(const char *s, uint64_t min, bool unit_optional, ui
                 const char *suffix;
                 uint64_t seconds;
         } units[] = {
-                { "s", 1 }, { "sec", 1 }, { "m", 60 }, { "min", 60 }, { "h", 3600 },
+                { "s", 1 }, { "sec", 1 }, { "min", 60 }, { "h", 3600 },
                 { "d", 86400 }, { "day", 86400 }, { "days", 86400 }, { "w", 7 * 86400 },
                 { "week", 7 * 86400 }, { "weeks", 7 * 86400 },
         };
@@ -187,6 +187,10 @@ static int parse_number_unit(const char *s, uint64_t min, bool unit_optional, ui
                 *ret_seconds = v;
                 return 0;
         }
+        /* minutes to some, months to others: an expiry meant for half a year would cut a
+         * peer off after six minutes */
+        if (strcmp(s + digits, "m") == 0)
+                return -EDOM;
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
                 if (strcmp(s + digits, units[i].suffix) == 0) {
                         if (v > UINT64_MAX / USEC_PER_SEC / units[i].seconds)

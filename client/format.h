@@ -44,11 +44,12 @@ int parse_keepalive(const char *s, uint16_t *ret);
 
 /* Expiry time as µs since the epoch: "never" (0), "+30d" / "+12h" / "+90min" / "+45s" /
  * "+2w" relative to now_usec, "@1767225600" (epoch seconds), "YYYY-MM-DD" (midnight local
- * time), "YYYY-MM-DD HH:MM[:SS]" or the same with a 'T' between date and time. */
+ * time), "YYYY-MM-DD HH:MM[:SS]" or the same with a 'T' between date and time. The unit
+ * "m" is refused with -EDOM (minutes or months?). */
 int parse_expiry(const char *s, uint64_t now_usec, uint64_t *ret);
 
 /* A duration in seconds: "off", "never" or "0" (0), "3600" (seconds), or a number with a
- * unit: "45s", "90min", "12h", "30d", "2w". */
+ * unit: "45s", "90min", "12h", "30d", "2w". "m" is refused with -EDOM, as for expiries. */
 int parse_duration(const char *s, uint64_t *ret_seconds);
 
 /* A duration for people: "off" for 0, else the largest unit that divides it, e.g.

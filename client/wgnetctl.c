@@ -258,6 +258,22 @@ static char ***list_of(int opt) {
         }
 }
 
+/* Where --rotate-every, --revoke-after or --grace-period goes. */
+static uint64_t *duration_of(int opt) {
+        switch (opt) {
+        case OPT_ROTATE_EVERY: return &arg.rotate_every;
+        case OPT_REVOKE_AFTER: return &arg.revoke_after;
+        default: return &arg.grace_period;
+        }
+}
+
+/* "+6m": minutes to some, months to others. */
+static int ambiguous_minutes(int opt, const char *value) {
+        return usage_error("Invalid value '%s' for --%s: 'm' may mean minutes or months; write 'min' for minutes, "
+                           "or days ('d') or weeks ('w'), e.g. %s180d for about six months", value, option_name(opt),
+                           value[0] == '+' ? "+" : "");
+}
+
 static int parse_argv(int argc, char **argv) {
         int c, r;
         uint64_t v;
@@ -380,14 +396,19 @@ static int parse_argv(int argc, char **argv) {
                         arg.name = optarg;
                         break;
                 case OPT_EXPIRES:
-                        if (parse_expiry(optarg, now_realtime_usec(), &arg.expires) < 0)
-                                return bad_value(c, optarg, "never, +30d, +12h, YYYY-MM-DD[ HH:MM[:SS]] or @EPOCH");
+                        r = parse_expiry(optarg, now_realtime_usec(), &arg.expires);
+                        if (r == -EDOM)
+                                return ambiguous_minutes(c, optarg);
+                        if (r < 0)
+                                return bad_value(c, optarg, "never, +30d, +12h, +90min, +2w, YYYY-MM-DD[ HH:MM[:SS]] or @EPOCH");
                         break;
                 case OPT_ROTATE_EVERY:
                 case OPT_REVOKE_AFTER:
                 case OPT_GRACE_PERIOD:
-                        if (parse_duration(optarg, c == OPT_ROTATE_EVERY ? &arg.rotate_every :
-                                           c == OPT_REVOKE_AFTER ? &arg.revoke_after : &arg.grace_period) < 0)
+                        r = parse_duration(optarg, duration_of(c));
+                        if (r == -EDOM)
+                                return ambiguous_minutes(c, optarg);
+                        if (r < 0)
                                 return bad_value(c, optarg, "a duration such as 30d, 12h, 90min, 3600 (seconds) or off");
                         break;
                 case OPT_ROTATION_KIND:

@@ -159,6 +159,9 @@ TEST(expiry) {
         test_expiry_one("+", -EINVAL, 0);
         test_expiry_one("+30", -EINVAL, 0);
         test_expiry_one("+30y", -EINVAL, 0);
+        test_expiry_one("+6m", -EDOM, 0);              /* minutes or months? */
+        test_expiry_one("+6M", -EINVAL, 0);
+        test_expiry_one("+6mo", -EINVAL, 0);
         test_expiry_one("+0d", -ERANGE, 0);
         test_expiry_one("+99999999999999999d", -ERANGE, 0);
         test_expiry_one("tomorrow", -EINVAL, 0);
@@ -192,6 +195,8 @@ TEST(duration) {
         test_duration_one("", -EINVAL, 0);
         test_duration_one("d", -EINVAL, 0);
         test_duration_one("12x", -EINVAL, 0);
+        test_duration_one("6m", -EDOM, 0);
+        test_duration_one("90min", 0, 5400);
         test_duration_one("-1", -EINVAL, 0);
         test_duration_one("1.5h", -EINVAL, 0);
         test_duration_one("99999999999999999999", -ERANGE, 0);

@@ -101,6 +101,8 @@ def test_usage_errors():
         ("Missing peer: give NETWORK PEER", ["peer", "rotate", "phone"]),
         ("Missing peer: give NETWORK PEER", ["peer", "qr", "phone"]),
         ("Empty file name", ["peer", "config", "n", "p", "-o", ""]),
+        ("Invalid value '+6m' for --expires: 'm' may mean minutes or months", ["peer", "add", "n", "p", "--expires=+6m"]),
+        ("Invalid value '6m' for --rotate-every: 'm' may mean", ["network", "set", "n", "--rotate-every=6m"]),
         ("Empty file name", ["peer", "qr", "n", "p", "--png="]),
     ]:
         expect(2, needle, *args)
