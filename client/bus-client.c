@@ -489,6 +489,11 @@ static const struct {
         { "org.wgnet1.Tunnel", "Deactivate", "org.wgnet1.manage-networks" },
         { "org.wgnet1.Tunnel", "Delete", "org.wgnet1.manage-networks" },
         { "org.wgnet1.Tunnel", "GetPairing", "org.wgnet1.read-secrets" },
+        { WGNET_MANAGER_INTERFACE, "JoinMesh", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Mesh", "CreateInvitation", "org.wgnet1.manage-peers" },
+        { "org.wgnet1.Mesh", "SetExitNode", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Mesh", "UseExitNode", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Mesh", "Leave", "org.wgnet1.manage-networks" },
 };
 
 const char *polkit_action_for(const char *interface, const char *member) {

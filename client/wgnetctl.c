@@ -154,8 +154,9 @@ static const Verb verbs[] = {
         { "tunnel", "set", 1, 1, verb_tunnel_set, true, TUNNEL_SETTINGS, "TUNNEL OPTIONS", "Change tunnel settings",
           check_tunnel_set },
         { "tunnel", "delete", 1, 16, verb_tunnel_delete, true, 0, "TUNNEL...", "Delete tunnels" },
+        /* the mode is mesh: --mode is refused rather than ignored */
         { "mesh", "create", 1, 1, verb_mesh_create, true,
-          NET_SETTINGS | BIT(OPT_INTERFACE) | BIT(OPT_INACTIVE), "NAME --address=CIDR --endpoint=ADDR:PORT",
+          (NET_SETTINGS & ~BIT(OPT_MODE)) | BIT(OPT_INTERFACE) | BIT(OPT_INACTIVE), "NAME --address=CIDR --endpoint=ADDR:PORT",
           "Create a mesh that this host coordinates", check_mesh_create },
         { "mesh", "invite", 1, 1, verb_mesh_invite, true, BIT(OPT_NAME) | BIT(OPT_ENDPOINT) | BIT(OPT_EXPIRES),
           "MESH [--name=NAME] [--expires=+1h]", "Print a one-time invitation for another host", check_mesh_invite },

@@ -101,6 +101,8 @@ def test_usage_errors():
         ("Missing peer: give NETWORK PEER", ["peer", "rotate", "phone"]),
         ("Missing peer: give NETWORK PEER", ["peer", "qr", "phone"]),
         ("Empty file name", ["peer", "config", "n", "p", "-o", ""]),
+        ("Option --mode does not apply to 'mesh create'", ["mesh", "create", "m", "--address=10.7.0.1/24",
+                                                            "--endpoint=192.0.2.1:51820", "--mode=hub"]),
         ("Invalid value '+6m' for --expires: 'm' may mean minutes or months", ["peer", "add", "n", "p", "--expires=+6m"]),
         ("Invalid value '6m' for --rotate-every: 'm' may mean", ["network", "set", "n", "--rotate-every=6m"]),
         ("Empty file name", ["peer", "qr", "n", "p", "--png="]),
@@ -120,6 +122,80 @@ def test_version_without_bus():
           (r.returncode, r.stdout))
     r = ctl("--version")
     check("--version", r.returncode == 0 and r.stdout.startswith("wgnetctl "), r)
+
+
+# What the fake wgnetctl of the completion tests prints for --json=short ... list.
+FAKE_JSON = {
+    "network list": '[{"Path":"/org/wgnet1/network/1","Id":1,"Name":"office","Mode":"hub"},'
+                    '{"Path":"/org/wgnet1/network/2","Id":2,"Name":"head office","Mode":"hub"},'
+                    '{"Path":"/org/wgnet1/network/3","Id":3,"Name":"corp mesh","Mode":"mesh"}]',
+    "peer list head office": '[{"Path":"/org/wgnet1/peer/1","Name":"old laptop","NetworkName":"head office"},'
+                             '{"Path":"/org/wgnet1/peer/2","Name":"phone","NetworkName":"head office"},'
+                             '{"Path":"/org/wgnet1/peer/3","Name":"Bob\'s \\"tab\\\\let\\"","NetworkName":"head office"}]',
+    "tunnel list": '[{"Name":"to b","Path":"/org/wgnet1/tunnel/1"}]',
+    "mesh members corp mesh": '[{"Name":"laptop 2","Path":"/org/wgnet1/peer/9"},{"Name":"gw","Path":"/org/wgnet1/peer/10"}]',
+}
+
+
+def complete(line):
+    """What bash completion offers for the last word of line; words are split at blanks
+    not escaped by a backslash. wgnetctl is a fake that prints FAKE_JSON."""
+    words = [w.replace("\x00", "\\ ") for w in line.replace("\\ ", "\x00").split(" ")]
+    with tempfile.TemporaryDirectory() as d:
+        cases = []
+        for i, (k, v) in enumerate(FAKE_JSON.items()):
+            with open(os.path.join(d, str(i)), "w") as f:
+                f.write(v + "\n")
+            cases.append(f"  '{k}') cat {d}/{i} ;;")
+        script = (f"source {os.path.join(SRC, 'client', 'wgnetctl.bash')}\n"
+                  'wgnetctl() { shift 2; case "$*" in\n' + "\n".join(cases) + "\n  esac; }\n"
+                  f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+                  "COMP_LINE=\"${COMP_WORDS[*]}\"; _wgnetctl; printf '%s\\n' \"${COMPREPLY[@]}\"")
+        r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
+    return sorted(x for x in r.stdout.split("\n") if x)
+
+
+def test_bash_completion():
+    if not shutil.which("bash"):
+        print("skip bash completion: no bash")
+        return
+    cases = [
+        ("wgnetctl ", ["help", "mesh", "monitor", "network", "peer", "status", "tunnel", "version"]),
+        ("wgnetctl mesh ", ["create", "exit-node", "invite", "join", "leave", "members"]),
+        ("wgnetctl network show ", ["corp\\ mesh", "head\\ office", "office"]),
+        ("wgnetctl network show h", ["head\\ office"]),
+        ("wgnetctl peer show head\\ office ", [r"Bob\'s\ \"tab\\let\"", "old\\ laptop", "phone"]),
+        ("wgnetctl peer show head\\ office B", [r"Bob\'s\ \"tab\\let\""]),
+        ("wgnetctl peer show head\\ office ol", ["old\\ laptop"]),
+        ("wgnetctl tunnel up ", ["to\\ b"]),
+        ("wgnetctl mesh members ", ["corp\\ mesh"]),
+        ("wgnetctl mesh exit-node ", ["corp\\ mesh"]),
+        ("wgnetctl mesh exit-node corp\\ mesh ", ["none", "offer", "use", "withdraw"]),
+        ("wgnetctl mesh exit-node corp\\ mesh use ", ["gw", "laptop\\ 2"]),
+        ("wgnetctl mesh exit-node corp\\ mesh offer ", []),
+        ("wgnetctl peer add office x --rem", ["--remote-endpoint="]),
+        ("wgnetctl peer set office x --all", ["--allowed-ip="]),
+        ("wgnetctl peer add -o f.conf office x --no-", ["--no-ask-password", "--no-legend", "--no-pager",
+                                                          "--no-psk", "--no-qr"]),
+        ("wgnetctl peer add -o f.conf ", ["corp\\ mesh", "head\\ office", "office"]),
+        ("wgnetctl mesh create m --mo", []),
+        ("wgnetctl mesh create m --mt", ["--mtu="]),
+    ]
+    for line, want in cases:
+        got = complete(line)
+        check(f"completion of {line!r}", got == want, f"{got} != {want}")
+    for line, needles in [
+        ("wgnetctl peer add office x -", ["-a", "-o", "-q", "-h", "--remote-endpoint=", "--allowed-ip=", "--qr"]),
+        ("wgnetctl peer set office x -", ["-a", "--remote-endpoint=", "--allowed-ip=", "--name="]),
+        ("wgnetctl peer rotate office x -", ["-o", "--output=", "--force", "--psk"]),
+        ("wgnetctl mesh create m -", ["-a", "--address=", "--dns=", "--port=", "--mtu=", "--route=", "--isolation=",
+                                      "--nat-interface=", "--online-threshold=", "--interface=", "--inactive"]),
+        ("wgnetctl mesh invite m -", ["--name=", "--expires=", "--endpoint="]),
+        ("wgnetctl mesh join - -", ["--name=", "--interface=", "--port="]),
+    ]:
+        got = complete(line)
+        missing = [n for n in needles if n not in got]
+        check(f"completion of {line!r} offers {needles}", not missing, f"missing {missing} in {got}")
 
 
 def commands():

@@ -530,6 +530,14 @@ def test_bash_completion(rig):
     assert complete(rig, "wgnetctl network create x --mode=s") == ["--mode=site-to-site", "--mode=split"]
     assert "--public-key=" in complete(rig, "wgnetctl peer add office x --")
     assert "--public-key=" not in complete(rig, "wgnetctl peer set office x --")
+    assert "--remote-endpoint=" in complete(rig, "wgnetctl peer set office x --")
+    assert "-o" in complete(rig, "wgnetctl peer add office x -")
+    # a name with a blank, read from the daemon, offered quoted
+    ctl(rig, "peer", "add", "office", "old laptop", "--no-qr")
+    try:
+        assert complete(rig, "wgnetctl peer show office ol") == ["old\\ laptop"]
+    finally:
+        ctl(rig, "peer", "remove", "office", "old laptop")
 
 
 def test_one_time_network(rig):
