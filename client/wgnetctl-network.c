@@ -306,43 +306,18 @@ int verb_network_set(sd_bus *bus, int argc, char **argv) {
         return r;
 }
 
-int read_file_text(const char *path, char **ret) {
-        _cleanup_(fclosep) FILE *f = streq(path, "-") ? NULL : fopen(path, "re");
-        FILE *in = streq(path, "-") ? stdin : f;
-        char *buf = NULL;
-        size_t size = 0, len = 0;
+/* The most read_file_text() takes: a wg-quick config with thousands of peers is far
+ * smaller; the daemon takes up to a bus message (32 MiB). */
+#define TEXT_FILE_MAX (16u * 1024 * 1024)
 
-        if (!in)
-                return fail("Cannot read '%s': %s", path, strerror(errno));
-        for (;;) {
-                if (len + 4096 + 1 > size) {
-                        size = (len + 4096 + 1) * 2;
-                        if (size > 16 * 1024 * 1024) {
-                                wipe_free(buf);
-                                return fail("Cannot read '%s': larger than 16 MiB", path);
-                        }
-                        char *nb = realloc(buf, size);
-                        if (!nb) {
-                                wipe_free(buf);
-                                return oom();
-                        }
-                        buf = nb;
-                }
-                size_t k = fread(buf + len, 1, size - len - 1, in);
-                len += k;
-                if (k == 0)
-                        break;
-        }
-        buf[len] = 0;
-        if (ferror(in)) {
-                wipe_free(buf);
-                return fail("Cannot read '%s': %s", path, strerror(errno));
-        }
-        if (strlen(buf) != len) {
-                wipe_free(buf);
-                return fail("Cannot import '%s': the file contains a NUL byte", path);
-        }
-        *ret = buf;
+int read_file_text(const char *path, char **ret) {
+        int r = input_file_read(path, TEXT_FILE_MAX, ret);
+        if (r == -EFBIG)
+                return fail("Cannot read '%s': larger than 16 MiB", path);
+        if (r == -EBADMSG)
+                return fail("Cannot read '%s': it contains a NUL byte", path);
+        if (r < 0)
+                return fail("Cannot read '%s': %s", path, strerror(-r));
         return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "macro.h"
 #include "output.h"
+#include "input-file.h"
 #include "output-file.h"
 #include "qr.h"
 #include "wgnet-error.h"
