@@ -79,8 +79,11 @@ int verb_mesh_invite(sd_bus *bus, int argc, char **argv) {
         } else if (arg.quiet || !isatty(STDOUT_FILENO))
                 printf("%s\n", s);
         else
-                printf("%s\n\nOn the joining host: wgnetctl mesh join '%s'\n"
-                       "The invitation works once; keep it secret until then.\n", s, s);
+                /* On stdin, not as an argument: other users see arguments in /proc, and the
+                 * shell keeps them in its history. */
+                printf("%s\n\nOn the joining host run 'wgnetctl mesh join -' and paste it (then Ctrl-D),\n"
+                       "or 'wgnetctl mesh join - < FILE': on standard input it stays out of the process\n"
+                       "list and the shell history. The invitation works once; keep it secret until then.\n", s);
         return 0;
 }
 

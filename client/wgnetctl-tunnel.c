@@ -241,7 +241,8 @@ int verb_tunnel_create(sd_bus *bus, int argc, char **argv) {
         } else if (!arg.quiet)
                 printf("Created tunnel '%s' (%s).\n%s", argv[0], path,
                        GIVEN(OPT_PUBLIC_KEY) ? ""
-                                             : "Pair it: run 'wgnetctl tunnel pairing NAME' here and import the string on the other host.\n");
+                                             : "Pair it: run 'wgnetctl tunnel pairing NAME' here, and 'wgnetctl tunnel import -' "
+                                               "with the string on standard input on the other host.\n");
         return 0;
 }
 
@@ -279,8 +280,12 @@ int verb_tunnel_pairing(sd_bus *bus, int argc, char **argv) {
                     json_object_add(j, "Pairing", json_new_string(s)) < 0)
                         return oom();
                 json_print(stdout, j, output.json_format);
-        } else
+        } else {
                 printf("%s\n", s);
+                if (!arg.quiet && isatty(STDOUT_FILENO))
+                        fprintf(stderr, "\nOn the other host run 'wgnetctl tunnel import -' and paste it (then Ctrl-D): on\n"
+                                "standard input it stays out of the process list and the shell history.\n");
+        }
         return 0;
 }
 
@@ -328,8 +333,12 @@ int verb_tunnel_import(sd_bus *bus, int argc, char **argv) {
         } else if (created && arg.quiet)
                 printf("%s\n", answer);
         else if (created)
-                printf("Created tunnel '%s' (%s).\n"
-                       "Complete it on the other host with:\n\n  wgnetctl tunnel import %s\n",
+                /* The reply on a line of its own, to be given on stdin: other users see
+                 * arguments in /proc, and the shell keeps them in its history. */
+                printf("Created tunnel '%s' (%s). Its reply:\n\n%s\n\n"
+                       "Complete the tunnel on the other host: run 'wgnetctl tunnel import -' there and paste\n"
+                       "the reply (then Ctrl-D). On standard input it stays out of the process list and the\n"
+                       "shell history.\n",
                        t->name, t->path, answer);
         else if (!arg.quiet)
                 printf("Tunnel '%s' (%s) is paired.\n", t->name, t->path);
