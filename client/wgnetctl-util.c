@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* wgnetctl's shared helpers: lists, errors, finding networks and peers, the a{sv} options of
+/* wgnetctl's shared helpers: errors, finding networks and peers, the a{sv} options of
  * the calls, calling, and files that hold secrets. */
-#include "io-util.h"
 #include "wgnetctl.h"
 
 int usage_error(const char *fmt, ...) {
