@@ -263,6 +263,7 @@ void objects_done(Objects *o) {
                 peer_info_done(&o->peers[i]);
         free(o->networks);
         free(o->peers);
+        free(o->peers_by_path);
         *o = (Objects) { 0 };
 }
 
@@ -398,7 +399,34 @@ NetworkInfo *objects_network_of(Objects *o, const PeerInfo *p) {
         return NULL;
 }
 
-int objects_refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, sd_bus_error *error) {
+static int peer_path_compare(const void *a, const void *b) {
+        const PeerInfo *const *x = a, *const *y = b;
+        return strcmp((*x)->path, (*y)->path);
+}
+
+PeerInfo *objects_peer_by_path(Objects *o, const char *path) {
+        if (!path || o->n_peers == 0)
+                return NULL;
+        if (!o->peers_by_path) {
+                PeerInfo **l = malloc(o->n_peers * sizeof(PeerInfo *));
+                if (!l) {
+                        /* no index: a scan still finds it */
+                        for (size_t i = 0; i < o->n_peers; i++)
+                                if (streq(o->peers[i].path, path))
+                                        return &o->peers[i];
+                        return NULL;
+                }
+                for (size_t i = 0; i < o->n_peers; i++)
+                        l[i] = &o->peers[i];
+                qsort(l, o->n_peers, sizeof(PeerInfo *), peer_path_compare);
+                o->peers_by_path = l;
+        }
+        PeerInfo key = { .path = (char *) path }, *k = &key;
+        PeerInfo **found = bsearch(&k, o->peers_by_path, o->n_peers, sizeof(PeerInfo *), peer_path_compare);
+        return found ? *found : NULL;
+}
+
+int objects_refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *path, *endpoint;
         uint64_t handshake, rx, tx;
@@ -410,23 +438,26 @@ int objects_refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, sd_bus_
         r = sd_bus_message_enter_container(reply, 'a', "(otttbs)");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(reply, "(otttbs)", &path, &handshake, &rx, &tx, &online, &endpoint)) > 0)
-                for (size_t i = 0; i < o->n_peers; i++) {
-                        PeerInfo *p = &o->peers[i];
-                        if (!streq_ptr(p->path, path))
-                                continue;
-                        p->last_handshake = handshake;
-                        p->rx_bytes = rx;
-                        p->tx_bytes = tx;
-                        p->online = online;
-                        char *e = strdup(endpoint);
-                        if (!e)
-                                return -ENOMEM;
-                        free(p->endpoint);
-                        p->endpoint = e;
-                }
+        while ((r = sd_bus_message_read(reply, "(otttbs)", &path, &handshake, &rx, &tx, &online, &endpoint)) > 0) {
+                PeerInfo *p = only ? (streq(only->path, path) ? only : NULL) : objects_peer_by_path(o, path);
+                if (!p)
+                        continue;
+                char *e = strdup(endpoint);
+                if (!e)
+                        return -ENOMEM;
+                p->last_handshake = handshake;
+                p->rx_bytes = rx;
+                p->tx_bytes = tx;
+                p->online = online;
+                free(p->endpoint);
+                p->endpoint = e;
+                if (only)
+                        break;
+        }
         if (r < 0)
                 return r;
+        if (only)
+                return 0;       /* the rest of the reply is not read */
         return sd_bus_message_exit_container(reply);
 }
 
@@ -458,6 +489,11 @@ static const struct {
         { "org.wgnet1.Tunnel", "Deactivate", "org.wgnet1.manage-networks" },
         { "org.wgnet1.Tunnel", "Delete", "org.wgnet1.manage-networks" },
         { "org.wgnet1.Tunnel", "GetPairing", "org.wgnet1.read-secrets" },
+        { WGNET_MANAGER_INTERFACE, "JoinMesh", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Mesh", "CreateInvitation", "org.wgnet1.manage-peers" },
+        { "org.wgnet1.Mesh", "SetExitNode", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Mesh", "UseExitNode", "org.wgnet1.manage-networks" },
+        { "org.wgnet1.Mesh", "Leave", "org.wgnet1.manage-networks" },
 };
 
 const char *polkit_action_for(const char *interface, const char *member) {

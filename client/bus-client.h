@@ -103,6 +103,7 @@ typedef struct Objects {
         size_t n_peers;
         TunnelInfo *tunnels;
         size_t n_tunnels;
+        PeerInfo **peers_by_path;       /* the peers sorted by object path, built when needed */
 } Objects;
 
 /* Every network and peer, sorted by id. */
@@ -117,9 +118,13 @@ NetworkInfo *objects_network_of(Objects *o, const PeerInfo *p);
 /* A tunnel by object path, name or interface name. NULL if none. */
 TunnelInfo *objects_find_tunnel(Objects *o, const char *arg);
 
+/* A peer by its exact object path: a binary search in an index made at the first call. */
+PeerInfo *objects_peer_by_path(Objects *o, const char *path);
+
 /* Refresh rx/tx/handshake/online/endpoint of the peers of an active network from
- * Network.GetStats (the properties are only as fresh as the daemon's last tick). */
-int objects_refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, sd_bus_error *error);
+ * Network.GetStats (the properties are only as fresh as the daemon's last tick); of only
+ * that peer when only is not NULL. */
+int objects_refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only, sd_bus_error *error);
 
 /* The polkit action a method needs, NULL for read-only methods. */
 const char *polkit_action_for(const char *interface, const char *member);

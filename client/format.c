@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "format.h"
+#include "macro.h"
 
 char *format_bytes(char buf[static FORMAT_BYTES_MAX], uint64_t bytes) {
         static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
@@ -166,7 +167,7 @@ static int parse_number_unit(const char *s, uint64_t min, bool unit_optional, ui
                 const char *suffix;
                 uint64_t seconds;
         } units[] = {
-                { "s", 1 }, { "sec", 1 }, { "m", 60 }, { "min", 60 }, { "h", 3600 },
+                { "s", 1 }, { "sec", 1 }, { "min", 60 }, { "h", 3600 },
                 { "d", 86400 }, { "day", 86400 }, { "days", 86400 }, { "w", 7 * 86400 },
                 { "week", 7 * 86400 }, { "weeks", 7 * 86400 },
         };
@@ -186,6 +187,10 @@ static int parse_number_unit(const char *s, uint64_t min, bool unit_optional, ui
                 *ret_seconds = v;
                 return 0;
         }
+        /* minutes to some, months to others: an expiry meant for half a year would cut a
+         * peer off after six minutes */
+        if (strcmp(s + digits, "m") == 0)
+                return -EDOM;
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
                 if (strcmp(s + digits, units[i].suffix) == 0) {
                         if (v > UINT64_MAX / USEC_PER_SEC / units[i].seconds)
@@ -286,4 +291,40 @@ bool object_path_under(const char *s, const char *prefix) {
                 if (!isalnum((unsigned char) *p) && *p != '_')
                         return false;
         return true;
+}
+
+int strv_push(char ***l, const char *s) {
+        size_t n = strv_length(*l);
+        char *copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        char **nl = realloc(*l, (n + 2) * sizeof(char *));
+        if (!nl) {
+                free(copy);
+                return -ENOMEM;
+        }
+        nl[n] = copy;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+int list_option(char ***l, const char *value) {
+        /* an empty value clears what earlier ones gave */
+        if (!*l || !*value) {
+                strv_free(*l);
+                *l = calloc(1, sizeof(char *));
+                if (!*l)
+                        return -ENOMEM;
+        }
+        _cleanup_(freep) char *copy = strdup(value);
+        char *save = NULL;
+        if (!copy)
+                return -ENOMEM;
+        for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+                int r = strv_push(l, t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

@@ -44,11 +44,12 @@ int parse_keepalive(const char *s, uint16_t *ret);
 
 /* Expiry time as µs since the epoch: "never" (0), "+30d" / "+12h" / "+90min" / "+45s" /
  * "+2w" relative to now_usec, "@1767225600" (epoch seconds), "YYYY-MM-DD" (midnight local
- * time), "YYYY-MM-DD HH:MM[:SS]" or the same with a 'T' between date and time. */
+ * time), "YYYY-MM-DD HH:MM[:SS]" or the same with a 'T' between date and time. The unit
+ * "m" is refused with -EDOM (minutes or months?). */
 int parse_expiry(const char *s, uint64_t now_usec, uint64_t *ret);
 
 /* A duration in seconds: "off", "never" or "0" (0), "3600" (seconds), or a number with a
- * unit: "45s", "90min", "12h", "30d", "2w". */
+ * unit: "45s", "90min", "12h", "30d", "2w". "m" is refused with -EDOM, as for expiries. */
 int parse_duration(const char *s, uint64_t *ret_seconds);
 
 /* A duration for people: "off" for 0, else the largest unit that divides it, e.g.
@@ -59,3 +60,11 @@ char *format_duration(char buf[static FORMAT_RELATIVE_MAX], uint64_t seconds);
  * "/org/wgnet1/peer"): the prefix, a slash, then one non-empty element of
  * [A-Za-z0-9_]. */
 bool object_path_under(const char *s, const char *prefix);
+
+/* Append a copy of s to the NULL-terminated list *l. */
+int strv_push(char ***l, const char *s);
+
+/* A list option (--dns, --address, --route, ...): repeatable; values may also be comma-
+ * or blank-separated; an empty value clears the list (--dns=1.1.1.1 --dns= gives an empty
+ * list, --dns= --dns=9.9.9.9 gives 9.9.9.9). *l is a list (maybe empty) afterwards. */
+int list_option(char ***l, const char *value);

@@ -15,14 +15,24 @@ static int find_mesh(Objects *o, const char *name, NetworkInfo **ret) {
         return 0;
 }
 
-int verb_mesh_create(sd_bus *bus, int argc, char **argv) {
+int check_mesh_create(int argc, char **argv) {
         if (!GIVEN(OPT_ADDRESS))
                 return usage_error("mesh create needs --address=CIDR (the coordinator's mesh address and subnet)");
         if (!GIVEN(OPT_ENDPOINT))
                 return usage_error("mesh create needs --endpoint=ADDRESS:PORT (where members reach this host)");
+        return 0;
+}
+
+int verb_mesh_create(sd_bus *bus, int argc, char **argv) {
         arg.mode = "mesh";
         arg.given |= BIT(OPT_MODE);
         return verb_network_create(bus, argc, argv);
+}
+
+int check_mesh_invite(int argc, char **argv) {
+        if (GIVEN(OPT_EXPIRES) && (arg.expires == 0 || arg.expires <= now_realtime_usec()))
+                return usage_error("--expires must lie in the future (e.g. --expires=+1h)");
+        return 0;
 }
 
 int verb_mesh_invite(sd_bus *bus, int argc, char **argv) {
@@ -43,9 +53,10 @@ int verb_mesh_invite(sd_bus *bus, int argc, char **argv) {
         if (r >= 0 && GIVEN(OPT_ENDPOINT))
                 r = sd_bus_message_append(m, "{sv}", "Endpoint", "s", arg.endpoint);
         if (r >= 0 && GIVEN(OPT_EXPIRES)) {
+                /* in the future (check_mesh_invite), unless a password prompt took that long */
                 uint64_t now = now_realtime_usec();
-                if (arg.expires == 0 || arg.expires <= now)
-                        return usage_error("--expires must lie in the future (e.g. --expires=+1h)");
+                if (arg.expires <= now)
+                        return fail("The --expires time of the invitation has passed meanwhile");
                 r = sd_bus_message_append(m, "{sv}", "ExpiresIn", "u", (uint32_t) MIN((arg.expires - now) / 1000000 + 1,
                                                                                       (uint64_t) UINT32_MAX));
         }
@@ -68,8 +79,11 @@ int verb_mesh_invite(sd_bus *bus, int argc, char **argv) {
         } else if (arg.quiet || !isatty(STDOUT_FILENO))
                 printf("%s\n", s);
         else
-                printf("%s\n\nOn the joining host: wgnetctl mesh join '%s'\n"
-                       "The invitation works once; keep it secret until then.\n", s, s);
+                /* On stdin, not as an argument: other users see arguments in /proc, and the
+                 * shell keeps them in its history. */
+                printf("%s\n\nOn the joining host run 'wgnetctl mesh join -' and paste it (then Ctrl-D),\n"
+                       "or 'wgnetctl mesh join - < FILE': on standard input it stays out of the process\n"
+                       "list and the shell history. The invitation works once; keep it secret until then.\n", s);
         return 0;
 }
 
@@ -136,6 +150,11 @@ typedef struct MemberExtra {
         bool exit_node, invitation;
 } MemberExtra;
 
+static int member_extra_compare(const void *a, const void *b) {
+        const MemberExtra *x = a, *y = b;
+        return strcmp(x->path, y->path);
+}
+
 static int load_member_extras(sd_bus *bus, MemberExtra **ret, size_t *ret_n) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -161,6 +180,8 @@ static int load_member_extras(sd_bus *bus, MemberExtra **ret, size_t *ret_n) {
                                         l = nl;
                                         l[n] = (MemberExtra) { .path = strdup(path) };
                                         n++;
+                                        if (!l[n - 1].path)
+                                                r = -ENOMEM;
                                 }
                                 r = r < 0 ? r : sd_bus_message_enter_container(reply, 'a', "{sv}");
                                 while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
@@ -198,6 +219,9 @@ static int load_member_extras(sd_bus *bus, MemberExtra **ret, size_t *ret_n) {
                 free(l);
                 return fail("Cannot read the mesh members: %s", strerror(-r));
         }
+        /* sorted by path: each peer finds its entry by a binary search */
+        if (n > 0)
+                qsort(l, n, sizeof(MemberExtra), member_extra_compare);
         *ret = l;
         *ret_n = n;
         return 0;
@@ -233,13 +257,13 @@ int verb_mesh_members(sd_bus *bus, int argc, char **argv) {
                 r = oom();
         for (size_t i = 0; r == 0 && i < o.n_peers; i++) {
                 PeerInfo *p = &o.peers[i];
-                MemberExtra *x = NULL;
                 char hs[FORMAT_RELATIVE_MAX];
                 if (!streq_ptr(p->network, n->path))
                         continue;
-                for (size_t k = 0; k < n_extras; k++)
-                        if (streq_ptr(extras[k].path, p->path))
-                                x = &extras[k];
+                const MemberExtra key = { .path = p->path };
+                const MemberExtra *x = n_extras > 0 ? bsearch(&key, extras, n_extras, sizeof(MemberExtra),
+                                                              member_extra_compare)
+                                                    : NULL;
                 const char *state = x && x->invitation ? "invited" : !p->enabled ? "offline" : p->online ? "online" : "idle";
                 const char *cells[] = {
                         dot(p->online),
@@ -278,6 +302,17 @@ int verb_mesh_members(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
+int check_mesh_exit_node(int argc, char **argv) {
+        const char *what = argv[1];
+        if (!streq(what, "offer") && !streq(what, "withdraw") && !streq(what, "use") && !streq(what, "none"))
+                return usage_error("Unknown exit-node action '%s': expected offer, withdraw, use MEMBER or none", what);
+        if (streq(what, "use") && argc != 3)
+                return usage_error("'mesh exit-node MESH use' needs the member's name");
+        if (!streq(what, "use") && argc != 2)
+                return usage_error("'mesh exit-node MESH %s' takes no member name ('%s')", what, argv[2]);
+        return 0;
+}
+
 int verb_mesh_exit_node(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(objects_done) Objects o = { 0 };
@@ -285,11 +320,6 @@ int verb_mesh_exit_node(sd_bus *bus, int argc, char **argv) {
         const char *what = argv[1];
         int r;
 
-        if (!streq(what, "offer") && !streq(what, "withdraw") && !streq(what, "use") && !streq(what, "none"))
-                return usage_error("Unknown exit-node action '%s': expected offer, withdraw, use MEMBER or none", what);
-        if (streq(what, "use") != (argc == 3))
-                return usage_error(streq(what, "use") ? "exit-node use needs the member's name"
-                                                      : "exit-node %s takes no member name", what);
         r = load(bus, &o);
         if (r == 0)
                 r = find_mesh(&o, argv[0], &n);

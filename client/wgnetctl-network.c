@@ -61,11 +61,11 @@ int verb_network_list(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
-int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n) {
+int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         if (!n->active)
                 return 0;
-        int r = objects_refresh_stats(bus, o, n, &error);
+        int r = objects_refresh_stats(bus, o, n, only, &error);
         if (r < 0)
                 return report_bus_error(&error, r, WGNET_NETWORK_INTERFACE, "GetStats",
                                         "Cannot read the statistics of network '%s'", n->name);
@@ -132,7 +132,7 @@ static int show_network(sd_bus *bus, Objects *o, NetworkInfo *n, bool with_peers
         _cleanup_(table_freep) Table *t = NULL;
         int r;
 
-        r = refresh_stats(bus, o, n);
+        r = refresh_stats(bus, o, n, NULL);
         if (r != 0)
                 return r;
         r = peer_table(o, n, false, &t);
@@ -168,11 +168,16 @@ int verb_network_show(sd_bus *bus, int argc, char **argv) {
                 return r;
         if (output.json && !(array = json_new_array()))
                 return oom();
+        /* every name first: nothing is shown if one is unknown */
         for (int i = 0; i < argc; i++) {
                 NetworkInfo *n = NULL;
-                r = find_network(&o, argv[i], &n);
-                if (r != 0)
-                        return r;
+                if (find_network(&o, argv[i], &n) != 0)
+                        r = 1;
+        }
+        if (r != 0)
+                return r;
+        for (int i = 0; i < argc; i++) {
+                NetworkInfo *n = objects_find_network(&o, argv[i]);
                 if (i > 0 && !array)
                         printf("\n");
                 r = show_network(bus, &o, n, true, array);
@@ -201,7 +206,7 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
         for (size_t i = 0; i < o.n_networks; i++) {
                 NetworkInfo *n = &o.networks[i];
                 _cleanup_(table_freep) Table *t = NULL;
-                r = refresh_stats(bus, &o, n);
+                r = refresh_stats(bus, &o, n, NULL);
                 if (r != 0)
                         return r;
                 r = peer_table(&o, n, false, &t);
@@ -235,14 +240,18 @@ int check_settings_given(const char *verb, uint64_t mask) {
         return 0;
 }
 
+int check_network_create(int argc, char **argv) {
+        if (!GIVEN(OPT_ADDRESS))
+                return usage_error("Missing --address for network '%s': give the server's address in the subnet, e.g. --address=10.8.0.1/24",
+                                   argv[0]);
+        return 0;
+}
+
 int verb_network_create(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *path;
         int r;
 
-        if (!GIVEN(OPT_ADDRESS))
-                return usage_error("Missing --address for network '%s': give the server's address in the subnet, e.g. --address=10.8.0.1/24",
-                                   argv[0]);
         r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "CreateNetwork");
         if (r != 0)
                 return r;
@@ -276,15 +285,16 @@ int verb_network_down(sd_bus *bus, int argc, char **argv) {
         return object_simple(bus, argc, argv, false, "Deactivate", "deactivate", "deactivated");
 }
 
+int check_network_set(int argc, char **argv) {
+        return check_settings_given("network set", NET_SETTINGS);
+}
+
 int verb_network_set(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         NetworkInfo *n = NULL;
         int r;
 
-        r = check_settings_given("network set", NET_SETTINGS);
-        if (r != 0)
-                return r;
         r = new_network_call(bus, &o, argv[0], &n, &m, "Update");
         if (r != 0)
                 return r;
@@ -296,43 +306,18 @@ int verb_network_set(sd_bus *bus, int argc, char **argv) {
         return r;
 }
 
-int read_file_text(const char *path, char **ret) {
-        _cleanup_(fclosep) FILE *f = streq(path, "-") ? NULL : fopen(path, "re");
-        FILE *in = streq(path, "-") ? stdin : f;
-        char *buf = NULL;
-        size_t size = 0, len = 0;
+/* The most read_file_text() takes: a wg-quick config with thousands of peers is far
+ * smaller; the daemon takes up to a bus message (32 MiB). */
+#define TEXT_FILE_MAX (16u * 1024 * 1024)
 
-        if (!in)
-                return fail("Cannot read '%s': %s", path, strerror(errno));
-        for (;;) {
-                if (len + 4096 + 1 > size) {
-                        size = (len + 4096 + 1) * 2;
-                        if (size > 16 * 1024 * 1024) {
-                                wipe_free(buf);
-                                return fail("Cannot read '%s': larger than 16 MiB", path);
-                        }
-                        char *nb = realloc(buf, size);
-                        if (!nb) {
-                                wipe_free(buf);
-                                return oom();
-                        }
-                        buf = nb;
-                }
-                size_t k = fread(buf + len, 1, size - len - 1, in);
-                len += k;
-                if (k == 0)
-                        break;
-        }
-        buf[len] = 0;
-        if (ferror(in)) {
-                wipe_free(buf);
-                return fail("Cannot read '%s': %s", path, strerror(errno));
-        }
-        if (strlen(buf) != len) {
-                wipe_free(buf);
-                return fail("Cannot import '%s': the file contains a NUL byte", path);
-        }
-        *ret = buf;
+int read_file_text(const char *path, char **ret) {
+        int r = input_file_read(path, TEXT_FILE_MAX, ret);
+        if (r == -EFBIG)
+                return fail("Cannot read '%s': larger than 16 MiB", path);
+        if (r == -EBADMSG)
+                return fail("Cannot read '%s': it contains a NUL byte", path);
+        if (r < 0)
+                return fail("Cannot read '%s': %s", path, strerror(-r));
         return 0;
 }
 
@@ -401,17 +386,17 @@ int verb_network_next_ip(sd_bus *bus, int argc, char **argv) {
                 return r;
         if (sd_bus_message_read_strv(reply, &l) < 0)
                 return fail("Cannot read the addresses of network '%s': bad reply", n->name);
+        /* No free address: exit 1 also with --json (which still prints the empty list). */
         if (output.json) {
                 _cleanup_(json_freep) Json *j = json_new_strv(l);
                 if (!j)
                         return oom();
                 json_print(stdout, j, output.json_format);
-                return 0;
-        }
+        } else
+                for (char **a = l; a && *a; a++)
+                        printf("%s\n", *a);
         if (!l || !l[0])
                 return fail("Network '%s' has no free address left", n->name);
-        for (char **a = l; *a; a++)
-                printf("%s\n", *a);
         return 0;
 }
 

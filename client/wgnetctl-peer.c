@@ -15,7 +15,7 @@ int verb_peer_list(sd_bus *bus, int argc, char **argv) {
                 return r;
         for (size_t i = 0; i < o.n_networks; i++)
                 if (!n || n == &o.networks[i]) {
-                        r = refresh_stats(bus, &o, &o.networks[i]);
+                        r = refresh_stats(bus, &o, &o.networks[i], NULL);
                         if (r != 0)
                                 return r;
                 }
@@ -43,7 +43,7 @@ int verb_peer_show(sd_bus *bus, int argc, char **argv) {
         if (r != 0)
                 return r;
         if (n) {
-                r = refresh_stats(bus, &o, n);
+                r = refresh_stats(bus, &o, n, p);
                 if (r != 0)
                         return r;
         }
@@ -123,6 +123,14 @@ int verb_peer_show(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
+/* Peer arguments: NETWORK PEER, or one peer object path (find_peer() takes them). */
+int check_peer_args(int argc, char **argv) {
+        if (argc == 1 && !object_path_under(argv[0], WGNET_PEER_PREFIX))
+                return usage_error("Missing peer: give NETWORK PEER, or the peer's object path ('%s' is not one)",
+                                   argv[0]);
+        return 0;
+}
+
 static bool config_has_private_key(const char *text) {
         for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
                 if (strncmp(l, "PrivateKey", 10) == 0)
@@ -130,40 +138,69 @@ static bool config_has_private_key(const char *text) {
         return false;
 }
 
-/* A new config in JSON: written to the output file as well when one (not "-") is given. */
-static int print_config_json(Json *j, const char *config) {
-        if (GIVEN(OPT_OUTPUT) && !streq(arg.output, "-")) {
-                int r = write_secret_file(arg.output, config, strlen(config));
+/* A config that could not be written to its file: it may exist nowhere else (a one-time
+ * key), so it goes to stdout instead of being dropped. */
+static void warn_config_on_stdout(const char *what) {
+        fprintf(stderr, "wgnetctl: %sWarning:%s printing %s on standard output instead; save it now.\n",
+                isatty(STDERR_FILENO) ? ANSI_YELLOW : "", isatty(STDERR_FILENO) ? ANSI_NORMAL : "", what);
+}
+
+/* A new config in JSON: with -o FILE written there, and the JSON says where ("ConfigFile")
+ * instead of carrying the secret ("Config"); else (or if the file failed) "Config". */
+static int print_config_json(Json *j, const char *config, const char *what) {
+        int r = 0;
+        if (output_is_file()) {
+                r = output_write(config, strlen(config));
+                if (r == 0 && json_object_add(j, "ConfigFile", json_new_string(output_path())) < 0)
+                        return oom();
                 if (r != 0)
-                        return r;
+                        warn_config_on_stdout(what);
+        }
+        if (!output_is_file() || r != 0) {
+                if (json_object_add(j, "Config", json_new_string(config)) < 0)
+                        return oom();
         }
         json_print(stdout, j, output.json_format);
-        return 0;
+        return r;
 }
 
 /* A new config as text: into the output file (0600) or to stdout. */
 static int print_config(const char *config, const char *what) {
-        if (GIVEN(OPT_OUTPUT))
-                return write_output(config, "%s", what);
+        int r = 0;
+        if (output_is_file()) {
+                r = write_output(config, "%s", what);
+                if (r == 0)
+                        return 0;
+                warn_config_on_stdout(what);
+        }
         fputs(config, stdout);
         if (!*config || config[strlen(config) - 1] != '\n')
                 fputc('\n', stdout);
-        return 0;
+        return r;
 }
 
-/* The QR code of a new config on the terminal, unless --no-qr or stdout is not a terminal
- * (and not --qr). */
-static int print_config_qr(const char *config, const char *peer, const char *network) {
-        if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && !isatty(STDOUT_FILENO)))
-                return 0;
+/* The QR code of a new config on the terminal: with --qr, or by default when stdout is a
+ * terminal and the config did not go into a file (-o keeps the private key off the
+ * screen). */
+static void print_config_qr(const char *config, const char *peer, const char *network) {
+        if (GIVEN(OPT_NO_QR) || (!GIVEN(OPT_QR) && (!isatty(STDOUT_FILENO) || output_is_file())))
+                return;
         _cleanup_(wipe_freep) char *qr = NULL;
-        _cleanup_(freep) char *what = NULL;
-        if (asprintf(&what, "'%s' of network '%s'", peer, network) < 0)
-                return oom();
-        int r = config_qr_utf8(config, what, &qr);
-        if (r != 0)
-                return r;
+        /* The config is out already and the peer made: no QR code is worth a warning only. */
+        int r = qr_render_utf8(config, QR_EC_M, &qr);
+        if (r < 0) {
+                fprintf(stderr, "wgnetctl: %sWarning:%s no QR code of the config of peer '%s' of network '%s': %s.\n",
+                        isatty(STDERR_FILENO) ? ANSI_YELLOW : "", isatty(STDERR_FILENO) ? ANSI_NORMAL : "", peer, network,
+                        r == -EMSGSIZE ? "the config is too long for a QR code" : strerror(-r));
+                return;
+        }
         fputs(qr, stdout);
+}
+
+int check_peer_add(int argc, char **argv) {
+        if (GIVEN(OPT_PUBLIC_KEY) && strlen(arg.public_key) != 44)
+                return usage_error("Invalid value '%s' for --public-key: expected 44 characters of base64 (wg pubkey)",
+                                   arg.public_key);
         return 0;
 }
 
@@ -174,9 +211,6 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
         NetworkInfo *n = NULL;
         int r;
 
-        if (GIVEN(OPT_PUBLIC_KEY) && strlen(arg.public_key) != 44)
-                return usage_error("Invalid value '%s' for --public-key: expected 44 characters of base64 (wg pubkey)",
-                                   arg.public_key);
         r = new_network_call(bus, &o, argv[0], &n, &m, "AddPeer");
         if (r != 0)
                 return r;
@@ -198,29 +232,28 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
                     json_object_add(j, "Path", json_new_string(path)) < 0 ||
                     json_object_add(j, "Network", json_new_string(n->path)) < 0 ||
                     json_object_add(j, "PrivateKeyGenerated", json_new_bool(generated)) < 0 ||
-                    json_object_add(j, "PrivateKeyStored", json_new_bool(generated && !one_time)) < 0 ||
-                    json_object_add(j, "Config", json_new_string(config)) < 0)
+                    json_object_add(j, "PrivateKeyStored", json_new_bool(generated && !one_time)) < 0)
                         return oom();
-                return print_config_json(j, config);
+                return print_config_json(j, config, "the config");
         }
 
         if (!arg.quiet)
                 fprintf(stderr, "Added peer '%s' to network '%s' (%s).\n", argv[1], n->name, path);
-        r = print_config(config, "the config");
-        if (r != 0)
-                return r;
+        /* The peer exists now: a config that missed its file is printed, and the rest said. */
+        int ret = print_config(config, "the config");
 
         if (!generated) {
                 if (!arg.quiet)
                         fprintf(stderr, "The peer uses its own key pair: put its private key into the config.\n");
-                return 0;
+                return ret;
         }
         if (one_time)
                 fprintf(stderr, "%sThis is the only time this private key is shown:%s network '%s' does not store "
                         "private keys (key policy one-time). Save the config now.\n",
                         isatty(STDERR_FILENO) ? ANSI_YELLOW : "", isatty(STDERR_FILENO) ? ANSI_NORMAL : "", n->name);
 
-        return print_config_qr(config, argv[1], n->name);
+        print_config_qr(config, argv[1], n->name);
+        return ret;
 }
 
 int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
@@ -252,10 +285,9 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
                 _cleanup_(json_freep) Json *j = json_new_object();
                 if (!j || json_object_add(j, "Path", json_new_string(p->path)) < 0 ||
                     json_object_add(j, "Rotated", json_new_string(what)) < 0 ||
-                    json_object_add(j, "RotationDeadline", json_new_unsigned(deadline)) < 0 ||
-                    json_object_add(j, "Config", json_new_string(config)) < 0)
+                    json_object_add(j, "RotationDeadline", json_new_unsigned(deadline)) < 0)
                         return oom();
-                return print_config_json(j, config);
+                return print_config_json(j, config, "the new config");
         }
         if (!arg.quiet) {
                 char ts[FORMAT_TIMESTAMP_MAX];
@@ -267,10 +299,11 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
                                 "completes a handshake, at the latest until %s.\n", p->name, n ? n->name : "?",
                                 deadline ? format_timestamp(ts, deadline) : "the grace period ends");
         }
-        r = print_config(config, "the new config");
-        if (r != 0 || !config_has_private_key(config))
-                return r;
-        return print_config_qr(config, p->name, n ? n->name : "?");
+        int ret = print_config(config, "the new config");
+        if (!config_has_private_key(config))
+                return ret;
+        print_config_qr(config, p->name, n ? n->name : "?");
+        return ret;
 }
 
 static int peer_simple(sd_bus *bus, int argc, char **argv, const char *member, const char *what, const char *done) {
@@ -301,6 +334,11 @@ int verb_peer_disable(sd_bus *bus, int argc, char **argv) {
         return peer_simple(bus, argc, argv, "Disable", "disable", "disabled");
 }
 
+int check_peer_set(int argc, char **argv) {
+        int r = check_settings_given("peer set", PEER_SETTINGS | BIT(OPT_NAME));
+        return r != 0 ? r : check_peer_args(argc, argv);
+}
+
 int verb_peer_set(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -308,9 +346,7 @@ int verb_peer_set(sd_bus *bus, int argc, char **argv) {
         PeerInfo *p = NULL;
         int r;
 
-        r = check_settings_given("peer set", PEER_SETTINGS | BIT(OPT_NAME));
-        if (r == 0)
-                r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "Update");
+        r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "Update");
         if (r != 0)
                 return r;
         if (append_peer_options(m, false) < 0)
@@ -341,31 +377,34 @@ int verb_peer_config(sd_bus *bus, int argc, char **argv) {
         return write_output(text, "the config of peer '%s'", p->name);
 }
 
+int check_peer_qr(int argc, char **argv) {
+        if (GIVEN(OPT_PNG) && GIVEN(OPT_SVG))
+                return usage_error("Give either --png or --svg, not both");
+        if ((GIVEN(OPT_PNG) || GIVEN(OPT_SVG)) && streq(output_path(), "-") && isatty(STDOUT_FILENO))
+                return usage_error("Not writing a %s image to a terminal: give --%s=FILE", GIVEN(OPT_PNG) ? "png" : "svg",
+                                   GIVEN(OPT_PNG) ? "png" : "svg");
+        return check_peer_args(argc, argv);
+}
+
 int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        const char *format = "utf8", *file = NULL;
+        const char *format = "utf8";
         const void *data;
         size_t size;
         NetworkInfo *n = NULL;
         PeerInfo *p = NULL;
         int r;
 
-        if (GIVEN(OPT_PNG) && GIVEN(OPT_SVG))
-                return usage_error("Give either --png or --svg, not both");
         if (GIVEN(OPT_PNG))
-                format = "png", file = arg.png;
+                format = "png";
         else if (GIVEN(OPT_SVG))
-                format = "svg", file = arg.svg;
-        if (!file && GIVEN(OPT_OUTPUT))
-                file = arg.output;
+                format = "svg";
         r = load(bus, &o);
         if (r == 0)
                 r = find_peer(&o, argc, argv, &n, &p);
         if (r != 0)
                 return r;
-        if (!file && !streq(format, "utf8") && isatty(STDOUT_FILENO))
-                return usage_error("Not writing a %s image to a terminal: give --%s=FILE", format, format);
         if (streq(format, "utf8")) {
                 /* The terminal form is drawn here from the config. */
                 _cleanup_(wipe_freep) char *qr = NULL;
@@ -385,7 +424,7 @@ int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
                 r = config_qr_utf8(text, what, &qr);
                 if (r != 0)
                         return r;
-                return write_secret_file(file ? file : "-", qr, strlen(qr));
+                return output_write(qr, strlen(qr));
         }
         r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "GetQRCode");
         if (r != 0)
@@ -398,8 +437,9 @@ int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
         (void) sd_bus_message_sensitive(reply);
         if (sd_bus_message_read_array(reply, 'y', &data, &size) < 0)
                 return fail("Cannot read the QR code of peer '%s': bad reply", p->name);
-        r = write_secret_file(file ? file : "-", data, size);
-        if (r == 0 && file && !streq(file, "-") && !arg.quiet)
-                fprintf(stderr, "Wrote the QR code (%s) of peer '%s' to %s (mode 0600).\n", format, p->name, file);
+        r = output_write(data, size);
+        if (r == 0 && output_is_file() && !arg.quiet)
+                fprintf(stderr, "Wrote the QR code (%s) of peer '%s' to %s (mode 0600).\n", format, p->name,
+                        output_path());
         return r;
 }

@@ -191,12 +191,17 @@ int verb_tunnel_show(sd_bus *bus, int argc, char **argv) {
                 return r;
         if (output.json && !(array = json_new_array()))
                 return oom();
+        /* every name first: nothing is shown if one is unknown */
+        for (int i = 0; i < argc; i++) {
+                TunnelInfo *t = NULL;
+                if (find_tunnel(&o, argv[i], &t) != 0)
+                        r = 1;
+        }
+        if (r != 0)
+                return r;
         for (int i = 0; i < argc; i++) {
                 _cleanup_(fields_freep) Fields *f = fields_new();
-                TunnelInfo *t = NULL;
-                r = find_tunnel(&o, argv[i], &t);
-                if (r != 0)
-                        return r;
+                TunnelInfo *t = objects_find_tunnel(&o, argv[i]);
                 if (array) {
                         Json *j = tunnel_json(t);
                         if (!j || json_array_add(array, j) < 0)
@@ -236,7 +241,8 @@ int verb_tunnel_create(sd_bus *bus, int argc, char **argv) {
         } else if (!arg.quiet)
                 printf("Created tunnel '%s' (%s).\n%s", argv[0], path,
                        GIVEN(OPT_PUBLIC_KEY) ? ""
-                                             : "Pair it: run 'wgnetctl tunnel pairing NAME' here and import the string on the other host.\n");
+                                             : "Pair it: run 'wgnetctl tunnel pairing NAME' here, and 'wgnetctl tunnel import -' "
+                                               "with the string on standard input on the other host.\n");
         return 0;
 }
 
@@ -274,8 +280,12 @@ int verb_tunnel_pairing(sd_bus *bus, int argc, char **argv) {
                     json_object_add(j, "Pairing", json_new_string(s)) < 0)
                         return oom();
                 json_print(stdout, j, output.json_format);
-        } else
+        } else {
                 printf("%s\n", s);
+                if (!arg.quiet && isatty(STDOUT_FILENO))
+                        fprintf(stderr, "\nOn the other host run 'wgnetctl tunnel import -' and paste it (then Ctrl-D): on\n"
+                                "standard input it stays out of the process list and the shell history.\n");
+        }
         return 0;
 }
 
@@ -323,49 +333,82 @@ int verb_tunnel_import(sd_bus *bus, int argc, char **argv) {
         } else if (created && arg.quiet)
                 printf("%s\n", answer);
         else if (created)
-                printf("Created tunnel '%s' (%s).\n"
-                       "Complete it on the other host with:\n\n  wgnetctl tunnel import %s\n",
+                /* The reply on a line of its own, to be given on stdin: other users see
+                 * arguments in /proc, and the shell keeps them in its history. */
+                printf("Created tunnel '%s' (%s). Its reply:\n\n%s\n\n"
+                       "Complete the tunnel on the other host: run 'wgnetctl tunnel import -' there and paste\n"
+                       "the reply (then Ctrl-D). On standard input it stays out of the process list and the\n"
+                       "shell history.\n",
                        t->name, t->path, answer);
         else if (!arg.quiet)
                 printf("Tunnel '%s' (%s) is paired.\n", t->name, t->path);
         return 0;
 }
 
-/* A simple method without arguments on each named network or tunnel. */
+/* A simple method without arguments on each named network or tunnel. Every name is looked
+ * up first: one that is unknown stops them all, before anything changes. Then each is
+ * acted on, a failure reported and the rest still done; exit 1 if any failed. */
 int object_simple(sd_bus *bus, int argc, char **argv, bool tunnel, const char *member, const char *what,
                   const char *done) {
         _cleanup_(objects_done) Objects o = { 0 };
+        _cleanup_(freep) const char **paths = NULL, **names = NULL;
+        const char *kind = tunnel ? "tunnel" : "network";
+        size_t n = 0;
+        int unknown = 0, failed = 0;
         int r = load(bus, &o);
         if (r != 0)
                 return r;
+        paths = calloc(argc, sizeof(char *));
+        names = calloc(argc, sizeof(char *));
+        if (!paths || !names)
+                return oom();
         for (int i = 0; i < argc; i++) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
                 const char *path, *name;
                 if (tunnel) {
                         TunnelInfo *t = NULL;
-                        r = find_tunnel(&o, argv[i], &t);
-                        if (r != 0)
-                                return r;
+                        if (find_tunnel(&o, argv[i], &t) != 0) {
+                                unknown++;
+                                continue;
+                        }
                         path = t->path;
                         name = t->name;
                 } else {
-                        NetworkInfo *n = NULL;
-                        r = find_network(&o, argv[i], &n);
-                        if (r != 0)
-                                return r;
-                        path = n->path;
-                        name = n->name;
+                        NetworkInfo *nw = NULL;
+                        if (find_network(&o, argv[i], &nw) != 0) {
+                                unknown++;
+                                continue;
+                        }
+                        path = nw->path;
+                        name = nw->name;
                 }
-                r = new_call(bus, &m, path, tunnel ? WGNET_TUNNEL_INTERFACE : WGNET_NETWORK_INTERFACE, member);
-                if (r != 0)
-                        return r;
-                r = call(bus, m, NULL, "Cannot %s %s '%s'", what, tunnel ? "tunnel" : "network", name);
-                if (r != 0)
-                        return r;
-                if (!arg.quiet && !output.json)
-                        printf("%s '%s' %s.\n", tunnel ? "Tunnel" : "Network", name, done);
+                bool seen = false;      /* the same one named twice (name and interface) */
+                for (size_t k = 0; k < n; k++)
+                        seen = seen || streq(paths[k], path);
+                if (seen)
+                        continue;
+                paths[n] = path;
+                names[n] = name;
+                n++;
         }
-        return 0;
+        if (unknown > 0) {
+                if (argc > 1)
+                        fail("Nothing %s: %d of the %d %ss named %s unknown", done, unknown, argc, kind,
+                             unknown == 1 ? "is" : "are");
+                return 1;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                r = new_call(bus, &m, paths[i], tunnel ? WGNET_TUNNEL_INTERFACE : WGNET_NETWORK_INTERFACE, member);
+                if (r != 0)
+                        return r;
+                if (call(bus, m, NULL, "Cannot %s %s '%s'", what, kind, names[i]) != 0) {
+                        failed = 1;
+                        continue;
+                }
+                if (!arg.quiet && !output.json)
+                        printf("%s '%s' %s.\n", tunnel ? "Tunnel" : "Network", names[i], done);
+        }
+        return failed;
 }
 
 int verb_tunnel_delete(sd_bus *bus, int argc, char **argv) {
@@ -380,13 +423,15 @@ int verb_tunnel_down(sd_bus *bus, int argc, char **argv) {
         return object_simple(bus, argc, argv, true, "Deactivate", "deactivate", "deactivated");
 }
 
+int check_tunnel_set(int argc, char **argv) {
+        return check_settings_given("tunnel set", TUNNEL_SETTINGS);
+}
+
 int verb_tunnel_set(sd_bus *bus, int argc, char **argv) {
         _cleanup_(objects_done) Objects o = { 0 };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         TunnelInfo *t = NULL;
-        int r = check_settings_given("tunnel set", TUNNEL_SETTINGS);
-        if (r == 0)
-                r = load(bus, &o);
+        int r = load(bus, &o);
         if (r == 0)
                 r = find_tunnel(&o, argv[0], &t);
         if (r == 0)

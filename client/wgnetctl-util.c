@@ -1,39 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* wgnetctl's shared helpers: lists, errors, finding networks and peers, the a{sv} options of
+/* wgnetctl's shared helpers: errors, finding networks and peers, the a{sv} options of
  * the calls, calling, and files that hold secrets. */
-#include "io-util.h"
 #include "wgnetctl.h"
-
-int strv_push(char ***l, const char *s) {
-        size_t n = strv_length(*l);
-        char **nl = realloc(*l, (n + 2) * sizeof(char *));
-        if (!nl)
-                return -ENOMEM;
-        *l = nl;
-        nl[n] = strdup(s);
-        nl[n + 1] = NULL;
-        return nl[n] ? 0 : -ENOMEM;
-}
-
-/* A list option: repeatable; values may also be comma-separated; an empty value clears
- * the list (--dns= sends DNS = []). */
-int list_option(char ***l, const char *value) {
-        if (!*l) {
-                *l = calloc(1, sizeof(char *));
-                if (!*l)
-                        return -ENOMEM;
-        }
-        _cleanup_(freep) char *copy = strdup(value);
-        char *save = NULL;
-        if (!copy)
-                return -ENOMEM;
-        for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-                int r = strv_push(l, t);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
 
 int usage_error(const char *fmt, ...) {
         va_list ap;
@@ -254,41 +222,80 @@ int new_call(sd_bus *bus, sd_bus_message **ret, const char *path, const char *in
 
 /* --- files and secrets ---------------------------------------------------------------- */
 
-/* Write a secret to path (0600, never over an existing file unless --force), or to stdout
- * for "-". The file appears whole or not at all: it is written to a new file next to it
- * (mode 0600 from the start), then linked (rename with --force) into place, so a full disk
- * leaves neither a half-written file nor an emptied old one. */
-int write_secret_file(const char *path, const void *data, size_t size) {
-        _cleanup_(closep) int fd = -EBADF;
-        _cleanup_(freep) char *tmp = NULL;
+/* The file that -o, --png or --svg names (NULL: none, or "-" for stdout). */
+const char *output_path(void) {
+        if (GIVEN(OPT_PNG))
+                return arg.png;
+        if (GIVEN(OPT_SVG))
+                return arg.svg;
+        if (GIVEN(OPT_OUTPUT))
+                return arg.output;
+        return NULL;
+}
 
-        if (streq(path, "-")) {
+/* The output file, made ready before the call whose reply goes into it. */
+static OutputFile out_file = OUTPUT_FILE_INIT;
+static const char *volatile tmp_on_signal;
+
+static void remove_tmp_and_die(int sig) {
+        const char *tmp = tmp_on_signal;
+        if (tmp)
+                (void) unlink(tmp);
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+/* Create the new file next to the output file (mode 0600) and check that the name is free
+ * unless --force: a secret that the daemon hands out once (AddPeer in a one-time network)
+ * is asked for only when it has somewhere to go. Nothing to do for stdout. */
+int output_prepare(void) {
+        const char *path = output_path();
+        int r;
+
+        if (!path || streq(path, "-"))
+                return 0;
+        r = output_file_prepare(&out_file, path, GIVEN(OPT_FORCE));
+        if (r == -EEXIST)
+                return fail("Cannot write '%s': the file exists (use --force to overwrite it)", path);
+        if (r == -EISDIR)
+                return fail("Cannot write '%s': it is a directory", path);
+        if (r < 0)
+                return fail("Cannot write '%s': %s", path, strerror(-r));
+        /* Interrupted at a password prompt: leave no empty file behind. */
+        tmp_on_signal = out_file.tmp;
+        struct sigaction sa = { .sa_handler = remove_tmp_and_die };
+        (void) sigaction(SIGINT, &sa, NULL);
+        (void) sigaction(SIGTERM, &sa, NULL);
+        (void) sigaction(SIGHUP, &sa, NULL);
+        return 0;
+}
+
+bool output_is_file(void) {
+        return out_file.path != NULL;
+}
+
+void output_done(void) {
+        tmp_on_signal = NULL;
+        output_file_done(&out_file);
+}
+
+/* data into the prepared output file (it appears whole or not at all), or to stdout. */
+int output_write(const void *data, size_t size) {
+        const char *step = "write";
+        int r;
+
+        if (!out_file.path) {
                 if (fwrite(data, 1, size, stdout) != size || fflush(stdout) != 0)
                         return fail("Cannot write to stdout: %s", strerror(errno ? errno : EIO));
                 return 0;
         }
-        if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
-                return oom();
-        fd = mkostemp(tmp, O_CLOEXEC);          /* 0600, O_EXCL: never a planted file */
-        if (fd < 0)
-                return fail("Cannot write '%s': %s", path, strerror(errno));
-        int r = write_all(fd, data, size);
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(TAKE_FD(fd)) < 0 && r == 0)
-                r = -errno;
-        if (r == 0) {
-                /* link() refuses an existing path (also one planted meanwhile), rename() replaces it */
-                if (GIVEN(OPT_FORCE) ? rename(tmp, path) < 0 : link(tmp, path) < 0)
-                        r = -errno;
-        }
-        int e = r;
-        if (r < 0 || !GIVEN(OPT_FORCE))
-                (void) unlink(tmp);
-        if (e == -EEXIST)
-                return fail("Cannot write '%s': the file exists (use --force to overwrite it)", path);
-        if (e < 0)
-                return fail("Cannot write '%s': %s", path, strerror(-e));
+        r = output_file_commit(&out_file, data, size, &step);
+        if (r == -EEXIST)
+                return fail("Cannot write '%s': a file of that name appeared meanwhile (use --force to overwrite it)",
+                            out_file.path);
+        if (r < 0)
+                return fail("Cannot write '%s' (%s %s): %s", out_file.path, step, out_file.tmp, strerror(-r));
+        tmp_on_signal = NULL;
         return 0;
 }
 
@@ -313,14 +320,14 @@ int read_secret_arg(const char *a, char **ret) {
 }
 
 int write_output(const char *text, const char *what_fmt, ...) {
-        int r = write_secret_file(GIVEN(OPT_OUTPUT) ? arg.output : "-", text, strlen(text));
-        if (r == 0 && GIVEN(OPT_OUTPUT) && !streq(arg.output, "-") && !arg.quiet) {
+        int r = output_write(text, strlen(text));
+        if (r == 0 && output_is_file() && !arg.quiet) {
                 char what[512];
                 va_list ap;
                 va_start(ap, what_fmt);
                 vsnprintf(what, sizeof(what), what_fmt, ap);
                 va_end(ap);
-                fprintf(stderr, "Wrote %s to %s (mode 0600).\n", what, arg.output);
+                fprintf(stderr, "Wrote %s to %s (mode 0600).\n", what, output_path());
         }
         return r;
 }

@@ -1,19 +1,37 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# bash completion for wgnetctl: commands, options, and network and peer names read from
-# wgnetd over the bus (wgnetctl --no-legend list output, so it works unprivileged).
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# bash completion for wgnetctl: commands, options, and network, tunnel, mesh and peer names
+# read from wgnetd over the bus (wgnetctl --json=short list output, so it works
+# unprivileged). Names may contain blanks (and peer names quotes): they are read from the
+# JSON "Name" fields and offered quoted for the shell.
 
-__wgnetctl_networks() {
-        wgnetctl --no-legend --no-ask-password network list 2>/dev/null | awk '{ print $2 }'
+# The JSON "Name" values on stdin, unescaped, one per line.
+__wgnetctl_json_names() {
+        grep -o '"Name":"\([^"\\]\|\\.\)*"' | sed 's/^"Name":"//; s/"$//; s/\\\(.\)/\1/g'
 }
 
-__wgnetctl_tunnels() {
-        wgnetctl --no-legend --no-ask-password tunnel list 2>/dev/null | awk '{ print $2 }'
+# The names of the objects that wgnetctl --json=short ARGS lists.
+__wgnetctl_names() {
+        wgnetctl --json=short --no-ask-password "$@" 2>/dev/null | __wgnetctl_json_names
 }
 
-__wgnetctl_peers() {
-        # $1: network
-        [ -n "$1" ] || return
-        wgnetctl --no-legend --no-ask-password peer list "$1" 2>/dev/null | awk '{ print $2 }'
+# The names of the networks in mode mesh.
+__wgnetctl_meshes() {
+        wgnetctl --json=short --no-ask-password network list 2>/dev/null | sed 's/},{"Path"/}\n{"Path"/g' |
+                grep -e '"Mode":"mesh"' | __wgnetctl_json_names
+}
+
+# COMPREPLY: the lines of $1 that start with the current word, quoted for the shell.
+__wgnetctl_reply() {
+        local IFS=$'\n' word=${cur//\\/} w q
+        word=${word#[\"\']}
+        COMPREPLY=()
+        for w in $1; do
+                if [[ $w == "$word"* ]]; then
+                        printf -v q '%q' "$w"
+                        COMPREPLY+=("$q")
+                fi
+        done
 }
 
 _wgnetctl() {
@@ -27,10 +45,12 @@ _wgnetctl() {
                 cword=$COMP_CWORD
         fi
 
-        local global_opts='--help --version --json= --no-legend --no-pager --no-ask-password --show-keys --quiet'
+        local global_opts='-h --help --version --json= --no-legend --no-pager --no-ask-password --show-keys -q --quiet'
         local policy_opts='--rotate-every= --rotation-kind= --grace-period= --revoke-after='
-        local net_opts="--address= --dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --nat-interface= --online-threshold= $policy_opts"
-        local peer_opts="--address= --keepalive= --role= --site= --email= --expires= $policy_opts"
+        local net_common="-a --address= --dns= --endpoint= --port= --mtu= --route= --isolation= --nat-interface= --online-threshold= $policy_opts"
+        local net_opts="$net_common --mode="
+        local peer_opts="-a --address= --keepalive= --role= --site= --allowed-ip= --email= --expires= --remote-endpoint= $policy_opts"
+        local out_opts='-o --output= --force'
         local tun_opts='--port= --endpoint= --local-network= --remote-network= --remote-endpoint= --public-key= --tunnel-address= --keepalive= --pairing-lifetime= --online-threshold='
         local -A verb_opts=(
                 [network create]="$net_opts --key-policy= --interface= --inactive"
@@ -39,13 +59,13 @@ _wgnetctl() {
                 [tunnel import]="--name= --interface= --port= --endpoint= --local-network= --keepalive= --pairing-lifetime= --online-threshold= --inactive"
                 [network set]="$net_opts"
                 [network import]="--dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --nat-interface= --online-threshold= --interface= --inactive"
-                [network export]="--output= --force"
-                [peer add]="$peer_opts --psk --no-psk --public-key= --disabled --output= --force --qr --no-qr"
+                [network export]="$out_opts"
+                [peer add]="$peer_opts --psk --no-psk --public-key= --disabled $out_opts --qr --no-qr"
                 [peer set]="$peer_opts --name="
-                [peer config]="--output= --force"
-                [peer qr]="--png= --svg= --output= --force"
-                [peer rotate]="--psk --output= --force --qr --no-qr"
-                [mesh create]="--address= --endpoint= --port= --interface= --inactive"
+                [peer config]="$out_opts"
+                [peer qr]="--png= --svg= $out_opts"
+                [peer rotate]="--psk $out_opts --qr --no-qr"
+                [mesh create]="$net_common --interface= --inactive"
                 [mesh invite]="--name= --expires= --endpoint="
                 [mesh join]="--name= --interface= --port="
                 [mesh exit-node]="--nat-interface="
@@ -54,17 +74,24 @@ _wgnetctl() {
                 [status]=network
                 [network show]=networks [network delete]=networks [network up]=networks
                 [network down]=networks [network set]=network [network export]=network
-                [network next-ip]=network [network import]=name-file [network create]=name
-                [peer list]=network [peer add]=network-name
+                [network next-ip]=network [network import]=name-file
+                [peer list]=network [peer add]=network
                 [peer show]=network-peer [peer remove]=network-peer [peer enable]=network-peer
                 [peer disable]=network-peer [peer set]=network-peer [peer config]=network-peer
                 [peer qr]=network-peer [peer rotate]=network-peer
                 [tunnel show]=tunnels [tunnel pairing]=tunnel [tunnel up]=tunnels [tunnel down]=tunnels
                 [tunnel set]=tunnel [tunnel delete]=tunnels
-                [mesh invite]=network [mesh leave]=network [mesh members]=network [mesh exit-node]=network
+                [mesh invite]=mesh [mesh leave]=mesh [mesh members]=mesh [mesh exit-node]=mesh-exit-node
         )
 
         # Values of options.
+        case $prev in
+        -o|--output|--png|--svg)
+                compopt -o filenames 2>/dev/null
+                COMPREPLY=($(compgen -f -- "$cur"))
+                return ;;
+        -a) return ;;
+        esac
         case $cur in
         --json=*) COMPREPLY=($(compgen -P '--json=' -W 'pretty short' -- "${cur#--json=}")); return ;;
         --mode=*) COMPREPLY=($(compgen -P '--mode=' -W 'hub gateway split site-to-site mesh' -- "${cur#--mode=}")); return ;;
@@ -77,7 +104,7 @@ _wgnetctl() {
                 local opt=${cur%%=*}
                 COMPREPLY=($(compgen -P "$opt=" -W 'off 12h 1d 7d 30d 90d' -- "${cur#*=}"))
                 return ;;
-        --expires=*) COMPREPLY=($(compgen -P '--expires=' -W 'never +1d +7d +30d +90d' -- "${cur#--expires=}")); return ;;
+        --expires=*) COMPREPLY=($(compgen -P '--expires=' -W 'never +1h +1d +7d +30d +90d' -- "${cur#--expires=}")); return ;;
         --nat-interface=*)
                 COMPREPLY=($(compgen -P '--nat-interface=' -W "$(ls /sys/class/net 2>/dev/null)" -- "${cur#--nat-interface=}"))
                 return ;;
@@ -88,10 +115,12 @@ _wgnetctl() {
                 return ;;
         esac
 
-        # Find the command (first one or two words that are not options).
+        # Find the command (first one or two words that are not options) and its arguments;
+        # the word after -o or -a is that option's value.
         local i group= verb= args=()
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
+                -o|-a|--output|--png|--svg) ((i++)) ;;
                 -*) ;;
                 *)
                         if [ -z "$group" ]; then
@@ -99,7 +128,7 @@ _wgnetctl() {
                         elif [ -z "$verb" ] && { [ "$group" = network ] || [ "$group" = peer ] || [ "$group" = tunnel ] || [ "$group" = mesh ]; }; then
                                 verb=${words[i]}
                         else
-                                args+=("${words[i]}")
+                                args+=("${words[i]//\\/}")
                         fi ;;
                 esac
         done
@@ -132,17 +161,25 @@ _wgnetctl() {
 
         local n=${#args[@]}
         case ${verb_args[$key]} in
-        network) [ "$n" -eq 0 ] && COMPREPLY=($(compgen -W "$(__wgnetctl_networks)" -- "$cur")) ;;
-        networks) COMPREPLY=($(compgen -W "$(__wgnetctl_networks)" -- "$cur")) ;;
-        network-name) [ "$n" -eq 0 ] && COMPREPLY=($(compgen -W "$(__wgnetctl_networks)" -- "$cur")) ;;
+        network) [ "$n" -eq 0 ] && __wgnetctl_reply "$(__wgnetctl_names network list)" ;;
+        networks) __wgnetctl_reply "$(__wgnetctl_names network list)" ;;
         network-peer)
                 if [ "$n" -eq 0 ]; then
-                        COMPREPLY=($(compgen -W "$(__wgnetctl_networks)" -- "$cur"))
+                        __wgnetctl_reply "$(__wgnetctl_names network list)"
                 elif [ "$n" -eq 1 ]; then
-                        COMPREPLY=($(compgen -W "$(__wgnetctl_peers "${args[0]}")" -- "$cur"))
+                        __wgnetctl_reply "$(__wgnetctl_names peer list "${args[0]}")"
                 fi ;;
-        tunnel) [ "$n" -eq 0 ] && COMPREPLY=($(compgen -W "$(__wgnetctl_tunnels)" -- "$cur")) ;;
-        tunnels) COMPREPLY=($(compgen -W "$(__wgnetctl_tunnels)" -- "$cur")) ;;
+        tunnel) [ "$n" -eq 0 ] && __wgnetctl_reply "$(__wgnetctl_names tunnel list)" ;;
+        tunnels) __wgnetctl_reply "$(__wgnetctl_names tunnel list)" ;;
+        mesh) [ "$n" -eq 0 ] && __wgnetctl_reply "$(__wgnetctl_meshes)" ;;
+        mesh-exit-node)
+                if [ "$n" -eq 0 ]; then
+                        __wgnetctl_reply "$(__wgnetctl_meshes)"
+                elif [ "$n" -eq 1 ]; then
+                        COMPREPLY=($(compgen -W 'offer withdraw use none' -- "$cur"))
+                elif [ "$n" -eq 2 ] && [ "${args[1]}" = use ]; then
+                        __wgnetctl_reply "$(__wgnetctl_names mesh members "${args[0]}")"
+                fi ;;
         name-file) [ "$n" -eq 1 ] && { compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); } ;;
         esac
 }

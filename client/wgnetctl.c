@@ -72,8 +72,10 @@ static int verb_version(sd_bus *bus, int argc, char **argv) {
         _cleanup_(freep) char *version = NULL, *backend = NULL;
         int r;
 
-        r = sd_bus_get_property_string(bus, WGNET_BUS_NAME, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "Version",
-                                       &error, &version);
+        /* without a bus (connect_bus() said why): the client's version only, exit 1 */
+        r = !bus ? -ENOTCONN
+                 : sd_bus_get_property_string(bus, WGNET_BUS_NAME, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE,
+                                              "Version", &error, &version);
         if (r >= 0)
                 r = sd_bus_get_property_string(bus, WGNET_BUS_NAME, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE,
                                                "Backend", &error, &backend);
@@ -89,6 +91,8 @@ static int verb_version(sd_bus *bus, int argc, char **argv) {
                 if (r >= 0)
                         printf("wgnetd %s (%s backend)\n", version, backend);
         }
+        if (r < 0 && !bus)
+                return 1;
         if (r < 0)
                 return report_bus_error(&error, r, NULL, NULL, "Cannot read the version of wgnetd");
         return 0;
@@ -104,11 +108,12 @@ static const Verb verbs[] = {
         { "network", "show", 1, 16, verb_network_show, false, 0, "NETWORK...", "Show networks in detail" },
         { "network", "create", 1, 1, verb_network_create, true,
           NET_SETTINGS | BIT(OPT_KEY_POLICY) | BIT(OPT_INTERFACE) | BIT(OPT_INACTIVE), "NAME --address=CIDR [OPTIONS]",
-          "Create a network (a new WireGuard interface)" },
+          "Create a network (a new WireGuard interface)", check_network_create },
         { "network", "delete", 1, 16, verb_network_delete, true, 0, "NETWORK...", "Delete networks and their peers" },
         { "network", "up", 1, 16, verb_network_up, true, 0, "NETWORK...", "Activate networks" },
         { "network", "down", 1, 16, verb_network_down, true, 0, "NETWORK...", "Deactivate networks" },
-        { "network", "set", 1, 1, verb_network_set, true, NET_SETTINGS, "NETWORK OPTIONS", "Change network settings" },
+        { "network", "set", 1, 1, verb_network_set, true, NET_SETTINGS, "NETWORK OPTIONS", "Change network settings",
+          check_network_set },
         { "network", "import", 2, 2, verb_network_import, true,
           BIT(OPT_DNS) | BIT(OPT_ENDPOINT) | BIT(OPT_PORT) | BIT(OPT_MTU) | BIT(OPT_MODE) | BIT(OPT_ROUTE) |
           BIT(OPT_ISOLATION) | BIT(OPT_NAT_INTERFACE) | BIT(OPT_ONLINE_THRESHOLD) | BIT(OPT_INTERFACE) |
@@ -117,23 +122,24 @@ static const Verb verbs[] = {
           "Print the network as a wg-quick config (with the private key)" },
         { "network", "next-ip", 1, 1, verb_network_next_ip, false, 0, "NETWORK", "Show the next free peer addresses" },
         { "peer", "list", 0, 1, verb_peer_list, false, 0, "[NETWORK]", "List peers" },
-        { "peer", "show", 1, 2, verb_peer_show, false, 0, "NETWORK PEER", "Show a peer in detail" },
+        { "peer", "show", 1, 2, verb_peer_show, false, 0, "NETWORK PEER", "Show a peer in detail", check_peer_args },
         { "peer", "add", 2, 2, verb_peer_add, true,
           PEER_SETTINGS | BIT(OPT_PSK) | BIT(OPT_NO_PSK) | BIT(OPT_PUBLIC_KEY) | BIT(OPT_DISABLED) | BIT(OPT_OUTPUT) |
           BIT(OPT_FORCE) | BIT(OPT_QR) | BIT(OPT_NO_QR), "NETWORK NAME [OPTIONS]",
-          "Add a peer; prints its config and QR code" },
-        { "peer", "remove", 1, 2, verb_peer_remove, true, 0, "NETWORK PEER", "Remove a peer" },
-        { "peer", "enable", 1, 2, verb_peer_enable, true, 0, "NETWORK PEER", "Enable a peer" },
-        { "peer", "disable", 1, 2, verb_peer_disable, true, 0, "NETWORK PEER", "Disable a peer (keeps it)" },
+          "Add a peer; prints its config and QR code", check_peer_add },
+        { "peer", "remove", 1, 2, verb_peer_remove, true, 0, "NETWORK PEER", "Remove a peer", check_peer_args },
+        { "peer", "enable", 1, 2, verb_peer_enable, true, 0, "NETWORK PEER", "Enable a peer", check_peer_args },
+        { "peer", "disable", 1, 2, verb_peer_disable, true, 0, "NETWORK PEER", "Disable a peer (keeps it)",
+          check_peer_args },
         { "peer", "set", 1, 2, verb_peer_set, true, PEER_SETTINGS | BIT(OPT_NAME), "NETWORK PEER OPTIONS",
-          "Change peer settings" },
+          "Change peer settings", check_peer_set },
         { "peer", "config", 1, 2, verb_peer_config, true, BIT(OPT_OUTPUT) | BIT(OPT_FORCE), "NETWORK PEER [-o FILE]",
-          "Print a peer's client config" },
+          "Print a peer's client config", check_peer_args },
         { "peer", "rotate", 1, 2, verb_peer_rotate, true,
           BIT(OPT_PSK) | BIT(OPT_OUTPUT) | BIT(OPT_FORCE) | BIT(OPT_QR) | BIT(OPT_NO_QR), "NETWORK PEER [--psk]",
-          "New key pair (with a grace period), or a new preshared key" },
+          "New key pair (with a grace period), or a new preshared key", check_peer_args },
         { "peer", "qr", 1, 2, verb_peer_qr, true, BIT(OPT_PNG) | BIT(OPT_SVG) | BIT(OPT_OUTPUT) | BIT(OPT_FORCE),
-          "NETWORK PEER [--png=FILE|--svg=FILE]", "Show a peer's config as a QR code" },
+          "NETWORK PEER [--png=FILE|--svg=FILE]", "Show a peer's config as a QR code", check_peer_qr },
         { "tunnel", "list", 0, 0, verb_tunnel_list, false, 0, "", "List node-to-node tunnels" },
         { "tunnel", "show", 1, 16, verb_tunnel_show, false, 0, "TUNNEL...", "Show tunnels in detail" },
         { "tunnel", "create", 1, 1, verb_tunnel_create, true,
@@ -145,19 +151,22 @@ static const Verb verbs[] = {
           "Import a pairing string: create the tunnel, or complete it" },
         { "tunnel", "up", 1, 16, verb_tunnel_up, true, 0, "TUNNEL...", "Activate tunnels" },
         { "tunnel", "down", 1, 16, verb_tunnel_down, true, 0, "TUNNEL...", "Deactivate tunnels" },
-        { "tunnel", "set", 1, 1, verb_tunnel_set, true, TUNNEL_SETTINGS, "TUNNEL OPTIONS", "Change tunnel settings" },
+        { "tunnel", "set", 1, 1, verb_tunnel_set, true, TUNNEL_SETTINGS, "TUNNEL OPTIONS", "Change tunnel settings",
+          check_tunnel_set },
         { "tunnel", "delete", 1, 16, verb_tunnel_delete, true, 0, "TUNNEL...", "Delete tunnels" },
+        /* the mode is mesh: --mode is refused rather than ignored */
         { "mesh", "create", 1, 1, verb_mesh_create, true,
-          NET_SETTINGS | BIT(OPT_INTERFACE) | BIT(OPT_INACTIVE), "NAME --address=CIDR --endpoint=ADDR:PORT",
-          "Create a mesh that this host coordinates" },
+          (NET_SETTINGS & ~BIT(OPT_MODE)) | BIT(OPT_INTERFACE) | BIT(OPT_INACTIVE), "NAME --address=CIDR --endpoint=ADDR:PORT",
+          "Create a mesh that this host coordinates", check_mesh_create },
         { "mesh", "invite", 1, 1, verb_mesh_invite, true, BIT(OPT_NAME) | BIT(OPT_ENDPOINT) | BIT(OPT_EXPIRES),
-          "MESH [--name=NAME] [--expires=+1h]", "Print a one-time invitation for another host" },
+          "MESH [--name=NAME] [--expires=+1h]", "Print a one-time invitation for another host", check_mesh_invite },
         { "mesh", "join", 1, 1, verb_mesh_join, true, BIT(OPT_NAME) | BIT(OPT_INTERFACE) | BIT(OPT_PORT),
           "INVITATION|- [--name=NAME]", "Join a mesh with an invitation (this host's key is made here)" },
         { "mesh", "leave", 1, 1, verb_mesh_leave, true, 0, "MESH", "Leave a mesh and remove its interface" },
         { "mesh", "members", 1, 1, verb_mesh_members, false, 0, "MESH", "List the members of a mesh" },
         { "mesh", "exit-node", 2, 3, verb_mesh_exit_node, true, BIT(OPT_NAT_INTERFACE),
-          "MESH offer|withdraw|use MEMBER|none", "Offer this host as exit node, or route through one" },
+          "MESH offer|withdraw|use MEMBER|none", "Offer this host as exit node, or route through one",
+          check_mesh_exit_node },
         { NULL, "monitor", 0, 0, verb_monitor, false, 0, "", "Print signals and property changes as they happen" },
         { NULL, "version", 0, 0, verb_version, false, 0, "", "Show client and daemon versions" },
         { NULL, "help", 0, 0, verb_help, false, 0, "", "Show this help" },
@@ -215,7 +224,7 @@ static void print_help(void) {
                "     --revoke-after=TIME   Disable peers without a handshake for that long\n"
                "     --disabled            Add the peer disabled\n"
                "  -o --output=FILE         Write the config to FILE (0600; --force overwrites)\n"
-               "     --qr / --no-qr        QR code after 'peer add' (default: on a terminal)\n"
+               "     --qr / --no-qr        QR code after 'peer add' (default: on a terminal, not with -o)\n"
                "     --png=FILE --svg=FILE QR code image (peer qr)\n\n"
                "Tunnel options (create, set, import):\n"
                "     --local-network=CIDR  Network behind this host (repeat; --local-network= clears)\n"
@@ -248,6 +257,22 @@ static char ***list_of(int opt) {
         case OPT_TUNNEL_ADDRESS: return &arg.tunnel_addresses;
         default: return NULL;
         }
+}
+
+/* Where --rotate-every, --revoke-after or --grace-period goes. */
+static uint64_t *duration_of(int opt) {
+        switch (opt) {
+        case OPT_ROTATE_EVERY: return &arg.rotate_every;
+        case OPT_REVOKE_AFTER: return &arg.revoke_after;
+        default: return &arg.grace_period;
+        }
+}
+
+/* "+6m": minutes to some, months to others. */
+static int ambiguous_minutes(int opt, const char *value) {
+        return usage_error("Invalid value '%s' for --%s: 'm' may mean minutes or months; write 'min' for minutes, "
+                           "or days ('d') or weeks ('w'), e.g. %s180d for about six months", value, option_name(opt),
+                           value[0] == '+' ? "+" : "");
 }
 
 static int parse_argv(int argc, char **argv) {
@@ -372,14 +397,19 @@ static int parse_argv(int argc, char **argv) {
                         arg.name = optarg;
                         break;
                 case OPT_EXPIRES:
-                        if (parse_expiry(optarg, now_realtime_usec(), &arg.expires) < 0)
-                                return bad_value(c, optarg, "never, +30d, +12h, YYYY-MM-DD[ HH:MM[:SS]] or @EPOCH");
+                        r = parse_expiry(optarg, now_realtime_usec(), &arg.expires);
+                        if (r == -EDOM)
+                                return ambiguous_minutes(c, optarg);
+                        if (r < 0)
+                                return bad_value(c, optarg, "never, +30d, +12h, +90min, +2w, YYYY-MM-DD[ HH:MM[:SS]] or @EPOCH");
                         break;
                 case OPT_ROTATE_EVERY:
                 case OPT_REVOKE_AFTER:
                 case OPT_GRACE_PERIOD:
-                        if (parse_duration(optarg, c == OPT_ROTATE_EVERY ? &arg.rotate_every :
-                                           c == OPT_REVOKE_AFTER ? &arg.revoke_after : &arg.grace_period) < 0)
+                        r = parse_duration(optarg, duration_of(c));
+                        if (r == -EDOM)
+                                return ambiguous_minutes(c, optarg);
+                        if (r < 0)
                                 return bad_value(c, optarg, "a duration such as 30d, 12h, 90min, 3600 (seconds) or off");
                         break;
                 case OPT_ROTATION_KIND:
@@ -410,6 +440,14 @@ static int parse_argv(int argc, char **argv) {
         if (GIVEN(OPT_QR) && GIVEN(OPT_NO_QR))
                 return usage_error("Give either --qr or --no-qr, not both");
         return 1;
+}
+
+/* A word that starts two-word commands ("network", "peer", "tunnel", "mesh"). */
+static bool is_group(const char *word) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq_ptr(verbs[i].group, word))
+                        return true;
+        return false;
 }
 
 static const Verb *find_verb(int argc, char **argv, int *ret_consumed) {
@@ -459,7 +497,7 @@ static int run(int argc, char **argv) {
 
         verb = find_verb(argc, argv, &consumed);
         if (!verb) {
-                if (argc > 1 && (streq(argv[0], "network") || streq(argv[0], "peer") || streq(argv[0], "tunnel")))
+                if (argc > 1 && is_group(argv[0]))
                         usage_error("Unknown command '%s %s' (see wgnetctl --help)", argv[0], argv[1]);
                 else
                         usage_error("Unknown command '%s' (see wgnetctl --help)", argv[0]);
@@ -496,10 +534,25 @@ static int run(int argc, char **argv) {
         }
         if (verb->fn == verb_help)
                 return verb_help(NULL, argc, argv);
+        /* Wrong usage is found before connecting: exit 2 whether or not a bus is there. */
+        if (output_path() && !*output_path()) {
+                usage_error("Empty file name for -o, --png or --svg: give a file, or - for standard output");
+                return EXIT_USAGE;
+        }
+        if (verb->check) {
+                r = verb->check(argc, argv);
+                if (r != 0)
+                        return r < 0 ? -r : r;
+        }
+        /* Before the call that fills it: a key handed out once must have somewhere to go. */
+        r = output_prepare();
+        if (r != 0)
+                return r;
 
         bus = connect_bus();
         if (!bus)
-                return 1;
+                /* the client's version needs no bus */
+                return verb->fn == verb_version ? verb_version(NULL, argc, argv) : 1;
         if (verb->auth && arg.ask_password)
                 (void) polkit_agent_open();
         r = verb->fn(bus, argc, argv);
@@ -509,6 +562,7 @@ static int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
         int r = run(argc, argv);
+        output_done();
         /* A config or key that never reached stdout (a full disk, a closed pipe) is a
          * failure: with KeyPolicy=one-time it cannot be fetched again. */
         if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -18,6 +18,8 @@
 #include "json.h"
 #include "macro.h"
 #include "output.h"
+#include "input-file.h"
+#include "output-file.h"
 #include "qr.h"
 #include "wgnet-error.h"
 
@@ -105,6 +107,8 @@ typedef struct Verb {
         uint64_t options;               /* BIT(OPT_…) accepted */
         const char *args;               /* for the usage text */
         const char *help;
+        /* Usage checks that need no bus (exit 2 before connecting); NULL if none. */
+        int (*check)(int argc, char **argv);
 } Verb;
 
 #define POLICY_SETTINGS                                                                           \
@@ -128,8 +132,6 @@ typedef struct Verb {
 
 /* wgnetctl.c */
 const char *option_name(int opt);
-int strv_push(char ***l, const char *s);
-int list_option(char ***l, const char *value);
 int usage_error(const char *fmt, ...) _printf_(1, 2);
 int fail(const char *fmt, ...) _printf_(1, 2);
 int oom(void);
@@ -148,10 +150,16 @@ int new_peer_call(sd_bus *bus, Objects *o, int argc, char **argv, NetworkInfo **
                   sd_bus_message **ret, const char *member);
 int new_network_call(sd_bus *bus, Objects *o, const char *name, NetworkInfo **ret_net, sd_bus_message **ret,
                      const char *member);
-int write_secret_file(const char *path, const void *data, size_t size);
+/* The output file (-o, --png, --svg): output_prepare() before connecting, output_write()
+ * with the reply (or stdout without a file), output_done() at exit. */
+const char *output_path(void);
+int output_prepare(void);
+bool output_is_file(void);
+int output_write(const void *data, size_t size);
+void output_done(void);
 /* A secret given as an argument, or on stdin when it is "-" (pairing strings, invitations). */
 int read_secret_arg(const char *a, char **ret);
-/* text into --output (0600, saying so on stderr) or to stdout; what_fmt names it. */
+/* text into the output file (0600, saying so on stderr) or to stdout; what_fmt names it. */
 int write_output(const char *text, const char *what_fmt, ...) _printf_(2, 3);
 void wipe_free(char *s);
 void wipe_freep(char **s);
@@ -164,10 +172,23 @@ int object_simple(sd_bus *bus, int argc, char **argv, bool tunnel, const char *m
 
 /* wgnetctl-network.c: helpers of the peer, tunnel and mesh verbs too */
 int read_file_text(const char *path, char **ret);
-int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n);
+/* GetStats merged into the peers of n (only: into that one peer). */
+int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only);
 int format_rotation(uint64_t interval, const char *kind, uint64_t grace, char **ret);
 int print_json_array(Json *array);
 int check_settings_given(const char *verb, uint64_t mask);
+
+/* the usage checks of the verbs, run before connecting */
+int check_network_create(int argc, char **argv);
+int check_network_set(int argc, char **argv);
+int check_peer_args(int argc, char **argv);
+int check_peer_add(int argc, char **argv);
+int check_peer_set(int argc, char **argv);
+int check_peer_qr(int argc, char **argv);
+int check_tunnel_set(int argc, char **argv);
+int check_mesh_create(int argc, char **argv);
+int check_mesh_invite(int argc, char **argv);
+int check_mesh_exit_node(int argc, char **argv);
 
 /* the verbs */
 int verb_network_list(sd_bus *bus, int argc, char **argv);

@@ -6,6 +6,7 @@
 
 #include "format.h"
 #include "json.h"
+#include "macro.h"
 #include "test.h"
 
 static void test_bytes_one(uint64_t n, const char *expected) {
@@ -158,6 +159,9 @@ TEST(expiry) {
         test_expiry_one("+", -EINVAL, 0);
         test_expiry_one("+30", -EINVAL, 0);
         test_expiry_one("+30y", -EINVAL, 0);
+        test_expiry_one("+6m", -EDOM, 0);              /* minutes or months? */
+        test_expiry_one("+6M", -EINVAL, 0);
+        test_expiry_one("+6mo", -EINVAL, 0);
         test_expiry_one("+0d", -ERANGE, 0);
         test_expiry_one("+99999999999999999d", -ERANGE, 0);
         test_expiry_one("tomorrow", -EINVAL, 0);
@@ -191,6 +195,8 @@ TEST(duration) {
         test_duration_one("", -EINVAL, 0);
         test_duration_one("d", -EINVAL, 0);
         test_duration_one("12x", -EINVAL, 0);
+        test_duration_one("6m", -EDOM, 0);
+        test_duration_one("90min", 0, 5400);
         test_duration_one("-1", -EINVAL, 0);
         test_duration_one("1.5h", -EINVAL, 0);
         test_duration_one("99999999999999999999", -ERANGE, 0);
@@ -217,6 +223,38 @@ TEST(object_paths) {
         ASSERT_FALSE(object_path_under("/org/wgnet1/network/7", "/org/wgnet1/peer"));
         ASSERT_FALSE(object_path_under("phone", "/org/wgnet1/peer"));
         ASSERT_FALSE(object_path_under(NULL, "/org/wgnet1/peer"));
+}
+
+/* Each value of args given in turn: the list that results, joined by '|'. */
+static void test_list_one(const char *const *args, size_t n, const char *expected) {
+        char **l = NULL, buf[256] = "";
+        for (size_t i = 0; i < n; i++)
+                ASSERT_OK(list_option(&l, args[i]));
+        ASSERT_TRUE(l);
+        for (char **s = l; *s; s++) {
+                if (s != l)
+                        strcat(buf, "|");
+                strcat(buf, *s);
+        }
+        ASSERT_STREQ(buf, expected);
+        strv_free(l);
+}
+
+#define LIST(expected, ...) \
+        test_list_one((const char *const[]) { __VA_ARGS__ }, ELEMENTSOF(((const char *const[]) { __VA_ARGS__ })), expected)
+
+TEST(list_option) {
+        LIST("1.1.1.1", "1.1.1.1");
+        LIST("1.1.1.1|9.9.9.9", "1.1.1.1", "9.9.9.9");
+        LIST("1.1.1.1|9.9.9.9|example.internal", "1.1.1.1,9.9.9.9", "example.internal");
+        LIST("a|b", "a, b");
+        LIST("", "");
+        /* an empty value clears what came before it, not what comes after */
+        LIST("", "1.1.1.1", "");
+        LIST("", "1.1.1.1,9.9.9.9", "8.8.8.8", "");
+        LIST("9.9.9.9", "1.1.1.1", "", "9.9.9.9");
+        LIST("9.9.9.9", "", "9.9.9.9");
+        LIST("", ",");
 }
 
 static void test_escape_one(const char *s, const char *expected) {

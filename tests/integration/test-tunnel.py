@@ -628,9 +628,10 @@ def test_delete(a, b):
     expect_error("org.freedesktop.DBus.Error.UnknownObject", gone.Get, TUNNEL, "Name")
 
 
-def wgnetctl(rig, *args, check=True):
+def wgnetctl(rig, *args, check=True, stdin=None):
     exe = os.path.join(os.environ.get("WGNET_BUILD_ROOT", os.path.join(SRC, "build")), "client", "wgnetctl")
-    r = run([exe, "--no-ask-password", *args], check=False, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address))
+    r = run([exe, "--no-ask-password", *args], check=False, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address),
+            input=stdin)
     if check and r.returncode != 0:
         raise AssertionError(f"wgnetctl {' '.join(args)} failed ({r.returncode}): {r.stderr}")
     return r
@@ -645,10 +646,11 @@ def test_wgnetctl_pairing(a, b):
     assert offer.startswith("wgnet-pair:1:") and "\n" not in offer
     r = wgnetctl(b, "tunnel", "import", offer, "--name=cli-a", f"--interface={IF_B}", f"--port={PORT_B}",
                  f"--local-network={NET_B}", f"--endpoint={WAN_B}:{PORT_B}")
-    assert "Created tunnel 'cli-a'" in r.stdout and "wgnetctl tunnel import wgnet-pair:1:" in r.stdout, r.stdout
-    reply = r.stdout.split("wgnetctl tunnel import ")[1].strip()
+    # the reply on a line of its own, and the hint gives it on stdin (not as an argument)
+    assert "Created tunnel 'cli-a'" in r.stdout and "wgnetctl tunnel import -" in r.stdout, r.stdout
+    reply = [x for x in r.stdout.splitlines() if x.startswith("wgnet-pair:1:")][0]
     assert pairing_id(reply) == pairing_id(offer)
-    r = wgnetctl(a, "tunnel", "import", reply)
+    r = wgnetctl(a, "tunnel", "import", "-", stdin=reply + "\n")
     assert "is paired" in r.stdout, r.stdout
     r = wgnetctl(a, "tunnel", "import", reply, check=False)
     assert r.returncode == 1 and "already used" in r.stderr and pairing_id(reply) in r.stderr, r.stderr

@@ -147,6 +147,10 @@ def test_usage_errors(rig):
         ("Unknown command 'frob'", ["frob"]),
         ("Unknown command 'network frob'", ["network", "frob"]),
         ("Unknown command 'peer frob'", ["peer", "frob"]),
+        ("Unknown command 'tunnel frob'", ["tunnel", "frob"]),
+        ("Unknown command 'mesh bogus'", ["mesh", "bogus"]),
+        ("'mesh exit-node MESH use' needs the member's name", ["mesh", "exit-node", "m", "use"]),
+        ("Nothing to change: 'tunnel set'", ["tunnel", "set", "t"]),
         ("'network create' is missing NAME", ["network", "create"]),
         ("'network show' is missing NETWORK", ["network", "show"]),
         ("'network delete' is missing NETWORK", ["network", "delete"]),
@@ -393,6 +397,30 @@ def test_config_and_qr(rig):
     fails(rig, 1, "the file exists", "peer", "qr", "office", "phone", f"--png={png}")
 
 
+def test_output_file_off_screen(rig):
+    """With -o FILE the config goes only there: no QR code on the terminal unless --qr, and
+    --json says where it was written instead of carrying it."""
+    path = os.path.join(rig.dir, "screen1.conf")
+    out = ctl_json(rig, "peer", "add", "office", "screen1", "-o", path)
+    assert "Config" not in out and out["ConfigFile"] == path, out
+    with open(path) as f:
+        config = f.read()
+    assert pubkey_of(config_value(config, "PrivateKey")[0]) == ctl_json(rig, "peer", "show", "office", "screen1")["PublicKey"]
+    path = os.path.join(rig.dir, "screen2.conf")
+    rc, shown = run_on_tty(rig, ["peer", "add", "office", "screen2", "-o", path], root=True)
+    assert rc == 0 and "Wrote the config to" in shown, (rc, shown)
+    assert "\u2588" not in shown and "PrivateKey" not in shown, shown
+    path = os.path.join(rig.dir, "screen3.conf")
+    rc, shown = run_on_tty(rig, ["peer", "add", "office", "screen3", "-o", path, "--qr"], root=True)
+    assert rc == 0 and "\u2588" in shown, (rc, shown)
+    out = ctl_json(rig, "peer", "rotate", "office", "screen1", "-o", os.path.join(rig.dir, "screen1-new.conf"))
+    assert "Config" not in out and out["ConfigFile"].endswith("screen1-new.conf"), out
+    # without a file, JSON still carries the config
+    assert "PrivateKey" in ctl_json(rig, "peer", "rotate", "office", "screen2")["Config"]
+    for name in ("screen1", "screen2", "screen3"):
+        ctl(rig, "peer", "remove", "office", name)
+
+
 def test_online_peer(rig):
     """A real client brings the peer online: handshake, endpoint and counters in --json
     equal wg show dump, the dot and "online" in the tables."""
@@ -502,6 +530,14 @@ def test_bash_completion(rig):
     assert complete(rig, "wgnetctl network create x --mode=s") == ["--mode=site-to-site", "--mode=split"]
     assert "--public-key=" in complete(rig, "wgnetctl peer add office x --")
     assert "--public-key=" not in complete(rig, "wgnetctl peer set office x --")
+    assert "--remote-endpoint=" in complete(rig, "wgnetctl peer set office x --")
+    assert "-o" in complete(rig, "wgnetctl peer add office x -")
+    # a name with a blank, read from the daemon, offered quoted
+    ctl(rig, "peer", "add", "office", "old laptop", "--no-qr")
+    try:
+        assert complete(rig, "wgnetctl peer show office ol") == ["old\\ laptop"]
+    finally:
+        ctl(rig, "peer", "remove", "office", "old laptop")
 
 
 def test_one_time_network(rig):
@@ -520,9 +556,67 @@ def test_one_time_network(rig):
     state["guests_if"] = ifn
 
 
+def ctl_on_full_disk(rig, *args):
+    """wgnetctl ARGS with FULL, in a private mount namespace, a tmpfs whose space is used up:
+    the new output file can be created but not written. Returns the result."""
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8", NO_COLOR="1")
+    script = ('mount -t tmpfs -o size=4k tmpfs "$FULL" && (dd if=/dev/zero of="$FULL/fill" bs=4k count=2 '
+              '2>/dev/null; true) && exec "$@"')
+    full = os.path.join(rig.dir, "full")
+    os.makedirs(full, exist_ok=True)
+    return subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", WGNETCTL, *args],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                          env=dict(env, FULL=full))
+
+
+def test_one_time_output_file(rig):
+    """peer add -o FILE in a one-time network: a file that cannot be written is found
+    before the peer is added; one that fails after the call gets the config on stdout
+    with a warning, so the only copy of the key is not lost."""
+    names = lambda: [p["Name"] for p in ctl_json(rig, "peer", "list", "guests")]
+    before = names()
+    taken = os.path.join(rig.dir, "taken.conf")
+    with open(taken, "w") as f:
+        f.write("old")
+    fails(rig, 1, f"Cannot write '{taken}': the file exists", "peer", "add", "guests", "v-taken", "-o", taken)
+    fails(rig, 1, "Cannot write", "peer", "add", "guests", "v-nodir", "-o", os.path.join(rig.dir, "nodir", "x.conf"))
+    assert names() == before, "no peer added when its config has nowhere to go"
+    assert open(taken).read() == "old"
+    # The disk is full: the file is made ready, AddPeer succeeds, the write fails.
+    full = os.path.join(rig.dir, "full")
+    r = ctl_on_full_disk(rig, "peer", "add", "guests", "v-full", "-o", os.path.join(full, "v.conf"))
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "Cannot write" in r.stderr and "printing the config on standard output instead" in r.stderr, r.stderr
+    key = config_value(r.stdout, "PrivateKey")
+    assert len(key) == 1 and pubkey_of(key[0]) == ctl_json(rig, "peer", "show", "guests", "v-full")["PublicKey"]
+    assert "only time" in r.stderr
+    r = ctl_on_full_disk(rig, "--json=short", "peer", "add", "guests", "v-full2", "-o", os.path.join(full, "v.conf"))
+    assert r.returncode == 1 and "standard output instead" in r.stderr, (r.returncode, r.stderr)
+    out = json.loads(r.stdout)
+    assert pubkey_of(config_value(out["Config"], "PrivateKey")[0]) == \
+        ctl_json(rig, "peer", "show", "guests", "v-full2")["PublicKey"]
+    for name in ("v-full", "v-full2"):
+        ctl(rig, "peer", "remove", "guests", name)
+    assert names() == before
+
+
+def test_qr_too_long(rig):
+    """A config too long for a QR code: peer add still succeeds (exit 0) with the config
+    printed and a warning instead of the QR code; peer qr, whose only job it is, fails."""
+    domains = ",".join(f"d{i:03d}.search.example.internal" for i in range(120))
+    ctl(rig, "network", "create", "qrbig", f"--interface={ifname(rig, 3)}", "--address=10.87.0.1/24",
+        "--port=51887", f"--dns={domains}")
+    r = ctl(rig, "peer", "add", "qrbig", "long", "--qr")
+    assert "too long for a QR code" in r.stderr and "Warning" in r.stderr, r.stderr
+    assert len(config_value(r.stdout, "PrivateKey")) == 1 and "\u2588" not in r.stdout
+    fails(rig, 1, "too long for a QR code", "peer", "qr", "qrbig", "long")
+    ctl(rig, "network", "delete", "qrbig")
+
+
 def test_network_set_up_down(rig):
+    # an empty list value clears the values before it: DNS = []
     ctl(rig, "network", "set", "guests", "--mtu=1380", "--mode=gateway", "--endpoint=[2001:db8::1]:51884",
-        "--dns=", "--isolation=no")
+        "--dns=1.1.1.1", "--dns=", "--isolation=no")
     n = ctl_json(rig, "network", "show", "guests")[0]
     assert n["MTU"] == 1380 and n["Mode"] == "gateway" and n["Endpoint"] == "[2001:db8::1]:51884"
     assert n["DNS"] == [] and n["PeerIsolation"] is False
@@ -533,6 +627,44 @@ def test_network_set_up_down(rig):
     assert "inactive" in ctl(rig, "network", "list").stdout
     ctl(rig, "network", "up", "guests")
     check_against_device(rig, "guests")
+
+
+def test_several_networks(rig):
+    """Verbs on several networks: every name is looked up first (one unknown name: nothing
+    is done, and it is named); then each is acted on, a failure reported and the others
+    still done, exit 1."""
+    a, b = ifname(rig, 4), ifname(rig, 5)
+    ctl(rig, "network", "create", "multi-a", f"--interface={a}", "--address=10.88.0.1/24", "--port=51888", "--inactive")
+    ctl(rig, "network", "create", "multi-b", f"--interface={b}", "--address=10.89.0.1/24", "--port=51889", "--inactive")
+    active = lambda name: ctl_json(rig, "network", "show", name)[0]["Active"]
+    r = fails(rig, 1, "No network 'nope'", "network", "up", "multi-a", "nope", "multi-b")
+    assert "Nothing activated" in r.stderr and not active("multi-a") and not active("multi-b"), r.stderr
+    fails(rig, 1, "No network 'nope'", "network", "show", "multi-a", "nope")
+    # someone else's interface where multi-b's goes: multi-b fails, multi-a comes up
+    rig.ns("ip", "link", "add", b, "type", "dummy")
+    try:
+        r = ctl(rig, "network", "up", "multi-b", "multi-a", rc=1)
+        assert "Cannot activate network 'multi-b'" in r.stderr, r.stderr
+        assert "Network 'multi-a' activated." in r.stdout, r.stdout
+        assert active("multi-a") and not active("multi-b")
+    finally:
+        rig.ns("ip", "link", "del", b, check=False)
+    # the same network twice (name and interface) is acted on once
+    r = ctl(rig, "network", "down", "multi-a", a)
+    assert r.stdout.count("deactivated") == 1, r.stdout
+    ctl(rig, "network", "delete", "multi-a", "multi-b")
+    assert not [n for n in ctl_json(rig, "network", "list") if n["Name"].startswith("multi-")]
+
+
+def test_next_ip_full(rig):
+    """network next-ip on a full subnet exits 1, with --json too (which prints [])."""
+    ctl(rig, "network", "create", "tiny", f"--interface={ifname(rig, 6)}", "--address=10.90.0.1/30", "--port=51890")
+    assert ctl_json(rig, "network", "next-ip", "tiny") == ["10.90.0.2/32"]
+    ctl(rig, "peer", "add", "tiny", "only", "--no-qr")
+    fails(rig, 1, "Network 'tiny' has no free address left", "network", "next-ip", "tiny")
+    r = fails(rig, 1, "Network 'tiny' has no free address left", "--json=short", "network", "next-ip", "tiny")
+    assert json.loads(r.stdout) == [], r.stdout
+    ctl(rig, "network", "delete", "tiny")
 
 
 def test_export_import(rig):
@@ -618,13 +750,14 @@ def controlling_tty():
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def run_on_tty(rig, args, answer=None, timeout=30):
-    """wgnetctl as the test user on a pseudo-terminal; answer the password prompt (if any)
-    with answer. Returns (exit status, everything the terminal showed)."""
+def run_on_tty(rig, args, answer=None, timeout=30, root=False):
+    """wgnetctl as the test user (or root) on a pseudo-terminal; answer the password prompt
+    (if any) with answer. Returns (exit status, everything the terminal showed)."""
     master, slave = os.openpty()
     env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address, LC_ALL="C.UTF-8", NO_COLOR="1")
-    p = subprocess.Popen(["setpriv", f"--reuid={rig.user}", f"--regid={rig.user}", "--init-groups", WGNETCTL,
-                          *args], stdin=slave, stdout=slave, stderr=slave, env=env, preexec_fn=controlling_tty)
+    user = [] if root else ["setpriv", f"--reuid={rig.user}", f"--regid={rig.user}", "--init-groups"]
+    p = subprocess.Popen([*user, WGNETCTL, *args], stdin=slave, stdout=slave, stderr=slave, env=env,
+                         preexec_fn=controlling_tty)
     os.close(slave)
     out, answered, deadline = b"", 0.0, time.time() + timeout
     while time.time() < deadline:
@@ -756,12 +889,12 @@ def test_daemon_not_running(rig):
 
 
 if __name__ == "__main__":
-    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv", "ping", "pkttyagent")
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "zbarimg", "runuser", "setpriv", "ping", "pkttyagent", "unshare")
     if not os.path.exists(WGNETCTL):
         print(f"SKIP: {WGNETCTL} is not built")
         sys.exit(77)
     main([test_usage_errors, test_version, test_network_create_and_show, test_network_errors, test_peer_add,
-          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_online_peer, test_rotation,
+          test_peer_errors, test_peer_set_enable_disable, test_config_and_qr, test_output_file_off_screen, test_online_peer, test_rotation,
           test_status_and_tables, test_bash_completion,
-          test_one_time_network, test_network_set_up_down, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
+          test_one_time_network, test_one_time_output_file, test_qr_too_long, test_network_set_up_down, test_several_networks, test_next_ip_full, test_export_import, test_unprivileged, test_polkit_agent, test_monitor,
           test_remove_and_delete, test_daemon_not_running], "wgctl")
