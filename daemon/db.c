@@ -5,6 +5,7 @@
 #include "db-mesh.h"
 #include "db-tunnel.h"
 #include "db.h"
+#include "log.h"
 #include "db-util.h"
 #include "db-history.h"
 #include "manager.h"
@@ -93,6 +94,9 @@ static const char *const migrations[] = {
         DB_HISTORY_LAST_MIGRATION_SQL,
         /* 8: a mesh member's Leave, kept until the coordinator removed it (db-mesh.c) */
         db_mesh_departed_migration,
+        /* 9: facts about the database itself: a value sealed with the secret key, so that a
+         * start with another key is refused before it seals anything with it */
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);",
 };
 
 enum {
@@ -241,6 +245,7 @@ int db_open(const char *path, Db **ret) {
         if (sqlite3_open_v2(path, &db->sqlite,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
                             SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK) {
+                log_error("SQLite cannot open %s: %s", path, sqlite3_errmsg(db->sqlite));
                 sqlite3_close(db->sqlite);
                 return -EIO;
         }
@@ -258,6 +263,9 @@ int db_open(const char *path, Db **ret) {
                                        &db->stmts[i], NULL) != SQLITE_OK)
                         r = -EIO;
         if (r < 0) {
+                /* "file is not a database", "database disk image is malformed": say which */
+                if (r != -EPROTONOSUPPORT)
+                        log_error("SQLite: %s: %s", path, sqlite3_errmsg(db->sqlite));
                 db_close(TAKE_PTR(db));
                 return r;
         }
@@ -309,6 +317,50 @@ int db_commit(Db *db) {
 void db_rollback(Db *db) {
         if (!sqlite3_get_autocommit(db->sqlite))
                 (void) step_simple(db, STMT_ROLLBACK);
+}
+
+int db_meta_get(Db *db, const char *key, uint8_t **ret, size_t *ret_len) {
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
+        int r = db_prepare(db, "SELECT value FROM meta WHERE key = ?1", &s);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_sqlite_errno(rc);
+        size_t n = (size_t) sqlite3_column_bytes(s, 0);
+        uint8_t *v = malloc(n + 1);
+        if (!v)
+                return -ENOMEM;
+        if (n > 0)
+                memcpy(v, sqlite3_column_blob(s, 0), n);
+        *ret = v;
+        *ret_len = n;
+        return 0;
+}
+
+int db_meta_set(Db *db, const char *key, const uint8_t *value, size_t len) {
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
+        int r = db_prepare(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", &s);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 2, value, (int) len, SQLITE_STATIC);
+        return step_done(s);
+}
+
+int db_holds_sealed(Db *db) {
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
+        int r = db_prepare(db, "SELECT (SELECT count(*) FROM meta WHERE key = 'key_check') + "
+                               "(SELECT count(*) FROM networks) + (SELECT count(*) FROM tunnels)", &s);
+        if (r < 0)
+                return r;
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+                return db_sqlite_errno(rc) < 0 ? db_sqlite_errno(rc) : -EIO;
+        return sqlite3_column_int64(s, 0) > 0;
 }
 
 int db_max_ids(Db *db, uint64_t *ret_network, uint64_t *ret_peer) {

@@ -28,6 +28,12 @@ bool db_in_transaction(Db *db);
 void db_rollback(Db *db);
 
 /* Highest id in use, 0 for none. */
+/* The meta table: -ENOENT when key is not there; ret is malloc'd. */
+int db_meta_get(Db *db, const char *key, uint8_t **ret, size_t *ret_len);
+int db_meta_set(Db *db, const char *key, const uint8_t *value, size_t len);
+/* 1 when something in the database is (or was) sealed with the secret key: a key check,
+ * a network or a tunnel (each has a sealed private key); 0 for a new, empty database. */
+int db_holds_sealed(Db *db);
 int db_max_ids(Db *db, uint64_t *ret_network, uint64_t *ret_peer);
 
 /* Load every network and peer into the manager (network_new/peer_new, attach, link). */

@@ -252,7 +252,10 @@ Peer *manager_find_peer_by_path(Manager *m, const char *path) {
         return hashmap_get(m->peers_by_id, &id);
 }
 
-static int load_secret_key(Manager *m) {
+/* The key is created only for a database that holds nothing sealed yet: a new key for a
+ * database sealed with a lost one would open none of its keys, and seal new ones that the
+ * old key, once found again, would not open. */
+static int load_secret_key(Manager *m, bool create) {
         const char *creds = getenv("CREDENTIALS_DIRECTORY");
         _cleanup_(freep) char *path = NULL;
         int r;
@@ -271,9 +274,68 @@ static int load_secret_key(Manager *m) {
         }
         if (asprintf(&path, "%s/secret.key", m->config.state_dir) < 0)
                 return -ENOMEM;
-        r = secretbox_key_load(path, true, m->secret_key);
-        if (r < 0)
+        r = secretbox_key_load(path, create, m->secret_key);
+        if (r == -ENOENT)
+                log_error("The database holds keys sealed with %s, which is missing: restore it from your "
+                          "backup (or give it as the credential wgnet-secret-key). A new key would open none "
+                          "of them.", path);
+        else if (r < 0)
                 log_error("Cannot load or create %s: %s", path, strerror(-r));
+        return r;
+}
+
+#define KEY_CHECK "key_check"
+
+/* Does the key open what the database holds? A sealed check value, made by the first start
+ * with this code (from a network's or tunnel's private key that opened), says so at once. */
+static int verify_secret_key(Manager *m) {
+        _cleanup_(freep) uint8_t *blob = NULL;
+        uint8_t secret[32];
+        size_t len = 0;
+        int r;
+
+        r = db_meta_get(m->db, KEY_CHECK, &blob, &len);
+        if (r >= 0) {
+                r = manager_open(m, "meta.key_check", 0, blob, len, secret);
+                wg_wipe(secret, sizeof(secret));
+                if (r < 0)
+                        log_error("The secret key does not open this database's keys: the database was sealed "
+                                  "with another key. Restore the key that belongs to it.");
+                return r;
+        }
+        if (r != -ENOENT)
+                return r;
+        /* Older databases: a network's or a tunnel's private key must open. */
+        Network *n;
+        Tunnel *t;
+        HASHMAP_FOREACH(n, m->networks_by_id, i) {
+                r = network_private_key(n, secret);
+                wg_wipe(secret, sizeof(secret));
+                if (r < 0) {
+                        log_error("The secret key does not open the private key of network '%s': the database was "
+                                  "sealed with another key. Restore the key that belongs to it.", n->name);
+                        return r;
+                }
+                break;
+        }
+        HASHMAP_FOREACH(t, m->tunnels_by_id, i) {
+                r = tunnel_private_key(t, secret);
+                wg_wipe(secret, sizeof(secret));
+                if (r < 0) {
+                        log_error("The secret key does not open the private key of tunnel '%s': the database was "
+                                  "sealed with another key. Restore the key that belongs to it.", t->name);
+                        return r;
+                }
+                break;
+        }
+        uint8_t sealed[SEALED_KEY_SIZE];
+        randombytes_buf(secret, sizeof(secret));
+        r = manager_seal(m, "meta.key_check", 0, secret, sealed, sizeof(sealed), &len);
+        wg_wipe(secret, sizeof(secret));
+        if (r >= 0)
+                r = db_meta_set(m->db, KEY_CHECK, sealed, len);
+        if (r < 0)
+                log_error("Cannot record the secret key's check value: %s", strerror(-r));
         return r;
 }
 
@@ -372,6 +434,24 @@ static void remove_unfinished_creations(Manager *m) {
         closedir(d);
 }
 
+/* The state directory holds the key to every stored secret: it must be a directory of
+ * wgnetd's own user that no one else may write to (a --state-dir that exists already, say,
+ * where another user could have put a key of their own). */
+static int check_state_dir(const char *path) {
+        struct stat st;
+        if (stat(path, &st) < 0) {
+                log_error("Cannot use %s: %s", path, strerror(errno));
+                return -errno;
+        }
+        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+                log_error("Refusing the state directory %s: it must be a directory of uid %u that others "
+                          "cannot write to (chown %u %s; chmod 0700 %s)",
+                          path, (unsigned) geteuid(), (unsigned) geteuid(), path, path);
+                return -EPERM;
+        }
+        return 0;
+}
+
 int manager_start(Manager *m) {
         _cleanup_(freep) char *db_path = NULL;
         WgBackendOptions bopts = { .userspace_binary = m->config.userspace_binary, .userspace_log_fd = -1 };
@@ -382,7 +462,7 @@ int manager_start(Manager *m) {
                 log_error("Cannot create %s: %s", m->config.state_dir, strerror(errno));
                 return -errno;
         }
-        r = load_secret_key(m);
+        r = check_state_dir(m->config.state_dir);
         if (r < 0)
                 return r;
 
@@ -394,6 +474,11 @@ int manager_start(Manager *m) {
                           r == -EPROTONOSUPPORT ? "written by a newer wgnetd" : strerror(-r));
                 return r;
         }
+        r = db_holds_sealed(m->db);
+        if (r >= 0)
+                r = load_secret_key(m, r == 0);
+        if (r < 0)
+                return r;
         r = manager_group_commit_setup(m);
         if (r >= 0)
                 r = manager_key_pool_setup(m);
@@ -411,6 +496,9 @@ int manager_start(Manager *m) {
                 log_error("Cannot load the database: %s", strerror(-r));
                 return r;
         }
+        r = verify_secret_key(m);
+        if (r < 0)
+                return r;
         r = history_new(m, &m->history);
         if (r < 0) {
                 log_error("Cannot set up the transfer history: %s", strerror(-r));

@@ -93,8 +93,8 @@ static int key_read_fd(int fd, uint8_t ret_key[SECRETBOX_KEY_LEN]) {
                 return negative_errno();
         if (!S_ISREG(st.st_mode))
                 return -EBADMSG;
-        if (st.st_mode & (S_IRWXG | S_IRWXO))
-                return -EPERM;
+        if ((st.st_mode & (S_IRWXG | S_IRWXO)) || st.st_uid != geteuid())
+                return -EPERM;          /* readable by others, or someone else's key */
         if (st.st_size != SECRETBOX_KEY_LEN)
                 return -EBADMSG;
 

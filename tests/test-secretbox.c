@@ -287,6 +287,25 @@ TEST(key_file_mode_refusal) {
         rm_tmpdir();
 }
 
+/* A key file of another user is refused (one planted in a state directory others could
+ * write to, say). Needs root to give the file away. */
+TEST(key_file_of_another_user) {
+        uint8_t k[SECRETBOX_KEY_LEN] = { 4, 5, 6 }, out[SECRETBOX_KEY_LEN];
+        char path[128];
+
+        if (geteuid() != 0)
+                return;
+        make_tmpdir();
+        snprintf(path, sizeof(path), "%s/other.key", tmpdir);
+        write_file(path, k, sizeof(k), 0600);
+        ASSERT_EQ(chown(path, 65534, 65534), 0);
+        ASSERT_ERR(secretbox_key_load(path, 1, out), EPERM);
+        ASSERT_EQ(chown(path, 0, 0), 0);
+        ASSERT_OK(secretbox_key_load(path, 1, out));
+        ASSERT_MEMEQ(out, k, sizeof(k));
+        rm_tmpdir();
+}
+
 static void test_size_one(size_t size) {
         uint8_t data[100], disk[128], out[SECRETBOX_KEY_LEN];
         char path[128];

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import (MANAGER, NETWORK, PEER, expect_error, main, opts, require_root_and_tools,  # noqa: E402
+from wgnet import (MANAGER, NETWORK, PEER, WGNETD, expect_error, main, opts, require_root_and_tools,  # noqa: E402
                    run, unwrap, wait_for)
 
 E = "org.wgnet1.Error."
@@ -418,6 +418,41 @@ def test_next_addresses_and_stats(rig):
     assert all(len(s) == 6 for s in stats)
 
 
+def test_secret_key_bound_to_database(rig):
+    """The secret key belongs to the database: a start without it, or with another key,
+    is refused with a message naming it, and changes nothing; the right key starts again."""
+    key = os.path.join(rig.state, "secret.key")
+    good = open(key, "rb").read()
+    assert rig.sqlite("SELECT count(*) FROM meta WHERE key = 'key_check'") == "1"
+    rig.stop_daemon()
+    before = rig.sqlite("SELECT count(*) FROM networks") + "/" + rig.sqlite("SELECT count(*) FROM peers")
+
+    def start_fails(why):
+        r = subprocess.run(["ip", "netns", "exec", rig.netns, WGNETD, f"--state-dir={rig.state}", "--config=/dev/null",
+                            "--backend=userspace"], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address))
+        assert r.returncode != 0, f"{why}: wgnetd started"
+        return r.stderr
+
+    try:
+        os.unlink(key)
+        err = start_fails("no key")
+        assert "secret.key, which is missing: restore it" in err, err
+        assert not os.path.exists(key), "a new key was made for a database sealed with another"
+        with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(os.urandom(32))
+        err = start_fails("another key")
+        assert "does not open this database's keys" in err, err
+    finally:
+        with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(good)
+    after = rig.sqlite("SELECT count(*) FROM networks") + "/" + rig.sqlite("SELECT count(*) FROM peers")
+    assert after == before
+    rig.start_daemon()
+    assert rig.prop(state["phone"], PEER, "Name") == "phone"
+    assert "PrivateKey" in unwrap(rig.peer(state["phone"]).GetConfig())
+
+
 def test_restart_keeps_everything(rig):
     net_props = rig.props(state["net"], NETWORK)
     peer_props = rig.props(state["phone"], PEER)
@@ -717,7 +752,8 @@ def test_remove_and_delete(rig):
 TESTS = [test_start_empty, test_create_network, test_create_network_bad_input, test_add_peer, test_qrcode,
          test_add_peer_explicit_and_conflicts, test_own_key_and_site_gateway, test_bulk_add, test_queued_add_then_conflicting_calls,
          test_values_the_config_renderer_refuses, test_bulk_add_in_chunks,
-         test_update_peer_live, test_disable_enable, test_rotate_psk, test_next_addresses_and_stats, test_restart_keeps_everything,
+         test_update_peer_live, test_disable_enable, test_rotate_psk, test_next_addresses_and_stats,
+         test_secret_key_bound_to_database, test_restart_keeps_everything,
          test_unfinished_create_removed, test_drift_repaired, test_unprivileged_denied, test_polkit_rule_grants_group, test_one_time_network,
          test_export_and_import, test_network_update_and_activation, test_failed_save_changes_nothing,
          test_mesh_mode_is_fixed, test_kill9_then_restart_matches,

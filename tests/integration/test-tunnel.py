@@ -302,12 +302,14 @@ def test_expired_pairing_refused(a, b):
     assert managed_tunnels(a) == [state["a"]]
     # Our offer's own lifetime bounds the reply too: B answers in time (its reply would be
     # good for long), A gets the answer after its offer expired.
-    path = str(a.manager().CreateTunnel("short2", topts(Interface=IF_A2, PairingLifetime=1, Activate=False,
+    # (2 s: expiry counts in whole seconds, so the import right after GetPairing must have at
+    # least one full second on a busy machine)
+    path = str(a.manager().CreateTunnel("short2", topts(Interface=IF_A2, PairingLifetime=2, Activate=False,
                                                        LocalNetworks=["10.74.0.0/24"])))
     offer = str(tunnel(a, path).GetPairing())
     path_b = str(b.manager().ImportPairing(offer, opts(Name="late2", Interface="wtz6", LocalNetworks=["10.75.0.0/24"])))
     reply = str(tunnel(b, path_b).GetPairing())
-    time.sleep(2.2)
+    time.sleep(3.2)
     before = snapshot(a)
     msg = expect_error(E + "PairingExpired", a.manager().ImportPairing, reply, opts())
     assert "short2" in msg, msg

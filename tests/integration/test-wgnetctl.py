@@ -641,7 +641,7 @@ def test_several_networks(rig):
     assert "Nothing activated" in r.stderr and not active("multi-a") and not active("multi-b"), r.stderr
     fails(rig, 1, "No network 'nope'", "network", "show", "multi-a", "nope")
     # someone else's interface where multi-b's goes: multi-b fails, multi-a comes up
-    rig.ns("ip", "link", "add", b, "type", "dummy")
+    rig.ns("ip", "link", "add", b, "type", "veth", "peer", "name", f"{b}p")     # no dummy module everywhere
     try:
         r = ctl(rig, "network", "up", "multi-b", "multi-a", rc=1)
         assert "Cannot activate network 'multi-b'" in r.stderr, r.stderr
