@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 
 #include "db-history.h"
+#include "db-util.h"
 #include "macro.h"
 
 enum {
@@ -83,21 +84,7 @@ DbHistory *db_history_close(DbHistory *h) {
 static int finish(sqlite3_stmt *s, int rc) {
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
-        switch (rc) {
-        case SQLITE_DONE:
-        case SQLITE_ROW:
-        case SQLITE_OK:
-                return 0;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        default:
-                return -EIO;
-        }
+        return db_sqlite_errno(rc);     /* extended codes too (SQLITE_BUSY_SNAPSHOT, ...) */
 }
 
 static bool bind_u64(sqlite3_stmt *s, int i, uint64_t v) {

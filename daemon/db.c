@@ -635,7 +635,10 @@ int db_peer_get_private_key(Db *db, uint64_t id, uint8_t **ret, size_t *ret_len)
 
         if (sqlite3_bind_int64(s, 1, (sqlite3_int64) id) != SQLITE_OK)
                 return -EIO;
-        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_BLOB) {
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                r = db_sqlite_errno(rc) < 0 ? db_sqlite_errno(rc) : -EIO;   /* not "not stored" */
+        else if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_BLOB) {
                 int len = sqlite3_column_bytes(s, 0);
                 uint8_t *blob = malloc((size_t) len);
                 if (!blob)

@@ -309,7 +309,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         (void) network_reserve_addresses(n, old_addresses, n_old);
                         free(nl);
                         old_addresses = NULL;
-                        r = bus_reply_errno(error, r == -ENOSPC ? r : -EADDRINUSE, "Cannot assign the addresses of peer '%s'", p->name);
+                        r = bus_reply_errno(error, r == -ENOSPC ? -EXFULL : -EADDRINUSE, "Cannot assign the addresses of peer '%s'", p->name);
                         goto finish;
                 }
                 p->addresses = nl;

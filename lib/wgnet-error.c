@@ -9,11 +9,13 @@ const WgnetError wgnet_errors[] = {
         { WGNET_ERROR_PREFIX "NetworkExists", EEXIST },
         { WGNET_ERROR_PREFIX "PeerExists", ENOTUNIQ },
         { WGNET_ERROR_PREFIX "AddressInUse", EADDRINUSE },
-        { WGNET_ERROR_PREFIX "SubnetFull", ENOSPC },
+        /* Not errnos a system call or SQLite gives (ENOSPC, EBUSY): a full disk or a locked
+         * database must not read as a full subnet or a port in use. */
+        { WGNET_ERROR_PREFIX "SubnetFull", EXFULL },
         { WGNET_ERROR_PREFIX "InvalidKey", ENOKEY },
         { WGNET_ERROR_PREFIX "NotFound", ENOENT },
         { WGNET_ERROR_PREFIX "SecretNotStored", ENODATA },
-        { WGNET_ERROR_PREFIX "ListenPortInUse", EBUSY },
+        { WGNET_ERROR_PREFIX "ListenPortInUse", ENOTNAM },
         { WGNET_ERROR_PREFIX "InterfaceInUse", ETXTBSY },
         { WGNET_ERROR_PREFIX "NotActive", ENETDOWN },
         { WGNET_ERROR_PREFIX "DeviceFailed", EREMOTEIO },

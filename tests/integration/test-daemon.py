@@ -688,8 +688,10 @@ def test_failed_save_changes_nothing(rig):
             try:
                 fn(arg)
                 raise AssertionError("the update succeeded with the database locked")
-            except dbus.DBusException:
-                pass
+            except dbus.DBusException as e:
+                # a locked database reads as what it is, not as a port in use or a full subnet
+                assert e.get_dbus_name() not in (E + "ListenPortInUse", E + "SubnetFull", E + "NetworkExists"), e
+                assert "busy" in e.get_dbus_message().lower() or "locked" in e.get_dbus_message().lower(), e
     finally:
         lock.rollback()
         lock.close()
