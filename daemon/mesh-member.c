@@ -88,32 +88,60 @@ static int set_endpoint(MeshPeer *mp, const char *ep) {
 
 /* The routes through an exit node: two halves of each family, more specific than any
  * default route (the endpoints of the peers must be reachable by a more specific route,
- * as on a LAN: see docs/mesh.md). */
+ * as on a LAN: see docs/mesh.md), minus the mesh's own subnets: the exit node's AllowedIPs
+ * must not cover the address of a member that is not on the device (offline, removed),
+ * or it could send in that member's name. */
 static const char *const exit_prefixes[] = { "0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1" };
+
+static int exit_networks(const Network *n, bool v6, IpPrefix **ret, size_t *ret_n) {
+        size_t max = 4 + n->n_subnets * 130, count = 0;
+        _cleanup_(freep) IpPrefix *l = calloc(max, sizeof(IpPrefix)), *next = calloc(max, sizeof(IpPrefix));
+        if (!l || !next)
+                return -ENOMEM;
+        for (size_t i = 0; i < (v6 ? 4u : 2u); i++)
+                if (ip_prefix_parse(exit_prefixes[i], false, &l[count]) >= 0)
+                        count++;
+        for (size_t s = 0; s < n->n_subnets; s++) {
+                size_t k = 0;
+                for (size_t i = 0; i < count; i++)
+                        k += ip_prefix_exclude(&l[i], &n->subnets[s], next + k);
+                IpPrefix *t = l;
+                l = next;
+                next = t;
+                count = k;
+        }
+        *ret = TAKE_PTR(l);
+        *ret_n = count;
+        return 0;
+}
 
 static int peer_set_exit(Peer *p, bool on) {
         Network *n = p->network;
         Manager *mgr = n->manager;
         int r;
 
-        if (on == (p->n_site_networks > 0))
-                return 0;
-        if (!on) {
-                (void) network_apply_peer_routes(n, p, true);
-                free(p->site_networks);
-                p->site_networks = NULL;
-                p->n_site_networks = 0;
-        } else {
+        _cleanup_(freep) IpPrefix *want = NULL;
+        size_t n_want = 0;
+        if (on) {
                 bool v6 = false;
                 for (size_t i = 0; i < n->n_subnets; i++)
                         v6 = v6 || n->subnets[i].family == AF_INET6;
-                p->site_networks = calloc(4, sizeof(IpPrefix));
-                if (!p->site_networks)
-                        return -ENOMEM;
-                for (size_t i = 0; i < (v6 ? 4u : 2u); i++)
-                        if (ip_prefix_parse(exit_prefixes[i], false, &p->site_networks[p->n_site_networks]) >= 0)
-                                p->n_site_networks++;
+                r = exit_networks(n, v6, &want, &n_want);
+                if (r < 0)
+                        return r;
         }
+        /* The same list: nothing to do (an exit node chosen before the mesh's subnets were
+         * cut out of its list gets the new one here). */
+        bool same = n_want == p->n_site_networks;
+        for (size_t i = 0; same && i < n_want; i++)
+                same = ip_prefix_equal(&want[i], &p->site_networks[i]);
+        if (same)
+                return 0;
+        bool was_on = p->n_site_networks > 0;
+        (void) network_apply_peer_routes(n, p, true);
+        free(p->site_networks);
+        p->site_networks = TAKE_PTR(want);
+        p->n_site_networks = n_want;
         r = db_begin(mgr->db);
         if (r >= 0)
                 r = db_peer_update(mgr->db, p);
@@ -123,7 +151,9 @@ static int peer_set_exit(Peer *p, bool on) {
                 db_rollback(mgr->db);
         (void) network_apply_peer(n, p, false);
         (void) peer_emit_changed(p, "AllowedIPs", "SiteNetworks", NULL);
-        log_info("%s: default route %s '%s'", n->name, on ? "now through exit node" : "no longer through", p->name);
+        if (on != was_on)
+                log_info("%s: default route %s '%s'", n->name, on ? "now through exit node" : "no longer through",
+                         p->name);
         return r;
 }
 

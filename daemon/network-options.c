@@ -205,6 +205,22 @@ int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCh
                                                  : "a mesh is created with CreateNetwork (mode mesh) or joined with JoinMesh");
                 s->mode = r;
         }
+        /* A mesh's members hold the coordinator's address and port from their invitation,
+         * and their own keys: what would change those on the coordinator alone is refused. */
+        if ((self && self->mode == NETWORK_MODE_MESH) || (!self && opts[NETOPT_MODE].set && s->mode == NETWORK_MODE_MESH)) {
+                static const int fixed[] = { NETOPT_ADDRESSES, NETOPT_LISTEN_PORT };
+                for (size_t i = 0; self && i < ELEMENTSOF(fixed); i++)
+                        if (opts[fixed[i]].set)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option '%s' cannot change on mesh '%s': every member has the "
+                                                         "coordinator's from its invitation", opts[fixed[i]].key, self->name);
+                static const int policy[] = { NETOPT_ROTATION_INTERVAL, NETOPT_REVOKE_INACTIVE };
+                for (size_t i = 0; i < ELEMENTSOF(policy); i++)
+                        if (opts[policy[i]].set && opts[policy[i]].t > 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option '%s' is not for a mesh: members keep their own keys, "
+                                                         "and leave or are removed through the mesh", opts[policy[i]].key);
+        }
         if (opts[NETOPT_EXTRA_ROUTES].set) {
                 r = bus_parse_prefixes(opts[NETOPT_EXTRA_ROUTES].as, false, "extra route", &s->extra_routes,
                                        &s->n_extra_routes, error);

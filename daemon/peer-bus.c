@@ -202,6 +202,15 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 r = bus_read_options(m, opts, _PEEROPT_MAX, error);
         if (r < 0)
                 goto finish;
+        /* A mesh member's addresses, role and key lifecycle are the mesh's: every member
+         * holds them, and a change here would reach none of them. */
+        for (int i = 0; n->mode == NETWORK_MODE_MESH && i < _PEEROPT_MAX; i++)
+                if (opts[i].set && i != PEEROPT_NAME && i != PEEROPT_EMAIL && i != PEEROPT_KEEPALIVE) {
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                              "Option '%s' cannot change for mesh member '%s': its addresses and keys "
+                                              "are the mesh's (RemoveMember, then a new invitation)", opts[i].key, p->name);
+                        goto finish;
+                }
         for (int i = 0; i < _PEEROPT_MAX; i++)
                 if (opts[i].set && (i == PEEROPT_PUBLIC_KEY || i == PEEROPT_PRESHARED_KEY || i == PEEROPT_ENABLED)) {
                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' cannot be updated%s",
@@ -515,6 +524,10 @@ static int method_rotate_keys(sd_bus_message *m, void *userdata, sd_bus_error *e
         const char *what;
         int r;
 
+        if (p->network->mode == NETWORK_MODE_MESH)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Mesh member '%s' keeps its own keys: the other members hold its public key. "
+                                         "Remove it (RemoveMember) and invite it again for a new one", p->name);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "s", &what);

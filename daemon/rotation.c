@@ -503,6 +503,9 @@ void manager_policy_tick(Manager *m) {
 
         manager_rotation_deadlines(m);
         HASHMAP_FOREACH(n, m->networks_by_id, i) {
+                /* A mesh's members come and go through the mesh only. */
+                if (n->mode == NETWORK_MODE_MESH)
+                        continue;
                 /* Collect first: revoking and rotating change what the loop walks. */
                 Peer *expire[64], *inactive[64], *rotate[64];
                 size_t n_expire = 0, n_inactive = 0, n_rotate = 0;

@@ -319,6 +319,28 @@ bool ip_prefix_overlaps(const IpPrefix *a, const IpPrefix *b) {
         return a->family == b->family && same_bits(a, b, MIN(a->prefixlen, b->prefixlen));
 }
 
+size_t ip_prefix_exclude(const IpPrefix *from, const IpPrefix *hole, IpPrefix *out) {
+        IpPrefix h = *hole;
+        ip_prefix_mask(&h);
+        if (!ip_prefix_overlaps(from, &h)) {
+                out[0] = *from;
+                return 1;
+        }
+        if (ip_prefix_contains(&h, from))
+                return 0;
+        /* hole lies inside from: for each bit between the two lengths, the half that does
+         * not hold the hole */
+        size_t n = 0;
+        for (unsigned bit = from->prefixlen; bit < h.prefixlen; bit++) {
+                IpPrefix q = h;
+                q.addr.bytes[bit / 8] ^= (uint8_t) (0x80u >> (bit % 8));
+                q.prefixlen = (uint8_t) (bit + 1);
+                ip_prefix_mask(&q);
+                out[n++] = q;
+        }
+        return n;
+}
+
 bool ip_addr_is_v4_mapped(const IpPrefix *p) {
         static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
         return p->family == AF_INET6 && memcmp(p->addr.bytes, mapped, sizeof(mapped)) == 0;

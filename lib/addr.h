@@ -55,6 +55,10 @@ bool ip_prefix_contains(const IpPrefix *net, const IpPrefix *p);
 bool ip_prefix_overlaps(const IpPrefix *a, const IpPrefix *b);
 /* An IPv4-mapped IPv6 address (::ffff:a.b.c.d)? Such addresses are refused as peer
  * addresses by the callers. */
+/* The prefixes that cover from but not hole (hole's host bits ignored), into out (room
+ * for ip_family_bits() of them); returns how many: 1 (from itself) when they do not
+ * overlap, 0 when hole covers from. */
+size_t ip_prefix_exclude(const IpPrefix *from, const IpPrefix *hole, IpPrefix *out);
 bool ip_addr_is_v4_mapped(const IpPrefix *p);
 
 /* Address allocation inside one subnet.

@@ -334,4 +334,35 @@ TEST(v4_mapped) {
         ASSERT_FALSE(ip_addr_is_v4_mapped(&p));
 }
 
+/* from minus hole: n prefixes, of lengths from+1 .. hole (each once), inside from, apart
+ * from hole and from each other, which together cover from but the hole. */
+static void check_exclude(const char *from, const char *hole, size_t want_n) {
+        IpPrefix f = P(from), h = P(hole), out[128];
+        size_t n = ip_prefix_exclude(&f, &h, out);
+        ASSERT_EQ(n, want_n);
+        for (size_t k = 0; k < n; k++) {
+                ASSERT_FALSE(ip_prefix_overlaps(&out[k], &h));
+                ASSERT_TRUE(ip_prefix_contains(&f, &out[k]));
+                ASSERT_FALSE(ip_prefix_has_host_bits(&out[k]));
+                if (want_n > 1)
+                        ASSERT_EQ(out[k].prefixlen, f.prefixlen + 1 + k);
+                for (size_t l = 0; l < k; l++)
+                        ASSERT_FALSE(ip_prefix_overlaps(&out[k], &out[l]));
+        }
+}
+
+TEST(exclude) {
+        IpPrefix f = P("10.0.0.0/8"), h = P("10.0.0.0/10"), out[32];
+        char buf[IP_PREFIX_STRLEN];
+        ASSERT_EQ(ip_prefix_exclude(&f, &h, out), 2u);
+        ASSERT_STREQ(ip_prefix_to_string(&out[0], buf), "10.128.0.0/9");
+        ASSERT_STREQ(ip_prefix_to_string(&out[1], buf), "10.64.0.0/10");
+        check_exclude("0.0.0.0/1", "10.77.0.0/24", 23);
+        check_exclude("0.0.0.0/1", "10.77.0.5/24", 23);         /* host bits of the hole ignored */
+        check_exclude("128.0.0.0/1", "10.77.0.0/24", 1);        /* apart: from itself */
+        check_exclude("10.77.0.0/25", "10.77.0.0/24", 0);       /* covered */
+        check_exclude("8000::/1", "fd77::/64", 63);
+        check_exclude("::/1", "fd77::/64", 1);
+}
+
 TEST_MAIN()

@@ -484,6 +484,10 @@ def test_offline_and_back(m):
     m.summary.append(f"restarted member back on every device and pinging {time.time() - t0:.1f}s after its start")
 
 
+def c_addresses(m):
+    return [str(a) for a in m.coord.prop(m.net, NETWORK, "Addresses")]
+
+
 def test_exit_node(m):
     """A member offers itself as exit node (masquerade toward an 'internet' namespace);
     another member chooses it and reaches the internet through it."""
@@ -514,9 +518,48 @@ def test_exit_node(m):
     # The internet saw the exit node's address (masquerade), not the mesh address.
     route = user.ns("ip", "route", "get", INTERNET_IP).stdout
     assert user.ifname in route, route
+    # The exit node's AllowedIPs on the user's device: everything but the mesh's subnets (a
+    # member that is offline or removed cannot be impersonated through it), and its own address.
+    import ipaddress
+    epub = exit_h.prop(m.members[exit_h], NETWORK, "PublicKey")
+    allowed = [ipaddress.ip_network(a) for a in user.wg(user.ifname)[1][epub]["allowed_ips"]]
+    subnets = [ipaddress.ip_network(a, strict=False) for a in c_addresses(m)]
+    own = [a for a in allowed if any(a.version == s.version and a.subnet_of(s) for s in subnets)]
+    assert len(own) == len(exit_h.prop(m.members[exit_h], NETWORK, "Addresses")) and \
+        all(a.prefixlen == a.max_prefixlen for a in own), own
+    assert any(a.prefixlen <= 8 for a in allowed), "the default route is still covered"
     # Back to no exit node.
     user.mesh(m.members[user]).UseExitNode("")
     wait_for(lambda: user.ns("ping", "-c1", "-W1", INTERNET_IP, check=False).returncode != 0, 10, "direct again")
+
+
+def test_mesh_state_is_the_mesh(m):
+    """What every member holds (addresses, keys, the coordinator's address and port) does not
+    change on the coordinator alone: the calls that would do it are refused, and change
+    nothing; a member's name and email may change."""
+    c = m.coord
+    victim = m.hosts[3]
+    path = c.peers(m.net)[victim.name]["path"]
+    peer = dbus.Interface(c.obj(path), PEER)
+    net = dbus.Interface(c.obj(m.net), NETWORK)
+    before = c.peers(m.net)[victim.name]
+    dump = {k: v["allowed_ips"] for k, v in c.wg(c.ifname)[1].items()}
+    for fn, arg, word in [(peer.RotateKeys, "psk", "keeps its own keys"), (peer.RotateKeys, "keypair", "keeps its own keys"),
+                          (peer.Update, opts(Addresses=["10.77.0.250/32"]), "Addresses"),
+                          (peer.Update, opts(RotationInterval=3600), "RotationInterval"),
+                          (net.Update, opts(Addresses=c_addresses(m) + ["10.78.0.1/24"]), "Addresses"),
+                          (net.Update, opts(ListenPort=51999), "ListenPort"),
+                          (net.Update, opts(RotationInterval=3600), "RotationInterval")]:
+        try:
+            fn(arg)
+            raise AssertionError(f"{fn} {arg} succeeded on a mesh")
+        except dbus.DBusException as e:
+            assert e.get_dbus_name() == INVALID and word in e.get_dbus_message(), e
+    after = c.peers(m.net)[victim.name]
+    assert after["Addresses"] == before["Addresses"] and after["PublicKey"] == before["PublicKey"]
+    assert {k: v["allowed_ips"] for k, v in c.wg(c.ifname)[1].items()} == dump
+    peer.Update(opts(Email="ops@example.org"))
+    assert c.peers(m.net)[victim.name]["Email"] == "ops@example.org"
 
 
 def test_remove_member(m):
@@ -722,7 +765,8 @@ def test_polkit_denied(m):
 def main():
     require_root_and_tools("wireguard-go", "wg", "ping", "dbus-daemon", "sqlite3")
     tests = [test_create_and_join, test_leave, test_private_key_stays, test_invitation_refused, test_forged_registration,
-             test_offline_and_back, test_exit_node, test_remove_member, test_leave_then_coordinator_killed,
+             test_offline_and_back, test_exit_node, test_mesh_state_is_the_mesh, test_remove_member,
+             test_leave_then_coordinator_killed,
              test_wgnetctl, test_coordinator_restart,
              test_coordinator_interface_recreated, test_control_connections_capped, test_polkit_denied]
     only = os.environ.get("TEST_ONLY")
