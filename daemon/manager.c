@@ -387,7 +387,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* <state>/creating/IFNAME exists while CreateNetwork brings up an interface and has not
+/* <state>/creating/IFNAME exists while a creation (CreateNetwork, ImportNetwork,
+ * CreateTunnel, ImportPairing, JoinMesh) brings up an interface and has not
  * committed its network yet (written and synced before the device step). */
 int manager_creating_interface(Manager *m, const char *ifname, bool creating) {
         _cleanup_(freep) char *dir = NULL, *path = NULL;
@@ -407,8 +408,8 @@ int manager_creating_interface(Manager *m, const char *ifname, bool creating) {
         return 0;
 }
 
-/* Interfaces a CreateNetwork brought up before a crash, without committing its network: no
- * network or tunnel owns them, they go. */
+/* Interfaces a CreateNetwork, CreateTunnel or JoinMesh brought up before a crash, without
+ * committing: no network or tunnel owns them, they go. */
 static void remove_unfinished_creations(Manager *m) {
         _cleanup_(freep) char *dir = NULL;
         if (asprintf(&dir, "%s/creating", m->config.state_dir) < 0)
@@ -424,10 +425,11 @@ static void remove_unfinished_creations(Manager *m) {
                 if (!owned && wg_backend_exists(m->backend, ifname)) {
                         int r = wg_backend_delete(m->backend, ifname);
                         if (r < 0 && r != -ENODEV)
-                                log_warning("Cannot remove interface %s, left by a CreateNetwork or CreateTunnel that did not "
-                                            "finish: %s", ifname, strerror(-r));
+                                log_warning("Cannot remove interface %s, left by a creation that did not finish "
+                                            "(CreateNetwork, CreateTunnel, JoinMesh): %s", ifname, strerror(-r));
                         else
-                                log_notice("Removed interface %s, left by a CreateNetwork or CreateTunnel that did not finish", ifname);
+                                log_notice("Removed interface %s, left by a creation that did not finish "
+                                           "(CreateNetwork, CreateTunnel, JoinMesh)", ifname);
                 }
                 (void) manager_creating_interface(m, ifname, false);
         }

@@ -304,7 +304,7 @@ static int method_set_exit_node(sd_bus_message *m, void *userdata, sd_bus_error 
                         r = -ENOMEM;
                         goto finish;
                 }
-                free(n->nat_interface);
+                char *old = n->nat_interface;
                 n->nat_interface = v;
                 r = db_begin(n->manager->db);
                 if (r >= 0)
@@ -312,9 +312,13 @@ static int method_set_exit_node(sd_bus_message *m, void *userdata, sd_bus_error 
                 if (r >= 0)
                         r = db_commit(n->manager->db);
                 if (r < 0) {
+                        /* Not saved: the firewall's next sync must not masquerade on it. */
                         db_rollback(n->manager->db);
+                        n->nat_interface = old;
+                        free(v);
                         goto finish;
                 }
+                free(old);
                 (void) network_emit_changed(n, "NatInterface", NULL);
         }
         r = mesh_set_exit_node(mesh, offer, error);

@@ -148,17 +148,28 @@ int mesh_join(Manager *m, sd_bus_message *call, const Pairing *inv, const char *
                                                  "This invitation was already used on this host: an invitation works once");
                 }
         }
+        /* A crash between the device and the commit would leave an interface no network
+         * owns, with the invitation's key: the intent, on disk first, has the next start
+         * remove it. */
+        bool intent = false;
+        if (r >= 0) {
+                r = manager_creating_interface(m, n->ifname, true);
+                intent = r >= 0;
+        }
         if (r >= 0) {
                 r = network_apply(n, false);
                 if (r < 0) {
                         db_rollback(m->db);
                         (void) network_deactivate_device(n);
+                        (void) manager_creating_interface(m, n->ifname, false);
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot bring up interface %s: %s",
                                                  n->ifname, strerror(-r));
                 }
         }
         if (r >= 0)
                 r = db_commit(m->db);
+        if (intent)
+                (void) manager_creating_interface(m, n->ifname, false);
         if (r < 0) {
                 db_rollback(m->db);
                 (void) network_deactivate_device(n);
@@ -196,19 +207,27 @@ int mesh_join(Manager *m, sd_bus_message *call, const Pairing *inv, const char *
         return 1;
 }
 
-static int on_leave_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Mesh *mesh = userdata;
-        forget_call(mesh, m);
+/* The Leave is done here whether or not the coordinator heard of it: the network goes, and
+ * the journal says when the coordinator must be told by hand. */
+void member_finish_leave(Mesh *mesh, const char *unconfirmed) {
         Network *n = mesh->network;
-        const sd_bus_error *e = sd_bus_message_get_error(m);
-        if (e)
-                log_warning("%s: the coordinator did not confirm the leave: %s", n->name, e->message ? e->message : e->name);
+        if (unconfirmed)
+                log_warning("%s: left the mesh without the coordinator's confirmation (%s): it keeps this member "
+                            "until its admin removes it (RemoveMember)", n->name, unconfirmed);
         if (mesh->join_call) {
                 (void) sd_bus_reply_method_return(mesh->join_call, NULL);
                 mesh->join_call = sd_bus_message_unref(mesh->join_call);
         }
+        mesh->leaving = false;
         member_disconnect(mesh);
         delete_later(n);
+}
+
+static int on_leave_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Mesh *mesh = userdata;
+        forget_call(mesh, m);
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        member_finish_leave(mesh, e ? (e->message ? e->message : e->name) : NULL);
         return 0;
 }
 
@@ -226,6 +245,7 @@ int mesh_leave(Mesh *mesh, sd_bus_message *call, sd_bus_error *error) {
                 (void) member_connect(mesh);
         if (mesh->control && member_call(mesh, "Leave", on_leave_reply, 5 * 1000000ULL) >= 0) {
                 mesh->join_call = sd_bus_message_ref(call);
+                mesh->leaving = true;
                 return 1;
         }
         member_disconnect(mesh);

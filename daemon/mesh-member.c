@@ -70,6 +70,11 @@ void member_schedule(Mesh *mesh, uint64_t usec) {
 }
 
 static void member_lost(Mesh *mesh, const char *why) {
+        /* A Leave waiting behind the lost connection (its hello failed first): done here. */
+        if (mesh->leaving) {
+                member_finish_leave(mesh, why);
+                return;
+        }
         log_info("%s: connection to the mesh coordinator lost (%s), reconnecting", mesh->network->name, why);
         member_disconnect(mesh);
         member_schedule(mesh, mesh->join_call ? MESH_JOIN_RETRY_USEC : MESH_RETRY_USEC);
@@ -793,12 +798,16 @@ int mesh_use_exit_node(Mesh *mesh, const char *name, sd_bus_error *error) {
         char *v = strdup(name);
         if (!v)
                 return -ENOMEM;
-        free(mesh->exit_via);
+        char *old = mesh->exit_via;
         mesh->exit_via = v;
         int r = mesh_save(mesh);
         if (r < 0) {
+                /* Not saved: the next member list must not apply it either. */
+                mesh->exit_via = old;
+                free(v);
                 return r;
         }
+        free(old);
         member_apply_exit(mesh);
         (void) mesh_emit_changed(mesh, "ExitVia", NULL);
         return 0;

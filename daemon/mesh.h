@@ -96,7 +96,8 @@ typedef struct Mesh {
         sd_event_source *retry_timer;
         sd_event_source *connect_timer; /* a connection that gets no answer is given up */
         sd_event_source *kick_timer;    /* direct peers without a handshake yet */
-        sd_bus_message *join_call;      /* JoinMesh waiting for the registration */
+        sd_bus_message *join_call;      /* JoinMesh waiting for the registration, or Leave */
+        bool leaving;                   /* join_call is a Leave waiting for the coordinator */
         sd_event_source *join_timeout;
         uint64_t connected_since;       /* CLOCK_MONOTONIC µs */
 } Mesh;

@@ -487,7 +487,7 @@ def test_unfinished_create_removed(rig):
     assert len(rig.wg_dump(state["ifname"])[1]) == peers, "the network's own interface is kept"
     assert os.listdir(creating) == []
     with open(rig.daemon_log) as f:
-        assert f"Removed interface {stray}, left by a CreateNetwork or CreateTunnel that did not finish" in f.read()
+        assert f"Removed interface {stray}, left by a creation that did not finish" in f.read()
 
 
 def test_drift_repaired(rig):
