@@ -567,7 +567,8 @@ static void coordinator_check(Mesh *mesh) {
                 if (((mp->invitation && !mp->registered && now_s >= mp->invitation_expires + MESH_REGISTER_GRACE) ||
                      mp->left) && k < ELEMENTSOF(expired))
                         expired[k++] = p;
-                if (mp->registered && mp->online && now > mp->last_seen + (uint64_t) mesh->offline_after * 1000000ULL) {
+                if (mp->registered && mp->online && now > mp->last_seen + (uint64_t) mesh->offline_after * 1000000ULL &&
+                    now >= mesh->online_grace_until) {
                         coordinator_set_online(mesh, p, mp, false);
                         changed = true;
                 }
@@ -606,6 +607,10 @@ void coordinator_start(Mesh *mesh) {
                            mesh->network->ifname);
                 coordinator_stop(mesh);
         }
+        /* Listening again after a Deactivate, or a new interface: no member could send a
+         * heartbeat meanwhile; each gets a full offline period to come back. */
+        if (mesh->listen_fd < 0 && mesh->check_timer)
+                mesh->online_grace_until = now_monotonic_usec() + (uint64_t) mesh->offline_after * 1000000ULL;
         int r = coordinator_listen(mesh);
         if (r < 0)
                 log_warning("%s: cannot listen for mesh members: %s", mesh->network->name, strerror(-r));
@@ -756,6 +761,14 @@ int mesh_update(Mesh *mesh, uint32_t heartbeat, uint32_t offline_after, sd_bus_e
                 mesh->heartbeat = oh;
                 mesh->offline_after = oo;
                 return r;
+        }
+        if (mesh->heartbeat != oh || mesh->offline_after != oo) {
+                /* Members learn the interval from a Hello's answer: their connections close,
+                 * they say Hello again at once and get it. Until then they beat at the old
+                 * pace: no one is taken offline for that. */
+                mesh->online_grace_until = now_monotonic_usec() + (uint64_t) (oo + oh) * 1000000ULL;
+                while (mesh->conns)
+                        conn_free(mesh->conns);
         }
         (void) mesh_emit_changed(mesh, "HeartbeatInterval", "OfflineAfter", NULL);
         return 0;

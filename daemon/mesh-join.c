@@ -16,6 +16,7 @@
 #include "peer.h"
 #include "wgnet-error.h"
 #include "mesh-internal.h"
+#include "tunnel.h"
 
 static void mesh_delete_network(Network *n) {
         Manager *m = n->manager;
@@ -92,6 +93,32 @@ int mesh_join(Manager *m, sd_bus_message *call, const Pairing *inv, const char *
         uint8_t priv[WG_KEY_LEN];
         size_t len;
         int r;
+
+        /* The invitation's subnets become this network's, as CreateNetwork's Addresses would:
+         * the same bounds, and nothing this host has there already. */
+        for (size_t i = 0; i < inv->n_tunnel_addresses; i++) {
+                const IpPrefix *a = &inv->tunnel_addresses[i];
+                char buf[IP_PREFIX_STRLEN];
+                unsigned lo = a->family == AF_INET ? 8 : 48, hi = (unsigned) ip_family_bits(a->family) - 2;
+                if (a->prefixlen < lo || a->prefixlen > hi)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "The invitation's address %s has a prefix outside /%u-/%u",
+                                                 ip_prefix_to_string(a, buf), lo, hi);
+                Network *o;
+                HASHMAP_FOREACH(o, m->networks_by_id, it)
+                        for (size_t k = 0; k < o->n_subnets; k++)
+                                if (ip_prefix_overlaps(&o->subnets[k], a))
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                                                 "The mesh's subnet %s overlaps network '%s' of this host",
+                                                                 ip_prefix_to_string(a, buf), o->name);
+                Tunnel *t;
+                HASHMAP_FOREACH(t, m->tunnels_by_id, it)
+                        for (size_t k = 0; k < t->n_remote_networks; k++)
+                                if (t->remote_networks[k].prefixlen > 0 && ip_prefix_overlaps(&t->remote_networks[k], a))
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                                 "The mesh's subnet %s overlaps a remote network of tunnel '%s'",
+                                                                 ip_prefix_to_string(a, buf), t->name);
+        }
 
         r = network_new(m, m->next_network_id, name, ifname, &n);
         if (r < 0)

@@ -601,11 +601,20 @@ static int member_registered(Mesh *mesh, sd_bus_message *m) {
         return 0;
 }
 
+/* The coordinator's address it listens on: its first IPv4 address, else its first one
+ * (as coordinator_listen() chooses; an invitation lists them in the subnets' order). */
+static const IpPrefix *coordinator_control_address(const Mesh *mesh) {
+        for (size_t i = 0; i < mesh->n_coordinator_addresses; i++)
+                if (mesh->coordinator_addresses[i].family == AF_INET)
+                        return &mesh->coordinator_addresses[i];
+        return &mesh->coordinator_addresses[0];
+}
+
 /* An empty UDP datagram to the coordinator's mesh address: WireGuard starts a handshake for it. */
 static void poke_coordinator(Mesh *mesh) {
         if (mesh->n_coordinator_addresses == 0)
                 return;
-        const IpPrefix *a = &mesh->coordinator_addresses[0];
+        const IpPrefix *a = coordinator_control_address(mesh);
         _cleanup_(closep) int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return;
@@ -676,7 +685,7 @@ int member_connect(Mesh *mesh) {
 
         if (mesh->control || !n->active || !mgr->event || mesh->n_coordinator_addresses == 0)
                 return 0;
-        const IpPrefix *a = &mesh->coordinator_addresses[0];
+        const IpPrefix *a = coordinator_control_address(mesh);
         int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;

@@ -443,11 +443,46 @@ static int on_mesh_exit(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* Two steps that are two transactions, cut by a crash: an invitation's peer without its
+ * mesh row (it would never expire and keeps its address), a joined member without the
+ * coordinator's peer (it could never register). Once, at the first tick. */
+static void mesh_repair(Mesh *mesh) {
+        Network *n = mesh->network;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (mesh->role == MESH_ROLE_COORDINATOR) {
+                for (Peer *p = n->peers, *next; p; p = next) {
+                        next = p->next;
+                        if (mesh_peer_get(mesh, p->id))
+                                continue;
+                        log_notice("%s: removing peer '%s', an invitation that a crash left unfinished", n->name, p->name);
+                        (void) peer_remove(p, NULL);
+                }
+                return;
+        }
+        /* Only a join cut short has no coordinator's peer (a registered member's has the
+         * preshared key from its registration, which nothing else holds). */
+        if (mesh->joined || hashmap_get(n->peers_by_name, MESH_COORDINATOR_PEER_NAME))
+                return;
+        Peer *coord;
+        int r = add_peer(n, MESH_COORDINATOR_PEER_NAME, mesh->coordinator_key, mesh->coordinator_addresses,
+                         mesh->n_coordinator_addresses, false, &coord, &error);
+        if (r < 0)
+                log_warning("%s: cannot add the coordinator's peer, missing after a crash: %s", n->name,
+                            error.message ? error.message : strerror(-r));
+        else
+                log_notice("%s: added the coordinator's peer, missing after a crash in the middle of the join", n->name);
+}
+
 void manager_mesh_tick(Manager *m) {
         Network *n;
         HASHMAP_FOREACH(n, m->networks_by_id, i) {
                 if (!network_mesh(n))
                         continue;
+                if (!n->mesh->checked) {
+                        n->mesh->checked = true;
+                        mesh_repair(n->mesh);
+                }
                 if (!n->mesh->exit_source && m->event &&
                     sd_event_add_exit(m->event, &n->mesh->exit_source, on_mesh_exit, n->mesh) >= 0)
                         (void) sd_event_source_set_priority(n->mesh->exit_source, SD_EVENT_PRIORITY_IMPORTANT);

@@ -67,6 +67,8 @@ typedef struct Mesh {
         bool exit_node;                 /* this host offers itself as exit node */
         char *exit_via;                 /* member: name of the chosen exit node, "" none */
         Hashmap *peers;                 /* uint64_t peer id -> MeshPeer */
+        bool checked;                   /* what a crash may have left half done is repaired */
+        uint64_t online_grace_until;    /* coordinator: CLOCK_MONOTONIC; no one goes offline before */
 
         /* Member. */
         bool joined;                    /* registered with the coordinator */
