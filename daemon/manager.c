@@ -305,28 +305,23 @@ static int verify_secret_key(Manager *m) {
         }
         if (r != -ENOENT)
                 return r;
-        /* Older databases: a network's or a tunnel's private key must open. */
-        Network *n;
-        Tunnel *t;
-        HASHMAP_FOREACH(n, m->networks_by_id, i) {
-                r = network_private_key(n, secret);
+        /* Older databases: the first network's and the first tunnel's private key must open. */
+        Network *n = NULL;
+        Tunnel *t = NULL;
+        size_t i = 0, k = 0;
+        (void) hashmap_iterate(m->networks_by_id, &i, (void **) &n, NULL);
+        (void) hashmap_iterate(m->tunnels_by_id, &k, (void **) &t, NULL);
+        for (int which = 0; which < 2; which++) {
+                if (which == 0 ? !n : !t)
+                        continue;
+                r = which == 0 ? network_private_key(n, secret) : tunnel_private_key(t, secret);
                 wg_wipe(secret, sizeof(secret));
                 if (r < 0) {
-                        log_error("The secret key does not open the private key of network '%s': the database was "
-                                  "sealed with another key. Restore the key that belongs to it.", n->name);
+                        log_error("The secret key does not open the private key of %s '%s': the database was sealed "
+                                  "with another key. Restore the key that belongs to it.",
+                                  which == 0 ? "network" : "tunnel", which == 0 ? n->name : t->name);
                         return r;
                 }
-                break;
-        }
-        HASHMAP_FOREACH(t, m->tunnels_by_id, i) {
-                r = tunnel_private_key(t, secret);
-                wg_wipe(secret, sizeof(secret));
-                if (r < 0) {
-                        log_error("The secret key does not open the private key of tunnel '%s': the database was "
-                                  "sealed with another key. Restore the key that belongs to it.", t->name);
-                        return r;
-                }
-                break;
         }
         uint8_t sealed[SEALED_KEY_SIZE];
         randombytes_buf(secret, sizeof(secret));

@@ -443,6 +443,10 @@ def test_secret_key_bound_to_database(rig):
             f.write(os.urandom(32))
         err = start_fails("another key")
         assert "does not open this database's keys" in err, err
+        # a database from before the check value: its first network's private key decides
+        rig.sqlite("DELETE FROM meta WHERE key = 'key_check'")
+        err = start_fails("another key, no check value")
+        assert "does not open the private key of network" in err, err
     finally:
         with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
             f.write(good)
@@ -451,6 +455,7 @@ def test_secret_key_bound_to_database(rig):
     rig.start_daemon()
     assert rig.prop(state["phone"], PEER, "Name") == "phone"
     assert "PrivateKey" in unwrap(rig.peer(state["phone"]).GetConfig())
+    assert rig.sqlite("SELECT count(*) FROM meta WHERE key = 'key_check'") == "1", "the check value made again"
 
 
 def test_restart_keeps_everything(rig):
