@@ -511,6 +511,7 @@ int manager_start(Manager *m) {
         log_info("Using the %s WireGuard backend", wg_backend_type_to_string(wg_backend_type(m->backend)));
 
         remove_unfinished_creations(m);
+        manager_remove_inactive_tunnel_devices(m);
         /* The firewall first: isolation and the drops between networks hold before any
          * device forwards (the ruleset needs only names and subnets). */
         (void) manager_firewall_sync(m, true);

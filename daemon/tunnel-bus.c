@@ -129,7 +129,8 @@ int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifn
                                                                  ip_prefix_to_string(&l[i], a), ip_prefix_to_string(&sub, b),
                                                                  net->name);
                         }
-                        for (Peer *p = net->peers; p; p = p->next)
+                        /* (A mesh's site networks are an exit node's default route, not a LAN.) */
+                        for (Peer *p = net->mode == NETWORK_MODE_MESH ? NULL : net->peers; p; p = p->next)
                                 for (size_t k = 0; k < p->n_site_networks; k++)
                                         if (p->site_networks[k].prefixlen > 0 &&
                                             ip_prefix_overlaps(&l[i], &p->site_networks[k]))
@@ -482,6 +483,8 @@ int method_create_tunnel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
          * while it waits for polkit. */
         (void) sd_bus_message_sensitive(m);
+        /* The route checks must see the queued AddPeer calls' site networks (once allowed). */
+        manager_flush_adds_if_allowed(mgr, m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "s", &name);
@@ -579,6 +582,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
          * while it waits for polkit. */
         (void) sd_bus_message_sensitive(m);
+        manager_flush_adds_if_allowed(mgr, m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = bus_read_options(m, o, _TOPT_MAX, error);

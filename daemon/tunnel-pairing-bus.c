@@ -266,6 +266,7 @@ int method_import_pairing(sd_bus_message *m, void *userdata, sd_bus_error *error
         /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
          * while it waits for polkit. */
         (void) sd_bus_message_sensitive(m);
+        manager_flush_adds_if_allowed(mgr, m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "s", &text);

@@ -577,17 +577,28 @@ void manager_reconcile_tunnels(Manager *m, bool log_repairs) {
                 if (!t->active) {
                         if (t->state != TUNNEL_INACTIVE)
                                 tunnel_forget_status(t);
-                        /* Left up by a crash in the middle of an Activate: an inactive
-                         * tunnel carries no traffic. */
-                        if (log_repairs && wg_backend_exists(m->backend, t->ifname)) {
-                                log_notice("%s: tunnel '%s' is inactive, removing its interface", t->ifname, t->name);
-                                (void) tunnel_deactivate_device(t);
-                        }
                         continue;
                 }
                 int r = tunnel_apply(t, log_repairs);
                 if (r < 0)
                         log_warning("%s: cannot reconcile tunnel '%s': %s", t->ifname, t->name, strerror(-r));
+        }
+}
+
+void manager_remove_inactive_tunnel_devices(Manager *m) {
+        Tunnel *t;
+        HASHMAP_FOREACH(t, m->tunnels_by_id, i) {
+                _cleanup_(wg_device_freep) WgDevice *d = NULL;
+                if (t->active || !wg_backend_exists(m->backend, t->ifname) ||
+                    wg_backend_get_device(m->backend, t->ifname, &d) < 0)
+                        continue;
+                /* Only the tunnel's own device (its key): one made since under that name by
+                 * someone else (wg-quick) is not ours to remove. */
+                if (!(d->flags & WGDEVICE_HAS_PUBLIC_KEY) || !wg_key_equal(d->public_key, t->public_key))
+                        continue;
+                log_notice("%s: tunnel '%s' is inactive, removing its interface (left up by an Activate "
+                           "that did not finish)", t->ifname, t->name);
+                (void) tunnel_deactivate_device(t);
         }
 }
 

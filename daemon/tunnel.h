@@ -120,6 +120,8 @@ void tunnel_forget_status(Tunnel *t);
 /* Every tunnel: apply active ones, emit State etc. (the tick and the start). */
 void manager_reconcile_tunnels(Manager *m, bool log_repairs);
 /* Load from the database, free all (manager start/free). */
+/* At start: the interface of an inactive tunnel (its own key) goes. */
+void manager_remove_inactive_tunnel_devices(Manager *m);
 int manager_load_tunnels(Manager *m);
 void manager_free_tunnels(Manager *m);
 

@@ -59,19 +59,24 @@ int firewall_ruleset(const FirewallNetwork *nets, size_t n, char **ret) {
         /* "add" makes the "delete" safe when the table does not exist yet. */
         buf_printf(&b, "add table inet " FIREWALL_TABLE "\ndelete table inet " FIREWALL_TABLE "\n");
         if (n > 0) {
+                /* Replies first: what a drop below refuses is a new connection, never the
+                 * answer to one that a host behind the server opened. */
                 buf_printf(&b, "table inet " FIREWALL_TABLE " {\n"
                                "\tchain forward {\n"
-                               "\t\ttype filter hook forward priority filter; policy accept;\n");
+                               "\t\ttype filter hook forward priority filter; policy accept;\n"
+                               "\t\tct state established,related accept\n");
                 for (size_t i = 0; i < n; i++) {
                         const char *ifn = nets[i].ifname;
-                        if (nets[i].isolation)
+                        /* A peer may widen its own AllowedIPs: nothing it sends reaches another
+                         * network's interface, nor anything at all from an isolated hub, whose
+                         * clients reach only the server. */
+                        if (nets[i].isolation && nets[i].hub)
+                                buf_printf(&b, "\t\tiifname \"%s\" drop comment \"peer isolation (hub: only the server)\"\n",
+                                           ifn);
+                        else if (nets[i].isolation)
                                 buf_printf(&b, "\t\tiifname \"%s\" oifname \"%s\" drop comment \"peer isolation\"\n",
                                            ifn, ifn);
-                        /* A peer may widen its own AllowedIPs: nothing it sends reaches another
-                         * network's interface, nor, from a hub, anything but the hub itself. */
-                        if (nets[i].hub)
-                                buf_printf(&b, "\t\tiifname \"%s\" oifname != \"%s\" drop comment \"hub\"\n", ifn, ifn);
-                        else if (n > 1) {
+                        if (n > 1 && !(nets[i].isolation && nets[i].hub)) {
                                 buf_printf(&b, "\t\tiifname \"%s\" oifname { ", ifn);
                                 for (size_t k = 0, c = 0; k < n; k++)
                                         if (k != i)
@@ -79,7 +84,6 @@ int firewall_ruleset(const FirewallNetwork *nets, size_t n, char **ret) {
                                 buf_printf(&b, " } drop comment \"between networks\"\n");
                         }
                         buf_printf(&b, "\t\tiifname \"%s\" accept\n", ifn);
-                        buf_printf(&b, "\t\toifname \"%s\" ct state established,related accept\n", ifn);
                 }
                 buf_printf(&b, "\t}\n");
 

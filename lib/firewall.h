@@ -13,7 +13,7 @@
 typedef struct FirewallNetwork {
         const char *ifname;             /* the WireGuard interface */
         bool isolation;                 /* drop forwarding from the interface back into itself */
-        bool hub;                       /* forward nothing from the interface but back into it */
+        bool hub;                       /* with isolation: forward nothing from the interface */
         const char *nat_ifname;         /* masquerade traffic of the subnets leaving here; NULL/"" = none */
         const IpPrefix *subnets;
         size_t n_subnets;

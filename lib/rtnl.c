@@ -505,7 +505,7 @@ static int route_find_cb(const struct nlmsghdr *nlh, void *data) {
 
         if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
                 return MNL_CB_OK;
-        if (rtm->rtm_family != f->dst.family || rtm->rtm_dst_len != f->dst.prefixlen || rtm->rtm_type != RTN_UNICAST)
+        if (rtm->rtm_family != f->dst.family || rtm->rtm_dst_len != f->dst.prefixlen)
                 return MNL_CB_OK;
         mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
         uint32_t table = tb[RTA_TABLE] && mnl_attr_get_payload_len(tb[RTA_TABLE]) == 4 ? mnl_attr_get_u32(tb[RTA_TABLE])
@@ -515,8 +515,10 @@ static int route_find_cb(const struct nlmsghdr *nlh, void *data) {
         if (f->dst.prefixlen > 0 && (!tb[RTA_DST] || mnl_attr_get_payload_len(tb[RTA_DST]) != addr_len(f->dst.family) ||
                                      memcmp(mnl_attr_get_payload(tb[RTA_DST]), f->dst.addr.bytes, addr_len(f->dst.family)) != 0))
                 return MNL_CB_OK;
+        /* A blackhole, unreachable or prohibit route, or a multipath one (no RTA_OIF), is
+         * another's too. */
         uint32_t oif = tb[RTA_OIF] && mnl_attr_get_payload_len(tb[RTA_OIF]) == 4 ? mnl_attr_get_u32(tb[RTA_OIF]) : 0;
-        if (oif != 0 && oif == f->oif)
+        if (rtm->rtm_type == RTN_UNICAST && oif != 0 && oif == f->oif)
                 f->ours = true;
         else {
                 f->other = true;
@@ -540,16 +542,21 @@ static int route_find(Rtnl *r, RouteFind *f) {
         return k;
 }
 
-/* The route the kernel picks for the prefix's first address (the FIB entry itself,
- * RTM_F_FIB_MATCH): is it this prefix through this interface? */
+/* The route the kernel picks for an address of the prefix (the FIB entry itself,
+ * RTM_F_FIB_MATCH): is it this prefix through this interface? The prefix's second
+ * address: the kernel answers no lookup of 0.0.0.0. */
 static bool route_is_ours(Rtnl *r, const RouteFind *f) {
         RouteFind m = { .dst = f->dst, .oif = f->oif };
+        IpPrefix a = f->dst;
+        size_t bits = ip_family_bits(a.family);
+        if (a.prefixlen < bits)
+                a.addr.bytes[bits / 8 - 1] |= 1;
         struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETROUTE, 0);
         struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-        rtm->rtm_family = (uint8_t) f->dst.family;
-        rtm->rtm_dst_len = (uint8_t) ip_family_bits(f->dst.family);
+        rtm->rtm_family = (uint8_t) a.family;
+        rtm->rtm_dst_len = (uint8_t) bits;
         rtm->rtm_flags = RTM_F_FIB_MATCH;
-        mnl_attr_put(nlh, RTA_DST, addr_len(f->dst.family), f->dst.addr.bytes);
+        mnl_attr_put(nlh, RTA_DST, addr_len(a.family), a.addr.bytes);
         return rtnl_call(r, nlh, route_find_cb, &m) >= 0 && m.ours && !m.other;
 }
 
@@ -584,12 +591,18 @@ int rtnl_route_add(Rtnl *r, const char *ifname, const IpPrefix *dst) {
         k = route_find(r, &f);
         if (k < 0)
                 return k;
-        if (f.other)
+        if (f.other) {
+                /* Ours next to it (made before the other): it would be a silent fallback
+                 * that nothing tracks any more. */
+                if (f.ours)
+                        (void) route_change(r, RTM_DELROUTE, ifname, dst);
                 return -EADDRINUSE;
+        }
         if (f.ours)
                 return 0;
+        /* Nothing for the prefix in the dump: an EEXIST now is a route made meanwhile. */
         k = route_change(r, RTM_NEWROUTE, ifname, dst);
-        return k == -EEXIST ? 0 : k;
+        return k == -EEXIST ? -EADDRINUSE : k;
 }
 
 int rtnl_route_del(Rtnl *r, const char *ifname, const IpPrefix *dst) {

@@ -29,13 +29,12 @@ TEST(hub_with_isolation_and_nat) {
                      "table inet wgnet {\n"
                      "\tchain forward {\n"
                      "\t\ttype filter hook forward priority filter; policy accept;\n"
+                     "\t\tct state established,related accept\n"
                      "\t\tiifname \"wg0\" oifname \"wg0\" drop comment \"peer isolation\"\n"
                      "\t\tiifname \"wg0\" oifname { \"wg1\" } drop comment \"between networks\"\n"
                      "\t\tiifname \"wg0\" accept\n"
-                     "\t\toifname \"wg0\" ct state established,related accept\n"
                      "\t\tiifname \"wg1\" oifname { \"wg0\" } drop comment \"between networks\"\n"
                      "\t\tiifname \"wg1\" accept\n"
-                     "\t\toifname \"wg1\" ct state established,related accept\n"
                      "\t}\n"
                      "\tchain postrouting {\n"
                      "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
@@ -46,18 +45,21 @@ TEST(hub_with_isolation_and_nat) {
         free(s);
 }
 
-/* A hub forwards nothing but back into itself; other networks reach no other network. */
+/* An isolated hub forwards nothing (its clients reach only the server); other networks
+ * reach no other network; replies are accepted before any drop. */
 TEST(hub_and_networks_are_apart) {
         IpPrefix subnet;
         char *s = NULL;
         ASSERT_OK(ip_prefix_parse("10.8.0.1/24", false, &subnet));
         FirewallNetwork nets[] = {
-                { .ifname = "wga", .hub = true, .subnets = &subnet, .n_subnets = 1 },
+                { .ifname = "wga", .hub = true, .isolation = true, .subnets = &subnet, .n_subnets = 1 },
                 { .ifname = "wgb", .subnets = &subnet, .n_subnets = 1 },
-                { .ifname = "wgc", .subnets = &subnet, .n_subnets = 1 },
+                { .ifname = "wgc", .hub = true, .subnets = &subnet, .n_subnets = 1 },
         };
         ASSERT_OK(firewall_ruleset(nets, 3, &s));
-        ASSERT_TRUE(strstr(s, "\t\tiifname \"wga\" oifname != \"wga\" drop comment \"hub\"\n\t\tiifname \"wga\" accept\n"));
+        ASSERT_TRUE(strstr(s, "policy accept;\n\t\tct state established,related accept\n"));
+        ASSERT_TRUE(strstr(s, "\t\tiifname \"wga\" drop comment \"peer isolation (hub: only the server)\"\n"
+                              "\t\tiifname \"wga\" accept\n"));
         ASSERT_TRUE(strstr(s, "\t\tiifname \"wgb\" oifname { \"wga\", \"wgc\" } drop comment \"between networks\"\n"));
         ASSERT_TRUE(strstr(s, "\t\tiifname \"wgc\" oifname { \"wga\", \"wgb\" } drop comment \"between networks\"\n"));
         free(s);

@@ -414,10 +414,11 @@ def test_site_to_site(rig):
 
 
 def test_networks_apart(rig):
-    """A client that widens its own AllowedIPs reaches no other network's clients and, from a
-    hub, nothing behind the server (the forward rules "between networks" and "hub"); a table
-    removed behind wgnet's back is back at the next sync."""
-    hub = new_network(rig, "apart_hub", 5, Addresses=["10.205.0.1/24"], Mode="hub")
+    """A client that widens its own AllowedIPs reaches no other network's clients and, from an
+    isolated hub, nothing behind the server (the forward rules "between networks" and
+    "peer isolation (hub: only the server)"); replies to what the LAN opens still pass; a
+    table removed behind wgnet's back is back at the next sync."""
+    hub = new_network(rig, "apart_hub", 5, Addresses=["10.205.0.1/24"], Mode="hub", PeerIsolation=True)
     gw = new_network(rig, "apart_gw", 6, Addresses=["10.206.0.1/24"], Mode="gateway", NatInterface="inet0")
     _, conf_h = unwrap(hub.AddPeer("h", opts()))
     _, conf_g = unwrap(gw.AddPeer("g", opts()))
@@ -428,10 +429,11 @@ def test_networks_apart(rig):
         assert ping(state["c1"], "10.205.0.1") and ping(state["c2"], "10.206.0.1")
         assert ping(state["lana"], "10.206.0.2"), "the LAN behind the server reaches the gateway's client"
         table = rig.ns("nft", "list", "table", "inet", "wgnet").stdout
-        assert "between networks" in table and "hub" in table, table
+        assert "between networks" in table and "only the server" in table, table
         assert blocked(state["c1"], "10.206.0.2"), "hub client to the gateway network's client"
         assert blocked(state["c1"], "192.168.10.2"), "hub client to the LAN behind the server"
         assert blocked(state["c2"], "10.205.0.2"), "gateway client to the hub's client"
+        assert ping(state["lana"], "10.205.0.2"), "the LAN opens toward the isolated hub's client: replies pass"
         assert ping(state["c2"], INET_FAR), "the gateway client still reaches the internet"
         rig.ns("nft", "delete", "table", "inet", "wgnet")
         assert ping(state["c1"], "10.206.0.2"), "without the table the hub client gets through"

@@ -563,6 +563,15 @@ def test_refused_takeovers(a, b):
     msg = expect_error(E + "RouteInUse", m.CreateTunnel, "t3", opts(Interface="wtz12", RemoteNetworks=[NET_B],
                                                                       Activate=False))
     assert "to-b" in msg, msg
+    a.ns("ip", "route", "add", "blackhole", "10.96.0.0/24")
+    try:
+        msg = expect_error(E + "RouteInUse", ta.Update, opts(RemoteNetworks=NETS_B + ["10.96.0.0/24"]))
+        assert "10.96.0.0/24" in msg, msg
+    finally:
+        a.ns("ip", "route", "del", "blackhole", "10.96.0.0/24")
+    msg = expect_error(E + "RouteInUse", m.CreateNetwork, "over-b", opts(Interface="wtn3", Addresses=["10.72.0.1/24"],
+                                                                          Activate=False))
+    assert "to-b" in msg, msg
     n = str(m.CreateNetwork("sites", opts(Interface="wtn2", Addresses=["10.99.1.1/24"], Activate=False)))
     net = dbus.Interface(a.bus().get_object(BUS, n), "org.wgnet1.Network")
     msg = expect_error(E + "RouteInUse", net.AddPeer, "branch", opts(Role="site-gateway", SiteNetworks=[NET_B]))
@@ -577,19 +586,28 @@ def test_refused_takeovers(a, b):
 
 
 def test_crash_leftovers_removed(a, b):
-    """A crash between the device and the commit leaves nothing behind: an inactive tunnel's
-    interface found at the start goes; a CreateTunnel leaves no intent file."""
+    """A crash between the device and the commit leaves nothing behind: CreateTunnel leaves
+    no intent file; a start removes the interface of a tunnel the database calls inactive
+    (an Activate cut short), but not an interface of that name with another key."""
     m = a.manager()
     ifn = f"wts{PID}"
-    t = str(m.CreateTunnel("sleeper", opts(Interface=ifn, Activate=False)))
-    assert not os.path.exists(os.path.join(a.state, "creating", ifn))
+    t = str(m.CreateTunnel("sleeper", opts(Interface=ifn, ListenPort=51962)))
+    assert a.ns("ip", "link", "show", ifn, check=False).returncode == 0
+    assert not os.path.exists(os.path.join(a.state, "creating", ifn)), "the intent file stayed"
     a.stop_daemon()
-    foreign_wg(a, ifn)      # as an Activate cut short by kill -9 would have left it
+    a.sqlite(f"UPDATE tunnels SET active = 0 WHERE interface = '{ifn}'")   # the commit an Activate did not make
     a.start_daemon(*DAEMON_ARGS)
     assert a.ns("ip", "link", "show", ifn, check=False).returncode != 0, "the inactive tunnel's interface stayed"
     with open(a.daemon_log) as f:
-        assert f"tunnel 'sleeper' is inactive, removing its interface" in f.read()
+        assert "tunnel 'sleeper' is inactive, removing its interface" in f.read()
     assert tprop(a, t, "Active") is False
+    # someone else's interface under the inactive tunnel's name stays, also across a start
+    a.stop_daemon()
+    foreign_wg(a, ifn)
+    a.start_daemon(*DAEMON_ARGS)
+    time.sleep(1.5)     # a tick
+    assert a.ns("ip", "link", "show", ifn, check=False).returncode == 0, "a foreign interface was removed"
+    a.ns("ip", "link", "del", ifn)
     tunnel(a, t).Delete()
     wait_state(a, state["a"], "up")
 
