@@ -111,13 +111,11 @@ int mesh_join(Manager *m, sd_bus_message *call, const Pairing *inv, const char *
                                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
                                                                  "The mesh's subnet %s overlaps network '%s' of this host",
                                                                  ip_prefix_to_string(a, buf), o->name);
-                Tunnel *t;
-                HASHMAP_FOREACH(t, m->tunnels_by_id, it)
-                        for (size_t k = 0; k < t->n_remote_networks; k++)
-                                if (t->remote_networks[k].prefixlen > 0 && ip_prefix_overlaps(&t->remote_networks[k], a))
-                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                                 "The mesh's subnet %s overlaps a remote network of tunnel '%s'",
-                                                                 ip_prefix_to_string(a, buf), t->name);
+                Tunnel *t = manager_tunnel_routing(m, a, NULL, NULL);
+                if (t)
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                 "The mesh's subnet %s overlaps a remote network of tunnel '%s'",
+                                                 ip_prefix_to_string(a, buf), t->name);
         }
 
         r = network_new(m, m->next_network_id, name, ifname, &n);

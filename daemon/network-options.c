@@ -75,13 +75,10 @@ static int check_subnets(Manager *m, Network *self, char **l, bool imported, Net
                                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
                                                                  "Subnet '%s' overlaps network '%s'", l[i], o->name);
                 }
-                Tunnel *t;
-                HASHMAP_FOREACH(t, m->tunnels_by_id, it)
-                        for (size_t k = 0; k < t->n_remote_networks; k++)
-                                if (t->remote_networks[k].prefixlen > 0 && ip_prefix_overlaps(&t->remote_networks[k], p))
-                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                                 "Subnet '%s' overlaps a remote network of tunnel '%s'",
-                                                                 l[i], t->name);
+                Tunnel *t = manager_tunnel_routing(m, p, NULL, NULL);
+                if (t)
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                 "Subnet '%s' overlaps a remote network of tunnel '%s'", l[i], t->name);
         }
         s->n_subnets = n;
 

@@ -159,14 +159,10 @@ int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, s
                                                                  "Site network '%s' overlaps a site network of peer '%s'",
                                                                  l[i], o->name);
                 /* Routed into this network's interface: not what a tunnel routes. */
-                Tunnel *t;
-                HASHMAP_FOREACH(t, n->manager->tunnels_by_id, it)
-                        for (size_t k = 0; k < t->n_remote_networks; k++)
-                                if (t->remote_networks[k].prefixlen > 0 &&       /* /0: not routed */
-                                    ip_prefix_overlaps(&t->remote_networks[k], &list[i]))
-                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                                 "Site network '%s' overlaps a remote network of tunnel '%s'",
-                                                                 l[i], t->name);
+                Tunnel *t = manager_tunnel_routing(n->manager, &list[i], NULL, NULL);
+                if (t)
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                 "Site network '%s' overlaps a remote network of tunnel '%s'", l[i], t->name);
         }
         *ret = TAKE_PTR(list);
         *ret_n = count;

@@ -111,14 +111,11 @@ int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifn
         for (size_t i = 0; i < n; i++) {
                 if (l[i].prefixlen == 0)
                         continue;
-                HASHMAP_FOREACH(t, m->tunnels_by_id, it)
-                        for (size_t k = 0; t != self && k < t->n_remote_networks; k++)
-                                if (t->remote_networks[k].prefixlen > 0 &&      /* /0: not routed */
-                                    ip_prefix_overlaps(&l[i], &t->remote_networks[k]))
-                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                                 "Remote network '%s' overlaps remote network '%s' of tunnel '%s'",
-                                                                 ip_prefix_to_string(&l[i], a),
-                                                                 ip_prefix_to_string(&t->remote_networks[k], b), t->name);
+                const IpPrefix *theirs;
+                if ((t = manager_tunnel_routing(m, &l[i], self, &theirs)))
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                 "Remote network '%s' overlaps remote network '%s' of tunnel '%s'",
+                                                 ip_prefix_to_string(&l[i], a), ip_prefix_to_string(theirs, b), t->name);
                 HASHMAP_FOREACH(net, m->networks_by_id, it) {
                         for (size_t k = 0; k < net->n_subnets; k++) {
                                 IpPrefix sub = net->subnets[k];

@@ -155,6 +155,19 @@ bool manager_listen_port_in_use(Manager *m, uint16_t port, const Tunnel *self) {
         return false;
 }
 
+Tunnel *manager_tunnel_routing(Manager *m, const IpPrefix *p, const Tunnel *except, const IpPrefix **ret_net) {
+        Tunnel *t;
+        HASHMAP_FOREACH(t, m->tunnels_by_id, i)
+                for (size_t k = 0; t != except && k < t->n_remote_networks; k++)
+                        if (t->remote_networks[k].prefixlen > 0 &&      /* /0: not routed */
+                            ip_prefix_overlaps(&t->remote_networks[k], p)) {
+                                if (ret_net)
+                                        *ret_net = &t->remote_networks[k];
+                                return t;
+                        }
+        return NULL;
+}
+
 Tunnel *manager_tunnel_by_port(Manager *m, uint16_t port) {
         Tunnel *t;
         HASHMAP_FOREACH(t, m->tunnels_by_id, i)

@@ -96,6 +96,8 @@ Tunnel *manager_find_tunnel_by_path(Manager *m, const char *path);
 Tunnel *manager_find_tunnel_by_name(Manager *m, const char *name);
 /* Interface name or listen port taken by a network or another tunnel? */
 bool manager_ifname_in_use(Manager *m, const char *ifname, const Tunnel *self);
+/* The tunnel (not except) whose routed remote networks overlap p, with that network. */
+Tunnel *manager_tunnel_routing(Manager *m, const IpPrefix *p, const Tunnel *except, const IpPrefix **ret_net);
 bool manager_listen_port_in_use(Manager *m, uint16_t port, const Tunnel *self);
 uint16_t manager_free_tunnel_port(Manager *m);
 /* For the networks' checks: the tunnel that uses this port or interface, or NULL. */
