@@ -34,6 +34,9 @@ int bus_parse_prefixes(char **l, bool allow_bare, const char *what, IpPrefix **r
 int bus_append_prefixes(sd_bus_message *reply, const IpPrefix *p, size_t n);
 
 /* Turn a negative errno into a project error reply (with a message) when unset. */
+/* An incoming call that carries a secret (a key, a pairing string, an invitation): its
+ * memory is wiped when freed, also while it waits for polkit. */
+void bus_message_carries_secret(sd_bus_message *m);
 int bus_reply_errno(sd_bus_error *error, int r, const char *fmt, ...) _printf_(3, 4);
 
 /* The object paths of the objects in h (a char * at path_offset in each), for a node

@@ -16,6 +16,8 @@ const char *db_column_text(sqlite3_stmt *s, int i);
 /* Lists of prefixes are stored as text joined by ','. */
 char *db_prefixes_join(const IpPrefix *p, size_t n);
 int db_prefixes_split(const char *text, IpPrefix **ret, size_t *ret_n);
+/* Lists of strings likewise (DNS entries); a NULL-terminated list. */
+int db_strv_split_comma(const char *text, char ***ret);
 /* A statement prepared for one use (finalize it with db_stmt_finalizep); -EIO on failure. */
 int db_prepare(struct Db *db, const char *sql, sqlite3_stmt **ret);
 

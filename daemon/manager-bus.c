@@ -397,9 +397,7 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
         const char *name, *text;
         int r;
 
-        /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
-         * while it waits for polkit. */
-        (void) sd_bus_message_sensitive(m);
+        bus_message_carries_secret(m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "ss", &name, &text);
@@ -415,12 +413,10 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
         /* Authorized before the config is parsed: the text may be up to a bus message's
          * 32 MiB, and anyone may call. */
         r = manager_verify(mgr, m, error);
-        if (r == 0) {
-                r = 1;
+        if (r <= 0) {
+                r = r < 0 ? r : 1;
                 goto finish;
         }
-        if (r < 0)
-                goto finish;
         r = wgconf_parse(text, strlen(text), &c, &parse_error);
         if (r < 0) {
                 r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InvalidConfig", "Invalid config: %s",

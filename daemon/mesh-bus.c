@@ -39,9 +39,7 @@ int method_join_mesh(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Network *other;
         int r;
 
-        /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
-         * while it waits for polkit. */
-        (void) sd_bus_message_sensitive(m);
+        bus_message_carries_secret(m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "s", &text);
@@ -121,12 +119,10 @@ int method_join_mesh(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 }
         }
         r = manager_verify(mgr, m, error);
-        if (r == 0) {
-                r = 1;
+        if (r <= 0) {
+                r = r < 0 ? r : 1;
                 goto finish;
         }
-        if (r < 0)
-                goto finish;
         r = mesh_join(mgr, m, &inv, name, ifname, o[JOPT_LISTEN_PORT].set ? o[JOPT_LISTEN_PORT].q : 0, timeout, error);
 finish:
         pairing_wipe(&inv);
@@ -213,12 +209,10 @@ static int method_create_invitation(sd_bus_message *m, void *userdata, sd_bus_er
                 goto finish;
         }
         r = manager_verify(n->manager, m, error);
-        if (r == 0) {
-                r = 1;
+        if (r <= 0) {
+                r = r < 0 ? r : 1;
                 goto finish;
         }
-        if (r < 0)
-                goto finish;
         r = mesh_create_invitation(mesh, name, lifetime, endpoint, &text, &p, error);
         if (r < 0)
                 goto finish;
@@ -292,12 +286,10 @@ static int method_set_exit_node(sd_bus_message *m, void *userdata, sd_bus_error 
                 goto finish;
         }
         r = manager_verify(n->manager, m, error);
-        if (r == 0) {
-                r = 1;
+        if (r <= 0) {
+                r = r < 0 ? r : 1;
                 goto finish;
         }
-        if (r < 0)
-                goto finish;
         if (o[0].set && !streq(o[0].s, n->nat_interface)) {
                 char *v = strdup(o[0].s);
                 if (!v) {
@@ -384,12 +376,10 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 goto finish;
         }
         r = manager_verify(n->manager, m, error);
-        if (r == 0) {
-                r = 1;
+        if (r <= 0) {
+                r = r < 0 ? r : 1;
                 goto finish;
         }
-        if (r < 0)
-                goto finish;
         r = mesh_update(mesh, o[0].set ? o[0].u : 0, o[1].set ? o[1].u : 0, error);
         if (r < 0)
                 goto finish;

@@ -55,6 +55,10 @@ void member_schedule(Mesh *mesh, uint64_t usec);
 int member_call(Mesh *mesh, const char *method, sd_bus_message_handler_t cb, uint64_t timeout);
 void forget_call(Mesh *mesh, sd_bus_message *m);
 void member_fail_join(Mesh *mesh, const sd_bus_error *e);
+/* A heartbeat now, when connected (the exit flag changed). */
+void member_heartbeat_now(Mesh *mesh);
+/* Routes the default traffic through the chosen exit node, or back (mesh-exit.c). */
+void member_apply_exit(Mesh *mesh);
 /* A Leave done here; unconfirmed names why the coordinator did not confirm it (NULL: it did). */
 void member_finish_leave(Mesh *mesh, const char *unconfirmed);
 int add_peer(Network *n, const char *name, const uint8_t key[WG_KEY_LEN], const IpPrefix *addrs, size_t n_addrs,

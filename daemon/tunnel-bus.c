@@ -477,9 +477,7 @@ int method_create_tunnel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         const char *name, *ifname;
         int r;
 
-        /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
-         * while it waits for polkit. */
-        (void) sd_bus_message_sensitive(m);
+        bus_message_carries_secret(m);
         /* The route checks must see the queued AddPeer calls' site networks (once allowed). */
         manager_flush_adds_if_allowed(mgr, m);
         r = sd_bus_message_rewind(m, true);
@@ -496,12 +494,10 @@ int method_create_tunnel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);
-        if (r == 0) {
-                r = 1;
+        if (r <= 0) {
+                r = r < 0 ? r : 1;
                 goto finish;
         }
-        if (r < 0)
-                goto finish;
 
         r = tunnel_new_with_settings(mgr, name, ifname, o, &s, &t);
         if (r < 0)
@@ -576,9 +572,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         const char *changed[16];
         int r;
 
-        /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
-         * while it waits for polkit. */
-        (void) sd_bus_message_sensitive(m);
+        bus_message_carries_secret(m);
         manager_flush_adds_if_allowed(mgr, m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
@@ -588,12 +582,10 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);
-        if (r == 0) {
-                r = 1;
+        if (r <= 0) {
+                r = r < 0 ? r : 1;
                 goto finish;
         }
-        if (r < 0)
-                goto finish;
         /* Saved, applied to the device, then committed: a device that refuses (a port
          * taken meanwhile) or a failed save puts memory, database and device back. */
         r = tunnel_settings_save(t, &saved);

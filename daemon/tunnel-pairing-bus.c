@@ -88,12 +88,10 @@ static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);
-        if (r == 0) {
-                r = 1;
+        if (r <= 0) {
+                r = r < 0 ? r : 1;
                 goto finish;
         }
-        if (r < 0)
-                goto finish;
 
         r = tunnel_new_with_settings(mgr, name, ifname, o, &s, &t);
         if (r < 0)
@@ -191,12 +189,10 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);
-        if (r == 0) {
-                r = 1;
+        if (r <= 0) {
+                r = r < 0 ? r : 1;
                 goto finish;
         }
-        if (r < 0)
-                goto finish;
 
         /* Remember the old values to undo a failed save. */
         IpPrefix *new_remote = calloc(p->n_networks + 1, sizeof(IpPrefix));
@@ -263,9 +259,7 @@ int method_import_pairing(sd_bus_message *m, void *userdata, sd_bus_error *error
         const char *text, *why = NULL;
         int r;
 
-        /* It carries a secret (a key, a pairing, an invitation): wiped when freed, also
-         * while it waits for polkit. */
-        (void) sd_bus_message_sensitive(m);
+        bus_message_carries_secret(m);
         manager_flush_adds_if_allowed(mgr, m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
