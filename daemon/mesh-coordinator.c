@@ -49,6 +49,9 @@ static void coordinator_set_online(Mesh *mesh, Peer *p, MeshPeer *mp, bool onlin
 }
 
 void mesh_broadcast(Mesh *mesh) {
+        mesh->last_broadcast = now_monotonic_usec();
+        if (mesh->broadcast_timer)
+                (void) sd_event_source_set_enabled(mesh->broadcast_timer, SD_EVENT_OFF);
         for (MeshConn *c = mesh->conns; c; c = c->next) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
                 if (c->peer_id == 0)
@@ -62,6 +65,38 @@ void mesh_broadcast(Mesh *mesh) {
                 if (r < 0)
                         log_debug("%s: cannot send the member list: %s", mesh->network->name, strerror(-r));
         }
+}
+
+static int on_broadcast_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) s;
+        (void) usec;
+        mesh_broadcast(userdata);
+        return 0;
+}
+
+/* A member that flaps its exit flag or reconnects in a loop would otherwise make the
+ * coordinator send the whole list to every member each time. */
+void mesh_broadcast_paced(Mesh *mesh) {
+        Manager *mgr = mesh->network->manager;
+        uint64_t now = now_monotonic_usec(), due = mesh->last_broadcast + MESH_BROADCAST_INTERVAL_USEC;
+        if (mesh->last_broadcast == 0 || now >= due || !mgr->event) {
+                mesh_broadcast(mesh);
+                return;
+        }
+        int enabled = SD_EVENT_OFF;
+        if (mesh->broadcast_timer && sd_event_source_get_enabled(mesh->broadcast_timer, &enabled) >= 0 &&
+            enabled != SD_EVENT_OFF)
+                return; /* already due */
+        int r;
+        if (!mesh->broadcast_timer)
+                r = sd_event_add_time(mgr->event, &mesh->broadcast_timer, CLOCK_MONOTONIC, due, 10000,
+                                      on_broadcast_timer, mesh);
+        else
+                r = sd_event_source_set_time(mesh->broadcast_timer, due);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(mesh->broadcast_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                mesh_broadcast(mesh);
 }
 
 void conn_free(MeshConn *c) {
@@ -309,7 +344,7 @@ static int control_hello(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = reply_welcome(m, mesh, p, NULL);
         /* Everyone, the newcomer included, gets the list; the others learn its endpoint. */
         if (first || changed || exit_changed)
-                mesh_broadcast(mesh);
+                mesh_broadcast_paced(mesh);
         return r < 0 ? r : 1;
 }
 
@@ -342,7 +377,7 @@ static int control_heartbeat(sd_bus_message *m, void *userdata, sd_bus_error *er
                 changed = true;
         r = sd_bus_reply_method_return(m, NULL);
         if (changed)
-                mesh_broadcast(mesh);
+                mesh_broadcast_paced(mesh);
         return r;
 }
 
@@ -583,7 +618,7 @@ static void coordinator_check(Mesh *mesh) {
                 (void) mesh_remove_member(mesh, expired[i], NULL);
         }
         if (changed)
-                mesh_broadcast(mesh);
+                mesh_broadcast_paced(mesh);
 }
 
 static int on_check_timer(sd_event_source *s, uint64_t usec, void *userdata) {

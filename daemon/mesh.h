@@ -88,6 +88,8 @@ typedef struct Mesh {
         MeshConn *conns;
         MeshRelay *relays;              /* TCP <-> socketpair for sd-bus, both roles */
         sd_event_source *check_timer;
+        sd_event_source *broadcast_timer;  /* a member-triggered list, paced */
+        uint64_t last_broadcast;        /* CLOCK_MONOTONIC */
         sd_event_source *exit_source;   /* closes the channel's connections first at exit */
 
         /* Member, runtime. */
@@ -144,5 +146,9 @@ int mesh_use_exit_node(Mesh *mesh, const char *name, sd_bus_error *error);
 int mesh_leave(Mesh *mesh, sd_bus_message *call, sd_bus_error *error);
 int mesh_update(Mesh *mesh, uint32_t heartbeat, uint32_t offline_after, sd_bus_error *error);
 const char *mesh_state(Mesh *mesh);
-/* Broadcast the member list to every connected member (coordinator). */
+/* Broadcast the member list to every connected member (coordinator), now. */
 void mesh_broadcast(Mesh *mesh);
+/* The same for what members cause (endpoints, exit flags, coming online): at most one list
+ * per MESH_BROADCAST_INTERVAL_USEC, the changes of the interval folded into the next. */
+#define MESH_BROADCAST_INTERVAL_USEC (1000000ULL)
+void mesh_broadcast_paced(Mesh *mesh);

@@ -556,6 +556,48 @@ def test_exit_node(m):
     wait_for(lambda: user.ns("ping", "-c1", "-W1", INTERNET_IP, check=False).returncode != 0, 10, "direct again")
 
 
+def test_broadcast_paced(m):
+    """A member that flaps its exit flag makes the coordinator send the member list at most
+    about once a second, not once per change: the bytes the coordinator sends to a third
+    member's control connection (ss) for 20 quick flips stay within a few lists."""
+    flapper, observer = m.hosts[1], m.hosts[3]
+    fmesh = flapper.mesh(m.members[flapper])
+
+    def sent():
+        out = m.coord.ns("ss", "-tinH", "state", "established", f"( sport = :51821 and dst {m.addr_of[observer]} )").stdout
+        return sum(int(w.split(":")[1]) for w in out.split() if w.startswith("bytes_acked:"))
+
+    def flip(on):
+        fmesh.SetExitNode(on, opts(NatInterface="lan0") if on else opts())
+
+    def settled():
+        time.sleep(1.5)
+        return sent()
+
+    wait_for(lambda: observer.prop(m.members[observer], MESH, "State") == "connected", 15, "the observer connected")
+    flip(False)
+    wait_for(lambda: m.coord.peers(m.net)[flapper.name]["ExitNode"] is False, 10, "no exit flag at the coordinator")
+    b0 = settled()
+    flip(True)
+    wait_for(lambda: m.coord.peers(m.net)[flapper.name]["ExitNode"] is True, 10, "exit flag at the coordinator")
+    one = settled() - b0
+    assert one > 0, "no list reached the observer for one change"
+    b1 = sent()
+    t0 = time.time()
+    for i in range(20):
+        flip(i % 2 == 1)
+    took = time.time() - t0
+    wait_for(lambda: m.coord.peers(m.net)[flapper.name]["ExitNode"] is True, 10, "the last flag at the coordinator")
+    wait_for(lambda: observer.peers(m.members[observer]).get(flapper.name, {}).get("ExitNode") is True, 10,
+             "the last flag at the observer")
+    many = settled() - b1
+    lists = many / one
+    m.summary.append(f"20 exit-flag flips in {took:.1f}s: {lists:.1f} lists' worth of bytes to another member")
+    assert lists <= took + 4, f"20 flips in {took:.1f}s sent {lists:.1f} lists to another member ({many} bytes, one {one})"
+    flip(False)
+    wait_for(lambda: m.coord.peers(m.net)[flapper.name]["ExitNode"] is False, 10, "exit flag off again")
+
+
 def test_mesh_state_is_the_mesh(m):
     """What every member holds (addresses, keys, the coordinator's address and port) does not
     change on the coordinator alone: the calls that would do it are refused, and change
@@ -819,7 +861,7 @@ def test_polkit_denied(m):
 def main():
     require_root_and_tools("wireguard-go", "wg", "ping", "dbus-daemon", "sqlite3")
     tests = [test_create_and_join, test_leave, test_private_key_stays, test_invitation_refused, test_forged_registration,
-             test_offline_and_back, test_heartbeat_change, test_exit_node, test_mesh_state_is_the_mesh, test_remove_member,
+             test_offline_and_back, test_heartbeat_change, test_exit_node, test_broadcast_paced, test_mesh_state_is_the_mesh, test_remove_member,
              test_leave_then_coordinator_killed,
              test_wgnetctl, test_coordinator_restart,
              test_coordinator_interface_recreated, test_crash_halves_repaired, test_control_connections_capped, test_polkit_denied]
