@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "db-mesh.h"
 #include "db-tunnel.h"
@@ -311,7 +313,23 @@ bool db_in_transaction(Db *db) {
 }
 
 int db_commit(Db *db) {
-        return step_simple(db, STMT_COMMIT);
+        sqlite3_stmt *s = db->stmts[STMT_COMMIT];
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if ((rc & 0xff) == SQLITE_IOERR) {
+                /* A commit whose write or fsync failed may be on disk all the same: the WAL
+                 * holds the transaction's frames, and the next start replays them (seen with a
+                 * failing fdatasync: the caller was told "failed", and after a restart the peer
+                 * was there). Neither answer would be true, and memory that rolled back would
+                 * differ from what a start loads. Like PostgreSQL, stop here: the callers get
+                 * no answer, and the start loads what the disk holds and puts the devices in
+                 * line with it. */
+                log_error("Committing to the database failed with an I/O error (%s): whether the change is on "
+                          "disk is unknown; exiting, so that the start loads what the disk holds",
+                          sqlite3_errstr(rc));
+                _exit(EXIT_FAILURE);
+        }
+        return rc == SQLITE_DONE ? 0 : db_sqlite_errno(rc);
 }
 
 void db_rollback(Db *db) {

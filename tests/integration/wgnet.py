@@ -116,13 +116,13 @@ class Rig:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- the daemon -------------------------------------------------------------------
-    def start_daemon(self, *args):
+    def start_daemon(self, *args, env=None):
         assert self.daemon is None
         log = open(self.daemon_log, "a")
         self.daemon = subprocess.Popen(
             ["ip", "netns", "exec", self.netns, *VALGRIND, WGNETD, f"--state-dir={self.state}", "--config=/dev/null",
              "--backend=userspace", "--tick=1", *args],
-            stdout=log, stderr=log, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address))
+            stdout=log, stderr=log, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address, **(env or {})))
         deadline = time.time() + (120 if VALGRIND else 20)
         while time.time() < deadline:
             if self.daemon.poll() is not None:

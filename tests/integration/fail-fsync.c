@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* LD_PRELOAD for wgnetd in tests: fsync() and fdatasync() fail with EIO while the file
+ * named by WGNET_FAIL_FSYNC exists (a disk that stops taking writes, as far as a commit
+ * can tell). */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static int failing(void) {
+        const char *flag = getenv("WGNET_FAIL_FSYNC");
+        return flag && access(flag, F_OK) == 0;
+}
+
+int fsync(int fd) {
+        static int (*real)(int);
+        if (failing()) {
+                errno = EIO;
+                return -1;
+        }
+        if (!real)
+                *(void **) &real = dlsym(RTLD_NEXT, "fsync"); /* POSIX's way round ISO C */
+        return real(fd);
+}
+
+int fdatasync(int fd) {
+        static int (*real)(int);
+        if (failing()) {
+                errno = EIO;
+                return -1;
+        }
+        if (!real)
+                *(void **) &real = dlsym(RTLD_NEXT, "fdatasync");
+        return real(fd);
+}
