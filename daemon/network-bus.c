@@ -197,6 +197,32 @@ static int method_remove_peer(sd_bus_message *m, void *userdata, sd_bus_error *e
         return sd_bus_reply_method_return(m, NULL);
 }
 
+
+/* A peer shows its network's policy where it has none of its own: those peers' properties
+ * changed with the network's. */
+static void emit_inherited_policy(Network *n, const char *const *changed) {
+        static const char *const names[] = { "RotationInterval", "RotationKind", "RevokeAfterInactive", "GracePeriod" };
+        bool any = false;
+        for (size_t i = 0; changed[i]; i++)
+                for (size_t k = 0; k < ELEMENTSOF(names); k++)
+                        any = any || streq(changed[i], names[k]);
+        if (!any)
+                return;
+        for (Peer *p = n->peers; p; p = p->next) {
+                const int64_t own[] = { p->rotation_interval, p->rotation_kind, p->revoke_inactive, p->grace_period };
+                const char *emit[ELEMENTSOF(names) + 1];
+                size_t k = 0;
+                for (size_t i = 0; changed[i]; i++)
+                        for (size_t x = 0; x < ELEMENTSOF(names); x++)
+                                if (streq(changed[i], names[x]) && own[x] < 0)
+                                        emit[k++] = names[x];
+                emit[k] = NULL;
+                if (k > 0)
+                        (void) sd_bus_emit_properties_changed_strv(n->manager->bus, p->path, WGNET_PEER_INTERFACE,
+                                                                   (char **) emit);
+        }
+}
+
 static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Network *n = network_from_message(m, userdata);
         BusOption opts[_NETOPT_MAX] = NETWORK_OPTIONS_INIT;
@@ -266,6 +292,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (changed[0])
                 (void) sd_bus_emit_properties_changed_strv(n->manager->bus, n->path, WGNET_NETWORK_INTERFACE,
                                                            (char **) changed);
+        emit_inherited_policy(n, changed);
         (void) manager_firewall_sync(n->manager, false);
         audit_log(m, AUDIT_NETWORK_UPDATED, n, NULL, "%s: network updated", n->name);
         r = sd_bus_reply_method_return(m, NULL);
@@ -275,6 +302,7 @@ finish:
         network_settings_done(&s);
         return r;
 }
+
 
 int network_set_active(Network *n, bool active, sd_bus_error *error);
 

@@ -259,6 +259,18 @@ int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCh
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Invalid RotationKind '%s': expected psk or keypair",
                                                  opts[NETOPT_ROTATION_KIND].s);
+                /* A one-time network holds no private key to hand out after a rotation: a
+                 * policy that could never act is refused, not skipped peer by peer. */
+                int kind = opts[NETOPT_ROTATION_KIND].set ? rotation_kind_from_string(opts[NETOPT_ROTATION_KIND].s)
+                                                          : self ? (int) self->rotation_kind : ROTATION_KEYPAIR;
+                uint64_t every = opts[NETOPT_ROTATION_INTERVAL].set ? opts[NETOPT_ROTATION_INTERVAL].t
+                                                                     : self ? self->rotation_interval : 0;
+                if (s->key_policy == KEY_POLICY_ONE_TIME && kind == ROTATION_KEYPAIR && every > 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid RotationInterval %" PRIu64 " with RotationKind keypair on a "
+                                                 "one-time network: wgnet keeps no private key to rotate; choose "
+                                                 "RotationKind psk, or rotate with RotateKeys and the client's new key",
+                                                 every);
         }
         if (opts[NETOPT_ONLINE_THRESHOLD].set) {
                 uint32_t t = opts[NETOPT_ONLINE_THRESHOLD].u;

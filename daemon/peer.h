@@ -51,6 +51,8 @@ typedef struct Peer {
         uint8_t pending_private_sealed[SEALED_KEY_SIZE];
         uint64_t rotation_deadline;     /* µs: the old key is dropped then at the latest */
         bool auto_rotation_warned;
+        uint64_t policy_retry_at;       /* µs: a failed policy action (revoke, rotation) waits */
+        uint64_t switch_retry_at;       /* µs: a failed key switch waits */
 
         /* The Endpoint a wg-quick config gave this peer ("" = none: the peer's own packets
          * tell where it is), "host:port" as written. A host name is resolved off the event

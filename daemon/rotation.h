@@ -26,8 +26,13 @@ int peer_rotation_complete(Peer *p, const char *why);
 void network_rotation_check(Network *n, const WgDevice *d);
 /* Complete the rotations whose grace period ended. */
 void manager_rotation_deadlines(Manager *m);
-/* Poll the devices fast while a rotation is pending. */
+/* Poll the devices while a rotation is pending: every 0.2 s, or ten times the time a read
+ * takes, at most a tick. */
 int manager_rotation_timer_update(Manager *m);
+
+/* The peer's policy can rotate without its client's help: a PSK rotation, or a keypair
+ * whose private key wgnet holds (KeyPolicy=stored, not an own-key peer). */
+bool peer_can_rotate_alone(const Peer *p);
 
 /* A new preshared key, applied at once (disruptive: the client needs the new config). */
 int peer_rotate_psk(Peer *p, sd_bus_error *error);

@@ -329,6 +329,44 @@ def test_one_time_rotation_again(rig):
     unwrap(rig.network(path).Delete())  # a new proxy: the daemon restarted
 
 
+def test_automatic_keypair_rotation(rig):
+    """A network-wide keypair policy on a stored network: 65 own-key peers (which wgnet cannot
+    rotate: it holds no private key of theirs) come first and do not keep the one peer that
+    can from being rotated; the inheriting peers hear that their RotationInterval changed.
+    A one-time network refuses a keypair policy it could never carry out."""
+    ifn = f"wga{rig.tag[-5:]}"
+    path = unwrap(rig.manager().CreateNetwork("rot2", opts(Interface=ifn, Addresses=["10.79.0.1/24"],
+                                                              ListenPort=PORT + 2)))
+    net = rig.network(path)
+    keys = [run(["wg", "pubkey"], input=run(["wg", "genkey"]).stdout).stdout.strip() for _ in range(65)]
+    unwrap(net.AddPeers([(f"own{i}", opts(PublicKey=k)) for i, k in enumerate(keys)]))
+    gen_path, _ = unwrap(net.AddPeer("gen", opts()))
+    own_path = unwrap(net.GetStats())[0][0]
+    changed = []
+    state["sigbus"].add_signal_receiver(lambda iface, ch, inv, path=None: changed.append((path, iface, sorted(ch))),
+                                        "PropertiesChanged", "org.freedesktop.DBus.Properties", path_keyword="path")
+    net.Update(opts(RotationInterval=1, GracePeriod=3600))
+    wait(lambda: (own_path, PEER, ["GracePeriod", "RotationInterval"]) in changed, 5,
+         "RotationInterval and GracePeriod changed on an inheriting peer")
+    wait(lambda: rig.prop(gen_path, PEER, "RotationPending") is True, 8, "the automatic keypair rotation of 'gen'")
+    pending = rig.prop(gen_path, PEER, "PendingPublicKey")
+    dev = rig.wg_dump(ifn)[1]
+    assert dev[pending]["allowed_ips"] == [] and dev[rig.prop(gen_path, PEER, "PublicKey")]["allowed_ips"] != []
+    assert all(not rig.prop(str(p), PEER, "RotationPending") for p, *_ in unwrap(net.GetStats())[:65])
+    assert "needs a private key held by wgnet" in open(rig.daemon_log).read()
+    net.Update(opts(RotationInterval=0))
+    unwrap(net.Delete())
+    expect_error("org.freedesktop.DBus.Error.InvalidArgs", rig.manager().CreateNetwork, "rot3",
+                 opts(Interface=f"wgb{rig.tag[-5:]}", Addresses=["10.79.1.1/24"], KeyPolicy="one-time",
+                      RotationInterval=3600))
+    path = unwrap(rig.manager().CreateNetwork("rot3", opts(Interface=f"wgb{rig.tag[-5:]}", Addresses=["10.79.1.1/24"],
+                                                              KeyPolicy="one-time", RotationInterval=3600,
+                                                              RotationKind="psk", ListenPort=PORT + 3)))
+    expect_error("org.freedesktop.DBus.Error.InvalidArgs", rig.network(path).Update, opts(RotationKind="keypair"))
+    assert rig.prop(path, NETWORK, "RotationKind") == "psk"
+    unwrap(rig.network(path).Delete())
+
+
 def test_teardown(rig):
     for c in state.get("clients", []):
         c.close()
@@ -338,5 +376,5 @@ if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "ip", "ping")
     main([test_setup, test_keypair_rotation_while_pinging, test_grace_period_ends, test_restart_during_rotation,
           test_psk_rotation_applies_at_once, test_pending_key_guards, test_one_time_rotation_again,
-          test_expiry_and_inactive_revoke, test_automatic_psk_rotation,
+          test_expiry_and_inactive_revoke, test_automatic_psk_rotation, test_automatic_keypair_rotation,
           test_teardown], "rot")
