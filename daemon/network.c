@@ -252,6 +252,11 @@ int network_apply_peer(Network *n, Peer *p, bool remove) {
                 r = peer_to_wg_peer(p, wp);
                 if (r < 0)
                         return r;
+                /* A peer that roamed keeps the endpoint its packets came from: the configured
+                 * one goes to the device only when it is new or the device had none (as in
+                 * the reconcile). An Update of its email no longer pulls it back. */
+                if (!n->mesh && !p->endpoint_new && !isempty(p->endpoint))
+                        wp->flags &= ~WGPEER_HAS_ENDPOINT;
         }
         if (p->rotation_pending) {
                 /* The new key of a pending rotation follows the peer, without addresses. */
@@ -267,8 +272,11 @@ int network_apply_peer(Network *n, Peer *p, bool remove) {
                 }
         }
         r = wg_backend_set_device(m->backend, d);
-        if (r >= 0)
+        if (r >= 0) {
+                if (!remove && p->enabled)
+                        p->endpoint_new = false;
                 (void) network_apply_peer_routes(n, p, remove || !p->enabled);
+        }
         return r;
 }
 

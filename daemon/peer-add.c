@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sodium.h>
 #include "audit.h"
@@ -93,6 +94,10 @@ int peer_check_addresses(Network *n, Peer *self, char **l, bool *ret_auto, IpPre
         if (strv_length(l) == 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Addresses must not be empty: give 'auto' or addresses");
+        /* Checked before polkit, by anyone, pair by pair below: a bound keeps that cheap. */
+        if (strv_length(l) > PEER_ADDRESSES_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many addresses for one peer: %zu (at most %u)",
+                                         strv_length(l), PEER_ADDRESSES_MAX);
         for (char **a = l; *a; a++) {
                 IpPrefix p;
                 if (streq(*a, "auto")) {
@@ -135,12 +140,56 @@ int peer_check_addresses(Network *n, Peer *self, char **l, bool *ret_auto, IpPre
         return 0;
 }
 
+static int site_network_routed_elsewhere(Network *n, const IpPrefix *site, const char *text, sd_bus_error *error) {
+        char b[IP_PREFIX_STRLEN], other[IF_NAMESIZE] = "";
+        Manager *m = n->manager;
+        Network *net;
+
+        HASHMAP_FOREACH(net, m->networks_by_id, it) {
+                if (net == n)
+                        continue;
+                for (size_t k = 0; k < net->n_subnets; k++) {
+                        IpPrefix sub = net->subnets[k];
+                        ip_prefix_mask(&sub);
+                        if (ip_prefix_overlaps(site, &sub))
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                         "Site network '%s' overlaps subnet '%s' of network '%s'", text,
+                                                         ip_prefix_to_string(&sub, b), net->name);
+                }
+                /* (A mesh's site networks are an exit node's default route, not a LAN.) */
+                for (Peer *o = net->mode == NETWORK_MODE_MESH ? NULL : net->peers; o; o = o->next)
+                        for (size_t k = 0; k < o->n_site_networks; k++)
+                                if (o->site_networks[k].prefixlen > 0 && ip_prefix_overlaps(site, &o->site_networks[k]))
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                                 "Site network '%s' overlaps site network '%s' of peer "
+                                                                 "'%s' in network '%s'", text,
+                                                                 ip_prefix_to_string(&o->site_networks[k], b), o->name,
+                                                                 net->name);
+        }
+        uint32_t oif = 0;
+        int r = wg_backend_route_other(m->backend, n->ifname, site, &oif);
+        if (r > 0) {
+                if (oif == 0 || !if_indextoname(oif, other))
+                        snprintf(other, sizeof(other), "%s", oif == 0 ? "no interface" : "?");
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                         "Site network '%s' is routed through %s on this host already: a route "
+                                         "into %s would take its traffic", text, other, n->ifname);
+        }
+        if (r < 0)
+                log_warning("Cannot read the routes of this host: %s", strerror(-r));
+        return 0;
+}
+
 int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, size_t *ret_n,
                              sd_bus_error *error) {
         _cleanup_(freep) IpPrefix *list = NULL;
         size_t count = 0;
         int r;
 
+        if (strv_length(l) > PEER_SITE_NETWORKS_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Too many site networks for one peer: %zu (at most %u)", strv_length(l),
+                                         PEER_SITE_NETWORKS_MAX);
         r = bus_parse_prefixes(l, false, "site network", &list, &count, error);
         if (r < 0)
                 return r;
@@ -158,11 +207,17 @@ int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, s
                                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
                                                                  "Site network '%s' overlaps a site network of peer '%s'",
                                                                  l[i], o->name);
-                /* Routed into this network's interface: not what a tunnel routes. */
+                /* Routed into this network's interface: not what a tunnel, another network
+                 * or another interface of this host routes. */
                 Tunnel *t = manager_tunnel_routing(n->manager, &list[i], NULL, NULL);
                 if (t)
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
                                                  "Site network '%s' overlaps a remote network of tunnel '%s'", l[i], t->name);
+                if (list[i].prefixlen == 0)
+                        continue;       /* a full-tunnel gateway: no route is installed */
+                r = site_network_routed_elsewhere(n, &list[i], l[i], error);
+                if (r < 0)
+                        return r;
         }
         *ret = TAKE_PTR(list);
         *ret_n = count;
@@ -675,6 +730,11 @@ int peer_check_policy_options(const BusOption *opts, sd_bus_error *error) {
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Invalid %s %" PRIu64 ": at most %" PRIu64 " seconds",
                                                  opts[seconds[i]].key, opts[seconds[i]].t, POLICY_SECONDS_MAX);
+        /* A peer that would be live until the next tick's revocation. */
+        if (opts[PEEROPT_EXPIRES_AT].set && opts[PEEROPT_EXPIRES_AT].t > 0 && opts[PEEROPT_EXPIRES_AT].t <= now_usec())
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid ExpiresAt %" PRIu64 ": it is in the past (0 for never)",
+                                         opts[PEEROPT_EXPIRES_AT].t);
         if (opts[PEEROPT_ROTATION_KIND].set && !isempty(opts[PEEROPT_ROTATION_KIND].s) &&
             rotation_kind_from_string(opts[PEEROPT_ROTATION_KIND].s) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,

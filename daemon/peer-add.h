@@ -52,6 +52,8 @@ void peer_apply_policy_options(Peer *p, const BusOption *opts, const char **chan
  * together. */
 #define PEER_BATCH_MAX 65536u
 #define PEER_BATCH_SITE_NETWORKS_MAX 4096u
+#define PEER_ADDRESSES_MAX 64u
+#define PEER_SITE_NETWORKS_MAX 256u
 
 /* One peer to add, as read from the bus and checked. */
 typedef struct PeerSpec {

@@ -133,6 +133,7 @@ int peer_set_enabled(Peer *p, bool enable, sd_bus_error *error) {
         uint64_t old_updated = p->updated_at;
         p->enabled = enable;
         p->updated_at = now_usec();
+        p->endpoint_new = enable;       /* off the device meanwhile: it has no endpoint */
         r = db_begin(mgr->db);
         if (r >= 0)
                 r = db_peer_update(mgr->db, p);
@@ -169,6 +170,10 @@ static int method_enable(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r <= 0)
                 return r < 0 ? r : 1;
         bool enable = streq(sd_bus_message_get_member(m), "Enable"), was = p->enabled;
+        if (enable && !was && p->expires_at > 0 && p->expires_at <= now_usec())
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Peer '%s' expired (ExpiresAt %" PRIu64 "): give it a new ExpiresAt with Update first",
+                                         p->name, p->expires_at);
         r = peer_set_enabled(p, enable, error);
         if (r < 0)
                 return r;
@@ -354,6 +359,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 p->remote_endpoint = TAKE_PTR(new_remote);
                 p->remote_resolved = (WgEndpoint) {0};
                 p->resolve_after = 0;
+                p->endpoint_new = true;
                 changed[k++] = "RemoteEndpoint";
         }
         if (opts[PEEROPT_KEEPALIVE].set && p->keepalive != opts[PEEROPT_KEEPALIVE].q) {

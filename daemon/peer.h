@@ -60,6 +60,7 @@ typedef struct Peer {
         char *remote_endpoint;
         WgEndpoint remote_resolved;     /* AF_UNSPEC until known */
         bool resolving;
+        bool endpoint_new;              /* RemoteEndpoint changed or resolved: the next apply sets it */
         uint64_t resolve_after;         /* µs monotonic: no new lookup before */
 
         /* From the device, refreshed by the tick. */

@@ -109,6 +109,7 @@ static int on_lookup_done(sd_event_source *s, int fd, uint32_t revents, void *us
                 if (k == (ssize_t) sizeof(e) && (e.sa.sa_family == AF_INET || e.sa.sa_family == AF_INET6)) {
                         char buf[WG_ENDPOINT_STRLEN];
                         p->remote_resolved = e;
+                        p->endpoint_new = true;
                         log_info("%s: endpoint %s of peer '%s' is %s", p->network->ifname, p->remote_endpoint, p->name,
                                  wg_endpoint_to_string(&e, buf));
                         if (p->enabled) {

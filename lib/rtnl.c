@@ -560,6 +560,29 @@ static bool route_is_ours(Rtnl *r, const RouteFind *f) {
         return rtnl_call(r, nlh, route_find_cb, &m) >= 0 && m.ours && !m.other;
 }
 
+typedef struct RouteMatch {
+        bool found;
+        uint8_t dst_len, type;
+        uint32_t table, oif;
+} RouteMatch;
+
+static int route_match_cb(const struct nlmsghdr *nlh, void *data) {
+        RouteMatch *m = data;
+        const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+        const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+
+        if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+                return MNL_CB_OK;
+        mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+        m->found = true;
+        m->dst_len = rtm->rtm_dst_len;
+        m->type = rtm->rtm_type;
+        m->table = tb[RTA_TABLE] && mnl_attr_get_payload_len(tb[RTA_TABLE]) == 4 ? mnl_attr_get_u32(tb[RTA_TABLE])
+                                                                               : rtm->rtm_table;
+        m->oif = tb[RTA_OIF] && mnl_attr_get_payload_len(tb[RTA_OIF]) == 4 ? mnl_attr_get_u32(tb[RTA_OIF]) : 0;
+        return MNL_CB_OK;
+}
+
 int rtnl_route_other(Rtnl *r, const char *ifname, const IpPrefix *dst, uint32_t *ret_oif) {
         RouteFind f = { .dst = *dst };
         int k = check_prefix(dst);
@@ -569,9 +592,32 @@ int rtnl_route_other(Rtnl *r, const char *ifname, const IpPrefix *dst, uint32_t 
                 f.oif = 0;      /* not there yet: every route is another's */
         ip_prefix_mask(&f.dst);
         k = route_find(r, &f);
-        if (k < 0 || !f.other)
+        if (k < 0)
                 return k;
-        *ret_oif = f.other_oif;
+        if (f.other) {
+                *ret_oif = f.other_oif;
+                return 1;
+        }
+        /* A wider route of another interface (a LAN's /16 around a /24): a route for the
+         * prefix would take that part of its traffic. The default route does not count. */
+        RouteMatch m = { 0 };
+        IpPrefix a = f.dst;
+        size_t bits = ip_family_bits(a.family);
+        if (a.prefixlen < bits)
+                a.addr.bytes[bits / 8 - 1] |= 1;
+        struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETROUTE, 0);
+        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+        rtm->rtm_family = (uint8_t) a.family;
+        rtm->rtm_dst_len = (uint8_t) bits;
+        rtm->rtm_flags = RTM_F_FIB_MATCH;
+        mnl_attr_put(nlh, RTA_DST, addr_len(a.family), a.addr.bytes);
+        if (rtnl_call(r, nlh, route_match_cb, &m) < 0 || !m.found)
+                return 0;       /* no route at all (unreachable): nobody's */
+        if (m.table != RT_TABLE_MAIN || m.dst_len == 0 || m.dst_len > f.dst.prefixlen)
+                return 0;
+        if (m.type == RTN_UNICAST && m.oif != 0 && m.oif == f.oif)
+                return 0;
+        *ret_oif = m.oif;
         return 1;
 }
 

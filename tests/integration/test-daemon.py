@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgnet import (MANAGER, NETWORK, PEER, WGNETD, expect_error, main, opts, require_root_and_tools,  # noqa: E402
@@ -232,9 +233,29 @@ def test_own_key_and_site_gateway(rig):
     state["branch"] = path
     # the site networks of one AddPeers are checked in pairs before polkit: at most 4,096
     sites = [f"172.{16 + i // 256}.{i % 256}.0/24" for i in range(4200)]
-    msg = expect_error(INVALID, net.AddPeers, [("gw1", opts(Role="site-gateway", SiteNetworks=sites[:2100])),
-                                              ("gw2", opts(Role="site-gateway", SiteNetworks=sites[2100:]))])
-    assert "Too many site networks" in msg, msg
+    msg = expect_error(INVALID, net.AddPeers, [(f"gw{k}", opts(Role="site-gateway", SiteNetworks=sites[k * 210:(k + 1) * 210]))
+                                              for k in range(20)])
+    assert "Too many site networks in one call" in msg, msg
+    # and per peer (256), and addresses per peer (64): both are compared in pairs before polkit
+    msg = expect_error(INVALID, net.AddPeer, "gw", opts(Role="site-gateway", SiteNetworks=sites[:257]))
+    assert "Too many site networks for one peer: 257" in msg, msg
+    msg = expect_error(INVALID, net.AddPeer, "many", opts(Addresses=[f"fd00:71::{i + 100:x}/128" for i in range(65)]))
+    assert "Too many addresses for one peer: 65" in msg, msg
+    # a site network that another interface routes, or another network's subnet: RouteInUse
+    rig.ns("ip", "route", "add", "198.51.100.0/24", "dev", "lo")
+    try:
+        msg = expect_error(E + "RouteInUse", net.AddPeer, "gw", opts(Role="site-gateway", SiteNetworks=["198.51.100.128/25"]))
+        assert "198.51.100.128/25" in msg and "lo" in msg, msg
+    finally:
+        rig.ns("ip", "route", "del", "198.51.100.0/24", "dev", "lo")
+    other = unwrap(rig.manager().CreateNetwork("other", opts(Interface=f"wgo{rig.tag[-5:]}", Addresses=["10.72.0.1/24"],
+                                                                ListenPort=51899)))
+    msg = expect_error(E + "RouteInUse", net.AddPeer, "gw", opts(Role="site-gateway", SiteNetworks=["10.72.0.128/25"]))
+    assert "10.72.0.128/25" in msg and "other" in msg, msg
+    unwrap(rig.network(other).Delete())
+    # a peer that would be live until the next tick's revocation is refused
+    msg = expect_error(INVALID, net.AddPeer, "late", opts(ExpiresAt=int((time.time() - 60) * 1e6)))
+    assert "ExpiresAt" in msg and "in the past" in msg, msg
     # a subnet over the site network would hand out its hosts' addresses to clients
     msg = expect_error(INVALID, net.Update, opts(Addresses=["10.71.0.1/24", "fd00:71::1/64", "192.168.0.1/16"]))
     assert "192.168.77.0/24" in msg and "branch" in msg, msg

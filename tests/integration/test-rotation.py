@@ -262,8 +262,14 @@ def test_expiry_and_inactive_revoke(rig):
     assert exp_pub not in peers and idle_pub not in peers
     wait(lambda: ("Revoked", exp_path, ["expired"]) in state["signals"], 3, "Revoked(expired)")
     wait(lambda: ("Revoked", idle_path, ["inactive"]) in state["signals"], 3, "Revoked(inactive)")
-    # Kept in the database, disabled.
+    # Kept in the database, disabled; enabled again only with a new ExpiresAt.
     assert rig.sqlite("SELECT enabled FROM peers WHERE name = 'visitor'") == "0"
+    expect_error("org.freedesktop.DBus.Error.InvalidArgs", rig.peer(exp_path).Enable)
+    assert exp_pub not in device_peers(rig)
+    rig.peer(exp_path).Update(opts(ExpiresAt=0))
+    rig.peer(exp_path).Enable()
+    assert exp_pub in device_peers(rig)
+    rig.peer(exp_path).Disable()
 
 
 def test_automatic_psk_rotation(rig):
@@ -367,6 +373,27 @@ def test_automatic_keypair_rotation(rig):
     unwrap(rig.network(path).Delete())
 
 
+def test_roamed_endpoint_kept(rig):
+    """A peer configured with a RemoteEndpoint that talks from another address (it roamed)
+    keeps the endpoint its packets came from when an admin changes its email; a new
+    RemoteEndpoint is set at once."""
+    net = rig.network(state["net"])
+    peer_path, config = unwrap(net.AddPeer("roamer", opts(RemoteEndpoint="192.0.2.77:4000")))
+    pub = rig.prop(peer_path, PEER, "PublicKey")
+    assert device_peers(rig)[pub]["endpoint"] == "192.0.2.77:4000"
+    c = state["clients"][1]
+    c.up(config)
+    assert c.ping(hub_address(rig), count=3, timeout=2), "the client reaches the hub"
+    roamed = device_peers(rig)[pub]["endpoint"]
+    assert roamed.startswith("192.168.214.2:"), roamed
+    rig.peer(peer_path).Update(opts(Email="roamer@example.org"))
+    assert device_peers(rig)[pub]["endpoint"] == roamed, "an email change pulled the roamed peer back"
+    rig.peer(peer_path).Update(opts(RemoteEndpoint="192.0.2.78:4000"))
+    assert device_peers(rig)[pub]["endpoint"] == "192.0.2.78:4000", "a new RemoteEndpoint is set at once"
+    c.down()
+    rig.peer(peer_path).Remove()
+
+
 def test_teardown(rig):
     for c in state.get("clients", []):
         c.close()
@@ -377,4 +404,5 @@ if __name__ == "__main__":
     main([test_setup, test_keypair_rotation_while_pinging, test_grace_period_ends, test_restart_during_rotation,
           test_psk_rotation_applies_at_once, test_pending_key_guards, test_one_time_rotation_again,
           test_expiry_and_inactive_revoke, test_automatic_psk_rotation, test_automatic_keypair_rotation,
+          test_roamed_endpoint_kept,
           test_teardown], "rot")
