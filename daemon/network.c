@@ -439,8 +439,8 @@ int network_apply(Network *n, bool log_repairs) {
         r = network_private_key(n, private_key);
         if (r < 0)
                 return r;
-        if (!(have->flags & WGDEVICE_HAS_PRIVATE_KEY) || !wg_key_equal(have->private_key, private_key)) {
-                if (log_repairs && (have->flags & WGDEVICE_HAS_PRIVATE_KEY))
+        if (!wg_device_holds_key(have, private_key)) {
+                if (log_repairs && wg_device_key_differs(have, private_key))
                         log_notice("%s: private key differs, setting it", n->ifname);
                 memcpy(want->private_key, private_key, WG_KEY_LEN);
                 want->flags |= WGDEVICE_HAS_PRIVATE_KEY;

@@ -447,8 +447,8 @@ int tunnel_apply(Tunnel *t, bool log_repairs) {
                 r = tunnel_private_key(t, key);
         if (r < 0)
                 return r;
-        if (!(have->flags & WGDEVICE_HAS_PRIVATE_KEY) || !wg_key_equal(have->private_key, key)) {
-                if (log_repairs && (have->flags & WGDEVICE_HAS_PRIVATE_KEY))
+        if (!wg_device_holds_key(have, key)) {
+                if (log_repairs && wg_device_key_differs(have, key))
                         log_notice("%s: private key differs, setting it", t->ifname);
                 memcpy(want->private_key, key, WG_KEY_LEN);
                 want->flags |= WGDEVICE_HAS_PRIVATE_KEY;

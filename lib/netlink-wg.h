@@ -51,7 +51,8 @@ typedef struct WgNlSetCursor {
 int wg_nl_set_device_next(const WgDevice *d, uint16_t family_id, uint32_t seq,
                           void *buf, size_t size, WgNlSetCursor *cursor);
 
-/* WG_CMD_GET_DEVICE dump request for ifname (NLM_F_REQUEST|NLM_F_DUMP|NLM_F_ACK).
+/* WG_CMD_GET_DEVICE dump request for ifname (NLM_F_REQUEST|NLM_F_DUMP: no ACK, which
+ * would follow NLMSG_DONE with the same sequence number).
  * Returns the length, -EINVAL for a bad name, -EMSGSIZE if size is too small. */
 int wg_nl_get_device_request(const char *ifname, uint16_t family_id, uint32_t seq,
                              void *buf, size_t size);

@@ -176,6 +176,52 @@ static const char *quote(char out[52], const char *s, size_t n) {
         return out;
 }
 
+/* Known keys in the wrong section are a broken reply; unknown ones are another
+ * implementation's additions. */
+static bool key_in(const char *k, size_t kn, const char *const *list) {
+        for (; *list; list++)
+                if (strlen(*list) == kn && memcmp(k, *list, kn) == 0)
+                        return true;
+        return false;
+}
+
+static bool is_device_key(const char *k, size_t kn) {
+        static const char *const keys[] = { "private_key", "listen_port", "fwmark", "own_public_key", NULL };
+        return key_in(k, kn, keys);
+}
+
+/* What a reply may not hold: the keys of a set request, and names that no implementation
+ * uses (only [a-z0-9_]). */
+static const char *bad_unknown_key(const char *k, size_t kn) {
+        static const char *const set_only[] = { "get", "set", "remove", "update_only", "replace_peers",
+                                                "replace_allowed_ips", NULL };
+        if (key_in(k, kn, set_only))
+                return "key of a set request";
+        for (size_t i = 0; i < kn; i++)
+                if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
+                        return "invalid key";
+        return NULL;
+}
+
+static bool is_peer_key(const char *k, size_t kn) {
+        static const char *const keys[] = { "preshared_key", "protocol_version", "endpoint", "last_handshake_time_sec",
+                                            "last_handshake_time_nsec", "tx_bytes", "rx_bytes",
+                                            "persistent_keepalive_interval", "allowed_ip", NULL };
+        return key_in(k, kn, keys);
+}
+
+/* A whole line, for an error message: a line that starts with a secret's name is quoted
+ * up to the end of the name only (a key with ':' instead of '=' would be most of it). */
+static const char *quote_line(char out[52], const char *s, size_t n) {
+        if ((n >= 11 && memcmp(s, "private_key", 11) == 0) || (n >= 13 && memcmp(s, "preshared_key", 13) == 0)) {
+                size_t m = 0;
+                while (m < n && ((s[m] >= 'a' && s[m] <= 'z') || s[m] == '_'))
+                        m++;
+                return quote(out, s, m);
+        }
+        return quote(out, s, n);
+}
+
 /* One hex digit, without branches (the digits of keys are random, so a branch per digit
  * is mispredicted about every third time): sets *bad for anything but [0-9a-fA-F]. */
 static inline unsigned hex_nibble(unsigned char c, unsigned *bad) {
@@ -292,6 +338,7 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
         WgPeer *p = NULL;
         bool got_errno = false;
         uint64_t err_no = 0;
+        const char *why;
         size_t pos = 0;
         char q[52];
         int r;
@@ -310,7 +357,7 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                 const char *l = buf + pos;
                 const char *nl = memchr(l, '\n', len - pos);
                 if (!nl)
-                        return fail(ret_error, line, "line not terminated: '%s'", quote(q, l, len - pos));
+                        return fail(ret_error, line, "line not terminated: '%s'", quote_line(q, l, len - pos));
                 size_t n = (size_t) (nl - l);
                 pos += n + 1;
                 if (nul && nul < nl)
@@ -324,11 +371,11 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                         break;
                 }
                 if (got_errno)
-                        return fail(ret_error, line, "line after errno: '%s'", quote(q, l, n));
+                        return fail(ret_error, line, "line after errno: '%s'", quote_line(q, l, n));
 
                 const char *eq = memchr(l, '=', n);
                 if (!eq || eq == l)
-                        return fail(ret_error, line, "not a key=value line: '%s'", quote(q, l, n));
+                        return fail(ret_error, line, "not a key=value line: '%s'", quote_line(q, l, n));
                 const char *k = l, *v = eq + 1;
                 size_t kn = (size_t) (eq - l), vn = n - kn - 1;
                 uint64_t u;
@@ -387,8 +434,17 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                                 dev_seen |= SEEN_FWMARK;
                                 d->fwmark = (uint32_t) u;
                                 d->flags |= WGDEVICE_HAS_FWMARK;
-                        } else
-                                return fail(ret_error, line, "unknown or misplaced device key '%s'", quote(q, k, kn));
+                        } else if (KEY_IS(k, kn, "own_public_key")) {
+                                /* boringtun reports this instead of the private key. */
+                                if (parse_hex_key(v, vn, d->public_key) < 0)
+                                        return fail(ret_error, line, "invalid own_public_key (not 64 hex digits)");
+                                d->flags |= WGDEVICE_HAS_PUBLIC_KEY;
+                        } else if (is_peer_key(k, kn))
+                                return fail(ret_error, line, "misplaced peer key '%s' before any public_key",
+                                            quote(q, k, kn));
+                        else if ((why = bad_unknown_key(k, kn)))
+                                return fail(ret_error, line, "%s '%s'", why, quote(q, k, kn));
+                        /* Other keys (an implementation's own) are skipped, as wg(8) does. */
                 } else {
                         /* peer section */
                         unsigned bit;
@@ -411,9 +467,13 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                                 /* A zone whose interface is gone (unplugged) leaves the
                                  * endpoint without one, not the whole reply refused. */
                                 int e = st.seen & bit ? 0 : wg_endpoint_parse(s, &p->endpoint);
+                                /* Nor does one the parser refuses (port 0, a roamed-to
+                                 * address it cannot print back): one peer's endpoint is no
+                                 * reason to refuse the whole device. */
                                 if (e < 0 && e != -ENODEV)
-                                        return fail(ret_error, line, "invalid endpoint '%s'", quote(q, v, vn));
-                                p->flags |= WGPEER_HAS_ENDPOINT;
+                                        p->endpoint = (WgEndpoint) {0};
+                                else
+                                        p->flags |= WGPEER_HAS_ENDPOINT;
                         } else if (KEY_IS(k, kn, "last_handshake_time_sec")) {
                                 bit = SEEN_HANDSHAKE_SEC;
                                 if (parse_uint(v, vn, UINT64_MAX, &st.hs_sec) < 0)
@@ -444,8 +504,12 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                                 if (r < 0)
                                         return r;
                                 continue;
-                        } else
-                                return fail(ret_error, line, "unknown or misplaced peer key '%s'", quote(q, k, kn));
+                        } else if (is_device_key(k, kn))
+                                return fail(ret_error, line, "misplaced device key '%s' in a peer", quote(q, k, kn));
+                        else if ((why = bad_unknown_key(k, kn)))
+                                return fail(ret_error, line, "%s '%s'", why, quote(q, k, kn));
+                        else
+                                continue;       /* another implementation's key, as wg(8) does */
                         if (st.seen & bit)
                                 return fail(ret_error, line, "duplicate '%s' for the peer of line %u", quote(q, k, kn), st.line);
                         st.seen |= bit;
@@ -488,11 +552,11 @@ int uapi_parse_set_reply(const char *buf, size_t len, UapiError *ret_error) {
         if (!buf)
                 return -EINVAL;
         if (len < 8 || memcmp(buf, "errno=", 6) != 0)
-                return fail(ret_error, 1, "expected errno=N: '%s'", quote(q, buf, len));
+                return fail(ret_error, 1, "expected errno=N: '%s'", quote_line(q, buf, len));
         const char *v = buf + 6;
         const char *nl = memchr(v, '\n', len - 6);
         if (!nl)
-                return fail(ret_error, 1, "line not terminated: '%s'", quote(q, buf, len));
+                return fail(ret_error, 1, "line not terminated: '%s'", quote_line(q, buf, len));
         size_t vn = (size_t) (nl - v);
         bool neg = vn > 0 && v[0] == '-';
         if (parse_uint(v + neg, vn - neg, 4095, &u) < 0 || (neg && u == 0))
@@ -501,7 +565,7 @@ int uapi_parse_set_reply(const char *buf, size_t len, UapiError *ret_error) {
         if (rest == 0)
                 return fail(ret_error, 2, "reply ends without an empty line");
         if (nl[1] != '\n')
-                return fail(ret_error, 2, "line after errno: '%s'", quote(q, nl + 1, rest));
+                return fail(ret_error, 2, "line after errno: '%s'", quote_line(q, nl + 1, rest));
         if (rest != 1)
                 return fail(ret_error, 3, "data after the end of the reply");
         return -(int) u;

@@ -250,7 +250,8 @@ WgConf *wgconf_free(WgConf *c) {
         }
         wg_wipe_free(c->peers, c->peers ? malloc_usable_size(c->peers) : 0);
 
-        free(c->private_key_note);
+        /* A comment can hold a key ('#PrivateKey = OLD' above the new one). */
+        wg_wipe_free_string(c->private_key_note);
         free(c->addresses);
         strv_free_n(c->dns, c->n_dns);
         free(c->table);
@@ -258,7 +259,9 @@ WgConf *wgconf_free(WgConf *c) {
         strv_free_n(c->post_up, c->n_post_up);
         strv_free_n(c->pre_down, c->n_pre_down);
         strv_free_n(c->post_down, c->n_post_down);
-        strv_free_n(c->comments, c->n_comments);
+        for (size_t i = 0; i < c->n_comments; i++)
+                wg_wipe_free_string(c->comments[i]);
+        free(c->comments);
         wg_wipe(c, sizeof(WgConf));
         free(c);
         return NULL;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "macro.h"
 #include "wgdevice.h"
 
@@ -239,4 +240,17 @@ const char *wg_endpoint_to_string(const WgEndpoint *e, char buf[WG_ENDPOINT_STRL
                 break;
         }
         return buf;
+}
+
+bool wg_device_holds_key(const WgDevice *have, const uint8_t private_key[WG_KEY_LEN]) {
+        uint8_t pub[WG_KEY_LEN];
+        if (have->flags & WGDEVICE_HAS_PRIVATE_KEY)
+                return wg_key_equal(have->private_key, private_key);
+        if (!(have->flags & WGDEVICE_HAS_PUBLIC_KEY) || wg_key_public_from_private(pub, private_key) < 0)
+                return false;
+        return wg_key_equal(have->public_key, pub);
+}
+
+bool wg_device_key_differs(const WgDevice *have, const uint8_t private_key[WG_KEY_LEN]) {
+        return (have->flags & (WGDEVICE_HAS_PRIVATE_KEY | WGDEVICE_HAS_PUBLIC_KEY)) && !wg_device_holds_key(have, private_key);
 }

@@ -76,6 +76,11 @@ static inline void wg_device_freep(WgDevice **d) {
 WgPeer *wg_device_add_peer(WgDevice *d, const uint8_t public_key[WG_KEY_LEN]);
 /* Linear search; callers that need speed index the peers themselves. */
 WgPeer *wg_device_find_peer(const WgDevice *d, const uint8_t public_key[WG_KEY_LEN]);
+/* Whether a device read back holds this private key: compared directly, or through the
+ * public key when the implementation reports only that (boringtun's own_public_key). */
+bool wg_device_holds_key(const WgDevice *have, const uint8_t private_key[WG_KEY_LEN]);
+/* Whether it holds another one (a drift to log; nothing known is no drift). */
+bool wg_device_key_differs(const WgDevice *have, const uint8_t private_key[WG_KEY_LEN]);
 int wg_peer_add_allowed_ip(WgPeer *p, const IpPrefix *ip);
 
 /* "1.2.3.4:51820", "[2001:db8::1]:51820", "[fe80::1%eth0]:51820"; -EINVAL on anything else
