@@ -448,8 +448,12 @@ static int method_get_stats(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (n->active) {
                 /* Callers polling together share one read of the device. */
                 r = network_refresh_status(n, GET_STATS_MAX_AGE_USEC);
+                /* Figures from an older read would look current: the caller learns that
+                 * they cannot be had (the tick logs and repairs the device). */
                 if (r < 0)
-                        log_warning("%s: cannot read the device: %s", n->ifname, strerror(-r));
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                                 "Cannot read the device %s of network '%s': %s", n->ifname, n->name,
+                                                 strerror(-r));
         }
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)

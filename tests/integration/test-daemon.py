@@ -11,6 +11,8 @@ import sys
 import tempfile
 import time
 
+import dbus
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgnet import (MANAGER, NETWORK, PEER, WGNETD, expect_error, main, opts, require_root_and_tools,  # noqa: E402
                    run, unwrap, wait_for)
@@ -527,7 +529,17 @@ def test_drift_repaired(rig):
     wait_for(lambda: pub in rig.wg_dump(ifn)[1] and stranger not in rig.wg_dump(ifn)[1]
              and rig.wg_dump(ifn)[1][lap]["allowed_ips"] == ["10.71.0.240/32", "fd00:71::240/128"],
              timeout=10, what="the tick to repair the device")
-    # the interface itself goes missing
+    # the interface goes missing: until the tick repairs it, GetStats says so instead of
+    # answering with the last figures (a daemon with a slow tick, so that it cannot repair)
+    rig.stop_daemon()
+    rig.start_daemon("--tick=60")
+    rig.ns("ip", "link", "del", ifn)
+    time.sleep(0.3)     # older than the read that callers within 250 ms share
+    msg = expect_error(E + "DeviceFailed", rig.network(state["net"]).GetStats)
+    assert ifn in msg, msg
+    rig.stop_daemon()
+    rig.start_daemon()
+    # and gone while the daemon runs
     rig.ns("ip", "link", "del", ifn)
     wait_for(lambda: rig.ns("wg", "show", ifn, "dump", check=False).returncode == 0
              and len(rig.wg_dump(ifn)[1]) == rig.prop(state["net"], NETWORK, "PeerCount"),
