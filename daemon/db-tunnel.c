@@ -126,7 +126,10 @@ int db_tunnel_update(Db *db, const Tunnel *t) {
 
 int db_tunnel_delete(Db *db, uint64_t id) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
-        int r = db_prepare(db, "DELETE FROM tunnels WHERE id = ?1", &s);
+        int r = db_record_deleted_id(db, "tunnel_id_high", id);
+        if (r < 0)
+                return r;
+        r = db_prepare(db, "DELETE FROM tunnels WHERE id = ?1", &s);
         if (r < 0)
                 return r;
         DB_BIND(sqlite3_bind_int64(s, 1, (sqlite3_int64) id));
@@ -135,7 +138,8 @@ int db_tunnel_delete(Db *db, uint64_t id) {
 
 int db_tunnel_max_id(Db *db, uint64_t *ret) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
-        int r = db_prepare(db, "SELECT IFNULL(MAX(id), 0) FROM tunnels", &s);
+        int r = db_prepare(db, "SELECT MAX((SELECT IFNULL(MAX(id), 0) FROM tunnels),"
+                               " IFNULL((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'tunnel_id_high'), 0))", &s);
         if (r < 0)
                 return r;
         if (sqlite3_step(s) != SQLITE_ROW)

@@ -381,11 +381,29 @@ int db_holds_sealed(Db *db) {
         return sqlite3_column_int64(s, 0) > 0;
 }
 
+/* Ids are never given twice, also not after the newest object was deleted and the daemon
+ * started again: an object path and the audit trail's WGNET_PEER_ID name one object for
+ * good. A delete records the highest id it removes in meta (one upsert, in the delete's
+ * transaction); the start continues after the larger of that and the tables' own. */
+int db_record_deleted_id(Db *db, const char *key, uint64_t id) {
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
+        int r = db_prepare(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE"
+                               " SET value = MAX(CAST(value AS INTEGER), excluded.value)", &s);
+        if (r < 0)
+                return r;
+        DB_BIND(sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC));
+        DB_BIND(sqlite3_bind_int64(s, 2, (sqlite3_int64) id));
+        return step_done(s);
+}
+
 int db_max_ids(Db *db, uint64_t *ret_network, uint64_t *ret_peer) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         if (sqlite3_prepare_v2(db->sqlite,
-                               "SELECT (SELECT IFNULL(MAX(id), 0) FROM networks),"
-                               " (SELECT IFNULL(MAX(id), 0) FROM peers)", -1, &s, NULL) != SQLITE_OK)
+                               "SELECT MAX((SELECT IFNULL(MAX(id), 0) FROM networks),"
+                               "  IFNULL((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'network_id_high'), 0)),"
+                               " MAX((SELECT IFNULL(MAX(id), 0) FROM peers),"
+                               "  IFNULL((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'peer_id_high'), 0))",
+                               -1, &s, NULL) != SQLITE_OK)
                 return -EIO;
         if (sqlite3_step(s) != SQLITE_ROW)
                 return -EIO;
@@ -498,6 +516,19 @@ int db_network_update(Db *db, const Network *n) {
 }
 
 int db_network_delete(Db *db, uint64_t id) {
+        _cleanup_(db_stmt_finalizep) sqlite3_stmt *q = NULL;
+        int r = db_prepare(db, "SELECT IFNULL(MAX(id), 0) FROM peers WHERE network_id = ?1", &q);
+        if (r < 0)
+                return r;
+        DB_BIND(sqlite3_bind_int64(q, 1, (sqlite3_int64) id));
+        if (sqlite3_step(q) != SQLITE_ROW)
+                return -EIO;
+        uint64_t peers_high = (uint64_t) sqlite3_column_int64(q, 0);
+        r = db_record_deleted_id(db, "network_id_high", id);
+        if (r >= 0 && peers_high > 0)
+                r = db_record_deleted_id(db, "peer_id_high", peers_high);
+        if (r < 0)
+                return r;
         sqlite3_stmt *s = db->stmts[STMT_NETWORK_DELETE];
         if (sqlite3_bind_int64(s, 1, (sqlite3_int64) id) != SQLITE_OK)
                 return -EIO;
@@ -605,6 +636,9 @@ int db_peer_set_addresses(Db *db, const Peer *p) {
 }
 
 int db_peer_delete(Db *db, uint64_t id) {
+        int r = db_record_deleted_id(db, "peer_id_high", id);
+        if (r < 0)
+                return r;
         sqlite3_stmt *s = db->stmts[STMT_PEER_DELETE];
         if (sqlite3_bind_int64(s, 1, (sqlite3_int64) id) != SQLITE_OK)
                 return -EIO;

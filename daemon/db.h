@@ -35,6 +35,8 @@ int db_meta_set(Db *db, const char *key, const uint8_t *value, size_t len);
  * a network or a tunnel (each has a sealed private key); 0 for a new, empty database. */
 int db_holds_sealed(Db *db);
 int db_max_ids(Db *db, uint64_t *ret_network, uint64_t *ret_peer);
+/* Remember that id (of key "network_id_high", "peer_id_high", "tunnel_id_high") was given. */
+int db_record_deleted_id(Db *db, const char *key, uint64_t id);
 
 /* Load every network and peer into the manager (network_new/peer_new, attach, link). */
 int db_load(Db *db, Manager *m);

@@ -787,6 +787,22 @@ def test_remove_and_delete(rig):
     expect_error(E + "NotFound", rig.manager().GetNetworkByName, "imported")
     tree = run(["busctl", f"--address={rig.address}", "tree", "org.wgnet1"]).stdout
     assert state["net"] in tree and state["imported"] not in tree and state["phone"] in tree
+    # the newest peer and network removed, then a restart: their ids (object paths, the
+    # audit trail's WGNET_PEER_ID) are not given again
+    newest, _ = unwrap(net.AddPeer("newest", opts()))
+    extra = unwrap(rig.manager().CreateNetwork("extra", opts(Interface=f"wgx{rig.tag[-5:]}",
+                                                                Addresses=["10.94.0.1/24"], ListenPort=51897)))
+    extra_peer, _ = unwrap(rig.network(extra).AddPeer("p", opts()))
+    net.RemovePeer(newest)
+    rig.network(extra).Delete()
+    rig.restart_daemon()
+    again, _ = unwrap(rig.network(state["net"]).AddPeer("again", opts()))
+    other = unwrap(rig.manager().CreateNetwork("extra", opts(Interface=f"wgx{rig.tag[-5:]}",
+                                                                Addresses=["10.94.0.1/24"], ListenPort=51897)))
+    ids = lambda p: int(str(p).rsplit("/", 1)[1])  # noqa: E731
+    assert ids(again) > max(ids(newest), ids(extra_peer)), (again, newest, extra_peer)
+    assert ids(other) > ids(extra), (other, extra)
+    rig.network(other).Delete()
 
 
 TESTS = [test_start_empty, test_create_network, test_create_network_bad_input, test_add_peer, test_qrcode,
