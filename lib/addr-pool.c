@@ -306,9 +306,10 @@ int addr_pool_new(const IpPrefix *subnet, AddrPool **ret) {
                 p->specials[p->n_specials++] = p->last;
         } else if (subnet->family == AF_INET6 && hb >= 2)
                 p->specials[p->n_specials++] = 0;
-        /* The server's own address (all-zero host bits: none given). A /32 or /128 is a
-         * host's own address (a client-side config): nothing is left to give out. */
-        if ((server != 0 || hb == 0) && !is_special(p, server))
+        /* The server's own address (all-zero host bits: none given, except in a /31 or
+         * /127, where the first address is a host's too: RFC 3021, RFC 6164). A /32 or
+         * /128 is a host's own address (a client-side config): nothing is left to give out. */
+        if ((server != 0 || hb <= 1) && !is_special(p, server))
                 p->specials[p->n_specials++] = server;
 
         for (size_t i = 0; i < p->n_specials; i++) {
