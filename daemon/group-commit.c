@@ -208,6 +208,8 @@ static void flush_network(Manager *m, PendingAdd *list, const size_t *idx, size_
                         peer_specs_done(specs, k);
                         return;
                 }
+                log_info("%s: a batch of %zu AddPeer calls failed (%s), each is done again alone", n->name, k,
+                         error.message ? error.message : "no reason given");
         }
         for (size_t j = 0; j < k; j++)
                 flush_one(n, &list[idx[j]], &specs[j]);

@@ -60,6 +60,34 @@ def test_single_add_then_restart(rig):
     assert rig.prop(path, PEER, "Addresses") == ["10.97.0.2/32"]
 
 
+def test_concurrent_adds_redone_alone(rig):
+    """Eight AddPeer calls at once share one commit and one device set (group commit); the
+    device refuses the set of several peers, so each call is done again alone: every
+    caller gets its own peer, on the device as on the bus, with addresses of its own."""
+    from dbus.mainloop.glib import DBusGMainLoop
+    from gi.repository import GLib
+    bus = dbus.bus.BusConnection(rig.address, mainloop=DBusGMainLoop())
+    net = dbus.Interface(bus.get_object("org.wgnet1", state["net"]), NETWORK)
+    loop, results = GLib.MainLoop(), {}
+
+    def done(name, ok, value):
+        results[name] = (ok, value)
+        if len(results) == 8:
+            loop.quit()
+    for i in range(8):
+        name = f"c{i}"
+        net.AddPeer(name, opts(), reply_handler=lambda p, c, name=name: done(name, True, str(p)),
+                    error_handler=lambda e, name=name: done(name, False, e))
+    GLib.timeout_add(20000, loop.quit)
+    loop.run()
+    assert len(results) == 8 and all(ok for ok, _ in results.values()), results
+    with open(rig.daemon_log) as f:
+        assert "AddPeer calls failed" in f.read(), "the calls were never batched"
+    addrs = [rig.prop(path, PEER, "Addresses")[0] for _, path in results.values()]
+    assert len(set(addrs)) == 8, addrs
+    assert rig.sqlite("SELECT count(*) FROM peers WHERE name LIKE 'c%'") == "8"
+
+
 def test_delete(rig):
     """The fake ignores SIGTERM: Delete kills it, and removes the socket it left."""
     sock = f"/run/wireguard/wgf{rig.tag[-5:]}.sock"
@@ -68,7 +96,8 @@ def test_delete(rig):
     assert not os.path.exists(sock)
 
 
-TESTS = [test_setup, test_bulk_refused_after_commit, test_single_add_then_restart, test_delete]
+TESTS = [test_setup, test_bulk_refused_after_commit, test_single_add_then_restart, test_concurrent_adds_redone_alone,
+         test_delete]
 
 if __name__ == "__main__":
     require_root_and_tools("dbus-daemon", "/usr/lib/polkit-1/polkitd", "sqlite3")
