@@ -221,6 +221,14 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                 r = db_tunnel_update(mgr->db, t);
                 if (r >= 0)
                         r = db_pairing_mark_used(mgr->db, PAIRING_REPLY, p->id, t->id);
+                /* The device before the commit (as Tunnel.Update): a device that refuses
+                 * leaves the reply unused, to be imported again. */
+                if (r >= 0 && t->active) {
+                        r = tunnel_apply(t, false);
+                        if (r < 0)
+                                sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                                  "Cannot apply the paired tunnel to %s: %s", t->ifname, strerror(-r));
+                }
                 if (r >= 0)
                         r = db_commit(mgr->db);
                 if (r < 0)
@@ -230,6 +238,8 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                 free(t->remote_endpoint);
                 free(t->remote_networks);
                 *t = old;
+                if (t->active)
+                        (void) tunnel_apply(t, false);  /* the device as the database has it */
                 if (r == -EEXIST)
                         r = pairing_used_error(p->id, error);
                 goto finish;
@@ -237,11 +247,6 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
         free(old.remote_endpoint);
         free(old.remote_networks);
         t->activated_usec = 0;          /* "connecting" counts from now */
-        if (t->active) {
-                int k = tunnel_apply(t, false);
-                if (k < 0)
-                        log_warning("%s: cannot apply the paired tunnel: %s", t->ifname, strerror(-k));
-        }
         (void) tunnel_emit_changed(t, "RemotePublicKey", "RemoteEndpoint", "RemoteNetworks", "HasPresharedKey",
                                    "Pairing", NULL);
         log_info("%s: tunnel '%s' paired (pairing %s)", t->ifname, t->name, hex);
