@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <net/if.h>
 #include <sodium.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -142,6 +143,7 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         if (!m->config.state_dir || !m->networks_by_id || !m->networks_by_name || !m->peers_by_id || !m->tunnels_by_id || !m->route_conflicts ||
             !m->polkit)
                 return -ENOMEM;
+        m->lock_fd = -EBADF;
         (void) sodium_mlock(m->secret_key, sizeof(m->secret_key));
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -181,6 +183,8 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         history_free(m->history);
         db_close(m->db);
+        if (m->lock_fd >= 0)
+                close(m->lock_fd);
         wg_backend_free(m->backend);
         sodium_munlock(m->secret_key, sizeof(m->secret_key));
         free(m->config.state_dir);
@@ -449,6 +453,63 @@ static int check_state_dir(const char *path) {
         return 0;
 }
 
+/* One wgnetd per state directory, and one on the bus: a second one started by hand (say
+ * `wgnetd --debug` next to the service) would otherwise remove interfaces the first is
+ * creating, and peers it has sent to a device but not committed yet, before it found the
+ * bus name taken. Both are checked before anything is touched. */
+static int take_lock(Manager *m) {
+        _cleanup_(freep) char *path = NULL;
+        char buf[32] = "";
+        if (asprintf(&path, "%s/lock", m->config.state_dir) < 0)
+                return -ENOMEM;
+        m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (m->lock_fd < 0) {
+                log_error("Cannot open %s: %s", path, strerror(errno));
+                return -errno;
+        }
+        if (flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                int e = errno;
+                ssize_t k = pread(m->lock_fd, buf, sizeof(buf) - 1, 0);
+                buf[k > 0 ? k : 0] = 0;
+                buf[strcspn(buf, "\n")] = 0;
+                if (e == EWOULDBLOCK)
+                        log_error("Another wgnetd (PID %s) uses the state directory %s: stop it first",
+                                  isempty(buf) ? "?" : buf, m->config.state_dir);
+                else
+                        log_error("Cannot lock %s: %s", path, strerror(e));
+                return -(e == EWOULDBLOCK ? EBUSY : e);
+        }
+        int k = snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
+        if (ftruncate(m->lock_fd, 0) < 0 || pwrite(m->lock_fd, buf, (size_t) k, 0) != k)
+                log_warning("Cannot write the PID into %s: %s", path, strerror(errno));
+        return 0;
+}
+
+static int check_bus_name_free(Manager *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int owned = 0;
+        int r = sd_bus_open_system(&m->bus);
+        if (r < 0) {
+                log_error("Cannot connect to the system bus: %s", strerror(-r));
+                return r;
+        }
+        r = sd_bus_call_method(m->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "NameHasOwner", &error, &reply, "s", WGNET_BUS_NAME);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "b", &owned);
+        if (r < 0 || !owned)
+                return 0;       /* requesting the name says the rest */
+        uint32_t pid = 0;
+        reply = sd_bus_message_unref(reply);
+        if (sd_bus_call_method(m->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetConnectionUnixProcessID", &error, &reply, "s", WGNET_BUS_NAME) >= 0)
+                (void) sd_bus_message_read(reply, "u", &pid);
+        log_error("%s is owned by another process (PID %" PRIu32 "): another wgnetd runs on this bus", WGNET_BUS_NAME,
+                  pid);
+        return -EBUSY;
+}
+
 int manager_start(Manager *m) {
         _cleanup_(freep) char *db_path = NULL;
         WgBackendOptions bopts = { .userspace_binary = m->config.userspace_binary, .userspace_log_fd = -1 };
@@ -460,6 +521,10 @@ int manager_start(Manager *m) {
                 return -errno;
         }
         r = check_state_dir(m->config.state_dir);
+        if (r >= 0)
+                r = take_lock(m);
+        if (r >= 0)
+                r = check_bus_name_free(m);
         if (r < 0)
                 return r;
 
@@ -524,11 +589,6 @@ int manager_start(Manager *m) {
         if (r < 0)
                 log_warning("Cannot record the transfer history: %s", strerror(-r));
 
-        r = sd_bus_open_system(&m->bus);
-        if (r < 0) {
-                log_error("Cannot connect to the system bus: %s", strerror(-r));
-                return r;
-        }
         r = manager_bus_register(m);
         if (r < 0)
                 return r;

@@ -29,6 +29,7 @@ typedef struct Manager {
         ManagerConfig config;
         sd_event *event;
         sd_bus *bus;
+        int lock_fd;                    /* state_dir/lock, flock'ed while this daemon runs */
         sd_event_source *tick_source;
         sd_event_source *rotation_source;       /* fast poll while a key rotation is pending */
         uint64_t started_at;                    /* µs since the epoch */

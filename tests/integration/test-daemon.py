@@ -775,6 +775,23 @@ def test_kill9_then_restart_matches(rig):
     assert set(rig.wg_dump(state["ifname"])[1]) == keys
 
 
+def test_second_instance_refused(rig):
+    """A second wgnetd (on the same state directory, or another one on the same bus) exits
+    at once with a message naming the first, before it touches a device or the database."""
+    first = rig.daemon.pid
+    before = rig.wg_dump(state["ifname"])
+    for state_dir, expect in ((rig.state, f"Another wgnetd (PID {first}) uses the state directory"),
+                              (os.path.join(rig.dir, "state2"), "org.wgnet1 is owned by another process")):
+        p = subprocess.run(["ip", "netns", "exec", rig.netns, WGNETD, f"--state-dir={state_dir}", "--config=/dev/null",
+                            "--backend=userspace", "--tick=1"], capture_output=True, text=True, timeout=20,
+                           env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address))
+        assert p.returncode != 0 and expect in p.stderr, (p.returncode, p.stderr)
+    assert rig.daemon.poll() is None
+    assert rig.wg_dump(state["ifname"]) == before
+    assert rig.prop(state["net"], NETWORK, "Name")
+    assert not os.path.exists(os.path.join(rig.dir, "state2", "wgnet.db"))
+
+
 def test_remove_and_delete(rig):
     net = rig.network(state["net"])
     pub = rig.prop(state["laptop"], PEER, "PublicKey")
@@ -812,7 +829,7 @@ TESTS = [test_start_empty, test_create_network, test_create_network_bad_input, t
          test_secret_key_bound_to_database, test_restart_keeps_everything,
          test_unfinished_create_removed, test_drift_repaired, test_unprivileged_denied, test_polkit_rule_grants_group, test_one_time_network,
          test_export_and_import, test_network_update_and_activation, test_failed_save_changes_nothing,
-         test_mesh_mode_is_fixed, test_kill9_then_restart_matches,
+         test_mesh_mode_is_fixed, test_kill9_then_restart_matches, test_second_instance_refused,
          test_remove_and_delete]
 
 if __name__ == "__main__":
