@@ -3,8 +3,10 @@
 """Crash and drift torture.
 
 Crash: a client runs mixed operations (AddPeer, AddPeers, RemovePeer, Peer.Update,
-Disable, Enable, Network.Update) while wgnetd is killed with SIGKILL at a random moment.
-After the restart every acknowledged operation is there (the one in flight may have gone
+Disable, Enable, Network.Update) while a second one adds peers, and wgnetd is killed with
+SIGKILL at a random moment. wgnetd must be alive until the kill and die of it, and neither
+caller may get an error before it (nor any but "the daemon is gone" after it). After the
+restart every acknowledged operation is there (the one in flight may have gone
 either way), no address is held by two peers, and the device (wg show dump) equals the
 database (sqlite3) equals the bus objects.
 
@@ -33,6 +35,19 @@ SEED = int(os.environ.get("WGNET_TORTURE_SEED", str(int(time.time()))))
 TICK = 1.0
 
 state = {}
+
+# What a call gets when wgnetd is gone: it died under the call (NoReply), or before it
+# (the name has no owner). Anything else, UnknownObject included, comes from a live daemon.
+DAEMON_GONE = ("org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.ServiceUnknown",
+               "org.freedesktop.DBus.Error.NameHasNoOwner")
+
+
+def daemon_gone(e, killed):
+    """A call failed: fine only when the test has killed wgnetd and the error says it is gone."""
+    if killed.is_set() and e.get_dbus_name() in DAEMON_GONE:
+        return True
+    raise AssertionError(f"{'after' if killed.is_set() else 'before'} the kill: {e.get_dbus_name()}: "
+                         f"{e.get_dbus_message()}") from e
 
 
 class Model:
@@ -118,8 +133,8 @@ def check_consistent(rig, model, net_path, ifn):
     return len(live)
 
 
-def run_ops(rig, model, net_path, n_ops, rnd, counter, stop):
-    """Mixed operations until n_ops are done or the daemon goes away. Each operation is
+def run_ops(rig, model, net_path, n_ops, rnd, counter, stop, killed):
+    """Mixed operations until n_ops are done or the daemon is killed. Each operation is
     put into the model only once it is acknowledged; the one in flight is uncertain."""
     bus = rig.bus()
     net = dbus.Interface(bus.get_object("org.wgnet1", net_path), NETWORK)
@@ -183,17 +198,13 @@ def run_ops(rig, model, net_path, n_ops, rnd, counter, stop):
                 model.dns = dns
                 model.dns_uncertain = None
         except dbus.DBusException as e:
-            name = e.get_dbus_name()
-            if name in ("org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.ServiceUnknown",
-                        "org.freedesktop.DBus.Error.Disconnected", "org.freedesktop.DBus.Error.NameHasNoOwner",
-                        "org.freedesktop.DBus.Error.UnknownObject"):
-                return  # the daemon died under this call: its outcome is uncertain
-            raise
+            if daemon_gone(e, killed):
+                return  # killed under this call: its outcome is uncertain
         counter[0] += 1
         counter[2] = time.time()
 
 
-def run_adder(rig, model, net_path, stop, acked):
+def run_adder(rig, model, net_path, stop, acked, killed):
     """A second caller adding peers at the same time, so that calls share a commit."""
     net = dbus.Interface(rig.bus().get_object("org.wgnet1", net_path), NETWORK)
     i = 0
@@ -203,8 +214,9 @@ def run_adder(rig, model, net_path, stop, acked):
         model.uncertain_names.add(name)
         try:
             path, config = unwrap(net.AddPeer(name, opts()))
-        except dbus.DBusException:
-            return  # the daemon died under this call
+        except dbus.DBusException as e:
+            if daemon_gone(e, killed):
+                return  # killed under this call: its outcome is uncertain
         model.peers[path] = dict(name=name, addresses=addresses_from_config(config), enabled=True,
                                  keepalive=25, email="")
         model.uncertain_names.discard(name)
@@ -228,34 +240,46 @@ def test_crash_torture(rig):
     for rnd_no in range(ROUNDS):
         counter = [0, 0, 0.0]  # acknowledged, attempted, time of the last acknowledgement
         stop = threading.Event()
+        killed = threading.Event()  # set just before the kill: a failed call before it is a failure
         errors = []
 
-        def worker():
-            try:
-                run_ops(rig, model, state["net"], OPS, rnd, counter, stop)
-            except Exception as e:  # noqa: BLE001 (reported below)
-                errors.append(e)
+        def thread(fn, *args):
+            def body():
+                try:
+                    fn(*args)
+                except Exception as e:  # noqa: BLE001 (reported below)
+                    errors.append(e)
+            return threading.Thread(target=body)
 
         state["round"] = rnd_no
         acked = [0]
-        t = threading.Thread(target=worker)
-        adder = threading.Thread(target=run_adder, args=(rig, model, state["net"], stop, acked))
+        t = thread(run_ops, rig, model, state["net"], OPS, rnd, counter, stop, killed)
+        adder = thread(run_adder, rig, model, state["net"], stop, acked, killed)
         t0 = time.time()
         t.start()
         adder.start()
-        # the kill falls anywhere within the operations (and now and then after them)
+        # the kill falls anywhere within the operations (and now and then after them), once
+        # the second caller has had an add acknowledged (the calls share commits)
         delay = rnd.uniform(0.05, 1.05 * OPS / rate)
         t.join(delay)
-        pid = rig.daemon.pid
-        os.kill(pid, signal.SIGKILL)
-        rig.daemon.wait()
+        deadline = time.time() + 10
+        while acked[0] == 0 and not errors and time.time() < deadline:
+            time.sleep(0.005)
+        # wgnetd is alive right before the kill, and dies of it
+        code = rig.daemon.poll()
+        assert code is None, f"round {rnd_no + 1}: wgnetd ended with {code} before the kill:\n{rig.log_tail()}"
+        killed.set()
+        os.kill(rig.daemon.pid, signal.SIGKILL)
+        code = rig.daemon.wait(30)
         rig.daemon = None
+        assert code == -signal.SIGKILL, f"round {rnd_no + 1}: wgnetd ended with {code}, not by the kill"
         t.join(30)
         stop.set()
         adder.join(30)
         assert not t.is_alive() and not adder.is_alive(), "a client hangs after the kill"
         if errors:
             raise errors[0]
+        assert acked[0] > 0, f"round {rnd_no + 1}: the second caller had no add acknowledged"
         if counter[0] > 10:
             rate = counter[0] / max(counter[2] - t0, 0.01)
         total += counter[0]
