@@ -4,18 +4,22 @@
 
 Crash: a client runs mixed operations (AddPeer, AddPeers, RemovePeer, Peer.Update,
 Disable, Enable, Network.Update) while a second one adds peers, and wgnetd is killed with
-SIGKILL at a random moment. wgnetd must be alive until the kill and die of it, and neither
-caller may get an error before it (nor any but "the daemon is gone" after it). After the
-restart every acknowledged operation is there (the one in flight may have gone
-either way), no address is held by two peers, and the device (wg show dump) equals the
-database (sqlite3) equals the bus objects.
+SIGKILL at a random moment; in every other round while an AddPeers of BIG peers (sent to
+the device in chunks) is in flight. wgnetd must be alive until the kill and die of it, and
+neither caller may get an error before it (nor any but "the daemon is gone" after it).
+After the restart every acknowledged operation is there (the one in flight may have gone
+either way, an AddPeers all or nothing), every peer has the public key of the private key
+its caller was given and, on the device, the preshared key its caller was given, no
+address is held by two peers, and the device (wg show dump) equals the database (sqlite3)
+equals the bus objects.
 
 Drift: peers removed or changed with `wg set`, unknown peers added, the private key and
 listen port changed, an address removed, the link set down, the interface deleted: each
 repaired within one tick, and each repair logged.
 
-WGNET_TORTURE_ROUNDS (default 5) and WGNET_TORTURE_OPS (default 300) size the crash part;
-the full torture of the issue is WGNET_TORTURE_ROUNDS=20 WGNET_TORTURE_OPS=1000."""
+WGNET_TORTURE_ROUNDS (default 5) and WGNET_TORTURE_OPS (default 300) size the crash part,
+WGNET_TORTURE_BIG (default 600) its large AddPeers, one a round; the full torture of the
+issue is WGNET_TORTURE_ROUNDS=20 WGNET_TORTURE_OPS=1000."""
 
 import os
 import random
@@ -31,6 +35,7 @@ from wgnet import NETWORK, PEER, main, opts, require_root_and_tools, run, unwrap
 
 ROUNDS = int(os.environ.get("WGNET_TORTURE_ROUNDS", "5"))
 OPS = int(os.environ.get("WGNET_TORTURE_OPS", "300"))
+BIG = int(os.environ.get("WGNET_TORTURE_BIG", "600"))  # > 2 × 256: three chunks to the device at least
 SEED = int(os.environ.get("WGNET_TORTURE_SEED", str(int(time.time()))))
 TICK = 1.0
 
@@ -52,7 +57,9 @@ def daemon_gone(e, killed):
 
 class Model:
     """What the daemon acknowledged. peers: path -> dict(name, addresses, enabled, keepalive,
-    email). uncertain: paths (or names) whose last operation was in flight at the kill."""
+    email, private, pub, psk): the private key and PSK its caller was given, pub derived from
+    that key (None until derived). uncertain: paths (or names) whose last operation was in
+    flight at the kill; uncertain_bulks: the names of each AddPeers in flight."""
 
     def __init__(self):
         self.peers = {}
@@ -60,15 +67,41 @@ class Model:
         self.dns = None
         self.uncertain = set()
         self.uncertain_names = set()
+        self.uncertain_bulks = []
         self.dns_uncertain = None
 
 
-def addresses_from_config(config):
+def config_value(config, key):
     for line in config.splitlines():
         k, _, v = line.partition("=")
-        if k.strip() == "Address":
-            return sorted(a.strip() for a in v.split(","))
-    return []
+        if k.strip() == key:
+            return v.strip()
+    return None
+
+
+def addresses_from_config(config):
+    v = config_value(config, "Address")
+    return sorted(a.strip() for a in v.split(",")) if v else []
+
+
+def acknowledged(name, config, keepalive=25, email=""):
+    """A peer as its caller got it back: the addresses and keys of its config."""
+    private = config_value(config, "PrivateKey")
+    assert private, f"the config of {name} has no private key"
+    return dict(name=name, addresses=addresses_from_config(config), enabled=True, keepalive=keepalive, email=email,
+                private=private, pub=None, psk=config_value(config, "PresharedKey"))
+
+
+def derive_public_keys(model):
+    """pub of every peer from the private key its caller was given (wg pubkey)."""
+    todo = [p for p, v in model.peers.items() if v["pub"] is None]
+    if not todo:
+        return
+    out = run(["bash", "-c", 'while read -r k; do printf "%s\\n" "$k" | wg pubkey || exit 1; done'],
+              input="".join(model.peers[p]["private"] + "\n" for p in todo)).stdout.split()
+    assert len(out) == len(todo), (len(out), len(todo))
+    for p, pub in zip(todo, out):
+        model.peers[p]["pub"] = pub
 
 
 def check_consistent(rig, model, net_path, ifn):
@@ -78,13 +111,16 @@ def check_consistent(rig, model, net_path, ifn):
     objs = unwrap(om.GetManagedObjects())
     live = {p: v[PEER] for p, v in objs.items() if PEER in v and v[PEER]["Network"] == net_path}
 
-    # 1. every acknowledged operation survived
+    # 1. every acknowledged operation survived, with the keys its caller was given
+    derive_public_keys(model)
     for path, want in model.peers.items():
         if path in model.uncertain:
             continue
         assert path in live, f"acknowledged peer {want['name']} ({path}) lost"
         have = live[path]
         assert have["Name"] == want["name"]
+        assert have["PublicKey"] == want["pub"], \
+            f"{want['name']}: public key {have['PublicKey']} on the bus, its caller's private key gives {want['pub']}"
         assert sorted(have["Addresses"]) == want["addresses"], (path, have["Addresses"], want["addresses"])
         assert have["Enabled"] == want["enabled"], (path, have["Enabled"], want)
         assert have["PersistentKeepalive"] == want["keepalive"], (path, have["PersistentKeepalive"], want)
@@ -96,6 +132,11 @@ def check_consistent(rig, model, net_path, ifn):
     for path, have in live.items():
         if path not in model.peers:
             assert have["Name"] in model.uncertain_names, f"peer {have['Name']} ({path}) appeared from nowhere"
+    # an AddPeers in flight: all its peers or none
+    names = {have["Name"] for have in live.values()}
+    for bulk in model.uncertain_bulks:
+        there = [n for n in bulk if n in names]
+        assert len(there) in (0, len(bulk)), f"AddPeers of {len(bulk)} in flight at the kill: {len(there)} are there"
     if model.dns is not None and model.dns_uncertain is None:
         assert rig.prop(net_path, NETWORK, "DNS") == model.dns
 
@@ -130,12 +171,19 @@ def check_consistent(rig, model, net_path, ifn):
     for pub, (addrs, keepalive) in want_dev.items():
         assert sorted(dev[pub]["allowed_ips"]) == addrs, (pub, dev[pub]["allowed_ips"], addrs)
         assert dev[pub]["keepalive"] == keepalive, (pub, dev[pub]["keepalive"], keepalive)
+    # 5. the preshared keys on the device are those the callers were given
+    for path, want in model.peers.items():
+        if path not in model.uncertain and want["enabled"] and want["psk"] != "?":
+            assert dev[want["pub"]]["preshared_key"] == want["psk"], \
+                f"{want['name']}: the device's preshared key is not the one its caller was given"
     return len(live)
 
 
-def run_ops(rig, model, net_path, n_ops, rnd, counter, stop, killed):
+def run_ops(rig, model, net_path, n_ops, rnd, counter, stop, killed, big):
     """Mixed operations until n_ops are done or the daemon is killed. Each operation is
-    put into the model only once it is acknowledged; the one in flight is uncertain."""
+    put into the model only once it is acknowledged; the one in flight is uncertain.
+    Attempt number big["at"] is an AddPeers of BIG peers: big["started"] is set as it goes
+    out, big["secs"] is how long it took."""
     bus = rig.bus()
     net = dbus.Interface(bus.get_object("org.wgnet1", net_path), NETWORK)
 
@@ -146,6 +194,8 @@ def run_ops(rig, model, net_path, n_ops, rnd, counter, stop, killed):
         alive = [p for p in list(model.peers) if p not in model.uncertain]
         op = rnd.choice(["add"] * 4 + ["bulk", "remove", "update", "disable", "enable", "netupdate"]
                         if alive else ["add", "bulk"])
+        if counter[1] == big["at"]:
+            op = "big"
         counter[1] += 1
         try:
             if op == "add":
@@ -155,19 +205,25 @@ def run_ops(rig, model, net_path, n_ops, rnd, counter, stop, killed):
                 model.uncertain_names.add(name)
                 path, config = unwrap(net.AddPeer(name, opts(PersistentKeepalive=keepalive, Email=f"{name}@x")))
                 model.uncertain_names.discard(name)
-                model.peers[path] = dict(name=name, addresses=addresses_from_config(config), enabled=True,
-                                         keepalive=keepalive, email=f"{name}@x")
-            elif op == "bulk":
-                names = [f"p{state['seq'] + i}" for i in range(rnd.randint(2, 5))]
+                model.peers[path] = acknowledged(name, config, keepalive, f"{name}@x")
+            elif op in ("bulk", "big"):
+                names = [f"p{state['seq'] + i}" for i in range(BIG if op == "big" else rnd.randint(2, 5))]
                 state["seq"] += len(names)
                 model.uncertain_names.update(names)
+                model.uncertain_bulks.append(names)
                 specs = dbus.Array([dbus.Struct((n, opts(Email=f"{n}@x")), signature="sa{sv}") for n in names],
                                    signature="(sa{sv})")
+                t0 = time.time()
+                if op == "big":
+                    big["started"].set()
                 added = unwrap(net.AddPeers(specs))
+                if op == "big":
+                    big["secs"] = time.time() - t0
+                assert len(added) == len(names), (len(added), len(names))
                 model.uncertain_names.difference_update(names)
+                model.uncertain_bulks.remove(names)
                 for n, (path, config) in zip(names, added):
-                    model.peers[path] = dict(name=n, addresses=addresses_from_config(config), enabled=True,
-                                             keepalive=25, email=f"{n}@x")
+                    model.peers[path] = acknowledged(n, config, email=f"{n}@x")
             elif op == "remove":
                 path = rnd.choice(alive)
                 model.uncertain.add(path)
@@ -217,8 +273,7 @@ def run_adder(rig, model, net_path, stop, acked, killed):
         except dbus.DBusException as e:
             if daemon_gone(e, killed):
                 return  # killed under this call: its outcome is uncertain
-        model.peers[path] = dict(name=name, addresses=addresses_from_config(config), enabled=True,
-                                 keepalive=25, email="")
+        model.peers[path] = acknowledged(name, config)
         model.uncertain_names.discard(name)
         acked[0] += 1
 
@@ -237,6 +292,7 @@ def test_crash_torture(rig):
     model = Model()
     rate = 150.0  # operations per second, corrected after each round
     total = 0
+    big_secs = 0.1  # how long an AddPeers of BIG takes, measured
     for rnd_no in range(ROUNDS):
         counter = [0, 0, 0.0]  # acknowledged, attempted, time of the last acknowledgement
         stop = threading.Event()
@@ -253,15 +309,21 @@ def test_crash_torture(rig):
 
         state["round"] = rnd_no
         acked = [0]
-        t = thread(run_ops, rig, model, state["net"], OPS, rnd, counter, stop, killed)
+        big = dict(at=rnd.randint(0, OPS // 2), started=threading.Event(), secs=None)
+        aimed = rnd_no % 2 == 1  # the kill aimed at the large AddPeers
+        t = thread(run_ops, rig, model, state["net"], OPS, rnd, counter, stop, killed, big)
         adder = thread(run_adder, rig, model, state["net"], stop, acked, killed)
         t0 = time.time()
         t.start()
         adder.start()
-        # the kill falls anywhere within the operations (and now and then after them), once
-        # the second caller has had an add acknowledged (the calls share commits)
-        delay = rnd.uniform(0.05, 1.05 * OPS / rate)
-        t.join(delay)
+        # the kill falls anywhere within the operations (and now and then after them), or
+        # within the large AddPeers; once the second caller has had an add acknowledged
+        # (the calls share commits)
+        if aimed:
+            assert big["started"].wait(30) or errors, "the large AddPeers was not sent"
+            time.sleep(rnd.uniform(0, big_secs))
+        else:
+            t.join(rnd.uniform(0.05, 1.05 * OPS / rate))
         deadline = time.time() + 10
         while acked[0] == 0 and not errors and time.time() < deadline:
             time.sleep(0.005)
@@ -269,6 +331,7 @@ def test_crash_torture(rig):
         code = rig.daemon.poll()
         assert code is None, f"round {rnd_no + 1}: wgnetd ended with {code} before the kill:\n{rig.log_tail()}"
         killed.set()
+        at = time.time() - t0
         os.kill(rig.daemon.pid, signal.SIGKILL)
         code = rig.daemon.wait(30)
         rig.daemon = None
@@ -282,13 +345,21 @@ def test_crash_torture(rig):
         assert acked[0] > 0, f"round {rnd_no + 1}: the second caller had no add acknowledged"
         if counter[0] > 10:
             rate = counter[0] / max(counter[2] - t0, 0.01)
+        if big["secs"]:
+            big_secs = big["secs"]
+        bigdone = (f"acknowledged in {big_secs:.2f}s" if big["secs"] else
+                   "in flight" if big["started"].is_set() else "not sent")
         total += counter[0]
         rig.start_daemon()
         n = check_consistent(rig, model, state["net"], state["ifname"])
+        names = set(rig.sqlite("SELECT name FROM peers").split())
+        bulks = ", ".join(f"{'all' if b[0] in names else 'none'} of {len(b)}" for b in model.uncertain_bulks)
+        bulks = f"; AddPeers in flight: {bulks}" if bulks else ""
         # what was in flight is settled now: take the daemon's word for it
         settle(rig, model)
         print(f"#   round {rnd_no + 1}: killed after {counter[0]} + {acked[0]} (concurrent adds) acknowledged operations "
-              f"({delay:.2f}s), {n} peers consistent", flush=True)
+              f"({at:.2f}s; an AddPeers of {BIG}{' aimed at' if aimed else ''}: {bigdone}{bulks}), {n} peers consistent",
+              flush=True)
     assert total > 0
     state["model"] = model
 
@@ -301,17 +372,22 @@ def settle(rig, model):
     for path in list(model.uncertain):
         if path in live:
             h = live[path]
-            model.peers[path] = dict(name=h["Name"], addresses=sorted(h["Addresses"]), enabled=h["Enabled"],
+            model.peers[path].update(name=h["Name"], addresses=sorted(h["Addresses"]), enabled=h["Enabled"],
                                      keepalive=h["PersistentKeepalive"], email=h["Email"])
         else:
             model.peers.pop(path, None)
             model.removed.add(path)
+    # an add in flight that made it: its caller got no config, the keys are the daemon's word
+    _, dev = rig.wg_dump(state["ifname"])
     for path, h in live.items():
         if path not in model.peers and h["Name"] in model.uncertain_names:
+            pub = h["PublicKey"]
             model.peers[path] = dict(name=h["Name"], addresses=sorted(h["Addresses"]), enabled=h["Enabled"],
-                                     keepalive=h["PersistentKeepalive"], email=h["Email"])
+                                     keepalive=h["PersistentKeepalive"], email=h["Email"], private=None, pub=pub,
+                                     psk=dev[pub]["preshared_key"] if pub in dev else "?")
     model.uncertain.clear()
     model.uncertain_names.clear()
+    model.uncertain_bulks.clear()
     if model.dns_uncertain is not None:
         model.dns = rig.prop(state["net"], NETWORK, "DNS")
         model.dns_uncertain = None
@@ -365,8 +441,7 @@ def test_drift_torture(rig):
     for i in range(3):
         name = f"drift{i}"
         path, config = unwrap(net.AddPeer(name, opts()))
-        model.peers[path] = dict(name=name, addresses=addresses_from_config(config), enabled=True,
-                                 keepalive=25, email="")
+        model.peers[path] = acknowledged(name, config)
     _, dev = rig.wg_dump(ifn)
     paths = [p for p, v in model.peers.items() if v["enabled"] and v["name"].startswith("drift")]
     keys = {p: rig.prop(p, PEER, "PublicKey") for p in paths}
@@ -429,8 +504,7 @@ def test_commit_io_error(rig):
     rig.start_daemon(env={"LD_PRELOAD": shim, "WGNET_FAIL_FSYNC": flag})
     net = rig.network(state["net"])
     path, config = unwrap(net.AddPeer("fsync-ok", opts()))
-    model.peers[path] = dict(name="fsync-ok", addresses=addresses_from_config(config), enabled=True, keepalive=25,
-                             email="")
+    model.peers[path] = acknowledged("fsync-ok", config)
     open(flag, "w").close()
     model.uncertain_names.add("fsync-lost")
     try:
