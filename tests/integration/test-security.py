@@ -150,7 +150,7 @@ def test_no_core_dumps(rig):
     core = next(line for line in limits.splitlines() if line.startswith("Max core file size"))
     assert core.split()[4:6] == ["0", "0"], core
     if not shutil.which("gdb"):
-        print("#   (gdb is not installed: PR_GET_DUMPABLE not checked, only the core size limit)")
+        print("skip PR_GET_DUMPABLE of wgnetd: gdb is not installed (only the core size limit was checked)")
         return
     # the probe tells a dumpable process apart
     control = subprocess.Popen(["sleep", "30"])

@@ -536,7 +536,8 @@ def test_commit_io_error(rig):
     add failed and the peer was there after a restart."""
     shim = sys.argv[1] if len(sys.argv) > 1 else ""
     if not os.path.exists(shim) or os.environ.get("WGNET_VALGRIND"):
-        print("# skipped: no fail-fsync.so (or under valgrind)")
+        print("skip commit with a failed fsync: " + ("under valgrind" if os.environ.get("WGNET_VALGRIND") else
+                                                      f"no fail-fsync.so (got '{shim}')"))
         return
     model = state.setdefault("model", Model())
     flag = os.path.join(rig.dir, "fail-fsync")
