@@ -25,7 +25,8 @@ BUS_RIG = os.path.join(SRC, "tests", "rig", "bus.sh")
 # WGNET_VALGRIND=1: wgnetd runs under valgrind's memcheck (valgrind 3.19 does not know
 # pidfd_open: the userspace backend then watches its wireguard-go children by PID); any
 # error (invalid access, use of uninitialised memory, a definite leak) makes it exit with
-# 99, which stop_daemon reports.
+# 99, which stop_daemon reports. Otherwise valgrind exits as wgnetd does: with its status,
+# or killed by the same signal.
 VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full", "--show-leak-kinds=definite",
             "--errors-for-leak-kinds=definite", "--child-silent-after-fork=yes",
             f"--suppressions={os.path.join(SRC, 'tests', 'integration', 'valgrind.supp')}"] if os.environ.get("WGNET_VALGRIND") else []
@@ -104,16 +105,20 @@ class Rig:
         return self
 
     def stop(self):
-        self.stop_daemon()
-        # wireguard-go instances of this rig: their tun links live in the namespace and go
-        # with it; their processes exit when the link is gone.
-        kill_netns_processes(self.netns)
-        run(["ip", "netns", "del", self.netns], check=False)
-        self.bash("rig_bus_stop", check=False)
-        if os.environ.get("WGNET_KEEP_TEST_DIR"):
-            print(f"kept {self.dir}")
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        """Stop wgnetd (it must exit with 0, see stop_daemon) and take the rig down, also when
+        it did not."""
+        try:
+            self.stop_daemon()
+        finally:
+            # wireguard-go instances of this rig: their tun links live in the namespace and
+            # go with it; their processes exit when the link is gone.
+            kill_netns_processes(self.netns)
+            run(["ip", "netns", "del", self.netns], check=False)
+            self.bash("rig_bus_stop", check=False)
+            if os.environ.get("WGNET_KEEP_TEST_DIR"):
+                print(f"kept {self.dir}")
+            else:
+                shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- the daemon -------------------------------------------------------------------
     def start_daemon(self, *args, env=None):
@@ -126,7 +131,8 @@ class Rig:
         deadline = time.time() + (120 if VALGRIND else 20)
         while time.time() < deadline:
             if self.daemon.poll() is not None:
-                raise AssertionError(f"wgnetd exited with {self.daemon.returncode}:\n{self.log_tail()}")
+                code, self.daemon = self.daemon.returncode, None  # reported here, not again at the stop
+                raise AssertionError(f"wgnetd exited with {code}:\n{self.log_tail()}")
             try:
                 bus = self.bus()
                 if bus.name_has_owner(BUS):
@@ -137,18 +143,23 @@ class Rig:
         raise AssertionError("wgnetd did not take its bus name in 20 s:\n" + self.log_tail())
 
     def stop_daemon(self, sig=signal.SIGTERM):
+        """Send sig to wgnetd and wait for it to end. After SIGTERM it must exit with 0 in
+        time: a status, a fatal signal (negative, also under valgrind), valgrind's 99 for the
+        errors it found, or a daemon that ended before it was stopped, fail. Other signals
+        (SIGKILL: a crash) are sent to end it whatever its state: not checked."""
         if self.daemon is None:
             return
-        self.daemon.send_signal(sig)
+        self.daemon.send_signal(sig)  # not sent when it has ended already: its status tells
+        timeout = 60 if VALGRIND else 10
+        hung = False
         try:
-            self.daemon.wait(60 if VALGRIND else 10)
+            self.daemon.wait(timeout)
         except subprocess.TimeoutExpired:
+            hung = True
             self.daemon.kill()
             self.daemon.wait()
         code = self.daemon.returncode
         self.daemon = None
-        if VALGRIND and sig == signal.SIGTERM and code == 99:
-            raise AssertionError("valgrind found errors in wgnetd:\n" + self.log_tail(80))
         # Wait until the name is released so the next start does not race with it.
         for _ in range(200):
             try:
@@ -157,6 +168,15 @@ class Rig:
             except dbus.DBusException:
                 break
             time.sleep(0.02)
+        if sig != signal.SIGTERM:
+            return
+        if hung:
+            raise AssertionError(f"wgnetd did not exit within {timeout} s of SIGTERM:\n" + self.log_tail())
+        if VALGRIND and code == 99:
+            raise AssertionError("valgrind found errors in wgnetd:\n" + self.log_tail(80))
+        if code != 0:
+            how = f"signal {-code}" if code < 0 else f"status {code}"
+            raise AssertionError(f"wgnetd ended with {how}, not 0, when stopped with SIGTERM:\n" + self.log_tail())
 
     def restart_daemon(self, sig=signal.SIGTERM):
         self.stop_daemon(sig)
@@ -307,6 +327,12 @@ def main(tests, rig_name):
                 traceback.print_exc()
                 print("--- wgnetd log tail:\n" + rig.log_tail(), flush=True)
     finally:
-        rig.stop()
-    print(f"# {len(tests) - failed} ok, {failed} failed")
-    sys.exit(1 if failed else 0)
+        stopped = True
+        try:
+            rig.stop()
+        except Exception:
+            stopped = False
+            print("FAIL stopping wgnetd at the end", flush=True)
+            traceback.print_exc()
+    print(f"# {len(tests) - failed} ok, {failed} failed" + ("" if stopped else ", wgnetd's stop failed"))
+    sys.exit(1 if failed or not stopped else 0)
