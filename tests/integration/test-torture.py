@@ -415,7 +415,10 @@ def device_vs_database(rig, psks, public_key):
     damage (psks: public key -> PSK)."""
     ifn = state["ifname"]
     net_id = state["net"].rsplit("/", 1)[1]
-    dev, peers = rig.wg_dump(ifn)
+    try:
+        dev, peers = rig.wg_dump(ifn)
+    except AssertionError as e:     # not there (yet): being recreated
+        return [f"device unreadable: {e}"]
     port, db_public_key, subnets = rig.sqlite(f"SELECT listen_port, public_key, addresses FROM networks "
                                               f"WHERE id = {net_id}").split("|")
     rows = rig.sqlite("SELECT p.public_key, p.keepalive, p.role, group_concat(a.address, ',') FROM peers p "
