@@ -12,6 +12,7 @@
 #include "manager.h"
 #include "network.h"
 #include "peer.h"
+#include "tunnel.h"
 
 typedef struct AuditEventInfo {
         const char *name;
@@ -34,6 +35,13 @@ static const AuditEventInfo events[_AUDIT_EVENT_MAX] = {
         [AUDIT_SECRET_READ] = { "secret-read", "0a82d3f20a624e249e2771d70efa081f" },
         [AUDIT_PEER_ROTATION_COMPLETED] = { "peer-rotation-completed", "72b595a53e68468a96b397229cc8b4b4" },
         [AUDIT_PEER_REVOKED] = { "peer-revoked", "c367525656e14a92bbaecf026b37a29b" },
+        [AUDIT_TUNNEL_CREATED] = { "tunnel-created", "6189662e90834666a652d9624090af65" },
+        [AUDIT_TUNNEL_IMPORTED] = { "tunnel-imported", "1ee65f2cabc248cf9684cfbd016bc4c1" },
+        [AUDIT_TUNNEL_PAIRED] = { "tunnel-paired", "da8bcc0629654c33915773f93ab9e238" },
+        [AUDIT_TUNNEL_UPDATED] = { "tunnel-updated", "8de50db0c5e64911abfd3c976daacd40" },
+        [AUDIT_TUNNEL_ACTIVATED] = { "tunnel-activated", "e81d820662c4490c99153489bf2c26db" },
+        [AUDIT_TUNNEL_DEACTIVATED] = { "tunnel-deactivated", "2a2e7281d1414a1ba21c07bde8b1e865" },
+        [AUDIT_TUNNEL_DELETED] = { "tunnel-deleted", "606e3a29b64b4c90b98cdb12d49fb17a" },
 };
 
 const char *audit_event_to_string(AuditEvent e) {
@@ -166,17 +174,41 @@ static int add_field(struct iovec *iov, size_t *n, char **owned, const char *fmt
         return 0;
 }
 
+/* What an entry is about: a network and maybe a peer, or a tunnel. */
+typedef struct Subject {
+        const Network *n;
+        const Peer *p;
+        const Tunnel *t;
+} Subject;
+
+static void audit_logv(sd_bus_message *m, AuditEvent e, const Subject *s, const char *fmt, va_list ap)
+        _printf_(4, 0);
+
 void audit_log(sd_bus_message *m, AuditEvent e, const Network *n, const Peer *p, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        audit_logv(m, e, &(Subject) { .n = n, .p = p }, fmt, ap);
+        va_end(ap);
+}
+
+void audit_log_tunnel(sd_bus_message *m, AuditEvent e, const Tunnel *t, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        audit_logv(m, e, &(Subject) { .t = t }, fmt, ap);
+        va_end(ap);
+}
+
+static void audit_logv(sd_bus_message *m, AuditEvent e, const Subject *s, const char *fmt, va_list ap) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *ids = NULL, *unit = NULL;
         _cleanup_(freep) char *text = NULL;
         char uid[24] = "-", pid[24] = "-";
+        const Network *n = s->n;
+        const Peer *p = s->p;
+        const Tunnel *t = s->t;
         Caller c;
-        va_list ap;
         int k;
 
-        va_start(ap, fmt);
         k = vasprintf(&text, fmt, ap);
-        va_end(ap);
         if (k < 0)
                 return;
         caller_from_message(m, &ids, &unit, &c);
@@ -204,6 +236,11 @@ void audit_log(sd_bus_message *m, AuditEvent e, const Network *n, const Peer *p,
                         r = r < 0 ? r : add_field(iov, &nf, owned, "WGNET_PEER=%s", p->name);
                         r = r < 0 ? r : add_field(iov, &nf, owned, "WGNET_PEER_ID=%" PRIu64, p->id);
                 }
+                if (t) {
+                        r = r < 0 ? r : add_field(iov, &nf, owned, "WGNET_TUNNEL=%s", t->name);
+                        r = r < 0 ? r : add_field(iov, &nf, owned, "WGNET_TUNNEL_ID=%" PRIu64, t->id);
+                        r = r < 0 ? r : add_field(iov, &nf, owned, "WGNET_INTERFACE=%s", t->ifname);
+                }
                 if (m) {
                         r = r < 0 ? r : add_field(iov, &nf, owned, "WGNET_CALLER_UID=%s", uid);
                         r = r < 0 ? r : add_field(iov, &nf, owned, "WGNET_CALLER_PID=%s", pid);
@@ -220,9 +257,10 @@ void audit_log(sd_bus_message *m, AuditEvent e, const Network *n, const Peer *p,
                         return;
                 /* The journal went away: fall through to stderr, so the entry is not lost. */
         }
-        log_notice("%s [audit action=%s%s%s%s%s uid=%s pid=%s unit=%s sender=%s message_id=%s]", text,
+        log_notice("%s [audit action=%s%s%s%s%s%s%s uid=%s pid=%s unit=%s sender=%s message_id=%s]", text,
                    events[e].name,
                    n ? " network=" : "", n ? n->name : "",
                    p ? " peer=" : "", p ? p->name : "",
+                   t ? " tunnel=" : "", t ? t->name : "",
                    uid, pid, c.unit ? c.unit : "-", c.sender ? c.sender : "-", events[e].message_id);
 }

@@ -13,6 +13,7 @@
 
 typedef struct Network Network;
 typedef struct Peer Peer;
+typedef struct Tunnel Tunnel;
 
 typedef enum AuditEvent {
         AUDIT_NETWORK_CREATED,
@@ -30,6 +31,13 @@ typedef enum AuditEvent {
         AUDIT_SECRET_READ,
         AUDIT_PEER_ROTATION_COMPLETED,  /* by the daemon: new key's handshake or grace period over */
         AUDIT_PEER_REVOKED,             /* by the daemon: expired or inactive */
+        AUDIT_TUNNEL_CREATED,
+        AUDIT_TUNNEL_IMPORTED,          /* ImportPairing of an offer */
+        AUDIT_TUNNEL_PAIRED,            /* ImportPairing of a reply */
+        AUDIT_TUNNEL_UPDATED,
+        AUDIT_TUNNEL_ACTIVATED,
+        AUDIT_TUNNEL_DEACTIVATED,
+        AUDIT_TUNNEL_DELETED,
         _AUDIT_EVENT_MAX,
 } AuditEvent;
 
@@ -42,6 +50,8 @@ const char *audit_event_message_id(AuditEvent e);
  * may be NULL. */
 void audit_log(sd_bus_message *m, AuditEvent e, const Network *n, const Peer *p, const char *fmt, ...)
         _printf_(5, 6);
+/* The same for a tunnel (WGNET_TUNNEL=, WGNET_TUNNEL_ID=, WGNET_INTERFACE=). */
+void audit_log_tunnel(sd_bus_message *m, AuditEvent e, const Tunnel *t, const char *fmt, ...) _printf_(4, 5);
 
 /* Force the sink (tests): 1 journal, 0 stderr, -1 detect again. */
 void audit_set_journal(int on);

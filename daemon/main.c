@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "backend.h"
 #include "config.h"
 #include "history.h"
 #include "keys.h"
@@ -24,7 +28,66 @@ static void help(void) {
                "     --tick=SECONDS          Reconcile and status period (default 5)\n"
                "     --userspace-binary=PATH Userspace WireGuard implementation (default wireguard-go)\n"
                "     --firewall=yes|no       Manage nftables table inet wgnet and IP forwarding (default yes)\n"
-               "     --debug                 Log debug messages\n");
+               "     --debug                 Log debug messages\n"
+               "     --remove-devices        Take down every interface of the database and exit\n"
+               "                             (the package's prerm at a remove; wgnetd must be stopped)\n");
+}
+
+/* --remove-devices, for the package's prerm at a remove (not an upgrade): every interface
+ * the database names (networks, tunnels) goes down, as Deactivate would take it down. With
+ * KillMode=process they would otherwise run on unmanaged, without expiry or revocation,
+ * once wgnetd is gone. Refused while a wgnetd holds the state directory. */
+static int remove_devices(const ManagerConfig *cfg) {
+        _cleanup_(freep) char *db_path = NULL, *lock_path = NULL;
+        WgBackendOptions bopts = { .userspace_binary = cfg->userspace_binary, .userspace_log_fd = -1 };
+        WgBackend *b = NULL;
+        sqlite3 *db = NULL;
+        sqlite3_stmt *s = NULL;
+        int r = 0, lock_fd;
+
+        if (asprintf(&db_path, "%s/wgnet.db", cfg->state_dir) < 0 || asprintf(&lock_path, "%s/lock", cfg->state_dir) < 0)
+                return -ENOMEM;
+        if (access(db_path, F_OK) < 0) {
+                log_info("No database at %s: no devices to remove", db_path);
+                return 0;
+        }
+        lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                log_error("Cannot lock %s (%s): stop wgnetd first", lock_path, strerror(errno));
+                if (lock_fd >= 0)
+                        close(lock_fd);
+                return -EBUSY;
+        }
+        if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+            (sqlite3_prepare_v2(db, "SELECT interface FROM networks UNION SELECT interface FROM tunnels", -1, &s, NULL) !=
+                     SQLITE_OK &&
+             sqlite3_prepare_v2(db, "SELECT interface FROM networks", -1, &s, NULL) != SQLITE_OK)) {
+                log_error("Cannot read %s: %s", db_path, db ? sqlite3_errmsg(db) : "out of memory");
+                r = -EIO;
+                goto finish;
+        }
+        r = wg_backend_new(cfg->backend, &bopts, &b);
+        if (r < 0) {
+                log_error("Cannot set up the WireGuard backend: %s", strerror(-r));
+                goto finish;
+        }
+        while (sqlite3_step(s) == SQLITE_ROW) {
+                const char *ifname = (const char *) sqlite3_column_text(s, 0);
+                if (!ifname || !wg_backend_exists(b, ifname))
+                        continue;
+                int k = wg_backend_delete(b, ifname);
+                if (k < 0) {
+                        log_error("Cannot remove %s: %s", ifname, strerror(-k));
+                        r = k;
+                } else
+                        log_info("Removed %s", ifname);
+        }
+finish:
+        wg_backend_free(b);
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        close(lock_fd);
+        return r;
 }
 
 static sd_bus_error_map error_map[64];
@@ -38,7 +101,8 @@ static int register_errors(void) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_STATE_DIR, ARG_BACKEND, ARG_TICK, ARG_USERSPACE, ARG_DEBUG, ARG_FIREWALL };
+        enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_STATE_DIR, ARG_BACKEND, ARG_TICK, ARG_USERSPACE, ARG_DEBUG, ARG_FIREWALL,
+               ARG_REMOVE_DEVICES };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -49,6 +113,7 @@ int main(int argc, char **argv) {
                 { "userspace-binary", required_argument, NULL, ARG_USERSPACE },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "firewall", required_argument, NULL, ARG_FIREWALL },
+                { "remove-devices", no_argument, NULL, ARG_REMOVE_DEVICES },
                 { 0 }
         };
         ManagerConfig cfg = { .tick_usec = WGNETD_TICK_USEC, .backend = WG_BACKEND_AUTO, .firewall = 1,
@@ -56,7 +121,7 @@ int main(int argc, char **argv) {
                               .history_coarse_days = HISTORY_COARSE_KEEP_DAYS };
         ManagerConfig cli = { .backend = -1, .firewall = -1 };
         const char *config_path = WGNETD_CONFIG_FILE;
-        bool config_required = false;
+        bool config_required = false, remove = false;
         _cleanup_(manager_freep) Manager *m = NULL;
         int c, r;
 
@@ -110,6 +175,9 @@ int main(int argc, char **argv) {
                 case ARG_DEBUG:
                         log_set_max_level(7);
                         break;
+                case ARG_REMOVE_DEVICES:
+                        remove = true;
+                        break;
                 default:
                         return 2;
                 }
@@ -144,6 +212,13 @@ int main(int argc, char **argv) {
                 cfg.userspace_binary = strdup(cli.userspace_binary);
         }
 
+        if (remove) {
+                r = remove_devices(&cfg);
+                free(cfg.state_dir);
+                free(cfg.userspace_binary);
+                return r < 0 ? 1 : 0;
+        }
+
         r = wg_crypto_init();
         if (r >= 0)
                 r = register_errors();
@@ -162,6 +237,9 @@ int main(int argc, char **argv) {
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
+        /* Nothing to reload; a hangup (a terminal closed on a wgnetd started by hand) is no
+         * reason to stop, and systemd would not restart it. */
+        signal(SIGHUP, SIG_IGN);
         (void) sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
         (void) sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
 
@@ -172,6 +250,12 @@ int main(int argc, char **argv) {
         (void) sd_notify(false, "STOPPING=1");
         if (r < 0) {
                 log_error("Event loop failed: %s", strerror(-r));
+                return 1;
+        }
+        if (r > 0) {
+                /* sd-bus ended the loop: the bus connection is gone (dbus-daemon restarted).
+                 * Unreachable, wgnetd is of no use: a failure, so that systemd starts it again. */
+                log_error("Lost the connection to the system bus; exiting");
                 return 1;
         }
         log_info("wgnetd stopped");

@@ -593,6 +593,8 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_set_exit_on_disconnect(m->bus, true);
         if (r < 0)
                 return r;
         r = sd_bus_request_name(m->bus, WGNET_BUS_NAME, 0);

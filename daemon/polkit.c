@@ -12,11 +12,17 @@ typedef enum QueryState {
         QUERY_DENIED,
         QUERY_CHALLENGE,                /* would be allowed after interactive authentication */
         QUERY_FAILED,                   /* polkitd unreachable or broken reply */
+        QUERY_TIMED_OUT,                /* no answer in time (a prompt nobody answered, a polkitd that hangs) */
 } QueryState;
+
+/* Shorter than the callers' own timeouts (busctl and sd-bus 25 s, wgnetctl 300 s for an
+ * interactive call), so that they get wgnetd's answer, not a timeout of their own. */
+#define CHECK_TIMEOUT_USEC (10 * UINT64_C(1000000))
+#define CHECK_INTERACTIVE_TIMEOUT_USEC (280 * UINT64_C(1000000))
 
 #define QUERY_MAX_ACTIONS 2
 #define QUERY_STALE_USEC (60 * UINT64_C(1000000))
-#define QUERIES_PER_CALLER_MAX 16
+#define QUERIES_PER_USER_MAX 16
 #define QUERIES_MAX 96
 
 typedef struct Query {
@@ -27,6 +33,7 @@ typedef struct Query {
         size_t n_actions, current;      /* checked one after the other, all must allow */
         QueryState state;
         uint64_t answered_usec;         /* when polkit's last answer came */
+        uid_t uid;                      /* the caller's: the limits count per user */
 } Query;
 
 struct PolkitRegistry {
@@ -169,7 +176,10 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         q->slot = sd_bus_slot_unref(q->slot);
         /* Stale counts from the answer: an interactive authentication may take minutes. */
         q->answered_usec = now_monotonic();
-        if (sd_bus_message_is_method_error(reply, NULL))
+        if (sd_bus_message_is_method_error(reply, SD_BUS_ERROR_TIMEOUT) ||
+            sd_bus_message_is_method_error(reply, SD_BUS_ERROR_NO_REPLY))
+                q->state = QUERY_TIMED_OUT;
+        else if (sd_bus_message_is_method_error(reply, NULL))
                 q->state = QUERY_FAILED;
         else if (sd_bus_message_enter_container(reply, 'r', "bba{ss}") >= 0 &&
                  sd_bus_message_read(reply, "bb", &authorized, &challenge) >= 0)
@@ -216,11 +226,13 @@ static int send_check(Query *q) {
         if (r < 0)
                 return r;
         q->slot = sd_bus_slot_unref(q->slot);
-        /* Interactive authentication may take as long as the user needs. */
-        return sd_bus_call_async(bus, &q->slot, call, on_check_reply, q, flags ? UINT64_C(300) * 1000000 : 0);
+        /* Interactive authentication may take as long as a user needs, nearly. */
+        return sd_bus_call_async(bus, &q->slot, call, on_check_reply, q,
+                                 flags ? CHECK_INTERACTIVE_TIMEOUT_USEC : CHECK_TIMEOUT_USEC);
 }
 
-static int start_query(sd_bus_message *m, const char *const *actions, size_t n_actions, PolkitRegistry *registry) {
+static int start_query(sd_bus_message *m, const char *const *actions, size_t n_actions, uid_t uid,
+                       PolkitRegistry *registry) {
         Query *q;
         int r;
 
@@ -228,6 +240,7 @@ static int start_query(sd_bus_message *m, const char *const *actions, size_t n_a
         if (!q)
                 return -ENOMEM;
         q->registry = registry;
+        q->uid = uid;
         q->request = sd_bus_message_ref(m);
         q->state = QUERY_PENDING;
         for (size_t i = 0; i < n_actions && i < QUERY_MAX_ACTIONS; i++) {
@@ -292,6 +305,12 @@ int polkit_verify_async_all(sd_bus_message *m, const char *const *actions, size_
                 case QUERY_DENIED:
                         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                                  "Not authorized: %s", action);
+                case QUERY_TIMED_OUT:
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                                 "Authorization for %s was not completed in time (%s)", action,
+                                                 sd_bus_message_get_allow_interactive_authorization(m)
+                                                         ? "the authentication was not answered"
+                                                         : "polkit did not answer");
                 default:
                         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                                  "Authorization for %s could not be checked: polkit is not available", action);
@@ -305,23 +324,23 @@ int polkit_verify_async_all(sd_bus_message *m, const char *const *actions, size_
                 return 1;
 
         /* Each pending check holds the caller's message (up to 32 MiB) and one of the 128
-         * calls dbus-daemon lets wgnetd have outstanding: a caller may have a few, all
-         * callers together fewer than that, or one caller with a prompt nobody answers
-         * could deny every other admin. */
+         * calls dbus-daemon lets wgnetd have outstanding: a user may have a few, all users
+         * together fewer than that, or one user with a prompt nobody answers could deny
+         * every other admin. Counted per user, not per connection: a user may open 256
+         * connections. */
         size_t mine = 0, total = 0;
-        const char *sender = sd_bus_message_get_sender(m);
         HASHMAP_FOREACH(q, registry->queries, it) {
                 if (q->state != QUERY_PENDING)
                         continue;
                 total++;
-                if (sender && streq_ptr(sd_bus_message_get_sender(q->request), sender))
+                if (q->uid == uid)
                         mine++;
         }
-        if (mine >= QUERIES_PER_CALLER_MAX || total >= QUERIES_MAX)
+        if (mine >= QUERIES_PER_USER_MAX || total >= QUERIES_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "Too many authorizations pending%s: try again when they are answered",
-                                         mine >= QUERIES_PER_CALLER_MAX ? " for this caller" : "");
-        r = start_query(m, actions, n_actions, registry);
+                                         mine >= QUERIES_PER_USER_MAX ? " for this user" : "");
+        r = start_query(m, actions, n_actions, uid, registry);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Authorization for %s could not be checked: %s", actions[0], strerror(-r));

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <time.h>
 
+#include "audit.h"
 #include "bus-util.h"
 #include "db-tunnel.h"
 #include "db.h"
@@ -506,6 +507,7 @@ int method_create_tunnel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = tunnel_create_commit(mgr, t, NULL, error);
         if (r < 0)
                 goto finish;
+        audit_log_tunnel(m, AUDIT_TUNNEL_CREATED, t, "%s: tunnel '%s' created", t->ifname, t->name);
         r = sd_bus_reply_method_return(m, "o", TAKE_PTR(t)->path);
 finish:
         bus_options_done(o, _TOPT_MAX);
@@ -557,9 +559,13 @@ static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *erro
         int r = manager_verify(t->manager, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = tunnel_set_active(t, streq(sd_bus_message_get_member(m), "Activate"), error);
+        bool activate = streq(sd_bus_message_get_member(m), "Activate"), was = t->active;
+        r = tunnel_set_active(t, activate, error);
         if (r < 0)
                 return bus_reply_errno(error, r, "Cannot change tunnel '%s'", t->name);
+        if (was != activate)
+                audit_log_tunnel(m, activate ? AUDIT_TUNNEL_ACTIVATED : AUDIT_TUNNEL_DEACTIVATED, t, "%s: tunnel '%s' %s",
+                                 t->ifname, t->name, activate ? "activated" : "deactivated");
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -618,7 +624,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         }
         if (changed[0])
                 (void) sd_bus_emit_properties_changed_strv(mgr->bus, t->path, WGNET_TUNNEL_INTERFACE, (char **) changed);
-        log_info("%s: tunnel '%s' updated", t->ifname, t->name);
+        audit_log_tunnel(m, AUDIT_TUNNEL_UPDATED, t, "%s: tunnel '%s' updated", t->ifname, t->name);
         r = sd_bus_reply_method_return(m, NULL);
 finish:
         bus_options_done(o, _TOPT_MAX);
@@ -646,7 +652,7 @@ static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return bus_reply_errno(error, r, "Cannot delete tunnel '%s'", t->name);
         }
         (void) sd_bus_emit_object_removed(mgr->bus, t->path);
-        log_info("%s: tunnel '%s' deleted", t->ifname, t->name);
+        audit_log_tunnel(m, AUDIT_TUNNEL_DELETED, t, "%s: tunnel '%s' deleted", t->ifname, t->name);
         tunnel_detach(t);
         tunnel_free(t);
         return sd_bus_reply_method_return(m, NULL);
@@ -662,6 +668,7 @@ static int method_get_pairing(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = tunnel_get_pairing(t, &text, error);
         if (r < 0)
                 return bus_reply_errno(error, r, "Cannot make a pairing for tunnel '%s'", t->name);
+        audit_log_tunnel(m, AUDIT_SECRET_READ, t, "%s: pairing of tunnel '%s' read", t->ifname, t->name);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);

@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <time.h>
 
+#include "audit.h"
 #include "bus-util.h"
 #include "db-tunnel.h"
 #include "db.h"
@@ -120,7 +121,7 @@ static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
         r = tunnel_create_commit(mgr, t, p->id, error);
         if (r < 0)
                 goto finish;
-        log_info("%s: tunnel '%s' created from pairing %s", t->ifname, t->name, hex);
+        audit_log_tunnel(m, AUDIT_TUNNEL_IMPORTED, t, "%s: tunnel '%s' created from pairing %s", t->ifname, t->name, hex);
         r = sd_bus_reply_method_return(m, "o", TAKE_PTR(t)->path);
 finish:
         tunnel_settings_done(&s);
@@ -249,7 +250,7 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
         t->activated_usec = 0;          /* "connecting" counts from now */
         (void) tunnel_emit_changed(t, "RemotePublicKey", "RemoteEndpoint", "RemoteNetworks", "HasPresharedKey",
                                    "Pairing", NULL);
-        log_info("%s: tunnel '%s' paired (pairing %s)", t->ifname, t->name, hex);
+        audit_log_tunnel(m, AUDIT_TUNNEL_PAIRED, t, "%s: tunnel '%s' paired (pairing %s)", t->ifname, t->name, hex);
         r = sd_bus_reply_method_return(m, "o", t->path);
 finish:
         wg_wipe(pending, sizeof(pending));

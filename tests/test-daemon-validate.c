@@ -131,6 +131,42 @@ TEST(config_file) {
         free(c.userspace_binary);
 }
 
+/* docs/install.md's example configuration file parses as it stands. */
+TEST(config_file_of_the_docs) {
+        const char *root = getenv("WGNET_SOURCE_ROOT");
+        char doc[4096], line[512], path[] = "/tmp/wgnetd-doc-XXXXXX";
+        if (!root)
+                return;
+        snprintf(doc, sizeof(doc), "%s/docs/install.md", root);
+        FILE *in = fopen(doc, "re");
+        ASSERT_TRUE(in != NULL);
+        int fd = mkstemp(path);
+        ASSERT_TRUE(fd >= 0);
+        FILE *out = fdopen(fd, "w");
+        bool in_block = false, seen = false;
+        unsigned keys = 0;
+        while (fgets(line, sizeof(line), in)) {
+                if (!in_block && strncmp(line, "    # reconcile", 15) == 0)
+                        in_block = seen = true;
+                if (in_block && strncmp(line, "    ", 4) != 0)
+                        in_block = false;
+                if (in_block) {
+                        fputs(line + 4, out);
+                        keys += line[4] != '#';
+                }
+        }
+        fclose(in);
+        fclose(out);
+        ASSERT_TRUE(seen);
+        ASSERT_TRUE(keys >= 5);
+        ManagerConfig c = { .state_dir = strdup("/var/lib/wgnet"), .tick_usec = 1 };
+        ASSERT_OK(config_parse_file(path, true, &c));
+        ASSERT_EQ(c.tick_usec, 5000000);
+        unlink(path);
+        free(c.state_dir);
+        free(c.userspace_binary);
+}
+
 /* The listen port check: a port some socket holds, a free one, and one below 1024 without
  * CAP_NET_BIND_SERVICE (in a child that drops it, as wgnetd.service runs). */
 TEST(udp_port_check) {

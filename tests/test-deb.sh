@@ -78,10 +78,17 @@ mkdir -p "$work/fake/var/lib/wgnet" && touch "$work/fake/var/lib/wgnet/wgnet.db"
 awk '/^if \[ "\$1" = "purge" \]; then$/ { on = 1 } on { print } on && /^fi$/ { exit }' "$work/control/postrm" \
         | sed "s|/var/lib/wgnet|$work/fake/var/lib/wgnet|g" > "$work/postrm-test"
 grep -q "$work/fake/var/lib/wgnet" "$work/postrm-test" || fail "postrm does not name /var/lib/wgnet"
-sh "$work/postrm-test" remove
+# in a namespace of its own: the purge deletes table inet wgnet, which is this host's too
+debns=wgdeb-$$
+ip netns add "$debns"
+ip netns exec "$debns" sh "$work/postrm-test" remove
 [ -e "$work/fake/var/lib/wgnet/wgnet.db" ] || fail "postrm remove deleted the state"
-sh "$work/postrm-test" purge
+ip netns exec "$debns" sh "$work/postrm-test" purge
+ip netns del "$debns"
 [ ! -e "$work/fake/var/lib/wgnet" ] || fail "postrm purge left /var/lib/wgnet"
+# a remove (not an upgrade) takes the interfaces down (wgnetd --remove-devices: test-daemon)
+grep -q 'if \[ "$1" = "remove" \]' "$work/control/prerm" && grep -q -- "wgnetd --remove-devices" "$work/control/prerm" \
+        || fail "prerm does not take the interfaces down at a remove"
 echo "  $(dpkg -c "$deb" | grep -vc '/$') files, wgnetd enabled on install, the exporter socket not, purge removes the state"
 
 echo "== the unit"

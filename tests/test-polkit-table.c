@@ -62,6 +62,33 @@ TEST(every_table_entry_is_a_method) {
         }
 }
 
+/* The only methods without an authorization: they read what the properties already show
+ * anyone (the README's departures say why). A new entry here is a decision, not a slip. */
+static const char *const public_methods[][2] = {
+        { WGNET_MANAGER_INTERFACE, "GetNetworkByName" }, { WGNET_MANAGER_INTERFACE, "ListNetworks" },
+        { WGNET_NETWORK_INTERFACE, "NextAddresses" },     { WGNET_NETWORK_INTERFACE, "GetStats" },
+        { WGNET_PEER_INTERFACE, "GetTransferHistory" },   { WGNET_NETWORK_INTERFACE, "GetMetrics" },
+        { WGNET_NETWORK_INTERFACE, "GetMetricsColumns" },
+};
+
+TEST(only_reads_are_public) {
+        for (const MethodAction *a = method_actions; a->interface; a++) {
+                bool public = false;
+                for (size_t i = 0; i < ELEMENTSOF(public_methods); i++)
+                        public = public || (streq(a->interface, public_methods[i][0]) &&
+                                            streq(a->member, public_methods[i][1]));
+                if (public != (a->action == NULL))
+                        TEST_FAIL("%s.%s: %s", a->interface, a->member,
+                                  public ? "a read method asks for an authorization"
+                                         : "has no authorization and is not a read method");
+                /* Removing, updating and adding are never read-secrets alone. */
+                if (!public && !a->action2 &&
+                    (strncmp(a->member, "Add", 3) == 0 || strncmp(a->member, "Remove", 6) == 0 || streq(a->member, "Update") ||
+                     streq(a->member, "Delete")))
+                        ASSERT_TRUE(!streq(a->action, "org.wgnet1.read-secrets"));
+        }
+}
+
 TEST(unknown_method_is_denied) {
         ASSERT_TRUE(method_action_lookup(WGNET_PEER_INTERFACE, "NoSuchMethod") == NULL);
         ASSERT_TRUE(method_action_lookup("org.example.Other", "GetConfig") == NULL);

@@ -90,7 +90,7 @@ def check_no_secrets(log):
 
 
 AUDIT = re.compile(r"^<5>(?P<text>.*) \[audit action=(?P<action>[a-z-]+)(?: network=(?P<network>.*?))?"
-                   r"(?: peer=(?P<peer>.*?))? uid=(?P<uid>\S+) pid=(?P<pid>\S+) unit=(?P<unit>\S+)"
+                   r"(?: peer=(?P<peer>.*?))?(?: tunnel=(?P<tunnel>.*?))? uid=(?P<uid>\S+) pid=(?P<pid>\S+) unit=(?P<unit>\S+)"
                    r" sender=(?P<sender>\S+) message_id=(?P<mid>[0-9a-f]{32})\]$")
 
 
@@ -105,7 +105,7 @@ def entries_from_journal(records):
         if "WGNET_ACTION" not in j:
             continue
         out.append({"text": j.get("MESSAGE", ""), "action": j["WGNET_ACTION"], "network": j.get("WGNET_NETWORK"),
-                    "peer": j.get("WGNET_PEER"), "uid": j.get("WGNET_CALLER_UID", "-"),
+                    "peer": j.get("WGNET_PEER"), "tunnel": j.get("WGNET_TUNNEL"), "uid": j.get("WGNET_CALLER_UID", "-"),
                     "pid": j.get("WGNET_CALLER_PID", "-"), "unit": j.get("WGNET_CALLER_UNIT", "-"),
                     "sender": j.get("WGNET_CALLER_BUS_NAME", "-"), "mid": j.get("MESSAGE_ID"),
                     "priority": j.get("PRIORITY")})
@@ -126,6 +126,27 @@ def test_interleaved_callers(rig):
     finally:
         rig.revoke_user()
     rig.network(net).Delete()
+
+
+def test_tunnel_audited(rig):
+    """A tunnel's life: created, updated, deactivated, activated, its pairing read (a
+    secret), deleted: each one entry with the caller."""
+    path = str(rig.manager().CreateTunnel("aud", wgnet.opts(Interface=f"wga{rig.tag[-5:]}", ListenPort=51877,
+                                                               LocalNetworks=["10.201.0.0/24"],
+                                                               Endpoint="192.0.2.1:51877")))
+    t = wgnet.dbus.Interface(rig.bus().get_object(wgnet.BUS, path), "org.wgnet1.Tunnel")
+    t.Update(wgnet.opts(PersistentKeepalive=10))
+    t.Deactivate()
+    t.Activate()
+    collect(str(t.GetPairing()))
+    t.Delete()
+
+
+def check_tunnel(entries):
+    got = [e["action"] for e in entries if e.get("tunnel") == "aud"]
+    assert got == ["tunnel-created", "tunnel-updated", "tunnel-deactivated", "tunnel-activated", "secret-read",
+                   "tunnel-deleted"], got
+    assert all(e["uid"] == "0" for e in entries if e.get("tunnel") == "aud")
 
 
 def check_interleaved(entries, user_uid):
@@ -163,6 +184,7 @@ def check_audit(entries, log, user_uid):
     assert not re.search(r"^<6>office: peer 'phone' added$", log, re.M)
     assert all(e.get("priority", "5") == "5" for e in entries)
     check_interleaved(entries, user_uid)
+    check_tunnel(entries)
     print(f"ok   audit trail ({len(entries)} entries, {len(actions)} kinds)")
 
 
@@ -204,7 +226,8 @@ def main():
     failed = 0
     try:
         rig.start()
-        for t in td.TESTS + [test_interleaved_callers]:
+        # (not the last of test-daemon: it takes the bus away)
+        for t in [t for t in td.TESTS if t is not td.test_bus_lost_exits] + [test_interleaved_callers, test_tunnel_audited]:
             t0 = time.time()
             try:
                 t(rig)
