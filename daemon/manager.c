@@ -124,6 +124,7 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
 
         if (!m)
                 return -ENOMEM;
+        m->lock_fd = -EBADF;
         m->config.state_dir = strdup(config->state_dir);
         m->config.tick_usec = config->tick_usec;
         m->config.backend = config->backend;
@@ -143,7 +144,6 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         if (!m->config.state_dir || !m->networks_by_id || !m->networks_by_name || !m->peers_by_id || !m->tunnels_by_id || !m->route_conflicts ||
             !m->polkit)
                 return -ENOMEM;
-        m->lock_fd = -EBADF;
         (void) sodium_mlock(m->secret_key, sizeof(m->secret_key));
         r = sd_event_default(&m->event);
         if (r < 0)

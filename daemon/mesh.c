@@ -493,3 +493,37 @@ void manager_mesh_tick(Manager *m) {
                         member_start(n->mesh);
         }
 }
+
+/* ---- The member list, paced (coordinator) ---- */
+
+static int on_broadcast_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) s;
+        (void) usec;
+        mesh_broadcast(userdata);
+        return 0;
+}
+
+/* A member that flaps its exit flag or reconnects in a loop would otherwise make the
+ * coordinator send the whole list to every member each time. */
+void mesh_broadcast_paced(Mesh *mesh) {
+        Manager *mgr = mesh->network->manager;
+        uint64_t now = now_monotonic_usec(), due = mesh->last_broadcast + MESH_BROADCAST_INTERVAL_USEC;
+        if (mesh->last_broadcast == 0 || now >= due || !mgr->event) {
+                mesh_broadcast(mesh);
+                return;
+        }
+        int enabled = SD_EVENT_OFF;
+        if (mesh->broadcast_timer && sd_event_source_get_enabled(mesh->broadcast_timer, &enabled) >= 0 &&
+            enabled != SD_EVENT_OFF)
+                return; /* already due */
+        int r;
+        if (!mesh->broadcast_timer)
+                r = sd_event_add_time(mgr->event, &mesh->broadcast_timer, CLOCK_MONOTONIC, due, 10000,
+                                      on_broadcast_timer, mesh);
+        else
+                r = sd_event_source_set_time(mesh->broadcast_timer, due);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(mesh->broadcast_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                mesh_broadcast(mesh);
+}

@@ -51,7 +51,8 @@ typedef struct Peer {
         uint8_t pending_private_sealed[SEALED_KEY_SIZE];
         uint64_t rotation_deadline;     /* µs: the old key is dropped then at the latest */
         bool auto_rotation_warned;
-        uint64_t policy_retry_at;       /* µs: a failed policy action (revoke, rotation) waits */
+        uint64_t policy_retry_at;       /* µs: a failed automatic rotation waits */
+        uint64_t revoke_retry_at;       /* µs: a failed revocation (expiry, inactivity) waits */
         uint64_t switch_retry_at;       /* µs: a failed key switch waits */
 
         /* The Endpoint a wg-quick config gave this peer ("" = none: the peer's own packets

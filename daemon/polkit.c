@@ -15,8 +15,11 @@ typedef enum QueryState {
         QUERY_TIMED_OUT,                /* no answer in time (a prompt nobody answered, a polkitd that hangs) */
 } QueryState;
 
-/* Shorter than the callers' own timeouts (busctl and sd-bus 25 s, wgnetctl 300 s for an
- * interactive call), so that they get wgnetd's answer, not a timeout of their own. */
+/* A non-interactive check: shorter than the callers' own timeouts (sd-bus and python-dbus
+ * 25 s), so that they get wgnetd's answer. An interactive one waits for a person, within
+ * wgnetctl's 300 s; a caller with a shorter timeout of its own (busctl asks interactively
+ * by default and waits 25 s) gives up first, and the check holds one of its user's 16
+ * places until it ends. */
 #define CHECK_TIMEOUT_USEC (10 * UINT64_C(1000000))
 #define CHECK_INTERACTIVE_TIMEOUT_USEC (280 * UINT64_C(1000000))
 

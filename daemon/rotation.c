@@ -514,7 +514,7 @@ static void peer_revoke(Peer *p, const char *reason) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
         if (peer_set_enabled(p, false, &error) < 0) {
-                p->policy_retry_at = now_usec() + POLICY_RETRY_USEC;
+                p->revoke_retry_at = now_usec() + POLICY_RETRY_USEC;
                 log_error("%s: peer '%s': cannot revoke (%s), tried again in %" PRIu64 " s: %s", p->network->name,
                           p->name, reason, POLICY_RETRY_USEC / USEC_PER_SEC, error.message ? error.message : "unknown error");
                 return;
@@ -538,7 +538,9 @@ void manager_policy_tick(Manager *m) {
                 size_t n_expire = 0, n_inactive = 0, n_rotate = 0;
 
                 for (Peer *p = n->peers; p; p = p->next) {
-                        if (!p->enabled || now < p->policy_retry_at)
+                        /* (A revocation that failed waits; a rotation that failed does not
+                         * hold up an expiry.) */
+                        if (!p->enabled || now < p->revoke_retry_at)
                                 continue;
                         if (p->expires_at > 0 && now >= p->expires_at) {
                                 if (n_expire < ELEMENTSOF(expire))
@@ -557,7 +559,7 @@ void manager_policy_tick(Manager *m) {
                                 }
                         }
                         uint64_t interval = peer_rotation_interval(p);
-                        if (interval > 0 && !p->rotation_pending) {
+                        if (interval > 0 && !p->rotation_pending && now >= p->policy_retry_at) {
                                 uint64_t since = p->last_rotation ? p->last_rotation : p->created_at;
                                 if (now < since + interval * USEC_PER_SEC)
                                         continue;

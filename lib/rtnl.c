@@ -542,12 +542,11 @@ static int route_find(Rtnl *r, RouteFind *f) {
         return k;
 }
 
-/* The route the kernel picks for an address of the prefix (the FIB entry itself,
- * RTM_F_FIB_MATCH): is it this prefix through this interface? The prefix's second
- * address: the kernel answers no lookup of 0.0.0.0. */
-static bool route_is_ours(Rtnl *r, const RouteFind *f) {
-        RouteFind m = { .dst = f->dst, .oif = f->oif };
-        IpPrefix a = f->dst;
+/* Ask the kernel which route it picks for an address of the prefix (the FIB entry itself,
+ * RTM_F_FIB_MATCH): the prefix's second address, since the kernel answers no lookup of
+ * 0.0.0.0. The answer goes to cb. */
+static int fib_match(Rtnl *r, const IpPrefix *dst, mnl_cb_t cb, void *data) {
+        IpPrefix a = *dst;
         size_t bits = ip_family_bits(a.family);
         if (a.prefixlen < bits)
                 a.addr.bytes[bits / 8 - 1] |= 1;
@@ -557,7 +556,13 @@ static bool route_is_ours(Rtnl *r, const RouteFind *f) {
         rtm->rtm_dst_len = (uint8_t) bits;
         rtm->rtm_flags = RTM_F_FIB_MATCH;
         mnl_attr_put(nlh, RTA_DST, addr_len(a.family), a.addr.bytes);
-        return rtnl_call(r, nlh, route_find_cb, &m) >= 0 && m.ours && !m.other;
+        return rtnl_call(r, nlh, cb, data);
+}
+
+/* Is the route the kernel picks for the prefix this prefix through this interface? */
+static bool route_is_ours(Rtnl *r, const RouteFind *f) {
+        RouteFind m = { .dst = f->dst, .oif = f->oif };
+        return fib_match(r, &f->dst, route_find_cb, &m) >= 0 && m.ours && !m.other;
 }
 
 typedef struct RouteMatch {
@@ -585,39 +590,34 @@ static int route_match_cb(const struct nlmsghdr *nlh, void *data) {
 
 int rtnl_route_other(Rtnl *r, const char *ifname, const IpPrefix *dst, uint32_t *ret_oif) {
         RouteFind f = { .dst = *dst };
+        RouteMatch m = { 0 };
         int k = check_prefix(dst);
         if (k < 0)
                 return k;
         if (rtnl_link_ifindex(r, ifname, &f.oif) < 0)
                 f.oif = 0;      /* not there yet: every route is another's */
         ip_prefix_mask(&f.dst);
-        k = route_find(r, &f);
-        if (k < 0)
-                return k;
-        if (f.other) {
-                *ret_oif = f.other_oif;
-                return 1;
+        /* The kernel's pick first (one request; a dump of every route only when needed: this
+         * runs before polkit, for each site network of an AddPeers). */
+        k = fib_match(r, &f.dst, route_match_cb, &m);
+        if (k >= 0 && m.found) {
+                bool mine = m.type == RTN_UNICAST && m.oif != 0 && m.oif == f.oif;
+                if (m.table == RT_TABLE_MAIN && m.dst_len == 0)
+                        return 0;       /* the default route: the prefix is nobody's yet */
+                /* Another interface's route for the prefix or a wider one (a LAN's /16 around
+                 * a /24): a route for the prefix would take that part of its traffic. */
+                if (m.table == RT_TABLE_MAIN && !mine && m.dst_len <= f.dst.prefixlen) {
+                        *ret_oif = m.oif;
+                        return 1;
+                }
         }
-        /* A wider route of another interface (a LAN's /16 around a /24): a route for the
-         * prefix would take that part of its traffic. The default route does not count. */
-        RouteMatch m = { 0 };
-        IpPrefix a = f.dst;
-        size_t bits = ip_family_bits(a.family);
-        if (a.prefixlen < bits)
-                a.addr.bytes[bits / 8 - 1] |= 1;
-        struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETROUTE, 0);
-        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-        rtm->rtm_family = (uint8_t) a.family;
-        rtm->rtm_dst_len = (uint8_t) bits;
-        rtm->rtm_flags = RTM_F_FIB_MATCH;
-        mnl_attr_put(nlh, RTA_DST, addr_len(a.family), a.addr.bytes);
-        if (rtnl_call(r, nlh, route_match_cb, &m) < 0 || !m.found)
-                return 0;       /* no route at all (unreachable): nobody's */
-        if (m.table != RT_TABLE_MAIN || m.dst_len == 0 || m.dst_len > f.dst.prefixlen)
-                return 0;
-        if (m.type == RTN_UNICAST && m.oif != 0 && m.oif == f.oif)
-                return 0;
-        *ret_oif = m.oif;
+        /* Ours, a narrower one, another table's, or no answer (the kernel answers a lookup
+         * that ends in a blackhole or nowhere with an error): another interface may still
+         * route exactly the prefix, with a higher metric, or as a blackhole. */
+        k = route_find(r, &f);
+        if (k < 0 || !f.other)
+                return k;
+        *ret_oif = f.other_oif;
         return 1;
 }
 

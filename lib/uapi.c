@@ -166,10 +166,34 @@ _printf_(3, 4) static int fail(UapiError *e, unsigned line, const char *fmt, ...
 
 /* Copy at most 48 characters of untrusted text for a message, unprintables as '?'. */
 static const char *quote(char out[52], const char *s, size_t n) {
-        size_t m = MIN(n, (size_t) 48), i;
-        for (i = 0; i < m; i++)
+        /* Never past the line, and never past a secret's name: a value after it (whatever
+         * the separator) could be a key. */
+        const char *nl = memchr(s, '\n', n);
+        if (nl)
+                n = (size_t) (nl - s);
+        for (size_t i = 0; i < n; i++) {
+                if (n - i >= 11 && memcmp(s + i, "private_key", 11) == 0) {
+                        n = i + 11;
+                        break;
+                }
+                if (n - i >= 13 && memcmp(s + i, "preshared_key", 13) == 0) {
+                        n = i + 13;
+                        break;
+                }
+        }
+        /* Nor past 8 hex digits in a row: a key's digits under a name garbled beyond
+         * recognition are still a key's. */
+        size_t m = MIN(n, (size_t) 48), i, run = 0;
+        for (i = 0; i < m; i++) {
+                bool hex = (s[i] >= '0' && s[i] <= '9') || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f');
+                run = hex ? run + 1 : 0;
+                if (run > 8) {
+                        n = m + 1;      /* ends with "..." */
+                        break;
+                }
                 out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-        if (n > m)
+        }
+        if (n > m || i < m)
                 for (size_t k = 0; k < 3; k++)
                         out[i++] = '.';
         out[i] = 0;
@@ -208,18 +232,6 @@ static bool is_peer_key(const char *k, size_t kn) {
                                             "last_handshake_time_nsec", "tx_bytes", "rx_bytes",
                                             "persistent_keepalive_interval", "allowed_ip", NULL };
         return key_in(k, kn, keys);
-}
-
-/* A whole line, for an error message: a line that starts with a secret's name is quoted
- * up to the end of the name only (a key with ':' instead of '=' would be most of it). */
-static const char *quote_line(char out[52], const char *s, size_t n) {
-        if ((n >= 11 && memcmp(s, "private_key", 11) == 0) || (n >= 13 && memcmp(s, "preshared_key", 13) == 0)) {
-                size_t m = 0;
-                while (m < n && ((s[m] >= 'a' && s[m] <= 'z') || s[m] == '_'))
-                        m++;
-                return quote(out, s, m);
-        }
-        return quote(out, s, n);
 }
 
 /* One hex digit, without branches (the digits of keys are random, so a branch per digit
@@ -357,7 +369,7 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                 const char *l = buf + pos;
                 const char *nl = memchr(l, '\n', len - pos);
                 if (!nl)
-                        return fail(ret_error, line, "line not terminated: '%s'", quote_line(q, l, len - pos));
+                        return fail(ret_error, line, "line not terminated: '%s'", quote(q, l, len - pos));
                 size_t n = (size_t) (nl - l);
                 pos += n + 1;
                 if (nul && nul < nl)
@@ -371,11 +383,11 @@ int uapi_parse_get_reply(const char *buf, size_t len, const char *ifname, WgDevi
                         break;
                 }
                 if (got_errno)
-                        return fail(ret_error, line, "line after errno: '%s'", quote_line(q, l, n));
+                        return fail(ret_error, line, "line after errno: '%s'", quote(q, l, n));
 
                 const char *eq = memchr(l, '=', n);
                 if (!eq || eq == l)
-                        return fail(ret_error, line, "not a key=value line: '%s'", quote_line(q, l, n));
+                        return fail(ret_error, line, "not a key=value line: '%s'", quote(q, l, n));
                 const char *k = l, *v = eq + 1;
                 size_t kn = (size_t) (eq - l), vn = n - kn - 1;
                 uint64_t u;
@@ -552,11 +564,11 @@ int uapi_parse_set_reply(const char *buf, size_t len, UapiError *ret_error) {
         if (!buf)
                 return -EINVAL;
         if (len < 8 || memcmp(buf, "errno=", 6) != 0)
-                return fail(ret_error, 1, "expected errno=N: '%s'", quote_line(q, buf, len));
+                return fail(ret_error, 1, "expected errno=N: '%s'", quote(q, buf, len));
         const char *v = buf + 6;
         const char *nl = memchr(v, '\n', len - 6);
         if (!nl)
-                return fail(ret_error, 1, "line not terminated: '%s'", quote_line(q, buf, len));
+                return fail(ret_error, 1, "line not terminated: '%s'", quote(q, buf, len));
         size_t vn = (size_t) (nl - v);
         bool neg = vn > 0 && v[0] == '-';
         if (parse_uint(v + neg, vn - neg, 4095, &u) < 0 || (neg && u == 0))
@@ -565,7 +577,7 @@ int uapi_parse_set_reply(const char *buf, size_t len, UapiError *ret_error) {
         if (rest == 0)
                 return fail(ret_error, 2, "reply ends without an empty line");
         if (nl[1] != '\n')
-                return fail(ret_error, 2, "line after errno: '%s'", quote_line(q, nl + 1, rest));
+                return fail(ret_error, 2, "line after errno: '%s'", quote(q, nl + 1, rest));
         if (rest != 1)
                 return fail(ret_error, 3, "data after the end of the reply");
         return -(int) u;

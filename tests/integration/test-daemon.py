@@ -825,10 +825,10 @@ def test_remove_and_delete(rig):
     assert state["net"] in tree and state["imported"] not in tree and state["phone"] in tree
     # the newest peer and network removed, then a restart: their ids (object paths, the
     # audit trail's WGNET_PEER_ID) are not given again
-    newest, _ = unwrap(net.AddPeer("newest", opts()))
     extra = unwrap(rig.manager().CreateNetwork("extra", opts(Interface=f"wgx{rig.tag[-5:]}",
                                                                 Addresses=["10.94.0.1/24"], ListenPort=51897)))
     extra_peer, _ = unwrap(rig.network(extra).AddPeer("p", opts()))
+    newest, _ = unwrap(net.AddPeer("newest", opts()))     # the highest peer id: only RemovePeer records it
     net.RemovePeer(newest)
     rig.network(extra).Delete()
     rig.restart_daemon()
