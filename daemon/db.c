@@ -257,7 +257,11 @@ int db_open(const char *path, Db **ret) {
         r = exec(db, "PRAGMA journal_mode = WAL;"
                      "PRAGMA synchronous = FULL;"
                      "PRAGMA foreign_keys = ON;"
-                     "PRAGMA secure_delete = ON;");
+                     "PRAGMA secure_delete = ON;"
+                     /* the WAL is cut back to 64 MiB after a checkpoint: a transaction
+                      * that grew it (a bulk AddPeer, a large removal) does not keep
+                      * its size on disk */
+                     "PRAGMA journal_size_limit = 67108864;");
         if (r >= 0)
                 r = migrate(db);
         for (size_t i = 0; r >= 0 && i < _STMT_MAX; i++)
