@@ -99,6 +99,9 @@ static const char *const migrations[] = {
         /* 9: facts about the database itself: a value sealed with the secret key, so that a
          * start with another key is refused before it seals anything with it */
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);",
+        /* 10: a removed peer's transfer history is deleted by the tick, a bounded number of
+         * rows at a time, not in the removal's transaction (db-history.h) */
+        DB_HISTORY_GONE_MIGRATION_SQL,
 };
 
 enum {
@@ -389,7 +392,8 @@ int db_max_ids(Db *db, uint64_t *ret_network, uint64_t *ret_peer) {
         _cleanup_(db_stmt_finalizep) sqlite3_stmt *s = NULL;
         if (sqlite3_prepare_v2(db->sqlite,
                                "SELECT (SELECT IFNULL(MAX(id), 0) FROM networks),"
-                               " (SELECT IFNULL(MAX(id), 0) FROM peers)", -1, &s, NULL) != SQLITE_OK)
+                               " MAX((SELECT IFNULL(MAX(id), 0) FROM peers), " DB_HISTORY_GONE_MAX_ID_SQL ")",
+                               -1, &s, NULL) != SQLITE_OK)
                 return -EIO;
         if (sqlite3_step(s) != SQLITE_ROW)
                 return -EIO;

@@ -20,6 +20,8 @@
  * WAL); 1,000 peers took up to 70 ms with a week of history (docs/bench-history.md). */
 #define PEERS_PER_TICK_MIN 1000
 #define TICKS_PER_PASS 10
+/* Rows of removed peers deleted a tick (history_gone). */
+#define GONE_ROWS_PER_TICK 50000
 
 typedef struct Bytes {
         uint64_t rx, tx;
@@ -313,7 +315,7 @@ static void left_device(History *h, PeerCounters *c) {
         counts_from_zero(c);
 }
 
-/* Forget the peers not seen in this sample: removed (their rows went with them). */
+/* Forget the peers not seen in this sample: removed (their rows go by history_gone). */
 static void sweep(History *h) {
         _cleanup_(freep) uint64_t *stale = NULL;
         size_t n = 0;
@@ -424,8 +426,8 @@ static void wrote_done(History *h, bool committed, uint64_t prune_hour) {
 }
 
 /* One transaction: the closed buckets of up to `budget` peers with their counters, the
- * records that are due (new peers, a device made anew: rare), and up to `budget` peers'
- * prunes once an hour. */
+ * records that are due (new peers, a device made anew: rare), up to `budget` peers' prunes
+ * once an hour, and a bounded part of removed peers' rows. */
 static int write_due(History *h, uint64_t sec, uint64_t prune_sec) {
         Manager *m = h->manager;
         uint64_t prune_hour = prune_sec / 3600;
@@ -440,8 +442,11 @@ static int write_due(History *h, uint64_t sec, uint64_t prune_sec) {
                         work = true;
                         break;
                 }
-        if (!work)
-                return 0;
+        if (!work) {
+                r = db_history_gone_any(h->db);
+                if (r <= 0)
+                        return r;
+        }
 
         r = db_begin(m->db);
         if (r < 0)
@@ -471,6 +476,10 @@ static int write_due(History *h, uint64_t sec, uint64_t prune_sec) {
                         pruned++;
                 }
         }
+        uint64_t deleted;
+        r = db_history_gone_delete(h->db, GONE_ROWS_PER_TICK, &deleted);
+        if (r < 0)
+                goto fail;
         r = db_commit(m->db);
         if (r < 0)
                 goto fail;
@@ -487,8 +496,24 @@ int history_sample(History *h, uint64_t now, uint64_t boot) {
         bool start = !h->primed;
         int r;
 
-        if (!history_enabled(h))
-                return 0;
+        if (!history_enabled(h)) {
+                /* Off: only removed peers' rows of an earlier configuration go. */
+                h->primed = true;
+                if (start)
+                        return 0;
+                r = db_history_gone_any(h->db);
+                if (r <= 0)
+                        return r;
+                uint64_t deleted;
+                r = db_begin(h->manager->db);
+                if (r >= 0)
+                        r = db_history_gone_delete(h->db, GONE_ROWS_PER_TICK, &deleted);
+                if (r >= 0)
+                        r = db_commit(h->manager->db);
+                if (r < 0)
+                        db_rollback(h->manager->db);
+                return r;
+        }
         if (start) {
                 uint64_t newest;
                 r = load_recorded(h, &newest);

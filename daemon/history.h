@@ -14,12 +14,13 @@
  * stopped; a peer never recorded starts from the device's counters as found. A peer is
  * counted only from reads that listed it: a device that could not be read is not mistaken
  * for one made anew, and a disabled peer's stale counters are never counted again.
- * Old buckets are pruned once an hour (spread like the writes), by a clock that advances
+ * Old buckets are pruned once an hour (spread like the writes) by a clock that advances
  * no faster than CLOCK_BOOTTIME; the buckets follow that clock too: a wall clock set far
  * ahead neither empties the history nor files bytes in the future (one that jumped ahead
- * while NTP says it is synchronized is trusted again). Retention: HistoryRetention5Min= /
- * HistoryRetentionHourly= (days) in the config file; 0 turns a level off, both 0 turn
- * history off. */
+ * while NTP says it is synchronized is trusted again). A removed peer's rows are deleted
+ * by the ticks after the removal, a bounded number a tick (history_gone). Retention:
+ * HistoryRetention5Min= / HistoryRetentionHourly= (days) in the config file; 0 turns a
+ * level off, both 0 turn history off. */
 
 #include <stdbool.h>
 #include <stdint.h>

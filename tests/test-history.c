@@ -2,7 +2,7 @@
 /* Transfer history: deltas of the device counters added up in memory and written when the
  * 5-minute bucket closes, counter restarts, peers that come and go or leave the device,
  * unread devices, crashes and failed writes, queries with steps, retention and the clock,
- * and a peer's removal taking its history along. A real SQLite
+ * and a removed peer's rows deleted by the tick. A real SQLite
  * database in a temporary directory; the device reads are played by read_device(), which
  * does to the peers what update_status() in daemon/network.c does. */
 #include <sqlite3.h>
@@ -276,6 +276,80 @@ TEST(old_since_reads_hourly_and_retention_prunes) {
         fixture_done(&f);
 }
 
+/* A removed peer: its rows are deleted by the ticks after the removal, at most 50,000 a
+ * tick, and its id is not given again meanwhile. */
+static void remove_peer(Fixture *f, unsigned i) {
+        ASSERT_OK(db_begin(f->m->db));
+        ASSERT_OK(db_peer_delete(f->m->db, f->peers[i]->id));
+        ASSERT_OK(db_commit(f->m->db));
+        network_unlink_peer(f->n, f->peers[i]);
+        f->peers[i] = peer_free(f->peers[i]);
+}
+
+TEST(removed_peer_rows_go_a_part_a_tick) {
+        Fixture f = { 0 };
+        uint64_t max_network, max_peer;
+
+        fixture_setup(&f, 7, 90);
+        ASSERT_EQ(count_rows(&f, "PRAGMA user_version"), 10);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM pragma_foreign_key_list('history_fine')"), 0);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM pragma_foreign_key_list('history_coarse')"), 0);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM pragma_foreign_key_list('history_last')"), 1);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"), 0);
+        /* 120,000 rows of peer 3 (the newest), one of peer 1 */
+        ASSERT_EQ(sqlite3_exec(db_handle(f.m->db),
+                               "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 119999)"
+                               " INSERT INTO history_fine SELECT 3, 1000000000 + i * 300, 1, 1 FROM k;"
+                               "INSERT INTO history_coarse VALUES (3, 1000000000, 5, 5), (1, 1800000000, 5, 5);",
+                               NULL, NULL, NULL), SQLITE_OK);
+        tick(&f, T0);
+        remove_peer(&f, 2);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_gone"), 1);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine"), 120000);
+        ASSERT_OK(db_max_ids(f.m->db, &max_network, &max_peer));
+        ASSERT_EQ(max_peer, 3);                 /* still taken */
+        tick(&f, T0 + SEC);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine"), 70000);
+        tick(&f, T0 + 2 * SEC);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine"), 20000);
+        tick(&f, T0 + 3 * SEC);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine"), 0);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_coarse WHERE peer_id = 3"), 0);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_gone"), 0);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_coarse"), 1);    /* peer 1's */
+        ASSERT_OK(db_max_ids(f.m->db, &max_network, &max_peer));
+        ASSERT_EQ(max_peer, 2);
+
+        /* the network's removal (DeleteNetwork) notes all of its peers */
+        ASSERT_OK(db_begin(f.m->db));
+        ASSERT_OK(db_network_delete(f.m->db, f.n->id));
+        ASSERT_OK(db_commit(f.m->db));
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_gone"), 2);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_last"), 0);
+        network_detach(f.n);
+        f.n = network_free(f.n);
+        ASSERT_OK(history_sample(f.m->history, T0 + 4 * SEC, T0 + 4 * SEC));
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_coarse"), 0);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_gone"), 0);
+        fixture_done(&f);
+}
+
+/* History turned off: a removed peer's rows of before still go. */
+TEST(off_still_deletes_removed_peers_rows) {
+        Fixture f = { 0 };
+
+        fixture_setup(&f, 0, 0);
+        ASSERT_EQ(sqlite3_exec(db_handle(f.m->db), "INSERT INTO history_fine VALUES (3, 1800000000, 1, 1);",
+                               NULL, NULL, NULL), SQLITE_OK);
+        tick(&f, T0);
+        remove_peer(&f, 2);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_gone"), 1);
+        tick(&f, T0 + SEC);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine"), 0);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_gone"), 0);
+        fixture_done(&f);
+}
+
 TEST(peer_gone_and_back_is_a_new_baseline) {
         Fixture f = { 0 };
         _cleanup_(freep) HistoryPoint *pt = NULL;
@@ -295,10 +369,6 @@ TEST(peer_gone_and_back_is_a_new_baseline) {
         ASSERT_EQ(n, 1);
         ASSERT_EQ(pt[0].rx, 5001);
         ASSERT_EQ(pt[0].tx, 5002);
-        tick(&f, T0 + 300 * SEC);
-        /* removing the peer removes its history (foreign key) */
-        ASSERT_OK(db_peer_delete(f.m->db, f.peers[2]->id));
-        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine"), 0);
         fixture_done(&f);
 }
 
