@@ -19,7 +19,7 @@ static const char *const sql[2][_H_MAX] = {
                           " ON CONFLICT (peer_id, bucket) DO UPDATE SET rx = rx + excluded.rx, tx = tx + excluded.tx",
                 [H_PRUNE] = "DELETE FROM history_fine WHERE peer_id = ?1 AND bucket < ?2",
                 [H_QUERY] = "SELECT ?3 + ((bucket - ?3) / ?4) * ?4 AS slot, SUM(rx), SUM(tx) FROM history_fine"
-                            " WHERE peer_id = ?1 AND bucket >= ?2 GROUP BY slot ORDER BY slot",
+                            " WHERE peer_id = ?1 AND bucket >= ?2 GROUP BY slot ORDER BY slot LIMIT ?5",
                 /* a removed peer's oldest ?2 rows: a range of the key */
                 [H_DELETE_SOME] = "DELETE FROM history_fine WHERE peer_id = ?1 AND bucket IN"
                                   " (SELECT bucket FROM history_fine WHERE peer_id = ?1 ORDER BY bucket LIMIT ?2)",
@@ -29,7 +29,7 @@ static const char *const sql[2][_H_MAX] = {
                           " ON CONFLICT (peer_id, bucket) DO UPDATE SET rx = rx + excluded.rx, tx = tx + excluded.tx",
                 [H_PRUNE] = "DELETE FROM history_coarse WHERE peer_id = ?1 AND bucket < ?2",
                 [H_QUERY] = "SELECT ?3 + ((bucket - ?3) / ?4) * ?4 AS slot, SUM(rx), SUM(tx) FROM history_coarse"
-                            " WHERE peer_id = ?1 AND bucket >= ?2 GROUP BY slot ORDER BY slot",
+                            " WHERE peer_id = ?1 AND bucket >= ?2 GROUP BY slot ORDER BY slot LIMIT ?5",
                 [H_DELETE_SOME] = "DELETE FROM history_coarse WHERE peer_id = ?1 AND bucket IN"
                                   " (SELECT bucket FROM history_coarse WHERE peer_id = ?1 ORDER BY bucket LIMIT ?2)",
         },
@@ -143,7 +143,7 @@ int db_history_last_load(DbHistory *h, int (*f)(uint64_t peer_id, uint64_t rx, u
         return finish(s, rc);
 }
 
-int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, uint64_t step,
+int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, uint64_t step, size_t limit,
                      HistoryPoint **ret, size_t *ret_n) {
         sqlite3_stmt *s = h->stmts[level][H_QUERY];
         _cleanup_(freep) HistoryPoint *points = NULL;
@@ -152,7 +152,8 @@ int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, 
 
         if (step == 0)
                 return -EINVAL;
-        if (!bind_u64(s, 1, peer_id) || !bind_u64(s, 2, since) || !bind_u64(s, 3, since) || !bind_u64(s, 4, step))
+        if (!bind_u64(s, 1, peer_id) || !bind_u64(s, 2, since) || !bind_u64(s, 3, since) || !bind_u64(s, 4, step) ||
+            !bind_u64(s, 5, limit))
                 return finish(s, SQLITE_ERROR);
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
                 if (n == alloc) {

@@ -94,9 +94,9 @@ int db_history_last_set(DbHistory *h, uint64_t peer_id, uint64_t rx, uint64_t tx
  * negative return and returns it. */
 int db_history_last_load(DbHistory *h, int (*f)(uint64_t peer_id, uint64_t rx, uint64_t tx, uint64_t at, void *userdata),
                          void *userdata);
-/* Sums per step-wide slot from `since` on (slots start at since + k * step), in time order.
- * *ret is malloc'd. */
-int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, uint64_t step,
+/* Sums per step-wide slot from `since` on (slots start at since + k * step), in time order,
+ * at most `limit` of them. *ret is malloc'd. */
+int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, uint64_t step, size_t limit,
                      HistoryPoint **ret, size_t *ret_n);
 /* Does history_gone name a removed peer whose rows are still there? */
 int db_history_gone_any(DbHistory *h);

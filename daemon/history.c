@@ -559,6 +559,28 @@ static int query_level(const History *h, uint64_t since, uint64_t step, uint64_t
         return level;
 }
 
+int history_query_check(History *h, uint64_t since, uint64_t step, uint64_t now,
+                        uint64_t *ret_points, uint64_t *ret_min_step) {
+        uint64_t nsec = now / USEC_PER_SEC, s, st;
+
+        *ret_points = *ret_min_step = 0;
+        if (!history_enabled(h))
+                return 0;
+        int level = query_level(h, since, step, now, &s, &st);
+        uint64_t lst = level_step[level];
+        /* The level keeps nothing older than its retention. */
+        uint64_t first = MAX(s, nsec > h->keep[level] ? nsec - h->keep[level] : 0);
+        first -= first % lst;
+        uint64_t points = first <= nsec ? (nsec - first) / st + 1 : 1;
+        *ret_points = points;
+        if (points <= HISTORY_QUERY_POINTS_MAX)
+                return 0;
+        /* the smallest step, in whole buckets, that fits */
+        uint64_t min_step = (nsec - first + HISTORY_QUERY_POINTS_MAX - 2) / (HISTORY_QUERY_POINTS_MAX - 1);
+        *ret_min_step = (min_step + lst - 1) / lst * lst * USEC_PER_SEC;
+        return -E2BIG;
+}
+
 /* Add bytes of a bucket still in memory to the answer's slot. */
 static int merge_point(HistoryPoint **points, size_t *n, uint64_t time, Bytes b) {
         size_t i = 0;
@@ -582,10 +604,13 @@ static int merge_point(HistoryPoint **points, size_t *n, uint64_t time, Bytes b)
 int history_query(History *h, uint64_t peer_id, uint64_t since, uint64_t step, uint64_t now,
                   HistoryPoint **ret, size_t *ret_n) {
         _cleanup_(freep) HistoryPoint *points = NULL;
-        uint64_t s, st;
+        uint64_t s, st, max_points, min_step;
         size_t n = 0;
         int r;
 
+        r = history_query_check(h, since, step, now, &max_points, &min_step);
+        if (r < 0)
+                return r;
         if (!history_enabled(h)) {
                 *ret = NULL;
                 *ret_n = 0;
@@ -593,7 +618,9 @@ int history_query(History *h, uint64_t peer_id, uint64_t since, uint64_t step, u
         }
         int level = query_level(h, since, step, now, &s, &st);
         uint64_t lst = level_step[level];
-        r = db_history_query(h->db, level, peer_id, s, st, &points, &n);
+        /* Rows kept past the retention (by a clock that jumped ahead) can be more than the
+         * check counted: what is read is bounded all the same. */
+        r = db_history_query(h->db, level, peer_id, s, st, 2 * HISTORY_QUERY_POINTS_MAX + 1, &points, &n);
         if (r < 0)
                 return r;
         /* The bytes not written yet: a closed bucket waiting for its write, the open one. */
@@ -616,6 +643,8 @@ int history_query(History *h, uint64_t peer_id, uint64_t since, uint64_t step, u
                                 return r;
                 }
         }
+        if (n > 2 * HISTORY_QUERY_POINTS_MAX)
+                return -E2BIG;
         for (size_t i = 0; i < n; i++)
                 points[i].time *= USEC_PER_SEC;
         *ret = TAKE_PTR(points);

@@ -35,6 +35,9 @@ typedef struct History History;
 #define HISTORY_COARSE_STEP 3600
 #define HISTORY_FINE_KEEP_DAYS 7
 #define HISTORY_COARSE_KEEP_DAYS 90
+/* GetTransferHistory answers at most this many points (refused above, see
+ * history_query_check()). */
+#define HISTORY_QUERY_POINTS_MAX 10000
 
 int history_new(Manager *m, History **ret);
 History *history_free(History *h);
@@ -51,6 +54,12 @@ void history_set_clock_check(History *h, bool (*synchronized)(void));
 /* Points from since (µs since the epoch) on, step µs wide (0: the level's own bucket;
  * rounded up to a multiple of it). The level is the 5-minute one when it still covers
  * since and the step is below an hour, else the hourly one. Point times are in µs. The
- * bytes not yet written (the open bucket) are in the answer too. */
+ * bytes not yet written (the open bucket) are in the answer too. -E2BIG when the range
+ * could hold more than HISTORY_QUERY_POINTS_MAX points (history_query_check()). */
 int history_query(History *h, uint64_t peer_id, uint64_t since, uint64_t step, uint64_t now,
                   HistoryPoint **ret, size_t *ret_n);
+/* How many points a query can answer at most: from since, or the level's retention when
+ * that is later, to now, one a step. -E2BIG above HISTORY_QUERY_POINTS_MAX, with the
+ * smallest step (µs) that fits in *ret_min_step. */
+int history_query_check(History *h, uint64_t since, uint64_t step, uint64_t now,
+                        uint64_t *ret_points, uint64_t *ret_min_step);

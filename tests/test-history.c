@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Transfer history: deltas of the device counters added up in memory and written when the
  * 5-minute bucket closes, counter restarts, peers that come and go or leave the device,
- * unread devices, crashes and failed writes, queries with steps, retention and the clock,
- * and a removed peer's rows deleted by the tick. A real SQLite
+ * unread devices, crashes and failed writes, queries with steps and their bound,
+ * retention and the clock, and a removed peer's rows deleted by the tick. A real SQLite
  * database in a temporary directory; the device reads are played by read_device(), which
  * does to the peers what update_status() in daemon/network.c does. */
 #include <sqlite3.h>
@@ -662,6 +662,44 @@ TEST(clock_synchronized_after_a_late_start) {
         ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine WHERE bucket = 1800000000"), 0);
         ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_coarse WHERE bucket = 1800000000"), 0);
         ASSERT_EQ(sum_rx(&f, 0, T0 + jump + 4000 * SEC), 50);
+        fixture_done(&f);
+}
+
+/* A query whose range can hold more than 10,000 points is refused, with the smallest step
+ * that fits; a retention of 10 years would otherwise answer a million. */
+static void test_query_bound_one(Fixture *f, uint64_t since, uint64_t step, uint64_t now, int expect,
+                                 uint64_t expect_points, uint64_t expect_min_step) {
+        uint64_t points, min_step;
+        HistoryPoint *pt = NULL;
+        size_t n;
+
+        ASSERT_EQ(history_query_check(f->m->history, since, step, now, &points, &min_step), expect);
+        ASSERT_EQ(points, expect_points);
+        ASSERT_EQ(min_step, expect_min_step);
+        ASSERT_EQ(history_query(f->m->history, 1, since, step, now, &pt, &n), expect);
+        free(pt);
+        if (expect_min_step > 0)
+                ASSERT_OK(history_query_check(f->m->history, since, expect_min_step, now, &points, &min_step));
+}
+
+TEST(query_bound) {
+        Fixture f = { 0 };
+        const uint64_t day = 86400 * SEC, now = T0 + 3600 * SEC;
+
+        fixture_setup(&f, 3650, 3650);
+        test_query_bound_one(&f, now - 30 * day, 0, now, 0, 30 * 288 + 1, 0);
+        test_query_bound_one(&f, now - 40 * day, 0, now, -E2BIG, 40 * 288 + 1, 600 * SEC);
+        test_query_bound_one(&f, now - 40 * day, 600 * SEC, now, 0, 40 * 144 + 1, 0);
+        /* since 0: the hourly level, back to its retention */
+        test_query_bound_one(&f, 0, 0, now, -E2BIG, 3650 * 24 + 1, 9 * 3600 * SEC);
+        test_query_bound_one(&f, 0, 86400 * SEC, now, 0, 3650 + 1, 0);
+        test_query_bound_one(&f, now + day, 0, now, 0, 1, 0);
+        fixture_done(&f);
+
+        fixture_setup(&f, 7, 90);               /* the defaults: anything goes */
+        test_query_bound_one(&f, 0, 0, now, 0, 90 * 24 + 1, 0);
+        test_query_bound_one(&f, 0, 1, now, 0, 90 * 24 + 1, 0);
+        test_query_bound_one(&f, now - 6 * day, 1, now, 0, 6 * 288 + 1, 0);
         fixture_done(&f);
 }
 
