@@ -301,8 +301,8 @@ static void observe(PeerCounters *c, Bytes v) {
 
 /* The peer is not on a device (disabled, expired, its network down): when it comes back it
  * starts from 0, and the counters it had may stay in Peer (update_status only touches peers
- * it reads) but are not counted again. Its bytes are written with the next tick's writes:
- * the device no longer holds them for a start to count. */
+ * it reads) but are not counted again. Its bytes are closed now and written by the next
+ * ticks: the device no longer holds them for a start to count. */
 static void left_device(History *h, PeerCounters *c) {
         if (c->state != COUNTERS_LIVE) {
                 c->state = COUNTERS_LIVE;

@@ -8,10 +8,11 @@
  * closes, each peer's bytes are written to its 5-minute and hourly rows in one transaction
  * with the counters they reach (history_last), spread over the next ticks (at most 1,000
  * peers, or a tenth of them, a tick); a peer that leaves its device (disabled, expired, its
- * network down) is written at the next tick. The recorded counters only move with the rows,
- * so a crash or a stop loses no byte a device still counts: the next start counts from
- * them again (in its first bucket), as it counts what the devices moved while wgnetd was
- * stopped; a peer never recorded starts from the device's counters as found. A peer is
+ * network down) is written by the next ticks without waiting for the close. The recorded
+ * counters only move with the rows, so a crash or a stop loses no byte a device still
+ * counts: the next start counts from them again (in its first bucket), as it counts what
+ * the devices moved while wgnetd was stopped; a peer never recorded starts from the
+ * device's counters as found. A peer is
  * counted only from reads that listed it: a device that could not be read is not mistaken
  * for one made anew, and a disabled peer's stale counters are never counted again.
  * Old buckets are pruned once an hour (spread like the writes) by a clock that advances
