@@ -17,7 +17,7 @@
 /* Writes of one tick: at most this many peers' closed buckets and as many peers' prunes,
  * or a tenth of the peers when that is more, so that a pass over every peer takes about
  * ten ticks. Each peer's write dirties a leaf page of its own in each table (about 9 KiB of
- * WAL); 1,000 peers took up to 70 ms with a week of history (docs/bench-history.md). */
+ * WAL); 1,000 peers took 55-90 ms with a week of history (docs/bench-history.md). */
 #define PEERS_PER_TICK_MIN 1000
 #define TICKS_PER_PASS 10
 /* Rows of removed peers deleted a tick (history_gone). */
