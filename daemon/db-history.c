@@ -9,6 +9,7 @@ enum {
         H_ADD,
         H_PRUNE,
         H_QUERY,
+        H_DELETE_SOME,
         _H_MAX,
 };
 
@@ -18,14 +19,19 @@ static const char *const sql[2][_H_MAX] = {
                           " ON CONFLICT (peer_id, bucket) DO UPDATE SET rx = rx + excluded.rx, tx = tx + excluded.tx",
                 [H_PRUNE] = "DELETE FROM history_fine WHERE peer_id = ?1 AND bucket < ?2",
                 [H_QUERY] = "SELECT ?3 + ((bucket - ?3) / ?4) * ?4 AS slot, SUM(rx), SUM(tx) FROM history_fine"
-                            " WHERE peer_id = ?1 AND bucket >= ?2 GROUP BY slot ORDER BY slot",
+                            " WHERE peer_id = ?1 AND bucket >= ?2 GROUP BY slot ORDER BY slot LIMIT ?5",
+                /* a removed peer's oldest ?2 rows: a range of the key */
+                [H_DELETE_SOME] = "DELETE FROM history_fine WHERE peer_id = ?1 AND bucket IN"
+                                  " (SELECT bucket FROM history_fine WHERE peer_id = ?1 ORDER BY bucket LIMIT ?2)",
         },
         {
                 [H_ADD] = "INSERT INTO history_coarse (peer_id, bucket, rx, tx) VALUES (?1, ?2, ?3, ?4)"
                           " ON CONFLICT (peer_id, bucket) DO UPDATE SET rx = rx + excluded.rx, tx = tx + excluded.tx",
                 [H_PRUNE] = "DELETE FROM history_coarse WHERE peer_id = ?1 AND bucket < ?2",
                 [H_QUERY] = "SELECT ?3 + ((bucket - ?3) / ?4) * ?4 AS slot, SUM(rx), SUM(tx) FROM history_coarse"
-                            " WHERE peer_id = ?1 AND bucket >= ?2 GROUP BY slot ORDER BY slot",
+                            " WHERE peer_id = ?1 AND bucket >= ?2 GROUP BY slot ORDER BY slot LIMIT ?5",
+                [H_DELETE_SOME] = "DELETE FROM history_coarse WHERE peer_id = ?1 AND bucket IN"
+                                  " (SELECT bucket FROM history_coarse WHERE peer_id = ?1 ORDER BY bucket LIMIT ?2)",
         },
 };
 
@@ -33,6 +39,8 @@ enum {
         LAST_UPDATE,
         LAST_INSERT,
         LAST_LOAD,
+        GONE_FIRST,
+        GONE_DONE,
         _LAST_MAX,
 };
 
@@ -41,6 +49,8 @@ static const char *const last_sql[_LAST_MAX] = {
         [LAST_UPDATE] = "UPDATE history_last SET rx = ?2, tx = ?3, at = ?4 WHERE peer_id = ?1",
         [LAST_INSERT] = "INSERT INTO history_last (peer_id, rx, tx, at) VALUES (?1, ?2, ?3, ?4)",
         [LAST_LOAD] = "SELECT peer_id, rx, tx, at FROM history_last",
+        [GONE_FIRST] = "SELECT peer_id FROM history_gone ORDER BY peer_id LIMIT 1",
+        [GONE_DONE] = "DELETE FROM history_gone WHERE peer_id = ?1",
 };
 
 struct DbHistory {
@@ -133,7 +143,7 @@ int db_history_last_load(DbHistory *h, int (*f)(uint64_t peer_id, uint64_t rx, u
         return finish(s, rc);
 }
 
-int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, uint64_t step,
+int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, uint64_t step, size_t limit,
                      HistoryPoint **ret, size_t *ret_n) {
         sqlite3_stmt *s = h->stmts[level][H_QUERY];
         _cleanup_(freep) HistoryPoint *points = NULL;
@@ -142,7 +152,8 @@ int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, 
 
         if (step == 0)
                 return -EINVAL;
-        if (!bind_u64(s, 1, peer_id) || !bind_u64(s, 2, since) || !bind_u64(s, 3, since) || !bind_u64(s, 4, step))
+        if (!bind_u64(s, 1, peer_id) || !bind_u64(s, 2, since) || !bind_u64(s, 3, since) || !bind_u64(s, 4, step) ||
+            !bind_u64(s, 5, limit))
                 return finish(s, SQLITE_ERROR);
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
                 if (n == alloc) {
@@ -163,5 +174,59 @@ int db_history_query(DbHistory *h, int level, uint64_t peer_id, uint64_t since, 
                 return r;
         *ret = TAKE_PTR(points);
         *ret_n = n;
+        return 0;
+}
+
+/* The first peer id in history_gone: 1 and *ret_id, 0 when empty. */
+static int gone_first(DbHistory *h, uint64_t *ret_id) {
+        sqlite3_stmt *s = h->last[GONE_FIRST];
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+                *ret_id = (uint64_t) sqlite3_column_int64(s, 0);
+                sqlite3_reset(s);
+                return 1;
+        }
+        return finish(s, rc);
+}
+
+int db_history_gone_any(DbHistory *h) {
+        uint64_t id = 0;
+        return gone_first(h, &id);
+}
+
+int db_history_gone_delete(DbHistory *h, uint64_t max_rows, uint64_t *ret_deleted) {
+        uint64_t deleted = 0, id = 0;
+        int r;
+
+        while (deleted < max_rows) {
+                r = gone_first(h, &id);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                /* Each level's oldest rows, as many as the budget leaves. */
+                bool more = false;
+                for (int l = 0; l < 2 && !more; l++) {
+                        sqlite3_stmt *s = h->stmts[l][H_DELETE_SOME];
+                        uint64_t want = max_rows - deleted;
+                        if (!bind_u64(s, 1, id) || !bind_u64(s, 2, want))
+                                return finish(s, SQLITE_ERROR);
+                        r = finish(s, sqlite3_step(s));
+                        if (r < 0)
+                                return r;
+                        uint64_t n = (uint64_t) sqlite3_changes(sqlite3_db_handle(s));
+                        deleted += n;
+                        more = n == want;       /* the budget ran out: rows may be left */
+                }
+                if (more)
+                        break;                  /* the next call goes on with this peer */
+                sqlite3_stmt *s = h->last[GONE_DONE];
+                if (!bind_u64(s, 1, id))
+                        return finish(s, SQLITE_ERROR);
+                r = finish(s, sqlite3_step(s));
+                if (r < 0)
+                        return r;
+        }
+        *ret_deleted = deleted;
         return 0;
 }

@@ -99,6 +99,9 @@ static const char *const migrations[] = {
         /* 9: facts about the database itself: a value sealed with the secret key, so that a
          * start with another key is refused before it seals anything with it */
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);",
+        /* 10: a removed peer's transfer history is deleted by the tick, a bounded number of
+         * rows at a time, not in the removal's transaction (db-history.h) */
+        DB_HISTORY_GONE_MIGRATION_SQL,
 };
 
 enum {
@@ -257,7 +260,11 @@ int db_open(const char *path, Db **ret) {
         r = exec(db, "PRAGMA journal_mode = WAL;"
                      "PRAGMA synchronous = FULL;"
                      "PRAGMA foreign_keys = ON;"
-                     "PRAGMA secure_delete = ON;");
+                     "PRAGMA secure_delete = ON;"
+                     /* the WAL is cut back to 64 MiB after a checkpoint: a transaction
+                      * that grew it (a bulk AddPeer, a large removal) does not keep
+                      * its size on disk */
+                     "PRAGMA journal_size_limit = 67108864;");
         if (r >= 0)
                 r = migrate(db);
         for (size_t i = 0; r >= 0 && i < _STMT_MAX; i++)
@@ -402,7 +409,8 @@ int db_max_ids(Db *db, uint64_t *ret_network, uint64_t *ret_peer) {
                                "SELECT MAX((SELECT IFNULL(MAX(id), 0) FROM networks),"
                                "  IFNULL((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'network_id_high'), 0)),"
                                " MAX((SELECT IFNULL(MAX(id), 0) FROM peers),"
-                               "  IFNULL((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'peer_id_high'), 0))",
+                               "  IFNULL((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'peer_id_high'), 0),"
+                               "  " DB_HISTORY_GONE_MAX_ID_SQL ")",
                                -1, &s, NULL) != SQLITE_OK)
                 return -EIO;
         if (sqlite3_step(s) != SQLITE_ROW)

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Peer.GetTransferHistory (in peer_vtable): read access, no secrets, no polkit. */
+#include <inttypes.h>
+
 #include "bus-util.h"
 #include "history.h"
 #include "manager.h"
 #include "network.h"
 #include "peer.h"
 
-/* Any since and step are valid: the step is rounded up to whole buckets and the answer has
- * at most one point per stored bucket, which the retention bounds (2016 five-minute or 2160
- * hourly ones by default). */
+/* The step is rounded up to whole buckets; the answer has at most one point per stored
+ * bucket (2016 five-minute or 2160 hourly ones by default). A retention of years would let
+ * one call return a million points: a range that can hold more than 10,000 is refused,
+ * naming since and step and the smallest step that fits. */
 int peer_method_get_transfer_history(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Peer *p = userdata;
         Manager *mgr = p->network->manager;
@@ -22,7 +25,19 @@ int peer_method_get_transfer_history(sd_bus_message *m, void *userdata, sd_bus_e
         if (r < 0)
                 return r;
         if (mgr->history) {
+                uint64_t max_points, min_step;
+                if (history_query_check(mgr->history, since, step, now, &max_points, &min_step) < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid since %" PRIu64 " and step %" PRIu64 ": up to %" PRIu64
+                                                 " points, at most %u; give a later since or a step of at least %"
+                                                 PRIu64 " µs", since, step, max_points, HISTORY_QUERY_POINTS_MAX,
+                                                 min_step);
                 r = history_query(mgr->history, p->id, since, step, now, &points, &n);
+                if (r == -E2BIG)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid since %" PRIu64 " and step %" PRIu64 ": more than %u points "
+                                                 "stored; give a later since or a larger step",
+                                                 since, step, 2 * HISTORY_QUERY_POINTS_MAX);
                 if (r < 0)
                         return bus_reply_errno(error, r, "Cannot read the transfer history of peer '%s'", p->name);
         }

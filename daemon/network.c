@@ -314,6 +314,7 @@ static void update_status(Network *n, const WgDevice *d) {
                         continue;
                 p->rx_bytes = wp->rx_bytes;
                 p->tx_bytes = wp->tx_bytes;
+                p->status_usec = n->status_usec;
                 bool is_online = p->enabled && wp->last_handshake_usec > 0 &&
                                  now < wp->last_handshake_usec + (uint64_t) n->online_threshold * 1000000;
                 if (n->mesh)

@@ -69,6 +69,7 @@ typedef struct Peer {
         uint64_t last_handshake;        /* µs */
         uint64_t rx_bytes, tx_bytes;
         char *endpoint;                 /* "" when unknown */
+        uint64_t status_usec;           /* the network's status_usec of the last read that listed it */
 } Peer;
 
 const char *peer_role_to_string(PeerRole r);
