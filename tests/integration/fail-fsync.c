@@ -16,24 +16,23 @@ static int failing(void) {
         return flag && access(flag, F_OK) == 0;
 }
 
-int fsync(int fd) {
-        static int (*real)(int);
+/* The real function of that name, unless the flag file exists. */
+static int fail_or_call(const char *name, int (**real)(int), int fd) {
         if (failing()) {
                 errno = EIO;
                 return -1;
         }
-        if (!real)
-                *(void **) &real = dlsym(RTLD_NEXT, "fsync"); /* POSIX's way round ISO C */
-        return real(fd);
+        if (!*real)
+                *(void **) real = dlsym(RTLD_NEXT, name);       /* POSIX's way round ISO C */
+        return (*real)(fd);
+}
+
+int fsync(int fd) {
+        static int (*real)(int);
+        return fail_or_call("fsync", &real, fd);
 }
 
 int fdatasync(int fd) {
         static int (*real)(int);
-        if (failing()) {
-                errno = EIO;
-                return -1;
-        }
-        if (!real)
-                *(void **) &real = dlsym(RTLD_NEXT, "fdatasync");
-        return real(fd);
+        return fail_or_call("fdatasync", &real, fd);
 }
