@@ -56,20 +56,20 @@ enum {
  * still counts: the next start counts again from rec. */
 typedef struct PeerCounters {
         uint64_t id;                    /* the key */
-        CountersState state;
         Bytes base;                     /* the device counters counted up to; 0 off the device */
         uint64_t seen;                  /* the peer's status_usec at the last read counted */
         Bytes open;                     /* bytes of the open bucket (History.bucket) */
-        bool closed;
         uint64_t closed_bucket;         /* 5-minute bucket of closed_bytes */
         Bytes closed_bytes;
         Bytes closed_at;                /* the counters the rows reach once closed_bytes are written */
         Bytes want;                     /* the counters the rows reach now (history_last's due value) */
         Bytes rec;                      /* history_last as written */
-        bool has_rec;
-        uint64_t pruned_hour;
         uint64_t generation;
-        unsigned wrote;                 /* WROTE_* */
+        uint32_t pruned_hour;           /* hours since the epoch */
+        CountersState state;            /* (the small ones together: one per peer, 100,000 peers) */
+        uint8_t wrote;                  /* WROTE_* */
+        bool closed;
+        bool has_rec;
 } PeerCounters;
 
 struct History {
@@ -420,7 +420,7 @@ static void wrote_done(History *h, bool committed, uint64_t prune_hour) {
                         c->has_rec = true;
                 }
                 if (committed && (c->wrote & WROTE_PRUNE))
-                        c->pruned_hour = prune_hour;
+                        c->pruned_hour = (uint32_t) prune_hour;
                 c->wrote = 0;
         }
 }
@@ -431,14 +431,19 @@ static void wrote_done(History *h, bool committed, uint64_t prune_hour) {
 static int write_due(History *h, uint64_t sec, uint64_t prune_sec) {
         Manager *m = h->manager;
         uint64_t prune_hour = prune_sec / 3600;
-        size_t budget = MAX((size_t) PEERS_PER_TICK_MIN, hashmap_size(h->last) / TICKS_PER_PASS);
+        /* Spread over ten ticks, but never over more ticks than a bucket has (a tick of 60 s
+         * gives five): every peer closed at a bucket's end is written before the next end. */
+        size_t n = hashmap_size(h->last);
+        uint64_t tick_sec = MAX(m->config.tick_usec / 1000000, (uint64_t) 1);
+        size_t ticks = (size_t) MAX(HISTORY_FINE_STEP / tick_sec, (uint64_t) 2) - 1;
+        size_t budget = MAX((size_t) PEERS_PER_TICK_MIN, MAX(n / TICKS_PER_PASS, (n + ticks - 1) / ticks));
         size_t flushed = 0, pruned = 0;
         bool work = false;
         PeerCounters *c;
         int r;
 
         HASHMAP_FOREACH(c, h->last, i)
-                if (c->closed || record_due(c) || c->pruned_hour != prune_hour) {
+                if (c->closed || record_due(c) || c->pruned_hour != (uint32_t) prune_hour) {
                         work = true;
                         break;
                 }
@@ -468,7 +473,7 @@ static int write_due(History *h, uint64_t sec, uint64_t prune_sec) {
                                 goto fail;
                         c->wrote |= WROTE_RECORD;
                 }
-                if (c->pruned_hour != prune_hour && pruned < budget) {
+                if (c->pruned_hour != (uint32_t) prune_hour && pruned < budget) {
                         r = prune_one(h, c, prune_sec);
                         if (r < 0)
                                 goto fail;

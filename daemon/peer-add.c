@@ -656,13 +656,15 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
                 if (q >= 0)
                         q = db_commit(m->db);
                 if (q < 0) {
-                        /* Their rows, ids and addresses stay taken: the next start loads them. */
+                        /* Their rows and addresses stay taken: the next start loads them. */
                         db_rollback(m->db);
                         log_error("%s: %zu peers refused by the device stay in the database until the next start: %s",
                                   n->name, n_specs, strerror(-q));
-                        m->next_peer_id += n_specs;
                         keep_addresses = true;
                 }
+                /* Their ids were given (and recorded as deleted): never again, or a retry
+                 * would reuse one that history_gone lists, and lose its new rows. */
+                m->next_peer_id += n_specs;
                 device_remove_peers(n, peers, sent);
                 r = k;
                 goto fail;

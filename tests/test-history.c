@@ -718,4 +718,35 @@ TEST(off) {
         fixture_done(&f);
 }
 
+/* A long tick (150 s: two a bucket): every peer closed at a bucket's end is written
+ * before the next end, not the first thousand of each tick while the others wait for good. */
+TEST(long_tick_writes_every_peer) {
+        Fixture f = { 0 };
+        enum { EXTRA = 2500 };
+
+        fixture_setup(&f, 7, 90);
+        f.m->config.tick_usec = 150 * SEC;
+        ASSERT_OK(db_begin(f.m->db));
+        for (unsigned i = 0; i < EXTRA; i++) {
+                char name[16];
+                Peer *p;
+                snprintf(name, sizeof(name), "x%u", i);
+                ASSERT_OK(peer_new(f.n, 100 + i, name, &p));
+                p->public_key[0] = (uint8_t) i;
+                p->public_key[1] = (uint8_t) (i >> 8);
+                p->public_key[2] = 0xee;
+                network_link_peer(f.n, p);
+                ASSERT_OK(db_peer_insert(f.m->db, p, NULL, 0));
+        }
+        ASSERT_OK(db_commit(f.m->db));
+        tick(&f, T0);
+        for (Peer *p = f.n->peers; p; p = p->next)
+                set(p, 100, 100);
+        tick(&f, T0 + 150 * SEC);
+        tick(&f, T0 + 300 * SEC);               /* bucket T0 closes */
+        tick(&f, T0 + 450 * SEC);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine"), EXTRA + 3);
+        fixture_done(&f);
+}
+
 TEST_MAIN()
