@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -38,26 +36,22 @@ static void help(void) {
  * KillMode=process they would otherwise run on unmanaged, without expiry or revocation,
  * once wgnetd is gone. Refused while a wgnetd holds the state directory. */
 static int remove_devices(const ManagerConfig *cfg) {
-        _cleanup_(freep) char *db_path = NULL, *lock_path = NULL;
+        _cleanup_(freep) char *db_path = NULL;
         WgBackendOptions bopts = { .userspace_binary = cfg->userspace_binary, .userspace_log_fd = -1 };
         WgBackend *b = NULL;
         sqlite3 *db = NULL;
         sqlite3_stmt *s = NULL;
         int r = 0, lock_fd;
 
-        if (asprintf(&db_path, "%s/wgnet.db", cfg->state_dir) < 0 || asprintf(&lock_path, "%s/lock", cfg->state_dir) < 0)
+        if (asprintf(&db_path, "%s/wgnet.db", cfg->state_dir) < 0)
                 return -ENOMEM;
         if (access(db_path, F_OK) < 0) {
                 log_info("No database at %s: no devices to remove", db_path);
                 return 0;
         }
-        lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
-                log_error("Cannot lock %s (%s): stop wgnetd first", lock_path, strerror(errno));
-                if (lock_fd >= 0)
-                        close(lock_fd);
-                return -EBUSY;
-        }
+        r = manager_lock_state_dir(cfg->state_dir, &lock_fd);
+        if (r < 0)
+                return r;
         if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
             (sqlite3_prepare_v2(db, "SELECT interface FROM networks UNION SELECT interface FROM tunnels", -1, &s, NULL) !=
                      SQLITE_OK &&

@@ -457,31 +457,33 @@ static int check_state_dir(const char *path) {
  * `wgnetd --debug` next to the service) would otherwise remove interfaces the first is
  * creating, and peers it has sent to a device but not committed yet, before it found the
  * bus name taken. Both are checked before anything is touched. */
-static int take_lock(Manager *m) {
+int manager_lock_state_dir(const char *state_dir, int *ret_fd) {
         _cleanup_(freep) char *path = NULL;
         char buf[32] = "";
-        if (asprintf(&path, "%s/lock", m->config.state_dir) < 0)
+        if (asprintf(&path, "%s/lock", state_dir) < 0)
                 return -ENOMEM;
-        m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (m->lock_fd < 0) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
                 log_error("Cannot open %s: %s", path, strerror(errno));
                 return -errno;
         }
-        if (flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 int e = errno;
-                ssize_t k = pread(m->lock_fd, buf, sizeof(buf) - 1, 0);
+                ssize_t k = pread(fd, buf, sizeof(buf) - 1, 0);
                 buf[k > 0 ? k : 0] = 0;
                 buf[strcspn(buf, "\n")] = 0;
                 if (e == EWOULDBLOCK)
-                        log_error("Another wgnetd (PID %s) uses the state directory %s: stop it first",
-                                  isempty(buf) ? "?" : buf, m->config.state_dir);
+                        log_error("Another wgnetd (PID %s) uses the state directory %s: stop wgnetd first",
+                                  isempty(buf) ? "?" : buf, state_dir);
                 else
                         log_error("Cannot lock %s: %s", path, strerror(e));
+                close(fd);
                 return -(e == EWOULDBLOCK ? EBUSY : e);
         }
         int k = snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
-        if (ftruncate(m->lock_fd, 0) < 0 || pwrite(m->lock_fd, buf, (size_t) k, 0) != k)
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t) k, 0) != k)
                 log_warning("Cannot write the PID into %s: %s", path, strerror(errno));
+        *ret_fd = fd;
         return 0;
 }
 
@@ -522,7 +524,7 @@ int manager_start(Manager *m) {
         }
         r = check_state_dir(m->config.state_dir);
         if (r >= 0)
-                r = take_lock(m);
+                r = manager_lock_state_dir(m->config.state_dir, &m->lock_fd);
         if (r >= 0)
                 r = check_bus_name_free(m);
         if (r < 0)

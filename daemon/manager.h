@@ -79,6 +79,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free)
 /* Record (creating) or forget that CreateNetwork is bringing up ifname before its commit;
  * the next start removes an interface left recorded. */
 int manager_creating_interface(Manager *m, const char *ifname, bool creating);
+/* One wgnetd per state directory (one bus too, checked at the start): the lock on
+ * STATE_DIR/lock, holding the PID; refused, naming the holder, while another has it. */
+int manager_lock_state_dir(const char *state_dir, int *ret_fd);
 int manager_start(Manager *m);
 /* Reconcile all active networks and refresh their status (the tick). */
 void manager_reconcile_all(Manager *m, bool log_repairs);
