@@ -9,6 +9,7 @@
 #include "network.h"
 #include "peer-add.h"
 #include "peer.h"
+#include "polkit.h"
 #include "mesh.h"
 #include "tunnel.h"
 #include "validate.h"
@@ -617,10 +618,28 @@ static int peer_node_enumerator(sd_bus *bus, const char *path, void *userdata, c
         return bus_paths_of(m->peers_by_id, offsetof(Peer, path), nodes);
 }
 
+static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        (void) ret_error;
+        if (sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (name[0] == ':' && isempty(new_owner))
+                polkit_registry_caller_gone(m->polkit, name);
+        return 0;
+}
+
 int manager_bus_register(Manager *m) {
         int r;
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, manager_vtable, m);
+        /* Callers that leave: only the names that go (arg2 empty), not every name change. */
+        r = sd_bus_add_match(m->bus, NULL,
+                             "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg2=''",
+                             on_name_owner_changed, m);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(m->bus, NULL, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, manager_vtable, m);
         if (r >= 0)
                 r = sd_bus_add_fallback_vtable(m->bus, NULL, WGNET_NETWORK_PREFIX, WGNET_NETWORK_INTERFACE,
                                                network_vtable, network_object_find, m);

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 
 #include "hashmap.h"
+#include "log.h"
 #include "macro.h"
 #include "polkit.h"
 
@@ -13,6 +18,7 @@ typedef enum QueryState {
         QUERY_CHALLENGE,                /* would be allowed after interactive authentication */
         QUERY_FAILED,                   /* polkitd unreachable or broken reply */
         QUERY_TIMED_OUT,                /* no answer in time (a prompt nobody answered, a polkitd that hangs) */
+        QUERY_CALLER_GONE,              /* the caller left the bus after the answer, before its handler ran */
 } QueryState;
 
 /* A non-interactive check: shorter than the callers' own timeouts (sd-bus and python-dbus
@@ -37,6 +43,7 @@ typedef struct Query {
         QueryState state;
         uint64_t answered_usec;         /* when polkit's last answer came */
         uid_t uid;                      /* the caller's: the limits count per user */
+        char cancellation_id[32];       /* polkit's handle to withdraw the check (and its prompt) */
 } Query;
 
 struct PolkitRegistry {
@@ -45,7 +52,8 @@ struct PolkitRegistry {
          * connection during the bus's life and a connection's uid is fixed when it
          * connects, so an entry is never wrong; it saves a GetConnectionUnixUser round
          * trip per call. Only the uid is kept: authorization is asked every time. */
-        Hashmap *uids;                  /* char *sender -> (uid + 1) */
+        Hashmap *uids;                  /* char *sender -> UidEntry */
+        uint64_t n_checks;              /* makes each check's cancellation id */
 };
 
 #define UID_CACHE_MAX 4096
@@ -85,26 +93,17 @@ static Query *query_free(Query *q) {
         return NULL;
 }
 
-static void uid_cache_clear(PolkitRegistry *r) {
-        size_t n = hashmap_size(r->uids), k = 0, i = 0;
-        _cleanup_(freep) const void **keys = calloc(n + 1, sizeof(void *));
-        const void *key;
+/* One cached uid: the key is the name inside it, so a removal frees both. */
+typedef struct UidEntry {
+        uid_t uid;
+        char name[];
+} UidEntry;
 
-        if (!keys) {
-                /* no memory for the list: one at a time */
-                while (hashmap_iterate(r->uids, &i, NULL, &key)) {
-                        hashmap_remove(r->uids, key);
-                        free((void *) key);
-                        i = 0;
-                }
-                return;
-        }
-        while (k < n && hashmap_iterate(r->uids, &i, NULL, &key))
-                keys[k++] = key;
-        for (size_t j = 0; j < k; j++) {
-                hashmap_remove(r->uids, keys[j]);
-                free((void *) keys[j]);
-        }
+static void uid_cache_clear(PolkitRegistry *r) {
+        UidEntry *e;
+        HASHMAP_FOREACH(e, r->uids, i)
+                free(e);
+        hashmap_clear(r->uids);
 }
 
 static int caller_uid(PolkitRegistry *registry, sd_bus_message *m, uid_t *ret) {
@@ -114,9 +113,9 @@ static int caller_uid(PolkitRegistry *registry, sd_bus_message *m, uid_t *ret) {
         int r;
 
         if (sender) {
-                uintptr_t v = (uintptr_t) hashmap_get(registry->uids, sender);
-                if (v) {
-                        *ret = (uid_t) (v - 1);
+                UidEntry *e = hashmap_get(registry->uids, sender);
+                if (e) {
+                        *ret = e->uid;
                         return 0;
                 }
         }
@@ -126,11 +125,18 @@ static int caller_uid(PolkitRegistry *registry, sd_bus_message *m, uid_t *ret) {
         if (r < 0)
                 return r;
         if (sender) {
+                /* Names leave through polkit_registry_caller_gone(); this bound is for a
+                 * bus whose signals were missed. */
                 if (hashmap_size(registry->uids) >= UID_CACHE_MAX)
                         uid_cache_clear(registry);
-                char *key = strdup(sender);
-                if (key && hashmap_put(registry->uids, key, (void *) ((uintptr_t) uid + 1)) < 0)
-                        free(key);
+                size_t len = strlen(sender);
+                UidEntry *e = malloc(sizeof(UidEntry) + len + 1);
+                if (e) {
+                        e->uid = uid;
+                        memcpy(e->name, sender, len + 1);
+                        if (hashmap_put(registry->uids, e->name, e) < 0)
+                                free(e);
+                }
         }
         *ret = uid;
         return 0;
@@ -150,6 +156,37 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
 }
 
 static int send_check(Query *q);
+
+void polkit_registry_caller_gone(PolkitRegistry *r, const char *name) {
+        Query *gone[QUERIES_MAX], *q;
+        size_t n = 0;
+
+        free(hashmap_remove(r->uids, name));
+        HASHMAP_FOREACH(q, r->queries, i) {
+                const char *sender = sd_bus_message_get_sender(q->request);
+                if (sender && streq(sender, name) && n < ELEMENTSOF(gone))
+                        gone[n++] = q;
+        }
+        for (size_t i = 0; i < n; i++) {
+                q = gone[i];
+                if (q->state != QUERY_PENDING) {
+                        /* Answered and queued for its handler, which now refuses it. */
+                        q->state = QUERY_CALLER_GONE;
+                        continue;
+                }
+                /* Nobody waits for the answer any more: an "allowed" must not make a change
+                 * the caller gave up on (a Ctrl-C at the password prompt), and a prompt
+                 * still open is withdrawn. */
+                log_info("%s left while polkit was asked about %s: its call is dropped", name,
+                         q->actions[q->current]);
+                (void) sd_bus_call_method_async(sd_bus_message_get_bus(q->request), NULL, "org.freedesktop.PolicyKit1",
+                                                "/org/freedesktop/PolicyKit1/Authority",
+                                                "org.freedesktop.PolicyKit1.Authority", "CancelCheckAuthorization",
+                                                NULL, NULL, "s", q->cancellation_id);
+                hashmap_remove(r->queries, q->request);
+                query_free(q);
+        }
+}
 
 static uint64_t now_monotonic(void) {
         struct timespec ts;
@@ -225,7 +262,7 @@ static int send_check(Query *q) {
         if (r >= 0)
                 r = sd_bus_message_append(call, "(sa{sv})sa{ss}us",
                                           "system-bus-name", 1, "name", "s", sender,
-                                          q->actions[q->current], 0, flags, "");
+                                          q->actions[q->current], 0, flags, q->cancellation_id);
         if (r < 0)
                 return r;
         q->slot = sd_bus_slot_unref(q->slot);
@@ -244,6 +281,7 @@ static int start_query(sd_bus_message *m, const char *const *actions, size_t n_a
                 return -ENOMEM;
         q->registry = registry;
         q->uid = uid;
+        snprintf(q->cancellation_id, sizeof(q->cancellation_id), "wgnet-%" PRIu64, ++registry->n_checks);
         q->request = sd_bus_message_ref(m);
         q->state = QUERY_PENDING;
         for (size_t i = 0; i < n_actions && i < QUERY_MAX_ACTIONS; i++) {
@@ -308,6 +346,9 @@ int polkit_verify_async_all(sd_bus_message *m, const char *const *actions, size_
                 case QUERY_DENIED:
                         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                                  "Not authorized: %s", action);
+                case QUERY_CALLER_GONE:
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                                 "The caller left before its call was run");
                 case QUERY_TIMED_OUT:
                         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                                  "Authorization for %s was not completed in time (%s)", action,

@@ -25,5 +25,8 @@ int polkit_verify_async_all(sd_bus_message *m, const char *const *actions, size_
 /* True when polkit_verify_async_all() would now return 1 without asking: the caller is uid 0,
  * or polkit has allowed this message and the answer waits for its handler. Changes nothing. */
 bool polkit_will_allow(sd_bus_message *m, PolkitRegistry *registry);
+/* name left the bus: its pending checks are withdrawn (polkit's prompt with them) and its
+ * calls are never run, also one that polkit allowed and whose handler has yet to run. */
+void polkit_registry_caller_gone(PolkitRegistry *r, const char *name);
 /* Drop answers that no handler picked up within a minute (called by the tick). */
 void polkit_registry_gc(PolkitRegistry *r);

@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import (NETWORK, WGNETD, main, opts, require_root_and_tools, unwrap, wait_for)  # noqa: E402
+from wgnet import (NETWORK, SRC, WGNETD, main, opts, require_root_and_tools, unwrap, wait_for)  # noqa: E402
 
 state = {}
 
@@ -41,6 +41,49 @@ def test_polkit_hangs(rig):
     assert err == "org.freedesktop.DBus.Error.AccessDenied", err
     assert 9 < took < 20, took
     assert rig.sqlite("SELECT count(*) FROM peers") == count
+
+
+SLOW_RULE = """polkit.addRule(function(action, subject) {
+    if (action.id == "org.wgnet1.manage-peers" && subject.user == "%s") {
+        polkit.spawn(["/bin/sleep", "3"]);
+        return polkit.Result.YES;
+    }
+});
+"""
+
+
+def test_caller_leaves_during_polkit(rig):
+    """A caller that leaves while polkit is asked (a Ctrl-C at the password prompt) has its
+    check withdrawn: polkit's "allowed", 3 s later, makes no change. The same call from a
+    caller that stays is run (the rule allows it, slowly)."""
+    rules = os.path.join(rig.dir, "bus", "etc-polkit-1", "rules.d", "10-wgnet-slow.rules")
+    with open(rules + ".tmp", "w") as f:
+        f.write(SLOW_RULE % rig.user)
+    os.chmod(rules + ".tmp", 0o644)
+    os.rename(rules + ".tmp", rules)
+    try:
+        wait_for(lambda: rig.bash("rig_pkcheck --user org.wgnet1.manage-peers").stdout.strip() == "yes", 20,
+                 "polkitd to load the slow rule")
+        prog = os.path.join(SRC, "tests", "integration", "buscall.py")
+        call = lambda name: subprocess.Popen(  # noqa: E731
+            ["runuser", "-u", rig.user, "--", "/usr/bin/python3", prog, rig.address, state["net"], NETWORK,
+             "AddPeer", "sa{sv}", f'["{name}", {{}}]'], stdout=subprocess.PIPE, text=True, start_new_session=True)
+        gone = call("left")
+        time.sleep(1)
+        os.killpg(gone.pid, signal.SIGKILL)
+        gone.wait()
+        wait_for(lambda: "left while polkit was asked about org.wgnet1.manage-peers" in open(rig.daemon_log).read(),
+                 5, "wgnetd to drop the call")
+        t0 = time.time()
+        stays = call("stayed")
+        out, _ = stays.communicate(timeout=20)
+        assert stays.returncode == 0 and time.time() - t0 > 2.5, (stays.returncode, out)
+        time.sleep(1)   # the first check's answer, had it not been withdrawn, came before the second's
+        names = rig.sqlite("SELECT group_concat(name) FROM peers WHERE name IN ('left', 'stayed')")
+        assert names == "stayed", names
+        assert rig.daemon.poll() is None
+    finally:
+        os.unlink(rules)
 
 
 def test_second_instance_refused(rig):
@@ -94,7 +137,7 @@ def test_bus_lost_exits(rig):
         assert "Lost the connection to the system bus" in f.read()
 
 
-TESTS = [test_setup, test_polkit_hangs, test_second_instance_refused, test_remove_devices, test_bus_lost_exits]
+TESTS = [test_setup, test_polkit_hangs, test_caller_leaves_during_polkit, test_second_instance_refused, test_remove_devices, test_bus_lost_exits]
 
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "sqlite3")
