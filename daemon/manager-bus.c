@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <net/if.h>
+
 #include "audit.h"
 #include "bus-util.h"
 #include "db.h"
@@ -45,6 +47,11 @@ int manager_insert_network(Manager *m, Network *n, sd_bus_error *error) {
         return r;
 }
 
+/* A new network's interface: the option Interface, or its name. */
+static const char *network_ifname(const char *name, const BusOption *opts) {
+        return opts[NETOPT_INTERFACE].set ? opts[NETOPT_INTERFACE].s : name;
+}
+
 /* Create, persist and (optionally) activate a network. private_key: NULL = generate. */
 static int network_create(Manager *m, const char *name, BusOption *opts, NetworkSettings *s,
                           const uint8_t *private_key, Network **ret, sd_bus_error *error) {
@@ -55,7 +62,7 @@ static int network_create(Manager *m, const char *name, BusOption *opts, Network
         int r;
 
         r = network_new(m, m->next_network_id, name,
-                        opts[NETOPT_INTERFACE].set ? opts[NETOPT_INTERFACE].s : name, &n);
+                        network_ifname(name, opts), &n);
         if (r < 0)
                 return r;
         n->created_at = now_usec();
@@ -131,7 +138,7 @@ static int check_new_network(Manager *m, const char *name, BusOption *opts, sd_b
                                          name);
         if (hashmap_get(m->networks_by_name, name))
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NetworkExists", "Network '%s' exists", name);
-        const char *ifn = opts[NETOPT_INTERFACE].set ? opts[NETOPT_INTERFACE].s : name;
+        const char *ifn = network_ifname(name, opts);
         if (!opts[NETOPT_INTERFACE].set && !ifname_is_valid(ifn))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Network name '%s' is not a valid interface name: give the option Interface", name);
@@ -144,6 +151,11 @@ static int check_new_network(Manager *m, const char *name, BusOption *opts, sd_b
         if (t)
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
                                          "Interface '%s' is used by tunnel '%s'", ifn, t->name);
+        /* An Ethernet port, a bridge: the device could never be made (it was committed all
+         * the same, inactive, and no Activate could succeed). */
+        if (m->backend && if_nametoindex(ifn) > 0 && !wg_backend_exists(m->backend, ifn))
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
+                                         "Interface '%s' exists and is not a WireGuard interface", ifn);
         return 0;
 }
 
@@ -177,14 +189,14 @@ static int method_create_network(sd_bus_message *m, void *userdata, sd_bus_error
         if (r >= 0) {
                 /* A WireGuard interface that runs without wgnet is someone's: creating would
                  * overwrite its key and drop its peers. ImportNetwork adopts it. */
-                const char *ifn = opts[NETOPT_INTERFACE].set ? opts[NETOPT_INTERFACE].s : name;
+                const char *ifn = network_ifname(name, opts);
                 if (wg_backend_exists(mgr->backend, ifn))
                         r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
                                               "Interface '%s' exists and is not managed by wgnet: "
                                               "use ImportNetwork to adopt it", ifn);
         }
         if (r >= 0)
-                r = network_settings_check(mgr, NULL, opts, NETWORK_CHECK_CREATE, &s, error);
+                r = network_settings_check(mgr, NULL, network_ifname(name, opts), opts, NETWORK_CHECK_CREATE, &s, error);
         if (r >= 0) {
                 r = manager_verify(mgr, m, error);
                 if (r == 0) {
@@ -464,7 +476,7 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
         }
         r = check_new_network(mgr, name, opts, error);
         if (r >= 0)
-                r = network_settings_check(mgr, NULL, opts, NETWORK_CHECK_IMPORT, &s, error);
+                r = network_settings_check(mgr, NULL, network_ifname(name, opts), opts, NETWORK_CHECK_IMPORT, &s, error);
         if (r < 0)
                 goto finish;
 

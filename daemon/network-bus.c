@@ -238,7 +238,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r >= 0)
                 r = bus_read_options(m, opts, _NETOPT_MAX, error);
         if (r >= 0)
-                r = network_settings_check(n->manager, n, opts, NETWORK_CHECK_UPDATE, &s, error);
+                r = network_settings_check(n->manager, n, n->ifname, opts, NETWORK_CHECK_UPDATE, &s, error);
         if (r >= 0) {
                 r = manager_verify(n->manager, m, error);
                 if (r == 0) {
@@ -287,8 +287,11 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 }
                 goto finish;
         }
-        if (n->active && old_mtu != n->mtu && n->mtu == 0)
-                log_info("%s: MTU reset to default takes effect when the network is activated again", n->name);
+        /* MTU 0 leaves the device's as it is (the apply skips it): back to WireGuard's
+         * default by hand, as a new device would have it. */
+        if (n->active && old_mtu != n->mtu && n->mtu == 0 &&
+            wg_backend_link_set_mtu(n->manager->backend, n->ifname, WG_DEFAULT_MTU) < 0)
+                log_warning("%s: cannot set the default MTU %d on %s", n->name, WG_DEFAULT_MTU, n->ifname);
         if (changed[0])
                 (void) sd_bus_emit_properties_changed_strv(n->manager->bus, n->path, WGNET_NETWORK_INTERFACE,
                                                            (char **) changed);
@@ -332,18 +335,26 @@ int network_set_active(Network *n, bool active, sd_bus_error *error) {
                 return r;
         }
         if (active) {
+                /* One found in place (an imported interface that wg-quick still runs) is not
+                 * this call's to remove when the apply fails. */
+                bool existed = wg_backend_exists(m->backend, n->ifname);
                 r = network_apply(n, false);
                 if (r < 0) {
                         sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot bring up %s: %s",
                                           n->ifname, strerror(-r));
-                        int q = network_deactivate_device(n);
+                        int q = existed ? 0 : network_deactivate_device(n);
                         if (q < 0) {
                                 /* A half-made device that cannot be taken down stays in the
                                  * reconcile's hands: the network stays active, retried. */
                                 log_error("%s: cannot take the half-made %s down again (%s): the network stays "
                                           "active and the reconcile retries", n->name, n->ifname, strerror(-q));
+                                (void) manager_firewall_sync(m, false);
+                                (void) network_emit_changed(n, "Active", NULL);
                                 return r;
                         }
+                        if (existed)
+                                log_warning("%s: %s was there before the activation and is left in place",
+                                            n->name, n->ifname);
                         n->active = false;
                         q = db_begin(m->db);
                         if (q >= 0)

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <net/if.h>
+#include <stdio.h>
+#include "log.h"
 #include "manager.h"
 #include "network-options.h"
 #include "peer-add.h"
@@ -14,18 +17,64 @@ uint16_t manager_free_listen_port(Manager *m) {
                 bool used = false;
                 HASHMAP_FOREACH(n, m->networks_by_id, i)
                         used = used || n->listen_port == port;
-                if (!used && !manager_tunnel_by_port(m, (uint16_t) port))
+                /* Nor one another program holds (a wg-quick interface on 51820): the
+                 * device could not bind it, and the caller never chose it. */
+                if (!used && !manager_tunnel_by_port(m, (uint16_t) port) && udp_port_check((uint16_t) port) == 0)
                         return (uint16_t) port;
         }
+        return 0;
+}
+
+/* The subnet's route goes into the network's interface: a site network routed into another
+ * network (a LAN behind a site gateway), or a route of another interface of this host for
+ * the same prefix or a wider one (the LAN the host sits on), would lose its traffic to it,
+ * or take the clients' (which route wins depends on the family and the order). A mesh's
+ * site networks are exit nodes' default routes, not LANs. */
+static int subnet_routed_elsewhere(Manager *m, Network *self, const char *ifname, const IpPrefix *subnet,
+                                   const char *text, sd_bus_error *error) {
+        char b[IP_PREFIX_STRLEN], other[IF_NAMESIZE] = "";
+        IpPrefix net = *subnet;
+        Network *o;
+
+        ip_prefix_mask(&net);
+        HASHMAP_FOREACH(o, m->networks_by_id, it) {
+                if (o == self || o->mode == NETWORK_MODE_MESH)
+                        continue;
+                for (Peer *p = o->peers; p; p = p->next)
+                        for (size_t k = 0; k < p->n_site_networks; k++)
+                                if (p->site_networks[k].prefixlen > 0 && ip_prefix_overlaps(&net, &p->site_networks[k]))
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                                 "Subnet '%s' overlaps site network '%s' of peer '%s' "
+                                                                 "in network '%s'", text,
+                                                                 ip_prefix_to_string(&p->site_networks[k], b), p->name,
+                                                                 o->name);
+        }
+        /* A host's own address (an imported client config) makes no subnet route. */
+        if (!m->backend || (size_t) net.prefixlen + 2 > ip_family_bits(net.family))
+                return 0;
+        uint32_t oif = 0;
+        /* (An import may adopt the running interface: its own routes are not another's.) */
+        int r = wg_backend_route_other(m->backend, ifname, &net, &oif);
+        if (r > 0) {
+                if (oif == 0 || !if_indextoname(oif, other))
+                        snprintf(other, sizeof(other), "%s", oif == 0 ? "no interface" : "?");
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                         "Subnet '%s' is routed through %s on this host already (%s): its clients "
+                                         "would be unreachable, or take that traffic", text, other,
+                                         ip_prefix_to_string(&net, b));
+        }
+        if (r < 0)
+                log_warning("Cannot read the routes of this host: %s", strerror(-r));
         return 0;
 }
 
 /* An imported config is taken as written (wg-quick brings up any Address): a host's own
  * /32 or /128 (a client-side config, no room for peers), several subnets of one family,
  * or none at all. A created network needs room for peers. */
-static int check_subnets(Manager *m, Network *self, char **l, bool imported, NetworkSettings *s,
-                         sd_bus_error *error) {
+static int check_subnets(Manager *m, Network *self, const char *ifname, char **l, bool imported,
+                         NetworkSettings *s, sd_bus_error *error) {
         size_t n = strv_length(l);
+        int r;
 
         if (n == 0 && !imported)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -79,6 +128,9 @@ static int check_subnets(Manager *m, Network *self, char **l, bool imported, Net
                 if (t)
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
                                                  "Subnet '%s' overlaps a remote network of tunnel '%s'", l[i], t->name);
+                r = subnet_routed_elsewhere(m, self, ifname, p, l[i], error);
+                if (r < 0)
+                        return r;
         }
         s->n_subnets = n;
 
@@ -130,8 +182,8 @@ int udp_port_check_error(uint16_t port, sd_bus_error *error) {
         return 0;
 }
 
-int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCheckFlags flags,
-                           NetworkSettings *s, sd_bus_error *error) {
+int network_settings_check(Manager *m, Network *self, const char *ifname, BusOption *opts,
+                           NetworkCheckFlags flags, NetworkSettings *s, sd_bus_error *error) {
         bool creating = flags & (NETWORK_CHECK_CREATE | NETWORK_CHECK_IMPORT), imported = flags & NETWORK_CHECK_IMPORT;
         int r;
 
@@ -151,11 +203,11 @@ int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCh
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid interface name '%s'", ifn);
         }
         if (opts[NETOPT_ADDRESSES].set) {
-                r = check_subnets(m, self, opts[NETOPT_ADDRESSES].as, imported, s, error);
+                r = check_subnets(m, self, ifname, opts[NETOPT_ADDRESSES].as, imported, s, error);
                 if (r < 0)
                         return r;
         } else if (creating) {
-                r = check_subnets(m, self, NULL, imported, s, error);
+                r = check_subnets(m, self, ifname, NULL, imported, s, error);
                 if (r < 0)
                         return r;
         }

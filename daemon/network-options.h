@@ -57,8 +57,8 @@ typedef struct NetworkSettings {
         KeyPolicy key_policy;
 } NetworkSettings;
 
-/* Check every option; self is the network being updated (NULL when creating). Errors name
- * the bad value. creating: Interface/KeyPolicy/Activate allowed. */
+/* Check every option; self is the network being updated (NULL when creating), ifname its
+ * interface (the one it will have when creating). Errors name the bad value. creating: Interface/KeyPolicy/Activate allowed. */
 typedef enum NetworkCheckFlags {
         NETWORK_CHECK_UPDATE = 0,
         NETWORK_CHECK_CREATE = 1 << 0,
@@ -68,7 +68,7 @@ typedef enum NetworkCheckFlags {
 /* udp_port_check() as a bus error naming the port (ListenPortInUse, or InvalidArgs for a
  * port below 1024 that wgnetd may not bind). */
 int udp_port_check_error(uint16_t port, sd_bus_error *error);
-int network_settings_check(Manager *m, Network *self, BusOption *opts, NetworkCheckFlags flags,
+int network_settings_check(Manager *m, Network *self, const char *ifname, BusOption *opts, NetworkCheckFlags flags,
                            NetworkSettings *ret, sd_bus_error *error);
 void network_settings_done(NetworkSettings *s);
 /* Apply checked settings to n; *ret_changed gets the changed property names (static

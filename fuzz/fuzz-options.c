@@ -203,7 +203,7 @@ static void setup(void) {
         char *addresses[] = { (char *) "10.0.0.1/24", (char *) "fd00::1/64", NULL };
         opts[NETOPT_ADDRESSES].set = true;
         opts[NETOPT_ADDRESSES].as = addresses;
-        if (network_settings_check(manager, NULL, opts, NETWORK_CHECK_CREATE, &s, NULL) < 0 ||
+        if (network_settings_check(manager, NULL, "wgfuzz", opts, NETWORK_CHECK_CREATE, &s, NULL) < 0 ||
             network_settings_apply(network, opts, &s, changed) < 0)
                 abort();
         opts[NETOPT_ADDRESSES].as = NULL;
@@ -227,7 +227,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 NetworkSettings s = { 0 };
                 r = bus_read_options(m, opts, _NETOPT_MAX, &error);
                 if (r >= 0)
-                        r = network_settings_check(manager, mode == 0 ? NULL : network, opts,
+                        r = network_settings_check(manager, mode == 0 ? NULL : network,
+                                                   mode == 0 ? "wgfuzz" : network->ifname, opts,
                                                    mode == 0 ? NETWORK_CHECK_CREATE : NETWORK_CHECK_UPDATE, &s, &error);
                 check_refusal(r, &error);
                 network_settings_done(&s);

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A network against the rest of the host, on the private bus with the real polkitd and
+wireguard-go in a namespace: a subnet over another network's site network or over a route
+of another interface (RouteInUse), the default listen port skipping one another program
+holds, an interface name that is not WireGuard's, an Activate that fails on a device found
+in place (left as it was), and an MTU set back to the default on the device."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wgnet import NETWORK, expect_error, main, opts, require_root_and_tools, unwrap  # noqa: E402
+
+E = "org.wgnet1.Error."
+state = {}
+
+
+def ifname(rig, prefix):
+    return f"{prefix}{rig.tag[-5:]}"
+
+
+def networks(rig):
+    return rig.sqlite("SELECT group_concat(name) FROM (SELECT name FROM networks ORDER BY id)")
+
+
+def link_mtu(rig, name):
+    out = rig.ns("ip", "-o", "link", "show", name).stdout
+    return int(out.split(" mtu ")[1].split()[0])
+
+
+def hold_udp_port(rig, port):
+    """A program of the namespace that holds a UDP port (both families, as WireGuard binds)."""
+    code = ("import socket, sys, time\n"
+            "a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(('0.0.0.0', int(sys.argv[1])))\n"
+            "b = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+            "b.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1); b.bind(('::', int(sys.argv[1])))\n"
+            "print('ready', flush=True); time.sleep(600)\n")
+    p = subprocess.Popen(["ip", "netns", "exec", rig.netns, "/usr/bin/python3", "-c", code, str(port)],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+def test_setup(rig):
+    rig.start_daemon()
+    state["site"] = unwrap(rig.manager().CreateNetwork("site", opts(Interface=ifname(rig, "wgs"),
+                                                                    Addresses=["10.81.0.1/24"])))
+    rig.network(state["site"]).AddPeer("branch", opts(Role="site-gateway", SiteNetworks=["192.168.50.0/24"]))
+    state["port"] = rig.prop(state["site"], NETWORK, "ListenPort")
+
+
+def test_subnet_over_site_network(rig):
+    """A subnet over another network's site network (or inside it) is refused, naming both."""
+    before = networks(rig)
+    for addr in ("192.168.50.1/24", "192.168.50.129/25", "192.168.0.1/16"):
+        msg = expect_error(E + "RouteInUse", rig.manager().CreateNetwork, "over",
+                           opts(Interface=ifname(rig, "wgv"), Addresses=[addr]))
+        assert addr in msg and "192.168.50.0/24" in msg and "branch" in msg and "site" in msg, msg
+    assert networks(rig) == before
+    assert ifname(rig, "wgv") not in rig.ns("ip", "-o", "link", "show").stdout
+
+
+def test_subnet_over_host_route(rig):
+    """A route of another interface for the subnet's prefix or a wider one (the LAN the host is
+    on) makes CreateNetwork and Update refuse; the network's own routes are not another's."""
+    rig.ns("ip", "route", "add", "198.51.100.0/24", "dev", "lo")
+    try:
+        for addr in ("198.51.100.1/24", "198.51.100.129/25"):
+            msg = expect_error(E + "RouteInUse", rig.manager().CreateNetwork, "lan",
+                               opts(Interface=ifname(rig, "wgl"), Addresses=[addr]))
+            assert addr in msg and "through lo" in msg, msg
+        site = rig.network(state["site"])
+        msg = expect_error(E + "RouteInUse", site.Update, opts(Addresses=["10.81.0.1/24", "198.51.100.1/24"]))
+        assert "198.51.100.1/24" in msg and "lo" in msg, msg
+        assert rig.prop(state["site"], NETWORK, "Addresses") == ["10.81.0.1/24"]
+        # its own subnet's route (on its own interface) is no conflict for an Update
+        site.Update(opts(Addresses=["10.81.0.1/24", "fd00:81::1/64"]))
+        assert rig.prop(state["site"], NETWORK, "Addresses") == ["10.81.0.1/24", "fd00:81::1/64"]
+        # a narrower route of another interface inside a new subnet is no conflict either way
+        # (the host route wins for its part); the default route never is
+        rig.ns("ip", "route", "add", "10.82.0.128/26", "dev", "lo")
+        net = unwrap(rig.manager().CreateNetwork("narrow", opts(Interface=ifname(rig, "wgn"),
+                                                                Addresses=["10.82.0.1/24"])))
+        rig.network(net).Delete()
+    finally:
+        rig.ns("ip", "route", "del", "198.51.100.0/24", "dev", "lo")
+        rig.ns("ip", "route", "del", "10.82.0.128/26", "dev", "lo", check=False)
+    assert networks(rig) == "site"
+
+
+def test_default_port_skips_taken(rig):
+    """Without ListenPort a network gets the next port that neither wgnet nor another program
+    uses (a wg-quick interface on it failed the device, and an inactive network kept it)."""
+    taken = state["port"] + 1
+    holder = hold_udp_port(rig, taken)
+    try:
+        net = unwrap(rig.manager().CreateNetwork("second", opts(Interface=ifname(rig, "wgp"),
+                                                                Addresses=["10.83.0.1/24"])))
+        port = rig.prop(net, NETWORK, "ListenPort")
+        assert port == taken + 1, (port, taken)
+        assert rig.prop(net, NETWORK, "Active")
+        dev, _ = rig.wg_dump(ifname(rig, "wgp"))
+        assert dev["listen_port"] == port
+        rig.network(net).Delete()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_foreign_link_refused(rig):
+    """An interface name that another kind of link has (an Ethernet port, a veth) is refused
+    before anything is written: the device could never be made."""
+    veth = ifname(rig, "vx")
+    rig.ns("ip", "link", "add", veth, "type", "veth", "peer", "name", veth + "p")
+    try:
+        for activate in (True, False):
+            msg = expect_error(E + "InterfaceInUse", rig.manager().CreateNetwork, "eth",
+                               opts(Interface=veth, Addresses=["10.84.0.1/24"], Activate=activate))
+            assert veth in msg and "not a WireGuard interface" in msg, msg
+        assert networks(rig) == "site"
+    finally:
+        rig.ns("ip", "link", "del", veth)
+
+
+def test_activate_failure_keeps_device_found(rig):
+    """Activate of an inactive network whose interface runs already (wg-quick still has it)
+    fails on the device (its port is held): the running interface is left in place, the
+    network stays inactive."""
+    name = ifname(rig, "wga")
+    net = unwrap(rig.manager().CreateNetwork("later", opts(Interface=name, Addresses=["10.85.0.1/24"],
+                                                           ListenPort=51990, Activate=False)))
+    rig.ns("wireguard-go", name)
+    holder = hold_udp_port(rig, 51990)
+    try:
+        expect_error(E + "DeviceFailed", rig.network(net).Activate)
+        assert name in rig.ns("ip", "-o", "link", "show").stdout, "the interface found in place was removed"
+        assert os.path.exists(f"/run/wireguard/{name}.sock")
+        assert rig.prop(net, NETWORK, "Active") is False
+        assert rig.sqlite("SELECT active FROM networks WHERE name = 'later'") == "0"
+    finally:
+        holder.kill()
+        holder.wait()
+    # with the port free again, Activate adopts it
+    rig.network(net).Activate()
+    dev, _ = rig.wg_dump(name)
+    assert dev["listen_port"] == 51990
+    rig.network(net).Delete()
+
+
+def test_mtu_back_to_default(rig):
+    """MTU 0 (the default) after a set one puts WireGuard's default back on the device."""
+    site = rig.network(state["site"])
+    name = ifname(rig, "wgs")
+    site.Update(opts(MTU=1380))
+    assert link_mtu(rig, name) == 1380
+    site.Update(opts(MTU=0))
+    assert link_mtu(rig, name) == 1420
+    assert rig.prop(state["site"], NETWORK, "MTU") == 0
+    rig.restart_daemon()
+    assert link_mtu(rig, name) == 1420
+
+
+TESTS = [test_setup, test_subnet_over_site_network, test_subnet_over_host_route, test_default_port_skips_taken,
+         test_foreign_link_refused, test_activate_failure_keeps_device_found, test_mtu_back_to_default]
+
+if __name__ == "__main__":
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "sqlite3")
+    main(TESTS, "netcheck")
