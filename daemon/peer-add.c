@@ -379,9 +379,7 @@ static int peer_specs_check_one_by_one(Network *n, PeerSpec *specs, size_t n_spe
                         if (s->n_site_networks > 0)
                                 with_sites[(*n_with_sites)++] = i;
                 }
-                if (o[PEEROPT_EMAIL].set && (strlen(o[PEEROPT_EMAIL].s) > 254 ||
-                                             (!isempty(o[PEEROPT_EMAIL].s) && !strchr(o[PEEROPT_EMAIL].s, '@')) ||
-                                             strpbrk(o[PEEROPT_EMAIL].s, " \t\r\n,")))
+                if (o[PEEROPT_EMAIL].set && !email_is_valid(o[PEEROPT_EMAIL].s))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid email '%s'", o[PEEROPT_EMAIL].s);
                 if (o[PEEROPT_REMOTE_ENDPOINT].set && !isempty(o[PEEROPT_REMOTE_ENDPOINT].s) &&
                     !endpoint_is_valid(o[PEEROPT_REMOTE_ENDPOINT].s))

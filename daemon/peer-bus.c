@@ -235,9 +235,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         goto finish;
                 }
         }
-        if (opts[PEEROPT_EMAIL].set && (strlen(opts[PEEROPT_EMAIL].s) > 254 ||
-                                        (!isempty(opts[PEEROPT_EMAIL].s) && !strchr(opts[PEEROPT_EMAIL].s, '@')) ||
-                                        strpbrk(opts[PEEROPT_EMAIL].s, " \t\r\n,"))) {
+        if (opts[PEEROPT_EMAIL].set && !email_is_valid(opts[PEEROPT_EMAIL].s)) {
                 r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid email '%s'", opts[PEEROPT_EMAIL].s);
                 goto finish;
         }

@@ -106,6 +106,19 @@ bool network_name_is_valid(const char *s) {
         return strspn(s, "0123456789.") != n;
 }
 
+bool email_is_valid(const char *s) {
+        if (isempty(s))
+                return true;    /* none */
+        if (strlen(s) > 254 || !strchr(s, '@') || strpbrk(s, " ,"))
+                return false;
+        /* No control characters: the address is shown in terminals (an ESC sequence) and
+         * written into configs and logs (a newline). */
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))   /* C0, DEL, C1 */
+                        return false;
+        return true;
+}
+
 int udp_port_check(uint16_t port) {
         /* WireGuard listens on both families: either one taken (or refused) is enough. */
         for (int family = AF_INET; ; family = AF_INET6) {

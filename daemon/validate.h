@@ -18,4 +18,7 @@ bool network_name_is_valid(const char *s);
  * the kernel checks for a WireGuard device, and what wireguard-go inherits), given up at
  * once: 0, -EADDRINUSE (some socket of this network namespace has it, IPv4 or IPv6) or
  * -EACCES (below 1024 without CAP_NET_BIND_SERVICE). */
+/* An email address as a peer's contact: empty, or up to 254 bytes with an '@', no space,
+ * comma or control character. */
+bool email_is_valid(const char *s);
 int udp_port_check(uint16_t port);

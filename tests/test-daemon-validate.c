@@ -92,6 +92,36 @@ TEST(peer_names) {
                         TEST_FAIL("peer_name_is_valid('%s') != %d", names[i].s, names[i].valid);
 }
 
+TEST(emails) {
+        static const struct {
+                const char *s;
+                bool valid;
+        } emails[] = {
+                { "", true },
+                { "anna@example.org", true },
+                { "anna+vpn@b\xc3\xbcro.example", true },
+                { "anna", false },
+                { "anna @example.org", false },
+                { "a@b,c@d", false },
+                { "a@b\tc", false },
+                { "a@b\nX-Injected: 1", false },
+                { "a@b\x1b]0;title\x07", false },      /* a terminal's escape sequence */
+                { "a@b\x7f", false },
+                { "a@b\xc2\x9b" "31m", false },          /* C1 CSI */
+        };
+        char longest[256];
+        for (size_t i = 0; i < ELEMENTSOF(emails); i++)
+                if (email_is_valid(emails[i].s) != emails[i].valid)
+                        TEST_FAIL("email_is_valid('%s') != %d", emails[i].s, emails[i].valid);
+        memset(longest, 'a', 254);
+        longest[0] = '@';
+        longest[254] = '\0';
+        ASSERT_TRUE(email_is_valid(longest));
+        longest[254] = 'a';
+        longest[255] = '\0';
+        ASSERT_TRUE(!email_is_valid(longest));
+}
+
 TEST(config_file) {
         char path[] = "/tmp/wgnetd-conf-XXXXXX";
         int fd = mkstemp(path);
