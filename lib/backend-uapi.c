@@ -366,6 +366,24 @@ static int uapi_transact(int fd, const char *req, size_t req_len, char **ret, si
         return uapi_recv(fd, ret, ret_len);
 }
 
+/* A set that the implementation refused at an early line: wireguard-go answers errno= at
+ * once and closes, so a request larger than the socket buffer fails to send with EPIPE or
+ * ECONNRESET. The answer is still there to read: its errno (EADDRINUSE for a listen port
+ * another program holds) says more than the broken pipe. */
+static int uapi_send_set(int fd, const char *req, size_t req_len) {
+        char *reply = NULL;
+        size_t alloc = 0;
+        int r = uapi_send(fd, req, req_len);
+        if (r != -EPIPE && r != -ECONNRESET)
+                return r;
+        int k = uapi_recv(fd, &reply, &alloc);
+        if (k < 0)
+                return r;
+        int q = uapi_parse_set_reply(reply, (size_t) k, NULL);
+        wg_wipe_free(reply, alloc);
+        return q < 0 ? q : r;
+}
+
 static int uapi_get_device(WgBackend *b, const char *ifname, WgDevice **ret) {
         _cleanup_(closep) int fd = -EBADF;
         char *reply = NULL;
@@ -401,8 +419,10 @@ static int uapi_set_device(WgBackend *b, const WgDevice *d) {
                 return r;
         r = conn_take(b, d->name, &fd);
         if (r >= 0)
-                r = uapi_transact(fd, req, req_len, &reply, &alloc);
+                r = uapi_send_set(fd, req, req_len);
         wg_wipe_free(req, req_len + 1);
+        if (r >= 0)
+                r = uapi_recv(fd, &reply, &alloc);
         if (r < 0)
                 return r;
         r = uapi_parse_set_reply(reply, (size_t) r, NULL);
@@ -424,7 +444,7 @@ static int uapi_set_send(WgBackend *b, const WgDevice *d, int *ret_fd) {
                 return r;
         r = conn_take(b, d->name, &fd);
         if (r >= 0)
-                r = uapi_send(fd, req, req_len);
+                r = uapi_send_set(fd, req, req_len);
         wg_wipe_free(req, req_len + 1);
         if (r < 0)
                 return r;

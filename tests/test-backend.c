@@ -10,6 +10,8 @@
  * replace_peers) and checks that every other peer stayed as it was. Deletes IFNAME.
  * Exit 0 on success, 1 on failure, 77 if it cannot run here. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -362,7 +364,43 @@ int main(int argc, char **argv) {
         printf("  single-peer update/add/remove applied, the other %zu peers unchanged\n", have->n_peers - 2);
         check_against_wg_dump(have);
 
-        /* 3. gone after delete */
+        /* 3. a set refused at its first line, larger than the socket buffer: the listen port is
+         * held by another socket. The implementation's errno, not a broken pipe (wireguard-go
+         * answers at once and closes); nothing of the request applied. (The kernel binds only
+         * while the link is up, and its netlink set has no pipe to break.) */
+        if (wg_backend_type(backend) == WG_BACKEND_USERSPACE) {
+                uint16_t port = (uint16_t) (want->listen_port + 1);
+                int h4 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), h6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+                struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+                int one = 1;
+                CHECK(h4 >= 0 && h6 >= 0, "socket: %s", strerror(errno));
+                (void) setsockopt(h6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+                CHECK(bind(h4, (struct sockaddr *) &a4, sizeof(a4)) == 0, "bind %u: %s", port, strerror(errno));
+                CHECK(bind(h6, (struct sockaddr *) &a6, sizeof(a6)) == 0, "bind [::]:%u: %s", port, strerror(errno));
+                _cleanup_(wg_device_freep) WgDevice *big = NULL;
+                CHECK_OK(wg_device_new(ifname, &big));
+                big->flags = WGDEVICE_HAS_LISTEN_PORT;
+                big->listen_port = port;
+                for (unsigned i = 0; i < 20000; i++)
+                        make_peer(big, n + 100 + i);
+                r = wg_backend_set_device(backend, big);
+                CHECK(r == -EADDRINUSE, "set with a held port: %s, not EADDRINUSE", strerror(-r));
+                close(h4);
+                close(h6);
+                size_t before = have->n_peers;
+                have = wg_device_free(have);
+                CHECK_OK(wg_backend_get_device(backend, ifname, &have));
+                CHECK(have->n_peers == before, "%zu peers after the refused set, %zu before", have->n_peers, before);
+                /* wireguard-go has closed its own socket before it tried the new port (it
+                 * reports 0): wgnetd checks a port before it sets one. */
+                CHECK(have->listen_port == want->listen_port || have->listen_port == 0,
+                      "listen port %u after the refused set", have->listen_port);
+                printf("  a refused set of %zu peers: EADDRINUSE, no peer added (listen port %u)\n", big->n_peers,
+                       have->listen_port);
+        }
+
+        /* 4. gone after delete */
         CHECK_OK(wg_backend_delete(backend, ifname));
         created = false;
         CHECK(!wg_backend_exists(backend, ifname), "%s still exists after delete", ifname);
