@@ -144,8 +144,15 @@ static void monitor_emit(const char *path, const char *event, const char *detail
         char buf[32] = "";
         if (localtime_r(&t, &tm))
                 strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+        /* names, emails and endpoints from the daemon: shown, not sent to the terminal */
+        _cleanup_(freep) char *safe_label = escape_nonprintable(label ? label : path, output.utf8, false);
+        _cleanup_(freep) char *safe_details = escape_nonprintable(details ? details : "", output.utf8, false);
+        if (!safe_label || !safe_details) {
+                oom();
+                return;
+        }
         printf("%s.%03u %s%s%s %s%s%s", buf, (unsigned) (now % USEC_PER_SEC / 1000), ansi(ANSI_BOLD),
-               label ? label : path, ansi(ANSI_NORMAL), event, details && *details ? ": " : "", details ? details : "");
+               safe_label, ansi(ANSI_NORMAL), event, *safe_details ? ": " : "", safe_details);
         printf("\n");
         fflush(stdout);
 }

@@ -219,13 +219,19 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
                         continue;
                 }
                 _cleanup_(freep) char *addresses = strv_join(n->addresses, ", ");
-                if (!addresses)
+                _cleanup_(freep) char *rest = NULL, *safe_rest = NULL, *safe_name = NULL;
+                if (!addresses ||
+                    asprintf(&rest, "(%s): %s, %s mode, %s, port %u, %u peer%s, %u online", n->interface,
+                             n->active ? "active" : "inactive", n->mode ? n->mode : "-", *addresses ? addresses : "-",
+                             n->listen_port, n->peer_count, n->peer_count == 1 ? "" : "s", n->online_peer_count) < 0)
                         return oom();
-                printf("%s%s%s %s%s%s (%s): %s, %s mode, %s, port %u, %u peer%s, %u online\n",
-                       ansi(n->active ? ANSI_GREEN : ANSI_GREY), dot(n->active), ansi(ANSI_NORMAL),
-                       ansi(ANSI_BOLD), n->name, ansi(ANSI_NORMAL), n->interface,
-                       n->active ? "active" : "inactive", n->mode ? n->mode : "-", *addresses ? addresses : "-",
-                       n->listen_port, n->peer_count, n->peer_count == 1 ? "" : "s", n->online_peer_count);
+                /* the daemon's strings: shown, not sent to the terminal */
+                safe_name = escape_nonprintable(n->name, output.utf8, false);
+                safe_rest = escape_nonprintable(rest, output.utf8, false);
+                if (!safe_name || !safe_rest)
+                        return oom();
+                printf("%s%s%s %s%s%s %s\n", ansi(n->active ? ANSI_GREEN : ANSI_GREY), dot(n->active), ansi(ANSI_NORMAL),
+                       ansi(ANSI_BOLD), safe_name, ansi(ANSI_NORMAL), safe_rest);
                 if (table_rows(t) > 0 && table_print_human(t, 2) < 0)
                         return fail("Cannot print the table");
                 if (i + 1 < o.n_networks)

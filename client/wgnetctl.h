@@ -21,6 +21,7 @@
 #include "input-file.h"
 #include "output-file.h"
 #include "qr.h"
+#include "utf8.h"
 #include "wgnet-error.h"
 
 #define EXIT_USAGE 2

@@ -315,6 +315,29 @@ TEST(utf8_invalid) {
         test_utf8_one("ok\xe2\x97", 2, 1);                                    /* cut short */
 }
 
+static void test_safe_one(const char *s, bool utf8, bool keep_newlines, const char *expected) {
+        char *e = escape_nonprintable(s, utf8, keep_newlines);
+        ASSERT_TRUE(e);
+        ASSERT_STREQ(e, expected);
+        free(e);
+}
+
+TEST(escape_nonprintable) {
+        test_safe_one("", true, false, "");
+        test_safe_one("alice@example.com", true, false, "alice@example.com");
+        test_safe_one("caf\xc3\xa9", true, false, "caf\xc3\xa9");
+        test_safe_one("caf\xc3\xa9", false, false, "caf\\xc3\\xa9");          /* not a UTF-8 locale */
+        test_safe_one("\x1b[2Jgone", true, false, "\\x1b[2Jgone");                /* ESC */
+        test_safe_one("a\rb\tc\x7f", true, false, "a\\x0db\\x09c\\x7f");
+        test_safe_one("csi\xc2\x9b", true, false, "csi\\xc2\\x9b");            /* C1 CSI */
+        test_safe_one("\xc2\xa0nbsp", true, false, "\xc2\xa0nbsp");              /* U+00A0 prints */
+        test_safe_one("caf\xe9", true, false, "caf\\xe9");                      /* invalid UTF-8 */
+        test_safe_one("two\nlines", true, false, "two\\x0alines");
+        test_safe_one("two\nlines", true, true, "two\nlines");
+        test_safe_one("C:\\x41", true, false, "C:\\x5cx41");                    /* unambiguous */
+        test_safe_one("C:\\dir", true, false, "C:\\dir");
+}
+
 TEST(json_format) {
         Json *o = json_new_object(), *peers = json_new_array();
         char *shortform = NULL, *pretty = NULL;
