@@ -261,8 +261,11 @@ int verb_network_create(sd_bus *bus, int argc, char **argv) {
         r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "CreateNetwork");
         if (r != 0)
                 return r;
-        if (sd_bus_message_append(m, "s", argv[0]) < 0 || append_network_options(m, true) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = append_network_options(m, true);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot create network '%s'", argv[0]);
         if (r != 0)
                 return r;
@@ -304,8 +307,9 @@ int verb_network_set(sd_bus *bus, int argc, char **argv) {
         r = new_network_call(bus, &o, argv[0], &n, &m, "Update");
         if (r != 0)
                 return r;
-        if (append_network_options(m, false) < 0)
-                return oom();
+        r = append_network_options(m, false);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, NULL, "Cannot change network '%s'", n->name);
         if (r == 0 && !arg.quiet && !output.json)
                 printf("Network '%s' updated.\n", n->name);
@@ -324,6 +328,23 @@ int read_file_text(const char *path, char **ret) {
                 return fail("Cannot read '%s': it contains a NUL byte", path);
         if (r < 0)
                 return fail("Cannot read '%s': %s", path, strerror(-r));
+        /* D-Bus carries UTF-8 only (sd-bus refuses the rest): a Latin-1 comment in a
+         * wg-quick file is named here, not reported as a failed call. */
+        const char *bad = utf8_invalid(*ret);
+        if (bad) {
+                unsigned line = utf8_line_of(*ret, bad);
+                const char *start = bad;
+                while (start > *ret && start[-1] != '\n')
+                        start--;
+                _cleanup_(freep) char *shown = streq(path, "-") ? NULL : escape_nonprintable(path, false, false);
+                r = usage_error("%s%s%s line %u is not valid UTF-8 (byte 0x%02x in column %zu); wgnetd takes UTF-8 "
+                                "text only: convert it, e.g. with iconv -f LATIN1 -t UTF-8",
+                                shown ? "'" : "", shown ? shown : "Standard input", shown ? "'" : "", line,
+                                (unsigned char) *bad, (size_t) (bad - start) + 1);
+                wipe_free(*ret);
+                *ret = NULL;
+                return r;
+        }
         return 0;
 }
 
@@ -333,15 +354,16 @@ int verb_network_import(sd_bus *bus, int argc, char **argv) {
         const char *path;
         int r;
 
-        r = read_file_text(argv[1], &text);
-        if (r != 0)
-                return r;
+        text = TAKE_PTR(arg.input);     /* read by check_input_file() */
         r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "ImportNetwork");
         if (r != 0)
                 return r;
         (void) sd_bus_message_sensitive(m);
-        if (sd_bus_message_append(m, "ss", argv[0], text) < 0 || append_network_options(m, true) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "ss", argv[0], text);
+        if (r >= 0)
+                r = append_network_options(m, true);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot import '%s' as network '%s'", argv[1], argv[0]);
         if (r != 0)
                 return r;

@@ -214,8 +214,11 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
         r = new_network_call(bus, &o, argv[0], &n, &m, "AddPeer");
         if (r != 0)
                 return r;
-        if (sd_bus_message_append(m, "s", argv[1]) < 0 || append_peer_options(m, true) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", argv[1]);
+        if (r >= 0)
+                r = append_peer_options(m, true);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot add peer '%s' to network '%s'", argv[1], n->name);
         if (r != 0)
                 return r;
@@ -269,8 +272,9 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
         r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "RotateKeys");
         if (r != 0)
                 return r;
-        if (sd_bus_message_append(m, "s", what) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", what);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot rotate the %s of peer '%s' of network '%s'",
                  GIVEN(OPT_PSK) ? "preshared key" : "key pair", p->name, n ? n->name : "?");
         if (r != 0)
@@ -349,8 +353,9 @@ int verb_peer_set(sd_bus *bus, int argc, char **argv) {
         r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "Update");
         if (r != 0)
                 return r;
-        if (append_peer_options(m, false) < 0)
-                return oom();
+        r = append_peer_options(m, false);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, NULL, "Cannot change peer '%s' of network '%s'", p->name, n ? n->name : "?");
         if (r == 0 && !arg.quiet && !output.json)
                 printf("Peer '%s' of network '%s' updated.\n", GIVEN(OPT_NAME) ? arg.name : p->name, n ? n->name : "?");
@@ -429,8 +434,9 @@ int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
         r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "GetQRCode");
         if (r != 0)
                 return r;
-        if (sd_bus_message_append(m, "s", format) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", format);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot get the QR code of peer '%s' of network '%s'", p->name, n ? n->name : "?");
         if (r != 0)
                 return r;

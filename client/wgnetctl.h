@@ -94,6 +94,7 @@ typedef struct WgnetctlArgs {
         uint32_t mtu, online_threshold;
         bool isolation, psk;
         uint64_t expires, rotate_every, revoke_after, grace_period;
+        char *input;                    /* the input file or secret, read before connecting (wiped) */
 } WgnetctlArgs;
 extern WgnetctlArgs arg;
 
@@ -137,6 +138,11 @@ int usage_error(const char *fmt, ...) _printf_(1, 2);
 int fail(const char *fmt, ...) _printf_(1, 2);
 int oom(void);
 int bad_value(int opt, const char *value, const char *expected);
+int append_failed(int r);
+int check_utf8_option(int opt, const char *value);
+int check_utf8_argument(const char *full, const char *word, const char *value);
+int check_input_file(int argc, char **argv);
+int check_input_secret(int argc, char **argv);
 int load(sd_bus *bus, Objects *o);
 int find_network(Objects *o, const char *name, NetworkInfo **ret);
 int find_peer(Objects *o, int argc, char **argv, NetworkInfo **ret_net, PeerInfo **ret_peer);
