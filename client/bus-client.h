@@ -126,8 +126,16 @@ PeerInfo *objects_peer_by_path(Objects *o, const char *path);
  * that peer when only is not NULL. */
 int objects_refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only, sd_bus_error *error);
 
-/* The polkit action a method needs, NULL for read-only methods. */
+/* The (first) polkit action a method needs, NULL for read-only methods. */
 const char *polkit_action_for(const char *interface, const char *member);
+
+/* What report_bus_error() prints after the context for an authorization error (name
+ * AccessDenied or InteractiveAuthorizationRequired; NULL for other errors): the action is
+ * the one the daemon's message names, else table_action; a plain denial ("Not authorized:")
+ * says how to get the action granted, any other message (polkit not available, not
+ * completed in time, the caller left, a bus policy) is given as the daemon wrote it.
+ * malloc'd. */
+char *auth_error_text(const char *name, const char *message, const char *table_action);
 
 /* Print "wgnetctl: <context>: <what the error says>" on stderr, with a one-line
  * explanation for polkit denials, and return the exit status (1). */

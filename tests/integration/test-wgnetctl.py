@@ -723,7 +723,9 @@ def test_unprivileged(rig):
         ("org.wgnet1.read-secrets", ["peer", "config", "office", "phone"]),
         ("org.wgnet1.read-secrets", ["peer", "qr", "office", "phone"]),
         ("org.wgnet1.read-secrets", ["peer", "qr", "office", "phone", "--png=/tmp/never.png"]),
-        ("org.wgnet1.read-secrets", ["peer", "rotate", "office", "phone"]),
+        # RotateKeys asks manage-peers, then read-secrets: the first is the one refused here,
+        # and the message names the action the daemon refused (not the client's guess)
+        ("org.wgnet1.manage-peers", ["peer", "rotate", "office", "phone"]),
     ]:
         r = ctl(rig, *args, user=True, rc=1)
         err = r.stderr.strip()
