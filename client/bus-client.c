@@ -399,6 +399,10 @@ NetworkInfo *objects_network_of(Objects *o, const PeerInfo *p) {
         return NULL;
 }
 
+bool peer_in_network(const PeerInfo *p, const NetworkInfo *n) {
+        return p && n && p->network && n->path && streq(p->network, n->path);
+}
+
 static int peer_path_compare(const void *a, const void *b) {
         const PeerInfo *const *x = a, *const *y = b;
         return strcmp((*x)->path, (*y)->path);

@@ -33,6 +33,7 @@ typedef struct NetworkInfo {
         bool active;
         uint32_t peer_count;
         uint32_t online_peer_count;
+        bool gone;                      /* found deleted after loading (GetStats: UnknownObject) */
 } NetworkInfo;
 
 typedef struct PeerInfo {
@@ -115,6 +116,9 @@ NetworkInfo *objects_find_network(Objects *o, const char *arg);
 /* A peer of network n (NULL: any network) by object path, name or public key. */
 PeerInfo *objects_find_peer(Objects *o, const NetworkInfo *n, const char *arg);
 NetworkInfo *objects_network_of(Objects *o, const PeerInfo *p);
+/* Whether peer p is listed under network n: its Network property is n's path (a peer
+ * without one is under none). */
+bool peer_in_network(const PeerInfo *p, const NetworkInfo *n);
 /* A tunnel by object path, name or interface name. NULL if none. */
 TunnelInfo *objects_find_tunnel(Objects *o, const char *arg);
 

@@ -13,12 +13,12 @@ int verb_peer_list(sd_bus *bus, int argc, char **argv) {
                 r = find_network(&o, argv[0], &n);
         if (r != 0)
                 return r;
+        /* what cannot be read is said and left as it was; a network gone meanwhile is left
+         * out (peer_table() skips its peers); exit 1 only for one named that is gone */
+        bool gone = false;
         for (size_t i = 0; i < o.n_networks; i++)
-                if (!n || n == &o.networks[i]) {
-                        r = refresh_stats(bus, &o, &o.networks[i], NULL);
-                        if (r != 0)
-                                return r;
-                }
+                if ((!n || n == &o.networks[i]) && refresh_stats(bus, &o, &o.networks[i], NULL) > 0)
+                        gone = true;
         r = peer_table(&o, n, !n, &t);
         if (r != 0)
                 return r;
@@ -26,7 +26,7 @@ int verb_peer_list(sd_bus *bus, int argc, char **argv) {
                 return fail("Cannot print the table");
         if (!output.json && output.legend)
                 printf("\n%zu peer%s listed.\n", table_rows(t), table_rows(t) == 1 ? "" : "s");
-        return 0;
+        return n && gone ? 1 : 0;
 }
 
 int verb_peer_show(sd_bus *bus, int argc, char **argv) {
@@ -42,11 +42,8 @@ int verb_peer_show(sd_bus *bus, int argc, char **argv) {
                 r = find_peer(&o, argc, argv, &n, &p);
         if (r != 0)
                 return r;
-        if (n) {
-                r = refresh_stats(bus, &o, n, p);
-                if (r != 0)
-                        return r;
-        }
+        if (n && refresh_stats(bus, &o, n, p) > 0)
+                return fail("No peer '%s': its network was deleted meanwhile", p->name);
         if (output.json) {
                 _cleanup_(json_freep) Json *j = peer_json(p, n);
                 if (!j)

@@ -179,8 +179,9 @@ int object_simple(sd_bus *bus, int argc, char **argv, bool tunnel, const char *m
 
 /* wgnetctl-network.c: helpers of the peer, tunnel and mesh verbs too */
 int read_file_text(const char *path, char **ret);
-/* GetStats merged into the peers of n (only: into that one peer). */
-int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only);
+/* GetStats merged into the peers of n (only: into that one peer). An error is a warning
+ * (the cached values stay); 1 when the network is gone (n->gone set), else 0. */
+int refresh_stats(sd_bus *bus, Objects *o, NetworkInfo *n, PeerInfo *only);
 int format_rotation(uint64_t interval, const char *kind, uint64_t grace, char **ret);
 int print_json_array(Json *array);
 int check_settings_given(const char *verb, uint64_t mask);

@@ -92,6 +92,19 @@ TEST(auth_error_text) {
         test_auth_one(NULL, NULL, MP, NULL);
 }
 
+TEST(peer_in_network) {
+        NetworkInfo a = { .path = (char *) "/org/wgnet1/network/1" }, b = { .path = (char *) "/org/wgnet1/network/2" };
+        PeerInfo in_a = { .path = (char *) "/org/wgnet1/peer/1", .network = (char *) "/org/wgnet1/network/1" };
+        PeerInfo none = { .path = (char *) "/org/wgnet1/peer/2" };   /* no Network property */
+
+        ASSERT_TRUE(peer_in_network(&in_a, &a));
+        ASSERT_FALSE(peer_in_network(&in_a, &b));
+        /* it was listed under every network by status and peer list NETWORK */
+        ASSERT_FALSE(peer_in_network(&none, &a));
+        ASSERT_FALSE(peer_in_network(&none, &b));
+        ASSERT_FALSE(peer_in_network(&in_a, NULL));
+}
+
 TEST(polkit_table) {
         ASSERT_STREQ(polkit_action_for("org.wgnet1.Peer", "RotateKeys"), MP);
         ASSERT_STREQ(polkit_action_for("org.wgnet1.Tunnel", "GetPairing"), RS);
