@@ -323,9 +323,14 @@ int verb_tunnel_import(sd_bus *bus, int argc, char **argv) {
         /* An offer made a new tunnel here: its reply completes the other side. */
         bool created = streq_ptr(t->pairing, "imported");
         if (created) {
+                /* GetPairing needs read-secrets (and manage-networks), ImportPairing only
+                 * manage-networks: the tunnel may exist without a reply to show */
                 r = get_pairing(bus, t->path, t->name, &answer);
-                if (r != 0)
+                if (r != 0) {
+                        fprintf(stderr, "wgnetctl: Tunnel '%s' (%s) was created; 'wgnetctl tunnel pairing %s' prints "
+                                "its reply for the other host.\n", t->name, t->path, t->name);
                         return r;
+                }
         }
         if (output.json) {
                 _cleanup_(json_freep) Json *j = json_new_object();
