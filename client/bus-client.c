@@ -399,6 +399,10 @@ NetworkInfo *objects_network_of(Objects *o, const PeerInfo *p) {
         return NULL;
 }
 
+bool peer_in_network(const PeerInfo *p, const NetworkInfo *n) {
+        return p && n && p->network && n->path && streq(p->network, n->path);
+}
+
 static int peer_path_compare(const void *a, const void *b) {
         const PeerInfo *const *x = a, *const *y = b;
         return strcmp((*x)->path, (*y)->path);
@@ -461,7 +465,10 @@ int objects_refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInf
         return sd_bus_message_exit_container(reply);
 }
 
-/* The daemon's table (daemon/manager.c) for the methods the client calls. */
+/* The daemon's table (daemon/manager.c) for the methods the client calls: the first action
+ * a method needs. RotateKeys and Mesh.CreateInvitation need read-secrets after it,
+ * Tunnel.GetPairing manage-networks after read-secrets: the daemon's error names the one
+ * that decided, and report_bus_error() takes that. */
 static const struct {
         const char *interface, *member, *action;
 } method_actions[] = {
@@ -479,7 +486,7 @@ static const struct {
         { WGNET_PEER_INTERFACE, "Enable", "org.wgnet1.manage-peers" },
         { WGNET_PEER_INTERFACE, "Disable", "org.wgnet1.manage-peers" },
         { WGNET_PEER_INTERFACE, "Remove", "org.wgnet1.manage-peers" },
-        { WGNET_PEER_INTERFACE, "RotateKeys", "org.wgnet1.read-secrets" },
+        { WGNET_PEER_INTERFACE, "RotateKeys", "org.wgnet1.manage-peers" },     /* then read-secrets */
         { WGNET_PEER_INTERFACE, "GetConfig", "org.wgnet1.read-secrets" },
         { WGNET_PEER_INTERFACE, "GetQRCode", "org.wgnet1.read-secrets" },
         { WGNET_MANAGER_INTERFACE, "CreateTunnel", "org.wgnet1.manage-networks" },
@@ -488,9 +495,9 @@ static const struct {
         { "org.wgnet1.Tunnel", "Activate", "org.wgnet1.manage-networks" },
         { "org.wgnet1.Tunnel", "Deactivate", "org.wgnet1.manage-networks" },
         { "org.wgnet1.Tunnel", "Delete", "org.wgnet1.manage-networks" },
-        { "org.wgnet1.Tunnel", "GetPairing", "org.wgnet1.read-secrets" },
+        { "org.wgnet1.Tunnel", "GetPairing", "org.wgnet1.read-secrets" },      /* then manage-networks */
         { WGNET_MANAGER_INTERFACE, "JoinMesh", "org.wgnet1.manage-networks" },
-        { "org.wgnet1.Mesh", "CreateInvitation", "org.wgnet1.manage-peers" },
+        { "org.wgnet1.Mesh", "CreateInvitation", "org.wgnet1.manage-peers" },  /* then read-secrets */
         { "org.wgnet1.Mesh", "SetExitNode", "org.wgnet1.manage-networks" },
         { "org.wgnet1.Mesh", "UseExitNode", "org.wgnet1.manage-networks" },
         { "org.wgnet1.Mesh", "Leave", "org.wgnet1.manage-networks" },
@@ -503,9 +510,65 @@ const char *polkit_action_for(const char *interface, const char *member) {
         return NULL;
 }
 
+/* The action a daemon's message names (daemon/polkit.c): "Not authorized: A",
+ * "Interactive authentication required for A", "Authorization for A was not completed in
+ * time (...)", "Authorization for A could not be checked: ...". malloc'd; NULL if none. */
+static char *polkit_action_in(const char *message) {
+        static const char *const prefixes[] = {
+                "Not authorized: ",
+                "Interactive authentication required for ",
+                "Authorization for ",
+        };
+        if (!message)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++) {
+                size_t n = strlen(prefixes[i]);
+                if (strncmp(message, prefixes[i], n) != 0)
+                        continue;
+                const char *a = message + n;
+                size_t len = strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+                /* an action id has a dot and ends the message or a word */
+                if (len == 0 || !memchr(a, '.', len) || (a[len] && a[len] != ' '))
+                        return NULL;
+                return strndup(a, len);
+        }
+        return NULL;
+}
+
+char *auth_error_text(const char *name, const char *message, const char *table_action) {
+        bool denied = streq_ptr(name, SD_BUS_ERROR_ACCESS_DENIED);
+        bool interactive = streq_ptr(name, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED);
+        bool has_message = message && *message;
+        _cleanup_(freep) char *named = polkit_action_in(message);
+        const char *action = named ? named : table_action;
+        char *s = NULL;
+        int r;
+
+        if (!denied && !interactive)
+                return NULL;
+        if (interactive && action)
+                r = asprintf(&s, "authentication is required for polkit action %s, but no password can be asked "
+                             "(stdin is not a terminal or --no-ask-password); run it from a terminal, as root, "
+                             "or get %s granted by a polkit rule (see /usr/share/doc/wgnet/50-wgnet-admins.rules.example)",
+                             action, action);
+        else if (denied && action && (!has_message || (named && strncmp(message, "Not authorized: ", 16) == 0)))
+                /* a plain denial: polkit said no */
+                r = asprintf(&s, "not authorized (polkit action %s); run it as root, or ask an administrator "
+                             "to grant %s to you, e.g. with a polkit rule for an admins group "
+                             "(see /usr/share/doc/wgnet/50-wgnet-admins.rules.example)", action, action);
+        else if (has_message)
+                /* not a denial: polkit not available or too slow, the caller left, the bus's
+                 * policy; the daemon's words say which */
+                r = asprintf(&s, "%s", message);
+        else
+                r = asprintf(&s, "%s", denied ? "access denied" : "interactive authorization required");
+        return r < 0 ? NULL : s;
+}
+
 int report_bus_error(const sd_bus_error *error, int r, const char *interface, const char *member,
                      const char *context_fmt, ...) {
         const char *action = polkit_action_for(interface, member);
+        _cleanup_(freep) char *auth = error ? auth_error_text(error->name, error->message, action) : NULL;
         va_list ap;
 
         fputs("wgnetctl: ", stderr);
@@ -513,15 +576,8 @@ int report_bus_error(const sd_bus_error *error, int r, const char *interface, co
         vfprintf(stderr, context_fmt, ap);
         va_end(ap);
 
-        if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED) && action)
-                fprintf(stderr, ": not authorized (polkit action %s); run it as root, or ask an administrator "
-                        "to grant %s to you, e.g. with a polkit rule for an admins group "
-                        "(see /usr/share/doc/wgnet/50-wgnet-admins.rules.example)\n", action, action);
-        else if (sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED) && action)
-                fprintf(stderr, ": authentication is required for polkit action %s, but no password can be asked "
-                        "(stdin is not a terminal or --no-ask-password); run it from a terminal, as root, "
-                        "or get %s granted by a polkit rule (see /usr/share/doc/wgnet/50-wgnet-admins.rules.example)\n",
-                        action, action);
+        if (auth)
+                fprintf(stderr, ": %s\n", auth);
         else if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                 fprintf(stderr, ": wgnetd is not running (no owner of %s on the system bus)\n", WGNET_BUS_NAME);
         else if (sd_bus_error_has_names(error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD))

@@ -33,6 +33,7 @@ typedef struct NetworkInfo {
         bool active;
         uint32_t peer_count;
         uint32_t online_peer_count;
+        bool gone;                      /* found deleted after loading (GetStats: UnknownObject) */
 } NetworkInfo;
 
 typedef struct PeerInfo {
@@ -115,6 +116,9 @@ NetworkInfo *objects_find_network(Objects *o, const char *arg);
 /* A peer of network n (NULL: any network) by object path, name or public key. */
 PeerInfo *objects_find_peer(Objects *o, const NetworkInfo *n, const char *arg);
 NetworkInfo *objects_network_of(Objects *o, const PeerInfo *p);
+/* Whether peer p is listed under network n: its Network property is n's path (a peer
+ * without one is under none). */
+bool peer_in_network(const PeerInfo *p, const NetworkInfo *n);
 /* A tunnel by object path, name or interface name. NULL if none. */
 TunnelInfo *objects_find_tunnel(Objects *o, const char *arg);
 
@@ -126,8 +130,16 @@ PeerInfo *objects_peer_by_path(Objects *o, const char *path);
  * that peer when only is not NULL. */
 int objects_refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only, sd_bus_error *error);
 
-/* The polkit action a method needs, NULL for read-only methods. */
+/* The (first) polkit action a method needs, NULL for read-only methods. */
 const char *polkit_action_for(const char *interface, const char *member);
+
+/* What report_bus_error() prints after the context for an authorization error (name
+ * AccessDenied or InteractiveAuthorizationRequired; NULL for other errors): the action is
+ * the one the daemon's message names, else table_action; a plain denial ("Not authorized:")
+ * says how to get the action granted, any other message (polkit not available, not
+ * completed in time, the caller left, a bus policy) is given as the daemon wrote it.
+ * malloc'd. */
+char *auth_error_text(const char *name, const char *message, const char *table_action);
 
 /* Print "wgnetctl: <context>: <what the error says>" on stderr, with a one-line
  * explanation for polkit denials, and return the exit status (1). */

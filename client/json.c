@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
 typedef enum JsonType {
         JSON_NULL,
@@ -147,8 +148,10 @@ Json *json_free(Json *v) {
 }
 
 void json_escape(FILE *f, const char *s) {
+        size_t n = strlen(s);
+
         fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+        for (const unsigned char *p = (const unsigned char *) s, *end = p + n; *p; p++)
                 switch (*p) {
                 case '"':
                         fputs("\\\"", f);
@@ -174,8 +177,19 @@ void json_escape(FILE *f, const char *s) {
                 default:
                         if (*p < 0x20 || *p == 0x7f)
                                 fprintf(f, "\\u%04x", *p);
-                        else
+                        else if (*p < 0x80)
                                 fputc(*p, f);
+                        else {
+                                /* JSON is UTF-8: a byte that does not start a valid
+                                 * character (a file name given raw) becomes U+FFFD */
+                                size_t len = utf8_char_len((const char *) p, (size_t) (end - p));
+                                if (len == 0)
+                                        fputs("\\ufffd", f);
+                                else {
+                                        fwrite(p, 1, len, f);
+                                        p += len - 1;
+                                }
+                        }
                 }
         fputc('"', f);
 }

@@ -10,6 +10,7 @@
 
 #include "format.h"
 #include "output.h"
+#include "utf8.h"
 
 OutputOptions output = { .legend = true, .json_format = JSON_FORMAT_PRETTY };
 
@@ -183,8 +184,12 @@ int fields_print(const Fields *f) {
                 if ((int) strlen(f->items[i].label) > width)
                         width = (int) strlen(f->items[i].label);
         for (size_t i = 0; i < f->n; i++) {
-                /* Continuation lines of a multi-line value line up under the value. */
-                const char *v = f->items[i].value;
+                /* The daemon's strings (names, emails, endpoints) may hold anything: control
+                 * characters and escape sequences are shown, not sent to the terminal.
+                 * Continuation lines of a multi-line value line up under the value. */
+                char *v = escape_nonprintable(f->items[i].value, output.utf8, true);
+                if (!v)
+                        return -ENOMEM;
                 printf("%*s: %s", width, f->items[i].label, ansi(f->items[i].color));
                 for (const char *p = v; *p; p++) {
                         fputc(*p, stdout);
@@ -192,6 +197,7 @@ int fields_print(const Fields *f) {
                                 printf("%*s  ", width, "");
                 }
                 printf("%s\n", f->items[i].color ? ansi(ANSI_NORMAL) : "");
+                free(v);
         }
         return ferror(stdout) ? -EIO : 0;
 }

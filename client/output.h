@@ -79,6 +79,7 @@ static inline void fields_freep(Fields **f) {
 }
 /* value NULL or "" shown as "-". color as for table cells. */
 int fields_add(Fields *f, const char *label, const char *value, const char *color);
+/* Values through escape_nonprintable() (newlines kept, continuation lines indented). */
 int fields_print(const Fields *f);
 
 /* Join a string list with sep; NULL/empty list gives "" (malloc'd). */

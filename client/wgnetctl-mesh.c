@@ -63,7 +63,7 @@ int verb_mesh_invite(sd_bus *bus, int argc, char **argv) {
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
-                return oom();
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot create an invitation for mesh '%s'", n->name);
         if (r != 0)
                 return r;
@@ -93,9 +93,7 @@ int verb_mesh_join(sd_bus *bus, int argc, char **argv) {
         const char *path;
         int r;
 
-        r = read_secret_arg(argv[0], &text);
-        if (r != 0)
-                return r;
+        text = TAKE_PTR(arg.input);     /* read by check_input_secret() */
         r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "JoinMesh");
         if (r != 0)
                 return r;
@@ -112,7 +110,7 @@ int verb_mesh_join(sd_bus *bus, int argc, char **argv) {
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
-                return oom();
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot join the mesh");
         if (r != 0)
                 return r;
@@ -337,7 +335,7 @@ int verb_mesh_exit_node(sd_bus *bus, int argc, char **argv) {
                 if (r >= 0)
                         r = sd_bus_message_close_container(m);
                 if (r < 0)
-                        return oom();
+                        return append_failed(r);
                 r = call(bus, m, NULL, "Cannot change the exit node of mesh '%s'", n->name);
                 if (r == 0 && !arg.quiet && !output.json)
                         printf(streq(what, "offer") ? "This host is an exit node of mesh '%s' now.\n"
@@ -348,8 +346,9 @@ int verb_mesh_exit_node(sd_bus *bus, int argc, char **argv) {
         r = new_call(bus, &m, n->path, WGNET_MESH_INTERFACE, "UseExitNode");
         if (r != 0)
                 return r;
-        if (sd_bus_message_append(m, "s", member) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", member);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, NULL, "Cannot choose the exit node of mesh '%s'", n->name);
         if (r == 0 && !arg.quiet && !output.json) {
                 if (*member)

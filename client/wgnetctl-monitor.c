@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* wgnetctl monitor: signals and property changes as they happen. */
+#include "hashmap.h"
 #include "wgnetctl.h"
 
 /* --- monitor ------------------------------------------------------------------------------ */
@@ -8,41 +9,50 @@ typedef struct Label {
         char *path, *text;
 } Label;
 
+/* Object path -> label ("office", "office/phone"): a hash map, as a monitor of 30,000 peers
+ * looks one up for every signal (an array scan made the start take seconds). */
 static struct {
-        Label *labels;
-        size_t n;
+        Hashmap *labels;
         volatile sig_atomic_t quit;
 } mon;
 
 static const char *label_of(const char *path) {
-        for (size_t i = 0; i < mon.n; i++)
-                if (streq(mon.labels[i].path, path))
-                        return mon.labels[i].text;
-        return NULL;
+        Label *l = mon.labels && path ? hashmap_get(mon.labels, path) : NULL;
+        return l ? l->text : NULL;
 }
 
 static void label_set(const char *path, const char *text) {
-        for (size_t i = 0; i < mon.n; i++)
-                if (streq(mon.labels[i].path, path)) {
-                        char *t = strdup(text);
-                        if (t) {
-                                free(mon.labels[i].text);
-                                mon.labels[i].text = t;
-                        }
-                        return;
-                }
-        Label *l = realloc(mon.labels, (mon.n + 1) * sizeof(Label));
-        if (!l)
-                return;
-        mon.labels = l;
-        l[mon.n].path = strdup(path);
-        l[mon.n].text = strdup(text);
-        if (l[mon.n].path && l[mon.n].text)
-                mon.n++;
-        else {
-                free(l[mon.n].path);
-                free(l[mon.n].text);
+        Label *l = mon.labels ? hashmap_get(mon.labels, path) : NULL;
+        char *t = strdup(text);
+
+        if (!t || !mon.labels) {
+                free(t);
+                return;         /* no memory: the object is shown by its path */
         }
+        if (l) {
+                free(l->text);
+                l->text = t;
+                return;
+        }
+        l = malloc(sizeof(Label));
+        if (l)
+                *l = (Label) { .path = strdup(path), .text = t };
+        if (!l || !l->path || hashmap_put(mon.labels, l->path, l) < 0) {
+                if (l)
+                        free(l->path);
+                free(l);
+                free(t);
+        }
+}
+
+static void labels_free(void) {
+        Label *l;
+        HASHMAP_FOREACH(l, mon.labels, i) {
+                free(l->path);
+                free(l->text);
+                free(l);
+        }
+        mon.labels = hashmap_free(mon.labels);
 }
 
 static void label_peer(const char *path, const char *network_path, const char *name) {
@@ -144,8 +154,15 @@ static void monitor_emit(const char *path, const char *event, const char *detail
         char buf[32] = "";
         if (localtime_r(&t, &tm))
                 strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+        /* names, emails and endpoints from the daemon: shown, not sent to the terminal */
+        _cleanup_(freep) char *safe_label = escape_nonprintable(label ? label : path, output.utf8, false);
+        _cleanup_(freep) char *safe_details = escape_nonprintable(details ? details : "", output.utf8, false);
+        if (!safe_label || !safe_details) {
+                oom();
+                return;
+        }
         printf("%s.%03u %s%s%s %s%s%s", buf, (unsigned) (now % USEC_PER_SEC / 1000), ansi(ANSI_BOLD),
-               label ? label : path, ansi(ANSI_NORMAL), event, details && *details ? ": " : "", details ? details : "");
+               safe_label, ansi(ANSI_NORMAL), event, *safe_details ? ": " : "", safe_details);
         printf("\n");
         fflush(stdout);
 }
@@ -355,6 +372,9 @@ int verb_monitor(sd_bus *bus, int argc, char **argv) {
         int r;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
+        mon.labels = hashmap_new(string_hash_func, string_equal_func);
+        if (!mon.labels)
+                return oom();
         struct sigaction sa = { .sa_handler = on_quit };
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
@@ -384,10 +404,6 @@ int verb_monitor(sd_bus *bus, int argc, char **argv) {
                 if (r < 0 && r != -EINTR)
                         return fail("Cannot wait for bus messages: %s", strerror(-r));
         }
-        for (size_t i = 0; i < mon.n; i++) {
-                free(mon.labels[i].path);
-                free(mon.labels[i].text);
-        }
-        free(mon.labels);
+        labels_free();
         return 0;
 }

@@ -61,14 +61,28 @@ int verb_network_list(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
-int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only) {
+/* Statistics that cannot be read do not stop a listing (as systemctl status shows what it
+ * has): a warning, the properties as the daemon's last tick left them, exit 0. A network
+ * deleted since the objects were loaded is marked gone (its peers are left out too).
+ * Returns 0, or 1 when the network is gone. */
+int refresh_stats(sd_bus *bus, Objects *o, NetworkInfo *n, PeerInfo *only) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        bool tty = isatty(STDERR_FILENO);
         if (!n->active)
                 return 0;
         int r = objects_refresh_stats(bus, o, n, only, &error);
-        if (r < 0)
-                return report_bus_error(&error, r, WGNET_NETWORK_INTERFACE, "GetStats",
-                                        "Cannot read the statistics of network '%s'", n->name);
+        if (r >= 0)
+                return 0;
+        if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD,
+                                   SD_BUS_ERROR_UNKNOWN_INTERFACE)) {
+                n->gone = true;
+                fprintf(stderr, "wgnetctl: %sWarning:%s network '%s' is gone (deleted meanwhile); left out.\n",
+                        tty ? ANSI_YELLOW : "", tty ? ANSI_NORMAL : "", n->name);
+                return 1;
+        }
+        fprintf(stderr, "wgnetctl: %sWarning:%s cannot read the statistics of network '%s' (%s); "
+                "showing those of the daemon's last tick.\n", tty ? ANSI_YELLOW : "", tty ? ANSI_NORMAL : "", n->name,
+                sd_bus_error_is_set(&error) && error.message ? error.message : strerror(-r));
         return 0;
 }
 
@@ -132,9 +146,8 @@ static int show_network(sd_bus *bus, Objects *o, NetworkInfo *n, bool with_peers
         _cleanup_(table_freep) Table *t = NULL;
         int r;
 
-        r = refresh_stats(bus, o, n, NULL);
-        if (r != 0)
-                return r;
+        if (refresh_stats(bus, o, n, NULL) > 0)
+                return 1;       /* named, but deleted meanwhile: said, and exit 1 */
         r = peer_table(o, n, false, &t);
         if (r != 0)
                 return r;
@@ -176,15 +189,24 @@ int verb_network_show(sd_bus *bus, int argc, char **argv) {
         }
         if (r != 0)
                 return r;
+        bool shown = false;
+        int ret = 0;
         for (int i = 0; i < argc; i++) {
                 NetworkInfo *n = objects_find_network(&o, argv[i]);
-                if (i > 0 && !array)
+                if (shown && !array)
                         printf("\n");
                 r = show_network(bus, &o, n, true, array);
+                if (r == 1) {
+                        ret = 1;        /* gone: the others are still shown */
+                        continue;
+                }
                 if (r != 0)
                         return r;
+                shown = true;
         }
-        return array ? print_json_array(array) : 0;
+        if (array && (r = print_json_array(array)) != 0)
+                return r;
+        return ret;
 }
 
 int verb_status(sd_bus *bus, int argc, char **argv) {
@@ -203,12 +225,12 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
                 printf("No networks. Create one with: wgnetctl network create NAME --address=10.8.0.1/24\n");
                 return 0;
         }
+        bool shown = false;
         for (size_t i = 0; i < o.n_networks; i++) {
                 NetworkInfo *n = &o.networks[i];
                 _cleanup_(table_freep) Table *t = NULL;
-                r = refresh_stats(bus, &o, n, NULL);
-                if (r != 0)
-                        return r;
+                if (refresh_stats(bus, &o, n, NULL) > 0)
+                        continue;       /* deleted meanwhile: said, and left out */
                 r = peer_table(&o, n, false, &t);
                 if (r != 0)
                         return r;
@@ -218,18 +240,25 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
                                 return oom();
                         continue;
                 }
+                if (shown)
+                        printf("\n");
                 _cleanup_(freep) char *addresses = strv_join(n->addresses, ", ");
-                if (!addresses)
+                _cleanup_(freep) char *rest = NULL, *safe_rest = NULL, *safe_name = NULL;
+                if (!addresses ||
+                    asprintf(&rest, "(%s): %s, %s mode, %s, port %u, %u peer%s, %u online", n->interface,
+                             n->active ? "active" : "inactive", n->mode ? n->mode : "-", *addresses ? addresses : "-",
+                             n->listen_port, n->peer_count, n->peer_count == 1 ? "" : "s", n->online_peer_count) < 0)
                         return oom();
-                printf("%s%s%s %s%s%s (%s): %s, %s mode, %s, port %u, %u peer%s, %u online\n",
-                       ansi(n->active ? ANSI_GREEN : ANSI_GREY), dot(n->active), ansi(ANSI_NORMAL),
-                       ansi(ANSI_BOLD), n->name, ansi(ANSI_NORMAL), n->interface,
-                       n->active ? "active" : "inactive", n->mode ? n->mode : "-", *addresses ? addresses : "-",
-                       n->listen_port, n->peer_count, n->peer_count == 1 ? "" : "s", n->online_peer_count);
+                /* the daemon's strings: shown, not sent to the terminal */
+                safe_name = escape_nonprintable(n->name, output.utf8, false);
+                safe_rest = escape_nonprintable(rest, output.utf8, false);
+                if (!safe_name || !safe_rest)
+                        return oom();
+                printf("%s%s%s %s%s%s %s\n", ansi(n->active ? ANSI_GREEN : ANSI_GREY), dot(n->active), ansi(ANSI_NORMAL),
+                       ansi(ANSI_BOLD), safe_name, ansi(ANSI_NORMAL), safe_rest);
                 if (table_rows(t) > 0 && table_print_human(t, 2) < 0)
                         return fail("Cannot print the table");
-                if (i + 1 < o.n_networks)
-                        printf("\n");
+                shown = true;
         }
         return array ? print_json_array(array) : 0;
 }
@@ -255,8 +284,11 @@ int verb_network_create(sd_bus *bus, int argc, char **argv) {
         r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "CreateNetwork");
         if (r != 0)
                 return r;
-        if (sd_bus_message_append(m, "s", argv[0]) < 0 || append_network_options(m, true) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = append_network_options(m, true);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot create network '%s'", argv[0]);
         if (r != 0)
                 return r;
@@ -298,8 +330,9 @@ int verb_network_set(sd_bus *bus, int argc, char **argv) {
         r = new_network_call(bus, &o, argv[0], &n, &m, "Update");
         if (r != 0)
                 return r;
-        if (append_network_options(m, false) < 0)
-                return oom();
+        r = append_network_options(m, false);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, NULL, "Cannot change network '%s'", n->name);
         if (r == 0 && !arg.quiet && !output.json)
                 printf("Network '%s' updated.\n", n->name);
@@ -318,6 +351,23 @@ int read_file_text(const char *path, char **ret) {
                 return fail("Cannot read '%s': it contains a NUL byte", path);
         if (r < 0)
                 return fail("Cannot read '%s': %s", path, strerror(-r));
+        /* D-Bus carries UTF-8 only (sd-bus refuses the rest): a Latin-1 comment in a
+         * wg-quick file is named here, not reported as a failed call. */
+        const char *bad = utf8_invalid(*ret);
+        if (bad) {
+                unsigned line = utf8_line_of(*ret, bad);
+                const char *start = bad;
+                while (start > *ret && start[-1] != '\n')
+                        start--;
+                _cleanup_(freep) char *shown = streq(path, "-") ? NULL : escape_nonprintable(path, false, false);
+                r = usage_error("%s%s%s line %u is not valid UTF-8 (byte 0x%02x in column %zu); wgnetd takes UTF-8 "
+                                "text only: convert it, e.g. with iconv -f LATIN1 -t UTF-8",
+                                shown ? "'" : "", shown ? shown : "Standard input", shown ? "'" : "", line,
+                                (unsigned char) *bad, (size_t) (bad - start) + 1);
+                wipe_free(*ret);
+                *ret = NULL;
+                return r;
+        }
         return 0;
 }
 
@@ -327,15 +377,16 @@ int verb_network_import(sd_bus *bus, int argc, char **argv) {
         const char *path;
         int r;
 
-        r = read_file_text(argv[1], &text);
-        if (r != 0)
-                return r;
+        text = TAKE_PTR(arg.input);     /* read by check_input_file() */
         r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "ImportNetwork");
         if (r != 0)
                 return r;
         (void) sd_bus_message_sensitive(m);
-        if (sd_bus_message_append(m, "ss", argv[0], text) < 0 || append_network_options(m, true) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "ss", argv[0], text);
+        if (r >= 0)
+                r = append_network_options(m, true);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot import '%s' as network '%s'", argv[1], argv[0]);
         if (r != 0)
                 return r;

@@ -13,12 +13,12 @@ int verb_peer_list(sd_bus *bus, int argc, char **argv) {
                 r = find_network(&o, argv[0], &n);
         if (r != 0)
                 return r;
+        /* what cannot be read is said and left as it was; a network gone meanwhile is left
+         * out (peer_table() skips its peers); exit 1 only for one named that is gone */
+        bool gone = false;
         for (size_t i = 0; i < o.n_networks; i++)
-                if (!n || n == &o.networks[i]) {
-                        r = refresh_stats(bus, &o, &o.networks[i], NULL);
-                        if (r != 0)
-                                return r;
-                }
+                if ((!n || n == &o.networks[i]) && refresh_stats(bus, &o, &o.networks[i], NULL) > 0)
+                        gone = true;
         r = peer_table(&o, n, !n, &t);
         if (r != 0)
                 return r;
@@ -26,7 +26,7 @@ int verb_peer_list(sd_bus *bus, int argc, char **argv) {
                 return fail("Cannot print the table");
         if (!output.json && output.legend)
                 printf("\n%zu peer%s listed.\n", table_rows(t), table_rows(t) == 1 ? "" : "s");
-        return 0;
+        return n && gone ? 1 : 0;
 }
 
 int verb_peer_show(sd_bus *bus, int argc, char **argv) {
@@ -42,11 +42,8 @@ int verb_peer_show(sd_bus *bus, int argc, char **argv) {
                 r = find_peer(&o, argc, argv, &n, &p);
         if (r != 0)
                 return r;
-        if (n) {
-                r = refresh_stats(bus, &o, n, p);
-                if (r != 0)
-                        return r;
-        }
+        if (n && refresh_stats(bus, &o, n, p) > 0)
+                return fail("No peer '%s': its network was deleted meanwhile", p->name);
         if (output.json) {
                 _cleanup_(json_freep) Json *j = peer_json(p, n);
                 if (!j)
@@ -214,8 +211,11 @@ int verb_peer_add(sd_bus *bus, int argc, char **argv) {
         r = new_network_call(bus, &o, argv[0], &n, &m, "AddPeer");
         if (r != 0)
                 return r;
-        if (sd_bus_message_append(m, "s", argv[1]) < 0 || append_peer_options(m, true) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", argv[1]);
+        if (r >= 0)
+                r = append_peer_options(m, true);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot add peer '%s' to network '%s'", argv[1], n->name);
         if (r != 0)
                 return r;
@@ -269,8 +269,9 @@ int verb_peer_rotate(sd_bus *bus, int argc, char **argv) {
         r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "RotateKeys");
         if (r != 0)
                 return r;
-        if (sd_bus_message_append(m, "s", what) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", what);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot rotate the %s of peer '%s' of network '%s'",
                  GIVEN(OPT_PSK) ? "preshared key" : "key pair", p->name, n ? n->name : "?");
         if (r != 0)
@@ -349,8 +350,9 @@ int verb_peer_set(sd_bus *bus, int argc, char **argv) {
         r = new_peer_call(bus, &o, argc, argv, &n, &p, &m, "Update");
         if (r != 0)
                 return r;
-        if (append_peer_options(m, false) < 0)
-                return oom();
+        r = append_peer_options(m, false);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, NULL, "Cannot change peer '%s' of network '%s'", p->name, n ? n->name : "?");
         if (r == 0 && !arg.quiet && !output.json)
                 printf("Peer '%s' of network '%s' updated.\n", GIVEN(OPT_NAME) ? arg.name : p->name, n ? n->name : "?");
@@ -429,8 +431,9 @@ int verb_peer_qr(sd_bus *bus, int argc, char **argv) {
         r = new_call(bus, &m, p->path, WGNET_PEER_INTERFACE, "GetQRCode");
         if (r != 0)
                 return r;
-        if (sd_bus_message_append(m, "s", format) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", format);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot get the QR code of peer '%s' of network '%s'", p->name, n ? n->name : "?");
         if (r != 0)
                 return r;

@@ -101,8 +101,11 @@ int peer_table(Objects *o, const NetworkInfo *only, bool with_network, Table **r
         for (size_t i = 0; i < o->n_peers; i++) {
                 PeerInfo *p = &o->peers[i];
                 NetworkInfo *n = objects_network_of(o, p);
-                if (only && p->network && !streq(p->network, only->path))
+                /* a peer without a Network property is under no network ("-" in a list of all) */
+                if (only && !peer_in_network(p, only))
                         continue;
+                if (n && n->gone)
+                        continue;       /* deleted meanwhile (refresh_stats() said so) */
                 _cleanup_(freep) char *addresses = strv_join(p->addresses, " ");
                 char hs[FORMAT_RELATIVE_MAX], rx[FORMAT_BYTES_MAX], tx[FORMAT_BYTES_MAX];
                 bool online = p->online && p->enabled;

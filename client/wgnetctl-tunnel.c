@@ -225,8 +225,11 @@ int verb_tunnel_create(sd_bus *bus, int argc, char **argv) {
         r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "CreateTunnel");
         if (r != 0)
                 return r;
-        if (sd_bus_message_append(m, "s", argv[0]) < 0 || append_tunnel_options(m, true, false) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = append_tunnel_options(m, true, false);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot create tunnel '%s'", argv[0]);
         if (r != 0)
                 return r;
@@ -297,15 +300,16 @@ int verb_tunnel_import(sd_bus *bus, int argc, char **argv) {
         const char *path;
         int r;
 
-        r = read_secret_arg(argv[0], &text);
-        if (r != 0)
-                return r;
+        text = TAKE_PTR(arg.input);     /* read by check_input_secret() */
         r = new_call(bus, &m, WGNET_OBJECT_ROOT, WGNET_MANAGER_INTERFACE, "ImportPairing");
         if (r != 0)
                 return r;
         (void) sd_bus_message_sensitive(m);
-        if (sd_bus_message_append(m, "s", text) < 0 || append_tunnel_options(m, false, true) < 0)
-                return oom();
+        r = sd_bus_message_append(m, "s", text);
+        if (r >= 0)
+                r = append_tunnel_options(m, false, true);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, &reply, "Cannot import the pairing string");
         if (r != 0)
                 return r;
@@ -319,9 +323,14 @@ int verb_tunnel_import(sd_bus *bus, int argc, char **argv) {
         /* An offer made a new tunnel here: its reply completes the other side. */
         bool created = streq_ptr(t->pairing, "imported");
         if (created) {
+                /* GetPairing needs read-secrets (and manage-networks), ImportPairing only
+                 * manage-networks: the tunnel may exist without a reply to show */
                 r = get_pairing(bus, t->path, t->name, &answer);
-                if (r != 0)
+                if (r != 0) {
+                        fprintf(stderr, "wgnetctl: Tunnel '%s' (%s) was created; 'wgnetctl tunnel pairing %s' prints "
+                                "its reply for the other host.\n", t->name, t->path, t->name);
                         return r;
+                }
         }
         if (output.json) {
                 _cleanup_(json_freep) Json *j = json_new_object();
@@ -438,8 +447,9 @@ int verb_tunnel_set(sd_bus *bus, int argc, char **argv) {
                 r = new_call(bus, &m, t->path, WGNET_TUNNEL_INTERFACE, "Update");
         if (r != 0)
                 return r;
-        if (append_tunnel_options(m, false, false) < 0)
-                return oom();
+        r = append_tunnel_options(m, false, false);
+        if (r < 0)
+                return append_failed(r);
         r = call(bus, m, NULL, "Cannot change tunnel '%s'", t->name);
         if (r == 0 && !arg.quiet && !output.json)
                 printf("Tunnel '%s' updated.\n", t->name);

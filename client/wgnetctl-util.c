@@ -31,6 +31,42 @@ int bad_value(int opt, const char *value, const char *expected) {
         return usage_error("Invalid value '%s' for --%s: expected %s", value, option_name(opt), expected);
 }
 
+/* A method call that could not be built. sd-bus refuses a string that is not UTF-8 with
+ * -EINVAL: that is the user's text (the arguments and input files are checked before
+ * connecting, so it should not happen), not a lack of memory. */
+int append_failed(int r) {
+        if (r == -ENOMEM)
+                return oom();
+        if (r == -EINVAL)
+                return usage_error("Cannot build the call: a value is not valid UTF-8 or not a valid D-Bus string");
+        return fail("Cannot build the call: %s", strerror(-r));
+}
+
+/* D-Bus carries UTF-8 only: an option value that is not is a usage error (exit 2), named
+ * with its bad bytes shown as \xNN. */
+int check_utf8_option(int opt, const char *value) {
+        const char *bad = utf8_invalid(value);
+        if (!bad)
+                return 0;
+        _cleanup_(freep) char *shown = escape_nonprintable(value, false, false);
+        return usage_error("Invalid value '%s' for --%s: not valid UTF-8 (byte %zu); wgnetd takes UTF-8 text only "
+                           "(convert it, e.g. with iconv -t UTF-8)", shown ? shown : "?", option_name(opt),
+                           (size_t) (bad - value) + 1);
+}
+
+/* The same for the word-th argument of verb full; a secret one (a pairing string, an
+ * invitation) is named, not shown. */
+int check_utf8_argument(const char *full, const char *word, const char *value) {
+        const char *bad = utf8_invalid(value);
+        if (!bad)
+                return 0;
+        bool secret = word && ((strncmp(word, "PAIRING", 7) == 0 || strncmp(word, "INVITATION", 10) == 0));
+        _cleanup_(freep) char *shown = secret ? NULL : escape_nonprintable(value, false, false);
+        return usage_error("Argument %s%s%s%s of '%s' is not valid UTF-8 (byte %zu); wgnetd takes UTF-8 text only "
+                           "(convert it, e.g. with iconv -t UTF-8)", word ? word : "", shown ? " ('" : "",
+                           shown ? shown : "", shown ? "')" : "", full, (size_t) (bad - value) + 1);
+}
+
 /* Load the objects or say why not. */
 int load(sd_bus *bus, Objects *o) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -317,6 +353,17 @@ int read_secret_arg(const char *a, char **ret) {
                 return read_file_text("-", ret);
         *ret = strdup(a);
         return *ret ? 0 : oom();
+}
+
+/* The input of network import (argv[1]), tunnel import and mesh join (argv[0]): read as
+ * a usage check, before connecting, so that a file that cannot be read or is not UTF-8
+ * exits before a call (or a password prompt). The verb takes it from arg.input. */
+int check_input_file(int argc, char **argv) {
+        return read_file_text(argv[1], &arg.input);
+}
+
+int check_input_secret(int argc, char **argv) {
+        return read_secret_arg(argv[0], &arg.input);
 }
 
 int write_output(const char *text, const char *what_fmt, ...) {

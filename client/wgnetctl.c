@@ -117,7 +117,7 @@ static const Verb verbs[] = {
         { "network", "import", 2, 2, verb_network_import, true,
           BIT(OPT_DNS) | BIT(OPT_ENDPOINT) | BIT(OPT_PORT) | BIT(OPT_MTU) | BIT(OPT_MODE) | BIT(OPT_ROUTE) |
           BIT(OPT_ISOLATION) | BIT(OPT_NAT_INTERFACE) | BIT(OPT_ONLINE_THRESHOLD) | BIT(OPT_INTERFACE) |
-          BIT(OPT_INACTIVE), "NAME FILE|-", "Import a wg-quick config with its peers" },
+          BIT(OPT_INACTIVE), "NAME FILE|-", "Import a wg-quick config with its peers", check_input_file },
         { "network", "export", 1, 1, verb_network_export, true, BIT(OPT_OUTPUT) | BIT(OPT_FORCE), "NETWORK [-o FILE]",
           "Print the network as a wg-quick config (with the private key)" },
         { "network", "next-ip", 1, 1, verb_network_next_ip, false, 0, "NETWORK", "Show the next free peer addresses" },
@@ -148,7 +148,7 @@ static const Verb verbs[] = {
         { "tunnel", "pairing", 1, 1, verb_tunnel_pairing, true, 0, "TUNNEL",
           "Print the pairing string to import on the other host" },
         { "tunnel", "import", 1, 1, verb_tunnel_import, true, TUNNEL_IMPORT_SETTINGS, "PAIRING|- [OPTIONS]",
-          "Import a pairing string: create the tunnel, or complete it" },
+          "Import a pairing string: create the tunnel, or complete it", check_input_secret },
         { "tunnel", "up", 1, 16, verb_tunnel_up, true, 0, "TUNNEL...", "Activate tunnels" },
         { "tunnel", "down", 1, 16, verb_tunnel_down, true, 0, "TUNNEL...", "Deactivate tunnels" },
         { "tunnel", "set", 1, 1, verb_tunnel_set, true, TUNNEL_SETTINGS, "TUNNEL OPTIONS", "Change tunnel settings",
@@ -161,7 +161,8 @@ static const Verb verbs[] = {
         { "mesh", "invite", 1, 1, verb_mesh_invite, true, BIT(OPT_NAME) | BIT(OPT_ENDPOINT) | BIT(OPT_EXPIRES),
           "MESH [--name=NAME] [--expires=+1h]", "Print a one-time invitation for another host", check_mesh_invite },
         { "mesh", "join", 1, 1, verb_mesh_join, true, BIT(OPT_NAME) | BIT(OPT_INTERFACE) | BIT(OPT_PORT),
-          "INVITATION|- [--name=NAME]", "Join a mesh with an invitation (this host's key is made here)" },
+          "INVITATION|- [--name=NAME]", "Join a mesh with an invitation (this host's key is made here)",
+          check_input_secret },
         { "mesh", "leave", 1, 1, verb_mesh_leave, true, 0, "MESH", "Leave a mesh and remove its interface" },
         { "mesh", "members", 1, 1, verb_mesh_members, false, 0, "MESH", "List the members of a mesh" },
         { "mesh", "exit-node", 2, 3, verb_mesh_exit_node, true, BIT(OPT_NAT_INTERFACE),
@@ -284,6 +285,12 @@ static int parse_argv(int argc, char **argv) {
                         c = OPT_ADDRESS;
                 if (c >= OPT_ADDRESS && c < _OPT_VERB_MAX)
                         arg.given |= BIT(c);
+                /* every value but the local file names goes on the bus: UTF-8 only */
+                if (optarg && c != 'o' && c != OPT_OUTPUT && c != OPT_PNG && c != OPT_SVG) {
+                        r = check_utf8_option(c, optarg);
+                        if (r < 0)
+                                return r;
+                }
                 char ***list = list_of(c);
                 if (list) {
                         if (list_option(list, optarg) < 0)
@@ -539,6 +546,21 @@ static int run(int argc, char **argv) {
                 usage_error("Empty file name for -o, --png or --svg: give a file, or - for standard output");
                 return EXIT_USAGE;
         }
+        /* Arguments go on the bus (names, pairing strings), except files: UTF-8 only. */
+        {
+                char words[96], *save = NULL, *w;
+                snprintf(words, sizeof(words), "%s", verb->args);
+                w = strtok_r(words, " ", &save);
+                for (int i = 0; i < argc; i++) {
+                        if (!w || strncmp(w, "FILE", 4) != 0) {
+                                r = check_utf8_argument(full, w, argv[i]);
+                                if (r != 0)
+                                        return -r;
+                        }
+                        if (w && !strstr(w, "..."))
+                                w = strtok_r(NULL, " ", &save);
+                }
+        }
         if (verb->check) {
                 r = verb->check(argc, argv);
                 if (r != 0)
@@ -570,6 +592,7 @@ int main(int argc, char **argv) {
                 if (r == 0)
                         r = 1;
         }
+        wipe_free(arg.input);
         strv_free(arg.addresses);
         strv_free(arg.dns);
         strv_free(arg.routes);

@@ -21,6 +21,7 @@
 #include "input-file.h"
 #include "output-file.h"
 #include "qr.h"
+#include "utf8.h"
 #include "wgnet-error.h"
 
 #define EXIT_USAGE 2
@@ -93,6 +94,7 @@ typedef struct WgnetctlArgs {
         uint32_t mtu, online_threshold;
         bool isolation, psk;
         uint64_t expires, rotate_every, revoke_after, grace_period;
+        char *input;                    /* the input file or secret, read before connecting (wiped) */
 } WgnetctlArgs;
 extern WgnetctlArgs arg;
 
@@ -136,6 +138,11 @@ int usage_error(const char *fmt, ...) _printf_(1, 2);
 int fail(const char *fmt, ...) _printf_(1, 2);
 int oom(void);
 int bad_value(int opt, const char *value, const char *expected);
+int append_failed(int r);
+int check_utf8_option(int opt, const char *value);
+int check_utf8_argument(const char *full, const char *word, const char *value);
+int check_input_file(int argc, char **argv);
+int check_input_secret(int argc, char **argv);
 int load(sd_bus *bus, Objects *o);
 int find_network(Objects *o, const char *name, NetworkInfo **ret);
 int find_peer(Objects *o, int argc, char **argv, NetworkInfo **ret_net, PeerInfo **ret_peer);
@@ -172,8 +179,9 @@ int object_simple(sd_bus *bus, int argc, char **argv, bool tunnel, const char *m
 
 /* wgnetctl-network.c: helpers of the peer, tunnel and mesh verbs too */
 int read_file_text(const char *path, char **ret);
-/* GetStats merged into the peers of n (only: into that one peer). */
-int refresh_stats(sd_bus *bus, Objects *o, const NetworkInfo *n, PeerInfo *only);
+/* GetStats merged into the peers of n (only: into that one peer). An error is a warning
+ * (the cached values stay); 1 when the network is gone (n->gone set), else 0. */
+int refresh_stats(sd_bus *bus, Objects *o, NetworkInfo *n, PeerInfo *only);
 int format_rotation(uint64_t interval, const char *kind, uint64_t grace, char **ret);
 int print_json_array(Json *array);
 int check_settings_given(const char *verb, uint64_t mask);

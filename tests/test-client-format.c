@@ -6,6 +6,7 @@
 
 #include "format.h"
 #include "json.h"
+#include "utf8.h"
 #include "macro.h"
 #include "test.h"
 
@@ -278,6 +279,63 @@ TEST(json_escape) {
         test_escape_one("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"");
         test_escape_one("caf\xc3\xa9 \xe2\x97\x8f", "\"caf\xc3\xa9 \xe2\x97\x8f\"");
         test_escape_one("</script>", "\"</script>\"");
+        /* invalid UTF-8 (a file name given raw): U+FFFD for each bad byte, JSON stays valid */
+        test_escape_one("\xff.conf", "\"\\ufffd.conf\"");
+        test_escape_one("caf\xe9", "\"caf\\ufffd\"");                 /* Latin-1 */
+        test_escape_one("\xc3", "\"\\ufffd\"");                        /* cut short */
+        test_escape_one("\xc0\xaf", "\"\\ufffd\\ufffd\"");          /* overlong '/' */
+        test_escape_one("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
+        test_escape_one("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* past U+10FFFF */
+        test_escape_one("\xf0\x9f\x94\x91 ok", "\"\xf0\x9f\x94\x91 ok\"");       /* 4 bytes, valid */
+}
+
+static void test_utf8_one(const char *s, ssize_t bad_at, unsigned line) {
+        const char *p = utf8_invalid(s);
+        if (bad_at < 0) {
+                ASSERT_TRUE(p == NULL);
+                return;
+        }
+        ASSERT_TRUE(p != NULL);
+        ASSERT_EQ(p - s, bad_at);
+        ASSERT_EQ(utf8_line_of(s, p), line);
+}
+
+TEST(utf8_invalid) {
+        test_utf8_one("", -1, 0);
+        test_utf8_one("plain", -1, 0);
+        test_utf8_one("caf\xc3\xa9 \xe2\x97\x8f \xf0\x9f\x94\x91", -1, 0);
+        test_utf8_one("\xef\xbf\xbf\xf4\x8f\xbf\xbf", -1, 0);            /* U+FFFF, U+10FFFF */
+        test_utf8_one("caf\xe9", 3, 1);
+        test_utf8_one("[Interface]\n# caf\xe9\nAddress = 10.0.0.1/24\n", 17, 2);
+        test_utf8_one("a\nb\nc\x80", 5, 3);                                 /* stray continuation */
+        test_utf8_one("\xc1\xbf", 0, 1);                                     /* overlong */
+        test_utf8_one("\xe0\x80\xaf", 0, 1);                                 /* overlong */
+        test_utf8_one("\xed\xbf\xbf", 0, 1);                                 /* surrogate */
+        test_utf8_one("\xf5\x80\x80\x80", 0, 1);
+        test_utf8_one("ok\xe2\x97", 2, 1);                                    /* cut short */
+}
+
+static void test_safe_one(const char *s, bool utf8, bool keep_newlines, const char *expected) {
+        char *e = escape_nonprintable(s, utf8, keep_newlines);
+        ASSERT_TRUE(e);
+        ASSERT_STREQ(e, expected);
+        free(e);
+}
+
+TEST(escape_nonprintable) {
+        test_safe_one("", true, false, "");
+        test_safe_one("alice@example.com", true, false, "alice@example.com");
+        test_safe_one("caf\xc3\xa9", true, false, "caf\xc3\xa9");
+        test_safe_one("caf\xc3\xa9", false, false, "caf\\xc3\\xa9");          /* not a UTF-8 locale */
+        test_safe_one("\x1b[2Jgone", true, false, "\\x1b[2Jgone");                /* ESC */
+        test_safe_one("a\rb\tc\x7f", true, false, "a\\x0db\\x09c\\x7f");
+        test_safe_one("csi\xc2\x9b", true, false, "csi\\xc2\\x9b");            /* C1 CSI */
+        test_safe_one("\xc2\xa0nbsp", true, false, "\xc2\xa0nbsp");              /* U+00A0 prints */
+        test_safe_one("caf\xe9", true, false, "caf\\xe9");                      /* invalid UTF-8 */
+        test_safe_one("two\nlines", true, false, "two\\x0alines");
+        test_safe_one("two\nlines", true, true, "two\nlines");
+        test_safe_one("C:\\x41", true, false, "C:\\x5cx41");                    /* unambiguous */
+        test_safe_one("C:\\dir", true, false, "C:\\dir");
 }
 
 TEST(json_format) {

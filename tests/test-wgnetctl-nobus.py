@@ -113,6 +113,73 @@ def test_usage_errors():
     expect(1, NO_BUS, "peer", "show", "/org/wgnet1/peer/7", absent=None)
 
 
+def ctl_bytes(*args, stdin=b""):
+    """wgnetctl with byte arguments and stdin; stderr decoded with escapes for what is not UTF-8."""
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent", LC_ALL="C.UTF-8", NO_COLOR="1")
+    r = subprocess.run([WGNETCTL.encode(), *args], capture_output=True, env=env, timeout=30, input=stdin)
+    return r.returncode, r.stderr.decode("utf-8", "backslashreplace")
+
+
+def expect_bytes(rc, needle, *args, stdin=b"", name, absent=(NO_BUS,)):
+    code, err = ctl_bytes(*args, stdin=stdin)
+    ok = code == rc and needle in err and not any(a in err for a in absent)
+    check(name, ok, f"exit {code}, stderr {err!r}")
+
+
+def test_not_utf8():
+    """Text that D-Bus cannot carry (not UTF-8) is a usage error naming the option, argument or
+    file and line, before connecting; it was 'Out of memory', exit 1."""
+    utf8_hint = "not valid UTF-8"
+    expect_bytes(2, "Invalid value 'caf\\xe9@example.com' for --email: not valid UTF-8 (byte 4)",
+                 b"peer", b"add", b"n", b"p", b"--email=caf\xe9@example.com", name="--email in Latin-1")
+    expect_bytes(2, "for --name: " + utf8_hint, b"peer", b"set", b"n", b"p", b"--name=\xff", name="--name")
+    expect_bytes(2, "for --address: " + utf8_hint, b"network", b"create", b"n", b"-a", b"10.1.0.1/24\xc0",
+                 name="-a (a list option)")
+    expect_bytes(2, "for --endpoint: " + utf8_hint, b"tunnel", b"create", b"t", b"--endpoint=h\xed\xa0\x80:1",
+                 name="--endpoint with a surrogate")
+    expect_bytes(2, "Argument NAME ('caf\\xe9') of 'peer add' is not valid UTF-8 (byte 4)",
+                 b"peer", b"add", b"office", b"caf\xe9", name="a peer name in Latin-1")
+    expect_bytes(2, "Argument NETWORK... ('b\\xff') of 'network delete'", b"network", b"delete", b"a", b"b\xff",
+                 name="the second of several networks")
+    # a pairing string is a secret: named, not shown
+    code, err = ctl_bytes(b"tunnel", b"import", b"wgpair1-secret\xff")
+    check("a bad pairing string is named, not shown",
+          code == 2 and "Argument PAIRING|- of 'tunnel import' is not valid UTF-8" in err and "secret" not in err
+          and NO_BUS not in err, (code, err))
+    expect_bytes(2, "Standard input line 2 is not valid UTF-8 (byte 0xe9", b"mesh", b"join", b"-",
+                 stdin=b"wgmesh1-x\n\xe9\n", name="an invitation on stdin")
+    expect_bytes(2, "Standard input line 1 is not valid UTF-8", b"tunnel", b"import", b"-", stdin=b"\x80",
+                 name="a pairing string on stdin")
+    with tempfile.TemporaryDirectory() as d:
+        conf = os.path.join(d, "office.conf")
+        with open(conf, "wb") as f:
+            f.write(b"[Interface]\nPrivateKey = aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRlc3QgMTIzNDU=\n"
+                    b"# Bureau de Ren\xe9\nAddress = 10.9.0.1/24\n")
+        expect_bytes(2, f"'{conf}' line 3 is not valid UTF-8 (byte 0xe9 in column 16)", b"network", b"import",
+                     b"office", conf.encode(), name="a wg-quick file with a Latin-1 comment")
+        code, err = ctl_bytes(b"network", b"import", b"office", conf.encode())
+        check("the file's text is not quoted", "PrivateKey" not in err and "aGVsbG8" not in err, err)
+        expect_bytes(2, "Standard input line 3 is not valid UTF-8", b"network", b"import", b"office", b"-",
+                     stdin=open(conf, "rb").read(), name="a wg-quick config on stdin")
+        expect_bytes(1, f"Cannot read '{d}/none.conf'", b"network", b"import", b"office", f"{d}/none.conf".encode(),
+                     name="an unreadable file: exit 1 before connecting")
+        good = os.path.join(d, "good.conf")
+        with open(good, "wb") as f:
+            f.write("[Interface]\n# Bureau de René\nAddress = 10.9.0.1/24\n".encode())
+        expect_bytes(1, NO_BUS, b"network", b"import", b"office", good.encode(), absent=(),
+                     name="a UTF-8 file gets as far as the bus")
+        # local file names need not be UTF-8: they never go on the bus
+        expect_bytes(1, NO_BUS, b"peer", b"config", b"n", b"p", b"-o", os.path.join(d, "\xff.conf").encode(),
+                     absent=(), name="-o with a name that is not UTF-8")
+        bad_name = os.path.join(d.encode(), b"caf\xe9.conf")
+        with open(bad_name, "wb") as f:
+            f.write(b"[Interface]\nAddress = 10.9.0.1/24\n")
+        expect_bytes(1, NO_BUS, b"network", b"import", b"office", bad_name, absent=(),
+                     name="an input file whose name is not UTF-8")
+        check("nothing left behind", sorted(os.listdir(d)) == sorted(["office.conf", "good.conf", "caf\udce9.conf"]),
+              os.listdir(d))
+
+
 def test_version_without_bus():
     r = ctl("version")
     check("version without a bus: the client's version, exit 1",

@@ -113,7 +113,9 @@ void applet_detail_update(void);
 /* dialogs.c */
 void dialog_add_peer(WgNetItem *n);
 void dialog_new_network(void);
-void dialog_show_config(const char *path, const char *name, const char *config);
+/* config: AddPeer's or RotateKeys' reply (its QR code drawn here), or GetConfig's
+ * (from_get_config: the QR code from GetQRCode). */
+void dialog_show_config(const char *path, const char *name, const char *config, gboolean from_get_config);
 void dialog_confirm_remove(WgPeerItem *p);
 void dialog_peer_config(WgPeerItem *p);
 

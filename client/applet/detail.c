@@ -132,7 +132,7 @@ static void rotate_done(GObject *source, GAsyncResult *res, gpointer data) {
         if (!r)
                 return;
         g_variant_get(r, "(&s)", &config);
-        dialog_show_config(p->path, p->name, config);
+        dialog_show_config(p->path, p->name, config, FALSE);      /* the new keys, drawn as they are */
 }
 
 /* "psk": a new preshared key at once; "keypair": a new key pair, the old one keeps working

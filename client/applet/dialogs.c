@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "applet.h"
+#include "config-qr.h"
+#include "keys.h"
 
 static void on_dialog_destroy(GtkWidget *w, gpointer data) {
         g_object_set_data(G_OBJECT(w), "closed", GINT_TO_POINTER(1));
@@ -117,7 +119,7 @@ static void add_peer_done(GObject *source, GAsyncResult *res, gpointer data) {
         g_autofree char *name = g_strdup(d->peer_name);
         if (!dialog_closed(window))
                 gtk_window_destroy(window);
-        dialog_show_config(path, name, config);
+        dialog_show_config(path, name, config, FALSE);
 }
 
 static void add_peer_submit(GtkButton *b, gpointer data) {
@@ -313,24 +315,18 @@ static GdkTexture *qr_texture(GBytes *png, GError **error) {
         return gdk_texture_new_for_pixbuf(big);
 }
 
-static void qr_done(GObject *source, GAsyncResult *res, gpointer data) {
-        g_autoptr(GtkWindow) window = data;
-        ShowConfig *d = g_object_get_data(G_OBJECT(window), "dialog");
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(applet.bus, res, &error);
+/* d->png drawn, or error: the picture, or why there is none. */
+static void qr_show(ShowConfig *d, const GError *failed) {
         g_autoptr(GdkTexture) texture = NULL;
+        g_autoptr(GError) error = failed ? g_error_copy(failed) : NULL;
 
-        if (dialog_closed(window))
-                return;
-        if (reply) {
-                g_autoptr(GVariant) bytes = g_variant_get_child_value(reply, 0);
-                d->png = g_variant_get_data_as_bytes(bytes);
+        if (d->png && !error)
                 texture = qr_texture(d->png, &error);
-        }
         if (!texture) {
-                g_autoptr(GError) copy = g_error_copy(error);
-                g_dbus_error_strip_remote_error(copy);
-                g_autofree char *text = g_strdup_printf("No QR code: %s", copy->message);
+                if (!error)
+                        error = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_FAILED, "no image");
+                g_dbus_error_strip_remote_error(error);
+                g_autofree char *text = g_strdup_printf("No QR code: %s", error->message);
                 gtk_label_set_text(d->qr_message, text);
                 if (applet.test.add_peer)
                         applet.test.exit_status = 2;
@@ -340,6 +336,50 @@ static void qr_done(GObject *source, GAsyncResult *res, gpointer data) {
         }
         if (applet.test.add_peer || applet.test.rotating)
                 test_dialog_ready("config", d->window);
+}
+
+static void qr_done(GObject *source, GAsyncResult *res, gpointer data) {
+        g_autoptr(GtkWindow) window = data;
+        ShowConfig *d = g_object_get_data(G_OBJECT(window), "dialog");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(applet.bus, res, &error);
+
+        if (dialog_closed(window))
+                return;
+        if (reply) {
+                g_autoptr(GVariant) bytes = g_variant_get_child_value(reply, 0);
+                d->png = g_variant_get_data_as_bytes(bytes);
+        }
+        qr_show(d, error);
+}
+
+typedef struct {
+        uint8_t *data;
+        size_t size;
+} WipedPng;
+
+static void wiped_png_free(gpointer p) {
+        WipedPng *w = p;
+        wg_wipe_free(w->data, w->size);
+        g_free(w);
+}
+
+/* The QR code of the config in hand, drawn here (config-qr.h says why). */
+static void qr_draw(ShowConfig *d) {
+        g_autoptr(GError) error = NULL;
+        uint8_t *png = NULL;
+        size_t size = 0;
+        int r = applet_config_qr_png(d->config, &png, &size);
+
+        if (r < 0)
+                error = g_error_new(G_IO_ERROR, g_io_error_from_errno(-r), "%s",
+                                    r == -EMSGSIZE ? "the configuration is too long for a QR code" : g_strerror(-r));
+        else {
+                WipedPng *w = g_new(WipedPng, 1);
+                *w = (WipedPng) { .data = png, .size = size };
+                d->png = g_bytes_new_with_free_func(png, size, wiped_png_free, w);
+        }
+        qr_show(d, error);
 }
 
 static void copy_clicked(GtkButton *b, gpointer data) {
@@ -406,7 +446,7 @@ static void save_qr_clicked(GtkButton *b, gpointer data) {
         save(data, TRUE);
 }
 
-void dialog_show_config(const char *path, const char *name, const char *config) {
+void dialog_show_config(const char *path, const char *name, const char *config, gboolean from_get_config) {
         g_autofree char *title = g_strdup_printf("Configuration for %s", name);
         ShowConfig *d = g_new0(ShowConfig, 1);
         GtkWidget *box = padded_box(GTK_ORIENTATION_VERTICAL, 12);
@@ -473,8 +513,13 @@ void dialog_show_config(const char *path, const char *name, const char *config) 
         gtk_window_set_default_widget(d->window, close);
         gtk_window_present(d->window);
 
-        applet_call(path, WGNET_PEER_IFACE, "GetQRCode", g_variant_new("(s)", "png"), G_VARIANT_TYPE("(ay)"), TRUE,
-                    qr_done, g_object_ref(d->window));
+        /* The config of AddPeer's or RotateKeys' reply is drawn as it is: with key policy
+         * one-time it holds the only copy of the private key, which GetQRCode's would lack. */
+        if (from_get_config)
+                applet_call(path, WGNET_PEER_IFACE, "GetQRCode", g_variant_new("(s)", "png"), G_VARIANT_TYPE("(ay)"),
+                            TRUE, qr_done, g_object_ref(d->window));
+        else
+                qr_draw(d);
 }
 
 static void get_config_done(GObject *source, GAsyncResult *res, gpointer data) {
@@ -485,7 +530,7 @@ static void get_config_done(GObject *source, GAsyncResult *res, gpointer data) {
         if (!reply)
                 return;
         g_variant_get(reply, "(&s)", &config);
-        dialog_show_config(p->path, p->name, config);
+        dialog_show_config(p->path, p->name, config, TRUE);
 }
 
 void dialog_peer_config(WgPeerItem *p) {

@@ -292,6 +292,30 @@ def test_add_peer_through_the_ui(rig):
         print("     | rotate-qr.png decodes to alice's config with a new private key", flush=True)
 
 
+def test_one_time_qr(rig):
+    """In a network with key policy one-time, the QR code the add-peer dialog shows is drawn
+    from the config in AddPeer's reply: it holds the private key, which the daemon does not
+    keep (GetQRCode would encode a config without it)."""
+    shots = os.path.join(SHOTS, "one-time")
+    net = unwrap(rig.manager().CreateNetwork("once", opts(Interface=ifname(rig, 8), Addresses=["10.74.0.1/24"],
+                                                          Endpoint="vpn.example.com:51874", ListenPort=51874,
+                                                          KeyPolicy="one-time")))
+    try:
+        code, lines, err = run_applet(rig, shots, "--test-network", "once", "--test-add-peer", "gina-phone")
+        assert code == 0, f"applet failed ({code}):\n{err[-3000:]}"
+        added = [ln.split()[1] for ln in lines if ln.startswith("peer-added")]
+        assert added, f"the applet did not add the peer:\n{err[-3000:]}"
+        assert rig.prop(added[0], PEER, "PrivateKeyStored") is False
+        if shutil.which("zbarimg"):
+            r = run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", os.path.join(shots, "qr.png")])
+            got = config_values(r.stdout)
+            assert got.get("PrivateKey"), f"the QR code holds the private key: {r.stdout!r}"
+            assert "PrivateKey" not in str(rig.peer(added[0]).GetConfig()), "the daemon kept no private key"
+            print("     | one-time qr.png holds the private key", flush=True)
+    finally:
+        rig.network(net).Delete()
+
+
 def test_denied_is_a_message(rig):
     shots = os.path.join(SHOTS, "denied")
     before = rig.prop(state["net"], NETWORK, "PeerCount")
@@ -402,7 +426,7 @@ if __name__ == "__main__":
         skip("Xvfb is not installed (Debian package xvfb)")
     os.makedirs(SHOTS, exist_ok=True)
     try:
-        main([test_setup, test_add_peer_through_the_ui, test_denied_is_a_message, test_sorted_by_counters,
+        main([test_setup, test_add_peer_through_the_ui, test_one_time_qr, test_denied_is_a_message, test_sorted_by_counters,
               test_ten_thousand_peers,
               test_teardown], "applet")
     finally:
