@@ -663,7 +663,11 @@ def test_stats_unreadable(rig):
     a = ifname(rig, 6)
     ctl(rig, "network", "create", "stats-gone", f"--interface={a}", "--address=10.87.0.1/24", "--port=51887")
     ctl(rig, "peer", "add", "stats-gone", "p1", "--no-qr")
+    # a daemon with a slow tick, so that it does not make the device again meanwhile
+    rig.stop_daemon()
+    rig.start_daemon("--tick=60")
     rig.ns("ip", "link", "del", a)
+    time.sleep(0.3)     # older than the read that callers within 250 ms share
     try:
         r = ctl(rig, "status")
         assert "cannot read the statistics of network 'stats-gone'" in r.stderr, r.stderr
@@ -674,6 +678,8 @@ def test_stats_unreadable(rig):
         assert "p1" in ctl(rig, "peer", "list").stdout
     finally:
         ctl(rig, "network", "delete", "stats-gone")
+        rig.stop_daemon()
+        rig.start_daemon()
 
 
 def test_next_ip_full(rig):
