@@ -430,15 +430,19 @@ static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static int method_next_addresses(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Network *n = network_from_message(m, userdata);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const IpPrefix *holes;
+        size_t n_holes;
         int r;
 
-        r = sd_bus_message_new_method_return(m, &reply);
+        r = network_subnet_holes(n, &holes, &n_holes);
+        if (r >= 0)
+                r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "s");
         for (size_t i = 0; r >= 0 && i < n->n_subnets; i++) {
                 IpPrefix a;
                 char buf[IP_PREFIX_STRLEN];
-                if (addr_pool_peek(n->pools[i], &a) < 0)
+                if (addr_pool_peek_outside(n->pools[i], holes, n_holes, &a) < 0)
                         continue;
                 r = sd_bus_message_append(reply, "s", ip_prefix_to_string(&a, buf));
         }

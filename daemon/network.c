@@ -101,6 +101,7 @@ Network *network_free(Network *n) {
         }
         for (size_t i = 0; i < NETWORK_MAX_SUBNETS; i++)
                 addr_pool_free(n->pools[i]);
+        free(n->subnet_holes);
         hashmap_free(n->peers_by_key);
         hashmap_free(n->peers_by_name);
         hashmap_free(n->peers_by_pending_key);
@@ -116,7 +117,44 @@ Network *network_free(Network *n) {
         return NULL;
 }
 
+void network_forget_subnet_holes(Network *n) {
+        free(n->subnet_holes);
+        n->subnet_holes = NULL;
+        n->n_subnet_holes = 0;
+        n->subnet_holes_known = false;
+}
+
+int network_subnet_holes(Network *n, const IpPrefix **ret, size_t *ret_n) {
+        if (!n->subnet_holes_known) {
+                IpPrefix *l = NULL;
+                size_t count = 0;
+                /* (A mesh's site networks are exit nodes' default routes.) */
+                for (Peer *p = n->mode == NETWORK_MODE_MESH ? NULL : n->peers; p; p = p->next)
+                        for (size_t a = 0; a < p->n_site_networks; a++)
+                                for (size_t k = 0; k < n->n_subnets; k++) {
+                                        const IpPrefix *h = &p->site_networks[a];
+                                        if (h->family != n->subnets[k].family || h->prefixlen < n->subnets[k].prefixlen ||
+                                            !ip_prefix_contains(&n->subnets[k], h))
+                                                continue;
+                                        IpPrefix *nl = reallocarray(l, count + 1, sizeof(IpPrefix));
+                                        if (!nl) {
+                                                free(l);
+                                                return -ENOMEM;
+                                        }
+                                        l = nl;
+                                        l[count++] = *h;
+                                }
+                n->subnet_holes = l;
+                n->n_subnet_holes = count;
+                n->subnet_holes_known = true;
+        }
+        *ret = n->subnet_holes;
+        *ret_n = n->n_subnet_holes;
+        return 0;
+}
+
 int network_setup_pools(Network *n) {
+        network_forget_subnet_holes(n);
         for (size_t i = 0; i < NETWORK_MAX_SUBNETS; i++)
                 n->pools[i] = addr_pool_free(n->pools[i]);
         for (size_t i = 0; i < n->n_subnets; i++) {
@@ -155,6 +193,8 @@ void network_link_peer(Network *n, Peer *p) {
                 n->peers = p;
         n->peers_tail = p;
         n->n_peers++;
+        if (p->n_site_networks > 0)
+                network_forget_subnet_holes(n);
         (void) hashmap_put(n->peers_by_key, p->public_key, p);
         (void) hashmap_put(n->peers_by_name, p->name, p);
         (void) hashmap_put(n->manager->peers_by_id, &p->id, p);
@@ -173,6 +213,8 @@ void network_unlink_peer(Network *n, Peer *p) {
                 n->peers_tail = p->prev;
         p->next = p->prev = NULL;
         n->n_peers--;
+        if (p->n_site_networks > 0)
+                network_forget_subnet_holes(n);
         if (p->online)
                 n->n_online--;
         if (hashmap_get(n->peers_by_key, p->public_key) == p)

@@ -49,6 +49,11 @@ typedef struct Network {
         IpPrefix subnets[NETWORK_MAX_SUBNETS];   /* server address with the subnet prefix */
         AddrPool *pools[NETWORK_MAX_SUBNETS];
         size_t n_subnets;
+        /* Peers' site networks inside the subnets (only imports make them): never handed out
+         * as auto addresses. Worked out at the next allocation after a change. */
+        IpPrefix *subnet_holes;
+        size_t n_subnet_holes;
+        bool subnet_holes_known;
         uint16_t listen_port;
         uint8_t public_key[WG_KEY_LEN];
         uint8_t private_key_sealed[SEALED_KEY_SIZE];
@@ -95,6 +100,10 @@ Network *network_free(Network *n);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Network *, network_free)
 /* Build the address pools from the subnets (after the subnets are set). */
 int network_setup_pools(Network *n);
+/* The subnet holes (see Network.subnet_holes), worked out again after network_forget_subnet_holes(),
+ * which whatever changes peers' site networks or the subnets calls. */
+int network_subnet_holes(Network *n, const IpPrefix **ret, size_t *ret_n);
+void network_forget_subnet_holes(Network *n);
 /* Make it findable by id and name. */
 int network_attach(Network *n);
 void network_detach(Network *n);

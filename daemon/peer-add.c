@@ -65,6 +65,10 @@ int network_reserve_addresses(Network *n, const IpPrefix *a, size_t count) {
 }
 
 int network_allocate_auto(Network *n, const bool families[2], IpPrefix *list, size_t *count) {
+        const IpPrefix *holes = NULL;
+        size_t n_holes = 0;
+        if (network_subnet_holes(n, &holes, &n_holes) < 0)
+                holes = NULL, n_holes = 0;      /* out of memory: the plain allocation */
         /* One address per family, from the first subnet of that family with room. */
         for (int f = 0; f < 2; f++) {
                 int full = -1, r = -ENOSPC;
@@ -72,7 +76,7 @@ int network_allocate_auto(Network *n, const bool families[2], IpPrefix *list, si
                         continue;
                 for (size_t k = 0; r < 0 && k < n->n_subnets; k++)
                         if ((n->subnets[k].family == AF_INET6) == f) {
-                                r = addr_pool_allocate(n->pools[k], &list[*count]);
+                                r = addr_pool_allocate_outside(n->pools[k], holes, n_holes, &list[*count]);
                                 if (r < 0 && full < 0)
                                         full = (int) k;
                         }

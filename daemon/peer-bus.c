@@ -336,6 +336,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 old_sites = p->site_networks;
                 p->site_networks = TAKE_PTR(sites);
                 p->n_site_networks = n_sites;
+                network_forget_subnet_holes(n);
                 changed[k++] = "SiteNetworks";
                 if (!opts[PEEROPT_ADDRESSES].set)
                         changed[k++] = "AllowedIPs";
@@ -414,6 +415,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         free(p->site_networks);
                         p->site_networks = TAKE_PTR(old_sites);
                         p->n_site_networks = n_old_sites;
+                        network_forget_subnet_holes(n);
                 }
                 if (old_email) {
                         free(p->email);

@@ -253,6 +253,42 @@ static int lowest_free(const AddrPool *p, u128 *ret) {
         return 0;
 }
 
+/* The lowest free offset outside the holes (prefixes inside the subnet; others are
+ * ignored). Each step jumps past a taken range or a hole, so it ends after at most as many
+ * steps as there are ranges and holes in its way. */
+static int lowest_free_outside(const AddrPool *p, const IpPrefix *holes, size_t n_holes, u128 *ret) {
+        u128 y = 0;
+        for (;;) {
+                bool moved = false;
+                Range *pred, *succ;
+                tree_neighbours(p->root, y, &pred, &succ);
+                if (pred && y <= pred->hi) {
+                        if (pred->hi == p->last)
+                                return -ENOSPC;
+                        y = pred->hi + 1;
+                        moved = true;
+                }
+                for (size_t i = 0; i < n_holes; i++) {
+                        const IpPrefix *h = &holes[i];
+                        if (h->family != p->subnet.family || h->prefixlen < p->subnet.prefixlen ||
+                            !ip_prefix_contains(&p->subnet, h))
+                                continue;
+                        u128 lo = addr_to_u128(h) & p->last & ~host_mask(host_bits(h));
+                        u128 hi = lo | host_mask(host_bits(h));
+                        if (y < lo || y > hi)
+                                continue;
+                        if (hi == p->last)
+                                return -ENOSPC;
+                        y = hi + 1;
+                        moved = true;
+                }
+                if (!moved) {
+                        *ret = y;
+                        return 0;
+                }
+        }
+}
+
 static IpPrefix offset_to_prefix(const AddrPool *p, u128 off) {
         IpPrefix r = { .family = p->subnet.family };
         u128 v = p->base | off;
@@ -374,6 +410,28 @@ int addr_pool_peek(const AddrPool *p, IpPrefix *ret) {
 int addr_pool_allocate(AddrPool *p, IpPrefix *ret) {
         u128 x;
         int r = lowest_free(p, &x);
+        if (r < 0)
+                return r;
+        r = take(p, x);
+        if (r < 0)
+                return r;
+        p->n_used++;
+        *ret = offset_to_prefix(p, x);
+        return 0;
+}
+
+int addr_pool_peek_outside(const AddrPool *p, const IpPrefix *holes, size_t n_holes, IpPrefix *ret) {
+        u128 x;
+        int r = lowest_free_outside(p, holes, n_holes, &x);
+        if (r < 0)
+                return r;
+        *ret = offset_to_prefix(p, x);
+        return 0;
+}
+
+int addr_pool_allocate_outside(AddrPool *p, const IpPrefix *holes, size_t n_holes, IpPrefix *ret) {
+        u128 x;
+        int r = lowest_free_outside(p, holes, n_holes, &x);
         if (r < 0)
                 return r;
         r = take(p, x);

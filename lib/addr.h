@@ -92,6 +92,11 @@ int addr_pool_release(AddrPool *p, const IpPrefix *addr);
 int addr_pool_allocate(AddrPool *p, IpPrefix *ret);
 /* The lowest free address without marking it. -ENOSPC if full. */
 int addr_pool_peek(const AddrPool *p, IpPrefix *ret);
+/* The same, skipping the addresses of holes: prefixes inside the subnet that are routed
+ * elsewhere (a site gateway's LAN inside the subnet of an imported config). Holes of
+ * another family, or not inside the subnet, are ignored. */
+int addr_pool_allocate_outside(AddrPool *p, const IpPrefix *holes, size_t n_holes, IpPrefix *ret);
+int addr_pool_peek_outside(const AddrPool *p, const IpPrefix *holes, size_t n_holes, IpPrefix *ret);
 /* False for free, reserved-special, invalid and out-of-subnet addresses. */
 bool addr_pool_is_used(const AddrPool *p, const IpPrefix *addr);
 /* Used addresses, the specials not counted. */

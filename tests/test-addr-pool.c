@@ -116,6 +116,60 @@ TEST(lowest_free_ipv4_24) {
         addr_pool_free(p);
 }
 
+TEST(holes) {
+        /* An imported server whose site gateway routes 10.8.0.0/29 and 10.8.0.64/26 inside
+         * 10.8.0.1/24: those addresses are never handed out. */
+        AddrPool *p = pool("10.8.0.1/24");
+        IpPrefix holes[] = { P("10.8.0.0/29"), P("10.8.0.64/26"), P("fd00::/64"), P("192.168.1.0/24"),
+                             P("0.0.0.0/0"), P("10.0.0.0/8") };
+        IpPrefix a, pk;
+        char buf[IP_PREFIX_STRLEN];
+        size_t n = 0;
+
+        IpPrefix used = P("10.8.0.9");
+        ASSERT_OK(addr_pool_reserve(p, &used));
+        ASSERT_OK(addr_pool_peek_outside(p, holes, 4, &pk));
+        ASSERT_STREQ(ip_prefix_to_string(&pk, buf), "10.8.0.8/32");
+        for (;;) {
+                int r = addr_pool_peek_outside(p, holes, 4, &pk);
+                int q = addr_pool_allocate_outside(p, holes, 4, &a);
+                if (q == -ENOSPC) {
+                        ASSERT_EQ(r, -ENOSPC);
+                        break;
+                }
+                ASSERT_OK(q);
+                ASSERT_TRUE(ip_prefix_equal(&a, &pk));
+                for (size_t i = 0; i < 2; i++)
+                        if (ip_prefix_contains(&holes[i], &a))
+                                TEST_FAIL("%s handed out inside a hole", ip_prefix_to_string(&a, buf));
+                n++;
+        }
+        /* 253 host addresses but the 7 of the /29 (10.8.0.1 is the server's), the 64 of the
+         * /26 and the one used */
+        ASSERT_EQ(n, 253 - 6 - 64 - 1);
+        /* the plain allocation still reaches into them */
+        ASSERT_OK(addr_pool_allocate(p, &a));
+        ASSERT_STREQ(ip_prefix_to_string(&a, buf), "10.8.0.2/32");
+        addr_pool_free(p);
+
+        /* a hole ending at the subnet's end, a hole that is the whole subnet, and holes wider
+         * than the subnet (ignored: the default route of a client config) */
+        p = pool("10.9.0.1/30");
+        IpPrefix tail[] = { P("10.9.0.2/31") }, whole[] = { P("10.9.0.0/30") };
+        ASSERT_ERR(addr_pool_allocate_outside(p, tail, 1, &a), ENOSPC);
+        ASSERT_ERR(addr_pool_peek_outside(p, whole, 1, &a), ENOSPC);
+        ASSERT_OK(addr_pool_allocate_outside(p, holes + 4, 2, &a));
+        ASSERT_STREQ(ip_prefix_to_string(&a, buf), "10.9.0.2/32");
+        addr_pool_free(p);
+
+        /* IPv6: a /120 at the start of a /64 */
+        p = pool("fd00:8::1/64");
+        IpPrefix v6[] = { P("fd00:8::/120") };
+        ASSERT_OK(addr_pool_allocate_outside(p, v6, 1, &a));
+        ASSERT_STREQ(ip_prefix_to_string(&a, buf), "fd00:8::100/128");
+        addr_pool_free(p);
+}
+
 TEST(errors) {
         AddrPool *p = pool("10.8.0.1/24");
         IpPrefix a;

@@ -295,6 +295,28 @@ def test_remote_endpoint_update(rig):
     run([ctl, "network", "delete", "warp"])
 
 
+def test_site_network_inside_subnet(rig):
+    """An imported site gateway whose LAN lies inside the network's subnet: AddPeer auto and
+    NextAddresses never hand out its addresses (they would take its traffic), also after a
+    restart; once the gateway is removed they are free again."""
+    key = run(["wg", "genkey"]).stdout.strip()
+    gw = run(["wg", "pubkey"], input=run(["wg", "genkey"]).stdout).stdout.strip()
+    text = (f"[Interface]\nPrivateKey = {key}\nAddress = 10.66.0.1/24\nListenPort = 51966\n\n"
+            f"[Peer]\nPublicKey = {gw}\nAllowedIPs = 10.66.0.0/28, 10.66.0.16/29\n")
+    net = unwrap(rig.manager().ImportNetwork("holes", text, opts(Interface="wgholes")))
+    gw_path = peer_paths(rig, net)[0]
+    assert rig.prop(gw_path, PEER, "SiteNetworks") == ["10.66.0.0/28", "10.66.0.16/29"]
+    assert unwrap(rig.network(net).NextAddresses()) == ["10.66.0.24/32"]
+    p = unwrap(rig.network(net).AddPeer("phone", opts(Addresses=["auto"])))[0]
+    assert rig.prop(p, PEER, "Addresses") == ["10.66.0.24/32"]
+    rig.restart_daemon()
+    p = unwrap(rig.network(net).AddPeer("laptop", opts(Addresses=["auto"])))[0]
+    assert rig.prop(p, PEER, "Addresses") == ["10.66.0.25/32"]
+    rig.peer(gw_path).Remove()
+    assert unwrap(rig.network(net).NextAddresses()) == ["10.66.0.2/32"]
+    rig.network(net).Delete()
+
+
 def test_start(rig):
     # Endpoint host names resolve inside the daemon's namespace (ip netns exec binds
     # /etc/netns/NS/hosts over /etc/hosts); this machine has no DNS.
@@ -311,4 +333,5 @@ if __name__ == "__main__":
         skip(f"the corpus is not at {CORPUS}")
     require_root_and_tools("wg", "wireguard-go", "sqlite3")
     main([test_start, test_client_import_checks, test_valid_files_are_imported, test_invalid_files_change_nothing,
-          test_client_config_survives_restart, test_site_routes_installed, test_remote_endpoint_update], "import")
+          test_client_config_survives_restart, test_site_routes_installed, test_site_network_inside_subnet,
+          test_remote_endpoint_update], "import")
