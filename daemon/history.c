@@ -76,6 +76,13 @@ struct History {
         Manager *manager;
         DbHistory *db;
         Hashmap *last;                  /* peer id -> PeerCounters */
+        /* Peers of inactive networks have no PeerCounters once their bytes are written (at
+         * 100,000 peers that is tens of MiB): their rows are pruned from a list of their ids
+         * made once an hour, a budget a tick. */
+        uint64_t *idle_ids;
+        size_t n_idle, idle_pos;
+        uint32_t idle_hour;
+        uint64_t reads_seen;            /* the newest device read (status_usec) of the last sample */
         uint64_t generation;
         uint64_t keep[2];               /* seconds, 0 = level off */
         uint64_t bucket;                /* the open 5-minute bucket, seconds */
@@ -125,6 +132,11 @@ int history_new(Manager *m, History **ret) {
         return 0;
 }
 
+static uint64_t *mfree_u64(uint64_t *p) {
+        free(p);
+        return NULL;
+}
+
 static void forget_all(History *h) {
         PeerCounters *c;
         HASHMAP_FOREACH(c, h->last, i)
@@ -139,6 +151,7 @@ History *history_free(History *h) {
                 return NULL;
         forget_all(h);
         hashmap_free(h->last);
+        free(h->idle_ids);
         db_history_close(h->db);
         free(h);
         return NULL;
@@ -331,6 +344,16 @@ static void sweep(History *h) {
                 free(hashmap_remove(h->last, &stale[i]));
 }
 
+static bool record_due(const PeerCounters *c) {
+        return !c->closed && c->state == COUNTERS_LIVE && (!c->has_rec || !bytes_equal(c->want, c->rec));
+}
+
+/* Off the device with every byte and the record written: nothing left that memory adds to
+ * the rows (the prune goes by the idle list). */
+static bool idle(const PeerCounters *c) {
+        return c->state == COUNTERS_LIVE && !c->closed && bytes_zero(c->open) && !record_due(c) && c->wrote == 0;
+}
+
 /* Every peer of every network: what the reads since the last sample say. A peer is counted
  * only from a read that listed it (Peer.status_usec newer than the last one counted): a
  * device that could not be read at the start leaves its recorded counters unchecked until
@@ -340,18 +363,25 @@ static int observe_all(History *h, bool start) {
         size_t seen = 0;
         Network *n;
 
+        uint64_t reads = h->reads_seen;
         h->generation++;
-        HASHMAP_FOREACH(n, m->networks_by_id, i)
+        HASHMAP_FOREACH(n, m->networks_by_id, i) {
+                reads = MAX(reads, n->status_usec);
                 for (Peer *p = n->peers; p; p = p->next) {
                         PeerCounters *c = hashmap_get(h->last, &p->id);
+                        if (!c && !n->active)
+                                continue;       /* idle, nothing to write: the next activation counts from 0 */
                         if (!c) {
                                 c = calloc(1, sizeof(PeerCounters));
                                 if (!c)
                                         return -ENOMEM;
-                                /* A peer that shows up after the start (added) started from 0
-                                 * on the device: all of its bytes count. */
+                                /* A peer that shows up after the start (added, or its network
+                                 * active again) started from 0 on the device: all of its bytes
+                                 * count, from reads after the last sample (an idle peer's
+                                 * counters are those of the device it left). */
                                 *c = (PeerCounters) { .id = p->id,
-                                                      .state = start ? COUNTERS_UNKNOWN : COUNTERS_LIVE };
+                                                      .state = start ? COUNTERS_UNKNOWN : COUNTERS_LIVE,
+                                                      .seen = start ? 0 : h->reads_seen };
                                 int r = hashmap_put(h->last, &c->id, c);
                                 if (r < 0) {
                                         free(c);
@@ -366,14 +396,17 @@ static int observe_all(History *h, bool start) {
                         }
                         if (!n->active || p->status_usec < n->status_usec)
                                 left_device(h, c);
+                        if (!n->active && idle(c)) {
+                                hashmap_remove(h->last, &c->id);
+                                free(c);
+                                seen--;
+                        }
                 }
+        }
+        h->reads_seen = reads;
         if (seen < hashmap_size(h->last))
                 sweep(h);
         return 0;
-}
-
-static bool record_due(const PeerCounters *c) {
-        return !c->closed && c->state == COUNTERS_LIVE && (!c->has_rec || !bytes_equal(c->want, c->rec));
 }
 
 static int write_bucket(History *h, PeerCounters *c, uint64_t sec) {
@@ -391,11 +424,11 @@ static int write_bucket(History *h, PeerCounters *c, uint64_t sec) {
         return db_history_last_set(h->db, c->id, c->closed_at.rx, c->closed_at.tx, sec);
 }
 
-static int prune_one(History *h, PeerCounters *c, uint64_t now) {
+static int prune_one(History *h, uint64_t id, uint64_t now) {
         for (int l = 0; l < 2; l++) {
                 if (h->keep[l] == 0 || now < h->keep[l])
                         continue;
-                int r = db_history_prune(h->db, l, c->id, now - h->keep[l]);
+                int r = db_history_prune(h->db, l, id, now - h->keep[l]);
                 if (r < 0)
                         return r;
         }
@@ -425,6 +458,41 @@ static void wrote_done(History *h, bool committed, uint64_t prune_hour) {
         }
 }
 
+/* Once an hour, the peers without PeerCounters (inactive networks), listed when the hour
+ * starts and pruned a budget a tick. *pos: where this tick ends, taken by the caller once
+ * the transaction commits. */
+static int prune_idle(History *h, uint32_t prune_hour, uint64_t prune_sec, size_t *pos) {
+        Manager *m = h->manager;
+        if (h->idle_hour != prune_hour) {
+                Network *n;
+                size_t count = 0, k = 0;
+                h->idle_ids = mfree_u64(h->idle_ids);
+                h->n_idle = h->idle_pos = 0;
+                h->idle_hour = prune_hour;
+                HASHMAP_FOREACH(n, m->networks_by_id, i)
+                        count += n->active ? 0 : n->n_peers;
+                if (count > 0 && !(h->idle_ids = malloc(count * sizeof(uint64_t))))
+                        return -ENOMEM;
+                HASHMAP_FOREACH(n, m->networks_by_id, i2)
+                        for (Peer *p = n->active ? NULL : n->peers; p && k < count; p = p->next)
+                                h->idle_ids[k++] = p->id;
+                h->n_idle = k;
+        }
+        size_t budget = MAX((size_t) PEERS_PER_TICK_MIN, h->n_idle / TICKS_PER_PASS);
+        *pos = h->idle_pos;
+        for (size_t done = 0; *pos < h->n_idle && done < budget; (*pos)++) {
+                uint64_t id = h->idle_ids[*pos];
+                /* Removed meanwhile (history_gone has its rows), or counted again (active): */
+                if (!hashmap_get(m->peers_by_id, &id) || hashmap_get(h->last, &id))
+                        continue;
+                int r = prune_one(h, id, prune_sec);
+                if (r < 0)
+                        return r;
+                done++;
+        }
+        return 0;
+}
+
 /* One transaction: the closed buckets of up to `budget` peers with their counters, the
  * records that are due (new peers, a device made anew: rare), up to `budget` peers' prunes
  * once an hour, and a bounded part of removed peers' rows. */
@@ -442,11 +510,13 @@ static int write_due(History *h, uint64_t sec, uint64_t prune_sec) {
         PeerCounters *c;
         int r;
 
-        HASHMAP_FOREACH(c, h->last, i)
-                if (c->closed || record_due(c) || c->pruned_hour != (uint32_t) prune_hour) {
-                        work = true;
+        bool idle_due = h->idle_hour != (uint32_t) prune_hour || h->idle_pos < h->n_idle;
+        work = idle_due;
+        HASHMAP_FOREACH(c, h->last, i) {
+                if (work)
                         break;
-                }
+                work = c->closed || record_due(c) || c->pruned_hour != (uint32_t) prune_hour;
+        }
         if (!work) {
                 r = db_history_gone_any(h->db);
                 if (r <= 0)
@@ -474,12 +544,18 @@ static int write_due(History *h, uint64_t sec, uint64_t prune_sec) {
                         c->wrote |= WROTE_RECORD;
                 }
                 if (c->pruned_hour != (uint32_t) prune_hour && pruned < budget) {
-                        r = prune_one(h, c, prune_sec);
+                        r = prune_one(h, c->id, prune_sec);
                         if (r < 0)
                                 goto fail;
                         c->wrote |= WROTE_PRUNE;
                         pruned++;
                 }
+        }
+        size_t idle_pos = h->idle_pos;
+        if (idle_due) {
+                r = prune_idle(h, (uint32_t) prune_hour, prune_sec, &idle_pos);
+                if (r < 0)
+                        goto fail;
         }
         uint64_t deleted;
         r = db_history_gone_delete(h->db, GONE_ROWS_PER_TICK, &deleted);
@@ -489,6 +565,11 @@ static int write_due(History *h, uint64_t sec, uint64_t prune_sec) {
         if (r < 0)
                 goto fail;
         wrote_done(h, true, prune_hour);
+        h->idle_pos = idle_pos;
+        if (h->idle_pos >= h->n_idle) {
+                h->idle_ids = mfree_u64(h->idle_ids);
+                h->n_idle = h->idle_pos = 0;
+        }
         return 0;
 fail:
         db_rollback(m->db);

@@ -409,6 +409,45 @@ TEST(disabled_peer_across_network_down_up) {
         fixture_done(&f);
 }
 
+/* A network down for days: its peers' state leaves memory once their bytes are written, their
+ * rows are still pruned (from the hourly list of idle peers), and when the network is up
+ * again the counters Peer kept from the old device are not counted again, even at a sample
+ * before the new device was read. */
+TEST(idle_network_leaves_memory) {
+        Fixture f = { 0 };
+
+        fixture_setup(&f, 1, 90);
+        tick(&f, T0);
+        set(f.peers[0], 5000, 5000);
+        tick(&f, T0 + 5 * SEC);
+        f.n->active = false;
+        for (unsigned k = 1; k <= 4; k++)
+                tick(&f, T0 + 5 * SEC + k * 10 * SEC);
+        ASSERT_EQ(fine_rx(&f, 0, T0), 5000);
+        ASSERT_EQ(sum_rx(&f, 0, T0 + 60 * SEC), 5000);
+        /* two days later, an hour's ticks: the 5-minute rows (a day kept) are gone, the
+         * hourly ones stay */
+        for (unsigned k = 0; k < 12; k++)
+                tick(&f, T0 + 2 * 86400 * SEC + k * 300 * SEC);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine"), 0);
+        ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_coarse WHERE rx = 5000"), 1);
+        /* up again: a sample before the new device's first read counts nothing */
+        uint64_t t = T0 + 2 * 86400 * SEC + 3600 * SEC;
+        f.n->active = true;
+        ASSERT_OK(history_sample(f.m->history, t, t));
+        set(f.peers[0], 700, 700);                /* the new device, from 0 */
+        tick(&f, t + 5 * SEC);
+        tick(&f, t + 400 * SEC);
+        _cleanup_(freep) HistoryPoint *pt = NULL;
+        size_t n = 0;
+        query(&f, 0, T0, 3600 * SEC, t + 400 * SEC, &pt, &n);
+        uint64_t rx = 0;
+        for (size_t i = 0; i < n; i++)
+                rx += pt[i].rx;
+        ASSERT_EQ(rx, 5700);
+        fixture_done(&f);
+}
+
 /* The start's read of a device failed: its peers still say 0, which is not "the device was
  * made anew" (that counted the device's whole lifetime twice); they are counted from the
  * first read that lists them. */
