@@ -577,6 +577,47 @@ fail:
         return r;
 }
 
+int history_stop(History *h, uint64_t now, uint64_t boot) {
+        Manager *m = h->manager;
+        uint64_t prune_sec, bucket_sec;
+        size_t written = 0;
+        PeerCounters *c;
+        int r;
+
+        if (!history_enabled(h) || !h->primed)
+                return 0;
+        /* The open bucket's bytes into their bucket now, not into a later one by the next
+         * start (which would count them again from the recorded counters). */
+        history_clock(h, now / USEC_PER_SEC, boot, &prune_sec, &bucket_sec);
+        close_all(h);
+        r = db_begin(m->db);
+        if (r < 0)
+                return r;
+        HASHMAP_FOREACH(c, h->last, i) {
+                if (!hashmap_get(m->peers_by_id, &c->id))
+                        continue;
+                if (c->closed) {
+                        r = write_bucket(h, c, bucket_sec);
+                        c->wrote |= WROTE_BUCKET;
+                } else if (record_due(c)) {
+                        r = db_history_last_set(h->db, c->id, c->want.rx, c->want.tx, bucket_sec);
+                        c->wrote |= WROTE_RECORD;
+                } else
+                        continue;
+                if (r < 0)
+                        break;
+                written++;
+        }
+        if (r >= 0)
+                r = db_commit(m->db);
+        if (r < 0)
+                db_rollback(m->db);
+        wrote_done(h, r >= 0, prune_sec / 3600);
+        if (r >= 0 && written > 0)
+                log_debug("Transfer history: %zu peers written at the stop", written);
+        return r;
+}
+
 int history_sample(History *h, uint64_t now, uint64_t boot) {
         uint64_t sec = now / USEC_PER_SEC, prune_sec, bucket_sec;
         bool start = !h->primed;

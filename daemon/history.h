@@ -48,6 +48,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(History *, history_free)
  * CLOCK_BOOTTIME in µs. */
 int history_sample(History *h, uint64_t now, uint64_t boot);
 
+/* A clean stop: every byte counted so far written into its bucket, in one transaction
+ * (a crash leaves them to the next start, which counts them into a later bucket). */
+int history_stop(History *h, uint64_t now, uint64_t boot);
+
 /* Tests: how the prune asks whether the wall clock is synchronized (NTP); by default the
  * kernel, or systemd-timesyncd's flag file. */
 void history_set_clock_check(History *h, bool (*synchronized)(void));

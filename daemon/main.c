@@ -252,6 +252,7 @@ int main(int argc, char **argv) {
                 log_error("Lost the connection to the system bus; exiting");
                 return 1;
         }
+        manager_stop(m);
         log_info("wgnetd stopped");
         return 0;
 }

@@ -370,6 +370,11 @@ void manager_reconcile_all(Manager *m, bool log_repairs) {
         (void) manager_firewall_sync(m, false);
 }
 
+void manager_stop(Manager *m) {
+        if (m->history && history_stop(m->history, now_usec(), now_boottime_usec()) < 0)
+                log_warning("Cannot write the transfer history at the stop; the next start counts those bytes");
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         (void) wg_backend_reap(m->backend);

@@ -83,6 +83,8 @@ int manager_creating_interface(Manager *m, const char *ifname, bool creating);
  * STATE_DIR/lock, holding the PID; refused, naming the holder, while another has it. */
 int manager_lock_state_dir(const char *state_dir, int *ret_fd);
 int manager_start(Manager *m);
+/* A clean stop (SIGTERM): what memory holds for the database is written. */
+void manager_stop(Manager *m);
 /* Reconcile all active networks and refresh their status (the tick). */
 void manager_reconcile_all(Manager *m, bool log_repairs);
 /* After a large batch: return the heap's free memory to the kernel once the loop is idle. */

@@ -539,6 +539,33 @@ TEST(failed_write_is_retried) {
         fixture_done(&f);
 }
 
+/* A clean stop writes the open bucket (a crash leaves it to the next start, which files it
+ * in a later bucket); the next start counts from there, nothing twice. */
+TEST(clean_stop_writes_the_open_bucket) {
+        Fixture f = { 0 };
+
+        fixture_setup(&f, 7, 90);
+        tick(&f, T0);
+        set(f.peers[0], 100, 10);
+        tick(&f, T0 + 5 * SEC);
+        set(f.peers[1], 40, 4);
+        tick(&f, T0 + 10 * SEC);
+        ASSERT_EQ(fine_rx(&f, 0, T0), -1);      /* the bucket is open */
+        ASSERT_OK(history_stop(f.m->history, T0 + 12 * SEC, T0 + 12 * SEC));
+        ASSERT_EQ(fine_rx(&f, 0, T0), 100);
+        ASSERT_EQ(fine_rx(&f, 1, T0), 40);
+        ASSERT_EQ(last_rx(&f, 0), 100);
+        crash(&f);                              /* the process ends; the device lives on */
+        set(f.peers[0], 130, 13);
+        tick(&f, T0 + 600 * SEC);
+        tick(&f, T0 + 900 * SEC);
+        ASSERT_EQ(fine_rx(&f, 0, T0), 100);
+        ASSERT_EQ(fine_rx(&f, 0, T0 + 600 * SEC), 30);
+        ASSERT_EQ(sum_rx(&f, 0, T0 + 900 * SEC), 130);
+        ASSERT_EQ(sum_rx(&f, 1, T0 + 900 * SEC), 40);
+        fixture_done(&f);
+}
+
 /* A crash loses what memory held, and the next start counts it again from the recorded
  * counters: nothing that the device still counts is lost, nothing is counted twice. */
 TEST(crash_loses_nothing_counts_nothing_twice) {
