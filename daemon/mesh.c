@@ -480,6 +480,15 @@ void manager_mesh_tick(Manager *m) {
         HASHMAP_FOREACH(n, m->networks_by_id, i) {
                 if (!network_mesh(n))
                         continue;
+                if (n->mesh->unsaved) {
+                        int r = mesh_save(n->mesh);
+                        if (r < 0)
+                                log_error("%s: the mesh has no row in the database and it cannot be written: %s",
+                                          n->name, strerror(-r));
+                        else
+                                log_warning("%s: the mesh had no row in the database: written", n->name);
+                        n->mesh->unsaved = r < 0;
+                }
                 if (!n->mesh->checked) {
                         n->mesh->checked = true;
                         mesh_repair(n->mesh);

@@ -68,6 +68,7 @@ typedef struct Mesh {
         char *exit_via;                 /* member: name of the chosen exit node, "" none */
         Hashmap *peers;                 /* uint64_t peer id -> MeshPeer */
         bool checked;                   /* what a crash may have left half done is repaired */
+        bool unsaved;                   /* loaded without its row in the database: written at the first tick */
         uint64_t online_grace_until;    /* coordinator: CLOCK_MONOTONIC; no one goes offline before */
 
         /* Member. */

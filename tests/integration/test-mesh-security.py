@@ -140,7 +140,27 @@ def test_join_listen_port_zero(m):
     m.coord.mesh(m.net).RemoveMember(m.coord.peers(m.net)["port0"]["path"])
 
 
-TESTS = [test_join_listen_port_zero]
+def test_mesh_row_missing(m):
+    """A coordinator's network whose meshes row is missing (CreateNetwork wrote it apart from
+    its transaction, and a failed write was ignored): after a restart it is still the
+    coordinator with every member (before, every member was removed as an unfinished
+    invitation), and the row is written again."""
+    c, h = m.coord, member_of(m)
+    assert c.sqlite("SELECT count(*) FROM meshes") == "1"
+    c.stop_daemon()
+    c.sqlite("DELETE FROM meshes")
+    c.start_daemon()
+    c.wait_daemon()
+    wait_for(lambda: c.sqlite("SELECT count(*) FROM meshes") == "1", 10, "the row written again")
+    assert h.name in c.peers(m.net), c.peers(m.net)
+    assert c.prop(m.net, MESH, "Role") == "coordinator"
+    with open(c.log) as f:
+        log = f.read()
+    assert "a crash left unfinished" not in log and "the mesh had no row in the database" in log
+    wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 30, "the member connected again")
+
+
+TESTS = [test_join_listen_port_zero, test_mesh_row_missing]
 
 
 def main():
