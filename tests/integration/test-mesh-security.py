@@ -127,6 +127,36 @@ def force_reconnect(m):
     mesh.Update(opts(OfflineAfter=tm.OFFLINE_AFTER))
 
 
+def test_member_bound_to_its_interface(m):
+    """A route around the tunnel toward the coordinator's mesh address (an on-path host
+    answering for it): the member's connection still goes through its mesh interface and
+    the host on the path sees none."""
+    h, h3 = member_of(m), m.hosts[2]
+    import subprocess
+    h3.ns("ip", "addr", "add", f"{COORD}/32", "dev", "lan0")
+    h.ns("ip", "route", "add", f"{COORD}/32", "via", h3.lan_ip, "dev", "lan0")
+    code = ("import socket,time\n"
+            f"l=socket.socket(); l.bind(('{COORD}',{PORT})); l.listen(8); l.settimeout(6)\n"
+            "print('listening',flush=True)\n"
+            "try:\n"
+            "  s,a=l.accept(); print('connection from',a[0])\n"
+            "except socket.timeout: print('none')\n")
+    p = subprocess.Popen(["ip", "netns", "exec", h3.netns, "/usr/bin/python3", "-c", code], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "listening"
+        force_reconnect(m)
+        out = p.communicate(timeout=20)[0].strip()
+    finally:
+        p.kill()
+        p.wait()
+        h.ns("ip", "route", "del", f"{COORD}/32", check=False)
+        h3.ns("ip", "addr", "del", f"{COORD}/32", "dev", "lan0", check=False)
+    print(f"# the host on the path: {out}")
+    assert out == "none", out
+    wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 15, "the member connected")
+
+
 def test_join_listen_port_zero(m):
     """JoinMesh with ListenPort 0: InvalidArgs (it was ListenPortInUse), nothing created."""
     h3 = m.hosts[2]
@@ -160,7 +190,7 @@ def test_mesh_row_missing(m):
     wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 30, "the member connected again")
 
 
-TESTS = [test_join_listen_port_zero, test_mesh_row_missing]
+TESTS = [test_member_bound_to_its_interface, test_join_listen_port_zero, test_mesh_row_missing]
 
 
 def main():
