@@ -558,6 +558,8 @@ static void poke_coordinator(Mesh *mesh) {
 
 static int on_register_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Mesh *mesh = userdata;
+        /* It carries the preshared key: wiped when freed. */
+        (void) sd_bus_message_sensitive(m);
         forget_call(mesh, m);
         Network *n = mesh->network;
         const sd_bus_error *e = sd_bus_message_get_error(m);
@@ -641,7 +643,7 @@ int member_connect(Mesh *mesh) {
                 close(fd);
                 return r;
         }
-        r = relay_new(mesh, fd, &bfd);
+        r = relay_new(mesh, fd, NULL, &bfd);
         if (r < 0)
                 return r;
         r = sd_bus_new(&mesh->control);

@@ -7,7 +7,8 @@
  * is D-Bus peer-to-peer over TCP inside the WireGuard tunnel: the coordinator listens on its
  * mesh address (port MESH_CONTROL_PORT, bound to the WireGuard interface), so every
  * connection comes from a mesh address that WireGuard's cryptokey routing ties to one
- * member's key. */
+ * member's key; and before any D-Bus passes, both sides prove that they hold the private
+ * key of their end (mesh-relay.c), which a local user of either host does not. */
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>

@@ -127,6 +127,145 @@ def force_reconnect(m):
     mesh.Update(opts(OfflineAfter=tm.OFFLINE_AFTER))
 
 
+def test_local_process_gets_no_dbus(m):
+    """A process on a member host connects from the member's mesh address: before, it could
+    call Leave (and the coordinator removed the member everywhere, without polkit). Now it
+    must prove the member's WireGuard key first: with D-Bus straight away, or a proof of a
+    wrong key, the coordinator closes the connection; the member stays."""
+    c, h = m.coord, member_of(m)
+    code = ("import dbus\n"
+            "try:\n"
+            f"  b=dbus.connection.Connection('tcp:host={COORD},port={PORT}')\n"
+            "  b.call_blocking(None,'/org/wgnet1/mesh','org.wgnet1.MeshControl','Leave','',(),timeout=5)\n"
+            "  print('left')\n"
+            "except dbus.DBusException as e: print(e.get_dbus_name())\n")
+    r = h.ns("/usr/bin/python3", "-c", code, check=False)
+    out = (r.stdout + r.stderr).strip().split("\n")[-1]
+    print(f"# Leave called by a local process of the member host: {out}")
+    assert out != "left" and not out.startswith(E), out
+    # The handshake with the member's public key (it is no secret) and a made-up proof.
+    hpub = base64.b64decode(h.prop(m.members[h], NETWORK, "PublicKey"))
+    code = ("import socket,os,sys\n"
+            f"s=socket.create_connection(('{COORD}',{PORT}),3)\n"
+            f"s.sendall(b'wgnetMC1'+os.urandom(32)+bytes.fromhex('{hpub.hex()}'))\n"
+            "got=b''\n"
+            "while len(got)<104:\n"
+            "  c=s.recv(104-len(got))\n"
+            "  if not c: break\n"
+            "  got+=c\n"
+            "s.sendall(os.urandom(32)+b'\\0AUTH ANONYMOUS 74657374\\r\\nBEGIN\\r\\n')\n"
+            "s.settimeout(3)\n"
+            "rest=b''\n"
+            "try:\n"
+            "  while True:\n"
+            "    c=s.recv(4096)\n"
+            "    if not c: break\n"
+            "    rest+=c\n"
+            "  print('closed', len(got), len(rest))\n"
+            "except ConnectionResetError: print('closed', len(got), len(rest))\n"
+            "except socket.timeout: print('open', len(got), len(rest))\n")
+    out = h.ns("/usr/bin/python3", "-c", code).stdout.strip()
+    print(f"# a made-up proof of the member's key: {out}")
+    assert out == "closed 104 0", out   # its hello and proof, then nothing: no "OK" of D-Bus
+    assert h.name in c.peers(m.net) and c.peers(m.net)[h.name]["Invitation"] is False
+    assert c.sqlite("SELECT departed FROM mesh_peers WHERE peer_id = "
+                    f"(SELECT id FROM peers WHERE name = '{h.name}')") == "0"
+    assert h.prop(m.members[h], MESH, "State") == "connected"
+
+
+def test_local_process_cannot_crowd_out(m):
+    """The same process opens eight connections and holds them: before, four of them took
+    every place of the member's address and wgnetd's own connection was refused. Now
+    unproven connections only push each other out; the member reconnects at once."""
+    c, h = m.coord, member_of(m)
+    code = ("import socket,time,sys\n"
+            "socks=[socket.create_connection(('%s',%d),3) for i in range(8)]\n"
+            "print('held', flush=True)\n"
+            "time.sleep(8)\n" % (COORD, PORT))
+    import subprocess
+    p = subprocess.Popen(["ip", "netns", "exec", h.netns, "/usr/bin/python3", "-c", code], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "held"
+        t0 = time.time()
+        force_reconnect(m)
+        wait_for(lambda: h.prop(m.members[h], MESH, "State") != "connected", 3, "the member's connection closed")
+        wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 6, "the member connected again")
+        print(f"# the member reconnected {time.time() - t0:.2f}s after its connection was closed, "
+              "8 unproven connections held from its address")
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_impostor_coordinator(m):
+    """While the coordinator's wgnetd is stopped (its tunnel runs on), a process on its host
+    listens on the control port. Before, members talked to it and applied its member list.
+    Now it cannot prove the coordinator's key: the member closes, having sent nothing of
+    D-Bus, and keeps its peers; it connects to the real one when that is back."""
+    c, h = m.coord, member_of(m)
+    ckey = base64.b64decode(c.prop(m.net, NETWORK, "PublicKey"))
+    before = sorted(h.peers(m.members[h]))
+    c.stop_daemon()
+    code = ("import socket,os,time\n"
+            "l=socket.socket(); l.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+            f"l.bind(('{COORD}',{PORT})); l.listen(8); l.settimeout(12)\n"
+            "print('listening',flush=True)\n"
+            "n=0; leaked=0\n"
+            "t=time.time()+10\n"
+            "while time.time()<t and n<3:\n"
+            "  try: s,_=l.accept()\n"
+            "  except socket.timeout: break\n"
+            "  n+=1\n"
+            f"  s.sendall(b'wgnetMC1'+os.urandom(32)+bytes.fromhex('{ckey.hex()}')+os.urandom(32))\n"
+            "  s.settimeout(3); got=b''\n"
+            "  try:\n"
+            "    while True:\n"
+            "      c=s.recv(4096)\n"
+            "      if not c: break\n"
+            "      got+=c\n"
+            "  except socket.timeout: pass\n"
+            "  leaked+=len(got)>104\n"
+            "  print('conn',len(got),flush=True)\n"
+            "print('done',n,leaked,flush=True)\n")
+    import subprocess
+    p = subprocess.Popen(["ip", "netns", "exec", c.netns, "/usr/bin/python3", "-c", code], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "listening"
+        out = p.communicate(timeout=30)[0].strip().split("\n")
+    finally:
+        p.kill()
+        p.wait()
+        c.start_daemon()
+        c.wait_daemon()
+    print(f"# an impostor on the coordinator's port: {out[-1]}")
+    n, leaked = map(int, out[-1].split()[1:])
+    assert n >= 1 and leaked == 0, out
+    assert all(line == "conn 104" for line in out if line.startswith("conn")), out
+    assert sorted(h.peers(m.members[h])) == before
+    with open(h.log) as f:
+        assert "did not prove the coordinator's key" in f.read()
+    wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 30, "the member back with the coordinator")
+
+
+def raw_joiner(m, host, ifname):
+    """host becomes a joiner by hand: a WireGuard interface with an invitation's one-time key
+    and the coordinator as its peer. Returns (one-time private key, coordinator key)."""
+    c = m.coord
+    inv = m.invite("raw")
+    inv_id, ckey, priv, addr = invitation_parts(inv)
+    keyfile = os.path.join(m.base, "raw.key")
+    with open(keyfile, "w") as f:
+        f.write(base64.b64encode(priv).decode())
+    host.ns("wireguard-go", ifname)
+    host.ns("wg", "set", ifname, "private-key", keyfile, "peer", base64.b64encode(ckey).decode(),
+            "endpoint", f"{c.lan_ip}:51820", "allowed-ips", f"{COORD}/32")
+    host.ns("ip", "addr", "add", addr, "dev", ifname)
+    host.ns("ip", "link", "set", ifname, "up")
+    return priv, ckey
+
+
 def test_member_bound_to_its_interface(m):
     """A route around the tunnel toward the coordinator's mesh address (an on-path host
     answering for it): the member's connection still goes through its mesh interface and
@@ -190,7 +329,7 @@ def test_mesh_row_missing(m):
     wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 30, "the member connected again")
 
 
-TESTS = [test_member_bound_to_its_interface, test_join_listen_port_zero, test_mesh_row_missing]
+TESTS = [test_local_process_gets_no_dbus, test_local_process_cannot_crowd_out, test_impostor_coordinator, test_member_bound_to_its_interface, test_join_listen_port_zero, test_mesh_row_missing]
 
 
 def main():
