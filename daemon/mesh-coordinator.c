@@ -5,6 +5,7 @@
  * side. See mesh.h and docs/mesh.md. */
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -52,10 +53,20 @@ void mesh_broadcast(Mesh *mesh) {
         mesh->last_broadcast = now_monotonic_usec();
         if (mesh->broadcast_timer)
                 (void) sd_event_source_set_enabled(mesh->broadcast_timer, SD_EVENT_OFF);
-        for (MeshConn *c = mesh->conns; c; c = c->next) {
+        for (MeshConn *c = mesh->conns, *next; c; c = next) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+                uint64_t queued = 0;
+                next = c->next;
                 if (c->peer_id == 0)
                         continue;
+                /* A member that does not read its lists: closed, not buffered without end
+                 * (it gets the whole list again with its next Hello). */
+                if (sd_bus_get_n_queued_write(c->bus, &queued) >= 0 && queued >= MESH_MAX_QUEUED) {
+                        log_notice("%s: closing the control connection of a mesh member that reads nothing "
+                                   "(%" PRIu64 " messages waiting)", mesh->network->name, queued);
+                        conn_free(c);
+                        continue;
+                }
                 int r = sd_bus_message_new_signal(c->bus, &s, WGNET_MESH_CONTROL_PATH, WGNET_MESH_CONTROL_INTERFACE,
                                                   "MembersChanged");
                 if (r >= 0)
@@ -290,6 +301,44 @@ static bool member_exit_flag(Mesh *mesh, Peer *p, MeshPeer *mp, int exit_node) {
         return true;
 }
 
+/* Reading the device is the costly part of a Hello (a whole device at 10,000 peers): a read
+ * made since the connection came is enough, and the reads that first Hellos force are at
+ * most one per MESH_HELLO_READ_USEC; one forced sooner is done by a timer instead, which
+ * sends the list when an endpoint changed. The age for this Hello's read. */
+#define MESH_HELLO_READ_USEC (100ULL * 1000ULL)
+
+static int on_hello_read(sd_event_source *s, uint64_t usec, void *userdata) {
+        Mesh *mesh = userdata;
+        mesh->last_hello_read = now_monotonic_usec();
+        if (refresh_endpoints(mesh, 0))
+                mesh_broadcast_paced(mesh);
+        return 0;
+}
+
+static uint64_t first_hello_age(Mesh *mesh, MeshConn *c) {
+        Network *n = mesh->network;
+        Manager *mgr = n->manager;
+        uint64_t now = now_monotonic_usec();
+        if (n->status_usec >= c->accepted && n->status_usec > 0)
+                return UINT64_MAX;                      /* read since: good */
+        if (mesh->last_hello_read == 0 || now >= mesh->last_hello_read + MESH_HELLO_READ_USEC || !mgr->event) {
+                mesh->last_hello_read = now;
+                return 0;                               /* now */
+        }
+        int enabled = SD_EVENT_OFF;
+        if (mesh->hello_read_timer)
+                (void) sd_event_source_get_enabled(mesh->hello_read_timer, &enabled);
+        if (enabled == SD_EVENT_OFF) {
+                uint64_t due = mesh->last_hello_read + MESH_HELLO_READ_USEC;
+                int r = mesh->hello_read_timer ? sd_event_source_set_time(mesh->hello_read_timer, due)
+                                               : sd_event_add_time(mgr->event, &mesh->hello_read_timer, CLOCK_MONOTONIC,
+                                                                   due, 10000, on_hello_read, mesh);
+                if (r >= 0)
+                        (void) sd_event_source_set_enabled(mesh->hello_read_timer, SD_EVENT_ONESHOT);
+        }
+        return UINT64_MAX;                              /* the timer's read will tell */
+}
+
 static int control_hello(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         MeshConn *c = userdata;
         Mesh *mesh = c->mesh;
@@ -310,13 +359,13 @@ static int control_hello(sd_bus_message *m, void *userdata, sd_bus_error *error)
         mp->last_seen = now_monotonic_usec();
         coordinator_set_online(mesh, p, mp, true);
         bool exit_changed = member_exit_flag(mesh, p, mp, exit_node);
-        /* The first Hello of a connection reads the device afresh (the member's endpoint
-         * comes with the handshake just before) and tells everyone; another Hello on the
-         * same connection costs no more than a Heartbeat: no device read per call, and a
-         * list to the others only when something changed. */
+        /* The first Hello of a connection needs a device read made after the connection
+         * came (the member's endpoint comes with the handshake just before) and tells
+         * everyone; another Hello on the same connection costs no more than a Heartbeat: no
+         * device read per call, and a list to the others only when something changed. */
         bool first = !c->greeted;
         c->greeted = true;
-        bool changed = refresh_endpoints(mesh, first ? 0 : 1000000);
+        bool changed = refresh_endpoints(mesh, first ? first_hello_age(mesh, c) : 1000000);
         r = reply_welcome(m, mesh, p, NULL);
         /* Everyone, the newcomer included, gets the list; the others learn its endpoint. */
         if (first || changed || exit_changed)
@@ -510,6 +559,11 @@ int mesh_create_invitation(Mesh *mesh, const char *name, uint32_t lifetime, cons
         Peer *p = NULL;
         int r;
 
+        /* The member list must fit the longest message a member takes. */
+        if (n->n_peers >= MESH_MAX_MEMBERS)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "SubnetFull",
+                                         "Mesh '%s' has %u members and invitations, the most a mesh holds (%u)", n->name,
+                                         n->n_peers, MESH_MAX_MEMBERS);
         /* The secret: a one-time WireGuard key for the joiner. Only its public half stays
          * here; its private half is in the invitation only. */
         randombytes_buf(inv.id, sizeof(inv.id));

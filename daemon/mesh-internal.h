@@ -20,12 +20,34 @@
  * (a member's own completes within a round trip; a local user of its host cannot keep it
  * out by holding connections open). */
 #define MESH_PENDING_PER_ADDRESS 4
+/* The longest message each side takes. A member sends Register, Hello, Heartbeat and Leave
+ * (well under 1 KiB); the coordinator sends the member list, about 600 bytes a member at
+ * the longest names and addresses: MESH_MAX_MEMBERS fit in 16 MiB. sd-bus alone would
+ * take 128 MiB a message. */
+#define MESH_MESSAGE_MAX_FROM_MEMBER (64U * 1024U)
+#define MESH_MAX_MEMBERS 16384
+#define MESH_MESSAGE_MAX_FROM_COORDINATOR (16U * 1024U * 1024U)
+/* Messages waiting to go to one member (sd-bus's queue): a member that stops reading is
+ * closed when its queue is longer (every list sent replaces the ones before). */
+#define MESH_MAX_QUEUED 8
 
 typedef enum RelayAuth {
         RELAY_AUTH_HELLO,               /* waiting for the other side's hello */
         RELAY_AUTH_PROOF,               /* waiting for its proof */
         RELAY_AUTH_DONE,
 } RelayAuth;
+
+/* Where the incoming D-Bus stream is: its authentication lines, then message after message. */
+typedef struct RelayFraming {
+        bool server;                    /* the coordinator: the lines are the client's, ending with BEGIN */
+        bool messages;                  /* past the lines */
+        char line[8];                   /* the first bytes of the current line */
+        size_t line_len, text_len;
+        uint8_t header[16];
+        size_t header_len;
+        uint64_t rest;                  /* bytes of the current message still to come */
+        uint64_t max;
+} RelayFraming;
 
 /* sd-bus (systemd 252) refuses a TCP socket as a connection: it asks the socket for the
  * peer's groups (SO_PEERGROUPS), which only AF_UNIX sockets have. So each TCP connection is
@@ -49,6 +71,7 @@ struct MeshRelay {
         size_t in_len;
         uint8_t nonce[2][MESH_AUTH_NONCE_LEN];  /* 0: the member's, 1: the coordinator's */
         uint8_t key[32];                /* the proofs' key */
+        RelayFraming framing;
         MeshRelay *next, *prev;
 };
 
@@ -59,6 +82,7 @@ struct MeshConn {
         IpPrefix remote;                /* the member's mesh address, as a host prefix */
         uint64_t peer_id;               /* 0 until it registered or said hello */
         bool greeted;                   /* a Hello was answered on this connection */
+        uint64_t accepted;              /* CLOCK_MONOTONIC µs */
         MeshConn *next, *prev;
 };
 
@@ -68,6 +92,7 @@ struct MeshConn {
 void bus_close_later(sd_bus *bus);
 int relay_new(Mesh *mesh, int tcp_fd, const IpPrefix *remote, int *ret_fd);
 void relay_free(MeshRelay *r);
+int relay_frame(RelayFraming *f, const uint8_t *p, size_t n);
 /* The member proved its key on this relay: its D-Bus connection (mesh-listen.c). */
 int coordinator_conn_new(MeshRelay *relay);
 Peer *find_peer_by_address(Network *n, const IpPrefix *host);

@@ -115,6 +115,7 @@ int coordinator_conn_new(MeshRelay *relay) {
                 return -ENOMEM;
         c->mesh = mesh;
         c->remote = relay->remote;
+        c->accepted = relay->created;
         c->next = mesh->conns;
         if (mesh->conns)
                 mesh->conns->prev = c;

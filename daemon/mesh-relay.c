@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Meshes: the relay between a control connection's TCP socket and the socketpair that sd-bus
- * gets, and the proof of keys that opens it (docs/mesh.md, "The coordination channel").
+ * gets, the proof of keys that opens it, and the bound on the messages that come in
+ * (docs/mesh.md, "The coordination channel").
  *
  * The proof. A connection's source address is not enough: any local user of a member host
  * can connect from that member's mesh address, and any local user of the coordinator's host
@@ -22,6 +23,7 @@
  * checked; the coordinator hands the connection to sd-bus only after the member's. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -206,8 +208,66 @@ static int relay_auth_read(MeshRelay *r) {
         return r->auth == RELAY_AUTH_HELLO ? relay_got_hello(r) : relay_got_proof(r);
 }
 
+static uint32_t read_u32(const uint8_t *p, bool little) {
+        return little ? (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24
+                      : (uint32_t) p[3] | (uint32_t) p[2] << 8 | (uint32_t) p[1] << 16 | (uint32_t) p[0] << 24;
+}
+
+/* Follow the D-Bus stream that comes in: the authentication lines (the client's end with
+ * BEGIN, the server's with OK), then messages, each of which declares its length in its
+ * first 16 bytes. Negative when one declares more than the cap, or the stream is no D-Bus:
+ * sd-bus would take up to 128 MiB a message. */
+int relay_frame(RelayFraming *f, const uint8_t *p, size_t n) {
+        while (n > 0) {
+                if (!f->messages) {
+                        uint8_t c = *p++;
+                        n--;
+                        if (++f->text_len > 4096)
+                                return -EBADMSG;
+                        if (f->server && f->text_len == 1) {
+                                if (c != 0)
+                                        return -EBADMSG;
+                                continue;
+                        }
+                        if (c == '\n') {
+                                if (f->server ? f->line_len == 6 && memcmp(f->line, "BEGIN\r", 6) == 0
+                                              : f->line_len >= 3 && memcmp(f->line, "OK ", 3) == 0)
+                                        f->messages = true;
+                                f->line_len = 0;
+                        } else if (f->line_len++ < sizeof(f->line))
+                                f->line[f->line_len - 1] = (char) c;
+                        continue;
+                }
+                if (f->rest > 0) {
+                        size_t k = (size_t) MIN((uint64_t) n, f->rest);
+                        f->rest -= k;
+                        p += k;
+                        n -= k;
+                        continue;
+                }
+                size_t k = MIN(n, sizeof(f->header) - f->header_len);
+                memcpy(f->header + f->header_len, p, k);
+                f->header_len += k;
+                p += k;
+                n -= k;
+                if (f->header_len < sizeof(f->header))
+                        continue;
+                f->header_len = 0;
+                if (f->header[0] != 'l' && f->header[0] != 'B')
+                        return -EBADMSG;
+                bool little = f->header[0] == 'l';
+                uint64_t fields = read_u32(f->header + 12, little), body = read_u32(f->header + 4, little);
+                uint64_t total = ((16 + fields + 7) & ~(uint64_t) 7) + body;
+                if (total > f->max)
+                        return -EMSGSIZE;
+                f->rest = total - sizeof(f->header);
+        }
+        return 0;
+}
+
 static int on_relay_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         MeshRelay *r = userdata;
+        Network *n = r->mesh->network;
         int i = fd == r->fd[0] ? 0 : 1, k = 0;
         bool in = revents & (EPOLLIN | EPOLLHUP | EPOLLERR);
 
@@ -221,12 +281,22 @@ static int on_relay_io(sd_event_source *s, int fd, uint32_t revents, void *userd
                 ssize_t l = read(fd, r->buf[i], sizeof(r->buf[i]));
                 if (l > 0) {
                         r->len[i] = (size_t) l;
-                        k = relay_flush(r, i);
+                        if (i == 0)
+                                k = relay_frame(&r->framing, r->buf[0], (size_t) l);
+                        if (k >= 0)
+                                k = relay_flush(r, i);
                 } else if (l == 0) {
                         r->eof[i] = true;
                         k = relay_flush(r, i);
                 } else if (errno != EAGAIN && errno != EINTR)
                         k = -errno;
+        }
+        if (k == -EMSGSIZE || k == -EBADMSG) {
+                char buf[IP_PREFIX_STRLEN];
+                log_notice("%s: closing a mesh control connection%s%s: %s (more than %" PRIu64 " bytes a message)",
+                           n->name, r->coordinator ? " from " : "",
+                           r->coordinator ? ip_addr_to_string(&r->remote, buf) : "",
+                           k == -EMSGSIZE ? "a message too long" : "not a D-Bus stream", r->framing.max);
         }
         /* An error, or either side closed with nothing left to pass on: both go (sd-bus
          * then sees its end close, and the peer its TCP connection). */
@@ -274,6 +344,8 @@ int relay_new(Mesh *mesh, int tcp_fd, const IpPrefix *remote, int *ret_fd) {
         if (remote)
                 r->remote = *remote;
         r->created = now_monotonic_usec();
+        r->framing.server = r->coordinator;
+        r->framing.max = r->coordinator ? MESH_MESSAGE_MAX_FROM_MEMBER : MESH_MESSAGE_MAX_FROM_COORDINATOR;
         r->next = mesh->relays;
         if (mesh->relays)
                 mesh->relays->prev = r;

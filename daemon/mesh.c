@@ -128,6 +128,7 @@ Mesh *mesh_free(Mesh *m) {
                 close(m->listen_fd);
         m->check_timer = sd_event_source_disable_unref(m->check_timer);
         m->broadcast_timer = sd_event_source_disable_unref(m->broadcast_timer);
+        m->hello_read_timer = sd_event_source_disable_unref(m->hello_read_timer);
         m->exit_source = sd_event_source_disable_unref(m->exit_source);
         m->heartbeat_timer = sd_event_source_disable_unref(m->heartbeat_timer);
         m->retry_timer = sd_event_source_disable_unref(m->retry_timer);

@@ -19,6 +19,7 @@
 #include "macro.h"
 #include "network.h"
 #include "pairing.h"
+#include "wgdevice.h"
 
 #define WGNET_MESH_INTERFACE "org.wgnet1.Mesh"
 #define WGNET_MESH_MEMBER_INTERFACE "org.wgnet1.MeshMember"
@@ -92,6 +93,8 @@ typedef struct Mesh {
         sd_event_source *check_timer;
         sd_event_source *broadcast_timer;  /* a member-triggered list, paced */
         uint64_t last_broadcast;        /* CLOCK_MONOTONIC */
+        sd_event_source *hello_read_timer;  /* a device read for Hellos, paced */
+        uint64_t last_hello_read;       /* CLOCK_MONOTONIC µs */
         sd_event_source *exit_source;   /* closes the channel's connections first at exit */
 
         /* Member, runtime. */

@@ -266,6 +266,65 @@ def raw_joiner(m, host, ifname):
     return priv, ckey
 
 
+def test_proven_client_and_message_cap(m):
+    """A client that holds a key (a joiner by hand with an invitation's one-time key) proves
+    it and checks the coordinator's proof, then gets D-Bus: a Ping is answered. A message
+    that declares more than the cap (64 KiB from a member; sd-bus alone takes 128 MiB) closes
+    the connection before its body comes."""
+    h3 = m.hosts[2]
+    ifname = f"wraw{tm.PID}"
+    priv, ckey = raw_joiner(m, h3, ifname)
+    pub = public_of(priv)
+    k = session_key(priv, pub, ckey, True)
+    code = f"""
+import socket,os,sys,hashlib,struct
+def proof(role,nm,nc): return hashlib.blake2b(role+nm+nc,key=bytes.fromhex('{k.hex()}'),digest_size=32).digest()
+def rx(s,n):
+    b=b''
+    while len(b)<n:
+        c=s.recv(n-len(b))
+        if not c: raise SystemExit('closed after %d' % len(b))
+        b+=c
+    return b
+s=socket.create_connection(('{COORD}',{PORT}),10)
+s.settimeout(5)
+nm=os.urandom(32)
+s.sendall(b'wgnetMC1'+nm+bytes.fromhex('{pub.hex()}'))
+h=rx(s,72)
+assert h[:8]==b'wgnetMC1' and h[40:]==bytes.fromhex('{ckey.hex()}')
+nc=h[8:40]
+assert rx(s,32)==proof(b'C',nm,nc), 'the coordinator proof'
+s.sendall(proof(b'M',nm,nc)+b'\\0AUTH ANONYMOUS 74657374\\r\\nBEGIN\\r\\n')
+line=b''
+while not line.endswith(b'\\r\\n'): line+=rx(s,1)
+assert line.startswith(b'OK '), line
+s.sendall(bytes.fromhex(sys.argv[1]))
+if sys.argv[2]=='ping':
+    r=rx(s,16)
+    print('reply', chr(r[0]), r[1])
+else:
+    s.sendall(b'\\0'*4096)
+    s.settimeout(3)
+    try:
+        while s.recv(65536): pass
+        print('closed')
+    except ConnectionResetError: print('closed')
+    except socket.timeout: print('open')
+"""
+    ping = dbus_call(1, "/org/wgnet1/mesh", "org.freedesktop.DBus.Peer", "Ping")
+    out = h3.ns("/usr/bin/python3", "-c", code, ping.hex(), "ping").stdout.strip()
+    print(f"# proven client, Ping: {out}")
+    assert out == "reply l 2", out        # a method return
+    big = dbus_call(2, "/org/wgnet1/mesh", "org.freedesktop.DBus.Peer", "Ping", body_len=2 * 1024 * 1024)
+    out = h3.ns("/usr/bin/python3", "-c", code, big.hex(), "big").stdout.strip()
+    print(f"# proven client, a message of 2 MiB declared: {out}")
+    assert out == "closed", out
+    with open(m.coord.log) as f:
+        assert "a message too long" in f.read()
+    h3.ns("ip", "link", "del", ifname)
+    m.coord.mesh(m.net).RemoveMember(m.coord.peers(m.net)["raw"]["path"])
+
+
 def test_member_bound_to_its_interface(m):
     """A route around the tunnel toward the coordinator's mesh address (an on-path host
     answering for it): the member's connection still goes through its mesh interface and
@@ -329,7 +388,9 @@ def test_mesh_row_missing(m):
     wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 30, "the member connected again")
 
 
-TESTS = [test_local_process_gets_no_dbus, test_local_process_cannot_crowd_out, test_impostor_coordinator, test_member_bound_to_its_interface, test_join_listen_port_zero, test_mesh_row_missing]
+TESTS = [test_local_process_gets_no_dbus, test_local_process_cannot_crowd_out, test_impostor_coordinator,
+         test_proven_client_and_message_cap, test_member_bound_to_its_interface, test_join_listen_port_zero,
+         test_mesh_row_missing]
 
 
 def main():
