@@ -11,8 +11,8 @@ making that holds an invitation's one-time key and speaks the channel by hand).
   cannot prove the coordinator's key: the member sends it nothing of D-Bus.
 - A client that proves its key gets D-Bus; one message longer than the cap closes it.
 - A member connects only through its mesh interface, not by a route around it.
-- JoinMesh: ListenPort 0 is InvalidArgs; a mesh whose database row is missing keeps its
-  members across a restart."""
+- JoinMesh: ListenPort 0 is InvalidArgs, a subnet that another interface routes is
+  RouteInUse; a mesh whose database row is missing keeps its members across a restart."""
 
 import base64
 import hashlib
@@ -368,6 +368,28 @@ def test_join_listen_port_zero(m):
     m.coord.mesh(m.net).RemoveMember(m.coord.peers(m.net)["port0"]["path"])
 
 
+def test_join_subnet_routed_elsewhere(m):
+    """JoinMesh on a host where another interface routes the mesh's subnet (a LAN, another
+    VPN): RouteInUse naming that interface, nothing created (the mesh's route would have
+    taken that traffic)."""
+    h3 = m.hosts[2]
+    dummy = f"wjr{tm.PID}"
+    h3.ns("ip", "link", "add", dummy, "type", "veth", "peer", "name", f"wjq{tm.PID}")
+    h3.ns("ip", "link", "set", dummy, "up")
+    h3.ns("ip", "route", "add", f"{MESH_NET}.0/24", "dev", dummy)
+    inv = m.invite("routed")
+    try:
+        h3.manager().JoinMesh(inv, opts(Interface="wmrouted", ListenPort=51830))
+        raise AssertionError("JoinMesh accepted a subnet routed elsewhere")
+    except dbus.DBusException as e:
+        assert e.get_dbus_name() == E + "RouteInUse" and dummy in str(e) and f"{MESH_NET}.0/24" in str(e), e
+    finally:
+        h3.ns("ip", "link", "del", dummy, check=False)
+    assert h3.sqlite("SELECT count(*) FROM networks") == "0"
+    assert h3.ns("ip", "link", "show", "wmrouted", check=False).returncode != 0
+    m.coord.mesh(m.net).RemoveMember(m.coord.peers(m.net)["routed"]["path"])
+
+
 def test_mesh_row_missing(m):
     """A coordinator's network whose meshes row is missing (CreateNetwork wrote it apart from
     its transaction, and a failed write was ignored): after a restart it is still the
@@ -390,7 +412,7 @@ def test_mesh_row_missing(m):
 
 TESTS = [test_local_process_gets_no_dbus, test_local_process_cannot_crowd_out, test_impostor_coordinator,
          test_proven_client_and_message_cap, test_member_bound_to_its_interface, test_join_listen_port_zero,
-         test_mesh_row_missing]
+         test_join_subnet_routed_elsewhere, test_mesh_row_missing]
 
 
 def main():
@@ -401,7 +423,7 @@ def main():
         print("SKIP: python3-cryptography is needed to speak the control channel by hand")
         sys.exit(77)
     m = Rig()
-    failed = 0
+    failed = ran = 0
     only = os.environ.get("TEST_ONLY")
     try:
         m.setup3()
@@ -409,6 +431,7 @@ def main():
             if only and not any(o in t.__name__ for o in only.split(",")):
                 continue
             t0 = time.time()
+            ran += 1
             try:
                 t(m)
                 print(f"ok   {t.__name__} ({time.time() - t0:.2f}s)", flush=True)
@@ -420,7 +443,7 @@ def main():
                     print(f"--- {h.name} wgnetd log tail:\n" + h.log_tail(), flush=True)
     finally:
         m.teardown()
-    print(f"# {len(TESTS) - failed} ok, {failed} failed")
+    print(f"# {ran - failed} ok, {failed} failed")
     sys.exit(1 if failed else 0)
 
 
