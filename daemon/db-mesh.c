@@ -202,6 +202,19 @@ int db_mesh_load(Db *db, Manager *m) {
         }
         if (rc != SQLITE_DONE)
                 return -EIO;
+        /* A coordinator's network whose row is missing (written apart from CreateNetwork's
+         * transaction before, where a failed write was ignored): it still coordinates, its
+         * members' rows are loaded (mesh_repair would remove every peer without one), and
+         * the row is written at the first tick. */
+        Network *n;
+        HASHMAP_FOREACH(n, m->networks_by_id, it) {
+                if (n->mode != NETWORK_MODE_MESH || n->mesh)
+                        continue;
+                r = mesh_new(n, MESH_ROLE_COORDINATOR, &n->mesh);
+                if (r < 0)
+                        return r;
+                n->mesh->unsaved = true;
+        }
         return load_peers(db, m);
 }
 

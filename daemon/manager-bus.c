@@ -3,6 +3,7 @@
 
 #include "audit.h"
 #include "bus-util.h"
+#include "db-mesh.h"
 #include "db.h"
 #include "firewall-sync.h"
 #include "log.h"
@@ -86,6 +87,16 @@ static int network_create(Manager *m, const char *name, BusOption *opts, Network
         r = manager_insert_network(m, n, error);
         if (r < 0)
                 return r;
+        if (n->mode == NETWORK_MODE_MESH) {
+                /* The mesh's row in the network's transaction: a network in mode mesh
+                 * without it would load none of its members after a restart. */
+                Mesh *mesh = network_mesh(n);
+                r = mesh ? db_mesh_save(m->db, mesh) : -ENOMEM;
+                if (r < 0) {
+                        db_rollback(m->db);
+                        return r;
+                }
+        }
         *ret = n;       /* the caller inserts peers (import) in the same transaction, then commits */
         TAKE_PTR(n);
         return 0;

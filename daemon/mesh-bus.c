@@ -99,8 +99,12 @@ int method_join_mesh(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse", "Interface '%s' is in use", ifname);
                 goto finish;
         }
-        if (o[JOPT_LISTEN_PORT].set && (o[JOPT_LISTEN_PORT].q == 0 || manager_listen_port_in_use(mgr, o[JOPT_LISTEN_PORT].q, NULL))) {
-                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse", "Listen port %u is in use or invalid",
+        if (o[JOPT_LISTEN_PORT].set && o[JOPT_LISTEN_PORT].q == 0) {
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid listen port '0': the other members need a fixed port");
+                goto finish;
+        }
+        if (o[JOPT_LISTEN_PORT].set && manager_listen_port_in_use(mgr, o[JOPT_LISTEN_PORT].q, NULL)) {
+                r = sd_bus_error_setf(error, WGNET_ERROR_PREFIX "ListenPortInUse", "Listen port %u is in use",
                                       o[JOPT_LISTEN_PORT].q);
                 goto finish;
         }

@@ -5,6 +5,7 @@
  * side. See mesh.h and docs/mesh.md. */
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -52,10 +53,20 @@ void mesh_broadcast(Mesh *mesh) {
         mesh->last_broadcast = now_monotonic_usec();
         if (mesh->broadcast_timer)
                 (void) sd_event_source_set_enabled(mesh->broadcast_timer, SD_EVENT_OFF);
-        for (MeshConn *c = mesh->conns; c; c = c->next) {
+        for (MeshConn *c = mesh->conns, *next; c; c = next) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+                uint64_t queued = 0;
+                next = c->next;
                 if (c->peer_id == 0)
                         continue;
+                /* A member that does not read its lists: closed, not buffered without end
+                 * (it gets the whole list again with its next Hello). */
+                if (sd_bus_get_n_queued_write(c->bus, &queued) >= 0 && queued >= MESH_MAX_QUEUED) {
+                        log_notice("%s: closing the control connection of a mesh member that reads nothing "
+                                   "(%" PRIu64 " messages waiting)", mesh->network->name, queued);
+                        conn_free(c);
+                        continue;
+                }
                 int r = sd_bus_message_new_signal(c->bus, &s, WGNET_MESH_CONTROL_PATH, WGNET_MESH_CONTROL_INTERFACE,
                                                   "MembersChanged");
                 if (r >= 0)
@@ -270,15 +281,62 @@ finish:
         return r < 0 ? r : 1;
 }
 
-static void member_exit_flag(Mesh *mesh, Peer *p, MeshPeer *mp, int exit_node) {
+/* True when the flag changed; a flag that cannot be stored stays as it was (the member
+ * sends it again with its next heartbeat). */
+static bool member_exit_flag(Mesh *mesh, Peer *p, MeshPeer *mp, int exit_node) {
         if (exit_node < 0 || (bool) exit_node == mp->exit_node)
-                return;
+                return false;
         mp->exit_node = exit_node;
-        (void) db_mesh_peer_save(mesh->network->manager->db, mesh->network->id, mp);
+        int r = db_mesh_peer_save(mesh->network->manager->db, mesh->network->id, mp);
+        if (r < 0) {
+                mp->exit_node = !exit_node;
+                log_warning("%s: cannot store the exit flag of mesh member '%s', ignored: %s", mesh->network->name,
+                            p->name, strerror(-r));
+                return false;
+        }
         (void) sd_bus_emit_properties_changed(mesh->network->manager->bus, p->path, WGNET_MESH_MEMBER_INTERFACE,
                                               "ExitNode", NULL);
         log_info("%s: mesh member '%s' %s exit node", mesh->network->name, p->name,
                  exit_node ? "offers itself as" : "is no longer an");
+        return true;
+}
+
+/* Reading the device is the costly part of a Hello (a whole device at 10,000 peers): a read
+ * made since the connection came is enough, and the reads that first Hellos force are at
+ * most one per MESH_HELLO_READ_USEC; one forced sooner is done by a timer instead, which
+ * sends the list when an endpoint changed. The age for this Hello's read. */
+#define MESH_HELLO_READ_USEC (100ULL * 1000ULL)
+
+static int on_hello_read(sd_event_source *s, uint64_t usec, void *userdata) {
+        Mesh *mesh = userdata;
+        mesh->last_hello_read = now_monotonic_usec();
+        if (refresh_endpoints(mesh, 0))
+                mesh_broadcast_paced(mesh);
+        return 0;
+}
+
+static uint64_t first_hello_age(Mesh *mesh, MeshConn *c) {
+        Network *n = mesh->network;
+        Manager *mgr = n->manager;
+        uint64_t now = now_monotonic_usec();
+        if (n->status_usec >= c->accepted && n->status_usec > 0)
+                return UINT64_MAX;                      /* read since: good */
+        if (mesh->last_hello_read == 0 || now >= mesh->last_hello_read + MESH_HELLO_READ_USEC || !mgr->event) {
+                mesh->last_hello_read = now;
+                return 0;                               /* now */
+        }
+        int enabled = SD_EVENT_OFF;
+        if (mesh->hello_read_timer)
+                (void) sd_event_source_get_enabled(mesh->hello_read_timer, &enabled);
+        if (enabled == SD_EVENT_OFF) {
+                uint64_t due = mesh->last_hello_read + MESH_HELLO_READ_USEC;
+                int r = mesh->hello_read_timer ? sd_event_source_set_time(mesh->hello_read_timer, due)
+                                               : sd_event_add_time(mgr->event, &mesh->hello_read_timer, CLOCK_MONOTONIC,
+                                                                   due, 10000, on_hello_read, mesh);
+                if (r >= 0)
+                        (void) sd_event_source_set_enabled(mesh->hello_read_timer, SD_EVENT_ONESHOT);
+        }
+        return UINT64_MAX;                              /* the timer's read will tell */
 }
 
 static int control_hello(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -300,15 +358,14 @@ static int control_hello(sd_bus_message *m, void *userdata, sd_bus_error *error)
         c->peer_id = p->id;
         mp->last_seen = now_monotonic_usec();
         coordinator_set_online(mesh, p, mp, true);
-        bool exit_changed = exit_node >= 0 && (bool) exit_node != mp->exit_node;
-        member_exit_flag(mesh, p, mp, exit_node);
-        /* The first Hello of a connection reads the device afresh (the member's endpoint
-         * comes with the handshake just before) and tells everyone; another Hello on the
-         * same connection costs no more than a Heartbeat: no device read per call, and a
-         * list to the others only when something changed. */
+        bool exit_changed = member_exit_flag(mesh, p, mp, exit_node);
+        /* The first Hello of a connection needs a device read made after the connection
+         * came (the member's endpoint comes with the handshake just before) and tells
+         * everyone; another Hello on the same connection costs no more than a Heartbeat: no
+         * device read per call, and a list to the others only when something changed. */
         bool first = !c->greeted;
         c->greeted = true;
-        bool changed = refresh_endpoints(mesh, first ? 0 : 1000000);
+        bool changed = refresh_endpoints(mesh, first ? first_hello_age(mesh, c) : 1000000);
         r = reply_welcome(m, mesh, p, NULL);
         /* Everyone, the newcomer included, gets the list; the others learn its endpoint. */
         if (first || changed || exit_changed)
@@ -337,10 +394,8 @@ static int control_heartbeat(sd_bus_message *m, void *userdata, sd_bus_error *er
                 coordinator_set_online(mesh, p, mp, true);
                 changed = true;
         }
-        if (exit_node >= 0 && (bool) exit_node != mp->exit_node) {
-                member_exit_flag(mesh, p, mp, exit_node);
+        if (member_exit_flag(mesh, p, mp, exit_node))
                 changed = true;
-        }
         if (refresh_endpoints(mesh, 1000000))
                 changed = true;
         r = sd_bus_reply_method_return(m, NULL);
@@ -371,7 +426,7 @@ static int control_leave(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static const sd_bus_vtable control_vtable[] = {
+const sd_bus_vtable mesh_control_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("Register", SD_BUS_ARGS("s", invitation, "s", public_key),
                                 SD_BUS_RESULT("s", name, "as", addresses, "ay", preshared_key, "u", heartbeat,
@@ -385,176 +440,6 @@ static const sd_bus_vtable control_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("MembersChanged", SD_BUS_ARGS("a" MEMBER_SIGNATURE, members), 0),
         SD_BUS_VTABLE_END,
 };
-
-static int on_conn_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        MeshConn *c = userdata;
-        log_debug("%s: coordination connection closed", c->mesh->network->name);
-        conn_free(c);
-        return 0;
-}
-
-/* A member needs one control connection (two while it reconnects): more from one address
- * are refused, so that no member can take the daemon's memory and file descriptors. */
-#define MESH_CONNS_PER_ADDRESS 4
-
-static int on_accept_again(sd_event_source *s, uint64_t usec, void *userdata) {
-        Mesh *mesh = userdata;
-        if (mesh->listen_source)
-                (void) sd_event_source_set_enabled(mesh->listen_source, SD_EVENT_ON);
-        return 0;
-}
-
-static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Mesh *mesh = userdata;
-        Manager *mgr = mesh->network->manager;
-        union {
-                struct sockaddr sa;
-                struct sockaddr_in in;
-                struct sockaddr_in6 in6;
-        } sa;
-        socklen_t salen = sizeof(sa);
-        int cfd = accept4(fd, &sa.sa, &salen, SOCK_CLOEXEC | SOCK_NONBLOCK), bfd = -1;
-        sd_id128_t id;
-        int r;
-
-        if (cfd < 0) {
-                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                        /* The connection stays queued and the socket readable: without a pause
-                         * the loop would spin on it. */
-                        log_warning("%s: cannot accept a mesh connection: %s; pausing for 1 s", mesh->network->name,
-                                    strerror(errno));
-                        (void) sd_event_source_set_enabled(mesh->listen_source, SD_EVENT_OFF);
-                        if (!mesh->accept_pause)
-                                (void) sd_event_add_time_relative(mgr->event, &mesh->accept_pause, CLOCK_MONOTONIC,
-                                                                  1000000, 0, on_accept_again, mesh);
-                        else {
-                                (void) sd_event_source_set_time_relative(mesh->accept_pause, 1000000);
-                                (void) sd_event_source_set_enabled(mesh->accept_pause, SD_EVENT_ONESHOT);
-                        }
-                }
-                return 0;
-        }
-        IpPrefix remote = { 0 };
-        if (sa.sa.sa_family == AF_INET) {
-                remote.family = AF_INET;
-                remote.prefixlen = 32;
-                memcpy(remote.addr.bytes, &sa.in.sin_addr, 4);
-        } else {
-                remote.family = AF_INET6;
-                remote.prefixlen = 128;
-                memcpy(remote.addr.bytes, &sa.in6.sin6_addr, 16);
-        }
-        unsigned same = 0;
-        for (MeshConn *o = mesh->conns; o; o = o->next)
-                same += ip_prefix_equal(&o->remote, &remote);
-        if (same >= MESH_CONNS_PER_ADDRESS) {
-                log_debug("%s: refusing a mesh connection: %u open from the same address", mesh->network->name, same);
-                close(cfd);
-                return 0;
-        }
-        MeshConn *c = calloc(1, sizeof(MeshConn));
-        if (!c) {
-                close(cfd);
-                return 0;
-        }
-        c->mesh = mesh;
-        c->remote = remote;
-        c->next = mesh->conns;
-        if (mesh->conns)
-                mesh->conns->prev = c;
-        mesh->conns = c;
-
-        r = relay_new(mesh, cfd, &bfd);
-        if (r >= 0)
-                r = sd_bus_new(&c->bus);
-        if (r >= 0)
-                r = sd_bus_set_fd(c->bus, bfd, bfd);
-        if (r >= 0) {
-                bfd = -1;
-                r = sd_id128_randomize(&id);
-        }
-        if (bfd >= 0)
-                close(bfd);
-        if (r >= 0)
-                r = sd_bus_set_server(c->bus, true, id);
-        if (r >= 0)
-                r = sd_bus_set_anonymous(c->bus, true);
-        if (r >= 0)
-                r = sd_bus_negotiate_fds(c->bus, false);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(c->bus, &c->slots[0], WGNET_MESH_CONTROL_PATH, WGNET_MESH_CONTROL_INTERFACE,
-                                             control_vtable, c);
-        if (r >= 0)
-                r = sd_bus_match_signal(c->bus, &c->slots[1], NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
-                                        "Disconnected", on_conn_disconnected, c);
-        if (r >= 0)
-                r = sd_bus_start(c->bus);
-        if (r >= 0)
-                r = sd_bus_attach_event(c->bus, mgr->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0) {
-                log_warning("%s: cannot set up a coordination connection: %s", mesh->network->name, strerror(-r));
-                conn_free(c);
-        }
-        return 0;
-}
-
-/* Listen on the coordinator's mesh address, on the WireGuard interface only: a packet that
- * arrives on another interface never reaches this socket, so whatever connects came in
- * through WireGuard from the peer that owns its source address. */
-static int coordinator_listen(Mesh *mesh) {
-        Network *n = mesh->network;
-        Manager *mgr = n->manager;
-        const IpPrefix *a = NULL;
-        int one = 1, r;
-
-        if (mesh->listen_fd >= 0 || !n->active || !mgr->event)
-                return 0;
-        for (size_t i = 0; i < n->n_subnets && !a; i++)
-                if (n->subnets[i].family == AF_INET)
-                        a = &n->subnets[i];
-        if (!a && n->n_subnets > 0)
-                a = &n->subnets[0];
-        if (!a)
-                return -EADDRNOTAVAIL;
-        _cleanup_(closep) int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, n->ifname, (socklen_t) strlen(n->ifname)) < 0)
-                return -errno;
-        if (a->family == AF_INET) {
-                struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(MESH_CONTROL_PORT) };
-                memcpy(&sin.sin_addr, a->addr.bytes, 4);
-                (void) setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-                r = bind(fd, (struct sockaddr *) &sin, sizeof(sin));
-        } else {
-                struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(MESH_CONTROL_PORT) };
-                memcpy(&sin6.sin6_addr, a->addr.bytes, 16);
-                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-                r = bind(fd, (struct sockaddr *) &sin6, sizeof(sin6));
-        }
-        if (r < 0 || listen(fd, 64) < 0)
-                return -errno;
-        r = sd_event_add_io(mgr->event, &mesh->listen_source, fd, EPOLLIN, on_accept, mesh);
-        if (r < 0)
-                return r;
-        mesh->listen_fd = TAKE_FD(fd);
-        mesh->listen_ifindex = if_nametoindex(n->ifname);
-        char buf[IP_PREFIX_STRLEN];
-        log_info("%s: mesh coordinator listening on %s port %u (interface %s)", n->name, ip_addr_to_string(a, buf),
-                 MESH_CONTROL_PORT, n->ifname);
-        return 0;
-}
-
-static void coordinator_stop(Mesh *mesh) {
-        while (mesh->conns)
-                conn_free(mesh->conns);
-        mesh->listen_source = sd_event_source_disable_unref(mesh->listen_source);
-        mesh->accept_pause = sd_event_source_disable_unref(mesh->accept_pause);
-        if (mesh->listen_fd >= 0)
-                close(mesh->listen_fd);
-        mesh->listen_fd = -1;
-}
 
 static void coordinator_check(Mesh *mesh) {
         Network *n = mesh->network;
@@ -674,6 +559,11 @@ int mesh_create_invitation(Mesh *mesh, const char *name, uint32_t lifetime, cons
         Peer *p = NULL;
         int r;
 
+        /* The member list must fit the longest message a member takes. */
+        if (n->n_peers >= MESH_MAX_MEMBERS)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "SubnetFull",
+                                         "Mesh '%s' has %u members and invitations, the most a mesh holds (%u)", n->name,
+                                         n->n_peers, MESH_MAX_MEMBERS);
         /* The secret: a one-time WireGuard key for the joiner. Only its public half stays
          * here; its private half is in the invitation only. */
         randombytes_buf(inv.id, sizeof(inv.id));

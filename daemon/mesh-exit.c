@@ -64,17 +64,29 @@ static int peer_set_exit(Peer *p, bool on) {
         if (same)
                 return 0;
         bool was_on = p->n_site_networks > 0;
-        (void) network_apply_peer_routes(n, p, true);
-        free(p->site_networks);
-        p->site_networks = TAKE_PTR(want);
+        /* Stored first: a list that cannot be stored is not applied (memory, the device and
+         * the routes keep the old one, as the database does). */
+        IpPrefix *old = p->site_networks;
+        size_t n_old = p->n_site_networks;
+        p->site_networks = want;
         p->n_site_networks = n_want;
         r = db_begin(mgr->db);
         if (r >= 0)
                 r = db_peer_update(mgr->db, p);
         if (r >= 0)
                 r = db_commit(mgr->db);
-        if (r < 0)
+        p->site_networks = old;
+        p->n_site_networks = n_old;
+        if (r < 0) {
                 db_rollback(mgr->db);
+                log_warning("%s: cannot store the exit routes through '%s', left as they were: %s", n->name, p->name,
+                            strerror(-r));
+                return r;
+        }
+        (void) network_apply_peer_routes(n, p, true);   /* the old routes */
+        free(p->site_networks);
+        p->site_networks = TAKE_PTR(want);
+        p->n_site_networks = n_want;
         (void) network_apply_peer(n, p, false);
         (void) peer_emit_changed(p, "AllowedIPs", "SiteNetworks", NULL);
         if (on != was_on)

@@ -17,6 +17,7 @@
 #include "wgnet-error.h"
 #include "mesh-internal.h"
 #include "tunnel.h"
+#include "tunnel-settings.h"
 
 static void mesh_delete_network(Network *n) {
         Manager *m = n->manager;
@@ -117,6 +118,11 @@ int mesh_join(Manager *m, sd_bus_message *call, const Pairing *inv, const char *
                                                  "The mesh's subnet %s overlaps a remote network of tunnel '%s'",
                                                  ip_prefix_to_string(a, buf), t->name);
         }
+        /* Nor what another interface of this host routes (a LAN, another VPN), nor a peer's
+         * site network: the mesh's route would take that traffic. */
+        r = mesh_check_subnets(m, ifname, inv->tunnel_addresses, inv->n_tunnel_addresses, error);
+        if (r < 0)
+                return r;
 
         r = network_new(m, m->next_network_id, name, ifname, &n);
         if (r < 0)

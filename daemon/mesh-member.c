@@ -542,7 +542,8 @@ static void poke_coordinator(Mesh *mesh) {
                 return;
         const IpPrefix *a = coordinator_control_address(mesh);
         _cleanup_(closep) int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, mesh->network->ifname,
+                                 (socklen_t) strlen(mesh->network->ifname)) < 0)
                 return;
         if (a->family == AF_INET) {
                 struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(MESH_CONTROL_PORT) };
@@ -557,6 +558,8 @@ static void poke_coordinator(Mesh *mesh) {
 
 static int on_register_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Mesh *mesh = userdata;
+        /* It carries the preshared key: wiped when freed. */
+        (void) sd_bus_message_sensitive(m);
         forget_call(mesh, m);
         Network *n = mesh->network;
         const sd_bus_error *e = sd_bus_message_get_error(m);
@@ -612,9 +615,20 @@ int member_connect(Mesh *mesh) {
         if (mesh->control || !n->active || !mgr->event || mesh->n_coordinator_addresses == 0)
                 return 0;
         const IpPrefix *a = coordinator_control_address(mesh);
+        /* Through the mesh's interface only, as the coordinator listens: while the
+         * interface or its address is missing, the coordinator's mesh address would be
+         * reached by another route (the default one), where anyone on the path could answer.
+         * No interface, no attempt (the retry comes back). */
+        if (if_nametoindex(n->ifname) == 0)
+                return -ENODEV;
         int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
+        if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, n->ifname, (socklen_t) strlen(n->ifname)) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
         if (a->family == AF_INET) {
                 struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(MESH_CONTROL_PORT) };
                 memcpy(&sin.sin_addr, a->addr.bytes, 4);
@@ -629,7 +643,7 @@ int member_connect(Mesh *mesh) {
                 close(fd);
                 return r;
         }
-        r = relay_new(mesh, fd, &bfd);
+        r = relay_new(mesh, fd, NULL, &bfd);
         if (r < 0)
                 return r;
         r = sd_bus_new(&mesh->control);

@@ -108,115 +108,6 @@ void bus_close_later(sd_bus *bus) {
         sd_bus_unref(bus);
 }
 
-/* ---- The relay ---- */
-
-static void relay_free(MeshRelay *r) {
-        Mesh *mesh = r->mesh;
-        if (r->prev)
-                r->prev->next = r->next;
-        else
-                mesh->relays = r->next;
-        if (r->next)
-                r->next->prev = r->prev;
-        for (int i = 0; i < 2; i++) {
-                r->src[i] = sd_event_source_disable_unref(r->src[i]);
-                if (r->fd[i] >= 0)
-                        close(r->fd[i]);
-        }
-        free(r);
-}
-
-static void relay_update(MeshRelay *r) {
-        for (int i = 0; i < 2; i++) {
-                uint32_t ev = 0;
-                if (r->len[i] == 0 && !r->eof[i])
-                        ev |= EPOLLIN;
-                if (r->len[1 - i] > 0)
-                        ev |= EPOLLOUT;
-                (void) sd_event_source_set_io_events(r->src[i], ev);
-                (void) sd_event_source_set_enabled(r->src[i], ev ? SD_EVENT_ON : SD_EVENT_OFF);
-        }
-}
-
-/* Write what buf[from] holds to fd[1 - from]: 0 when done or it would block, negative on
- * an error. */
-static int relay_flush(MeshRelay *r, int from) {
-        while (r->len[from] > 0) {
-                ssize_t n = write(r->fd[1 - from], r->buf[from] + r->off[from], r->len[from]);
-                if (n < 0)
-                        return errno == EAGAIN || errno == EINTR || errno == ENOTCONN ? 0 : -errno;
-                r->off[from] += (size_t) n;
-                r->len[from] -= (size_t) n;
-        }
-        r->off[from] = 0;
-        if (r->eof[from])
-                (void) shutdown(r->fd[1 - from], SHUT_WR);
-        return 0;
-}
-
-static int on_relay_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        MeshRelay *r = userdata;
-        int i = fd == r->fd[0] ? 0 : 1, k = 0;
-
-        if (revents & EPOLLOUT)
-                k = relay_flush(r, 1 - i);
-        if (k >= 0 && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && r->len[i] == 0 && !r->eof[i]) {
-                ssize_t n = read(fd, r->buf[i], sizeof(r->buf[i]));
-                if (n > 0) {
-                        r->len[i] = (size_t) n;
-                        k = relay_flush(r, i);
-                } else if (n == 0) {
-                        r->eof[i] = true;
-                        k = relay_flush(r, i);
-                } else if (errno != EAGAIN && errno != EINTR)
-                        k = -errno;
-        }
-        /* An error, or either side closed with nothing left to pass on: both go (sd-bus
-         * then sees its end close, and the peer its TCP connection). */
-        if (k < 0 || (r->eof[0] && r->len[0] == 0) || (r->eof[1] && r->len[1] == 0)) {
-                relay_free(r);
-                return 0;
-        }
-        relay_update(r);
-        return 0;
-}
-
-/* Relay tcp_fd (taken, also when this fails) into a new socketpair; *ret_fd is the end for
- * sd-bus. */
-int relay_new(Mesh *mesh, int tcp_fd, int *ret_fd) {
-        Manager *mgr = mesh->network->manager;
-        int pair[2], q;
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0) {
-                q = -errno;
-                close(tcp_fd);
-                return q;
-        }
-        MeshRelay *r = calloc(1, sizeof(MeshRelay));
-        if (!r) {
-                close(tcp_fd);
-                close(pair[0]);
-                close(pair[1]);
-                return -ENOMEM;
-        }
-        r->mesh = mesh;
-        r->fd[0] = tcp_fd;
-        r->fd[1] = pair[0];
-        r->next = mesh->relays;
-        if (mesh->relays)
-                mesh->relays->prev = r;
-        mesh->relays = r;
-        q = sd_event_add_io(mgr->event, &r->src[0], r->fd[0], EPOLLIN | EPOLLOUT, on_relay_io, r);
-        if (q >= 0)
-                q = sd_event_add_io(mgr->event, &r->src[1], r->fd[1], EPOLLIN, on_relay_io, r);
-        if (q < 0) {
-                relay_free(r);
-                close(pair[1]);
-                return q;
-        }
-        *ret_fd = pair[1];
-        return 0;
-}
-
 Mesh *mesh_free(Mesh *m) {
         MeshPeer *mp;
         if (!m)
@@ -237,6 +128,7 @@ Mesh *mesh_free(Mesh *m) {
                 close(m->listen_fd);
         m->check_timer = sd_event_source_disable_unref(m->check_timer);
         m->broadcast_timer = sd_event_source_disable_unref(m->broadcast_timer);
+        m->hello_read_timer = sd_event_source_disable_unref(m->hello_read_timer);
         m->exit_source = sd_event_source_disable_unref(m->exit_source);
         m->heartbeat_timer = sd_event_source_disable_unref(m->heartbeat_timer);
         m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
@@ -480,6 +372,15 @@ void manager_mesh_tick(Manager *m) {
         HASHMAP_FOREACH(n, m->networks_by_id, i) {
                 if (!network_mesh(n))
                         continue;
+                if (n->mesh->unsaved) {
+                        int r = mesh_save(n->mesh);
+                        if (r < 0)
+                                log_error("%s: the mesh has no row in the database and it cannot be written: %s",
+                                          n->name, strerror(-r));
+                        else
+                                log_warning("%s: the mesh had no row in the database: written", n->name);
+                        n->mesh->unsaved = r < 0;
+                }
                 if (!n->mesh->checked) {
                         n->mesh->checked = true;
                         mesh_repair(n->mesh);

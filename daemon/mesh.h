@@ -7,7 +7,8 @@
  * is D-Bus peer-to-peer over TCP inside the WireGuard tunnel: the coordinator listens on its
  * mesh address (port MESH_CONTROL_PORT, bound to the WireGuard interface), so every
  * connection comes from a mesh address that WireGuard's cryptokey routing ties to one
- * member's key. */
+ * member's key; and before any D-Bus passes, both sides prove that they hold the private
+ * key of their end (mesh-relay.c), which a local user of either host does not. */
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -18,6 +19,7 @@
 #include "macro.h"
 #include "network.h"
 #include "pairing.h"
+#include "wgdevice.h"
 
 #define WGNET_MESH_INTERFACE "org.wgnet1.Mesh"
 #define WGNET_MESH_MEMBER_INTERFACE "org.wgnet1.MeshMember"
@@ -68,6 +70,7 @@ typedef struct Mesh {
         char *exit_via;                 /* member: name of the chosen exit node, "" none */
         Hashmap *peers;                 /* uint64_t peer id -> MeshPeer */
         bool checked;                   /* what a crash may have left half done is repaired */
+        bool unsaved;                   /* loaded without its row in the database: written at the first tick */
         uint64_t online_grace_until;    /* coordinator: CLOCK_MONOTONIC; no one goes offline before */
 
         /* Member. */
@@ -90,6 +93,8 @@ typedef struct Mesh {
         sd_event_source *check_timer;
         sd_event_source *broadcast_timer;  /* a member-triggered list, paced */
         uint64_t last_broadcast;        /* CLOCK_MONOTONIC */
+        sd_event_source *hello_read_timer;  /* a device read for Hellos, paced */
+        uint64_t last_hello_read;       /* CLOCK_MONOTONIC µs */
         sd_event_source *exit_source;   /* closes the channel's connections first at exit */
 
         /* Member, runtime. */

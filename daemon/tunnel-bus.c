@@ -86,10 +86,12 @@ static int check_tunnel_addresses(char **l, TunnelSettings *s, sd_bus_error *err
         for (size_t i = 0; i < n; i++) {
                 IpPrefix peer;
                 if (ip_prefix_parse(l[i], false, &s->tunnel_addresses[i]) < 0 ||
+                    !pairing_tunnel_prefix_ok(&s->tunnel_addresses[i]) ||
                     pairing_peer_address(&s->tunnel_addresses[i], &peer) < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Invalid tunnel address '%s': expected a point-to-point address such as "
-                                                 "10.255.0.1/31, fd00::1/127 or 10.255.0.1/30", l[i]);
+                                                 "10.255.0.1/31, fd00::1/127 or 10.255.0.1/30, with a prefix of /24 to /31 "
+                                                 "(IPv6 /64 to /127)", l[i]);
                 for (size_t k = 0; k < i; k++)
                         if (s->tunnel_addresses[k].family == s->tunnel_addresses[i].family)
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -103,8 +105,8 @@ static int check_tunnel_addresses(char **l, TunnelSettings *s, sd_bus_error *err
  * network's subnet or a peer's site network has, or a route of another interface of this
  * host for the same prefix (a LAN, another VPN), whose traffic would go into the tunnel.
  * A default route (/0) is not installed, as for site networks. */
-int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
-                                 sd_bus_error *error) {
+static int check_routes(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
+                        const char *what, sd_bus_error *error) {
         char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
         Tunnel *t;
         Network *net;
@@ -115,7 +117,7 @@ int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifn
                 const IpPrefix *theirs;
                 if ((t = manager_tunnel_routing(m, &l[i], self, &theirs)))
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                 "Remote network '%s' overlaps remote network '%s' of tunnel '%s'",
+                                                 "%s '%s' overlaps remote network '%s' of tunnel '%s'", what,
                                                  ip_prefix_to_string(&l[i], a), ip_prefix_to_string(theirs, b), t->name);
                 HASHMAP_FOREACH(net, m->networks_by_id, it) {
                         for (size_t k = 0; k < net->n_subnets; k++) {
@@ -123,7 +125,7 @@ int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifn
                                 ip_prefix_mask(&sub);
                                 if (ip_prefix_overlaps(&l[i], &sub))
                                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                                 "Remote network '%s' overlaps subnet '%s' of network '%s'",
+                                                                 "%s '%s' overlaps subnet '%s' of network '%s'", what,
                                                                  ip_prefix_to_string(&l[i], a), ip_prefix_to_string(&sub, b),
                                                                  net->name);
                         }
@@ -133,8 +135,8 @@ int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifn
                                         if (p->site_networks[k].prefixlen > 0 &&
                                             ip_prefix_overlaps(&l[i], &p->site_networks[k]))
                                                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                                         "Remote network '%s' overlaps site network '%s' of "
-                                                                         "peer '%s' in network '%s'",
+                                                                         "%s '%s' overlaps site network '%s' of "
+                                                                         "peer '%s' in network '%s'", what,
                                                                          ip_prefix_to_string(&l[i], a),
                                                                          ip_prefix_to_string(&p->site_networks[k], b),
                                                                          p->name, net->name);
@@ -146,12 +148,42 @@ int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifn
                         if (oif == 0 || !if_indextoname(oif, other))
                                 snprintf(other, sizeof(other), "%s", oif == 0 ? "no interface" : "?");
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                 "Remote network '%s' is routed through %s on this host already: "
-                                                 "a tunnel route would take its traffic",
-                                                 ip_prefix_to_string(&l[i], a), other);
+                                                 "%s '%s' is routed through %s on this host already: "
+                                                 "a route into %s would take its traffic", what,
+                                                 ip_prefix_to_string(&l[i], a), other, ifname);
                 }
                 if (r < 0)
                         log_warning("Cannot read the routes of this host: %s", strerror(-r));
+        }
+        return 0;
+}
+
+int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
+                                 sd_bus_error *error) {
+        return check_routes(m, self, ifname, l, n, "Remote network", error);
+}
+
+/* A tunnel address brings the route of its prefix (10.255.0.0/31 for 10.255.0.1/31): the
+ * same checks as for remote networks. */
+int tunnel_check_tunnel_addresses(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
+                                  sd_bus_error *error) {
+        IpPrefix subnets[PAIRING_MAX_ADDRESSES];
+        n = MIN(n, (size_t) PAIRING_MAX_ADDRESSES);
+        for (size_t i = 0; i < n; i++) {
+                subnets[i] = l[i];
+                ip_prefix_mask(&subnets[i]);
+        }
+        return check_routes(m, self, ifname, subnets, n, "Tunnel subnet", error);
+}
+
+/* A mesh's subnets: the same, before JoinMesh makes its interface. */
+int mesh_check_subnets(Manager *m, const char *ifname, const IpPrefix *l, size_t n, sd_bus_error *error) {
+        for (size_t i = 0; i < n; i++) {
+                IpPrefix sub = l[i];
+                ip_prefix_mask(&sub);
+                int r = check_routes(m, NULL, ifname, &sub, 1, "The mesh's subnet", error);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -230,6 +262,9 @@ int tunnel_settings_check(Manager *m, Tunnel *self, const char *ifname, BusOptio
                         }
         if (o[TOPT_REMOTE_NETWORKS].set &&
             (r = tunnel_check_remote_networks(m, self, ifname, s->remote_networks, s->n_remote_networks, error)) < 0)
+                return r;
+        if (o[TOPT_TUNNEL_ADDRESSES].set &&
+            (r = tunnel_check_tunnel_addresses(m, self, ifname, s->tunnel_addresses, s->n_tunnel_addresses, error)) < 0)
                 return r;
         return 0;
 }

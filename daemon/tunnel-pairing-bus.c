@@ -88,6 +88,13 @@ static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
         r = tunnel_check_remote_networks(mgr, NULL, ifname, p->networks, p->n_networks, error);
         if (r < 0)
                 goto finish;
+        /* Our tunnel addresses, the offer's peers: their prefix is routed here too. */
+        IpPrefix ours[PAIRING_MAX_ADDRESSES];
+        for (size_t i = 0; i < p->n_tunnel_addresses; i++)
+                (void) pairing_peer_address(&p->tunnel_addresses[i], &ours[i]);
+        r = tunnel_check_tunnel_addresses(mgr, NULL, ifname, ours, p->n_tunnel_addresses, error);
+        if (r < 0)
+                goto finish;
         r = manager_verify(mgr, m, error);
         if (r <= 0) {
                 r = r < 0 ? r : 1;

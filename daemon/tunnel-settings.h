@@ -69,6 +69,10 @@ int tunnel_settings_check(Manager *m, Tunnel *self, const char *ifname, BusOptio
                           TunnelSettings *s, sd_bus_error *error);
 int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
                                  sd_bus_error *error);
+int tunnel_check_tunnel_addresses(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
+                                  sd_bus_error *error);
+/* JoinMesh: the mesh's subnets against other interfaces' routes, tunnels and site networks. */
+int mesh_check_subnets(Manager *m, const char *ifname, const IpPrefix *l, size_t n, sd_bus_error *error);
 int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, const char **changed);
 /* Update's undo: the settings copied (strings and lists of its own), put back, freed. */
 int tunnel_settings_save(const Tunnel *t, Tunnel *saved);

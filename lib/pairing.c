@@ -128,7 +128,10 @@ static int pairing_check(const Pairing *p, const char **ret_reason) {
                 why = invitation_check(p);
         for (size_t i = 0; !why && p->kind != PAIRING_INVITATION && i < p->n_tunnel_addresses; i++) {
                 IpPrefix peer;
-                if (pairing_peer_address(&p->tunnel_addresses[i], &peer) < 0)
+                const IpPrefix *a = &p->tunnel_addresses[i];
+                if ((a->family == AF_INET || a->family == AF_INET6) && !pairing_tunnel_prefix_ok(a))
+                        why = "a tunnel address has a prefix shorter than /24 (IPv6 /64)";
+                else if (pairing_peer_address(a, &peer) < 0)
                         why = "a tunnel address has no point-to-point peer address";
                 for (size_t k = 0; !why && k < i; k++)
                         if (p->tunnel_addresses[k].family == p->tunnel_addresses[i].family)

@@ -83,8 +83,17 @@ int pairing_id_from_hex(const char *s, uint8_t ret[PAIRING_ID_LEN]);
 
 void pairing_wipe(Pairing *p);
 
+/* A new tunnel address's prefix is /24 to /31 (IPv6 /64 to /127): the kernel routes the
+ * whole prefix into the tunnel, and a short one (an offer with 0.0.0.1/1) would take half of
+ * the address space there. (Tunnels stored before the bound keep theirs.) */
+#define PAIRING_TUNNEL_PREFIX_MIN4 24
+#define PAIRING_TUNNEL_PREFIX_MIN6 64
+static inline bool pairing_tunnel_prefix_ok(const IpPrefix *a) {
+        return a->prefixlen >= (a->family == AF_INET6 ? PAIRING_TUNNEL_PREFIX_MIN6 : PAIRING_TUNNEL_PREFIX_MIN4);
+}
+
 /* The other end of a point-to-point tunnel address: for /31 and /127 the other address of
  * the pair; for a shorter prefix the host parts 1 and 2 are each other's peer (10.9.0.1/30
  * <-> 10.9.0.2/30). The result has the same prefix length. -EINVAL for anything else (no
- * host bits, /32, /128, another host part). */
+ * host bits, /32, /128, another host part). The bounds above are the callers'. */
 int pairing_peer_address(const IpPrefix *local, IpPrefix *ret);

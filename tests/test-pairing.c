@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pairing strings (lib/pairing.c): a golden vector computed independently (Python:
  * hashlib.blake2b, base64.urlsafe_b64encode), round trips, a table of refusals with their
- * reasons, single-character damage always caught, point-to-point peer addresses. */
+ * reasons, single-character damage always caught, point-to-point peer addresses and their
+ * prefix bounds. */
 #include <arpa/inet.h>
+#include <sodium.h>
 
 #include "macro.h"
-
 #include "pairing.h"
 #include "test.h"
 
@@ -172,6 +173,53 @@ TEST(format_refuses_what_parse_refuses) {
         ASSERT_TRUE(s == NULL);
 }
 
+/* An offer whose body is well formed and checked, with a tunnel address of a short prefix:
+ * the importer would route half of IPv4 into the tunnel (0.0.0.2/1 -> 0.0.0.0/1). */
+TEST(short_tunnel_prefix_refused) {
+        static const struct {
+                uint8_t family, prefixlen, addr[4];
+        } table[] = {
+                { 4, 1, { 0, 0, 0, 1 } },
+                { 4, 8, { 10, 0, 0, 1 } },
+                { 4, 23, { 10, 9, 0, 1 } },
+        };
+        for (size_t t = 0; t < ELEMENTSOF(table); t++) {
+                Pairing p = golden_pairing();
+                uint8_t body[256], *w = body, hash[crypto_generichash_BYTES];
+                *w++ = PAIRING_OFFER;
+                memcpy(w, p.id, PAIRING_ID_LEN);
+                w += PAIRING_ID_LEN;
+                for (int i = 7; i >= 0; i--)
+                        *w++ = (uint8_t) (p.expires >> (8 * i));
+                memcpy(w, p.public_key, WG_KEY_LEN);
+                w += WG_KEY_LEN;
+                memcpy(w, p.preshared_key, WG_KEY_LEN);
+                w += WG_KEY_LEN;
+                *w++ = (uint8_t) strlen(p.endpoint);
+                memcpy(w, p.endpoint, strlen(p.endpoint));
+                w += strlen(p.endpoint);
+                *w++ = 1;
+                *w++ = table[t].family;
+                *w++ = table[t].prefixlen;
+                memcpy(w, table[t].addr, 4);
+                w += 4;
+                *w++ = 0;       /* no networks */
+                crypto_generichash(hash, sizeof(hash), body, (size_t) (w - body), NULL, 0);
+                memcpy(w, hash, 4);
+                w += 4;
+                char text[512];
+                strcpy(text, PAIRING_PREFIX);
+                sodium_bin2base64(text + strlen(PAIRING_PREFIX), sizeof(text) - strlen(PAIRING_PREFIX), body,
+                                  (size_t) (w - body), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+                test_refused_one(text, "prefix shorter than /24");
+                /* and format refuses it too */
+                char *s = NULL;
+                p.tunnel_addresses[0].prefixlen = table[t].prefixlen;
+                p.n_tunnel_addresses = 1;
+                ASSERT_ERR(pairing_format(&p, &s), EINVAL);
+        }
+}
+
 TEST(every_single_character_change_is_caught) {
         static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         size_t len = strlen(GOLDEN), n = 0;
@@ -290,6 +338,22 @@ TEST(peer_address) {
         };
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 test_peer_one(table[i].local, table[i].peer);
+}
+
+/* New tunnel addresses: /24 to /31, /64 to /127 (the whole prefix is routed into the tunnel). */
+TEST(tunnel_prefix_bounds) {
+        static const struct {
+                const char *a;
+                bool ok;
+        } table[] = {
+                { "10.9.0.1/24", true }, { "10.255.0.1/31", true }, { "fd00:1::1/64", true }, { "fd00::1/127", true },
+                { "10.9.0.1/23", false }, { "10.0.0.1/8", false }, { "0.0.0.1/1", false }, { "128.0.0.1/1", false },
+                { "fd00::1/63", false }, { "::1/1", false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                IpPrefix p = prefix(table[i].a);
+                ASSERT_EQ(pairing_tunnel_prefix_ok(&p), table[i].ok);
+        }
 }
 
 TEST(id_hex) {

@@ -179,6 +179,9 @@ def test_create_tunnel(a, b):
     for o, what in ((opts(Interface=IF_A), "InterfaceInUse"), (opts(Interface="x" * 16), "interface name"),
                     (opts(Interface="wtz0", LocalNetworks=["10.1.0.1/24"]), "10.1.0.1/24"),
                     (opts(Interface="wtz0", TunnelAddresses=["10.255.0.5/24"]), "10.255.0.5/24"),
+                    (opts(Interface="wtz0", TunnelAddresses=["0.0.0.1/1"]), "/24 to /31"),
+                    (opts(Interface="wtz0", TunnelAddresses=["10.254.0.1/23"]), "/24 to /31"),
+                    (opts(Interface="wtz0", TunnelAddresses=["fd00:254::1/63"]), "/24 to /31"),
                     (opts(Interface="wtz0", RemoteEndpoint="host:99999"), "host:99999"),
                     (opts(Interface="wtz0", RemotePublicKey="abc"), "abc"),
                     (opts(Interface="wtz0", ListenPort=PORT_A), "ListenPortInUse"),
@@ -362,6 +365,9 @@ def test_malformed_pairing_rejected(a, b):
         (encode_body(base[:after_ep] + b"\x01\x04\x18\x0a\xff\x00\x05" + base[after_ep + 7:]), "point-to-point"),
         (encode_body(base[:after_ep] + b"\x01\x04\x20\x0a\xff\x00\x01" + base[after_ep + 7:]), "point-to-point"),
         (encode_body(base[:after_ep] + b"\x01\x05\x1f\x0a\xff\x00\x01" + base[after_ep + 7:]), "tunnel address"),
+        # 0.0.0.1/1: the importer got 0.0.0.2/1 and the kernel routed 0.0.0.0/1 into the tunnel
+        (encode_body(base[:after_ep] + b"\x01\x04\x01\x00\x00\x00\x01" + base[after_ep + 7:]), "shorter than /24"),
+        (encode_body(base[:after_ep] + b"\x01\x04\x17\x0a\xff\x00\x01" + base[after_ep + 7:]), "shorter than /24"),
         (encode_body(base[:-6] + b"\x04\x18\x0a\x47\x00\x01"), "host bits"),
         (encode_body(base[:-7] + b"\x01\x04\x21\x0a\x47\x00\x00"), "bad network"),
         (encode_body(base[:-7] + b"\x21" + b"\x04\x18\x0a\x47\x00\x00" * 33), "network count"),
@@ -585,6 +591,33 @@ def test_refused_takeovers(a, b):
     lan_ping(LAN_A, HOST_B)
 
 
+def test_tunnel_subnet_routed_elsewhere(a, b):
+    """A tunnel address brings the route of its prefix: a prefix that another interface of
+    the host routes is refused with RouteInUse naming it, at CreateTunnel and when an offer
+    is imported (the importer's addresses are the offer's peers). Nothing is created."""
+    dummy = f"wtr{PID}"
+    a.ns("ip", "link", "add", dummy, "type", "veth", "peer", "name", f"wtq{PID}")
+    a.ns("ip", "link", "set", dummy, "up")
+    a.ns("ip", "route", "add", "10.94.0.0/24", "dev", dummy)
+    tb = None
+    try:
+        before = snapshot(a)
+        msg = expect_error(E + "RouteInUse", a.manager().CreateTunnel, "sub",
+                           opts(Interface="wtz13", TunnelAddresses=["10.94.0.1/30"], Activate=False))
+        assert "Tunnel subnet '10.94.0.0/30'" in msg and dummy in msg, msg
+        # b offers 10.94.0.1/30 (nothing routes it there); a would get 10.94.0.2/30
+        tb = str(b.manager().CreateTunnel("sub-b", opts(Interface="wtz14", ListenPort=51963,
+                                                        TunnelAddresses=["10.94.0.1/30"], Endpoint=f"{WAN_B}:51963")))
+        offer = str(tunnel(b, tb).GetPairing())
+        msg = expect_error(E + "RouteInUse", a.manager().ImportPairing, offer, opts(Name="sub", Interface="wtz13"))
+        assert "10.94.0.0/30" in msg and dummy in msg, msg
+        assert snapshot(a) == before
+    finally:
+        a.ns("ip", "link", "del", dummy, check=False)
+        if tb:
+            tunnel(b, tb).Delete()
+
+
 def test_crash_leftovers_removed(a, b):
     """A crash between the device and the commit leaves nothing behind: CreateTunnel leaves
     no intent file; a start removes the interface of a tunnel the database calls inactive
@@ -708,7 +741,7 @@ def test_wgnetctl_pairing(a, b):
 TESTS = [test_start, test_create_tunnel, test_pair, test_lan_to_lan, test_wg_show_agrees, test_reused_pairing_refused,
          test_expired_pairing_refused, test_malformed_pairing_rejected, test_unprivileged_denied, test_update,
          test_deactivate_activate, test_state_follows_data_plane, test_drift_repaired, test_networks_and_tunnels_share_nothing,
-         test_refused_takeovers, test_crash_leftovers_removed, test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
+         test_refused_takeovers, test_tunnel_subnet_routed_elsewhere, test_crash_leftovers_removed, test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
 
 
 def main():
