@@ -265,6 +265,22 @@ IpPrefix host_of(const IpPrefix *a) {
         return h;
 }
 
+void mesh_peer_enabled_changed(Peer *p) {
+        Mesh *mesh = p->network->mesh;
+        MeshPeer *mp;
+        if (!mesh || mesh->role != MESH_ROLE_COORDINATOR || !(mp = mesh_peer_get(mesh, p->id)) || !mp->registered)
+                return;
+        /* A disabled member leaves every member's device now (the list leaves it out), not
+         * when its heartbeats are missed; its control connection goes with it. */
+        if (!p->enabled)
+                for (MeshConn *c = mesh->conns, *next; c; c = next) {
+                        next = c->next;
+                        if (c->peer_id == p->id)
+                                conn_free(c);
+                }
+        mesh_broadcast(mesh);
+}
+
 /* The member list: every registered member and the coordinator itself. */
 int append_members(Mesh *mesh, sd_bus_message *m) {
         Network *n = mesh->network;

@@ -126,6 +126,8 @@ MeshPeer *mesh_peer_free(MeshPeer *mp);
  * coordinator's heartbeat-based Online. */
 int mesh_peer_to_wg_peer(Peer *p, WgPeer *wp);
 void mesh_peer_online(Peer *p, bool *online);
+/* A coordinator's member enabled or disabled: every member hears it at once. */
+void mesh_peer_enabled_changed(Peer *p);
 /* Masquerade for the mesh (an exit node)? */
 bool mesh_network_masquerades(const Network *n);
 

@@ -3,6 +3,7 @@
 #include "bus-util.h"
 #include "db.h"
 #include "log.h"
+#include "mesh.h"
 #include "manager.h"
 #include "peer-add.h"
 #include "peer.h"
@@ -161,6 +162,7 @@ int peer_set_enabled(Peer *p, bool enable, sd_bus_error *error) {
                 (void) network_emit_changed(p->network, "OnlinePeerCount", NULL);
         } else
                 (void) peer_emit_changed(p, "Enabled", "UpdatedAt", NULL);
+        mesh_peer_enabled_changed(p);
         return 0;
 }
 

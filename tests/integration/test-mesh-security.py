@@ -410,9 +410,30 @@ def test_mesh_row_missing(m):
     wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 30, "the member connected again")
 
 
+def test_disabled_member_leaves_everyone(m):
+    """Peer.Disable of a member on the coordinator takes it off every member's device at
+    once (the list leaves it out), not when its heartbeats are missed (OfflineAfter, 2
+    minutes here); Enable brings it back. Last: a third member joins for it."""
+    c, h2, h3 = m.coord, member_of(m), m.hosts[2]
+    m.join(h3, m.invite(h3.name), Name="mesh")
+    wait_for(lambda: h3.prop(m.members[h3], MESH, "State") == "connected", 20, "h3 connected")
+    pub2 = h2.prop(m.members[h2], NETWORK, "PublicKey")
+    wait_for(lambda: pub2 in h3.wg(h3.ifname)[1], 20, "h2 on h3's device")
+    peer = dbus.Interface(c.obj(c.peers(m.net)[h2.name]["path"]), tm.PEER)
+    time.sleep(3)       # no list of the join still on its way (paced, one a second)
+    t0 = time.time()
+    peer.Disable()
+    wait_for(lambda: pub2 not in h3.wg(h3.ifname)[1], 2, "the disabled member off h3's device")
+    took = time.time() - t0
+    assert pub2 not in c.wg(c.ifname)[1]
+    m.summary.append(f"disabled member off the others' devices after {took:.2f}s")
+    peer.Enable()
+    wait_for(lambda: pub2 in h3.wg(h3.ifname)[1], 30, "the member back on h3's device")
+
+
 TESTS = [test_local_process_gets_no_dbus, test_local_process_cannot_crowd_out, test_impostor_coordinator,
          test_proven_client_and_message_cap, test_member_bound_to_its_interface, test_join_listen_port_zero,
-         test_join_subnet_routed_elsewhere, test_mesh_row_missing]
+         test_join_subnet_routed_elsewhere, test_mesh_row_missing, test_disabled_member_leaves_everyone]
 
 
 def main():
