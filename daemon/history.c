@@ -424,6 +424,28 @@ static int write_bucket(History *h, PeerCounters *c, uint64_t sec) {
         return db_history_last_set(h->db, c->id, c->closed_at.rx, c->closed_at.tx, sec);
 }
 
+/* A peer's closed bucket (when bucket allows) or its due record, in the running
+ * transaction: 1 when a bucket was written, 2 a record, 0 nothing. */
+static int write_peer(History *h, PeerCounters *c, uint64_t sec, bool bucket) {
+        int r;
+        if (c->closed) {
+                if (!bucket)
+                        return 0;
+                r = write_bucket(h, c, sec);
+                if (r < 0)
+                        return r;
+                c->wrote |= WROTE_BUCKET;
+                return 1;
+        }
+        if (!record_due(c))
+                return 0;
+        r = db_history_last_set(h->db, c->id, c->want.rx, c->want.tx, sec);
+        if (r < 0)
+                return r;
+        c->wrote |= WROTE_RECORD;
+        return 2;
+}
+
 static int prune_one(History *h, uint64_t id, uint64_t now) {
         for (int l = 0; l < 2; l++) {
                 if (h->keep[l] == 0 || now < h->keep[l])
@@ -531,18 +553,11 @@ static int write_due(History *h, uint64_t sec, uint64_t prune_sec) {
                  * the sample forgets peers, and db_begin's hook only adds). */
                 if (!hashmap_get(m->peers_by_id, &c->id))
                         continue;
-                if (c->closed && flushed < budget) {
-                        r = write_bucket(h, c, sec);
-                        if (r < 0)
-                                goto fail;
-                        c->wrote |= WROTE_BUCKET;
+                r = write_peer(h, c, sec, flushed < budget);
+                if (r < 0)
+                        goto fail;
+                if (r == 1)
                         flushed++;
-                } else if (record_due(c)) {
-                        r = db_history_last_set(h->db, c->id, c->want.rx, c->want.tx, sec);
-                        if (r < 0)
-                                goto fail;
-                        c->wrote |= WROTE_RECORD;
-                }
                 if (c->pruned_hour != (uint32_t) prune_hour && pruned < budget) {
                         r = prune_one(h, c->id, prune_sec);
                         if (r < 0)
@@ -596,17 +611,10 @@ int history_stop(History *h, uint64_t now, uint64_t boot) {
         HASHMAP_FOREACH(c, h->last, i) {
                 if (!hashmap_get(m->peers_by_id, &c->id))
                         continue;
-                if (c->closed) {
-                        r = write_bucket(h, c, bucket_sec);
-                        c->wrote |= WROTE_BUCKET;
-                } else if (record_due(c)) {
-                        r = db_history_last_set(h->db, c->id, c->want.rx, c->want.tx, bucket_sec);
-                        c->wrote |= WROTE_RECORD;
-                } else
-                        continue;
+                r = write_peer(h, c, bucket_sec, true);
                 if (r < 0)
                         break;
-                written++;
+                written += r > 0;
         }
         if (r >= 0)
                 r = db_commit(m->db);

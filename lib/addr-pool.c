@@ -139,13 +139,6 @@ static void tree_neighbours(Range *t, u128 x, Range **ret_pred, Range **ret_succ
         *ret_succ = succ;
 }
 
-static Range *tree_min(Range *t) {
-        if (t)
-                while (t->left)
-                        t = t->left;
-        return t;
-}
-
 static Range *range_new(u128 lo, u128 hi) {
         Range *r = calloc(1, sizeof(Range));
         if (!r)
@@ -240,21 +233,8 @@ static int untake(AddrPool *p, u128 x) {
         return 0;
 }
 
-/* The lowest free offset. */
-static int lowest_free(const AddrPool *p, u128 *ret) {
-        Range *m = tree_min(p->root);
-        if (!m || m->lo > 0) {
-                *ret = 0;
-                return 0;
-        }
-        if (m->hi == p->last)
-                return -ENOSPC;
-        *ret = m->hi + 1;
-        return 0;
-}
-
 /* The lowest free offset outside the holes (prefixes inside the subnet; others are
- * ignored). Each step jumps past a taken range or a hole, so it ends after at most as many
+ * ignored; none: the lowest free offset). Each step jumps past a taken range or a hole, so it ends after at most as many
  * steps as there are ranges and holes in its way. */
 static int lowest_free_outside(const AddrPool *p, const IpPrefix *holes, size_t n_holes, u128 *ret) {
         u128 y = 0;
@@ -399,25 +379,11 @@ int addr_pool_release(AddrPool *p, const IpPrefix *addr) {
 }
 
 int addr_pool_peek(const AddrPool *p, IpPrefix *ret) {
-        u128 x;
-        int r = lowest_free(p, &x);
-        if (r < 0)
-                return r;
-        *ret = offset_to_prefix(p, x);
-        return 0;
+        return addr_pool_peek_outside(p, NULL, 0, ret);
 }
 
 int addr_pool_allocate(AddrPool *p, IpPrefix *ret) {
-        u128 x;
-        int r = lowest_free(p, &x);
-        if (r < 0)
-                return r;
-        r = take(p, x);
-        if (r < 0)
-                return r;
-        p->n_used++;
-        *ret = offset_to_prefix(p, x);
-        return 0;
+        return addr_pool_allocate_outside(p, NULL, 0, ret);
 }
 
 int addr_pool_peek_outside(const AddrPool *p, const IpPrefix *holes, size_t n_holes, IpPrefix *ret) {
