@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
 #include <sqlite3.h>
 
 #include "db-mesh.h"
 #include "db-util.h"
+#include "log.h"
 #include "manager.h"
 #include "mesh.h"
 
@@ -174,8 +176,16 @@ int db_mesh_load(Db *db, Manager *m) {
                 if (r < 0)
                         return r;
                 n->mesh = mesh;
-                mesh->heartbeat = (uint32_t) sqlite3_column_int64(s, 2);
-                mesh->offline_after = (uint32_t) sqlite3_column_int64(s, 3);
+                int64_t hb = sqlite3_column_int64(s, 2), oa = sqlite3_column_int64(s, 3);
+                /* A heartbeat of 0 would re-arm its timer at once, without end: values that
+                 * Mesh.Update could not have set give way to the defaults. */
+                if (hb >= 1 && hb <= UINT32_MAX && oa > hb && oa <= UINT32_MAX) {
+                        mesh->heartbeat = (uint32_t) hb;
+                        mesh->offline_after = (uint32_t) oa;
+                } else
+                        log_warning("%s: the mesh's heartbeat %" PRId64 " s / offline after %" PRId64 " s in the "
+                                    "database cannot be right: using %u s / %u s", n->name, hb, oa, mesh->heartbeat,
+                                    mesh->offline_after);
                 mesh->exit_node = sqlite3_column_int(s, 4);
                 free(mesh->exit_via);
                 mesh->exit_via = strdup(db_column_text(s, 5));

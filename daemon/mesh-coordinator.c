@@ -49,21 +49,29 @@ static void coordinator_set_online(Mesh *mesh, Peer *p, MeshPeer *mp, bool onlin
         }
 }
 
+/* A member that reads nothing of what was sent (lists, and replies that carry the list):
+ * the caller closes it rather than queueing without end. */
+static bool conn_backlogged(MeshConn *c) {
+        uint64_t queued = 0;
+        if (sd_bus_get_n_queued_write(c->bus, &queued) < 0 || queued < MESH_MAX_QUEUED)
+                return false;
+        log_notice("%s: closing the control connection of a mesh member that reads nothing (%" PRIu64
+                   " messages waiting)", c->mesh->network->name, queued);
+        return true;
+}
+
 void mesh_broadcast(Mesh *mesh) {
         mesh->last_broadcast = now_monotonic_usec();
         if (mesh->broadcast_timer)
                 (void) sd_event_source_set_enabled(mesh->broadcast_timer, SD_EVENT_OFF);
         for (MeshConn *c = mesh->conns, *next; c; c = next) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
-                uint64_t queued = 0;
                 next = c->next;
                 if (c->peer_id == 0)
                         continue;
                 /* A member that does not read its lists: closed, not buffered without end
                  * (it gets the whole list again with its next Hello). */
-                if (sd_bus_get_n_queued_write(c->bus, &queued) >= 0 && queued >= MESH_MAX_QUEUED) {
-                        log_notice("%s: closing the control connection of a mesh member that reads nothing "
-                                   "(%" PRIu64 " messages waiting)", mesh->network->name, queued);
+                if (conn_backlogged(c)) {
                         conn_free(c);
                         continue;
                 }
@@ -348,6 +356,12 @@ static int control_hello(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = read_exit_option(m, &exit_node);
         if (r < 0)
                 return r;
+        /* Each reply carries the whole list: a caller that reads none is closed (sd-bus holds
+         * a reference to this call's object until the handler returns). */
+        if (conn_backlogged(c)) {
+                conn_free(c);
+                return 1;
+        }
         Peer *p = conn_peer(c, &mp, error);
         if (!p)
                 return -ENOLINK;

@@ -38,10 +38,12 @@ typedef enum RelayAuth {
 } RelayAuth;
 
 /* Where the incoming D-Bus stream is: its authentication lines, then message after message. */
+#define RELAY_LINE_MAX 256
 typedef struct RelayFraming {
         bool server;                    /* the coordinator: the lines are the client's, ending with BEGIN */
         bool messages;                  /* past the lines */
-        char line[8];                   /* the first bytes of the current line */
+        bool authed, negotiated;        /* server: the client's AUTH line, its NEGOTIATE_UNIX_FD line */
+        char line[RELAY_LINE_MAX];      /* the current line (the server's: its first bytes) */
         size_t line_len, text_len;
         uint8_t header[16];
         size_t header_len;

@@ -213,10 +213,55 @@ static uint32_t read_u32(const uint8_t *p, bool little) {
                       : (uint32_t) p[3] | (uint32_t) p[2] << 8 | (uint32_t) p[1] << 16 | (uint32_t) p[0] << 24;
 }
 
+static int unhex_digit(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "AUTH ANONYMOUS", optionally with a trace: hex of printable ASCII, which sd-bus's server
+ * (anonymous allowed) answers with OK whatever it says. */
+static bool auth_line_ok(const char *l, size_t n) {
+        static const char a[] = "AUTH ANONYMOUS";
+        size_t k = sizeof(a) - 1;
+        if (n < k || memcmp(l, a, k) != 0)
+                return false;
+        if (n == k)
+                return true;
+        if (l[k] != ' ' || (n - k - 1) == 0 || (n - k - 1) % 2 != 0)
+                return false;
+        for (size_t i = k + 1; i < n; i += 2) {
+                int hi = unhex_digit(l[i]), lo = unhex_digit(l[i + 1]);
+                if (hi < 0 || lo < 0 || hi * 16 + lo < 0x20 || hi * 16 + lo > 0x7e)
+                        return false;
+        }
+        return true;
+}
+
+/* One line of the client's (the server's side: the coordinator). Only what a wgnetd member's
+ * sd-bus sends is taken: AUTH ANONYMOUS, NEGOTIATE_UNIX_FD once, BEGIN; anything else
+ * closes the connection. The relay and sd-bus must agree where the messages start: sd-bus
+ * answers a BEGIN before a successful AUTH, or a line it does not know, with ERROR and goes
+ * on reading lines, and a relay that took such a BEGIN as the end would follow made-up
+ * message lengths while sd-bus reads lines, then a message of any length. */
+static int client_line(RelayFraming *f) {
+        const char *l = f->line;
+        size_t n = f->line_len;
+        if (!f->authed) {
+                if (!auth_line_ok(l, n))
+                        return -EBADMSG;
+                f->authed = true;
+        } else if (n == 17 && memcmp(l, "NEGOTIATE_UNIX_FD", 17) == 0 && !f->negotiated)
+                f->negotiated = true;
+        else if (n == 5 && memcmp(l, "BEGIN", 5) == 0)
+                f->messages = true;
+        else
+                return -EBADMSG;
+        return 0;
+}
+
 /* Follow the D-Bus stream that comes in: the authentication lines (the client's end with
  * BEGIN, the server's with OK), then messages, each of which declares its length in its
  * first 16 bytes. Negative when one declares more than the cap, or the stream is no D-Bus:
- * sd-bus would take up to 128 MiB a message. */
+ * sd-bus would take up to 128 MiB a message. Lines end with CRLF, as sd-bus reads them. */
 int relay_frame(RelayFraming *f, const uint8_t *p, size_t n) {
         while (n > 0) {
                 if (!f->messages) {
@@ -230,12 +275,22 @@ int relay_frame(RelayFraming *f, const uint8_t *p, size_t n) {
                                 continue;
                         }
                         if (c == '\n') {
-                                if (f->server ? f->line_len == 6 && memcmp(f->line, "BEGIN\r", 6) == 0
-                                              : f->line_len >= 3 && memcmp(f->line, "OK ", 3) == 0)
+                                if (f->line_len == 0 || f->line[MIN(f->line_len, sizeof(f->line)) - 1] != '\r')
+                                        return -EBADMSG;        /* sd-bus ends lines at CRLF only */
+                                f->line_len--;
+                                if (f->server) {
+                                        if (f->line_len >= sizeof(f->line))
+                                                return -EBADMSG;
+                                        int r = client_line(f);
+                                        if (r < 0)
+                                                return r;
+                                } else if (f->line_len >= 3 && memcmp(f->line, "OK ", 3) == 0)
                                         f->messages = true;
                                 f->line_len = 0;
                         } else if (f->line_len++ < sizeof(f->line))
                                 f->line[f->line_len - 1] = (char) c;
+                        else if (f->server)
+                                return -EBADMSG;        /* longer than any line of ours */
                         continue;
                 }
                 if (f->rest > 0) {

@@ -80,11 +80,50 @@ TEST(frame_not_dbus) {
         RelayFraming h = { .server = false, .max = 65536 };
         const char *ok = "OK 00\r\nXXXXXXXXXXXXXXXX";
         ASSERT_EQ(relay_frame(&h, (const uint8_t *) ok, strlen(ok)), -EBADMSG);
-        /* BEGIN must be the whole line. */
-        RelayFraming k = { .server = true, .max = 65536 };
-        const uint8_t begin_long[] = "\0BEGINX\r\n";
-        ASSERT_EQ(relay_frame(&k, begin_long, sizeof(begin_long) - 1), 0);
-        ASSERT_FALSE(k.messages);
+}
+
+/* The coordinator takes only the lines a member's sd-bus sends: sd-bus answers anything
+ * else with ERROR and reads on, and a relay that took a BEGIN sd-bus refused as the end
+ * of the lines would follow made-up lengths while sd-bus still reads lines. */
+TEST(frame_client_lines) {
+        static const struct {
+                const char *lines;
+                int expect;             /* after the lines and a small message */
+        } cases[] = {
+                { "AUTH ANONYMOUS 616e6f6e796d6f7573\r\nBEGIN\r\n", 0 },        /* what sd-bus sends */
+                { "AUTH ANONYMOUS 616E6F6E\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n", 0 },
+                { "AUTH ANONYMOUS\r\nBEGIN\r\n", 0 },
+                { "BEGIN\r\n", -EBADMSG },                                       /* before AUTH */
+                { "BEGINX\r\n", -EBADMSG },
+                { "AUTH EXTERNAL 30\r\nBEGIN\r\n", -EBADMSG },
+                { "AUTH ANONYMOUS 6\r\nBEGIN\r\n", -EBADMSG },                  /* odd hex */
+                { "AUTH ANONYMOUS 0a\r\nBEGIN\r\n", -EBADMSG },                 /* not printable: REJECTED */
+                { "AUTH ANONYMOUS 7g\r\nBEGIN\r\n", -EBADMSG },
+                { "AUTH ANONYMOUS 61\nBEGIN\r\n", -EBADMSG },                    /* LF without CR */
+                { "AUTH ANONYMOUS 61\r\nAUTH ANONYMOUS\r\nBEGIN\r\n", -EBADMSG },
+                { "AUTH ANONYMOUS 61\r\nNEGOTIATE_UNIX_FD\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n", -EBADMSG },
+                { "AUTH ANONYMOUS 61\r\nCANCEL\r\nBEGIN\r\n", -EBADMSG },
+                { "AUTH ANONYMOUS 61\r\nDATA\r\nBEGIN\r\n", -EBADMSG },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                size_t n = 1 + strlen(cases[i].lines);
+                stream[0] = 0;
+                memcpy(stream + 1, cases[i].lines, n - 1);
+                n += message(stream + n, 'l', 40, 100);
+                for (size_t step = 0; step <= 1; step++) {
+                        RelayFraming f = { .server = true, .max = 65536 };
+                        int r = feed(&f, stream, n, step);
+                        if (r != cases[i].expect)
+                                TEST_FAIL("case %zu (%s), step %zu: %d, expected %d", i, cases[i].lines, step, r,
+                                          cases[i].expect);
+                }
+        }
+        /* A line longer than any of ours */
+        static uint8_t longline[400];
+        memset(longline, 'a', sizeof(longline));
+        longline[0] = 0;
+        RelayFraming g = { .server = true, .max = 65536 };
+        ASSERT_EQ(relay_frame(&g, longline, sizeof(longline)), -EBADMSG);
 }
 
 TEST_MAIN()

@@ -408,6 +408,17 @@ def test_mesh_row_missing(m):
         log = f.read()
     assert "a crash left unfinished" not in log and "the mesh had no row in the database" in log
     wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 30, "the member connected again")
+    # a heartbeat of 0 in the database (Mesh.Update cannot set one) gives way to the default
+    # instead of a timer that re-arms at once
+    want = (c.prop(m.net, MESH, "HeartbeatInterval"), c.prop(m.net, MESH, "OfflineAfter"))
+    c.stop_daemon()
+    c.sqlite("UPDATE meshes SET heartbeat = 0")
+    c.start_daemon()
+    c.wait_daemon()
+    assert (c.prop(m.net, MESH, "HeartbeatInterval"), c.prop(m.net, MESH, "OfflineAfter")) == want
+    with open(c.log) as f:
+        assert "the mesh's heartbeat 0 s" in f.read()
+    wait_for(lambda: h.prop(m.members[h], MESH, "State") == "connected", 30, "the member connected again")
 
 
 def test_disabled_member_leaves_everyone(m):
