@@ -44,6 +44,6 @@ int rtnl_addr_list(Rtnl *r, const char *ifname, IpPrefix **ret, size_t *ret_n);
 int rtnl_route_add(Rtnl *r, const char *ifname, const IpPrefix *dst);
 int rtnl_route_del(Rtnl *r, const char *ifname, const IpPrefix *dst);
 /* 1 with its interface index (0: none, a blackhole say) when a route in the main table for
- * exactly dst, or a wider one other than the default route that the kernel would pick for
- * it, leads elsewhere than ifname; 0 when none does. */
+ * exactly dst, or a wider one other than a default route (/0, or a full-tunnel VPN's /1)
+ * that the kernel would pick for it, leads elsewhere than ifname; 0 when none does. */
 int rtnl_route_other(Rtnl *r, const char *ifname, const IpPrefix *dst, uint32_t *ret_oif);

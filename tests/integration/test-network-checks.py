@@ -66,7 +66,8 @@ def test_subnet_over_site_network(rig):
 
 def test_subnet_over_host_route(rig):
     """A route of another interface for the subnet's prefix or a wider one (the LAN the host is
-    on) makes CreateNetwork and Update refuse; the network's own routes are not another's."""
+    on) makes CreateNetwork and Update refuse; the network's own routes are not another's,
+    nor a default route or a full-tunnel VPN's two /1 routes."""
     rig.ns("ip", "route", "add", "198.51.100.0/24", "dev", "lo")
     try:
         for addr in ("198.51.100.1/24", "198.51.100.129/25"):
@@ -80,6 +81,18 @@ def test_subnet_over_host_route(rig):
         # its own subnet's route (on its own interface) is no conflict for an Update
         site.Update(opts(Addresses=["10.81.0.1/24", "fd00:81::1/64"]))
         assert rig.prop(state["site"], NETWORK, "Addresses") == ["10.81.0.1/24", "fd00:81::1/64"]
+        # a full-tunnel VPN's pair of /1 routes (OpenVPN's def1, a mesh exit node's) is a
+        # default route: no conflict for subnets nor site networks
+        for half in ("0.0.0.0/1", "128.0.0.0/1"):
+            rig.ns("ip", "route", "add", half, "dev", "lo")
+        try:
+            net = unwrap(rig.manager().CreateNetwork("behind-vpn", opts(Interface=ifname(rig, "wgh"),
+                                                                        Addresses=["10.87.0.1/24"])))
+            rig.network(net).AddPeer("gw", opts(Role="site-gateway", SiteNetworks=["192.168.88.0/24"]))
+            rig.network(net).Delete()
+        finally:
+            for half in ("0.0.0.0/1", "128.0.0.0/1"):
+                rig.ns("ip", "route", "del", half, "dev", "lo", check=False)
         # a narrower route of another interface inside a new subnet is no conflict either way
         # (the host route wins for its part); the default route never is
         rig.ns("ip", "route", "add", "10.82.0.128/26", "dev", "lo")
