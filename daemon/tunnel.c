@@ -641,8 +641,17 @@ int tunnel_get_pairing(Tunnel *t, char **ret, sd_bus_error *error) {
         Manager *m = t->manager;
         Pairing p = {0};
         uint8_t psk[WG_KEY_LEN];
+        char buf[IP_PREFIX_STRLEN];
         int r;
 
+        /* A tunnel made before tunnel addresses were bounded may hold one that no pairing
+         * string carries: refused before an offer is made (it would void the one handed out). */
+        for (size_t i = 0; i < t->n_tunnel_addresses; i++)
+                if (!pairing_tunnel_prefix_ok(&t->tunnel_addresses[i]))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Tunnel address %s of '%s' has a prefix no pairing string carries "
+                                                 "(/24 to /31, IPv6 /64 to /127): change it with Update first",
+                                                 ip_prefix_to_string(&t->tunnel_addresses[i], buf), t->name);
         if (t->pairing == TUNNEL_PAIRING_IMPORTED) {
                 /* The reply to the offer this tunnel came from. */
                 p.kind = PAIRING_REPLY;

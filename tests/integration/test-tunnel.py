@@ -645,6 +645,22 @@ def test_crash_leftovers_removed(a, b):
     wait_state(a, state["a"], "up")
 
 
+def test_old_tunnel_address_no_offer(a, b):
+    """A tunnel stored before tunnel addresses were bounded (a /16) gets no new offer: GetPairing
+    says why, before it voids the offer handed out."""
+    t = str(a.manager().CreateTunnel("legacy", opts(Interface=f"wtl{PID}", ListenPort=51963,
+                                                     TunnelAddresses=["10.254.7.1/31"])))
+    tunnel(a, t).GetPairing()
+    a.stop_daemon()
+    a.sqlite(f"UPDATE tunnels SET tunnel_addresses = '10.254.7.1/16' WHERE interface = 'wtl{PID}'")
+    a.start_daemon(*DAEMON_ARGS)
+    before = a.sqlite(f"SELECT hex(pairing_id), pairing_expires FROM tunnels WHERE interface = 'wtl{PID}'")
+    msg = expect_error("org.freedesktop.DBus.Error.InvalidArgs", tunnel(a, t).GetPairing)
+    assert "10.254.7.1/16" in msg and "Update" in msg, msg
+    assert a.sqlite(f"SELECT hex(pairing_id), pairing_expires FROM tunnels WHERE interface = 'wtl{PID}'") == before
+    tunnel(a, t).Delete()
+
+
 def test_restart_keeps_tunnel(a, b):
     before = tprops(a, state["a"])
     dump = a.wg_dump(IF_A)
@@ -741,7 +757,8 @@ def test_wgnetctl_pairing(a, b):
 TESTS = [test_start, test_create_tunnel, test_pair, test_lan_to_lan, test_wg_show_agrees, test_reused_pairing_refused,
          test_expired_pairing_refused, test_malformed_pairing_rejected, test_unprivileged_denied, test_update,
          test_deactivate_activate, test_state_follows_data_plane, test_drift_repaired, test_networks_and_tunnels_share_nothing,
-         test_refused_takeovers, test_tunnel_subnet_routed_elsewhere, test_crash_leftovers_removed, test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
+         test_refused_takeovers, test_tunnel_subnet_routed_elsewhere, test_crash_leftovers_removed, test_old_tunnel_address_no_offer,
+         test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
 
 
 def main():
