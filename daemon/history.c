@@ -490,15 +490,15 @@ static int prune_idle(History *h, uint32_t prune_hour, uint64_t prune_sec, size_
                 size_t count = 0, k = 0;
                 h->idle_ids = mfree_u64(h->idle_ids);
                 h->n_idle = h->idle_pos = 0;
-                h->idle_hour = prune_hour;
                 HASHMAP_FOREACH(n, m->networks_by_id, i)
                         count += n->active ? 0 : n->n_peers;
                 if (count > 0 && !(h->idle_ids = malloc(count * sizeof(uint64_t))))
-                        return -ENOMEM;
+                        return -ENOMEM;         /* (the next tick lists them again) */
                 HASHMAP_FOREACH(n, m->networks_by_id, i2)
                         for (Peer *p = n->active ? NULL : n->peers; p && k < count; p = p->next)
                                 h->idle_ids[k++] = p->id;
                 h->n_idle = k;
+                h->idle_hour = prune_hour;
         }
         size_t budget = MAX((size_t) PEERS_PER_TICK_MIN, h->n_idle / TICKS_PER_PASS);
         *pos = h->idle_pos;
@@ -590,6 +590,10 @@ fail:
         db_rollback(m->db);
         wrote_done(h, false, prune_hour);
         return r;
+}
+
+size_t history_peers_held(const History *h) {
+        return hashmap_size(h->last);
 }
 
 int history_stop(History *h, uint64_t now, uint64_t boot) {

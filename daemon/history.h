@@ -52,6 +52,10 @@ int history_sample(History *h, uint64_t now, uint64_t boot);
  * (a crash leaves them to the next start, which counts them into a later bucket). */
 int history_stop(History *h, uint64_t now, uint64_t boot);
 
+/* How many peers have counters in memory (those of active networks, and idle ones whose
+ * bytes are still to be written). */
+size_t history_peers_held(const History *h);
+
 /* Tests: how the prune asks whether the wall clock is synchronized (NTP); by default the
  * kernel, or systemd-timesyncd's flag file. */
 void history_set_clock_check(History *h, bool (*synchronized)(void));

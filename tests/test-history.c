@@ -425,12 +425,14 @@ TEST(idle_network_leaves_memory) {
                 tick(&f, T0 + 5 * SEC + k * 10 * SEC);
         ASSERT_EQ(fine_rx(&f, 0, T0), 5000);
         ASSERT_EQ(sum_rx(&f, 0, T0 + 60 * SEC), 5000);
+        ASSERT_EQ(history_peers_held(f.m->history), 0);         /* every peer of the network left memory */
         /* two days later, an hour's ticks: the 5-minute rows (a day kept) are gone, the
-         * hourly ones stay */
+         * hourly ones stay: pruned from the idle list, no peer being held */
         for (unsigned k = 0; k < 12; k++)
                 tick(&f, T0 + 2 * 86400 * SEC + k * 300 * SEC);
         ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_fine"), 0);
         ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM history_coarse WHERE rx = 5000"), 1);
+        ASSERT_EQ(history_peers_held(f.m->history), 0);
         /* up again: a sample before the new device's first read counts nothing */
         uint64_t t = T0 + 2 * 86400 * SEC + 3600 * SEC;
         f.n->active = true;
