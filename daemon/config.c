@@ -128,5 +128,11 @@ int config_parse_file(const char *path, bool required, ManagerConfig *c) {
                 if (r < 0)
                         return r;
         }
+        /* getline() ends at an error too (a directory: EISDIR): not the end of the file. */
+        if (ferror(f)) {
+                r = errno > 0 ? -errno : -EIO;
+                log_error("Cannot read %s: %s", path, strerror(-r));
+                return r;
+        }
         return 0;
 }

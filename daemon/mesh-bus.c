@@ -222,6 +222,8 @@ static int method_create_invitation(sd_bus_message *m, void *userdata, sd_bus_er
                 goto finish;
         audit_log(m, AUDIT_PEER_ADDED, n, p, "%s: mesh invitation for member '%s' created (valid %u s)", n->name, p->name,
                   lifetime);
+        /* The invitation is a bearer secret (read-secrets): a secret read. */
+        audit_log(m, AUDIT_SECRET_READ, n, p, "%s: mesh invitation for member '%s' read", n->name, p->name);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);

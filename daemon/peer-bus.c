@@ -553,18 +553,24 @@ static int method_rotate_keys(sd_bus_message *m, void *userdata, sd_bus_error *e
                 r = peer_rotation_start(p, &text, error);
                 if (r < 0)
                         return r;
-                if (!text)
-                        return bus_reply_errno(error, -ENOMEM, "Cannot render the new config of peer '%s'", p->name);
         } else {
                 r = peer_rotate_psk(p, error);
                 if (r < 0)
                         return r;
+        }
+        /* Recorded once saved, also when the reply cannot be built. */
+        audit_log(m, AUDIT_PEER_KEYS_ROTATED, p->network, p, "%s: peer '%s': %s rotation %s", p->network->name,
+                  p->name, what, streq(what, "psk") ? "done" : "started");
+        if (!text && streq(what, "keypair"))
+                return bus_reply_errno(error, -ENOMEM, "Cannot render the new config of peer '%s'", p->name);
+        if (!text) {
                 r = reply_config(m, p, error, &text);
                 if (r < 0)
                         return r;
         }
-        audit_log(m, AUDIT_PEER_KEYS_ROTATED, p->network, p, "%s: peer '%s': %s rotation %s", p->network->name,
-                  p->name, what, streq(what, "psk") ? "done" : "started");
+        /* The reply holds the new keys (read-secrets): a secret read, as GetConfig. */
+        audit_log(m, AUDIT_SECRET_READ, p->network, p, "%s: peer '%s': new config read (RotateKeys)",
+                  p->network->name, p->name);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);

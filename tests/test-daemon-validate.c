@@ -122,6 +122,18 @@ TEST(emails) {
         ASSERT_TRUE(!email_is_valid(longest));
 }
 
+TEST(config_file_unreadable) {
+        /* A directory opens (fopen) but reads with EISDIR: an error, not an empty file. */
+        char dir[] = "/tmp/wgnetd-confdir-XXXXXX";
+        ASSERT_TRUE(mkdtemp(dir) != NULL);
+        ManagerConfig c = { .state_dir = strdup("/var/lib/wgnet"), .tick_usec = 5000000 };
+        ASSERT_EQ(config_parse_file(dir, true, &c), -EISDIR);
+        ASSERT_EQ(config_parse_file(dir, false, &c), -EISDIR);
+        ASSERT_STREQ(c.state_dir, "/var/lib/wgnet");
+        free(c.state_dir);
+        rmdir(dir);
+}
+
 TEST(config_file) {
         char path[] = "/tmp/wgnetd-conf-XXXXXX";
         int fd = mkstemp(path);
