@@ -223,6 +223,12 @@ static void emit_inherited_policy(Network *n, const char *const *changed) {
         }
 }
 
+/* The options the nftables table is made of. */
+static bool firewall_relevant(const BusOption *opts) {
+        return opts[NETOPT_ADDRESSES].set || opts[NETOPT_MODE].set || opts[NETOPT_PEER_ISOLATION].set ||
+               opts[NETOPT_NAT_INTERFACE].set;
+}
+
 static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Network *n = network_from_message(m, userdata);
         BusOption opts[_NETOPT_MAX] = NETWORK_OPTIONS_INIT;
@@ -267,6 +273,15 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         if (r < 0)
                                 sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                                   "Cannot apply the new settings to %s: %s", n->ifname, strerror(-r));
+                }
+                /* What the firewall enforces (isolation, NAT, the subnets' drops) holds before
+                 * the change is kept: an isolation reported on but not applied would let the
+                 * clients reach each other. The table is replaced as a whole or not at all. */
+                if (r >= 0 && n->active && firewall_relevant(opts) && manager_firewall_sync(n->manager, false) < 0) {
+                        r = -EIO;
+                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "FirewallFailed",
+                                          "Cannot apply the nftables table for the new settings of '%s' (the "
+                                          "journal says why); nothing changed", n->name);
                 }
                 if (r >= 0)
                         r = db_commit(n->manager->db);

@@ -31,6 +31,7 @@ const WgnetError wgnet_errors[] = {
         { WGNET_ERROR_PREFIX "MeshUnreachable", ENOTCONN },
         { WGNET_ERROR_PREFIX "NotMeshMember", ENOLINK },
         { WGNET_ERROR_PREFIX "RouteInUse", EADDRNOTAVAIL },
+        { WGNET_ERROR_PREFIX "FirewallFailed", ENOPKG },
         { NULL, 0 },
 };
 

@@ -177,8 +177,43 @@ def test_mtu_back_to_default(rig):
     assert link_mtu(rig, name) == 1420
 
 
+def test_isolation_not_applied_is_refused(rig):
+    """Update PeerIsolation=true while the nftables table cannot be applied: FirewallFailed,
+    nothing changed (the property, the database, the table in force); once nft works it
+    applies. Other settings change as before."""
+    shim = sys.argv[1] if len(sys.argv) > 1 else ""
+    if not os.path.exists(shim) or os.environ.get("WGNET_VALGRIND"):
+        print("skip isolation refused: " + ("under valgrind" if os.environ.get("WGNET_VALGRIND") else
+                                            f"no fail-nft.so (got '{shim}')"))
+        return
+    flag = os.path.join(rig.dir, "fail-nft")
+    rig.stop_daemon()
+    rig.start_daemon(env={"LD_PRELOAD": shim, "WGNET_FAIL_NFT": flag})
+    site = rig.network(state["site"])
+    table = lambda: rig.ns("nft", "list", "table", "inet", "wgnet").stdout  # noqa: E731
+    before = table()
+    open(flag, "w").close()
+    try:
+        msg = expect_error(E + "FirewallFailed", site.Update, opts(PeerIsolation=True))
+        assert "site" in msg and "nothing changed" in msg, msg
+        assert rig.prop(state["site"], NETWORK, "PeerIsolation") is False
+        assert rig.sqlite("SELECT peer_isolation FROM networks WHERE name = 'site'") == "0"
+        assert table() == before
+        site.Update(opts(DNS=["10.81.0.1"]))          # not the firewall's: changes
+        assert rig.prop(state["site"], NETWORK, "DNS") == ["10.81.0.1"]
+    finally:
+        os.unlink(flag)
+    site.Update(opts(PeerIsolation=True))
+    assert rig.prop(state["site"], NETWORK, "PeerIsolation") is True
+    assert table() != before
+    site.Update(opts(PeerIsolation=False))
+    rig.stop_daemon()
+    rig.start_daemon()
+
+
 TESTS = [test_setup, test_subnet_over_site_network, test_subnet_over_host_route, test_default_port_skips_taken,
-         test_foreign_link_refused, test_activate_failure_keeps_device_found, test_mtu_back_to_default]
+         test_foreign_link_refused, test_activate_failure_keeps_device_found, test_mtu_back_to_default,
+         test_isolation_not_applied_is_refused]
 
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "sqlite3")
