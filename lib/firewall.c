@@ -59,20 +59,23 @@ int firewall_ruleset(const FirewallNetwork *nets, size_t n, char **ret) {
         /* "add" makes the "delete" safe when the table does not exist yet. */
         buf_printf(&b, "add table inet " FIREWALL_TABLE "\ndelete table inet " FIREWALL_TABLE "\n");
         if (n > 0) {
-                /* Replies first: what a drop below refuses is a new connection, never the
-                 * answer to one that a host behind the server opened. */
+                /* The drops first, also for flows conntrack knows already: isolation switched
+                 * on, or a new network, cuts them at once (a flow accepted as established
+                 * kept passing). Each drop is symmetric (the other side has its own), so no
+                 * reply that should pass is lost; an isolated hub drops its clients' side
+                 * of the flows they opened, and still passes their replies to flows that a
+                 * host behind the server opened. */
                 buf_printf(&b, "table inet " FIREWALL_TABLE " {\n"
                                "\tchain forward {\n"
-                               "\t\ttype filter hook forward priority filter; policy accept;\n"
-                               "\t\tct state established,related accept\n");
+                               "\t\ttype filter hook forward priority filter; policy accept;\n");
                 for (size_t i = 0; i < n; i++) {
                         const char *ifn = nets[i].ifname;
                         /* A peer may widen its own AllowedIPs: nothing it sends reaches another
                          * network's interface, nor anything at all from an isolated hub, whose
                          * clients reach only the server. */
                         if (nets[i].isolation && nets[i].hub)
-                                buf_printf(&b, "\t\tiifname \"%s\" drop comment \"peer isolation (hub: only the server)\"\n",
-                                           ifn);
+                                buf_printf(&b, "\t\tiifname \"%s\" ct direction original drop comment "
+                                               "\"peer isolation (hub: only the server)\"\n", ifn);
                         else if (nets[i].isolation)
                                 buf_printf(&b, "\t\tiifname \"%s\" oifname \"%s\" drop comment \"peer isolation\"\n",
                                            ifn, ifn);
@@ -83,8 +86,10 @@ int firewall_ruleset(const FirewallNetwork *nets, size_t n, char **ret) {
                                                 buf_printf(&b, "%s\"%s\"", c++ ? ", " : "", nets[k].ifname);
                                 buf_printf(&b, " } drop comment \"between networks\"\n");
                         }
-                        buf_printf(&b, "\t\tiifname \"%s\" accept\n", ifn);
                 }
+                buf_printf(&b, "\t\tct state established,related accept\n");
+                for (size_t i = 0; i < n; i++)
+                        buf_printf(&b, "\t\tiifname \"%s\" accept\n", nets[i].ifname);
                 buf_printf(&b, "\t}\n");
 
                 bool any_nat = false;

@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgnet import (NETWORK, PEER, SRC, kill_netns_processes, main, opts, require_root_and_tools, skip,  # noqa: E402
@@ -283,9 +284,45 @@ def test_hub(rig):
     assert c2.dump()[0] == pub
 
 
+ECHO = ("import socket, sys\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', int(sys.argv[1])))\n"
+        "while True:\n    d, a = s.recvfrom(64); s.sendto(d, a)\n")
+SENDER = ("import socket, sys, time\n"
+          "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.05); n = 0\n"
+          "while True:\n"
+          "    s.sendto(b'x', (sys.argv[1], int(sys.argv[2])))\n"
+          "    try:\n        s.recv(64); n += 1; open(sys.argv[3], 'w').write(str(n))\n"
+          "    except socket.timeout: pass\n"
+          "    time.sleep(0.05)\n")
+
+
+def replies(path):
+    try:
+        return int(open(path).read() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
 def test_hub_isolation(rig):
     net = rig.network(state["hub"])
-    net.Update(opts(PeerIsolation=True))
+    # a UDP flow between the two clients, running when isolation comes: conntrack knows it as
+    # established, and it is cut all the same
+    count = os.path.join(rig.dir, "udp-replies")
+    echo = subprocess.Popen(["ip", "netns", "exec", state["c2"], "/usr/bin/python3", "-c", ECHO, "5555"])
+    sender = subprocess.Popen(["ip", "netns", "exec", state["c1"], "/usr/bin/python3", "-c", SENDER, "10.201.0.3",
+                               "5555", count])
+    try:
+        wait_for(lambda: replies(count) > 5, 10, "the UDP flow between the clients")
+        net.Update(opts(PeerIsolation=True))
+        time.sleep(0.5)
+        cut = replies(count)
+        time.sleep(1.5)
+        assert replies(count) == cut, f"the established flow went on: {cut} -> {replies(count)} replies"
+    finally:
+        sender.kill()
+        echo.kill()
+        sender.wait()
+        echo.wait()
     assert "peer isolation" in rig.ns("nft", "list", "table", "inet", "wgnet").stdout
     assert blocked(state["c1"], "10.201.0.3"), "isolated: client to client is dropped"
     assert blocked(state["c2"], "10.201.0.2"), "isolated, the other way"
