@@ -5,7 +5,11 @@
  * flush ruleset"), or a minute after the last time (which repairs a rule changed behind
  * our back). Forwarding is switched on only once the table is in place. */
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <nftables/libnftables.h>
@@ -60,6 +64,40 @@ static int write_sysctl(const char *path, const char *value) {
         return 1;
 }
 
+static int read_sysctl_int(const char *path) {
+        _cleanup_(closep) int fd = open(path, O_RDONLY | O_CLOEXEC);
+        char cur[16] = { 0 };
+        if (fd < 0 || read(fd, cur, sizeof cur - 1) <= 0)
+                return -1;
+        return atoi(cur);
+}
+
+/* With IPv6 forwarding on, the kernel takes router advertisements only on interfaces with
+ * accept_ra=2, and drops the default routes it learned from them at once: a host whose
+ * uplink is configured by the kernel's SLAAC (accept_ra=1) would lose its IPv6 default
+ * route. Those interfaces get accept_ra=2 first, as they had it in effect. (networkd and
+ * NetworkManager take advertisements themselves, with accept_ra=0: left alone.) */
+static void keep_router_advertisements(void) {
+        DIR *d = opendir("/proc/sys/net/ipv6/conf");
+        struct dirent *de;
+        char path[PATH_MAX], fwd[PATH_MAX];
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.' || streq(de->d_name, "all") || streq(de->d_name, "default"))
+                        continue;
+                snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_ra", de->d_name);
+                snprintf(fwd, sizeof(fwd), "/proc/sys/net/ipv6/conf/%s/forwarding", de->d_name);
+                if (read_sysctl_int(path) != 1 || read_sysctl_int(fwd) != 0)
+                        continue;
+                if (write_sysctl(path, "2") > 0)
+                        log_notice("%s: accept_ra=2, so that it keeps taking router advertisements (and its "
+                                   "default route) with IPv6 forwarding on", de->d_name);
+        }
+        closedir(d);
+}
+
 /* A failure is logged when it is new (a read-only /proc/sys in a container would otherwise
  * log on every tick). */
 static void enable_forwarding(Manager *m, bool v4, bool v6) {
@@ -72,6 +110,8 @@ static void enable_forwarding(Manager *m, bool v4, bool v6) {
         for (int i = 0; i < 2; i++) {
                 if (!(i == 0 ? v4 : v6))
                         continue;
+                if (i == 1 && read_sysctl_int(sysctl[i].path) == 0)
+                        keep_router_advertisements();
                 int r = write_sysctl(sysctl[i].path, "1");
                 if (r > 0)
                         log_notice("Switched on %s for wgnet's networks", sysctl[i].what);

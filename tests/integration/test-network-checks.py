@@ -53,6 +53,28 @@ def test_setup(rig):
     state["port"] = rig.prop(state["site"], NETWORK, "ListenPort")
 
 
+def test_ipv6_forwarding_keeps_router_advertisements(rig):
+    """The first IPv6 network switches IPv6 forwarding on; an interface that took router
+    advertisements from the kernel (accept_ra=1) gets accept_ra=2 first, or the kernel would
+    drop its default route and take no more advertisements. One with accept_ra=0 (networkd,
+    NetworkManager) is left alone."""
+    conf = "/proc/sys/net/ipv6/conf"
+    sysctl = lambda name, key: rig.ns("cat", f"{conf}/{name}/{key}").stdout.strip()  # noqa: E731
+    assert sysctl("all", "forwarding") == "0", "IPv6 forwarding is off before"
+    uplink, managed = ifname(rig, "vr"), ifname(rig, "vm")
+    rig.ns("ip", "link", "add", uplink, "type", "veth", "peer", "name", managed)
+    try:
+        rig.ns("sh", "-c", f"echo 1 > {conf}/{uplink}/accept_ra; echo 0 > {conf}/{managed}/accept_ra")
+        net = unwrap(rig.manager().CreateNetwork("six", opts(Interface=ifname(rig, "wg6"), Addresses=["fd00:89::1/64"])))
+        assert sysctl("all", "forwarding") == "1"
+        assert sysctl(uplink, "accept_ra") == "2" and sysctl(managed, "accept_ra") == "0"
+        with open(rig.daemon_log) as f:
+            assert f"{uplink}: accept_ra=2" in f.read()
+        rig.network(net).Delete()
+    finally:
+        rig.ns("ip", "link", "del", uplink)
+
+
 def test_subnet_over_site_network(rig):
     """A subnet over another network's site network (or inside it) is refused, naming both."""
     before = networks(rig)
@@ -211,7 +233,7 @@ def test_isolation_not_applied_is_refused(rig):
     rig.start_daemon()
 
 
-TESTS = [test_setup, test_subnet_over_site_network, test_subnet_over_host_route, test_default_port_skips_taken,
+TESTS = [test_setup, test_ipv6_forwarding_keeps_router_advertisements, test_subnet_over_site_network, test_subnet_over_host_route, test_default_port_skips_taken,
          test_foreign_link_refused, test_activate_failure_keeps_device_found, test_mtu_back_to_default,
          test_isolation_not_applied_is_refused]
 
