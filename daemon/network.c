@@ -651,48 +651,83 @@ int network_deactivate_device(Network *n) {
         return r == -ENODEV ? 0 : r;
 }
 
-static int append_prefix(IpPrefix **list, size_t *n, const IpPrefix *p) {
-        for (size_t i = 0; i < *n; i++)
-                if (ip_prefix_equal(&(*list)[i], p))
-                        return 0;
-        IpPrefix *nl = realloc(*list, (*n + 1) * sizeof(IpPrefix));
-        if (!nl)
-                return -ENOMEM;
-        *list = nl;
-        (*list)[(*n)++] = *p;
+/* The client's AllowedIPs, each prefix once. A site-to-site network's list holds every
+ * other gateway's site networks (thousands): the repeats are found by hash, not by a scan
+ * of the list for each one (quadratic: 4,000 extra routes took 16 M compares a config). */
+typedef struct PrefixList {
+        IpPrefix *items;
+        size_t n, cap;
+        Hashmap *seen;          /* IpPrefix* (into items) -> itself */
+} PrefixList;
+
+static uint64_t prefix_hash(const void *key) {
+        const IpPrefix *p = key;
+        uint64_t h = (uint64_t) p->family << 8 | p->prefixlen;
+        size_t len = p->family == AF_INET ? 4 : 16;
+        for (size_t i = 0; i < len; i++)
+                h = h * 1099511628211ULL ^ p->addr.bytes[i];
+        return uint64_hash_func(&h);
+}
+
+static bool prefix_equal(const void *a, const void *b) {
+        return ip_prefix_equal(a, b);
+}
+
+static int prefix_list_add(PrefixList *l, const IpPrefix *p) {
+        if (hashmap_get(l->seen, p))
+                return 0;
+        if (l->n >= l->cap)
+                return -ENOBUFS;        /* sized beforehand: items never move under the map */
+        l->items[l->n] = *p;
+        int r = hashmap_put(l->seen, &l->items[l->n], &l->items[l->n]);
+        if (r < 0)
+                return r;
+        l->n++;
         return 0;
 }
 
 int network_client_allowed_ips(Network *n, Peer *p, IpPrefix **ret, size_t *ret_n) {
-        _cleanup_(freep) IpPrefix *list = NULL;
-        size_t count = 0;
+        PrefixList l = { .cap = 2 + n->n_subnets + n->n_extra_routes };
         int r = 0;
 
+        if (n->mode == NETWORK_MODE_SITE_TO_SITE)
+                for (Peer *o = n->peers; o; o = o->next)
+                        l.cap += o->n_site_networks;
+        l.items = calloc(l.cap, sizeof(IpPrefix));
+        l.seen = hashmap_new(prefix_hash, prefix_equal);
+        if (!l.items || !l.seen) {
+                r = -ENOMEM;
+                goto finish;
+        }
         if (n->mode == NETWORK_MODE_GATEWAY) {
                 IpPrefix any4 = { .family = AF_INET, .prefixlen = 0 };
                 IpPrefix any6 = { .family = AF_INET6, .prefixlen = 0 };
-                r = append_prefix(&list, &count, &any4);
+                r = prefix_list_add(&l, &any4);
                 if (r >= 0)
-                        r = append_prefix(&list, &count, &any6);
+                        r = prefix_list_add(&l, &any6);
         } else {
                 for (size_t i = 0; r >= 0 && i < n->n_subnets; i++) {
                         IpPrefix s = n->subnets[i];
                         ip_prefix_mask(&s);
-                        r = append_prefix(&list, &count, &s);
+                        r = prefix_list_add(&l, &s);
                 }
                 if (n->mode != NETWORK_MODE_HUB)
                         for (size_t i = 0; r >= 0 && i < n->n_extra_routes; i++)
-                                r = append_prefix(&list, &count, &n->extra_routes[i]);
+                                r = prefix_list_add(&l, &n->extra_routes[i]);
                 if (n->mode == NETWORK_MODE_SITE_TO_SITE)
                         for (Peer *o = n->peers; r >= 0 && o; o = o->next)
                                 if (o != p && o->enabled)
                                         for (size_t i = 0; r >= 0 && i < o->n_site_networks; i++)
-                                                r = append_prefix(&list, &count, &o->site_networks[i]);
+                                                r = prefix_list_add(&l, &o->site_networks[i]);
         }
-        if (r < 0)
+finish:
+        hashmap_free(l.seen);
+        if (r < 0) {
+                free(l.items);
                 return r;
-        *ret = TAKE_PTR(list);
-        *ret_n = count;
+        }
+        *ret = l.items;
+        *ret_n = l.n;
         return 0;
 }
 

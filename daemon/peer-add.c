@@ -87,6 +87,13 @@ int network_allocate_auto(Network *n, const bool families[2], IpPrefix *list, si
         return 0;
 }
 
+static bool peer_has_site_network(const Peer *p, const IpPrefix *site) {
+        for (size_t i = 0; p && i < p->n_site_networks; i++)
+                if (ip_prefix_equal(&p->site_networks[i], site))
+                        return true;
+        return false;
+}
+
 int peer_check_addresses(Network *n, Peer *self, char **l, bool *ret_auto, IpPrefix **ret, size_t *ret_n,
                          sd_bus_error *error) {
         _cleanup_(freep) IpPrefix *list = calloc(strv_length(l) + 1, sizeof(IpPrefix));
@@ -116,6 +123,19 @@ int peer_check_addresses(Network *n, Peer *self, char **l, bool *ret_auto, IpPre
                 if (k < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Address '%s' is outside the subnets of network '%s'", *a, n->name);
+                /* Inside an imported gateway's LAN (a hole of the pool): its /32 would take
+                 * that host's traffic. */
+                const IpPrefix *holes;
+                size_t n_holes;
+                if (network_subnet_holes(n, &holes, &n_holes) >= 0)
+                        for (size_t h = 0; h < n_holes; h++)
+                                if (ip_prefix_contains(&holes[h], &p) && !peer_has_site_network(self, &holes[h])) {
+                                        char buf[IP_PREFIX_STRLEN];
+                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                                                 "Address '%s' is inside site network %s, routed to "
+                                                                 "another peer of network '%s'", *a,
+                                                                 ip_prefix_to_string(&holes[h], buf), n->name);
+                                }
                 for (size_t i = 0; i < count; i++)
                         if (ip_prefix_equal(&list[i], &p))
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -632,11 +652,23 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
         /* The configs last, while the device works: kept until the reply, they then sit
          * together at the top of the heap instead of between the peers (10,000 in one
          * call: 29 MiB of resident memory afterwards instead of 20). */
+        uint64_t reply_size = 0;
         for (size_t i = 0; i < n_specs; i++) {
                 r = peer_render_config(peers[i], have_private[i] ? private_keys + i * WG_KEY_LEN : NULL, &configs[i]);
                 wg_wipe(private_keys + i * WG_KEY_LEN, WG_KEY_LEN);
                 if (r < 0)
                         goto fail;
+                reply_size += strlen(configs[i]) + strlen(peers[i]->path) + 16;    /* (os): lengths, NULs, padding */
+        }
+        /* The reply must fit in one bus message (dbus-daemon's limit on the system bus: 32
+         * MiB), or the caller gets no config for peers that exist, the keys of a one-time
+         * network lost with them: refused before the commit instead. */
+        if (reply_size > ADD_PEERS_REPLY_MAX) {
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                      "The configs of %zu peers take %" PRIu64 " MiB, more than one reply carries "
+                                      "(%u MiB): add them in smaller calls", n_specs, reply_size >> 20,
+                                      ADD_PEERS_REPLY_MAX >> 20);
+                goto fail;
         }
         /* The commit's fsync runs while the device applies the peers. */
         r = db_commit(m->db);

@@ -54,6 +54,8 @@ void peer_apply_policy_options(Peer *p, const BusOption *opts, const char **chan
 #define PEER_BATCH_SITE_NETWORKS_MAX 4096u
 #define PEER_ADDRESSES_MAX 64u
 #define PEER_SITE_NETWORKS_MAX 256u
+/* AddPeers' reply, its configs with their paths: below dbus-daemon's 32 MiB a message. */
+#define ADD_PEERS_REPLY_MAX (30u << 20)
 
 /* One peer to add, as read from the bus and checked. */
 typedef struct PeerSpec {

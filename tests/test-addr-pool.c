@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "addr.h"
 #include "macro.h"
@@ -160,6 +161,35 @@ TEST(holes) {
         ASSERT_ERR(addr_pool_peek_outside(p, whole, 1, &a), ENOSPC);
         ASSERT_OK(addr_pool_allocate_outside(p, holes + 4, 2, &a));
         ASSERT_STREQ(ip_prefix_to_string(&a, buf), "10.9.0.2/32");
+        addr_pool_free(p);
+
+        /* nested holes, given in any order: the wider one counts */
+        p = pool("10.7.0.1/24");
+        IpPrefix nested[] = { P("10.7.0.16/28"), P("10.7.0.64/26"), P("10.7.0.0/26"), P("10.7.0.80/29") };
+        ASSERT_OK(addr_pool_peek_outside(p, nested, 4, &a));
+        ASSERT_STREQ(ip_prefix_to_string(&a, buf), "10.7.0.128/32");
+        addr_pool_free(p);
+
+        /* 8,000 holes (/32s) between taken addresses of a /16: one pass, not a scan of every
+         * hole for each step (that took 0.6 s an allocation) */
+        p = pool("10.6.0.1/16");
+        static IpPrefix many[8000];
+        for (unsigned i = 0; i < 8000; i++) {
+                char t[32];
+                snprintf(t, sizeof(t), "10.6.%u.%u/32", (2 * i + 3) / 256, (2 * i + 3) % 256);
+                many[7999 - i] = P(t);          /* reversed: the order given does not matter */
+                snprintf(t, sizeof(t), "10.6.%u.%u", (2 * i + 2) / 256, (2 * i + 2) % 256);
+                IpPrefix u = P(t);
+                ASSERT_OK(addr_pool_reserve(p, &u));
+        }
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ASSERT_OK(addr_pool_peek_outside(p, many, 8000, &a));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ASSERT_STREQ(ip_prefix_to_string(&a, buf), "10.6.62.130/32");   /* 2 + 2 * 8000 */
+        double ms = (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6;
+        if (ms > 100)
+                TEST_FAIL("8,000 holes took %.1f ms", ms);
         addr_pool_free(p);
 
         /* IPv6: a /120 at the start of a /64 */

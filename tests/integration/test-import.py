@@ -309,6 +309,9 @@ def test_site_network_inside_subnet(rig):
     assert unwrap(rig.network(net).NextAddresses()) == ["10.66.0.24/32"]
     p = unwrap(rig.network(net).AddPeer("phone", opts(Addresses=["auto"])))[0]
     assert rig.prop(p, PEER, "Addresses") == ["10.66.0.24/32"]
+    # an explicit address inside the gateway's LAN is refused too
+    msg = expect_error(E + "AddressInUse", rig.network(net).AddPeer, "lan", opts(Addresses=["10.66.0.5/32"]))
+    assert "10.66.0.5" in msg and "10.66.0.0/28" in msg, msg
     rig.restart_daemon()
     p = unwrap(rig.network(net).AddPeer("laptop", opts(Addresses=["auto"])))[0]
     assert rig.prop(p, PEER, "Addresses") == ["10.66.0.25/32"]

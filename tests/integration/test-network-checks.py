@@ -199,6 +199,28 @@ def test_mtu_back_to_default(rig):
     assert link_mtu(rig, name) == 1420
 
 
+def test_add_peers_reply_too_large(rig):
+    """AddPeers whose configs would not fit in one reply (dbus-daemon carries 32 MiB a
+    message) is refused before the commit, nothing added: before, the peers were committed
+    and the caller got no config (a one-time network's keys lost). Here: split mode with
+    4,000 extra routes, 64 KiB a config."""
+    routes = [f"100.{64 + i // 256}.{i % 256}.0/24" for i in range(4000)]
+    net = unwrap(rig.manager().CreateNetwork("wide", opts(Interface=ifname(rig, "wgw"), Addresses=["10.88.0.1/16"],
+                                                          Mode="split", ExtraRoutes=routes)))
+    try:
+        peers = [(f"p{i}", opts()) for i in range(600)]
+        msg = expect_error("org.freedesktop.DBus.Error.LimitsExceeded", rig.network(net).AddPeers, peers)
+        assert "600 peers" in msg and "smaller calls" in msg, msg
+        assert rig.prop(net, NETWORK, "PeerCount") == 0
+        assert rig.sqlite("SELECT count(*) FROM peers p JOIN networks n ON p.network_id = n.id "
+                          "WHERE n.name = 'wide'") == "0"
+        assert rig.wg_dump(ifname(rig, "wgw"))[1] == {}
+        added = unwrap(rig.network(net).AddPeers(peers[:100]))
+        assert len(added) == 100 and "100.79.159.0/24" in added[0][1]
+    finally:
+        rig.network(net).Delete()
+
+
 def test_isolation_not_applied_is_refused(rig):
     """Update PeerIsolation=true while the nftables table cannot be applied: FirewallFailed,
     nothing changed (the property, the database, the table in force); once nft works it
@@ -235,7 +257,7 @@ def test_isolation_not_applied_is_refused(rig):
 
 TESTS = [test_setup, test_ipv6_forwarding_keeps_router_advertisements, test_subnet_over_site_network, test_subnet_over_host_route, test_default_port_skips_taken,
          test_foreign_link_refused, test_activate_failure_keeps_device_found, test_mtu_back_to_default,
-         test_isolation_not_applied_is_refused]
+         test_add_peers_reply_too_large, test_isolation_not_applied_is_refused]
 
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "sqlite3")
