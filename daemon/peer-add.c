@@ -635,6 +635,9 @@ int network_add_peers(Network *n, PeerSpec *specs, size_t n_specs, Peer ***ret_p
                 if (n->active) {
                         r = device_send_chunk(n, peers + first, last - first, &sets[n_sets]);
                         if (r < 0) {
+                                /* Cut short on its way (wireguard-go applies a set line by
+                                 * line): what it took goes off the device too. */
+                                sent = last;
                                 sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                                   "Cannot add the peers to %s: %s", n->ifname, strerror(-r));
                                 goto fail;
