@@ -21,6 +21,7 @@
 #include "manager.h"
 #include "mesh.h"
 #include "network.h"
+#include "peer.h"
 
 #define FIREWALL_REAPPLY_USEC (60ULL * 1000000ULL)
 
@@ -168,6 +169,26 @@ static int nft_apply(const char *script, char **ret_error) {
         return r;
 }
 
+/* The address families a network forwards: its subnets', and the routes through it (extra
+ * routes, site networks behind gateways: an IPv4 network may carry a site's IPv6 LAN). */
+static void forwarded_families(const Network *net, bool *v4, bool *v6) {
+        for (size_t k = 0; k < net->n_subnets; k++) {
+                *v4 = *v4 || net->subnets[k].family == AF_INET;
+                *v6 = *v6 || net->subnets[k].family == AF_INET6;
+        }
+        for (size_t k = 0; k < net->n_extra_routes; k++) {
+                *v4 = *v4 || net->extra_routes[k].family == AF_INET;
+                *v6 = *v6 || net->extra_routes[k].family == AF_INET6;
+        }
+        if (net->mode == NETWORK_MODE_MESH || (*v4 && *v6))
+                return;
+        for (const Peer *p = net->peers; p; p = p->next)
+                for (size_t k = 0; k < p->n_site_networks; k++) {
+                        *v4 = *v4 || p->site_networks[k].family == AF_INET;
+                        *v6 = *v6 || p->site_networks[k].family == AF_INET6;
+                }
+}
+
 int manager_firewall_sync(Manager *m, bool force) {
         _cleanup_(freep) FirewallNetwork *nets = NULL;
         _cleanup_(freep) char *script = NULL, *error = NULL;
@@ -210,10 +231,7 @@ int manager_firewall_sync(Manager *m, bool force) {
                         .n_subnets = net->n_subnets,
                 };
                 if (network_needs_forwarding(net))
-                        for (size_t k = 0; k < net->n_subnets; k++) {
-                                v4 = v4 || net->subnets[k].family == AF_INET;
-                                v6 = v6 || net->subnets[k].family == AF_INET6;
-                        }
+                        forwarded_families(net, &v4, &v6);
         }
 
         /* Hash order is not stable: sort by interface name so equal states give equal text. */

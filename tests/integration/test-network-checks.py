@@ -13,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgnet import NETWORK, expect_error, main, opts, require_root_and_tools, unwrap  # noqa: E402
+from wgnet import NETWORK, expect_error, main, opts, require_root_and_tools, unwrap, wait_for  # noqa: E402
 
 E = "org.wgnet1.Error."
 state = {}
@@ -54,7 +54,8 @@ def test_setup(rig):
 
 
 def test_ipv6_forwarding_keeps_router_advertisements(rig):
-    """The first IPv6 network switches IPv6 forwarding on; an interface that took router
+    """The first network that forwards IPv6 (here an IPv4 network with a gateway to an IPv6
+    LAN) switches IPv6 forwarding on; an interface that took router
     advertisements from the kernel (accept_ra=1) gets accept_ra=2 first, or the kernel would
     drop its default route and take no more advertisements. One with accept_ra=0 (networkd,
     NetworkManager) is left alone."""
@@ -65,8 +66,12 @@ def test_ipv6_forwarding_keeps_router_advertisements(rig):
     rig.ns("ip", "link", "add", uplink, "type", "veth", "peer", "name", managed)
     try:
         rig.ns("sh", "-c", f"echo 1 > {conf}/{uplink}/accept_ra; echo 0 > {conf}/{managed}/accept_ra")
-        net = unwrap(rig.manager().CreateNetwork("six", opts(Interface=ifname(rig, "wg6"), Addresses=["fd00:89::1/64"])))
-        assert sysctl("all", "forwarding") == "1"
+        # an IPv4 network whose site gateway has an IPv6 LAN forwards IPv6 too
+        net = unwrap(rig.manager().CreateNetwork("six", opts(Interface=ifname(rig, "wg6"), Addresses=["10.89.0.1/24"],
+                                                             Mode="site-to-site")))
+        assert sysctl("all", "forwarding") == "0"
+        rig.network(net).AddPeer("lan6", opts(Role="site-gateway", SiteNetworks=["fd00:89:1::/64"]))
+        wait_for(lambda: sysctl("all", "forwarding") == "1", 5, "IPv6 forwarding for the site's IPv6 LAN")
         assert sysctl(uplink, "accept_ra") == "2" and sysctl(managed, "accept_ra") == "0"
         with open(rig.daemon_log) as f:
             assert f"{uplink}: accept_ra=2" in f.read()
