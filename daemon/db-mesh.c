@@ -179,7 +179,7 @@ int db_mesh_load(Db *db, Manager *m) {
                 int64_t hb = sqlite3_column_int64(s, 2), oa = sqlite3_column_int64(s, 3);
                 /* A heartbeat of 0 would re-arm its timer at once, without end: values that
                  * Mesh.Update could not have set give way to the defaults. */
-                if (hb >= 1 && hb <= UINT32_MAX && oa > hb && oa <= UINT32_MAX) {
+                if (hb >= 1 && hb <= 3600 && oa > hb && oa <= 86400) {      /* Mesh.Update's bounds */
                         mesh->heartbeat = (uint32_t) hb;
                         mesh->offline_after = (uint32_t) oa;
                 } else

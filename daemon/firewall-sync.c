@@ -76,8 +76,9 @@ static int read_sysctl_int(const char *path) {
 /* With IPv6 forwarding on, the kernel takes router advertisements only on interfaces with
  * accept_ra=2, and drops the default routes it learned from them at once: a host whose
  * uplink is configured by the kernel's SLAAC (accept_ra=1) would lose its IPv6 default
- * route. Those interfaces get accept_ra=2 first, as they had it in effect. (networkd and
- * NetworkManager take advertisements themselves, with accept_ra=0: left alone.) */
+ * route. Those interfaces (Ethernet-like, present now) get accept_ra=2 first, as they had
+ * it in effect. (networkd and NetworkManager take advertisements themselves, with
+ * accept_ra=0: left alone.) */
 static void keep_router_advertisements(void) {
         DIR *d = opendir("/proc/sys/net/ipv6/conf");
         struct dirent *de;
@@ -87,6 +88,11 @@ static void keep_router_advertisements(void) {
                 return;
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' || streq(de->d_name, "all") || streq(de->d_name, "default"))
+                        continue;
+                /* Ethernet-like uplinks only: not lo, not a WireGuard or tun interface (a peer
+                 * whose AllowedIPs cover fe80:: would send advertisements through it). */
+                snprintf(path, sizeof(path), "/sys/class/net/%s/type", de->d_name);
+                if (read_sysctl_int(path) != 1)         /* ARPHRD_ETHER */
                         continue;
                 snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_ra", de->d_name);
                 snprintf(fwd, sizeof(fwd), "/proc/sys/net/ipv6/conf/%s/forwarding", de->d_name);

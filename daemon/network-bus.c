@@ -293,6 +293,9 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 if (network_restore(n, &before) < 0)
                         log_error("%s: cannot restore the settings in memory; restart wgnetd", n->name);
                 else if (n->active) {
+                        /* A table applied before a commit that failed goes back too. */
+                        if (firewall_relevant(opts))
+                                (void) manager_firewall_sync(n->manager, false);
                         /* MTU 0 leaves the device's as it is: one set by this Update goes
                          * back to WireGuard's default by hand. */
                         if (n->mtu == 0 && old_mtu == 0 && opts[NETOPT_MTU].set && opts[NETOPT_MTU].u != 0)

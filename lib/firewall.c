@@ -73,13 +73,18 @@ int firewall_ruleset(const FirewallNetwork *nets, size_t n, char **ret) {
                         /* A peer may widen its own AllowedIPs: nothing it sends reaches another
                          * network's interface, nor anything at all from an isolated hub, whose
                          * clients reach only the server. */
-                        if (nets[i].isolation && nets[i].hub)
-                                buf_printf(&b, "\t\tiifname \"%s\" ct direction original drop comment "
-                                               "\"peer isolation (hub: only the server)\"\n", ifn);
-                        else if (nets[i].isolation)
+                        if (nets[i].isolation)
                                 buf_printf(&b, "\t\tiifname \"%s\" oifname \"%s\" drop comment \"peer isolation\"\n",
                                            ifn, ifn);
-                        if (n > 1 && !(nets[i].isolation && nets[i].hub)) {
+                        /* An isolated hub's clients answer what hosts behind the server
+                         * opened, and start nothing: what conntrack cannot place (invalid,
+                         * untracked) is not an answer either. */
+                        if (nets[i].isolation && nets[i].hub)
+                                buf_printf(&b, "\t\tiifname \"%s\" ct state invalid,untracked drop comment "
+                                               "\"peer isolation (hub: only the server)\"\n"
+                                               "\t\tiifname \"%s\" ct direction original drop comment "
+                                               "\"peer isolation (hub: only the server)\"\n", ifn, ifn);
+                        if (n > 1) {
                                 buf_printf(&b, "\t\tiifname \"%s\" oifname { ", ifn);
                                 for (size_t k = 0, c = 0; k < n; k++)
                                         if (k != i)

@@ -605,7 +605,7 @@ int rtnl_route_other(Rtnl *r, const char *ifname, const IpPrefix *dst, uint32_t 
                 /* The default route, or half of it: a full-tunnel VPN's pair of /1 routes
                  * (OpenVPN's def1, a mesh exit node's) is a default route too. The prefix is
                  * nobody's yet. */
-                if (m.table == RT_TABLE_MAIN && m.dst_len <= 1)
+                if (m.table == RT_TABLE_MAIN && (m.dst_len == 0 || (m.dst_len == 1 && f.dst.prefixlen > 1)))
                         return 0;
                 /* Another interface's route for the prefix or a wider one (a LAN's /16 around
                  * a /24): a route for the prefix would take that part of its traffic. */

@@ -59,7 +59,10 @@ TEST(hub_and_networks_are_apart) {
         };
         ASSERT_OK(firewall_ruleset(nets, 3, &s));
         ASSERT_TRUE(strstr(s, "policy accept;\n"
+                              "\t\tiifname \"wga\" oifname \"wga\" drop comment \"peer isolation\"\n"
+                              "\t\tiifname \"wga\" ct state invalid,untracked drop comment \"peer isolation (hub: only the server)\"\n"
                               "\t\tiifname \"wga\" ct direction original drop comment \"peer isolation (hub: only the server)\"\n"
+                              "\t\tiifname \"wga\" oifname { \"wgb\", \"wgc\" } drop comment \"between networks\"\n"
                               "\t\tiifname \"wgb\" oifname { \"wga\", \"wgc\" } drop comment \"between networks\"\n"
                               "\t\tiifname \"wgc\" oifname { \"wga\", \"wgb\" } drop comment \"between networks\"\n"
                               "\t\tct state established,related accept\n"

@@ -97,7 +97,7 @@ TEST(frame_client_lines) {
                 { "BEGINX\r\n", -EBADMSG },
                 { "AUTH EXTERNAL 30\r\nBEGIN\r\n", -EBADMSG },
                 { "AUTH ANONYMOUS 6\r\nBEGIN\r\n", -EBADMSG },                  /* odd hex */
-                { "AUTH ANONYMOUS 0a\r\nBEGIN\r\n", -EBADMSG },                 /* not printable: REJECTED */
+                { "AUTH ANONYMOUS 0a\r\nBEGIN\r\n", -EBADMSG },                 /* not printable (stricter than sd-bus) */
                 { "AUTH ANONYMOUS 7g\r\nBEGIN\r\n", -EBADMSG },
                 { "AUTH ANONYMOUS 61\nBEGIN\r\n", -EBADMSG },                    /* LF without CR */
                 { "AUTH ANONYMOUS 61\r\nAUTH ANONYMOUS\r\nBEGIN\r\n", -EBADMSG },

@@ -161,6 +161,9 @@ def check_audit(entries, log, user_uid):
               "network-deleted", "peer-added", "peer-updated", "peer-enabled", "peer-disabled", "peer-removed",
               "peer-keys-rotated", "secret-read"):
         assert a in actions, f"no audit entry for {a}: {sorted(actions)}"
+    # RotateKeys' reply holds the new keys: a secret read besides the rotation
+    assert any(e["action"] == "secret-read" and "new config read (RotateKeys)" in e["text"] for e in entries), \
+        [e["text"] for e in entries if e["action"] == "secret-read"]
     # one MESSAGE_ID per kind, distinct kinds distinct ids
     ids = {}
     for e in entries:

@@ -284,9 +284,14 @@ def test_hub(rig):
     assert c2.dump()[0] == pub
 
 
+# The far end of a client's UDP flow: it answers, and keeps sending to whoever reached it
+# last (packets in the reply direction of a flow the other client opened).
 ECHO = ("import socket, sys\n"
         "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', int(sys.argv[1])))\n"
-        "while True:\n    d, a = s.recvfrom(64); s.sendto(d, a)\n")
+        "s.settimeout(0.05); peer = None\n"
+        "while True:\n"
+        "    try:\n        d, peer = s.recvfrom(64)\n    except socket.timeout: pass\n"
+        "    if peer: s.sendto(b'y', peer)\n")
 SENDER = ("import socket, sys, time\n"
           "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.05); n = 0\n"
           "while True:\n"
@@ -306,7 +311,8 @@ def replies(path):
 def test_hub_isolation(rig):
     net = rig.network(state["hub"])
     # a UDP flow between the two clients, running when isolation comes: conntrack knows it as
-    # established, and it is cut all the same
+    # established, and it is cut all the same, in both directions (the far end's packets are
+    # the flow's replies)
     count = os.path.join(rig.dir, "udp-replies")
     echo = subprocess.Popen(["ip", "netns", "exec", state["c2"], "/usr/bin/python3", "-c", ECHO, "5555"])
     sender = subprocess.Popen(["ip", "netns", "exec", state["c1"], "/usr/bin/python3", "-c", SENDER, "10.201.0.3",

@@ -66,6 +66,7 @@ def test_ipv6_forwarding_keeps_router_advertisements(rig):
     rig.ns("ip", "link", "add", uplink, "type", "veth", "peer", "name", managed)
     try:
         rig.ns("sh", "-c", f"echo 1 > {conf}/{uplink}/accept_ra; echo 0 > {conf}/{managed}/accept_ra")
+        lo = sysctl("lo", "accept_ra")
         # an IPv4 network whose site gateway has an IPv6 LAN forwards IPv6 too
         net = unwrap(rig.manager().CreateNetwork("six", opts(Interface=ifname(rig, "wg6"), Addresses=["10.89.0.1/24"],
                                                              Mode="site-to-site")))
@@ -73,6 +74,8 @@ def test_ipv6_forwarding_keeps_router_advertisements(rig):
         rig.network(net).AddPeer("lan6", opts(Role="site-gateway", SiteNetworks=["fd00:89:1::/64"]))
         wait_for(lambda: sysctl("all", "forwarding") == "1", 5, "IPv6 forwarding for the site's IPv6 LAN")
         assert sysctl(uplink, "accept_ra") == "2" and sysctl(managed, "accept_ra") == "0"
+        # not lo, not a WireGuard interface (advertisements through a tunnel are a peer's)
+        assert sysctl("lo", "accept_ra") == lo and sysctl(ifname(rig, "wg6"), "accept_ra") != "2"
         with open(rig.daemon_log) as f:
             assert f"{uplink}: accept_ra=2" in f.read()
         rig.network(net).Delete()
