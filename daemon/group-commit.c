@@ -22,8 +22,23 @@
 static int pending_conflict(Manager *m, Network *n, const PeerSpec *s, sd_bus_error *error) {
         for (size_t i = 0; i < m->n_pending_adds; i++) {
                 const PeerSpec *o = &m->pending_adds[i].spec;
-                if (m->pending_adds[i].network_id != n->id)
+                if (m->pending_adds[i].network_id != n->id) {
+                        /* A site network queued for another network is routed there once it is
+                         * committed: the checks against committed peers cannot see it yet. */
+                        Network *other = hashmap_get(m->networks_by_id, &m->pending_adds[i].network_id);
+                        for (size_t a = 0; a < s->n_site_networks; a++)
+                                for (size_t b = 0; b < o->n_site_networks; b++)
+                                        if (s->site_networks[a].prefixlen > 0 && o->site_networks[b].prefixlen > 0 &&
+                                            ip_prefix_overlaps(&s->site_networks[a], &o->site_networks[b])) {
+                                                char buf[IP_PREFIX_STRLEN];
+                                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                                         "Site network '%s' overlaps a site network of peer "
+                                                                         "'%s' added to network '%s'",
+                                                                         ip_prefix_to_string(&s->site_networks[a], buf),
+                                                                         o->name, other ? other->name : "?");
+                                        }
                         continue;
+                }
                 if (streq(o->name, s->name))
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists",
                                                  "Peer '%s' already exists in network '%s'", s->name, n->name);

@@ -190,6 +190,8 @@ static int method_create_network(sd_bus_message *m, void *userdata, sd_bus_error
         const char *name;
         int r;
 
+        /* The subnet checks must see the queued AddPeer calls' site networks (once allowed). */
+        manager_flush_adds_if_allowed(mgr, m);
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "s", &name);

@@ -207,6 +207,47 @@ def test_mtu_back_to_default(rig):
     assert link_mtu(rig, name) == 1420
 
 
+def test_site_network_queued_for_two_networks(rig):
+    """Two AddPeer calls sent at once into two networks with the same site network (queued
+    together for one commit): one is added, the other refused with RouteInUse. Before, both
+    passed the checks (which see committed peers only) and both were committed."""
+    from dbus.mainloop.glib import DBusGMainLoop
+    from gi.repository import GLib
+    import dbus
+    other = unwrap(rig.manager().CreateNetwork("branch", opts(Interface=ifname(rig, "wgq"), Addresses=["10.91.0.1/24"])))
+    bus = dbus.bus.BusConnection(rig.address, mainloop=DBusGMainLoop())
+    loop, results = GLib.MainLoop(), {}
+
+    def done(key, ok, value):
+        results[key] = (ok, value)
+        if len(results) == 8:
+            loop.quit()
+    for k in range(4):
+        for path in (state["site"], other):
+            net = dbus.Interface(bus.get_object("org.wgnet1", path), NETWORK)
+            key = f"{path[-2:]}-{k}"
+            net.AddPeer(f"gw{k}", opts(Role="site-gateway", SiteNetworks=[f"192.168.{60 + k}.0/24"]),
+                        reply_handler=lambda p, c, key=key: done(key, True, str(p)),
+                        error_handler=lambda e, key=key: done(key, False, e.get_dbus_name()))
+    GLib.timeout_add(20000, loop.quit)
+    loop.run()
+    try:
+        assert len(results) == 8, results
+        for k in range(4):
+            pair = [results[f"{p[-2:]}-{k}"] for p in (state["site"], other)]
+            assert sorted(ok for ok, _ in pair) == [False, True], pair
+            assert [v for ok, v in pair if not ok] == [E + "RouteInUse"], pair
+        assert rig.sqlite("SELECT count(*) FROM peers WHERE name LIKE 'gw%'") == "4"
+    finally:
+        rig.network(other).Delete()
+        for ok, path in results.values():
+            if ok and path.startswith("/org/wgnet1/peer/"):
+                try:
+                    rig.peer(path).Remove()
+                except dbus.DBusException:
+                    pass
+
+
 def test_add_peers_reply_too_large(rig):
     """AddPeers whose configs would not fit in one reply (dbus-daemon carries 32 MiB a
     message) is refused before the commit, nothing added: before, the peers were committed
@@ -265,7 +306,8 @@ def test_isolation_not_applied_is_refused(rig):
 
 TESTS = [test_setup, test_ipv6_forwarding_keeps_router_advertisements, test_subnet_over_site_network, test_subnet_over_host_route, test_default_port_skips_taken,
          test_foreign_link_refused, test_activate_failure_keeps_device_found, test_mtu_back_to_default,
-         test_add_peers_reply_too_large, test_isolation_not_applied_is_refused]
+         test_site_network_queued_for_two_networks, test_add_peers_reply_too_large,
+         test_isolation_not_applied_is_refused]
 
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd", "sqlite3")
