@@ -20,13 +20,14 @@ import importlib.util
 import os
 import socket
 import struct
+import subprocess
 import sys
 import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from wgnet import NETWORK, require_root_and_tools, run, wait_for  # noqa: E402
+from wgnet import NETWORK, require_root_and_tools, wait_for  # noqa: E402
 
 import dbus  # noqa: E402
 
@@ -116,6 +117,17 @@ class Rig(tm.Mesh):
         wait_for(lambda: h2.prop(self.members[h2], MESH, "State") == "connected", 20, "h2 connected")
 
 
+def listener(netns, code):
+    """A Python program listening in a namespace, once it said 'listening'."""
+    p = subprocess.Popen(["ip", "netns", "exec", netns, "/usr/bin/python3", "-c", code], stdout=subprocess.PIPE,
+                         text=True)
+    if p.stdout.readline().strip() != "listening":
+        p.kill()
+        p.wait()
+        raise AssertionError(f"the listener in {netns} did not start")
+    return p
+
+
 def member_of(m):
     return m.hosts[1]
 
@@ -177,12 +189,11 @@ def test_local_process_cannot_crowd_out(m):
     """The same process opens eight connections and holds them: before, four of them took
     every place of the member's address and wgnetd's own connection was refused. Now
     unproven connections only push each other out; the member reconnects at once."""
-    c, h = m.coord, member_of(m)
+    h = member_of(m)
     code = ("import socket,time,sys\n"
             "socks=[socket.create_connection(('%s',%d),3) for i in range(8)]\n"
             "print('held', flush=True)\n"
             "time.sleep(8)\n" % (COORD, PORT))
-    import subprocess
     p = subprocess.Popen(["ip", "netns", "exec", h.netns, "/usr/bin/python3", "-c", code], stdout=subprocess.PIPE,
                          text=True)
     try:
@@ -228,11 +239,8 @@ def test_impostor_coordinator(m):
             "  leaked+=len(got)>104\n"
             "  print('conn',len(got),flush=True)\n"
             "print('done',n,leaked,flush=True)\n")
-    import subprocess
-    p = subprocess.Popen(["ip", "netns", "exec", c.netns, "/usr/bin/python3", "-c", code], stdout=subprocess.PIPE,
-                         text=True)
+    p = listener(c.netns, code)
     try:
-        assert p.stdout.readline().strip() == "listening"
         out = p.communicate(timeout=30)[0].strip().split("\n")
     finally:
         p.kill()
@@ -330,7 +338,6 @@ def test_member_bound_to_its_interface(m):
     answering for it): the member's connection still goes through its mesh interface and
     the host on the path sees none."""
     h, h3 = member_of(m), m.hosts[2]
-    import subprocess
     h3.ns("ip", "addr", "add", f"{COORD}/32", "dev", "lan0")
     h.ns("ip", "route", "add", f"{COORD}/32", "via", h3.lan_ip, "dev", "lan0")
     code = ("import socket,time\n"
@@ -339,10 +346,8 @@ def test_member_bound_to_its_interface(m):
             "try:\n"
             "  s,a=l.accept(); print('connection from',a[0])\n"
             "except socket.timeout: print('none')\n")
-    p = subprocess.Popen(["ip", "netns", "exec", h3.netns, "/usr/bin/python3", "-c", code], stdout=subprocess.PIPE,
-                         text=True)
+    p = listener(h3.netns, code)
     try:
-        assert p.stdout.readline().strip() == "listening"
         force_reconnect(m)
         out = p.communicate(timeout=20)[0].strip()
     finally:
