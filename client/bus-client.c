@@ -35,6 +35,8 @@ static const PropertyMap network_map[] = {
         NP("Mode", "s", mode),
         NP("ExtraRoutes", "as", extra_routes),
         NP("PeerIsolation", "b", peer_isolation),
+        NP("DefaultRoute", "b", default_route),
+        NP("RouteTable", "u", route_table),
         NP("NatInterface", "s", nat_interface),
         NP("KeyPolicy", "s", key_policy),
         NP("OnlineThreshold", "u", online_threshold),

@@ -23,6 +23,8 @@ typedef struct NetworkInfo {
         char *mode;
         char **extra_routes;
         bool peer_isolation;
+        bool default_route;
+        uint32_t route_table;
         char *nat_interface;
         char *key_policy;
         uint32_t online_threshold;

@@ -99,7 +99,7 @@ static int network_fields(const NetworkInfo *n, Fields *f) {
         _cleanup_(freep) char *addresses = strv_join(n->addresses, "\n");
         _cleanup_(freep) char *dns = strv_join(n->dns, " ");
         _cleanup_(freep) char *routes = strv_join(n->extra_routes, " ");
-        char port[8], mtu[16], peers[48], threshold[24], revoke[FORMAT_RELATIVE_MAX];
+        char port[8], mtu[16], peers[48], threshold[24], revoke[FORMAT_RELATIVE_MAX], full[48];
         _cleanup_(freep) char *rotation = NULL;
         int r = 0;
 
@@ -114,6 +114,10 @@ static int network_fields(const NetworkInfo *n, Fields *f) {
                 snprintf(mtu, sizeof(mtu), "default");
         snprintf(peers, sizeof(peers), "%u (%u online)", n->peer_count, n->online_peer_count);
         snprintf(threshold, sizeof(threshold), "%u s", n->online_threshold);
+        if (n->default_route)
+                snprintf(full, sizeof(full), "through the tunnel (table %u)", n->route_table);
+        else
+                snprintf(full, sizeof(full), "no");
 
         _cleanup_(freep) char *state = NULL;
         if (asprintf(&state, "%s %s", dot(n->active), n->active ? "active" : "inactive") < 0)
@@ -131,6 +135,7 @@ static int network_fields(const NetworkInfo *n, Fields *f) {
         r = r < 0 ? r : fields_add(f, "MTU", mtu, NULL);
         r = r < 0 ? r : fields_add(f, "Extra routes", routes, NULL);
         r = r < 0 ? r : fields_add(f, "Isolation", n->peer_isolation ? "yes" : "no", NULL);
+        r = r < 0 ? r : fields_add(f, "Default route", full, NULL);
         r = r < 0 ? r : fields_add(f, "NAT interface", n->nat_interface, NULL);
         r = r < 0 ? r : fields_add(f, "Key policy", n->key_policy, NULL);
         r = r < 0 ? r : fields_add(f, "Online within", threshold, NULL);

@@ -45,7 +45,8 @@ static int load_networks(Db *db, Manager *m) {
                                "SELECT id, name, interface, listen_port, private_key, public_key, addresses,"
                                " endpoint, dns, mtu, mode, extra_routes, peer_isolation, nat_interface,"
                                " key_policy, online_threshold, active, created_at, rotation_interval,"
-                               " rotation_kind, revoke_inactive, grace_period FROM networks ORDER BY id",
+                               " rotation_kind, revoke_inactive, grace_period, default_route, route_table"
+                               " FROM networks ORDER BY id",
                                -1, &s, NULL) != SQLITE_OK)
                 return -EIO;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -108,6 +109,11 @@ static int load_networks(Db *db, Manager *m) {
                 n->rotation_kind = r;
                 n->revoke_inactive = (uint64_t) sqlite3_column_int64(s, 20);
                 n->grace_period = (uint64_t) sqlite3_column_int64(s, 21);
+                n->default_route = sqlite3_column_int(s, 22);
+                sqlite3_int64 table = sqlite3_column_int64(s, 23);
+                if (table < 0 || table > UINT32_MAX)
+                        return -EBADMSG;
+                n->route_table = (uint32_t) table;
                 r = network_setup_pools(n);
                 if (r < 0)
                         return r;

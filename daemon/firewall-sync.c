@@ -52,7 +52,7 @@ bool network_needs_forwarding(const Network *n) {
         }
 }
 
-static int write_sysctl(const char *path, const char *value) {
+int write_sysctl(const char *path, const char *value) {
         _cleanup_(closep) int fd = open(path, O_RDWR | O_CLOEXEC);
         char cur[8] = { 0 };
 

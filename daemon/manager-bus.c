@@ -395,14 +395,15 @@ static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
         return 0;
 }
 
-/* What wg-quick does beyond WireGuard and the address (scripts, routing table, fwmark,
- * SaveConfig) has no place in a network; the import says so in the journal. */
+/* What wg-quick does beyond WireGuard and the address (scripts, a routing table of its own
+ * or none, fwmark, SaveConfig) has no place in a network; the import says so in the
+ * journal. (`Table = off` still keeps a peer's default route out of DefaultRoute.) */
 static void import_log_ignored(const char *name, const WgConf *c) {
         const char *what[8];
         size_t k = 0;
         if (c->n_pre_up + c->n_post_up + c->n_pre_down + c->n_post_down > 0)
                 what[k++] = "PreUp/PostUp/PreDown/PostDown";
-        if (c->table)
+        if (c->table && !streq(c->table, "auto"))
                 what[k++] = "Table";
         if (c->has_fwmark && c->fwmark != 0)
                 what[k++] = "FwMark";
@@ -486,6 +487,13 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
                         goto finish;
                 }
                 opts[NETOPT_DNS].set = true;
+        }
+        /* A peer's default route takes the host's traffic, as `wg-quick up` has it, unless the
+         * file says `Table = off` (or names a table of its own, which wgnet does not keep:
+         * the journal says so) or the caller says DefaultRoute false. */
+        if (!opts[NETOPT_DEFAULT_ROUTE].set) {
+                opts[NETOPT_DEFAULT_ROUTE].set = true;
+                opts[NETOPT_DEFAULT_ROUTE].b = (!c->table || streq(c->table, "auto")) && wgconf_has_default_route(c);
         }
         r = check_new_network(mgr, name, opts, error);
         if (r >= 0)

@@ -608,6 +608,8 @@ const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("Mode", "s", property_get_mode, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ExtraRoutes", "as", property_get_extra_routes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PeerIsolation", "b", bus_property_get_bool, offsetof(Network, peer_isolation), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DefaultRoute", "b", bus_property_get_bool, offsetof(Network, default_route), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RouteTable", "u", NULL, offsetof(Network, route_table), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NatInterface", "s", NULL, offsetof(Network, nat_interface), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("KeyPolicy", "s", property_get_key_policy, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("OnlineThreshold", "u", NULL, offsetof(Network, online_threshold), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -270,6 +270,10 @@ int network_settings_check(Manager *m, Network *self, const char *ifname, BusOpt
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                          "Option '%s' cannot change on mesh '%s': every member has the "
                                                          "coordinator's from its invitation", opts[fixed[i]].key, self->name);
+                if (opts[NETOPT_DEFAULT_ROUTE].set && opts[NETOPT_DEFAULT_ROUTE].b)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "Option 'DefaultRoute' is not for a mesh: a member sends its default "
+                                                "route through an exit node (Mesh.UseExitNode)");
                 static const int policy[] = { NETOPT_ROTATION_INTERVAL, NETOPT_REVOKE_INACTIVE };
                 for (size_t i = 0; i < ELEMENTSOF(policy); i++)
                         if (opts[policy[i]].set && opts[policy[i]].t > 0)
@@ -398,6 +402,16 @@ int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, cons
                 n->peer_isolation = opts[NETOPT_PEER_ISOLATION].b;
                 CHANGED("PeerIsolation");
         }
+        if (opts[NETOPT_DEFAULT_ROUTE].set && n->default_route != !!opts[NETOPT_DEFAULT_ROUTE].b) {
+                n->default_route = opts[NETOPT_DEFAULT_ROUTE].b;
+                CHANGED("DefaultRoute");
+                if (n->default_route && n->route_table == 0) {
+                        r = network_full_tunnel_choose_table(n);
+                        if (r < 0)
+                                return r;
+                        CHANGED("RouteTable");
+                }
+        }
         if (opts[NETOPT_NAT_INTERFACE].set) {
                 ch = false;
                 r = set_string(&n->nat_interface, opts[NETOPT_NAT_INTERFACE].s, &ch);
@@ -438,6 +452,7 @@ int network_snapshot(const Network *n, NetworkSnapshot *ret) {
                 .n_subnets = n->n_subnets, .listen_port = n->listen_port, .mtu = n->mtu,
                 .online_threshold = n->online_threshold, .mode = n->mode, .n_extra_routes = n->n_extra_routes,
                 .peer_isolation = n->peer_isolation, .key_policy = n->key_policy,
+                .default_route = n->default_route, .route_table = n->route_table,
                 .rotation_interval = n->rotation_interval, .revoke_inactive = n->revoke_inactive,
                 .grace_period = n->grace_period, .rotation_kind = n->rotation_kind,
         };
@@ -466,6 +481,8 @@ int network_restore(Network *n, NetworkSnapshot *s) {
         n->online_threshold = s->online_threshold;
         n->mode = s->mode;
         n->peer_isolation = s->peer_isolation;
+        n->default_route = s->default_route;
+        n->route_table = s->route_table;
         n->key_policy = s->key_policy;
         n->rotation_interval = s->rotation_interval;
         n->revoke_inactive = s->revoke_inactive;

@@ -23,6 +23,7 @@ enum {
         NETOPT_ROTATION_KIND,
         NETOPT_REVOKE_INACTIVE,
         NETOPT_GRACE_PERIOD,
+        NETOPT_DEFAULT_ROUTE,
         _NETOPT_MAX,
 };
 
@@ -45,6 +46,7 @@ enum {
                 [NETOPT_ROTATION_KIND] = { "RotationKind", "s" }, \
                 [NETOPT_REVOKE_INACTIVE] = { "RevokeAfterInactive", "t" }, \
                 [NETOPT_GRACE_PERIOD] = { "GracePeriod", "t" }, \
+                [NETOPT_DEFAULT_ROUTE] = { "DefaultRoute", "b" }, \
         }
 
 /* Parsed and checked values of the options (what is not set keeps its value). */
@@ -86,7 +88,8 @@ typedef struct NetworkSnapshot {
         NetworkMode mode;
         IpPrefix *extra_routes;
         size_t n_extra_routes;
-        bool peer_isolation;
+        bool peer_isolation, default_route;
+        uint32_t route_table;
         KeyPolicy key_policy;
         uint64_t rotation_interval, revoke_inactive, grace_period;
         RotationKind rotation_kind;

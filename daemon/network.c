@@ -322,14 +322,25 @@ int network_apply_peer(Network *n, Peer *p, bool remove) {
         return r;
 }
 
+static int network_apply_site_routes(Network *n, Peer *p, bool remove);
+
 int network_apply_peer_routes(Network *n, Peer *p, bool remove) {
+        int r = network_apply_site_routes(n, p, remove);
+        /* A default route that came or went with this peer: the policy rules follow. */
+        if (n->active && n->route_table != 0 && peer_has_default_route(p))
+                (void) network_full_tunnel_apply(n, false);
+        return r;
+}
+
+static int network_apply_site_routes(Network *n, Peer *p, bool remove) {
         int r = 0;
         if (!n->active)
                 return 0;
         for (size_t i = 0; i < p->n_site_networks; i++) {
-                /* A default route (a full-tunnel client config) is not installed: it would
-                 * take the host's own traffic, the tunnel's included, away from its uplink.
-                 * wg-quick needs fwmark rules for that; wgnet leaves it to the admin. */
+                /* A default route (a full-tunnel client config) is not a route of the main
+                 * table: it would take the host's own traffic, the tunnel's included, away
+                 * from its uplink. DefaultRoute puts it in a table of its own with policy
+                 * rules (network-full-tunnel.c). */
                 if (p->site_networks[i].prefixlen == 0)
                         continue;
                 int k = remove ? wg_backend_route_del(n->manager->backend, n->ifname, &p->site_networks[i])
@@ -495,6 +506,13 @@ int network_apply(Network *n, bool log_repairs) {
                 want->listen_port = n->listen_port;
                 want->flags |= WGDEVICE_HAS_LISTEN_PORT;
         }
+        uint32_t mark = network_full_tunnel_fwmark(n, have->fwmark);
+        if (have->fwmark != mark) {
+                if (log_repairs)
+                        log_notice("%s: fwmark %u differs, setting %u", n->ifname, have->fwmark, mark);
+                want->fwmark = mark;
+                want->flags |= WGDEVICE_HAS_FWMARK;
+        }
 
         device_peers = hashmap_new(key32_hash_func, key32_equal_func);
         added_peers = calloc(n->n_peers + 1, sizeof(Peer *));
@@ -603,7 +621,8 @@ int network_apply(Network *n, bool log_repairs) {
                 return r;
         for (Peer *p = n->peers; p; p = p->next)
                 if (p->enabled && p->n_site_networks > 0)
-                        (void) network_apply_peer_routes(n, p, false);
+                        (void) network_apply_site_routes(n, p, false);
+        (void) network_full_tunnel_apply(n, log_repairs);
 
         if (changed || (want->flags & WGDEVICE_HAS_PRIVATE_KEY)) {
                 /* Read again so the status reflects what the device now holds. */
@@ -645,6 +664,8 @@ int network_refresh_status(Network *n, uint64_t max_age_usec) {
 }
 
 int network_deactivate_device(Network *n) {
+        /* The rules outlive the link: they go first. */
+        network_full_tunnel_remove(n);
         /* No existence check first: a check that cannot ask the kernel would say "absent"
          * and leave the device running; the delete tells absent (-ENODEV) from an error. */
         int r = wg_backend_delete(n->manager->backend, n->ifname);

@@ -64,6 +64,11 @@ typedef struct Network {
         IpPrefix *extra_routes;
         size_t n_extra_routes;
         bool peer_isolation;
+        /* Full-tunnel routing (network-full-tunnel.c): a peer's default route takes the
+         * host's traffic, with fwmark route_table and policy rules, as wg-quick does.
+         * route_table is chosen when DefaultRoute goes on and kept (0: never chosen). */
+        bool default_route;
+        uint32_t route_table;
         char *nat_interface;
         KeyPolicy key_policy;
         uint32_t online_threshold;      /* seconds */
@@ -128,6 +133,21 @@ int network_refresh_status(Network *n, uint64_t max_age_usec);
 int network_apply_peer(Network *n, Peer *p, bool remove);
 /* Routes for a site gateway's networks. */
 int network_apply_peer_routes(Network *n, Peer *p, bool remove);
+
+/* Full-tunnel routing (network-full-tunnel.c). The fwmark the device should carry, given
+ * the one it has (a mark that is not the network's table is left alone when off). */
+uint32_t network_full_tunnel_fwmark(const Network *n, uint32_t have);
+/* Route and rules of each family in line with DefaultRoute and the peers' default routes;
+ * logs what it repaired when log_repairs. */
+int network_full_tunnel_apply(Network *n, bool log_repairs);
+/* Take route and rules away (deactivation, deletion). */
+void network_full_tunnel_remove(Network *n);
+/* Choose n->route_table when DefaultRoute goes on: the device's own mark when it has one
+ * (an adopted wg-quick interface), else the first table from 51820 that no network has and
+ * no route or rule of the host names. */
+int network_full_tunnel_choose_table(Network *n);
+/* Does a peer's list of site networks hold a default route? */
+bool peer_has_default_route(const Peer *p);
 
 /* Client-side AllowedIPs of peer p by mode. */
 int network_client_allowed_ips(Network *n, Peer *p, IpPrefix **ret, size_t *ret_n);

@@ -225,3 +225,12 @@ int wg_backend_route_other(WgBackend *b, const char *ifname, const IpPrefix *dst
 int wg_backend_route_del(WgBackend *b, const char *ifname, const IpPrefix *dst) {
         return rtnl_route_del(b->rtnl, ifname, dst);
 }
+
+int wg_backend_full_tunnel_set(WgBackend *b, const char *ifname, int family, uint32_t table, bool on,
+                               unsigned *ret_changed) {
+        return rtnl_full_tunnel_set(b->rtnl, ifname, family, table, on, ret_changed);
+}
+
+int wg_backend_table_in_use(WgBackend *b, uint32_t table) {
+        return rtnl_table_in_use(b->rtnl, table);
+}

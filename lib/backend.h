@@ -84,3 +84,7 @@ int wg_backend_addr_list(WgBackend *b, const char *ifname, IpPrefix **ret, size_
 int wg_backend_route_add(WgBackend *b, const char *ifname, const IpPrefix *dst);
 int wg_backend_route_other(WgBackend *b, const char *ifname, const IpPrefix *dst, uint32_t *ret_oif);
 int wg_backend_route_del(WgBackend *b, const char *ifname, const IpPrefix *dst);
+/* Full-tunnel routing through ifname (see rtnl_full_tunnel_set) and whether a table is free. */
+int wg_backend_full_tunnel_set(WgBackend *b, const char *ifname, int family, uint32_t table, bool on,
+                               unsigned *ret_changed);
+int wg_backend_table_in_use(WgBackend *b, uint32_t table);

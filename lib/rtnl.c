@@ -13,15 +13,7 @@
 
 #include "macro.h"
 #include "rtnl.h"
-
-#define RTNL_BUF_SIZE 32768
-
-struct Rtnl {
-        struct mnl_socket *nl;
-        uint32_t portid;
-        uint32_t seq;
-        char *buf;                      /* RTNL_BUF_SIZE, for requests and replies */
-};
+#include "rtnl-internal.h"
 
 
 int rtnl_open(Rtnl **ret) {
@@ -63,7 +55,7 @@ Rtnl *rtnl_close(Rtnl *r) {
         return NULL;
 }
 
-static struct nlmsghdr *rtnl_msg(Rtnl *r, uint16_t type, uint16_t flags) {
+struct nlmsghdr *rtnl_msg(Rtnl *r, uint16_t type, uint16_t flags) {
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
         nlh->nlmsg_type = type;
         nlh->nlmsg_flags = NLM_F_REQUEST | flags;
@@ -71,8 +63,7 @@ static struct nlmsghdr *rtnl_msg(Rtnl *r, uint16_t type, uint16_t flags) {
         return nlh;
 }
 
-/* Send and read replies until the ACK/DONE or an error. cb sees each data message. */
-static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
+int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
         uint32_t seq = nlh->nlmsg_seq;
         int ret;
 
@@ -107,8 +98,6 @@ static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
         }
 }
 
-/* An interrupted dump is asked again this many times in all. */
-#define DUMP_ATTEMPTS 4
 
 /* ---- links ---- */
 
@@ -333,9 +322,6 @@ int rtnl_link_list_kind(Rtnl *r, const char *kind, char ***ret) {
 
 /* ---- addresses ---- */
 
-static size_t addr_len(int family) {
-        return family == AF_INET ? 4 : 16;
-}
 
 static int check_prefix(const IpPrefix *a) {
         if (!a || (a->family != AF_INET && a->family != AF_INET6) || a->prefixlen > ip_family_bits(a->family))
@@ -358,8 +344,8 @@ static int addr_change(Rtnl *r, uint16_t type, const char *ifname, const IpPrefi
         ifa->ifa_prefixlen = a->prefixlen;
         ifa->ifa_index = idx;
         ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-        mnl_attr_put(nlh, IFA_LOCAL, addr_len(a->family), a->addr.bytes);
-        mnl_attr_put(nlh, IFA_ADDRESS, addr_len(a->family), a->addr.bytes);
+        mnl_attr_put(nlh, IFA_LOCAL, rtnl_addr_len(a->family), a->addr.bytes);
+        mnl_attr_put(nlh, IFA_ADDRESS, rtnl_addr_len(a->family), a->addr.bytes);
         return rtnl_call(r, nlh, NULL, NULL);
 }
 
@@ -405,7 +391,7 @@ static int addr_list_cb(const struct nlmsghdr *nlh, void *data) {
         mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, &at);
         /* IPv4: IFA_LOCAL is the address (IFA_ADDRESS the peer on point-to-point links) */
         const struct nlattr *x = at.local ? at.local : at.address;
-        if (!x || mnl_attr_get_payload_len(x) != addr_len(ifa->ifa_family))
+        if (!x || mnl_attr_get_payload_len(x) != rtnl_addr_len(ifa->ifa_family))
                 return MNL_CB_OK;
         if (ifa->ifa_prefixlen > ip_family_bits(ifa->ifa_family))
                 return MNL_CB_OK;
@@ -424,7 +410,7 @@ static int addr_list_cb(const struct nlmsghdr *nlh, void *data) {
         memset(p, 0, sizeof(*p));
         p->family = ifa->ifa_family;
         p->prefixlen = ifa->ifa_prefixlen;
-        memcpy(p->addr.bytes, mnl_attr_get_payload(x), addr_len(ifa->ifa_family));
+        memcpy(p->addr.bytes, mnl_attr_get_payload(x), rtnl_addr_len(ifa->ifa_family));
         return MNL_CB_OK;
 }
 
@@ -478,7 +464,7 @@ static int route_change(Rtnl *r, uint16_t type, const char *ifname, const IpPref
         rtm->rtm_scope = type == RTM_NEWROUTE ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
         rtm->rtm_type = RTN_UNICAST;
         if (d.prefixlen > 0)
-                mnl_attr_put(nlh, RTA_DST, addr_len(d.family), d.addr.bytes);
+                mnl_attr_put(nlh, RTA_DST, rtnl_addr_len(d.family), d.addr.bytes);
         mnl_attr_put_u32(nlh, RTA_OIF, idx);
         return rtnl_call(r, nlh, NULL, NULL);
 }
@@ -512,8 +498,8 @@ static int route_find_cb(const struct nlmsghdr *nlh, void *data) {
                                                                                        : rtm->rtm_table;
         if (table != RT_TABLE_MAIN)
                 return MNL_CB_OK;
-        if (f->dst.prefixlen > 0 && (!tb[RTA_DST] || mnl_attr_get_payload_len(tb[RTA_DST]) != addr_len(f->dst.family) ||
-                                     memcmp(mnl_attr_get_payload(tb[RTA_DST]), f->dst.addr.bytes, addr_len(f->dst.family)) != 0))
+        if (f->dst.prefixlen > 0 && (!tb[RTA_DST] || mnl_attr_get_payload_len(tb[RTA_DST]) != rtnl_addr_len(f->dst.family) ||
+                                     memcmp(mnl_attr_get_payload(tb[RTA_DST]), f->dst.addr.bytes, rtnl_addr_len(f->dst.family)) != 0))
                 return MNL_CB_OK;
         /* A blackhole, unreachable or prohibit route, or a multipath one (no RTA_OIF), is
          * another's too. */
@@ -555,7 +541,7 @@ static int fib_match(Rtnl *r, const IpPrefix *dst, mnl_cb_t cb, void *data) {
         rtm->rtm_family = (uint8_t) a.family;
         rtm->rtm_dst_len = (uint8_t) bits;
         rtm->rtm_flags = RTM_F_FIB_MATCH;
-        mnl_attr_put(nlh, RTA_DST, addr_len(a.family), a.addr.bytes);
+        mnl_attr_put(nlh, RTA_DST, rtnl_addr_len(a.family), a.addr.bytes);
         return rtnl_call(r, nlh, cb, data);
 }
 

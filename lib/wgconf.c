@@ -311,3 +311,11 @@ int wgconf_peer_add_allowed_ip(WgConfPeer *p, const IpPrefix *ip) {
         *n = *ip;
         return 0;
 }
+
+bool wgconf_has_default_route(const WgConf *c) {
+        for (size_t i = 0; i < c->n_peers; i++)
+                for (size_t k = 0; k < c->peers[i].n_allowed_ips; k++)
+                        if (c->peers[i].allowed_ips[k].prefixlen == 0)
+                                return true;
+        return false;
+}

@@ -129,3 +129,6 @@ bool wgconf_dns_valid(const char *s, size_t len);
 bool wgconf_endpoint_valid(const char *s, size_t len);
 WgConfPeer *wgconf_add_peer(WgConf *c);     /* zeroed peer appended; NULL on ENOMEM */
 int wgconf_peer_add_allowed_ip(WgConfPeer *p, const IpPrefix *ip);
+/* Does a peer's AllowedIPs hold 0.0.0.0/0 or ::/0 (what makes `wg-quick up` route the
+ * host's traffic through the tunnel)? */
+bool wgconf_has_default_route(const WgConf *c);

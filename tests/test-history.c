@@ -145,7 +145,7 @@ TEST(removed_peer_rows_go_a_part_a_tick) {
         uint64_t max_network, max_peer;
 
         fixture_setup(&f, 7, 90);
-        ASSERT_EQ(count_rows(&f, "PRAGMA user_version"), 10);
+        ASSERT_EQ(count_rows(&f, "PRAGMA user_version"), 11);
         ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM pragma_foreign_key_list('history_fine')"), 0);
         ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM pragma_foreign_key_list('history_coarse')"), 0);
         ASSERT_EQ(count_rows(&f, "SELECT count(*) FROM pragma_foreign_key_list('history_last')"), 1);
