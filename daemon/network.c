@@ -525,7 +525,7 @@ int network_apply(Network *n, bool log_repairs) {
         for (Peer *p = n->peers; p; p = p->next) {
                 /* An expired peer is off the device from its expiry on, also when the policy
                  * tick that disables it has not run yet (a start, the same tick). */
-                if (!p->enabled || (p->expires_at > 0 && now >= p->expires_at))
+                if (!p->enabled || peer_expired(p, now))
                         continue;
                 WgPeer *hp = hashmap_remove(device_peers, p->public_key);
                 WgPeer candidate = {0};
@@ -560,7 +560,7 @@ int network_apply(Network *n, bool log_repairs) {
         /* The new keys of pending rotations: on the device, without addresses. */
         Peer *pp;
         HASHMAP_FOREACH(pp, n->peers_by_pending_key, ip) {
-                if (!pp->enabled)
+                if (!pp->enabled || peer_expired(pp, now))
                         continue;
                 WgPeer *hp = hashmap_remove(device_peers, pp->pending_public_key);
                 WgPeer candidate = {0};

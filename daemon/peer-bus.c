@@ -154,6 +154,7 @@ int peer_set_enabled(Peer *p, bool enable, sd_bus_error *error) {
                 (void) network_apply_peer(p->network, p, false);
                 return bus_reply_errno(error, r, "Cannot change peer '%s'", p->name);
         }
+        p->admin_changed_at = p->updated_at;
         log_debug("%s: peer '%s' %s", p->network->name, p->name, enable ? "enabled" : "disabled");
         if (!enable && p->online) {
                 p->online = false;
@@ -441,6 +442,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 r = bus_reply_errno(error, r, "Cannot update peer '%s'", p->name);
                 goto finish;
         }
+        p->admin_changed_at = p->updated_at;
         audit_log(m, AUDIT_PEER_UPDATED, n, p, "%s: peer '%s' updated", n->name, p->name);
         (void) peer_emit_changed_strv(p, (char **) changed);
         r = sd_bus_reply_method_return(m, NULL);

@@ -37,6 +37,9 @@ typedef struct Peer {
         bool keepalive_on_device;       /* imported with PersistentKeepalive: the device sends it too */
         bool enabled;
         uint64_t created_at, updated_at, expires_at;   /* µs since the epoch */
+        /* µs: the last Enable or Update that was saved (not a rotation; 0 until one since the
+         * start, which counts itself): where RevokeAfterInactive counts from. */
+        uint64_t admin_changed_at;
 
         /* Key lifecycle (daemon/rotation.c). Policy values: -1 = the network's default. */
         int64_t rotation_interval;      /* seconds, 0 = off */
@@ -102,6 +105,10 @@ int peer_render_config(Peer *p, const uint8_t *private_key, char **ret);
 int peer_render_config_with(Peer *p, const uint8_t *private_key, const uint8_t *psk, char **ret);
 /* Enable or disable (database and device); errors in error. */
 int peer_set_enabled(Peer *p, bool enable, sd_bus_error *error);
+/* Past its ExpiresAt (the policy tick revokes it; until then it gets nothing new). */
+static inline bool peer_expired(const Peer *p, uint64_t now) {
+        return p->expires_at > 0 && now >= p->expires_at;
+}
 /* Remove the peer: database, device, bus (peer-bus.c); errors in error. */
 int peer_remove(Peer *p, sd_bus_error *error);
 /* Config with the stored private key; -ENODATA when it is not stored. */

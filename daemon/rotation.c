@@ -52,6 +52,12 @@ int peer_pending_to_wg_peer(Peer *p, WgPeer *wp) {
         if (r < 0)
                 return r;
         wp->persistent_keepalive = peer_server_keepalive(p);
+        /* The endpoint a config gave the peer, as for its current key: a site gateway whose
+         * config has no Endpoint waits for the hub to start the handshake, on either key. */
+        if (peer_remote_endpoint(p, &wp->endpoint) >= 0)
+                wp->flags |= WGPEER_HAS_ENDPOINT;
+        else
+                wp->endpoint = (WgEndpoint) {0};
         /* No allowed IPs: the addresses stay with the old key until the switch. */
         free(wp->allowed_ips);
         wp->allowed_ips = NULL;
@@ -393,6 +399,10 @@ int peer_rotation_complete(Peer *p, const char *why) {
                         r = -ENOMEM;
                 if (r >= 0)
                         r = peer_to_wg_peer(p, wp);
+                /* The device has the new key's endpoint already: the configured one, or the
+                 * one its handshake came from, which must not be pulled back. */
+                if (wp)
+                        wp->flags &= ~WGPEER_HAS_ENDPOINT;
                 if (r >= 0)
                         r = wg_backend_set_device(m->backend, d);
                 if (r < 0)
@@ -432,7 +442,8 @@ void network_rotation_check(Network *n, const WgDevice *d) {
         uint64_t now = now_usec();
         for (size_t i = 0; i < d->n_peers && k < ELEMENTSOF(done); i++) {
                 Peer *p = hashmap_get(n->peers_by_pending_key, d->peers[i].public_key);
-                if (p && d->peers[i].last_handshake_usec > 0 && now >= p->switch_retry_at)
+                /* An expired peer's new key gets nothing: the policy tick revokes the peer. */
+                if (p && d->peers[i].last_handshake_usec > 0 && now >= p->switch_retry_at && !peer_expired(p, now))
                         done[k++] = p;
         }
         for (size_t i = 0; i < k; i++)
@@ -449,7 +460,8 @@ void manager_rotation_deadlines(Manager *m) {
                 if (hashmap_size(n->peers_by_pending_key) == 0)
                         continue;
                 HASHMAP_FOREACH(p, n->peers_by_pending_key, j)
-                        if (now >= p->rotation_deadline && now >= p->switch_retry_at && k < ELEMENTSOF(done))
+                        if (now >= p->rotation_deadline && now >= p->switch_retry_at && !peer_expired(p, now) &&
+                            k < ELEMENTSOF(done))
                                 done[k++] = p;
                 for (size_t x = 0; x < k; x++)
                         rotation_switch(done[x], now, "the grace period ended");
@@ -550,8 +562,11 @@ void manager_policy_tick(Manager *m) {
                         uint64_t revoke = peer_revoke_inactive(p);
                         if (revoke > 0 && n->active) {
                                 /* From the last handshake, or creation, or the last change by an
-                                 * admin (Enable), or this daemon's start: whichever is latest. */
-                                uint64_t since = MAX(MAX(p->last_handshake, p->created_at), MAX(p->updated_at, m->started_at));
+                                 * admin (Enable, Update), or this daemon's start: whichever is
+                                 * latest. Not from a rotation: a peer that never connects would
+                                 * otherwise never be revoked while a policy rotates its keys. */
+                                uint64_t since = MAX(MAX(p->last_handshake, p->created_at),
+                                                     MAX(p->admin_changed_at, m->started_at));
                                 if (now >= since + revoke * USEC_PER_SEC) {
                                         if (n_inactive < ELEMENTSOF(inactive))
                                                 inactive[n_inactive++] = p;

@@ -391,7 +391,30 @@ def test_roamed_endpoint_kept(rig):
     rig.peer(peer_path).Update(opts(RemoteEndpoint="192.0.2.78:4000"))
     assert device_peers(rig)[pub]["endpoint"] == "192.0.2.78:4000", "a new RemoteEndpoint is set at once"
     c.down()
+    # A key pair rotation: the new key gets the RemoteEndpoint too (a site gateway without
+    # an Endpoint of its own waits for the hub), and once it handshakes from where it is,
+    # the switch keeps that endpoint.
+    new_config = unwrap(rig.peer(peer_path).RotateKeys("keypair"))
+    new_pub = rig.prop(peer_path, PEER, "PendingPublicKey")
+    assert device_peers(rig)[new_pub]["endpoint"] == "192.0.2.78:4000", device_peers(rig)[new_pub]
+    c.up(new_config)
+    assert c.ping(hub_address(rig), count=3, timeout=2), "the rotated config reaches the hub"
+    wait(lambda: rig.prop(peer_path, PEER, "RotationPending") is False, 5, "the switch to the new key")
+    peers = device_peers(rig)
+    assert pub not in peers and peers[new_pub]["endpoint"].startswith("192.168.214.2:"), peers.get(new_pub)
+    c.down()
     rig.peer(peer_path).Remove()
+
+
+def test_rotation_keeps_inactivity_clock(rig):
+    """Automatic rotations of a peer that never connects do not put its inactivity revoke
+    off: a PSK rotated every second, revoked after 3 s without a handshake."""
+    net = rig.network(state["net"])
+    path, _ = unwrap(net.AddPeer("silent", opts(RotationInterval=1, RotationKind="psk", RevokeAfterInactive=3)))
+    wait(lambda: rig.prop(path, PEER, "LastRotation") > 0, 5, "an automatic rotation")
+    wait(lambda: rig.prop(path, PEER, "Enabled") is False, 8, "the inactivity revoke despite the rotations")
+    wait(lambda: ("Revoked", path, ["inactive"]) in state["signals"], 3, "Revoked(inactive)")
+    rig.peer(path).Remove()
 
 
 def test_teardown(rig):
@@ -404,5 +427,5 @@ if __name__ == "__main__":
     main([test_setup, test_keypair_rotation_while_pinging, test_grace_period_ends, test_restart_during_rotation,
           test_psk_rotation_applies_at_once, test_pending_key_guards, test_one_time_rotation_again,
           test_expiry_and_inactive_revoke, test_automatic_psk_rotation, test_automatic_keypair_rotation,
-          test_roamed_endpoint_kept,
+          test_roamed_endpoint_kept, test_rotation_keeps_inactivity_clock,
           test_teardown], "rot")
