@@ -588,7 +588,7 @@ int manager_start(Manager *m) {
          * device forwards (the ruleset needs only names and subnets). */
         (void) manager_firewall_sync(m, true);
         /* Bring the devices to what the database says before taking the name. */
-        m->started_at = now_usec();
+        m->started_at_boottime = now_boottime_usec();
         manager_reconcile_all(m, true);
         /* The transfer history's baseline: the counters recorded before the stop, checked against
          * the devices' as found at the start. */

@@ -32,7 +32,7 @@ typedef struct Manager {
         int lock_fd;                    /* state_dir/lock, flock'ed while this daemon runs */
         sd_event_source *tick_source;
         sd_event_source *rotation_source;       /* fast poll while a key rotation is pending */
-        uint64_t started_at;                    /* µs since the epoch */
+        uint64_t started_at_boottime;           /* µs, CLOCK_BOOTTIME (see manager_started_at) */
         Db *db;
         WgBackend *backend;
         PolkitRegistry *polkit;
@@ -136,3 +136,4 @@ void manager_route_added(Manager *m, const char *ifname, const IpPrefix *dst, in
  * is in). A caller still waiting for polkit, or denied, does not break up the batch; the
  * handler runs its checks again once polkit has answered. */
 void manager_flush_adds_if_allowed(Manager *mgr, sd_bus_message *m);
+

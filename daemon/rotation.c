@@ -468,6 +468,14 @@ void manager_rotation_deadlines(Manager *m) {
         }
 }
 
+/* When this daemon started, in µs since the epoch as the clock reads now: the time it has
+ * been running is measured on CLOCK_BOOTTIME, so that a clock stepped forward after the
+ * start (a host without a real-time clock, set by NTP) does not make it look days old. */
+static uint64_t manager_started_at(const Manager *m, uint64_t now) {
+        uint64_t up = now_boottime_usec() - m->started_at_boottime;
+        return now > up ? now - up : 0;
+}
+
 bool peer_can_rotate_alone(const Peer *p) {
         return peer_rotation_kind(p) == ROTATION_PSK ||
                (p->network->key_policy == KEY_POLICY_STORED && p->private_key_stored);
@@ -566,7 +574,7 @@ void manager_policy_tick(Manager *m) {
                                  * latest. Not from a rotation: a peer that never connects would
                                  * otherwise never be revoked while a policy rotates its keys. */
                                 uint64_t since = MAX(MAX(p->last_handshake, p->created_at),
-                                                     MAX(p->admin_changed_at, m->started_at));
+                                                     MAX(p->admin_changed_at, manager_started_at(m, now)));
                                 if (now >= since + revoke * USEC_PER_SEC) {
                                         if (n_inactive < ELEMENTSOF(inactive))
                                                 inactive[n_inactive++] = p;

@@ -417,6 +417,32 @@ def test_rotation_keeps_inactivity_clock(rig):
     rig.peer(path).Remove()
 
 
+def test_clock_step_revokes_nobody(rig):
+    """The wall clock stepped a day forward after the start (a host without a real-time
+    clock, set by NTP): RevokeAfterInactive counts the daemon's running time on the boot
+    clock, so a peer without a handshake yet is not revoked for the day that never was."""
+    if len(sys.argv) < 2:
+        return
+    step = os.path.join(rig.dir, "clock-step")
+    with open(step, "w") as f:
+        f.write("0\n")
+    rig.stop_daemon()
+    rig.start_daemon("--tick=0.5", env={"LD_PRELOAD": sys.argv[1], "WGNET_CLOCK_STEP": step})
+    net = rig.network(state["net"])
+    path, _ = unwrap(net.AddPeer("waking", opts(RevokeAfterInactive=60)))
+    with open(step, "w") as f:
+        f.write("86400\n")
+    time.sleep(2.5)
+    assert rig.prop(path, PEER, "Enabled") is True, "revoked after a clock step"
+    # The step is real for wgnetd: what it creates now is stamped a day ahead.
+    stamp, _ = unwrap(net.AddPeer("stamp", opts()))
+    assert rig.prop(stamp, PEER, "CreatedAt") > (time.time() + 86000) * 1e6
+    rig.peer(stamp).Remove()
+    rig.peer(path).Remove()
+    rig.stop_daemon()
+    rig.start_daemon("--tick=0.5")
+
+
 def test_teardown(rig):
     for c in state.get("clients", []):
         c.close()
@@ -427,5 +453,5 @@ if __name__ == "__main__":
     main([test_setup, test_keypair_rotation_while_pinging, test_grace_period_ends, test_restart_during_rotation,
           test_psk_rotation_applies_at_once, test_pending_key_guards, test_one_time_rotation_again,
           test_expiry_and_inactive_revoke, test_automatic_psk_rotation, test_automatic_keypair_rotation,
-          test_roamed_endpoint_kept, test_rotation_keeps_inactivity_clock,
+          test_roamed_endpoint_kept, test_rotation_keeps_inactivity_clock, test_clock_step_revokes_nobody,
           test_teardown], "rot")
