@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgnet import (NETWORK, PEER, SRC, kill_netns_processes, main, opts, require_root_and_tools, skip,  # noqa: E402
-                   run, unwrap, wait_for)
+                   run, stop_processes, unwrap, wait_for)
 
 UNDERLAY = "10.200.0"
 SERVER = f"{UNDERLAY}.1"
@@ -529,14 +529,7 @@ def test_documented_commands(rig):
 
 
 def cleanup(rig):
-    for p in state["procs"]:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(3)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+    stop_processes(state["procs"])
     for ns in state["namespaces"]:
         kill_netns_processes(ns)
         run(["ip", "netns", "del", ns], check=False)

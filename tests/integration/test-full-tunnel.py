@@ -23,7 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgnet import (BUILD, NETWORK, expect_error, kill_netns_processes, main, opts, require_root_and_tools, run,  # noqa: E402
-                   skip, unwrap, wait_for)
+                   skip, stop_processes, unwrap, wait_for)
 
 E = "org.wgnet1.Error."
 INVALID = "org.freedesktop.DBus.Error.InvalidArgs"
@@ -275,13 +275,7 @@ def test_table_off_and_options(rig):
 
 
 def cleanup(rig):
-    for p in state["procs"]:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(3)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    stop_processes(state["procs"])
     if "server" in state:
         kill_netns_processes(state["server"])
         run(["ip", "netns", "del", state["server"]], check=False)

@@ -60,6 +60,19 @@ def run(cmd, check=True, **kw):
     return r
 
 
+def stop_processes(procs):
+    """Terminate the test's own helper processes (an echo service, a wireguard-go), killing
+    those that do not exit within 3 s."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(3)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def kill_netns_processes(netns):
     """The processes left in a namespace (wireguard-go of the daemon's devices, which the
     daemon leaves running on exit so traffic keeps flowing): by PID, SIGTERM then SIGKILL."""
