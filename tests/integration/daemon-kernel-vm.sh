@@ -10,7 +10,10 @@
 #   3. a client namespace brings up the generated config on a kernel WireGuard interface
 #      and pings the hub; the hub sees the handshake (Online, GetStats);
 #   4. a clean restart and a kill -9 + restart keep the device equal to the database, and
-#      the tunnel keeps answering.
+#      the tunnel keeps answering;
+#   5. an imported full-tunnel client config (AllowedIPs 0.0.0.0/0) sends the hub's traffic
+#      through a kernel VPN server whose endpoint only the default route reaches: the
+#      kernel's fwmark takes the tunnel's own packets out by the uplink.
 #
 #   daemon-kernel-vm.sh BUILD_DIR
 #
@@ -118,6 +121,39 @@ for _ in $(seq 30); do
 done
 [ $ok = 1 ] || fail "no tunnel after kill -9, drift and restart"
 echo "  2 peers on the device, the removed one repaired, the tunnel answers"
+
+echo "== 5. a full-tunnel client: an imported VPN config's default route, with the kernel's fwmark"
+# The client namespace plays the VPN server now: a kernel interface, its endpoint and an
+# "internet" address on its lo, both reachable from the hub only by its default route.
+ip -n hub route add default via 192.168.79.2
+ip -n client addr add 203.0.113.1/32 dev lo
+ip -n client addr add 198.51.100.7/32 dev lo
+spriv=$(wg genkey); spub=$(wg pubkey <<<"$spriv")
+cpriv=$(wg genkey); cpub=$(wg pubkey <<<"$cpriv")
+ip -n client link add wgs type wireguard
+(umask 077; echo "$spriv" > /tmp/srv.key)
+ip netns exec client wg set wgs private-key /tmp/srv.key listen-port 51999 peer "$cpub" allowed-ips 10.66.0.2/32
+ip -n client addr add 10.66.0.1/24 dev wgs
+ip -n client link set wgs up
+printf '[Interface]\nPrivateKey = %s\nAddress = 10.66.0.2/32\n\n[Peer]\nPublicKey = %s\nAllowedIPs = 0.0.0.0/0\nEndpoint = 203.0.113.1:51999\n' \
+        "$cpriv" "$spub" > /tmp/vpn.conf
+vpn=$(busctl call org.wgnet1 /org/wgnet1 org.wgnet1.Manager ImportNetwork 'ssa{sv}' vpn "$(cat /tmp/vpn.conf)" 1 \
+        Interface s wgft | sed -E 's/^o "(.*)"$/\1/')
+table=$(busctl get-property org.wgnet1 "$vpn" org.wgnet1.Network RouteTable | sed -E 's/^u //')
+[ "$(ip netns exec hub wg show wgft fwmark)" = "$(printf '0x%x' "$table")" ] || fail "the device's fwmark is not table $table"
+ip netns exec hub ip route get 198.51.100.7 | grep -q "dev wgft table $table" || fail "the internet is not routed into the tunnel"
+ip netns exec hub ip route get 192.168.79.2 | grep -q "dev vh" || fail "the LAN left the LAN"
+ok=0
+for _ in $(seq 10); do
+        ip netns exec hub ping -c 1 -W 1 198.51.100.7 >/dev/null && { ok=1; break; }
+done
+[ $ok = 1 ] || fail "no answer through the full tunnel (the handshake needs the fwmark to leave by the uplink)"
+[ "$(ip netns exec client wg show wgs latest-handshakes | awk '{print $2}')" != 0 ] || fail "no handshake on the server"
+busctl call org.wgnet1 "$vpn" org.wgnet1.Network Update 'a{sv}' 1 DefaultRoute b false >/dev/null
+ip netns exec hub ip rule show | grep -q "lookup $table" && fail "rules left after DefaultRoute false"
+ip netns exec hub ip route get 198.51.100.7 | grep -q "dev vh" || fail "not back on the uplink"
+busctl call org.wgnet1 "$vpn" org.wgnet1.Network Delete >/dev/null
+echo "  fwmark $table, the default route through the kernel tunnel, the LAN and the endpoint on the uplink"
 
 kill -TERM $daemon_pid; wait $daemon_pid || true
 echo "ok ($(( $(date +%s) - t0 )) s in the VM)"
