@@ -37,6 +37,7 @@ static const PropertyMap network_map[] = {
         NP("PeerIsolation", "b", peer_isolation),
         NP("DefaultRoute", "b", default_route),
         NP("RouteTable", "u", route_table),
+        NP("PeerRoutes", "b", peer_routes),
         NP("NatInterface", "s", nat_interface),
         NP("KeyPolicy", "s", key_policy),
         NP("OnlineThreshold", "u", online_threshold),

@@ -25,6 +25,7 @@ typedef struct NetworkInfo {
         bool peer_isolation;
         bool default_route;
         uint32_t route_table;
+        bool peer_routes;
         char *nat_interface;
         char *key_policy;
         uint32_t online_threshold;

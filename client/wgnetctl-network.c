@@ -136,6 +136,7 @@ static int network_fields(const NetworkInfo *n, Fields *f) {
         r = r < 0 ? r : fields_add(f, "Extra routes", routes, NULL);
         r = r < 0 ? r : fields_add(f, "Isolation", n->peer_isolation ? "yes" : "no", NULL);
         r = r < 0 ? r : fields_add(f, "Default route", full, NULL);
+        r = r < 0 ? r : fields_add(f, "Peer routes", n->peer_routes ? "yes" : "no (Table = off)", NULL);
         r = r < 0 ? r : fields_add(f, "NAT interface", n->nat_interface, NULL);
         r = r < 0 ? r : fields_add(f, "Key policy", n->key_policy, NULL);
         r = r < 0 ? r : fields_add(f, "Online within", threshold, NULL);

@@ -23,6 +23,7 @@ Json *network_json(const NetworkInfo *n) {
         r = r < 0 ? r : json_object_add(j, "PeerIsolation", json_new_bool(n->peer_isolation));
         r = r < 0 ? r : json_object_add(j, "DefaultRoute", json_new_bool(n->default_route));
         r = r < 0 ? r : json_object_add(j, "RouteTable", json_new_unsigned(n->route_table));
+        r = r < 0 ? r : json_object_add(j, "PeerRoutes", json_new_bool(n->peer_routes));
         r = r < 0 ? r : json_object_add(j, "NatInterface", json_new_string(n->nat_interface));
         r = r < 0 ? r : json_object_add(j, "KeyPolicy", json_new_string(n->key_policy));
         r = r < 0 ? r : json_object_add(j, "OnlineThreshold", json_new_unsigned(n->online_threshold));

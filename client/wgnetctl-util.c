@@ -186,6 +186,8 @@ int append_network_options(sd_bus_message *m, bool creating) {
                 r = sd_bus_message_append(m, "{sv}", "Mode", "s", arg.mode);
         if (r >= 0 && GIVEN(OPT_ISOLATION))
                 r = sd_bus_message_append(m, "{sv}", "PeerIsolation", "b", (int) arg.isolation);
+        if (r >= 0 && GIVEN(OPT_PEER_ROUTES))
+                r = sd_bus_message_append(m, "{sv}", "PeerRoutes", "b", (int) arg.peer_routes);
         if (r >= 0 && GIVEN(OPT_DEFAULT_ROUTE))
                 r = sd_bus_message_append(m, "{sv}", "DefaultRoute", "b", (int) arg.default_route);
         if (r >= 0 && GIVEN(OPT_NAT_INTERFACE))

@@ -47,7 +47,7 @@ _wgnetctl() {
 
         local global_opts='-h --help --version --json= --no-legend --no-pager --no-ask-password --show-keys -q --quiet'
         local policy_opts='--rotate-every= --rotation-kind= --grace-period= --revoke-after='
-        local net_common="-a --address= --dns= --endpoint= --port= --mtu= --route= --isolation= --default-route= --nat-interface= --online-threshold= $policy_opts"
+        local net_common="-a --address= --dns= --endpoint= --port= --mtu= --route= --isolation= --default-route= --peer-routes= --nat-interface= --online-threshold= $policy_opts"
         local net_opts="$net_common --mode="
         local peer_opts="-a --address= --keepalive= --role= --site= --allowed-ip= --email= --expires= --remote-endpoint= $policy_opts"
         local out_opts='-o --output= --force'
@@ -58,7 +58,7 @@ _wgnetctl() {
                 [tunnel set]="$tun_opts"
                 [tunnel import]="--name= --interface= --port= --endpoint= --local-network= --keepalive= --pairing-lifetime= --online-threshold= --inactive"
                 [network set]="$net_opts"
-                [network import]="--dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --default-route= --nat-interface= --online-threshold= --interface= --inactive"
+                [network import]="--dns= --endpoint= --port= --mtu= --mode= --route= --isolation= --default-route= --peer-routes= --nat-interface= --online-threshold= --interface= --inactive"
                 [network export]="$out_opts"
                 [peer add]="$peer_opts --psk --no-psk --public-key= --disabled $out_opts --qr --no-qr"
                 [peer set]="$peer_opts --name="
@@ -97,6 +97,7 @@ _wgnetctl() {
         --mode=*) COMPREPLY=($(compgen -P '--mode=' -W 'hub gateway split site-to-site mesh' -- "${cur#--mode=}")); return ;;
         --isolation=*) COMPREPLY=($(compgen -P '--isolation=' -W 'yes no' -- "${cur#--isolation=}")); return ;;
         --default-route=*) COMPREPLY=($(compgen -P '--default-route=' -W 'yes no' -- "${cur#--default-route=}")); return ;;
+        --peer-routes=*) COMPREPLY=($(compgen -P '--peer-routes=' -W 'yes no' -- "${cur#--peer-routes=}")); return ;;
         --key-policy=*) COMPREPLY=($(compgen -P '--key-policy=' -W 'stored one-time' -- "${cur#--key-policy=}")); return ;;
         --role=*) COMPREPLY=($(compgen -P '--role=' -W 'client site-gateway' -- "${cur#--role=}")); return ;;
         --keepalive=*) COMPREPLY=($(compgen -P '--keepalive=' -W 'off 25' -- "${cur#--keepalive=}")); return ;;

@@ -25,6 +25,7 @@ static const struct option long_options[] = {
         { "extra-route", required_argument, NULL, OPT_ROUTE },
         { "isolation", required_argument, NULL, OPT_ISOLATION },
         { "default-route", required_argument, NULL, OPT_DEFAULT_ROUTE },
+        { "peer-routes", required_argument, NULL, OPT_PEER_ROUTES },
         { "nat-interface", required_argument, NULL, OPT_NAT_INTERFACE },
         { "key-policy", required_argument, NULL, OPT_KEY_POLICY },
         { "online-threshold", required_argument, NULL, OPT_ONLINE_THRESHOLD },
@@ -118,7 +119,7 @@ static const Verb verbs[] = {
         { "network", "import", 2, 2, verb_network_import, true,
           BIT(OPT_DNS) | BIT(OPT_ENDPOINT) | BIT(OPT_PORT) | BIT(OPT_MTU) | BIT(OPT_MODE) | BIT(OPT_ROUTE) |
           BIT(OPT_ISOLATION) | BIT(OPT_NAT_INTERFACE) | BIT(OPT_ONLINE_THRESHOLD) | BIT(OPT_INTERFACE) |
-          BIT(OPT_INACTIVE) | BIT(OPT_DEFAULT_ROUTE), "NAME FILE|-", "Import a wg-quick config with its peers", check_input_file },
+          BIT(OPT_INACTIVE) | BIT(OPT_DEFAULT_ROUTE) | BIT(OPT_PEER_ROUTES), "NAME FILE|-", "Import a wg-quick config with its peers", check_input_file },
         { "network", "export", 1, 1, verb_network_export, true, BIT(OPT_OUTPUT) | BIT(OPT_FORCE), "NETWORK [-o FILE]",
           "Print the network as a wg-quick config (with the private key)" },
         { "network", "next-ip", 1, 1, verb_network_next_ip, false, 0, "NETWORK", "Show the next free peer addresses" },
@@ -206,6 +207,8 @@ static void print_help(void) {
                "     --isolation=BOOL      Peers cannot reach each other\n"
                "     --default-route=BOOL  A peer's 0.0.0.0/0, ::/0 takes this host's traffic (policy\n"
                "                           routing, as wg-quick; import: on unless Table = off)\n"
+               "     --peer-routes=BOOL    Routes for the peers' site networks (import: off with\n"
+               "                           Table = off)\n"
                "     --nat-interface=IF    Masquerade on this egress interface\n"
                "     --online-threshold=S  Seconds since the last handshake to count as online\n"
                "     --key-policy=POLICY   stored or one-time (create only)\n"
@@ -365,6 +368,12 @@ static int parse_argv(int argc, char **argv) {
                         if (r < 0)
                                 return bad_value(c, optarg, "yes or no");
                         arg.default_route = r;
+                        break;
+                case OPT_PEER_ROUTES:
+                        r = parse_bool(optarg);
+                        if (r < 0)
+                                return bad_value(c, optarg, "yes or no");
+                        arg.peer_routes = r;
                         break;
                 case OPT_NAT_INTERFACE:
                         arg.nat_interface = optarg;

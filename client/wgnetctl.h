@@ -69,6 +69,7 @@ enum {
         OPT_REVOKE_AFTER,
         OPT_GRACE_PERIOD,
         OPT_DEFAULT_ROUTE,
+        OPT_PEER_ROUTES,
         _OPT_VERB_MAX,
         /* Global options. */
         OPT_JSON,
@@ -93,7 +94,7 @@ typedef struct WgnetctlArgs {
                 *name, *output, *png, *svg, *rotation_kind;
         uint16_t port, keepalive;
         uint32_t mtu, online_threshold;
-        bool isolation, psk, default_route;
+        bool isolation, psk, default_route, peer_routes;
         uint64_t expires, rotate_every, revoke_after, grace_period;
         char *input;                    /* the input file or secret, read before connecting (wiped) */
 } WgnetctlArgs;
@@ -119,7 +120,7 @@ typedef struct Verb {
 #define NET_SETTINGS                                                                              \
         (BIT(OPT_ADDRESS) | BIT(OPT_DNS) | BIT(OPT_ENDPOINT) | BIT(OPT_PORT) | BIT(OPT_MTU) |     \
          BIT(OPT_MODE) | BIT(OPT_ROUTE) | BIT(OPT_ISOLATION) | BIT(OPT_NAT_INTERFACE) |           \
-         BIT(OPT_ONLINE_THRESHOLD) | BIT(OPT_DEFAULT_ROUTE) | POLICY_SETTINGS)
+         BIT(OPT_ONLINE_THRESHOLD) | BIT(OPT_DEFAULT_ROUTE) | BIT(OPT_PEER_ROUTES) | POLICY_SETTINGS)
 #define PEER_SETTINGS                                                                             \
         (BIT(OPT_ADDRESS) | BIT(OPT_KEEPALIVE) | BIT(OPT_ROLE) | BIT(OPT_SITE) | BIT(OPT_EMAIL) | \
          BIT(OPT_EXPIRES) | BIT(OPT_REMOTE_ENDPOINT) | POLICY_SETTINGS)

@@ -45,7 +45,7 @@ static int load_networks(Db *db, Manager *m) {
                                "SELECT id, name, interface, listen_port, private_key, public_key, addresses,"
                                " endpoint, dns, mtu, mode, extra_routes, peer_isolation, nat_interface,"
                                " key_policy, online_threshold, active, created_at, rotation_interval,"
-                               " rotation_kind, revoke_inactive, grace_period, default_route, route_table"
+                               " rotation_kind, revoke_inactive, grace_period, default_route, route_table, peer_routes"
                                " FROM networks ORDER BY id",
                                -1, &s, NULL) != SQLITE_OK)
                 return -EIO;
@@ -114,6 +114,7 @@ static int load_networks(Db *db, Manager *m) {
                 if (table < 0 || table > UINT32_MAX)
                         return -EBADMSG;
                 n->route_table = (uint32_t) table;
+                n->peer_routes = sqlite3_column_int(s, 24);
                 r = network_setup_pools(n);
                 if (r < 0)
                         return r;

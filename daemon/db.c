@@ -104,6 +104,7 @@ static const char *const migrations[] = {
         DB_HISTORY_GONE_MIGRATION_SQL,
         /* 11: full-tunnel routing of a client network (network-full-tunnel.c) */
         "ALTER TABLE networks ADD COLUMN default_route INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE networks ADD COLUMN peer_routes INTEGER NOT NULL DEFAULT 1;"
         "ALTER TABLE networks ADD COLUMN route_table INTEGER NOT NULL DEFAULT 0;",
 };
 
@@ -132,15 +133,16 @@ static const char *const statement_sql[_STMT_MAX] = {
                 "INSERT INTO networks (id, name, interface, listen_port, private_key, public_key,"
                 " addresses, endpoint, dns, mtu, mode, extra_routes, peer_isolation, nat_interface,"
                 " key_policy, online_threshold, active, created_at, rotation_interval, rotation_kind,"
-                " revoke_inactive, grace_period, default_route, route_table)"
+                " revoke_inactive, grace_period, default_route, route_table, peer_routes)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-                " ?19, ?20, ?21, ?22, ?23, ?24)",
+                " ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
         [STMT_NETWORK_UPDATE] =
                 "UPDATE networks SET name = ?2, interface = ?3, listen_port = ?4, addresses = ?7,"
                 " endpoint = ?8, dns = ?9, mtu = ?10, mode = ?11, extra_routes = ?12,"
                 " peer_isolation = ?13, nat_interface = ?14, key_policy = ?15,"
                 " online_threshold = ?16, active = ?17, rotation_interval = ?19, rotation_kind = ?20,"
-                " revoke_inactive = ?21, grace_period = ?22, default_route = ?23, route_table = ?24 WHERE id = ?1",
+                " revoke_inactive = ?21, grace_period = ?22, default_route = ?23, route_table = ?24,"
+                " peer_routes = ?25 WHERE id = ?1",
         [STMT_NETWORK_DELETE] = "DELETE FROM networks WHERE id = ?1",
         [STMT_PEER_INSERT] =
                 "INSERT INTO peers (id, network_id, name, email, public_key, private_key,"
@@ -511,6 +513,7 @@ static int network_bind(sqlite3_stmt *s, const Network *n, bool with_key) {
         BIND(sqlite3_bind_int64(s, 22, (sqlite3_int64) n->grace_period));
         BIND(sqlite3_bind_int(s, 23, n->default_route));
         BIND(sqlite3_bind_int64(s, 24, n->route_table));
+        BIND(sqlite3_bind_int(s, 25, n->peer_routes));
         return 0;
 bind_failed:
         sqlite3_reset(s);

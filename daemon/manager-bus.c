@@ -395,15 +395,15 @@ static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
         return 0;
 }
 
-/* What wg-quick does beyond WireGuard and the address (scripts, a routing table of its own
- * or none, fwmark, SaveConfig) has no place in a network; the import says so in the
- * journal. (`Table = off` still keeps a peer's default route out of DefaultRoute.) */
+/* What wg-quick does beyond WireGuard and the address (scripts, a routing table of its own,
+ * fwmark, SaveConfig) has no place in a network; the import says so in the journal.
+ * (`Table = off` is kept: PeerRoutes and DefaultRoute off.) */
 static void import_log_ignored(const char *name, const WgConf *c) {
         const char *what[8];
         size_t k = 0;
         if (c->n_pre_up + c->n_post_up + c->n_pre_down + c->n_post_down > 0)
                 what[k++] = "PreUp/PostUp/PreDown/PostDown";
-        if (c->table && !streq(c->table, "auto"))
+        if (c->table && !streq(c->table, "auto") && !streq(c->table, "off"))
                 what[k++] = "Table";
         if (c->has_fwmark && c->fwmark != 0)
                 what[k++] = "FwMark";
@@ -494,6 +494,11 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
         if (!opts[NETOPT_DEFAULT_ROUTE].set) {
                 opts[NETOPT_DEFAULT_ROUTE].set = true;
                 opts[NETOPT_DEFAULT_ROUTE].b = (!c->table || streq(c->table, "auto")) && wgconf_has_default_route(c);
+        }
+        /* `Table = off`: no routes at all for the peers (a routing daemon makes them). */
+        if (!opts[NETOPT_PEER_ROUTES].set && c->table && streq(c->table, "off")) {
+                opts[NETOPT_PEER_ROUTES].set = true;
+                opts[NETOPT_PEER_ROUTES].b = false;
         }
         r = check_new_network(mgr, name, opts, error);
         if (r >= 0)

@@ -233,7 +233,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         Network *n = network_from_message(m, userdata);
         BusOption opts[_NETOPT_MAX] = NETWORK_OPTIONS_INIT;
         NetworkSettings s = {0};
-        const char *changed[17];
+        const char *changed[18];
         uint32_t old_mtu = n->mtu;
         NetworkSnapshot before = {0};
         int r;
@@ -310,6 +310,11 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (n->active && old_mtu != n->mtu && n->mtu == 0 &&
             wg_backend_link_set_mtu(n->manager->backend, n->ifname, WG_DEFAULT_MTU) < 0)
                 log_warning("%s: cannot set the default MTU %d on %s", n->name, WG_DEFAULT_MTU, n->ifname);
+        /* PeerRoutes off: the routes made for the peers' site networks go (the apply only
+         * stops making them). */
+        if (n->active && before.peer_routes && !n->peer_routes)
+                for (Peer *p = n->peers; p; p = p->next)
+                        (void) network_apply_peer_routes(n, p, true);
         if (changed[0])
                 (void) sd_bus_emit_properties_changed_strv(n->manager->bus, n->path, WGNET_NETWORK_INTERFACE,
                                                            (char **) changed);
@@ -610,6 +615,7 @@ const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("PeerIsolation", "b", bus_property_get_bool, offsetof(Network, peer_isolation), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DefaultRoute", "b", bus_property_get_bool, offsetof(Network, default_route), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RouteTable", "u", NULL, offsetof(Network, route_table), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PeerRoutes", "b", bus_property_get_bool, offsetof(Network, peer_routes), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NatInterface", "s", NULL, offsetof(Network, nat_interface), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("KeyPolicy", "s", property_get_key_policy, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("OnlineThreshold", "u", NULL, offsetof(Network, online_threshold), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -412,6 +412,10 @@ int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, cons
                         CHANGED("RouteTable");
                 }
         }
+        if (opts[NETOPT_PEER_ROUTES].set && n->peer_routes != !!opts[NETOPT_PEER_ROUTES].b) {
+                n->peer_routes = opts[NETOPT_PEER_ROUTES].b;
+                CHANGED("PeerRoutes");
+        }
         if (opts[NETOPT_NAT_INTERFACE].set) {
                 ch = false;
                 r = set_string(&n->nat_interface, opts[NETOPT_NAT_INTERFACE].s, &ch);
@@ -452,7 +456,7 @@ int network_snapshot(const Network *n, NetworkSnapshot *ret) {
                 .n_subnets = n->n_subnets, .listen_port = n->listen_port, .mtu = n->mtu,
                 .online_threshold = n->online_threshold, .mode = n->mode, .n_extra_routes = n->n_extra_routes,
                 .peer_isolation = n->peer_isolation, .key_policy = n->key_policy,
-                .default_route = n->default_route, .route_table = n->route_table,
+                .default_route = n->default_route, .route_table = n->route_table, .peer_routes = n->peer_routes,
                 .rotation_interval = n->rotation_interval, .revoke_inactive = n->revoke_inactive,
                 .grace_period = n->grace_period, .rotation_kind = n->rotation_kind,
         };
@@ -483,6 +487,7 @@ int network_restore(Network *n, NetworkSnapshot *s) {
         n->peer_isolation = s->peer_isolation;
         n->default_route = s->default_route;
         n->route_table = s->route_table;
+        n->peer_routes = s->peer_routes;
         n->key_policy = s->key_policy;
         n->rotation_interval = s->rotation_interval;
         n->revoke_inactive = s->revoke_inactive;

@@ -24,6 +24,7 @@ enum {
         NETOPT_REVOKE_INACTIVE,
         NETOPT_GRACE_PERIOD,
         NETOPT_DEFAULT_ROUTE,
+        NETOPT_PEER_ROUTES,
         _NETOPT_MAX,
 };
 
@@ -47,6 +48,7 @@ enum {
                 [NETOPT_REVOKE_INACTIVE] = { "RevokeAfterInactive", "t" }, \
                 [NETOPT_GRACE_PERIOD] = { "GracePeriod", "t" }, \
                 [NETOPT_DEFAULT_ROUTE] = { "DefaultRoute", "b" }, \
+                [NETOPT_PEER_ROUTES] = { "PeerRoutes", "b" }, \
         }
 
 /* Parsed and checked values of the options (what is not set keeps its value). */
@@ -74,7 +76,7 @@ int network_settings_check(Manager *m, Network *self, const char *ifname, BusOpt
                            NetworkSettings *ret, sd_bus_error *error);
 void network_settings_done(NetworkSettings *s);
 /* Apply checked settings to n; *ret_changed gets the changed property names (static
- * strings, NULL-terminated, up to 16). */
+ * strings, NULL-terminated, up to 17). */
 int network_settings_apply(Network *n, BusOption *opts, NetworkSettings *s, const char **ret_changed);
 
 /* The settings of a network as they were, to put back when saving a change fails. */
@@ -88,7 +90,7 @@ typedef struct NetworkSnapshot {
         NetworkMode mode;
         IpPrefix *extra_routes;
         size_t n_extra_routes;
-        bool peer_isolation, default_route;
+        bool peer_isolation, default_route, peer_routes;
         uint32_t route_table;
         KeyPolicy key_policy;
         uint64_t rotation_interval, revoke_inactive, grace_period;

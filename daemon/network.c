@@ -79,6 +79,7 @@ int network_new(Manager *m, uint64_t id, const char *name, const char *ifname, N
         n->rotation_kind = ROTATION_KEYPAIR;
         n->grace_period = NETWORK_DEFAULT_GRACE_PERIOD;
         n->online_threshold = 180;
+        n->peer_routes = true;
         if (!n->name || !n->ifname || !n->endpoint || !n->nat_interface || !n->dns ||
             !n->peers_by_key || !n->peers_by_name || !n->peers_by_pending_key)
                 return -ENOMEM;
@@ -334,7 +335,7 @@ int network_apply_peer_routes(Network *n, Peer *p, bool remove) {
 
 static int network_apply_site_routes(Network *n, Peer *p, bool remove) {
         int r = 0;
-        if (!n->active)
+        if (!n->active || (!n->peer_routes && !remove))
                 return 0;
         for (size_t i = 0; i < p->n_site_networks; i++) {
                 /* A default route (a full-tunnel client config) is not a route of the main

@@ -69,6 +69,9 @@ typedef struct Network {
          * route_table is chosen when DefaultRoute goes on and kept (0: never chosen). */
         bool default_route;
         uint32_t route_table;
+        /* Routes in the main table for the peers' site networks (off: `Table = off` in an
+         * imported config; a routing daemon such as BIRD makes them). */
+        bool peer_routes;
         char *nat_interface;
         KeyPolicy key_policy;
         uint32_t online_threshold;      /* seconds */

@@ -252,6 +252,19 @@ def test_table_off_and_options(rig):
     assert rig.wg_dump("wgoff")[0]["fwmark"] == "off"
     assert "51820" not in rules(rig, 4) and route_get(rig, INET4)[0] == "up0"
     rig.network(path).Delete()
+    # `Table = off` makes no route at all, as wg-quick: PeerRoutes off; on again by Update.
+    path = unwrap(rig.manager().ImportNetwork("bgp", client_config(table="off", peer_allowed="10.99.0.0/24"),
+                                              opts(Interface="wgbgp")))
+    assert rig.prop(path, NETWORK, "PeerRoutes") is False
+    assert "10.99.0.0/24" in rig.wg_dump("wgbgp")[1][state["server_pub"]]["allowed_ips"]
+    assert route_get(rig, "10.99.0.1")[0] == "up0", "no route for the peer's network"
+    rig.network(path).Update(opts(PeerRoutes=True))
+    assert route_get(rig, "10.99.0.1")[0] == "wgbgp"
+    rig.network(path).Update(opts(PeerRoutes=False))
+    assert route_get(rig, "10.99.0.1")[0] == "up0", "the route went with PeerRoutes"
+    rig.restart_daemon()
+    assert route_get(rig, "10.99.0.1")[0] == "up0" and rig.prop(path, NETWORK, "PeerRoutes") is False
+    rig.network(path).Delete()
     path = unwrap(rig.manager().ImportNetwork("opt", client_config(), opts(Interface="wgopt", DefaultRoute=False)))
     assert rig.prop(path, NETWORK, "DefaultRoute") is False
     rig.network(path).Delete()
