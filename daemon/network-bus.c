@@ -535,6 +535,10 @@ int network_export(Network *n, char **ret) {
                 c->has_mtu = true;
                 c->mtu = n->mtu;
         }
+        /* No routes for the peers: wg-quick's way of saying it (a default route of a peer
+         * without DefaultRoute has no wg-quick spelling of its own). */
+        if (!n->peer_routes && !(c->table = strdup("off")))
+                return -ENOMEM;
         if (n->dns && n->dns[0]) {
                 c->n_dns = strv_length(n->dns);
                 c->dns = strv_copy(n->dns, c->n_dns);

@@ -256,6 +256,7 @@ def test_table_off_and_options(rig):
     path = unwrap(rig.manager().ImportNetwork("bgp", client_config(table="off", peer_allowed="10.99.0.0/24"),
                                               opts(Interface="wgbgp")))
     assert rig.prop(path, NETWORK, "PeerRoutes") is False
+    assert "\nTable = off\n" in unwrap(rig.network(path).Export()), "exported as it came"
     assert "10.99.0.0/24" in rig.wg_dump("wgbgp")[1][state["server_pub"]]["allowed_ips"]
     assert route_get(rig, "10.99.0.1")[0] == "up0", "no route for the peer's network"
     rig.network(path).Update(opts(PeerRoutes=True))
