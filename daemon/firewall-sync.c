@@ -235,6 +235,7 @@ int manager_firewall_sync(Manager *m, bool force) {
                         .nat_ifname = nat ? net->nat_interface : NULL,
                         .subnets = net->subnets,
                         .n_subnets = net->n_subnets,
+                        .full_tunnel_mark = net->full_tunnel_families ? net->route_table : 0,
                 };
                 if (network_needs_forwarding(net))
                         forwarded_families(net, &v4, &v6);

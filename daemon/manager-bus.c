@@ -494,6 +494,13 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
         if (!opts[NETOPT_DEFAULT_ROUTE].set) {
                 opts[NETOPT_DEFAULT_ROUTE].set = true;
                 opts[NETOPT_DEFAULT_ROUTE].b = (!c->table || streq(c->table, "auto")) && wgconf_has_default_route(c);
+                /* ... and unless another network has it: one tunnel at a time. */
+                Network *o;
+                HASHMAP_FOREACH(o, mgr->networks_by_id, it)
+                        if (o->default_route && opts[NETOPT_DEFAULT_ROUTE].b) {
+                                log_notice("%s: imported without DefaultRoute: network '%s' has it", name, o->name);
+                                opts[NETOPT_DEFAULT_ROUTE].b = false;
+                        }
         }
         /* `Table = off`: no routes at all for the peers (a routing daemon makes them). */
         if (!opts[NETOPT_PEER_ROUTES].set && c->table && streq(c->table, "off")) {

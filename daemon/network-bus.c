@@ -274,6 +274,17 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                 sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
                                                   "Cannot apply the new settings to %s: %s", n->ifname, strerror(-r));
                 }
+                /* DefaultRoute on is kept only when the host's traffic does go through the
+                 * tunnel (the apply logs and goes on, as the tick must). */
+                if (r >= 0 && n->active && opts[NETOPT_DEFAULT_ROUTE].set && n->default_route) {
+                        r = network_full_tunnel_apply(n, false);
+                        if (r < 0)
+                                sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                                  "Cannot route this host's traffic through %s (table %u): %s",
+                                                  n->ifname, n->route_table,
+                                                  r == -EADDRINUSE ? "another interface's default route is in that table"
+                                                                   : strerror(-r));
+                }
                 /* What the firewall enforces (isolation, NAT, the subnets' drops) holds before
                  * the change is kept: an isolation reported on but not applied would let the
                  * clients reach each other. The table is replaced as a whole or not at all. */
@@ -290,6 +301,10 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         }
         if (r < 0) {
                 log_error("%s: cannot update the network: %s", n->name, strerror(-r));
+                /* Rules and mark made for a DefaultRoute or table that was not saved go (the
+                 * restored settings' own come back with the apply below). */
+                if (n->active && (n->default_route != before.default_route || n->route_table != before.route_table))
+                        network_full_tunnel_undo(n);
                 if (network_restore(n, &before) < 0)
                         log_error("%s: cannot restore the settings in memory; restart wgnetd", n->name);
                 else if (n->active) {

@@ -281,6 +281,17 @@ int network_settings_check(Manager *m, Network *self, const char *ifname, BusOpt
                                                          "Option '%s' is not for a mesh: members keep their own keys, "
                                                          "and leave or are removed through the mesh", opts[policy[i]].key);
         }
+        /* One network at a time takes this host's traffic: two would send each other's
+         * encrypted packets into themselves. */
+        if (opts[NETOPT_DEFAULT_ROUTE].set && opts[NETOPT_DEFAULT_ROUTE].b && !(self && self->default_route)) {
+                Network *o;
+                HASHMAP_FOREACH(o, m->networks_by_id, it)
+                        if (o != self && o->default_route)
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                         "DefaultRoute: network '%s' has it already (this host's traffic "
+                                                         "goes through one tunnel at a time); switch it off there first",
+                                                         o->name);
+        }
         if (opts[NETOPT_EXTRA_ROUTES].set) {
                 r = bus_parse_prefixes(opts[NETOPT_EXTRA_ROUTES].as, false, "extra route", &s->extra_routes,
                                        &s->n_extra_routes, error);

@@ -329,7 +329,7 @@ int network_apply_peer_routes(Network *n, Peer *p, bool remove) {
         int r = network_apply_site_routes(n, p, remove);
         /* A default route that came or went with this peer: the policy rules follow. */
         if (n->active && n->route_table != 0 && peer_has_default_route(p))
-                (void) network_full_tunnel_apply(n, false);
+                (void) network_full_tunnel_apply_except(n, remove ? p : NULL, false);
         return r;
 }
 

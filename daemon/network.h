@@ -69,6 +69,9 @@ typedef struct Network {
          * route_table is chosen when DefaultRoute goes on and kept (0: never chosen). */
         bool default_route;
         uint32_t route_table;
+        uint8_t full_tunnel_families;   /* in memory: bit 0 IPv4, bit 1 IPv6 made by this run */
+        bool full_tunnel_checked;       /* an earlier run's parts were looked for once */
+        bool full_tunnel_blocked_logged;
         /* Routes in the main table for the peers' site networks (off: `Table = off` in an
          * imported config; a routing daemon such as BIRD makes them). */
         bool peer_routes;
@@ -140,11 +143,18 @@ int network_apply_peer_routes(Network *n, Peer *p, bool remove);
 /* Full-tunnel routing (network-full-tunnel.c). The fwmark the device should carry, given
  * the one it has (a mark that is not the network's table is left alone when off). */
 uint32_t network_full_tunnel_fwmark(const Network *n, uint32_t have);
-/* Route and rules of each family in line with DefaultRoute and the peers' default routes;
- * logs what it repaired when log_repairs. */
+/* Route and rules of each family in line with DefaultRoute and the peers' default routes
+ * (not counting `except`, a peer on its way out); logs what it repaired when log_repairs.
+ * -EBUSY when another network has the host's default route (manager_full_tunnel_owner). */
 int network_full_tunnel_apply(Network *n, bool log_repairs);
+int network_full_tunnel_apply_except(Network *n, const Peer *except, bool log_repairs);
+/* The active network whose tunnel takes this host's traffic (the oldest that wants to),
+ * not counting `except`; NULL when none. */
+Network *manager_full_tunnel_owner(Manager *m, const Network *except);
 /* Take route and rules away (deactivation, deletion). */
 void network_full_tunnel_remove(Network *n);
+/* The same, and the device's fwmark off: a change that was not saved. */
+void network_full_tunnel_undo(Network *n);
 /* Choose n->route_table when DefaultRoute goes on: the device's own mark when it has one
  * (an adopted wg-quick interface), else the first table from 51820 that no network has and
  * no route or rule of the host names. */

@@ -231,6 +231,6 @@ int wg_backend_full_tunnel_set(WgBackend *b, const char *ifname, int family, uin
         return rtnl_full_tunnel_set(b->rtnl, ifname, family, table, on, ret_changed);
 }
 
-int wg_backend_table_in_use(WgBackend *b, uint32_t table) {
-        return rtnl_table_in_use(b->rtnl, table);
+int wg_backend_tables_in_use(WgBackend *b, uint32_t first, uint32_t n, uint8_t *used) {
+        return rtnl_tables_in_use(b->rtnl, first, n, used);
 }

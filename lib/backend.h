@@ -87,4 +87,4 @@ int wg_backend_route_del(WgBackend *b, const char *ifname, const IpPrefix *dst);
 /* Full-tunnel routing through ifname (see rtnl_full_tunnel_set) and whether a table is free. */
 int wg_backend_full_tunnel_set(WgBackend *b, const char *ifname, int family, uint32_t table, bool on,
                                unsigned *ret_changed);
-int wg_backend_table_in_use(WgBackend *b, uint32_t table);
+int wg_backend_tables_in_use(WgBackend *b, uint32_t first, uint32_t n, uint8_t *used);

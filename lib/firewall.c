@@ -117,6 +117,32 @@ int firewall_ruleset(const FirewallNetwork *nets, size_t n, char **ret) {
                         }
                         buf_printf(&b, "\t}\n");
                 }
+                bool any_full = false;
+                for (size_t i = 0; i < n; i++)
+                        any_full = any_full || nets[i].full_tunnel_mark != 0;
+                if (any_full) {
+                        buf_printf(&b, "\tchain full-tunnel-preraw {\n"
+                                       "\t\ttype filter hook prerouting priority raw; policy accept;\n");
+                        for (size_t i = 0; i < n; i++)
+                                for (size_t k = 0; nets[i].full_tunnel_mark && k < nets[i].n_subnets; k++) {
+                                        char buf[IP_PREFIX_STRLEN];
+                                        buf_printf(&b, "\t\tiifname != \"%s\" %s daddr %s fib saddr type != local drop\n",
+                                                   nets[i].ifname, nets[i].subnets[k].family == AF_INET ? "ip" : "ip6",
+                                                   ip_addr_to_string(&nets[i].subnets[k], buf));
+                                }
+                        buf_printf(&b, "\t}\n"
+                                       "\tchain full-tunnel-premangle {\n"
+                                       "\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+                                       "\t\tmeta l4proto udp meta mark set ct mark\n"
+                                       "\t}\n"
+                                       "\tchain full-tunnel-postmangle {\n"
+                                       "\t\ttype filter hook postrouting priority mangle; policy accept;\n");
+                        for (size_t i = 0; i < n; i++)
+                                if (nets[i].full_tunnel_mark)
+                                        buf_printf(&b, "\t\tmeta l4proto udp meta mark %u ct mark set meta mark\n",
+                                                   (unsigned) nets[i].full_tunnel_mark);
+                        buf_printf(&b, "\t}\n");
+                }
                 buf_printf(&b, "}\n");
         }
         if (b.error) {

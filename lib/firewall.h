@@ -17,6 +17,12 @@ typedef struct FirewallNetwork {
         const char *nat_ifname;         /* masquerade traffic of the subnets leaving here; NULL/"" = none */
         const IpPrefix *subnets;
         size_t n_subnets;
+        /* A full-tunnel client (DefaultRoute): the device's fwmark, 0 = none. Replies to the
+         * tunnel's UDP get the mark back from conntrack (a strict rp_filter checks them by
+         * the main table, as the tunnel's packets left), and packets for the tunnel's
+         * addresses that come in on another interface from elsewhere are dropped, as
+         * wg-quick(8) does both. */
+        uint32_t full_tunnel_mark;
 } FirewallNetwork;
 
 #define FIREWALL_TABLE "wgnet"

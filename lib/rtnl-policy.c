@@ -70,6 +70,55 @@ static int note(int k, bool adding, unsigned *changed) {
         return k;
 }
 
+typedef struct DefaultRouteFind {
+        uint32_t table;
+        bool found;
+        uint32_t oif;
+} DefaultRouteFind;
+
+static int default_route_cb(const struct nlmsghdr *nlh, void *data) {
+        DefaultRouteFind *f = data;
+        const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+        const struct nlattr *a;
+        uint32_t table, oif = 0;
+
+        if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) || rtm->rtm_dst_len != 0)
+                return MNL_CB_OK;
+        table = rtm->rtm_table;
+        mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
+                if (mnl_attr_get_payload_len(a) != 4)
+                        continue;
+                if (mnl_attr_get_type(a) == RTA_TABLE)
+                        table = mnl_attr_get_u32(a);
+                else if (mnl_attr_get_type(a) == RTA_OIF)
+                        oif = mnl_attr_get_u32(a);
+        }
+        if (table == f->table) {
+                f->found = true;
+                f->oif = oif;
+        }
+        return MNL_CB_OK;
+}
+
+/* The table's default route leads through ifname (1), elsewhere (0). */
+static int default_route_is_ours(Rtnl *r, const char *ifname, int family, uint32_t table) {
+        DefaultRouteFind f = { .table = table };
+        uint32_t idx;
+        int k = rtnl_link_ifindex(r, ifname, &idx);
+        for (int attempt = 0; k >= 0 && attempt < DUMP_ATTEMPTS; attempt++) {
+                f.found = false;
+                struct nlmsghdr *nlh = rtnl_msg(r, RTM_GETROUTE, NLM_F_DUMP);
+                struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+                rtm->rtm_family = (uint8_t) family;
+                k = rtnl_call(r, nlh, default_route_cb, &f);
+                if (k != -EINTR)
+                        break;
+        }
+        if (k < 0)
+                return k;
+        return f.found && f.oif == idx;
+}
+
 int rtnl_full_tunnel_set(Rtnl *r, const char *ifname, int family, uint32_t table, bool on, unsigned *ret_changed) {
         unsigned changed = 0;
         int k, e = 0;
@@ -79,18 +128,26 @@ int rtnl_full_tunnel_set(Rtnl *r, const char *ifname, int family, uint32_t table
                 return -EINVAL;
         if (on) {
                 /* The route first: a rule into an empty table would send the traffic on to
-                 * the main table anyway, but not the other way round. */
-                k = note(default_route_change(r, RTM_NEWROUTE, ifname, family, table), true, &changed);
-                if (k >= 0)
-                        k = note(rule_change(r, RTM_NEWRULE, family, table, RTNL_FULL_TUNNEL_PRIORITY + 1, table, false),
-                                 true, &changed);
+                 * the main table anyway, but not the other way round. A default route of
+                 * another interface in the table is another program's: not taken over. */
+                k = default_route_change(r, RTM_NEWROUTE, ifname, family, table);
+                if (k == -EEXIST) {
+                        k = default_route_is_ours(r, ifname, family, table);
+                        k = k < 0 ? k : k == 0 ? -EADDRINUSE : -EEXIST;
+                }
+                k = note(k, true, &changed);
+                /* Then the rule that lets the LAN's routes win, so that no moment sends the
+                 * LAN into the tunnel. */
                 if (k >= 0)
                         k = note(rule_change(r, RTM_NEWRULE, family, table, RTNL_FULL_TUNNEL_PRIORITY, RT_TABLE_MAIN, true),
+                                 true, &changed);
+                if (k >= 0)
+                        k = note(rule_change(r, RTM_NEWRULE, family, table, RTNL_FULL_TUNNEL_PRIORITY + 1, table, false),
                                  true, &changed);
                 e = k;
         } else {
                 /* Every part, whatever the others answer: the rules first, so that no packet
-                 * meets the table without them. */
+                 * meets the table without them; the one into the table before the other. */
                 k = note(rule_change(r, RTM_DELRULE, family, table, RTNL_FULL_TUNNEL_PRIORITY + 1, table, false),
                          false, &changed);
                 e = e < 0 ? e : k;
@@ -107,54 +164,59 @@ int rtnl_full_tunnel_set(Rtnl *r, const char *ifname, int family, uint32_t table
         return e;
 }
 
-typedef struct TableUse {
-        uint32_t table;
-        bool used;
-} TableUse;
+/* Marks in used[] (one byte a table, from first) the tables that a route or a rule names. */
+typedef struct TablesUse {
+        uint32_t first, n;
+        uint8_t *used;
+} TablesUse;
 
-static int table_route_cb(const struct nlmsghdr *nlh, void *data) {
-        TableUse *u = data;
+static void mark_used(TablesUse *u, uint32_t table) {
+        if (table >= u->first && table - u->first < u->n)
+                u->used[table - u->first] = 1;
+}
+
+static int tables_route_cb(const struct nlmsghdr *nlh, void *data) {
+        TablesUse *u = data;
         const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
         const struct nlattr *a;
 
         if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
                 return MNL_CB_OK;
-        uint32_t table = rtm->rtm_table;
+        mark_used(u, rtm->rtm_table);
         mnl_attr_for_each(a, nlh, sizeof(*rtm))
                 if (mnl_attr_get_type(a) == RTA_TABLE && mnl_attr_get_payload_len(a) == 4)
-                        table = mnl_attr_get_u32(a);
-        if (table == u->table)
-                u->used = true;
+                        mark_used(u, mnl_attr_get_u32(a));
         return MNL_CB_OK;
 }
 
-static int table_rule_cb(const struct nlmsghdr *nlh, void *data) {
-        TableUse *u = data;
+static int tables_rule_cb(const struct nlmsghdr *nlh, void *data) {
+        TablesUse *u = data;
         const struct fib_rule_hdr *h = mnl_nlmsg_get_payload(nlh);
         const struct nlattr *a;
 
         if (nlh->nlmsg_type != RTM_NEWRULE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*h))
                 return MNL_CB_OK;
-        uint32_t table = h->table;
+        mark_used(u, h->table);
+        /* A rule's table, and its mark: wg-quick's marks are its tables. */
         mnl_attr_for_each(a, nlh, sizeof(*h))
                 if ((mnl_attr_get_type(a) == FRA_TABLE || mnl_attr_get_type(a) == FRA_FWMARK) &&
-                    mnl_attr_get_payload_len(a) == 4 && mnl_attr_get_u32(a) == u->table)
-                        u->used = true;
-        if (table == u->table)
-                u->used = true;
+                    mnl_attr_get_payload_len(a) == 4)
+                        mark_used(u, mnl_attr_get_u32(a));
         return MNL_CB_OK;
 }
 
-int rtnl_table_in_use(Rtnl *r, uint32_t table) {
-        TableUse u = { .table = table };
+int rtnl_tables_in_use(Rtnl *r, uint32_t first, uint32_t n, uint8_t *used) {
+        TablesUse u = { .first = first, .n = n, .used = used };
         static const struct { uint16_t type; mnl_cb_t cb; } dumps[] = {
-                { RTM_GETROUTE, table_route_cb },
-                { RTM_GETRULE, table_rule_cb },
+                { RTM_GETROUTE, tables_route_cb },
+                { RTM_GETRULE, tables_rule_cb },
         };
+        memset(used, 0, n);
         for (size_t d = 0; d < ELEMENTSOF(dumps); d++)
                 for (int family = AF_INET; family != 0; family = family == AF_INET ? AF_INET6 : 0) {
                         int k = 0;
                         for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
+                                /* (An interrupted dump marked what it saw: more, never less.) */
                                 struct nlmsghdr *nlh = rtnl_msg(r, dumps[d].type, NLM_F_DUMP);
                                 struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg));
                                 g->rtgen_family = (uint8_t) family;
@@ -162,10 +224,11 @@ int rtnl_table_in_use(Rtnl *r, uint32_t table) {
                                 if (k != -EINTR)
                                         break;
                         }
+                        /* A host without IPv6 has no such dump: nothing of it is in use. */
+                        if (k == -EAFNOSUPPORT)
+                                continue;
                         if (k < 0)
                                 return k;
-                        if (u.used)
-                                return 1;
                 }
         return 0;
 }

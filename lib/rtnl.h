@@ -49,13 +49,13 @@ int rtnl_route_del(Rtnl *r, const char *ifname, const IpPrefix *dst);
 int rtnl_route_other(Rtnl *r, const char *ifname, const IpPrefix *dst, uint32_t *ret_oif);
 
 /* Full-tunnel routing (rtnl-policy.c): for one family, the default route through ifname in
- * table `table` and the rules "not fwmark table lookup main suppress_prefixlength 0"
+ * table `table` (-EADDRINUSE when another interface's default route is there) and the rules "not fwmark table lookup main suppress_prefixlength 0"
  * (priority RTNL_FULL_TUNNEL_PRIORITY) and "not fwmark table lookup table" (the next one),
  * as wg-quick makes them; the device must mark its packets with `table`. on=false takes
  * them away (ifname may then be NULL: the route went with its link). *ret_changed counts
  * the parts added or removed (0: all was in place). */
 #define RTNL_FULL_TUNNEL_PRIORITY 32764u
 int rtnl_full_tunnel_set(Rtnl *r, const char *ifname, int family, uint32_t table, bool on, unsigned *ret_changed);
-/* 1 when any route of either family is in the table, or any rule names it (as its table
- * or its fwmark); 0 when it is free. */
-int rtnl_table_in_use(Rtnl *r, uint32_t table);
+/* used[i] = 1 for each table first + i (i < n) that a route of either family is in or a
+ * rule names (as its table or its fwmark), else 0: one dump of each. */
+int rtnl_tables_in_use(Rtnl *r, uint32_t first, uint32_t n, uint8_t *used);

@@ -70,6 +70,38 @@ TEST(hub_and_networks_are_apart) {
         free(s);
 }
 
+/* A full-tunnel client: replies to the tunnel's UDP get its mark back from conntrack (a
+ * strict rp_filter checks them as the tunnel's packets left), and its addresses are not
+ * reachable from other interfaces, as wg-quick makes it. */
+TEST(full_tunnel_client) {
+        IpPrefix subnets[2];
+        char *s = NULL;
+        ASSERT_OK(ip_prefix_parse("10.66.0.2/32", false, &subnets[0]));
+        ASSERT_OK(ip_prefix_parse("fd66::2/128", false, &subnets[1]));
+        FirewallNetwork nets[] = {
+                { .ifname = "vpn", .subnets = subnets, .n_subnets = 2, .full_tunnel_mark = 51820 },
+        };
+        ASSERT_OK(firewall_ruleset(nets, 1, &s));
+        ASSERT_TRUE(strstr(s, "\tchain full-tunnel-preraw {\n"
+                              "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+                              "\t\tiifname != \"vpn\" ip daddr 10.66.0.2 fib saddr type != local drop\n"
+                              "\t\tiifname != \"vpn\" ip6 daddr fd66::2 fib saddr type != local drop\n"
+                              "\t}\n"
+                              "\tchain full-tunnel-premangle {\n"
+                              "\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+                              "\t\tmeta l4proto udp meta mark set ct mark\n"
+                              "\t}\n"
+                              "\tchain full-tunnel-postmangle {\n"
+                              "\t\ttype filter hook postrouting priority mangle; policy accept;\n"
+                              "\t\tmeta l4proto udp meta mark 51820 ct mark set meta mark\n"
+                              "\t}\n}\n"));
+        free(s);
+        nets[0].full_tunnel_mark = 0;
+        ASSERT_OK(firewall_ruleset(nets, 1, &s));
+        ASSERT_TRUE(!strstr(s, "full-tunnel"));
+        free(s);
+}
+
 TEST(bad_interface_names) {
         static const char *const bad[] = { "", "wg\"0", "wg 0", "a;b", "waytoolonginterface", "wg0\n" };
         char *s = NULL;

@@ -20,6 +20,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgnet import (BUILD, NETWORK, expect_error, kill_netns_processes, main, opts, require_root_and_tools, run,  # noqa: E402
@@ -41,10 +42,10 @@ def keypair():
     return priv, run(["wg", "pubkey"], input=priv + "\n").stdout.strip()
 
 
-def client_config(table=None, peer_allowed="0.0.0.0/0, ::/0"):
+def client_config(table=None, peer_allowed="0.0.0.0/0, ::/0", host=2):
     return ("[Interface]\n"
             f"PrivateKey = {state['client_priv']}\n"
-            "Address = 10.66.0.2/32, fd66::2/128\n"
+            f"Address = 10.66.0.{host}/32, fd66::{host}/128\n"
             "DNS = 10.66.0.1\n"
             + (f"Table = {table}\n" if table else "") +
             "\n[Peer]\n"
@@ -144,6 +145,9 @@ def test_topology(rig):
             "        d,f=s.recvfrom(100)\n"
             "        s.sendto(f[0].encode(),f)\n" % (ECHO_PORT, ECHO_PORT))
     state["procs"].append(subprocess.Popen(["ip", "netns", "exec", server, "/usr/bin/python3", "-c", code]))
+    # A strict reverse-path filter, as many distributions set it: the tunnel's replies come
+    # in on the uplink and must be checked as the tunnel's packets left (their mark).
+    rig.ns("sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1", "net.ipv4.conf.up0.rp_filter=1")
     rig.start_daemon()
     wait_for(lambda: whoami() == "192.0.2.2", what="the echo service over the uplink")
     assert whoami(6) == "2001:db8:1::2"
@@ -167,6 +171,9 @@ def test_import_routes_everything(rig):
     wait_for(lambda: whoami() == "10.66.0.2", timeout=15, what="IPv4 through the tunnel")
     wait_for(lambda: whoami(6) == "fd66::2", timeout=15, what="IPv6 through the tunnel")
     assert rig.ns("sysctl", "-n", "net.ipv4.conf.all.src_valid_mark").stdout.strip() == "1"
+    fw = rig.ns("nft", "list", "table", "inet", "wgnet").stdout
+    assert f"meta mark 0x{table:08x} ct mark set meta mark" in fw and "meta mark set ct mark" in fw, fw
+    assert 'iifname != "wgvpn" ip daddr 10.66.0.2 fib saddr type != local drop' in fw, fw
     assert rig.sqlite("SELECT default_route, route_table FROM networks WHERE name = 'vpn'") == f"1|{table}"
 
 
@@ -215,6 +222,33 @@ def wgnetctl(rig, *args):
                env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=rig.address)).stdout
 
 
+def test_one_tunnel_at_a_time(rig):
+    """A second VPN config comes in without DefaultRoute (two would send each other's packets
+    into themselves), and DefaultRoute on it is refused while the first has it."""
+    path = unwrap(rig.manager().ImportNetwork("vpn2", client_config(host=3), opts(Interface="wgvpn2", ListenPort=51998)))
+    assert rig.prop(path, NETWORK, "DefaultRoute") is False
+    assert "imported without DefaultRoute: network 'vpn' has it" in open(rig.daemon_log).read()
+    msg = expect_error(E + "RouteInUse", rig.network(path).Update, opts(DefaultRoute=True))
+    assert "'vpn'" in msg, msg
+    assert rig.prop(path, NETWORK, "DefaultRoute") is False
+    rig.network(path).Delete()
+    assert all_on(tunnel_state(rig, "wgvpn", state["table"])[1])
+
+
+def test_foreign_rules_left_alone(rig):
+    """With DefaultRoute off, the tick does not take away a rule another program makes with
+    the same table (wg-quick chooses an empty table and would take it)."""
+    net = rig.network(state["vpn"])
+    table = state["table"]
+    net.Update(opts(DefaultRoute=False))
+    rig.ns("ip", "-4", "rule", "add", "not", "fwmark", str(table), "table", str(table), "priority", "32765")
+    time.sleep(2.5)
+    assert f"32765:\tnot from all fwmark {hex(table)} lookup {table}" in rules(rig, 4), "a foreign rule was deleted"
+    rig.ns("ip", "-4", "rule", "del", "priority", "32765")
+    net.Update(opts(DefaultRoute=True))
+    assert all_on(tunnel_state(rig, "wgvpn", table)[1])
+
+
 def peer_path(rig):
     objs = unwrap(rig.bus().get_object("org.wgnet1", "/org/wgnet1").GetManagedObjects(
         dbus_interface="org.freedesktop.DBus.ObjectManager"))
@@ -238,6 +272,8 @@ def test_restart_and_deactivate(rig):
     rig.start_daemon()
     assert all_on(tunnel_state(rig, "wgvpn", table)[1]), "after a crash"
     net = rig.network(state["vpn"])
+    rig.peer(peer_path(rig)).Remove()
+    assert none_left(rig, table), "the peer with the default route went, its rules with it"
     net.Delete()
     assert none_left(rig, table)
     assert whoami() == "192.0.2.2"
@@ -301,7 +337,7 @@ def test_cleanup(rig):
 
 
 TESTS = [test_topology, test_import_routes_everything, test_drift_repaired, test_off_and_on,
-         test_restart_and_deactivate, test_table_off_and_options, test_cleanup]
+         test_one_tunnel_at_a_time, test_foreign_rules_left_alone, test_restart_and_deactivate, test_table_off_and_options, test_cleanup]
 
 if __name__ == "__main__":
     require_root_and_tools("wireguard-go", "wg", "dbus-daemon", "/usr/lib/polkit-1/polkitd")
