@@ -401,7 +401,7 @@ static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
 static void import_log_ignored(const char *name, const WgConf *c) {
         const char *what[8];
         size_t k = 0;
-        if (c->n_pre_up + c->n_post_up + c->n_pre_down + c->n_post_down > 0)
+        if (c->n_pre_up + c->n_post_up + c->n_pre_down + c->n_post_down > 0 || c->hooks_dropped)
                 what[k++] = "PreUp/PostUp/PreDown/PostDown";
         if (c->table && !streq(c->table, "auto"))
                 what[k++] = "Table";
