@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bus-util.h"
 #include "config.h"
 #include "peer.h"
 #include "test.h"
+#include "utf8.h"
 #include "validate.h"
 
 static const struct {
@@ -249,6 +251,27 @@ TEST(udp_port_check) {
                 fclose(f);
         }
         ASSERT_EQ(WEXITSTATUS(status), start > 80 ? 0 : 1);
+}
+
+/* A bus error message cut at its 511 bytes ends between two characters: sd-bus refuses to
+ * send one that is not UTF-8, and the caller would wait for a reply that never comes. */
+TEST(bus_reply_errno_utf8) {
+        /* a project error (its own name) and a plain errno (strerror added) */
+        static const int errors[] = { -EEXIST, -EINVAL };
+        char name[700] = "";
+
+        for (size_t i = 0; i < 300; i++)
+                strcat(name, "\xc3\xa9");       /* 'é': 600 bytes */
+        for (size_t k = 0; k < ELEMENTSOF(errors); k++)
+                /* an even and an odd number of bytes before the 'é's: one of them is cut */
+                for (size_t odd = 0; odd < 2; odd++) {
+                        sd_bus_error e = SD_BUS_ERROR_NULL;
+                        ASSERT_TRUE(bus_reply_errno(&e, errors[k], "Peer %s'%s'", odd ? "x" : "", name) < 0);
+                        ASSERT_TRUE(e.message);
+                        ASSERT_TRUE(strlen(e.message) > 400);
+                        ASSERT_TRUE(utf8_valid(e.message, strlen(e.message)));
+                        sd_bus_error_free(&e);
+                }
 }
 
 TEST_MAIN()
