@@ -4,6 +4,7 @@
 
 #include "bus-util.h"
 #include "keys.h"
+#include "utf8.h"
 #include "wgnet-error.h"
 
 uint64_t now_usec(void) {
@@ -176,6 +177,9 @@ int bus_reply_errno(sd_bus_error *error, int r, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        /* A message cut at sizeof(msg) may end inside a character: sd-bus would refuse to
+         * send it, and the caller would get no reply at all. */
+        msg[utf8_prefix_len(msg, strlen(msg), SIZE_MAX)] = '\0';
         const char *name = wgnet_error_name(-r);
         if (name)
                 return sd_bus_error_set(error, name, msg);

@@ -296,34 +296,23 @@ static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
         Manager *m = n->manager;
         uint64_t now = now_usec();
         _cleanup_(freep) bool *keep = NULL;
+        _cleanup_(strv_freep) char **names = NULL;
         size_t total, k = 0;
         int r;
 
         r = import_dedup_allowed_ips(c, &keep, &total);
         if (r < 0)
                 return r;
+        /* the network is new: the file's peers are the only ones whose names count */
+        r = peer_import_names(c, &names);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < c->n_peers; i++) {
                 WgConfPeer *cp = &c->peers[i];
                 _cleanup_(peer_freep) Peer *p = NULL;
-                char name[32];
-                const char *pname = cp->name;
+                const char *pname = names[i];
                 size_t len;
 
-                if (!pname || !peer_name_is_valid(pname) || hashmap_get(n->peers_by_name, pname)) {
-                        /* A name no other peer of the file has or will have. */
-                        for (unsigned x = 0;; x++) {
-                                if (x == 0)
-                                        snprintf(name, sizeof(name), "peer%zu", i + 1);
-                                else
-                                        snprintf(name, sizeof(name), "peer%zu-%u", i + 1, x + 1);
-                                bool taken = hashmap_get(n->peers_by_name, name) != NULL;
-                                for (size_t j = i + 1; j < c->n_peers && !taken; j++)
-                                        taken = c->peers[j].name && streq(c->peers[j].name, name);
-                                if (!taken)
-                                        break;
-                        }
-                        pname = name;
-                }
                 if (wg_key_is_zero(cp->public_key) || wg_key_equal(cp->public_key, n->public_key)) {
                         char key[WG_KEY_B64_SIZE];
                         wg_key_to_base64(key, cp->public_key);
@@ -401,7 +390,7 @@ static int import_peers(Network *n, WgConf *c, sd_bus_error *error) {
 static void import_log_ignored(const char *name, const WgConf *c) {
         const char *what[8];
         size_t k = 0;
-        if (c->n_pre_up + c->n_post_up + c->n_pre_down + c->n_post_down > 0)
+        if (c->n_pre_up + c->n_post_up + c->n_pre_down + c->n_post_down > 0 || c->hooks_dropped)
                 what[k++] = "PreUp/PostUp/PreDown/PostDown";
         if (c->table && !streq(c->table, "auto") && !streq(c->table, "off"))
                 what[k++] = "Table";

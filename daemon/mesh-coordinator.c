@@ -26,6 +26,7 @@
 #include "peer-add.h"
 #include "peer.h"
 #include "rotation.h"
+#include "utf8.h"
 #include "wgnet-error.h"
 #include "mesh-internal.h"
 
@@ -228,12 +229,14 @@ static int control_register(sd_bus_message *m, void *userdata, sd_bus_error *err
         pairing_id_to_hex(mp->invitation_id, hex);
         if (!streq(hex, inv_hex))
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "NotMeshMember",
-                                         "Invitation %.32s is not the one this address was reserved for", inv_hex);
+                                         "Invitation %.*s is not the one this address was reserved for",
+                                         (int) utf8_prefix_len(inv_hex, strlen(inv_hex), 32), inv_hex);
         if (now_sec() >= mp->invitation_expires)
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InvitationExpired",
                                          "Invitation %s expired: ask for a new one (CreateInvitation)", hex);
         if (wg_key_from_base64(key, key_b64) < 0 || wg_key_is_zero(key))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid public key '%.60s'", key_b64);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid public key '%.*s'",
+                                         (int) utf8_prefix_len(key_b64, strlen(key_b64), 60), key_b64);
         if (hashmap_get(n->peers_by_key, key) || hashmap_get(n->peers_by_pending_key, key) ||
             wg_key_equal(key, n->public_key))
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "PeerExists", "Public key '%s' is in use in mesh '%s'",

@@ -3,6 +3,7 @@
 
 #include "bus-util.h"
 #include "db.h"
+#include "hashmap.h"
 #include "manager.h"
 #include "mesh.h"
 #include "network.h"
@@ -114,6 +115,52 @@ bool peer_name_is_valid(const char *s) {
         }
         /* No leading or trailing blanks: names are typed on command lines. */
         return chars <= PEER_NAME_MAX && s[0] != ' ' && s[strlen(s) - 1] != ' ';
+}
+
+int peer_import_names(const WgConf *c, char ***ret) {
+        _cleanup_(hashmap_freep) Hashmap *given = hashmap_new(string_hash_func, string_equal_func);
+        _cleanup_(hashmap_freep) Hashmap *taken = hashmap_new(string_hash_func, string_equal_func);
+        _cleanup_(strv_freep) char **names = calloc(c->n_peers + 1, sizeof(char *));
+        int r;
+
+        if (!given || !taken || !names)
+                return -ENOMEM;
+        /* every name the file gives, to the last peer that gives it: a generated name must
+         * not take one that a later peer will claim (the maps hold pointers into c and
+         * names, which outlive them) */
+        for (size_t i = 0; i < c->n_peers; i++)
+                if (c->peers[i].name) {
+                        r = hashmap_replace(given, c->peers[i].name, &c->peers[i]);
+                        if (r < 0)
+                                return r;
+                }
+
+        for (size_t i = 0; i < c->n_peers; i++) {
+                const WgConfPeer *cp = &c->peers[i];
+                const char *name = cp->name;
+                char buf[32];
+
+                if (!name || !peer_name_is_valid(name) || hashmap_get(taken, name)) {
+                        for (unsigned x = 0;; x++) {
+                                if (x == 0)
+                                        snprintf(buf, sizeof(buf), "peer%zu", i + 1);
+                                else
+                                        snprintf(buf, sizeof(buf), "peer%zu-%u", i + 1, x + 1);
+                                const WgConfPeer *g = hashmap_get(given, buf);
+                                if (!hashmap_get(taken, buf) && (!g || g <= cp))
+                                        break;
+                        }
+                        name = buf;
+                }
+                names[i] = strdup(name);
+                if (!names[i])
+                        return -ENOMEM;
+                r = hashmap_put(taken, names[i], names[i]);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(names);
+        return 0;
 }
 
 int peer_server_allowed_ips(const Peer *p, IpPrefix **ret, size_t *ret_n) {

@@ -7,6 +7,7 @@
 #include "keys.h"
 #include "macro.h"
 #include "network.h"
+#include "wgconf.h"
 
 typedef enum PeerRole {
         PEER_ROLE_CLIENT,
@@ -84,6 +85,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Peer *, peer_free)
 
 /* Is s a valid peer name (1-64 characters of printable UTF-8, no control characters)? */
 bool peer_name_is_valid(const char *s);
+
+/* The names of an imported config's peers, in its order: the one its comment gives when
+ * that is a valid name no earlier peer has, otherwise "peerN" (N its place in the file),
+ * or "peerN-2", "peerN-3"...: the first that no other peer of the file has or will have.
+ * *ret is a NULL-terminated list of c->n_peers names. Linear in the peers. */
+int peer_import_names(const WgConf *c, char ***ret);
 
 /* Server-side AllowedIPs: addresses plus site networks. */
 int peer_server_allowed_ips(const Peer *p, IpPrefix **ret, size_t *ret_n);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* wgconf_parse on arbitrary bytes: no crash; a rejection names its line; whatever is
- * accepted renders, the rendering parses, and rendering that again gives the same text. */
+/* wgconf_parse on arbitrary bytes: no crash; a rejection names its line in valid UTF-8
+ * (the importer sends it over D-Bus, which refuses anything else); whatever is accepted
+ * renders, the rendering parses, and rendering that again gives the same text. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "wgconf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,6 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         die("unexpected parse result", NULL);
                 if (!err || strncmp(err, "line ", 5) != 0)
                         die("error does not name a line", err);
+                if (!utf8_valid(err, strlen(err)))
+                        die("error is not UTF-8", NULL);
                 free(err);
                 return 0;
         }

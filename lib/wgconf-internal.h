@@ -26,3 +26,13 @@ bool wgconf_is_space(char c);
 void *wgconf_array_append(void **array, size_t *n, size_t sz);
 
 int wgconf_strv_append(char ***l, size_t *n, const char *s, size_t len);
+/* Drop repeated AllowedIPs of a peer, keeping the first of each as written and in order.
+ * Entries that differ only in host bits are repeats: 10.0.0.1/24 and 10.0.0.2/24 are both
+ * 10.0.0.0/24 to wg. */
+int wgconf_peer_dedup_allowed_ips(WgConfPeer *peer);
+/* Do two peers have the same AllowedIPs to wg (host bits cleared), in any order? Both
+ * lists without repeats. */
+int wgconf_peer_same_allowed_ips(const WgConfPeer *x, const WgConfPeer *y, bool *ret);
+
+/* Free the n strings of *l and *l, and set both to empty. */
+void wgconf_strv_clear(char ***l, size_t *n);

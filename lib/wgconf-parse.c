@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "macro.h"
+#include "utf8.h"
 #include "wgconf-internal.h"
 #include "wgconf.h"
 
@@ -28,6 +29,8 @@ typedef struct Parser {
         unsigned *peer_lines;           /* the [Peer] line of every peer */
         size_t n_peer_lines;
         bool peer_has_public_key;
+        bool peer_name_held;            /* its name is a held one, not its own */
+        char *held_name;                /* a name comment after the keys of a section */
 } Parser;
 
 typedef int (*KeyHandler)(Parser *p, const char *v, size_t n);
@@ -65,8 +68,23 @@ static int fail_at(Parser *p, unsigned line, const char *fmt, ...) {
 
 #define fail(p, ...) fail_at((p), (p)->line, __VA_ARGS__)
 
-/* A quoted value in a message: "%.*s" with an int length. */
-#define QUOTE(s, n) (int) MIN((n), (size_t) 256), (s)
+/* A value quoted in a message ("%s"): at most QUOTE_MAX bytes of it, cut between two
+ * characters and "..." added. The importer passes the message to sd-bus, which refuses a
+ * string that is not UTF-8: half a character would leave its caller without a reply. */
+#define QUOTE_MAX 256
+#define QUOTE(s, n) quote((char[QUOTE_MAX + 4]) { 0 }, (s), (n))
+
+static const char *quote(char *buf, const char *s, size_t n) {
+        size_t k = utf8_prefix_len(s, n, QUOTE_MAX);
+
+        memcpy(buf, s, k);
+        if (k < n) {
+                memcpy(buf + k, "...", 3);
+                k += 3;
+        }
+        buf[k] = '\0';
+        return buf;
+}
 
 static void trim(const char **s, size_t *n) {
         while (*n > 0 && wgconf_is_space((*s)[0]))
@@ -141,7 +159,7 @@ static int parse_address_one(Parser *p, const char *e, size_t n) {
         IpPrefix a;
 
         if (ip_prefix_parse_n(e, n, true, &a) < 0)
-                return fail(p, "invalid Address '%.*s'", QUOTE(e, n));
+                return fail(p, "invalid Address '%s'", QUOTE(e, n));
         return wgconf_add_address(p->conf, &a);
 }
 
@@ -155,7 +173,7 @@ static int parse_address(Parser *p, const char *v, size_t n) {
 
 static int parse_dns_one(Parser *p, const char *e, size_t n) {
         if (!wgconf_dns_valid(e, n))
-                return fail(p, "invalid DNS '%.*s'", QUOTE(e, n));
+                return fail(p, "invalid DNS '%s'", QUOTE(e, n));
         return wgconf_strv_append(&p->conf->dns, &p->conf->n_dns, e, n);
 }
 
@@ -171,7 +189,7 @@ static int parse_listen_port(Parser *p, const char *v, size_t n) {
         uint32_t u;
 
         if (parse_uint(v, n, 65535, &u) < 0)
-                return fail(p, "invalid ListenPort '%.*s'", QUOTE(v, n));
+                return fail(p, "invalid ListenPort '%s'", QUOTE(v, n));
         p->conf->has_listen_port = true;
         p->conf->listen_port = (uint16_t) u;
         return 0;
@@ -181,7 +199,7 @@ static int parse_mtu(Parser *p, const char *v, size_t n) {
         uint32_t u;
 
         if (parse_uint(v, n, 65535, &u) < 0 || u < 576)
-                return fail(p, "invalid MTU '%.*s'", QUOTE(v, n));
+                return fail(p, "invalid MTU '%s'", QUOTE(v, n));
         p->conf->has_mtu = true;
         p->conf->mtu = u;
         return 0;
@@ -197,14 +215,14 @@ static int parse_fwmark(Parser *p, const char *v, size_t n) {
                 for (size_t i = 2; i < n; i++) {
                         int d = hex_digit(v[i]);
                         if (d < 0)
-                                return fail(p, "invalid FwMark '%.*s'", QUOTE(v, n));
+                                return fail(p, "invalid FwMark '%s'", QUOTE(v, n));
                         x = x << 4 | (uint64_t) d;
                         if (x > UINT32_MAX)
-                                return fail(p, "invalid FwMark '%.*s'", QUOTE(v, n));
+                                return fail(p, "invalid FwMark '%s'", QUOTE(v, n));
                 }
                 u = (uint32_t) x;
         } else if (parse_uint(v, n, UINT32_MAX, &u) < 0)
-                return fail(p, "invalid FwMark '%.*s'", QUOTE(v, n));
+                return fail(p, "invalid FwMark '%s'", QUOTE(v, n));
 
         p->conf->has_fwmark = true;
         p->conf->fwmark = u;
@@ -215,31 +233,47 @@ static int parse_table(Parser *p, const char *v, size_t n) {
         if (n == 0)     /* wg-quick: empty means unset (auto) */
                 return 0;
         if (!wgconf_table_valid(v, n))
-                return fail(p, "invalid Table '%.*s'", QUOTE(v, n));
+                return fail(p, "invalid Table '%s'", QUOTE(v, n));
         p->conf->table = strndup(v, n);
         return p->conf->table ? 0 : -ENOMEM;
 }
 
-static int parse_hook(const char *v, size_t n, char ***l, size_t *nl) {
-        if (n == 0)     /* an empty command does nothing */
+static int parse_hook(Parser *p, const char *v, size_t n, char ***l, size_t *nl) {
+        if (n == 0 || p->conf->hooks_dropped)   /* an empty command does nothing */
                 return 0;
         return wgconf_strv_append(l, nl, v, n);
 }
 
 static int parse_pre_up(Parser *p, const char *v, size_t n) {
-        return parse_hook(v, n, &p->conf->pre_up, &p->conf->n_pre_up);
+        return parse_hook(p, v, n, &p->conf->pre_up, &p->conf->n_pre_up);
 }
 
 static int parse_post_up(Parser *p, const char *v, size_t n) {
-        return parse_hook(v, n, &p->conf->post_up, &p->conf->n_post_up);
+        return parse_hook(p, v, n, &p->conf->post_up, &p->conf->n_post_up);
 }
 
 static int parse_pre_down(Parser *p, const char *v, size_t n) {
-        return parse_hook(v, n, &p->conf->pre_down, &p->conf->n_pre_down);
+        return parse_hook(p, v, n, &p->conf->pre_down, &p->conf->n_pre_down);
 }
 
 static int parse_post_down(Parser *p, const char *v, size_t n) {
-        return parse_hook(v, n, &p->conf->post_down, &p->conf->n_post_down);
+        return parse_hook(p, v, n, &p->conf->post_down, &p->conf->n_post_down);
+}
+
+static bool is_hook(KeyHandler h) {
+        return h == parse_pre_up || h == parse_post_up || h == parse_pre_down || h == parse_post_down;
+}
+
+/* A hook command that is not text (Latin-1, a control character): bash runs it, but it has
+ * no place in a WgConf, whose strings are shown and rendered. Keeping the other hooks
+ * would give a half set (a PostDown without the PostUp it undoes), so all go, those
+ * before and those after, and hooks_dropped says so. */
+static void drop_hooks(WgConf *c) {
+        wgconf_strv_clear(&c->pre_up, &c->n_pre_up);
+        wgconf_strv_clear(&c->post_up, &c->n_post_up);
+        wgconf_strv_clear(&c->pre_down, &c->n_pre_down);
+        wgconf_strv_clear(&c->post_down, &c->n_post_down);
+        c->hooks_dropped = true;
 }
 
 static int parse_save_config(Parser *p, const char *v, size_t n) {
@@ -249,13 +283,13 @@ static int parse_save_config(Parser *p, const char *v, size_t n) {
         else if (n == 5 && strncasecmp(v, "false", 5) == 0)
                 p->conf->save_config = 0;
         else
-                return fail(p, "invalid SaveConfig '%.*s'", QUOTE(v, n));
+                return fail(p, "invalid SaveConfig '%s'", QUOTE(v, n));
         return 0;
 }
 
 static int parse_public_key(Parser *p, const char *v, size_t n) {
         if (wg_key_from_base64_n(p->peer->public_key, v, n) < 0)
-                return fail(p, "invalid PublicKey '%.*s'", QUOTE(v, n));
+                return fail(p, "invalid PublicKey '%s'", QUOTE(v, n));
         p->peer_has_public_key = true;
         return 0;
 }
@@ -273,70 +307,10 @@ static int parse_allowed_ip_one(Parser *p, const char *e, size_t n) {
         IpPrefix a;
 
         if (ip_prefix_parse_n(e, n, true, &a) < 0)
-                return fail(p, "invalid AllowedIPs '%.*s'", QUOTE(e, n));
-        /* repeats are dropped at the end (dedup_allowed_ips): a check per entry here would
-         * make a long list quadratic */
+                return fail(p, "invalid AllowedIPs '%s'", QUOTE(e, n));
+        /* repeats are dropped at the end (wgconf_peer_dedup_allowed_ips): a check per
+         * entry here would make a long list quadratic */
         return wgconf_peer_add_allowed_ip(p->peer, &a);
-}
-
-static int index_compare(const void *a, const void *b, void *userdata) {
-        const IpPrefix *base = userdata;
-        size_t i = *(const size_t *) a, j = *(const size_t *) b;
-        int r = ip_prefix_compare(&base[i], &base[j]);
-        return r != 0 ? r : (i > j) - (i < j);
-}
-
-/* Drop repeated AllowedIPs of a peer, keeping the first of each in the file's order:
- * O(n log n) through a sorted index. */
-static int dedup_allowed_ips(WgConfPeer *peer) {
-        size_t n = peer->n_allowed_ips;
-        if (n < 2)
-                return 0;
-        _cleanup_(freep) size_t *idx = malloc(n * sizeof(size_t));
-        _cleanup_(freep) bool *drop = calloc(n, sizeof(bool));
-        if (!idx || !drop)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                idx[i] = i;
-        qsort_r(idx, n, sizeof(size_t), index_compare, peer->allowed_ips);
-        for (size_t k = 1; k < n; k++)
-                if (ip_prefix_compare(&peer->allowed_ips[idx[k]], &peer->allowed_ips[idx[k - 1]]) == 0)
-                        drop[idx[k]] = true;    /* the later one: equal entries sort by position */
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++)
-                if (!drop[i])
-                        peer->allowed_ips[j++] = peer->allowed_ips[i];
-        peer->n_allowed_ips = j;
-        return 0;
-}
-
-static int prefix_qsort_compare(const void *a, const void *b) {
-        return ip_prefix_compare(a, b);
-}
-
-/* The same AllowedIPs, in any order (both lists without repeats). */
-static int same_allowed_ips(const WgConfPeer *x, const WgConfPeer *y, bool *ret) {
-        size_t n = x->n_allowed_ips;
-        *ret = false;
-        if (n != y->n_allowed_ips)
-                return 0;
-        if (n == 0) {
-                *ret = true;
-                return 0;
-        }
-        _cleanup_(freep) IpPrefix *a = malloc(n * sizeof(IpPrefix));
-        _cleanup_(freep) IpPrefix *b = malloc(n * sizeof(IpPrefix));
-        if (!a || !b)
-                return -ENOMEM;
-        memcpy(a, x->allowed_ips, n * sizeof(IpPrefix));
-        memcpy(b, y->allowed_ips, n * sizeof(IpPrefix));
-        qsort(a, n, sizeof(IpPrefix), prefix_qsort_compare);
-        qsort(b, n, sizeof(IpPrefix), prefix_qsort_compare);
-        for (size_t i = 0; i < n; i++)
-                if (ip_prefix_compare(&a[i], &b[i]) != 0)
-                        return 0;
-        *ret = true;
-        return 0;
 }
 
 static int parse_allowed_ips(Parser *p, const char *v, size_t n) {
@@ -345,7 +319,7 @@ static int parse_allowed_ips(Parser *p, const char *v, size_t n) {
 
 static int parse_endpoint(Parser *p, const char *v, size_t n) {
         if (!wgconf_endpoint_valid(v, n))
-                return fail(p, "invalid Endpoint '%.*s'", QUOTE(v, n));
+                return fail(p, "invalid Endpoint '%s'", QUOTE(v, n));
         p->peer->endpoint = strndup(v, n);
         return p->peer->endpoint ? 0 : -ENOMEM;
 }
@@ -354,7 +328,7 @@ static int parse_keepalive(Parser *p, const char *v, size_t n) {
         uint32_t u = 0;
 
         if (!word_eq(v, n, "off") && parse_uint(v, n, 65535, &u) < 0)
-                return fail(p, "invalid PersistentKeepalive '%.*s'", QUOTE(v, n));
+                return fail(p, "invalid PersistentKeepalive '%s'", QUOTE(v, n));
         p->peer->has_persistent_keepalive = true;
         p->peer->persistent_keepalive = (uint16_t) u;
         return 0;
@@ -411,7 +385,7 @@ static int merge_peer(Parser *p, WgConfPeer *first, WgConfPeer *last, unsigned l
         /* wg starts every [Peer] by replacing the allowed IPs: the last block's list would
          * be the peer's, not the two together. Only the same list (in any order) merges. */
         bool same;
-        int r = same_allowed_ips(first, last, &same);
+        int r = wgconf_peer_same_allowed_ips(first, last, &same);
         if (r < 0)
                 return r;
         if (!same)
@@ -504,16 +478,22 @@ static bool name_quotable(const char *s, size_t n) {
         return true;
 }
 
-static int start_section(Parser *p, const char *s, size_t n) {
+static int start_section(Parser *p, const char *s, size_t n, char **held_name) {
         int r;
 
-        if (n < 2 || s[n - 1] != ']')
+        if (n < 2 || s[n - 1] != ']' || !wgconf_text_valid(s, n))
                 return fail(p, "invalid section header");
         const char *name = s + 1;
         size_t nn = n - 2;
         trim(&name, &nn);
         if (!name_quotable(name, nn))
                 return fail(p, "invalid section header");
+        /* wg-quick compares the whole header with "[Interface]": "[ Interface ]" is not its
+         * interface, and it hands the section's Address, DNS... to wg, which refuses them.
+         * ("[ Peer ]" works: wg drops all blanks of a line before it reads it.) */
+        if (nn != n - 2 && word_eq(name, nn, "Interface"))
+                return fail(p, "section header '%s' with blanks inside the brackets: wg-quick does not "
+                            "read it as [Interface]", QUOTE(s, n));
 
         r = finish_peer(p);
         if (r < 0)
@@ -536,9 +516,66 @@ static int start_section(Parser *p, const char *s, size_t n) {
                         return -ENOMEM;
                 *l = p->line;
                 p->peer_has_public_key = false;
+                p->peer->name = TAKE_PTR(*held_name);
+                p->peer_name_held = p->peer->name != NULL;
                 p->section = SECTION_PEER;
         } else
-                return fail(p, "unknown section '%.*s'", QUOTE(s, n));
+                return fail(p, "unknown section '%s'", QUOTE(s, n));
+        return 0;
+}
+
+/* "Name = foo", "friendly_name = foo", "Name: foo" (the comment without its '#'): the
+ * name, or false. A name that is not text (a Latin-1 file) is no name: wg drops comments,
+ * and so does the parser. */
+static bool comment_name(const char *s, size_t n, const char **ret, size_t *ret_len) {
+        trim(&s, &n);
+        size_t k = 0;
+        while (k < n && s[k] != '=' && s[k] != ':' && !wgconf_is_space(s[k]))
+                k++;
+        if (!word_eq(s, k, "Name") && !word_eq(s, k, "friendly_name"))
+                return false;
+        const char *v = s + k;
+        size_t vn = n - k;
+        trim(&v, &vn);
+        if (vn == 0 || (v[0] != '=' && v[0] != ':'))
+                return false;
+        v++, vn--;
+        trim(&v, &vn);
+        if (vn == 0 || !wgconf_name_valid(v, vn))
+                return false;
+        *ret = v;
+        *ret_len = vn;
+        return true;
+}
+
+/* A name comment after the keys of a section is not that section's: wireguard-ui writes
+ * each client's "# Name:" block above its [Peer] line. It is held, and parse_line() gives
+ * it to a [Peer] that comes next (after blank and comment lines only). The first one
+ * held wins. */
+static int hold_name(Parser *p, const char *s, size_t n) {
+        const char *v;
+        size_t vn;
+
+        if (p->held_name || !comment_name(s, n, &v, &vn))
+                return 0;
+        p->held_name = strndup(v, vn);
+        return p->held_name ? 0 : -ENOMEM;
+}
+
+/* A name comment in a [Peer] before its first key is that peer's: the first one wins
+ * over later ones and over a name held from above the [Peer] line. */
+static int name_peer(Parser *p, const char *s, size_t n) {
+        const char *v;
+        size_t vn;
+
+        if ((p->peer->name && !p->peer_name_held) || !comment_name(s, n, &v, &vn))
+                return 0;
+        char *name = strndup(v, vn);
+        if (!name)
+                return -ENOMEM;
+        free(p->peer->name);
+        p->peer->name = name;
+        p->peer_name_held = false;
         return 0;
 }
 
@@ -553,14 +590,19 @@ static int parse_comment(Parser *p, const char *s, size_t n) {
                 /* kept to be shown again; one that could not be (not UTF-8, control
                  * characters) is dropped, as wg drops every comment, and so is any beyond
                  * the first WGCONF_COMMENTS_MAX (a file of nothing but comments would
-                 * otherwise cost an allocation per line) */
+                 * otherwise cost an allocation per line). A name here is not held: the
+                 * renderer writes these comments above the first section, which may be a
+                 * [Peer]. */
                 if (!wgconf_text_valid(s, n) || p->conf->n_comments >= WGCONF_COMMENTS_MAX)
                         return 0;
                 return wgconf_strv_append(&p->conf->comments, &p->conf->n_comments, s, n);
 
         case SECTION_INTERFACE:
-                /* the first comment before any key: in place of a missing PrivateKey */
-                if (p->section_has_key || p->note_set)
+                if (p->section_has_key)
+                        return hold_name(p, s, n);
+                /* the first comment before any key: in place of a missing PrivateKey (and
+                 * a "# Name =" here names the interface, not a peer) */
+                if (p->note_set)
                         return 0;
                 if (!wgconf_text_valid(s, n))
                         return 0;
@@ -570,28 +612,10 @@ static int parse_comment(Parser *p, const char *s, size_t n) {
                 p->note_set = true;
                 return 0;
 
-        case SECTION_PEER: {
-                /* "# Name = foo", "# friendly_name = foo", also "# Name: foo" */
-                trim(&s, &n);
-                size_t k = 0;
-                while (k < n && s[k] != '=' && s[k] != ':' && !wgconf_is_space(s[k]))
-                        k++;
-                if (!word_eq(s, k, "Name") && !word_eq(s, k, "friendly_name"))
-                        return 0;
-                const char *v = s + k;
-                size_t vn = n - k;
-                trim(&v, &vn);
-                if (vn == 0 || (v[0] != '=' && v[0] != ':'))
-                        return 0;
-                v++, vn--;
-                trim(&v, &vn);
-                if (vn == 0 || p->peer->name)
-                        return 0;
-                if (!wgconf_text_valid(v, vn))
-                        return fail(p, "invalid character in peer name");
-                p->peer->name = strndup(v, vn);
-                return p->peer->name ? 0 : -ENOMEM;
-        }
+        case SECTION_PEER:
+                if (p->section_has_key)
+                        return hold_name(p, s, n);
+                return name_peer(p, s, n);
         }
         return 0;
 }
@@ -610,7 +634,7 @@ static int parse_key_line(Parser *p, const char *s, size_t n) {
         if (!name_quotable(key, kn))
                 return fail(p, "expected 'Key = Value' or a [Section]");
         if (p->section == SECTION_NONE)
-                return fail(p, "key '%.*s' outside of a section", QUOTE(key, kn));
+                return fail(p, "key '%s' outside of a section", QUOTE(key, kn));
 
         const KeyDef *def = NULL;
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
@@ -619,7 +643,7 @@ static int parse_key_line(Parser *p, const char *s, size_t n) {
                         break;
                 }
         if (!def)
-                return fail(p, "unknown key '%.*s' in %s", QUOTE(key, kn), section_name(p->section));
+                return fail(p, "unknown key '%s' in %s", QUOTE(key, kn), section_name(p->section));
 
         unsigned bit = 1u << (def - keys);
         if ((def->flags & KEY_SINGLE) && (p->seen & bit))
@@ -627,6 +651,14 @@ static int parse_key_line(Parser *p, const char *s, size_t n) {
         p->seen |= bit;
         p->section_has_key = true;
 
+        if (!wgconf_text_valid(v, vn)) {
+                if (is_hook(def->handler)) {
+                        drop_hooks(p->conf);
+                        return 0;
+                }
+                /* the value is not quoted: it is not text, and it may be a secret */
+                return fail(p, "%s: %s", def->name, utf8_valid(v, vn) ? "control character" : "not UTF-8 text");
+        }
         if (vn == 0 && !(def->flags & KEY_ALLOW_EMPTY))
                 return fail(p, "empty value for %s", def->name);
         return def->handler(p, v, vn);
@@ -642,16 +674,17 @@ static int parse_line(Parser *p, const char *s, size_t n) {
         if (s[0] == '#')
                 return parse_comment(p, s, n);
 
+        /* a held name goes to a [Peer] that starts here, or to no peer */
+        _cleanup_(freep) char *held_name = TAKE_PTR(p->held_name);
+
         /* wg-quick and wg: everything from the first '#' is a comment */
         const char *hash = memchr(s, '#', n);
         if (hash) {
                 n = (size_t) (hash - s);
                 trim(&s, &n);
         }
-        if (!wgconf_text_valid(s, n))
-                return fail(p, "invalid character");
         if (s[0] == '[')
-                return start_section(p, s, n);
+                return start_section(p, s, n, &held_name);
         return parse_key_line(p, s, n);
 }
 
@@ -687,10 +720,11 @@ int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error) {
         if (r >= 0)
                 r = finish_peer(&p);
         for (size_t k = 0; r >= 0 && k < p.conf->n_peers; k++)
-                r = dedup_allowed_ips(&p.conf->peers[k]);
+                r = wgconf_peer_dedup_allowed_ips(&p.conf->peers[k]);
         if (r >= 0)
                 r = merge_duplicate_peers(&p);
         free(p.peer_lines);
+        free(p.held_name);
 
         if (r < 0) {
                 if (r == -EINVAL && ret_error) {

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* wg-quick configurations: the object, its builders, and the value checks that the parser
- * and the renderer share. */
+/* wg-quick configurations: the object, its builders, the value checks that the parser and
+ * the renderer share, and the parser's AllowedIPs comparisons. */
 
 #include <malloc.h>
 
 #include "macro.h"
+#include "utf8.h"
 #include "wgconf-internal.h"
 #include "wgconf.h"
 
@@ -13,39 +14,15 @@ bool wgconf_is_space(char c) {
 }
 
 bool wgconf_text_valid(const char *s, size_t len) {
-        const unsigned char *p = (const unsigned char *) s;
         size_t i = 0;
 
         while (i < len) {
-                unsigned char c = p[i];
-                if (c < 0x80) {
-                        if ((c < 0x20 && c != '\t') || c == 0x7f)
-                                return false;
-                        i++;
-                        continue;
-                }
-
-                size_t n;
-                uint32_t cp, min;
-                if ((c & 0xe0) == 0xc0) {
-                        n = 2, cp = c & 0x1f, min = 0x80;
-                } else if ((c & 0xf0) == 0xe0) {
-                        n = 3, cp = c & 0x0f, min = 0x800;
-                } else if ((c & 0xf8) == 0xf0) {
-                        n = 4, cp = c & 0x07, min = 0x10000;
-                } else
+                uint32_t cp;
+                size_t n = utf8_char_len(s + i, len - i, &cp);
+                if (n == 0)
                         return false;
-                if (len - i < n)
-                        return false;
-                for (size_t k = 1; k < n; k++) {
-                        if ((p[i + k] & 0xc0) != 0x80)
-                                return false;
-                        cp = cp << 6 | (p[i + k] & 0x3f);
-                }
-                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                        return false;
-                /* C1 control characters */
-                if (cp >= 0x80 && cp <= 0x9f)
+                /* C0 (but tab), DEL and C1 control characters */
+                if ((cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp <= 0x9f))
                         return false;
                 i += n;
         }
@@ -224,10 +201,82 @@ int wgconf_strv_append(char ***l, size_t *n, const char *s, size_t len) {
         return 0;
 }
 
-static void strv_free_n(char **l, size_t n) {
+void wgconf_strv_clear(char ***l, size_t *n) {
+        for (size_t i = 0; i < *n; i++)
+                free((*l)[i]);
+        free(*l);
+        *l = NULL;
+        *n = 0;
+}
+
+static int index_compare(const void *a, const void *b, void *userdata) {
+        const IpPrefix *base = userdata;
+        size_t i = *(const size_t *) a, j = *(const size_t *) b;
+        int r = ip_prefix_compare(&base[i], &base[j]);
+        return r != 0 ? r : (i > j) - (i < j);
+}
+
+/* A copy of a peer's AllowedIPs with the host bits cleared: what wg makes of them
+ * (10.0.0.1/24 and 10.0.0.2/24 are both 10.0.0.0/24 to it). */
+static IpPrefix *masked_allowed_ips(const WgConfPeer *peer) {
+        IpPrefix *m = malloc(MAX(peer->n_allowed_ips, (size_t) 1) * sizeof(IpPrefix));
+        if (!m)
+                return NULL;
+        for (size_t i = 0; i < peer->n_allowed_ips; i++) {
+                m[i] = peer->allowed_ips[i];
+                ip_prefix_mask(&m[i]);
+        }
+        return m;
+}
+
+/* Through an index sorted by masked prefix, then position: O(n log n). */
+int wgconf_peer_dedup_allowed_ips(WgConfPeer *peer) {
+        size_t n = peer->n_allowed_ips;
+        if (n < 2)
+                return 0;
+        _cleanup_(freep) IpPrefix *masked = masked_allowed_ips(peer);
+        _cleanup_(freep) size_t *idx = malloc(n * sizeof(size_t));
+        _cleanup_(freep) bool *drop = calloc(n, sizeof(bool));
+        if (!masked || !idx || !drop)
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++)
-                free(l[i]);
-        free(l);
+                idx[i] = i;
+        qsort_r(idx, n, sizeof(size_t), index_compare, masked);
+        for (size_t k = 1; k < n; k++)
+                if (ip_prefix_compare(&masked[idx[k]], &masked[idx[k - 1]]) == 0)
+                        drop[idx[k]] = true;    /* the later one: equal entries sort by position */
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++)
+                if (!drop[i])
+                        peer->allowed_ips[j++] = peer->allowed_ips[i];
+        peer->n_allowed_ips = j;
+        return 0;
+}
+
+static int prefix_qsort_compare(const void *a, const void *b) {
+        return ip_prefix_compare(a, b);
+}
+
+int wgconf_peer_same_allowed_ips(const WgConfPeer *x, const WgConfPeer *y, bool *ret) {
+        size_t n = x->n_allowed_ips;
+        *ret = false;
+        if (n != y->n_allowed_ips)
+                return 0;
+        if (n == 0) {
+                *ret = true;
+                return 0;
+        }
+        _cleanup_(freep) IpPrefix *a = masked_allowed_ips(x);
+        _cleanup_(freep) IpPrefix *b = masked_allowed_ips(y);
+        if (!a || !b)
+                return -ENOMEM;
+        qsort(a, n, sizeof(IpPrefix), prefix_qsort_compare);
+        qsort(b, n, sizeof(IpPrefix), prefix_qsort_compare);
+        for (size_t i = 0; i < n; i++)
+                if (ip_prefix_compare(&a[i], &b[i]) != 0)
+                        return 0;
+        *ret = true;
+        return 0;
 }
 
 WgConf *wgconf_new(void) {
@@ -253,12 +302,12 @@ WgConf *wgconf_free(WgConf *c) {
         /* A comment can hold a key ('#PrivateKey = OLD' above the new one). */
         wg_wipe_free_string(c->private_key_note);
         free(c->addresses);
-        strv_free_n(c->dns, c->n_dns);
+        wgconf_strv_clear(&c->dns, &c->n_dns);
         free(c->table);
-        strv_free_n(c->pre_up, c->n_pre_up);
-        strv_free_n(c->post_up, c->n_post_up);
-        strv_free_n(c->pre_down, c->n_pre_down);
-        strv_free_n(c->post_down, c->n_post_down);
+        wgconf_strv_clear(&c->pre_up, &c->n_pre_up);
+        wgconf_strv_clear(&c->post_up, &c->n_post_up);
+        wgconf_strv_clear(&c->pre_down, &c->n_pre_down);
+        wgconf_strv_clear(&c->post_down, &c->n_post_down);
         for (size_t i = 0; i < c->n_comments; i++)
                 wg_wipe_free_string(c->comments[i]);
         free(c->comments);

@@ -12,8 +12,9 @@
  * an empty key value anywhere else is an error. Unknown sections or keys, bad keys, bad
  * numbers, a peer without a PublicKey: errors naming the line and the bad value.
  *
- * "# Name = foo" / "# friendly_name = foo" comment lines inside a [Peer] give the peer a
- * name (the convention of wg-easy, wg-portal and the prometheus exporter).
+ * "# Name = foo" / "# friendly_name = foo" / "# Name: foo" comment lines give a peer a
+ * name: inside its [Peer] before the first key (wg-portal, the prometheus exporter,
+ * wg-meshconf), or just above its [Peer] line (wireguard-ui).
  *
  * The renderer writes the keys in a fixed order; render -> parse -> render is the
  * identity.
@@ -28,9 +29,15 @@
  *   [Interface], are errors. A [Peer] given twice (same PublicKey) is merged into its first
  *   appearance when the two agree: the same AllowedIPs (in any order; wg would keep only
  *   the last block's), and no different PresharedKey, Endpoint or PersistentKeepalive;
- *   otherwise that is an error.
+ *   otherwise that is an error. AllowedIPs are compared as wg keeps them, host bits
+ *   cleared: within a peer 10.0.0.2/24 after 10.0.0.1/24 is a repeat and dropped (the
+ *   first is kept as written).
+ * - Section headers: names in any case, blanks around the brackets; blanks inside them
+ *   ("[ Interface ]") are refused for [Interface], which wg-quick does not recognise so
+ *   written, and allowed for [Peer], which wg reads with its blanks removed.
  * - Comments that are not valid UTF-8 text (or hold control characters) are dropped, not
- *   refused (wg drops every comment); SaveConfig is read in any case, as wg-quick does.
+ *   refused (wg drops every comment), a name comment among them; SaveConfig is read in any
+ *   case, as wg-quick does.
  * - A file without [Interface] parses (wg accepts it) with has_interface false: importers
  *   that need an interface must check it.
  * - Empty hook lines and an empty Table are dropped (both mean "nothing" to wg-quick).
@@ -40,13 +47,22 @@
  *   port 1-65535, host names letter/digit/hyphen labels.
  * - Numbers: ListenPort 0-65535, MTU 576-65535, PersistentKeepalive 0-65535 or "off",
  *   FwMark decimal, "0x" hex or "off". Rendered in decimal, FwMark 0 as "off".
- * - Comments: lines before the first section go to comments; in a [Peer], "# Name = x",
- *   "# friendly_name = x" and "# Name: x" (wg-meshconf) name the peer (the first one wins);
- *   in an [Interface] without PrivateKey the first comment before any key is read back as
+ * - Comments: lines before the first section go to comments; in a [Peer] before its first
+ *   key, "# Name = x", "# friendly_name = x" and "# Name: x" name the peer (the first one
+ *   wins). Such a comment after the keys of a section (a [Peer]'s or the [Interface]'s)
+ *   names the next [Peer] if only blank and comment lines come between, and no peer
+ *   otherwise; a name inside that [Peer] before its keys wins over it. A name comment
+ *   before the first section or in an [Interface] before its keys names no peer. In an
+ *   [Interface] without PrivateKey the first comment before any key is read back as
  *   private_key_note. All other comments are dropped. "# " is stripped as one '#' and one
  *   optional space.
- * - Lines must be UTF-8 without control characters (tab allowed) except in dropped
- *   comments; a leading UTF-8 BOM is skipped.
+ * - Values must be UTF-8 without control characters (tab allowed); an error names the key
+ *   ("line 3: Address: not UTF-8 text") without quoting the value. A leading UTF-8 BOM is
+ *   skipped. Hook values (PreUp, PostUp, PreDown, PostDown) are the exception: wg-quick
+ *   runs whatever bytes they hold, so a file with one that is not text parses, without any
+ *   hooks (a half set could run a PostDown without its PostUp) and with hooks_dropped set.
+ * - Error messages are valid UTF-8: a quoted value is cut between two characters, at most
+ *   256 bytes of it, with "..." added.
  * - The renderer refuses with -EINVAL any value the parser would not give back (a hook
  *   with '#' or a newline, a DNS entry with a space, a bad endpoint, MTU out of range...).
  *   A config built with wgconf_new() renders [Interface] when any interface field is set;
@@ -91,6 +107,7 @@ typedef struct WgConf {
         char *table;                        /* NULL = unset */
         char **pre_up, **post_up, **pre_down, **post_down;
         size_t n_pre_up, n_post_up, n_pre_down, n_post_down;
+        bool hooks_dropped;                 /* parse: a hook was not text, so none was kept */
         int save_config;                    /* -1 unset, 0 false, 1 true */
         char **comments;                    /* comment lines rendered at the top ("# " added) */
         size_t n_comments;

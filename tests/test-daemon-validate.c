@@ -4,11 +4,14 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "bus-util.h"
 #include "config.h"
 #include "peer.h"
 #include "test.h"
+#include "utf8.h"
 #include "validate.h"
 
 static const struct {
@@ -249,6 +252,87 @@ TEST(udp_port_check) {
                 fclose(f);
         }
         ASSERT_EQ(WEXITSTATUS(status), start > 80 ? 0 : 1);
+}
+
+/* Imported peers' names: n peers given these names (NULL: none), expected[] what they get. */
+static void test_import_names_one(const char *const *given, size_t n, const char *const *expected) {
+        WgConf *c = wgconf_new();
+        char **names = NULL;
+
+        ASSERT_TRUE(c);
+        for (size_t i = 0; i < n; i++) {
+                WgConfPeer *p = wgconf_add_peer(c);
+                ASSERT_TRUE(p);
+                if (given[i])
+                        ASSERT_TRUE(p->name = strdup(given[i]));
+        }
+        ASSERT_OK(peer_import_names(c, &names));
+        for (size_t i = 0; i < n; i++)
+                ASSERT_STREQ(names[i], expected[i]);
+        ASSERT_TRUE(names[n] == NULL);
+        strv_free(names);
+        wgconf_free(c);
+}
+
+#define NAMES(...) ((const char *const[]) { __VA_ARGS__ })
+#define IMPORT_NAMES(g, e) test_import_names_one(NAMES g, ELEMENTSOF(NAMES g), NAMES e)
+
+TEST(import_peer_names) {
+        IMPORT_NAMES((NULL, "alice", NULL), ("peer1", "alice", "peer3"));
+        /* a later peer claims "peer1"; an earlier one has "peer2" */
+        IMPORT_NAMES((NULL, "peer1", NULL), ("peer1-2", "peer1", "peer3"));
+        IMPORT_NAMES(("peer2", NULL), ("peer2", "peer2-2"));
+        IMPORT_NAMES((NULL, "peer1-2", "peer1"), ("peer1-3", "peer1-2", "peer1"));
+        /* a name given twice, and names that are no peer names */
+        IMPORT_NAMES(("alice", "alice", "bad\x01", " padded", ""),
+                     ("alice", "peer2", "peer3", "peer4", "peer5"));
+        IMPORT_NAMES(("peer3", "peer3", NULL), ("peer3", "peer2", "peer3-2"));
+}
+
+/* 200,000 unnamed peers and one that claims "peer1" at the end: each generated name was
+ * once checked against every later peer of the file (2e10 steps, about 11 s of CPU on the
+ * development machine; now 0.1 s). */
+TEST(import_peer_names_many) {
+        const size_t n = 200000;
+        WgConf *c = wgconf_new();
+        char **names = NULL;
+
+        ASSERT_TRUE(c);
+        for (size_t i = 0; i < n; i++)
+                ASSERT_TRUE(wgconf_add_peer(c));
+        ASSERT_TRUE(c->peers[n - 1].name = strdup("peer1"));
+        clock_t start = clock();
+        ASSERT_OK(peer_import_names(c, &names));
+        double cpu = (double) (clock() - start) / CLOCKS_PER_SEC;
+        ASSERT_STREQ(names[0], "peer1-2");
+        ASSERT_STREQ(names[n - 2], "peer199999");
+        ASSERT_STREQ(names[n - 1], "peer1");
+        /* linear: far below this even in a sanitizer build */
+        if (cpu > 2)
+                TEST_FAIL("naming %zu peers took %.1f s of CPU", n, cpu);
+        strv_free(names);
+        wgconf_free(c);
+}
+
+/* A bus error message cut at its 511 bytes ends between two characters: sd-bus refuses to
+ * send one that is not UTF-8, and the caller would wait for a reply that never comes. */
+TEST(bus_reply_errno_utf8) {
+        /* a project error (its own name) and a plain errno (strerror added) */
+        static const int errors[] = { -EEXIST, -EINVAL };
+        char name[700] = "";
+
+        for (size_t i = 0; i < 300; i++)
+                strcat(name, "\xc3\xa9");       /* 'é': 600 bytes */
+        for (size_t k = 0; k < ELEMENTSOF(errors); k++)
+                /* an even and an odd number of bytes before the 'é's: one of them is cut */
+                for (size_t odd = 0; odd < 2; odd++) {
+                        sd_bus_error e = SD_BUS_ERROR_NULL;
+                        ASSERT_TRUE(bus_reply_errno(&e, errors[k], "Peer %s'%s'", odd ? "x" : "", name) < 0);
+                        ASSERT_TRUE(e.message);
+                        ASSERT_TRUE(strlen(e.message) > 400);
+                        ASSERT_TRUE(utf8_valid(e.message, strlen(e.message)));
+                        sd_bus_error_free(&e);
+                }
 }
 
 TEST_MAIN()

@@ -1,10 +1,54 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Helpers shared by the wgconf tests: structural equality and the round-trip check. */
+/* Helpers shared by the wgconf tests: example keys, parse-or-fail, structural equality and
+ * the round-trip check. */
+
+#include <errno.h>
 
 #include "test.h"
+#include "utf8.h"
 #include "wgconf.h"
+
+/* wg(8) example keys */
+#define K1 "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+#define K2 "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+#define K3 "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0="
+#define K4 "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA="
+
+static inline WgConf *parse_ok_n(const char *text, size_t len) {
+        WgConf *c = NULL;
+        char *err = NULL;
+
+        int r = wgconf_parse(text, len, &c, &err);
+        if (r < 0)
+                TEST_FAIL("parse failed (%d): %s\n%s", r, err ? err : "?", text);
+        ASSERT_TRUE(c);
+        return c;
+}
+
+static inline WgConf *parse_ok(const char *text) {
+        return parse_ok_n(text, strlen(text));
+}
+
+/* The parse fails with -EINVAL and exactly this message, which is valid UTF-8 (the
+ * importer sends it over D-Bus). */
+static inline void test_fail_n(const char *text, size_t len, const char *expected) {
+        WgConf *c = NULL;
+        char *err = NULL;
+
+        int r = wgconf_parse(text, len, &c, &err);
+        if (r != -EINVAL)
+                TEST_FAIL("parse of '%s': expected -EINVAL, got %d", text, r);
+        ASSERT_TRUE(c == NULL);
+        ASSERT_STREQ(err, expected);
+        ASSERT_TRUE(utf8_valid(err, strlen(err)));
+        free(err);
+}
+
+static inline void test_fail_one(const char *text, const char *expected) {
+        test_fail_n(text, strlen(text), expected);
+}
 
 static inline bool wgconf_util_streq(const char *a, const char *b) {
         if (!a || !b)
@@ -30,7 +74,8 @@ static inline bool wgconf_util_prefixes_eq(const IpPrefix *a, size_t na, const I
         return true;
 }
 
-/* Compares every field; reports the first difference on stderr. */
+/* Compares every field but hooks_dropped (what a parse left out: a rendering leaves out
+ * nothing); reports the first difference on stderr. */
 static inline bool wgconf_util_equal(const WgConf *a, const WgConf *b) {
 #define DIFF(what)                                                      \
         do {                                                            \

@@ -8,6 +8,8 @@
   host names resolved —, keepalives);
 - every invalid file and every template is refused with InvalidConfig naming the problem,
   and nothing changes (database, interfaces);
+- peer names come from the comments where wireguard-ui and others write them, and a
+  refusal that quotes a long value still reaches the caller;
 - a client-side config survives a restart; its default route is not installed, other
   routes are.
 
@@ -201,6 +203,30 @@ def test_client_import_checks(rig):
     rig.network(net).Delete()
 
 
+def test_names_and_messages(rig):
+    """A server file in wireguard-ui's layout (each client's '# Name:' block above its
+    [Peer] line): every name goes to the peer below it. A name or a hook with a control
+    character does not fail the import (the peer gets the default name). An error that
+    quotes a long value cut where a character is split still reaches the caller: sd-bus
+    sends UTF-8 only, and the call used to wait for a reply that never came."""
+    priv = base64.b64encode(os.urandom(32)).decode()
+    keys = [run(["wg", "pubkey"], input=base64.b64encode(os.urandom(32)).decode()).stdout.strip() for _ in range(4)]
+    text = (f"[Interface]\nAddress = 10.5.0.1/24\nListenPort = 51905\nPrivateKey = {priv}\n"
+            "PostUp = echo \x01\nPreDown = \nTable = auto\n\n")
+    for i, name in enumerate(("alice", "bob", "carol")):
+        text += (f"\n# ID:           c{i}\n# Name:         {name}\n# Email:        \n"
+                 f"[Peer]\nPublicKey = {keys[i]}\n\nAllowedIPs = 10.5.0.{i + 2}/32\nPersistentKeepalive = 15\n\n")
+    text += f"# Name = esc\x1b[1m\n[Peer]\nPublicKey = {keys[3]}\nAllowedIPs = 10.5.0.9/32\n"
+    net = unwrap(rig.manager().ImportNetwork("wgui", text, opts(Interface="wgui0")))
+    got = {rig.prop(p, PEER, "PublicKey"): rig.prop(p, PEER, "Name") for p in peer_paths(rig, net)}
+    assert got == {keys[0]: "alice", keys[1]: "bob", keys[2]: "carol", keys[3]: "peer4"}, got
+    rig.network(net).Delete()
+
+    text = f"[Interface]\nPrivateKey = {priv}\nAddress = {'a' * 255}\u00e9\n"
+    msg = expect_error(E + "InvalidConfig", rig.manager().ImportNetwork, "long", text, opts(Interface="wglong0"))
+    assert msg == f"Invalid config: line 3: invalid Address '{'a' * 255}...'", msg
+
+
 def test_valid_files_are_imported(rig):
     hosts = endpoint_hosts(corpus_files())
     valid = [(p, k) for p, k in corpus_files() if k == "valid"]
@@ -335,6 +361,6 @@ if __name__ == "__main__":
     if not os.path.isdir(CORPUS):
         skip(f"the corpus is not at {CORPUS}")
     require_root_and_tools("wg", "wireguard-go", "sqlite3")
-    main([test_start, test_client_import_checks, test_valid_files_are_imported, test_invalid_files_change_nothing,
-          test_client_config_survives_restart, test_site_routes_installed, test_site_network_inside_subnet,
-          test_remote_endpoint_update], "import")
+    main([test_start, test_client_import_checks, test_names_and_messages, test_valid_files_are_imported,
+          test_invalid_files_change_nothing, test_client_config_survives_restart, test_site_routes_installed,
+          test_site_network_inside_subnet, test_remote_endpoint_update], "import")
