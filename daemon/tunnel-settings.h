@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What tunnel-bus.c (CreateTunnel, the Tunnel object) and tunnel-pairing-bus.c
- * (ImportPairing) share: the options and their checks. Internal to the daemon. */
+ * (ImportPairing) share: the options and their checks (tunnel-settings.c). Internal to
+ * the daemon. */
 #pragma once
 
 #include "bus-util.h"
