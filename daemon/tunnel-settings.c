@@ -329,8 +329,9 @@ int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, const char
         return 0;
 }
 
-/* The settings Update may change, copied into saved (its own strings and lists), to put
- * back with tunnel_settings_restore() when the change fails. */
+/* The settings Update may change and the pairing ImportPairing completes, copied into saved
+ * (its own strings and lists), to put back with tunnel_settings_restore() when the change
+ * fails. Not the routes and the endpoint seen on the device: tunnel_apply() owns them. */
 int tunnel_settings_save(const Tunnel *t, Tunnel *saved) {
         *saved = (Tunnel) {
                 .listen_port = t->listen_port,
@@ -343,7 +344,12 @@ int tunnel_settings_save(const Tunnel *t, Tunnel *saved) {
                 .has_psk = t->has_psk,
                 .endpoint_dirty = t->endpoint_dirty,
                 .pairing_lifetime = t->pairing_lifetime,
+                .pairing = t->pairing,
+                .pairing_expires = t->pairing_expires,
+                .has_pending_psk = t->has_pending_psk,
         };
+        memcpy(saved->pairing_id, t->pairing_id, PAIRING_ID_LEN);
+        memcpy(saved->pending_psk_sealed, t->pending_psk_sealed, SEALED_KEY_SIZE);
         memcpy(saved->remote_public_key, t->remote_public_key, WG_KEY_LEN);
         memcpy(saved->tunnel_addresses, t->tunnel_addresses, sizeof(t->tunnel_addresses));
         memcpy(saved->psk_sealed, t->psk_sealed, SEALED_KEY_SIZE);
@@ -384,6 +390,11 @@ void tunnel_settings_restore(Tunnel *t, Tunnel *saved) {
         memcpy(t->psk_sealed, saved->psk_sealed, SEALED_KEY_SIZE);
         t->endpoint_dirty = true;       /* the device may have the new endpoint */
         t->pairing_lifetime = saved->pairing_lifetime;
+        t->pairing = saved->pairing;
+        memcpy(t->pairing_id, saved->pairing_id, PAIRING_ID_LEN);
+        t->pairing_expires = saved->pairing_expires;
+        t->has_pending_psk = saved->has_pending_psk;
+        memcpy(t->pending_psk_sealed, saved->pending_psk_sealed, SEALED_KEY_SIZE);
 }
 
 void tunnel_settings_saved_done(Tunnel *saved) {
@@ -391,5 +402,5 @@ void tunnel_settings_saved_done(Tunnel *saved) {
         free(saved->local_endpoint);
         free(saved->local_networks);
         free(saved->remote_networks);
-        *saved = (Tunnel) {0};
+        wg_wipe(saved, sizeof(*saved));
 }

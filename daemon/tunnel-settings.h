@@ -75,7 +75,8 @@ int tunnel_check_tunnel_addresses(Manager *m, const Tunnel *self, const char *if
 /* JoinMesh: the mesh's subnets against other interfaces' routes, tunnels and site networks. */
 int mesh_check_subnets(Manager *m, const char *ifname, const IpPrefix *l, size_t n, sd_bus_error *error);
 int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, const char **changed);
-/* Update's undo: the settings copied (strings and lists of its own), put back, freed. */
+/* Update's and ImportPairing(reply)'s undo: the settings and the pairing copied (strings and
+ * lists of its own), put back, freed. */
 int tunnel_settings_save(const Tunnel *t, Tunnel *saved);
 void tunnel_settings_restore(Tunnel *t, Tunnel *saved);
 void tunnel_settings_saved_done(Tunnel *saved);
