@@ -85,14 +85,16 @@ static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                         goto finish;
                 }
         }
-        r = tunnel_check_remote_networks(mgr, NULL, ifname, p->networks, p->n_networks, error);
-        if (r < 0)
-                goto finish;
         /* Our tunnel addresses, the offer's peers: their prefix is routed here too. */
         IpPrefix ours[PAIRING_MAX_ADDRESSES];
         for (size_t i = 0; i < p->n_tunnel_addresses; i++)
                 (void) pairing_peer_address(&p->tunnel_addresses[i], &ours[i]);
-        r = tunnel_check_tunnel_addresses(mgr, NULL, ifname, ours, p->n_tunnel_addresses, error);
+        r = tunnel_check_remote_networks(mgr, NULL, ifname, p->networks, p->n_networks, error);
+        if (r >= 0)
+                r = tunnel_check_endpoint_outside(p->endpoint, p->networks, p->n_networks, ours, p->n_tunnel_addresses,
+                                                  error);
+        if (r >= 0)
+                r = tunnel_check_tunnel_addresses(mgr, NULL, ifname, ours, p->n_tunnel_addresses, error);
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);
@@ -195,6 +197,9 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                                 goto finish;
                         }
         r = tunnel_check_remote_networks(mgr, t, t->ifname, p->networks, p->n_networks, error);
+        if (r >= 0)
+                r = tunnel_check_endpoint_outside(isempty(p->endpoint) ? t->remote_endpoint : p->endpoint, p->networks,
+                                                  p->n_networks, t->tunnel_addresses, t->n_tunnel_addresses, error);
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);

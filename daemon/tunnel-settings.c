@@ -49,6 +49,22 @@ static int check_endpoint(const char *what, const char *e, sd_bus_error *error) 
         return 0;
 }
 
+/* A /1 is half a default route. The route checks cannot see it take anything (the kernel's
+ * pick for it is the default route, which is nobody's), yet two of them (0.0.0.0/1 and
+ * 128.0.0.0/1, OpenVPN's def1) take all of the host's traffic, the tunnel's own packets
+ * included, away from its uplink. A /0 stays accepted: it gets no route, as for site
+ * networks, and only widens the peer's AllowedIPs. Local networks too: they are the other
+ * host's remote networks, which it would refuse. */
+static int check_not_half_default(const IpPrefix *p, const char *what, sd_bus_error *error) {
+        char a[IP_PREFIX_STRLEN];
+        if (p->prefixlen != 1)
+                return 0;
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                 "Invalid %s '%s': a /1 is half of a default route, and would take this host's own "
+                                 "traffic (the tunnel's packets included) away from its uplink", what,
+                                 ip_prefix_to_string(p, a));
+}
+
 static int check_networks(char **l, const char *what, IpPrefix **ret, size_t *ret_n, sd_bus_error *error) {
         _cleanup_(freep) IpPrefix *list = NULL;
         size_t n = 0;
@@ -64,6 +80,9 @@ static int check_networks(char **l, const char *what, IpPrefix **ret, size_t *re
                 if (ip_prefix_has_host_bits(&list[i]))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Invalid %s '%s': host bits are set", what, l[i]);
+                r = check_not_half_default(&list[i], what, error);
+                if (r < 0)
+                        return r;
                 for (size_t k = 0; k < i; k++)
                         if (ip_prefix_overlaps(&list[k], &list[i]))
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -139,7 +158,7 @@ static int check_routes(Manager *m, const Tunnel *self, const char *ifname, cons
                 }
                 uint32_t oif = 0;
                 char other[IF_NAMESIZE] = "";
-                int r = wg_backend_route_other(m->backend, ifname, &l[i], &oif);
+                int r = m->backend ? wg_backend_route_other(m->backend, ifname, &l[i], &oif) : 0;  /* (unit tests: none) */
                 if (r > 0) {
                         if (oif == 0 || !if_indextoname(oif, other))
                                 snprintf(other, sizeof(other), "%s", oif == 0 ? "no interface" : "?");
@@ -156,7 +175,52 @@ static int check_routes(Manager *m, const Tunnel *self, const char *ifname, cons
 
 int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
                                  sd_bus_error *error) {
+        for (size_t i = 0; i < n; i++) {
+                int r = check_not_half_default(&l[i], "remote network", error);
+                if (r < 0)
+                        return r;
+        }
         return check_routes(m, self, ifname, l, n, "Remote network", error);
+}
+
+/* The address of an endpoint ("a.b.c.d:port", "[v6]:port") as a host prefix. */
+static int endpoint_address(const char *endpoint, IpPrefix *ret) {
+        WgEndpoint ep;
+
+        if (isempty(endpoint) || wg_endpoint_parse(endpoint, &ep) < 0)
+                return -EINVAL;
+        if (ep.sa.sa_family == AF_INET)
+                *ret = (IpPrefix) { .family = AF_INET, .prefixlen = 32, .addr.in = ep.in.sin_addr };
+        else if (ep.sa.sa_family == AF_INET6)
+                *ret = (IpPrefix) { .family = AF_INET6, .prefixlen = 128, .addr.in6 = ep.in6.sin6_addr };
+        else
+                return -EAFNOSUPPORT;
+        return 0;
+}
+
+int tunnel_check_endpoint_outside(const char *endpoint, const IpPrefix *remote, size_t n_remote,
+                                  const IpPrefix *addresses, size_t n_addresses, sd_bus_error *error) {
+        char a[IP_PREFIX_STRLEN];
+        IpPrefix ep;
+
+        if (endpoint_address(endpoint, &ep) < 0)
+                return 0;       /* none: the other host connects to us */
+        for (size_t i = 0; i < n_remote; i++)
+                if (remote[i].prefixlen > 0 && ip_prefix_contains(&remote[i], &ep))    /* (a /0 is not routed) */
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Remote network '%s' holds the remote endpoint %s: the tunnel's own "
+                                                 "packets to it would be routed into the tunnel",
+                                                 ip_prefix_to_string(&remote[i], a), endpoint);
+        for (size_t i = 0; i < n_addresses; i++) {
+                IpPrefix sub = addresses[i];
+                ip_prefix_mask(&sub);
+                if (ip_prefix_contains(&sub, &ep))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Tunnel subnet '%s' holds the remote endpoint %s: the tunnel's own "
+                                                 "packets to it would be routed into the tunnel",
+                                                 ip_prefix_to_string(&sub, a), endpoint);
+        }
+        return 0;
 }
 
 /* A tunnel address brings the route of its prefix (10.255.0.0/31 for 10.255.0.1/31): the
@@ -256,6 +320,18 @@ int tunnel_settings_check(Manager *m, Tunnel *self, const char *ifname, BusOptio
                                                          "Local network '%s' overlaps remote network '%s'",
                                                          ip_prefix_to_string(&local[i], a), ip_prefix_to_string(&remote[k], b));
                         }
+        /* The endpoint outside what the tunnel routes (with what they become). */
+        if (o[TOPT_REMOTE_ENDPOINT].set || o[TOPT_REMOTE_NETWORKS].set || o[TOPT_TUNNEL_ADDRESSES].set) {
+                const char *endpoint = o[TOPT_REMOTE_ENDPOINT].set ? o[TOPT_REMOTE_ENDPOINT].s :
+                                       self ? self->remote_endpoint : NULL;
+                const IpPrefix *addresses = o[TOPT_TUNNEL_ADDRESSES].set ? s->tunnel_addresses :
+                                            self ? self->tunnel_addresses : NULL;
+                size_t n_addresses = o[TOPT_TUNNEL_ADDRESSES].set ? s->n_tunnel_addresses :
+                                     self ? self->n_tunnel_addresses : 0;
+                r = tunnel_check_endpoint_outside(endpoint, remote, n_remote, addresses, n_addresses, error);
+                if (r < 0)
+                        return r;
+        }
         if (o[TOPT_REMOTE_NETWORKS].set &&
             (r = tunnel_check_remote_networks(m, self, ifname, s->remote_networks, s->n_remote_networks, error)) < 0)
                 return r;

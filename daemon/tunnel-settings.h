@@ -70,6 +70,10 @@ int tunnel_settings_check(Manager *m, Tunnel *self, const char *ifname, BusOptio
                           TunnelSettings *s, sd_bus_error *error);
 int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
                                  sd_bus_error *error);
+/* The remote endpoint's address (an IP literal) outside the routed remote networks and the
+ * tunnel subnets: the tunnel's own UDP packets would be routed into the tunnel. */
+int tunnel_check_endpoint_outside(const char *endpoint, const IpPrefix *remote, size_t n_remote,
+                                  const IpPrefix *addresses, size_t n_addresses, sd_bus_error *error);
 int tunnel_check_tunnel_addresses(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
                                   sd_bus_error *error);
 /* JoinMesh: the mesh's subnets against other interfaces' routes, tunnels and site networks. */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The tunnel options' checks and undo (daemon/tunnel-settings.c) on a manager without bus,
  * database or backend. */
+#include <systemd/sd-bus.h>
+
 #include "manager.h"
 #include "test.h"
 #include "tunnel-settings.h"
@@ -81,6 +83,96 @@ TEST(settings_save_restore) {
         ASSERT_TRUE(t->endpoint == endpoint);
         tunnel_settings_saved_done(&saved);
         tunnel_free(t);
+        manager_free(m);
+}
+
+/* "a,b" as a NULL-terminated list in buf (at most 3 entries). */
+static char **list(const char *csv, char *buf, size_t size, char *out[4]) {
+        size_t n = 0;
+        if (!csv)
+                return NULL;
+        snprintf(buf, size, "%s", csv);
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && n < 3; tok = strtok_r(NULL, ",", &save))
+                out[n++] = tok;
+        out[n] = NULL;
+        return out;
+}
+
+/* CreateTunnel's (self NULL) or Update's checks with these options; expect NULL: accepted,
+ * else a part of the InvalidArgs message. */
+static void test_check_one(Tunnel *self, const char *remote, const char *endpoint, const char *address,
+                           const char *local, const char *expect) {
+        BusOption o[_TOPT_MAX] = TUNNEL_OPTIONS_INIT;
+        char b1[128], b2[128], b3[128], *l1[4], *l2[4], *l3[4];
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        TunnelSettings s = {0};
+        Manager *m = self ? self->manager : manager();
+
+        o[TOPT_REMOTE_NETWORKS].as = list(remote, b1, sizeof(b1), l1);
+        o[TOPT_REMOTE_NETWORKS].set = remote;
+        o[TOPT_REMOTE_ENDPOINT].s = endpoint;
+        o[TOPT_REMOTE_ENDPOINT].set = endpoint;
+        o[TOPT_TUNNEL_ADDRESSES].as = list(address, b2, sizeof(b2), l2);
+        o[TOPT_TUNNEL_ADDRESSES].set = address;
+        o[TOPT_LOCAL_NETWORKS].as = list(local, b3, sizeof(b3), l3);
+        o[TOPT_LOCAL_NETWORKS].set = local;
+        int r = tunnel_settings_check(m, self, "wgt0", o, self ? USE_UPDATE : USE_CREATE, &s, &e);
+        tunnel_settings_done(&s);
+        if (!self)
+                manager_free(m);
+        if (!expect) {
+                if (r < 0)
+                        TEST_FAIL("remote %s, endpoint %s, address %s, local %s refused: %s", remote, endpoint,
+                                  address, local, e.message);
+                return;
+        }
+        if (r >= 0)
+                TEST_FAIL("remote %s, endpoint %s, address %s, local %s accepted, expected '%s'", remote, endpoint,
+                          address, local, expect);
+        ASSERT_STREQ(e.name, SD_BUS_ERROR_INVALID_ARGS);
+        if (!strstr(e.message, expect))
+                TEST_FAIL("'%s' does not say '%s'", e.message, expect);
+}
+
+/* A /1 would take the default route (the route checks see it free), and a routed prefix
+ * holding the remote endpoint would send the tunnel's own packets into it. */
+TEST(remote_networks_bounded) {
+        test_check_one(NULL, "10.1.0.0/24", NULL, NULL, NULL, NULL);
+        test_check_one(NULL, "0.0.0.0/1,128.0.0.0/1", NULL, NULL, NULL, "Invalid remote network '0.0.0.0/1': a /1");
+        test_check_one(NULL, "128.0.0.0/1", NULL, NULL, NULL, "Invalid remote network '128.0.0.0/1'");
+        test_check_one(NULL, "::/1", NULL, NULL, NULL, "Invalid remote network '::/1'");
+        test_check_one(NULL, "8000::/1", NULL, NULL, NULL, "Invalid remote network '8000::/1'");
+        test_check_one(NULL, NULL, NULL, NULL, "128.0.0.0/1", "Invalid local network '128.0.0.0/1'");
+        /* a /0 gets no route: AllowedIPs only */
+        test_check_one(NULL, "0.0.0.0/0,::/0", "192.0.2.1:51820", NULL, NULL, NULL);
+        test_check_one(NULL, "0.0.0.0/2", NULL, NULL, NULL, NULL);
+        test_check_one(NULL, "192.0.2.0/24", "192.0.2.1:51820", NULL, NULL,
+                       "Remote network '192.0.2.0/24' holds the remote endpoint 192.0.2.1:51820");
+        test_check_one(NULL, "10.1.0.0/24,2001:db8::/32", "[2001:db8::1]:51820", NULL, NULL,
+                       "Remote network '2001:db8::/32' holds the remote endpoint [2001:db8::1]:51820");
+        test_check_one(NULL, "192.0.2.0/25", "192.0.2.200:51820", NULL, NULL, NULL);
+        test_check_one(NULL, NULL, "10.255.0.7:1", "10.255.0.1/29", NULL,
+                       "Tunnel subnet '10.255.0.0/29' holds the remote endpoint 10.255.0.7:1");
+        test_check_one(NULL, NULL, "10.255.0.9:1", "10.255.0.1/29", NULL, NULL);
+}
+
+/* Update checks what the tunnel becomes: a new network against the endpoint it has, a new
+ * endpoint against the networks it has. */
+TEST(update_endpoint_outside) {
+        Manager *m = manager();
+        Tunnel *t = NULL;
+
+        ASSERT_OK(tunnel_new(m, 1, "t", "wgt0", &t));
+        ASSERT_OK(set_string(&t->remote_endpoint, "203.0.113.9:51820", NULL));
+        t->remote_networks = prefixes("198.51.100.0/24");
+        t->n_remote_networks = 1;
+        ASSERT_OK(tunnel_attach(t));
+        test_check_one(t, "203.0.113.0/24", NULL, NULL, NULL,
+                       "Remote network '203.0.113.0/24' holds the remote endpoint 203.0.113.9:51820");
+        test_check_one(t, NULL, "198.51.100.1:51820", NULL, NULL,
+                       "Remote network '198.51.100.0/24' holds the remote endpoint 198.51.100.1:51820");
+        test_check_one(t, NULL, "", NULL, NULL, NULL);
+        test_check_one(t, "203.0.113.0/25", "203.0.113.200:51820", NULL, NULL, NULL);
         manager_free(m);
 }
 

@@ -10,6 +10,7 @@ or malformed pairing is refused and changes nothing."""
 import base64
 import contextlib
 import hashlib
+import ipaddress
 import json
 import os
 import struct
@@ -78,6 +79,20 @@ def encode_body(body):
     """A pairing string with a correct check over any body."""
     data = body + hashlib.blake2b(body, digest_size=32).digest()[:4]
     return "wgnet-pair:1:" + base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def prefix_bytes(prefix):
+    ip = ipaddress.ip_interface(prefix)
+    return bytes([ip.version, ip.network.prefixlen]) + ip.ip.packed
+
+
+def make_pairing(kind, pid, psk, endpoint, networks, addresses=()):
+    """A well-formed pairing string (kind 1 offer, 2 reply) with a fresh key, good for an hour."""
+    ep = endpoint.encode()
+    body = (bytes([kind]) + pid + struct.pack(">Q", int(time.time()) + 3600) + os.urandom(32) + psk +
+            bytes([len(ep)]) + ep + bytes([len(addresses)]) + b"".join(map(prefix_bytes, addresses)) +
+            bytes([len(networks)]) + b"".join(map(prefix_bytes, networks)))
+    return encode_body(body)
 
 
 def managed_tunnels(rig):
@@ -638,6 +653,61 @@ def test_tunnel_subnet_routed_elsewhere(a, b):
             tunnel(b, tb).Delete()
 
 
+def test_remote_networks_bounded(a, b):
+    """What an offer or a caller names as remote networks cannot take this host's routing: a
+    /1 is half of the default route (0.0.0.0/1 + 128.0.0.0/1 take all of it, and the route
+    checks saw the default route as nobody's), and a routed prefix holding the remote
+    endpoint sends the tunnel's own packets into the tunnel. Refused with InvalidArgs naming
+    them, by hand (CreateTunnel, Update) and in an offer or a reply; nothing changes."""
+    m = a.manager()
+    ta = tunnel(a, state["a"])
+    before, p0 = snapshot(a), tprops(a, state["a"])
+    routes = (a.ns("ip", "route").stdout, a.ns("ip", "-6", "route").stdout)
+    ifn = f"wtg{PID}"
+    for o, what in ((opts(Interface=ifn, RemoteNetworks=["0.0.0.0/1", "128.0.0.0/1"]), "'0.0.0.0/1': a /1 is half"),
+                    (opts(Interface=ifn, RemoteNetworks=[NET_B, "8000::/1"]), "'8000::/1'"),
+                    (opts(Interface=ifn, LocalNetworks=["::/1"]), "local network '::/1'"),
+                    (opts(Interface=ifn, RemoteEndpoint="203.0.113.9:51820", RemoteNetworks=["203.0.113.0/24"]),
+                     "Remote network '203.0.113.0/24' holds the remote endpoint 203.0.113.9:51820"),
+                    (opts(Interface=ifn, RemoteEndpoint="10.255.7.3:51820", TunnelAddresses=["10.255.7.1/30"]),
+                     "Tunnel subnet '10.255.7.0/30' holds the remote endpoint 10.255.7.3:51820")):
+        msg = expect_error(INVALID, m.CreateTunnel, "bad", o)
+        assert what in msg, (what, msg)
+    msg = expect_error(INVALID, ta.Update, opts(RemoteNetworks=NETS_B + ["128.0.0.0/1"]))
+    assert "'128.0.0.0/1'" in msg, msg
+    # the endpoint moved into a network the tunnel routes
+    msg = expect_error(INVALID, ta.Update, opts(RemoteEndpoint="10.72.0.9:51902"))
+    assert "'10.72.0.0/24' holds the remote endpoint 10.72.0.9:51902" in msg, msg
+
+    for text, what in ((make_pairing(1, os.urandom(16), os.urandom(32), "192.0.2.1:51820", ["0.0.0.0/1", "128.0.0.0/1"]),
+                        "'0.0.0.0/1'"),
+                       # (overlaps no network of to-b: before, the tunnel was made and ::/1 routed into it)
+                       (make_pairing(1, os.urandom(16), os.urandom(32), "[2001:db8::1]:51820", ["::/1"]), "'::/1'"),
+                       (make_pairing(1, os.urandom(16), os.urandom(32), "192.0.2.1:51820", ["192.0.2.0/24"]),
+                        "'192.0.2.0/24' holds the remote endpoint 192.0.2.1:51820"),
+                       (make_pairing(1, os.urandom(16), os.urandom(32), "192.0.2.1:51820", [], ["192.0.2.2/30"]),
+                        "'192.0.2.0/30' holds the remote endpoint 192.0.2.1:51820")):
+        msg = expect_error(INVALID, m.ImportPairing, text, opts(Name="def1", Interface=ifn))
+        assert what in msg, (what, msg)
+    # replies to a waiting offer of this host, with its id and preshared key
+    t = str(m.CreateTunnel("waiting", opts(Interface=ifn, ListenPort=51966, Activate=False)))
+    offer = pairing_body(str(tunnel(a, t).GetPairing()))
+    pid, psk = offer[1:17], offer[57:89]
+    for text, what in ((make_pairing(2, pid, psk, "192.0.2.1:51820", ["0.0.0.0/1", "128.0.0.0/1"]), "'0.0.0.0/1'"),
+                       (make_pairing(2, pid, psk, "192.0.2.1:51820", ["192.0.2.0/24"]),
+                        "'192.0.2.0/24' holds the remote endpoint 192.0.2.1:51820")):
+        msg = expect_error(INVALID, m.ImportPairing, text, opts())
+        assert what in msg, (what, msg)
+    assert tprop(a, t, "Pairing") == "offered" and tprop(a, t, "RemoteNetworks") == []
+    tunnel(a, t).Delete()
+    p1 = tprops(a, state["a"])
+    for k in ("RemoteEndpoint", "RemoteNetworks", "Routes"):
+        assert p1[k] == p0[k], (k, p0[k], p1[k])
+    assert snapshot(a) == before
+    assert (a.ns("ip", "route").stdout, a.ns("ip", "-6", "route").stdout) == routes
+    lan_ping(LAN_A, HOST_B)
+
+
 def test_crash_leftovers_removed(a, b):
     """A crash between the device and the commit leaves nothing behind: CreateTunnel leaves
     no intent file; a start removes the interface of a tunnel the database calls inactive
@@ -818,7 +888,8 @@ def test_wgnetctl_pairing(a, b):
 TESTS = [test_start, test_create_tunnel, test_pair, test_lan_to_lan, test_wg_show_agrees, test_reused_pairing_refused,
          test_expired_pairing_refused, test_malformed_pairing_rejected, test_unprivileged_denied, test_update,
          test_deactivate_activate, test_state_follows_data_plane, test_drift_repaired, test_networks_and_tunnels_share_nothing,
-         test_refused_takeovers, test_tunnel_subnet_routed_elsewhere, test_crash_leftovers_removed, test_old_tunnel_address_no_offer,
+         test_refused_takeovers, test_tunnel_subnet_routed_elsewhere, test_remote_networks_bounded,
+         test_crash_leftovers_removed, test_old_tunnel_address_no_offer,
          test_reply_commit_fails,
          test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
 
