@@ -553,23 +553,19 @@ int tunnel_set_active(Tunnel *t, bool active, sd_bus_error *error) {
 
         if (t->active == active)
                 return 0;
+        /* Activate: saved first, then the device (as network_set_active()). The other order
+         * left a live device behind a tunnel the database and memory call inactive, which
+         * the tick does not look at, when the commit failed (a full disk). A crash between
+         * commit and device leaves the tunnel active, and the start brings it up.
+         * Deactivate: the device goes first, inside the transaction; after a crash in
+         * between, the start brings it back. */
         r = db_begin(m->db);
         if (r < 0)
                 return r;
         t->active = active;
-        t->activated_usec = active ? monotonic_usec() : 0;
         r = db_tunnel_update(m->db, t);
-        if (r >= 0) {
-                if (active) {
-                        r = tunnel_apply(t, false);
-                        if (r < 0) {
-                                sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
-                                                  "Cannot bring up %s: %s", t->ifname, strerror(-r));
-                                (void) tunnel_deactivate_device(t);
-                        }
-                } else
-                        r = tunnel_deactivate_device(t);
-        }
+        if (r >= 0 && !active)
+                r = tunnel_deactivate_device(t);
         if (r >= 0)
                 r = db_commit(m->db);
         if (r < 0) {
@@ -577,8 +573,47 @@ int tunnel_set_active(Tunnel *t, bool active, sd_bus_error *error) {
                 t->active = !active;
                 return r;
         }
-        if (!active)
+        if (active) {
+                /* One found in place (someone's, under the tunnel's name) is not this call's
+                 * to remove when the apply fails. */
+                bool existed = wg_backend_exists(m->backend, t->ifname);
+                t->activated_usec = monotonic_usec();
+                r = tunnel_apply(t, false);
+                if (r < 0) {
+                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot bring up %s: %s",
+                                          t->ifname, strerror(-r));
+                        int q = existed ? 0 : tunnel_deactivate_device(t);
+                        if (q < 0) {
+                                /* A half-made device that cannot be taken down stays in the
+                                 * tick's hands: the tunnel stays active, retried. */
+                                log_error("%s: cannot take the half-made interface of tunnel '%s' down again (%s): "
+                                          "the tunnel stays active and the tick retries", t->ifname, t->name,
+                                          strerror(-q));
+                                (void) tunnel_emit_changed(t, "Active", NULL);
+                                return r;
+                        }
+                        if (existed)
+                                log_warning("%s: the interface was there before tunnel '%s' was activated and is "
+                                            "left in place", t->ifname, t->name);
+                        t->active = false;
+                        t->activated_usec = 0;
+                        q = db_begin(m->db);
+                        if (q >= 0)
+                                q = db_tunnel_update(m->db, t);
+                        if (q >= 0)
+                                q = db_commit(m->db);
+                        if (q < 0) {
+                                db_rollback(m->db);
+                                log_error("%s: cannot record that tunnel '%s' stays inactive (the next start tries "
+                                          "to bring it up): %s", t->ifname, t->name, strerror(-q));
+                        }
+                        tunnel_forget_status(t);
+                        return r;
+                }
+        } else {
+                t->activated_usec = 0;
                 tunnel_forget_status(t);
+        }
         log_info("%s: tunnel '%s' %s", t->ifname, t->name, active ? "activated" : "deactivated");
         (void) tunnel_emit_changed(t, "Active", NULL);
         return 0;

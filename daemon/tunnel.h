@@ -114,7 +114,8 @@ int tunnel_seal(Tunnel *t, const char *column, const uint8_t secret[WG_KEY_LEN],
  * the remote networks; then refresh the status. No-op when inactive. */
 int tunnel_apply(Tunnel *t, bool log_repairs);
 int tunnel_deactivate_device(Tunnel *t);
-/* Persist active, bring the device up or remove it, emit. */
+/* Activate: persist, then bring the device up (on failure take it down again, unless it was
+ * there before, and persist inactive). Deactivate: remove the device, persist. Emit. */
 int tunnel_set_active(Tunnel *t, bool active, sd_bus_error *error);
 /* The routes that tunnel_apply() would install (remote networks). */
 void tunnel_forget_status(Tunnel *t);

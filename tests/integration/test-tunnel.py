@@ -792,6 +792,68 @@ def test_reply_commit_fails(a, b):
     tunnel(a, ta).Delete()
 
 
+def hold_udp_port(rig, port):
+    """Another program's socket on the port, in the rig's namespace, until killed."""
+    holder = subprocess.Popen(["ip", "netns", "exec", rig.netns, "/usr/bin/python3", "-c",
+                               "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                               f"s.bind(('0.0.0.0', {port})); print('bound', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "bound"
+    return holder
+
+
+def test_activate_fails(a, b):
+    """A failed Activate leaves no live device behind a tunnel marked inactive: a commit that
+    fails (a full disk) brings nothing up (before: the device came up first and stayed, the
+    tunnel inactive, and the tick ignored it); a device that refuses (its port taken) is
+    taken down again, unless the interface was there before the call (someone's under that
+    name): that one stays, as with networks (before: deleted)."""
+    m = a.manager()
+    ifn = f"wtv{PID}"
+    t = str(m.CreateTunnel("act", opts(Interface=ifn, ListenPort=51967, Activate=False)))
+    ta = tunnel(a, t)
+
+    def inactive():
+        assert tprop(a, t, "Active") is False and tprop(a, t, "State") == "inactive"
+        assert a.sqlite(f"SELECT active FROM tunnels WHERE interface = '{ifn}'") == "0"
+
+    def link():
+        return a.ns("ip", "link", "show", ifn, check=False).returncode == 0
+
+    if SHIM:
+        with disk_full(a):
+            try:
+                ta.Activate()
+                raise AssertionError("Activate succeeded although its commit failed")
+            except dbus.DBusException as e:
+                assert "No space left" in e.get_dbus_message(), (e.get_dbus_name(), e.get_dbus_message())
+            time.sleep(1.5)     # a tick
+            assert not link(), "a live device behind an inactive tunnel"
+            inactive()
+    else:
+        print("     skip the failed commit: no fail-fsync.so")
+    holder = hold_udp_port(a, 51967)
+    try:
+        msg = expect_error(E + "DeviceFailed", ta.Activate)
+        assert ifn in msg, msg
+        assert not link(), "the half-made interface stayed"
+        inactive()
+        foreign_wg(a, ifn)
+        msg = expect_error(E + "DeviceFailed", ta.Activate)
+        assert ifn in msg, msg
+        assert link(), "an interface found in place was deleted"
+        inactive()
+        with open(a.daemon_log) as f:
+            assert "was there before tunnel 'act' was activated and is left in place" in f.read()
+    finally:
+        holder.kill()
+        holder.wait()
+        a.ns("ip", "link", "del", ifn, check=False)
+    ta.Activate()
+    assert link() and tprop(a, t, "Active") is True
+    ta.Delete()
+
+
 def test_restart_keeps_tunnel(a, b):
     before = tprops(a, state["a"])
     dump = a.wg_dump(IF_A)
@@ -890,7 +952,7 @@ TESTS = [test_start, test_create_tunnel, test_pair, test_lan_to_lan, test_wg_sho
          test_deactivate_activate, test_state_follows_data_plane, test_drift_repaired, test_networks_and_tunnels_share_nothing,
          test_refused_takeovers, test_tunnel_subnet_routed_elsewhere, test_remote_networks_bounded,
          test_crash_leftovers_removed, test_old_tunnel_address_no_offer,
-         test_reply_commit_fails,
+         test_reply_commit_fails, test_activate_fails,
          test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
 
 
