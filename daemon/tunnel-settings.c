@@ -116,33 +116,37 @@ static int check_tunnel_addresses(char **l, TunnelSettings *s, sd_bus_error *err
         return 0;
 }
 
-/* The remote networks are routed into the tunnel: none may take what another tunnel, a
- * network's subnet or a peer's site network has, or a route of another interface of this
- * host for the same prefix (a LAN, another VPN), whose traffic would go into the tunnel.
- * A default route (/0) is not installed, as for site networks. */
+/* The remote networks are routed into the tunnel: none may take what another tunnel (its
+ * remote networks or tunnel subnets), a network's subnet or a peer's site network has, or a
+ * route of another interface of this host for the same prefix (a LAN, another VPN), whose
+ * traffic would go into the tunnel. A default route (/0) is not installed, as for site
+ * networks. addresses: l are subnets of this host's own addresses (a tunnel's, a mesh's),
+ * AddressInUse against other such subnets. */
 static int check_routes(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
-                        const char *what, sd_bus_error *error) {
-        char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
-        Tunnel *t;
+                        const char *what, bool addresses, sd_bus_error *error) {
+        char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN], text[128];
         Network *net;
+        int r;
 
         for (size_t i = 0; i < n; i++) {
                 if (l[i].prefixlen == 0)
                         continue;
-                const IpPrefix *theirs;
-                if ((t = manager_tunnel_routing(m, &l[i], self, &theirs)))
-                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                 "%s '%s' overlaps remote network '%s' of tunnel '%s'", what,
-                                                 ip_prefix_to_string(&l[i], a), ip_prefix_to_string(theirs, b), t->name);
+                snprintf(text, sizeof(text), "%s '%s'", what, ip_prefix_to_string(&l[i], a));
+                r = manager_check_tunnel_routing(m, &l[i], addresses, self, text, error);
+                if (r < 0)
+                        return r;
                 HASHMAP_FOREACH(net, m->networks_by_id, it) {
                         for (size_t k = 0; k < net->n_subnets; k++) {
                                 IpPrefix sub = net->subnets[k];
                                 ip_prefix_mask(&sub);
+                                /* Two addresses of this host's interfaces: AddressInUse, as
+                                 * between networks' subnets. */
                                 if (ip_prefix_overlaps(&l[i], &sub))
-                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                                 "%s '%s' overlaps subnet '%s' of network '%s'", what,
-                                                                 ip_prefix_to_string(&l[i], a), ip_prefix_to_string(&sub, b),
-                                                                 net->name);
+                                        return sd_bus_error_setf(error,
+                                                                 addresses ? WGNET_ERROR_PREFIX "AddressInUse" :
+                                                                             WGNET_ERROR_PREFIX "RouteInUse",
+                                                                 "%s overlaps subnet '%s' of network '%s'", text,
+                                                                 ip_prefix_to_string(&sub, b), net->name);
                         }
                         /* (A mesh's site networks are an exit node's default route, not a LAN.) */
                         for (Peer *p = net->mode == NETWORK_MODE_MESH ? NULL : net->peers; p; p = p->next)
@@ -150,22 +154,20 @@ static int check_routes(Manager *m, const Tunnel *self, const char *ifname, cons
                                         if (p->site_networks[k].prefixlen > 0 &&
                                             ip_prefix_overlaps(&l[i], &p->site_networks[k]))
                                                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                                         "%s '%s' overlaps site network '%s' of "
-                                                                         "peer '%s' in network '%s'", what,
-                                                                         ip_prefix_to_string(&l[i], a),
+                                                                         "%s overlaps site network '%s' of peer '%s' "
+                                                                         "in network '%s'", text,
                                                                          ip_prefix_to_string(&p->site_networks[k], b),
                                                                          p->name, net->name);
                 }
                 uint32_t oif = 0;
                 char other[IF_NAMESIZE] = "";
-                int r = m->backend ? wg_backend_route_other(m->backend, ifname, &l[i], &oif) : 0;  /* (unit tests: none) */
+                r = m->backend ? wg_backend_route_other(m->backend, ifname, &l[i], &oif) : 0;  /* (unit tests: none) */
                 if (r > 0) {
                         if (oif == 0 || !if_indextoname(oif, other))
                                 snprintf(other, sizeof(other), "%s", oif == 0 ? "no interface" : "?");
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                 "%s '%s' is routed through %s on this host already: "
-                                                 "a route into %s would take its traffic", what,
-                                                 ip_prefix_to_string(&l[i], a), other, ifname);
+                                                 "%s is routed through %s on this host already: "
+                                                 "a route into %s would take its traffic", text, other, ifname);
                 }
                 if (r < 0)
                         log_warning("Cannot read the routes of this host: %s", strerror(-r));
@@ -180,7 +182,7 @@ int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifn
                 if (r < 0)
                         return r;
         }
-        return check_routes(m, self, ifname, l, n, "Remote network", error);
+        return check_routes(m, self, ifname, l, n, "Remote network", false, error);
 }
 
 /* The address of an endpoint ("a.b.c.d:port", "[v6]:port") as a host prefix. */
@@ -233,7 +235,7 @@ int tunnel_check_tunnel_addresses(Manager *m, const Tunnel *self, const char *if
                 subnets[i] = l[i];
                 ip_prefix_mask(&subnets[i]);
         }
-        return check_routes(m, self, ifname, subnets, n, "Tunnel subnet", error);
+        return check_routes(m, self, ifname, subnets, n, "Tunnel subnet", true, error);
 }
 
 /* A mesh's subnets: the same, before JoinMesh makes its interface. */
@@ -241,7 +243,7 @@ int mesh_check_subnets(Manager *m, const char *ifname, const IpPrefix *l, size_t
         for (size_t i = 0; i < n; i++) {
                 IpPrefix sub = l[i];
                 ip_prefix_mask(&sub);
-                int r = check_routes(m, NULL, ifname, &sub, 1, "The mesh's subnet", error);
+                int r = check_routes(m, NULL, ifname, &sub, 1, "The mesh's subnet", true, error);
                 if (r < 0)
                         return r;
         }

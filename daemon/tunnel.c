@@ -155,17 +155,55 @@ bool manager_listen_port_in_use(Manager *m, uint16_t port, const Tunnel *self) {
         return false;
 }
 
-Tunnel *manager_tunnel_routing(Manager *m, const IpPrefix *p, const Tunnel *except, const IpPrefix **ret_net) {
+Tunnel *manager_tunnel_routing(Manager *m, const IpPrefix *p, const Tunnel *except, IpPrefix *ret_net,
+                               bool *ret_is_address) {
         Tunnel *t;
-        HASHMAP_FOREACH(t, m->tunnels_by_id, i)
-                for (size_t k = 0; t != except && k < t->n_remote_networks; k++)
+        HASHMAP_FOREACH(t, m->tunnels_by_id, i) {
+                if (t == except)
+                        continue;
+                for (size_t k = 0; k < t->n_remote_networks; k++)
                         if (t->remote_networks[k].prefixlen > 0 &&      /* /0: not routed */
                             ip_prefix_overlaps(&t->remote_networks[k], p)) {
                                 if (ret_net)
-                                        *ret_net = &t->remote_networks[k];
+                                        *ret_net = t->remote_networks[k];
+                                if (ret_is_address)
+                                        *ret_is_address = false;
                                 return t;
                         }
+                /* The prefix of a tunnel address is routed into the tunnel too (10.255.0.0/31
+                 * for 10.255.0.1/31), also while the tunnel is inactive: it is taken. */
+                for (size_t k = 0; k < t->n_tunnel_addresses; k++) {
+                        IpPrefix sub = t->tunnel_addresses[k];
+                        ip_prefix_mask(&sub);
+                        if (ip_prefix_overlaps(&sub, p)) {
+                                if (ret_net)
+                                        *ret_net = sub;
+                                if (ret_is_address)
+                                        *ret_is_address = true;
+                                return t;
+                        }
+                }
+        }
         return NULL;
+}
+
+int manager_check_tunnel_routing(Manager *m, const IpPrefix *p, bool is_address, const Tunnel *except,
+                                 const char *what, sd_bus_error *error) {
+        char buf[IP_PREFIX_STRLEN];
+        IpPrefix theirs;
+        bool address;
+        Tunnel *t = manager_tunnel_routing(m, p, except, &theirs, &address);
+
+        if (!t)
+                return 0;
+        /* Two addresses of this host's interfaces: as between networks' subnets. */
+        if (is_address && address)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                         "%s overlaps tunnel subnet '%s' of tunnel '%s'", what,
+                                         ip_prefix_to_string(&theirs, buf), t->name);
+        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse", "%s overlaps %s '%s' of tunnel '%s'", what,
+                                 address ? "tunnel subnet" : "remote network", ip_prefix_to_string(&theirs, buf),
+                                 t->name);
 }
 
 Tunnel *manager_tunnel_by_port(Manager *m, uint16_t port) {

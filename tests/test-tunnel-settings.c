@@ -176,4 +176,93 @@ TEST(update_endpoint_outside) {
         manager_free(m);
 }
 
+/* What a tunnel routes, for the other checks: its routed remote networks and, also while it
+ * is inactive, the prefixes of its tunnel addresses. */
+static void test_routing_one(Manager *m, const char *p, const Tunnel *except, const char *expect_net,
+                             bool expect_address) {
+        IpPrefix q = prefix(p), net;
+        char buf[IP_PREFIX_STRLEN];
+        bool address = !expect_address;
+        Tunnel *t = manager_tunnel_routing(m, &q, except, &net, &address);
+
+        if (!expect_net) {
+                if (t)
+                        TEST_FAIL("%s: routed by tunnel '%s' (%s)", p, t->name, ip_prefix_to_string(&net, buf));
+                return;
+        }
+        if (!t)
+                TEST_FAIL("%s: no tunnel routes it, expected %s", p, expect_net);
+        ASSERT_STREQ(ip_prefix_to_string(&net, buf), expect_net);
+        ASSERT_EQ(address, expect_address);
+}
+
+static void test_check_routing_one(Manager *m, const char *p, bool is_address, const char *expect_name,
+                                   const char *expect) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        IpPrefix q = prefix(p);
+        int r = manager_check_tunnel_routing(m, &q, is_address, NULL, "Subnet 'x'", &e);
+
+        if (!expect_name) {
+                ASSERT_EQ(r, 0);
+                return;
+        }
+        ASSERT_TRUE(r < 0);
+        ASSERT_STREQ(e.name, expect_name);
+        if (!strstr(e.message, expect))
+                TEST_FAIL("'%s' does not say '%s'", e.message, expect);
+}
+
+TEST(tunnel_routing_covers_addresses) {
+        Manager *m = manager();
+        Tunnel *t = NULL;
+
+        ASSERT_OK(tunnel_new(m, 1, "x", "wgt0", &t));
+        t->tunnel_addresses[0] = prefix("10.255.9.1/31");
+        t->tunnel_addresses[1] = prefix("fd00:9::1/127");
+        t->n_tunnel_addresses = 2;
+        t->remote_networks = calloc(3, sizeof(IpPrefix));
+        ASSERT_TRUE(t->remote_networks);
+        t->remote_networks[0] = prefix("10.72.0.0/24");
+        t->remote_networks[1] = prefix("0.0.0.0/0");
+        t->n_remote_networks = 2;
+        t->active = false;
+        ASSERT_OK(tunnel_attach(t));
+
+        test_routing_one(m, "10.255.9.0/24", NULL, "10.255.9.0/31", true);
+        test_routing_one(m, "10.255.9.1/24", NULL, "10.255.9.0/31", true);   /* a network's server address */
+        test_routing_one(m, "10.255.9.0/31", NULL, "10.255.9.0/31", true);
+        test_routing_one(m, "10.255.9.0/32", NULL, "10.255.9.0/31", true);
+        test_routing_one(m, "10.255.9.2/31", NULL, NULL, false);
+        test_routing_one(m, "fd00:9::/64", NULL, "fd00:9::/127", true);
+        test_routing_one(m, "fd00:9::2/127", NULL, NULL, false);
+        test_routing_one(m, "10.72.0.128/25", NULL, "10.72.0.0/24", false);
+        test_routing_one(m, "192.0.2.0/24", NULL, NULL, false);              /* the /0 is not routed */
+        test_routing_one(m, "10.255.9.0/24", t, NULL, false);
+
+        /* a subnet of this host against a tunnel subnet: AddressInUse, as between networks */
+        test_check_routing_one(m, "10.255.9.1/24", true, "org.wgnet1.Error.AddressInUse",
+                               "Subnet 'x' overlaps tunnel subnet '10.255.9.0/31' of tunnel 'x'");
+        /* a route (a site network, a remote network) against it: RouteInUse */
+        test_check_routing_one(m, "10.255.9.0/24", false, "org.wgnet1.Error.RouteInUse",
+                               "Subnet 'x' overlaps tunnel subnet '10.255.9.0/31' of tunnel 'x'");
+        test_check_routing_one(m, "10.72.0.1/24", true, "org.wgnet1.Error.RouteInUse",
+                               "Subnet 'x' overlaps remote network '10.72.0.0/24' of tunnel 'x'");
+        test_check_routing_one(m, "10.73.0.1/24", true, NULL, NULL);
+
+        /* CreateTunnel: a second tunnel with the same /31, or routing over the first's */
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        IpPrefix same = prefix("10.255.9.0/31"), over = prefix("10.255.0.0/16");
+        ASSERT_TRUE(tunnel_check_tunnel_addresses(m, NULL, "wgt1", &same, 1, &e) < 0);
+        ASSERT_STREQ(e.name, "org.wgnet1.Error.AddressInUse");
+        ASSERT_TRUE(strstr(e.message, "Tunnel subnet '10.255.9.0/31' overlaps tunnel subnet '10.255.9.0/31' of tunnel 'x'"));
+        sd_bus_error_free(&e);
+        ASSERT_TRUE(tunnel_check_remote_networks(m, NULL, "wgt1", &over, 1, &e) < 0);
+        ASSERT_STREQ(e.name, "org.wgnet1.Error.RouteInUse");
+        ASSERT_TRUE(strstr(e.message, "Remote network '10.255.0.0/16' overlaps tunnel subnet '10.255.9.0/31' of tunnel 'x'"));
+        /* Update of that tunnel itself: its own subnet is no conflict */
+        sd_bus_error_free(&e);
+        ASSERT_OK(tunnel_check_tunnel_addresses(m, t, "wgt0", &same, 1, &e));
+        manager_free(m);
+}
+
 TEST_MAIN()

@@ -708,6 +708,39 @@ def test_remote_networks_bounded(a, b):
     lan_ping(LAN_A, HOST_B)
 
 
+def test_tunnel_addresses_taken(a, b):
+    """A tunnel address's prefix is taken, also while its tunnel is inactive: by another
+    tunnel's address (AddressInUse, as between networks' subnets) or remote network, a
+    network's subnet (AddressInUse) or a peer's site network (RouteInUse), each naming the
+    tunnel. Before, a second tunnel with the same /31, or a network over it, was accepted."""
+    m = a.manager()
+    t = str(m.CreateTunnel("addr1", opts(Interface=f"wth{PID}", TunnelAddresses=["10.255.9.1/31"], Activate=False)))
+    before = snapshot(a)
+    msg = expect_error(E + "AddressInUse", m.CreateTunnel, "addr2",
+                       opts(Interface=f"wti{PID}", TunnelAddresses=["10.255.9.0/31"], Activate=False))
+    assert "'10.255.9.0/31' of tunnel 'addr1'" in msg, msg
+    msg = expect_error(E + "RouteInUse", m.CreateTunnel, "addr2",
+                       opts(Interface=f"wti{PID}", RemoteNetworks=["10.255.9.0/24"], Activate=False))
+    assert "Remote network '10.255.9.0/24' overlaps tunnel subnet '10.255.9.0/31' of tunnel 'addr1'" in msg, msg
+    msg = expect_error(E + "AddressInUse", m.CreateNetwork, "over-addr",
+                       opts(Interface="wtn4", Addresses=["10.255.9.1/24"], Activate=False))
+    assert "Subnet '10.255.9.1/24' overlaps tunnel subnet '10.255.9.0/31' of tunnel 'addr1'" in msg, msg
+    # an active tunnel's: its /31 route does not cover a /24 either
+    msg = expect_error(E + "AddressInUse", m.CreateNetwork, "over-to-b",
+                       opts(Interface="wtn4", Addresses=["10.255.0.1/24"], Activate=False))
+    assert "tunnel subnet '10.255.0.0/31' of tunnel 'to-b'" in msg, msg
+    assert snapshot(a) == before
+    n = str(m.CreateNetwork("sites2", opts(Interface="wtn5", Addresses=["10.99.2.1/24"], Activate=False)))
+    net = dbus.Interface(a.bus().get_object(BUS, n), "org.wgnet1.Network")
+    msg = expect_error(E + "RouteInUse", net.AddPeer, "branch", opts(Role="site-gateway", SiteNetworks=["10.255.9.0/24"]))
+    assert "Site network '10.255.9.0/24' overlaps tunnel subnet '10.255.9.0/31' of tunnel 'addr1'" in msg, msg
+    net.Delete()
+    tunnel(a, t).Delete()
+    # gone with its tunnel
+    t = str(m.CreateTunnel("addr2", opts(Interface=f"wti{PID}", TunnelAddresses=["10.255.9.0/31"], Activate=False)))
+    tunnel(a, t).Delete()
+
+
 def test_crash_leftovers_removed(a, b):
     """A crash between the device and the commit leaves nothing behind: CreateTunnel leaves
     no intent file; a start removes the interface of a tunnel the database calls inactive
@@ -951,7 +984,7 @@ TESTS = [test_start, test_create_tunnel, test_pair, test_lan_to_lan, test_wg_sho
          test_expired_pairing_refused, test_malformed_pairing_rejected, test_unprivileged_denied, test_update,
          test_deactivate_activate, test_state_follows_data_plane, test_drift_repaired, test_networks_and_tunnels_share_nothing,
          test_refused_takeovers, test_tunnel_subnet_routed_elsewhere, test_remote_networks_bounded,
-         test_crash_leftovers_removed, test_old_tunnel_address_no_offer,
+         test_tunnel_addresses_taken, test_crash_leftovers_removed, test_old_tunnel_address_no_offer,
          test_reply_commit_fails, test_activate_fails,
          test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
 
