@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <net/if.h>
 #include <sodium.h>
 #include <time.h>
 
@@ -118,6 +119,11 @@ int tunnel_check_new_name(Manager *m, const char *name, const char *ifname, sd_b
         if (wg_backend_exists(m->backend, ifname))
                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
                                          "Interface '%s' exists and is not managed by wgnet", ifname);
+        /* An Ethernet port, a bridge, a veth: the device could never be made (an inactive
+         * tunnel was committed all the same, and no Activate could succeed), as for networks. */
+        if (if_nametoindex(ifname) > 0)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
+                                         "Interface '%s' exists and is not a WireGuard interface", ifname);
         return 0;
 }
 

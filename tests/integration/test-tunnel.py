@@ -741,6 +741,26 @@ def test_tunnel_addresses_taken(a, b):
     tunnel(a, t).Delete()
 
 
+def test_interface_of_another_kind(a, b):
+    """An Interface that exists and is no WireGuard link (a veth here) is refused with
+    InterfaceInUse naming it, by CreateTunnel and ImportPairing, as CreateNetwork does
+    (before: an inactive tunnel was created that no Activate could bring up)."""
+    veth = f"wtk{PID}"
+    a.ns("ip", "link", "add", veth, "type", "veth", "peer", "name", f"wtj{PID}")
+    try:
+        before = snapshot(a)
+        msg = expect_error(E + "InterfaceInUse", a.manager().CreateTunnel, "veth", opts(Interface=veth, Activate=False))
+        assert f"'{veth}' exists and is not a WireGuard interface" in msg, msg
+        offer = make_pairing(1, os.urandom(16), os.urandom(32), "192.0.2.1:51820", ["10.93.0.0/24"])
+        msg = expect_error(E + "InterfaceInUse", a.manager().ImportPairing, offer,
+                           opts(Name="veth", Interface=veth, Activate=False))
+        assert f"'{veth}' exists and is not a WireGuard interface" in msg, msg
+        assert snapshot(a) == before
+        assert "veth" in a.ns("ip", "-d", "link", "show", veth).stdout
+    finally:
+        a.ns("ip", "link", "del", veth, check=False)
+
+
 def test_crash_leftovers_removed(a, b):
     """A crash between the device and the commit leaves nothing behind: CreateTunnel leaves
     no intent file; a start removes the interface of a tunnel the database calls inactive
@@ -984,7 +1004,7 @@ TESTS = [test_start, test_create_tunnel, test_pair, test_lan_to_lan, test_wg_sho
          test_expired_pairing_refused, test_malformed_pairing_rejected, test_unprivileged_denied, test_update,
          test_deactivate_activate, test_state_follows_data_plane, test_drift_repaired, test_networks_and_tunnels_share_nothing,
          test_refused_takeovers, test_tunnel_subnet_routed_elsewhere, test_remote_networks_bounded,
-         test_tunnel_addresses_taken, test_crash_leftovers_removed, test_old_tunnel_address_no_offer,
+         test_tunnel_addresses_taken, test_interface_of_another_kind, test_crash_leftovers_removed, test_old_tunnel_address_no_offer,
          test_reply_commit_fails, test_activate_fails,
          test_restart_keeps_tunnel, test_delete, test_wgnetctl_pairing]
 
