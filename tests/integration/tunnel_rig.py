@@ -151,9 +151,9 @@ def teardown_network():
 
 # WGNET_TEST_BACKEND=kernel runs both daemons on the kernel module (tests/rig/vm-run).
 DAEMON_ARGS = [f"--backend={os.environ['WGNET_TEST_BACKEND']}"] if os.environ.get("WGNET_TEST_BACKEND") else []
-# fail-fsync.so (meson passes it): both daemons run with it preloaded, and while a rig's
-# flag file exists (disk_full) that daemon's commits fail as on a full disk. Without it
-# (the valgrind suite) the cases that need it say so and are left out.
+# fail-fsync.so (meson passes it, also to the valgrind run): both daemons run with it
+# preloaded, and while a rig's flag file exists (disk_full) that daemon's commits fail as
+# on a full disk. Without it the cases that need it say so and are left out.
 SHIM = sys.argv[1] if len(sys.argv) > 1 and os.path.exists(sys.argv[1]) else ""
 
 
