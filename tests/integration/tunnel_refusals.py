@@ -215,6 +215,10 @@ def test_tunnel_addresses_taken(a, b):
     msg = expect_error(E + "RouteInUse", net.AddPeer, "branch",
                        opts(Role="site-gateway", SiteNetworks=["10.255.9.0/24"]))
     assert "Site network '10.255.9.0/24' overlaps tunnel subnet '10.255.9.0/31' of tunnel 'addr1'" in msg, msg
+    # and the other way round: a tunnel address in a network's subnet (was RouteInUse)
+    msg = expect_error(E + "AddressInUse", m.CreateTunnel, "addr3",
+                       opts(Interface=f"wti{PID}", TunnelAddresses=["10.99.2.5/30"], Activate=False))
+    assert "Tunnel subnet '10.99.2.4/30' overlaps subnet '10.99.2.0/24' of network 'sites2'" in msg, msg
     net.Delete()
     tunnel(a, t).Delete()
     # gone with its tunnel
