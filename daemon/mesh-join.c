@@ -112,11 +112,11 @@ int mesh_join(Manager *m, sd_bus_message *call, const Pairing *inv, const char *
                                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
                                                                  "The mesh's subnet %s overlaps network '%s' of this host",
                                                                  ip_prefix_to_string(a, buf), o->name);
-                Tunnel *t = manager_tunnel_routing(m, a, NULL, NULL);
-                if (t)
-                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                 "The mesh's subnet %s overlaps a remote network of tunnel '%s'",
-                                                 ip_prefix_to_string(a, buf), t->name);
+                char what[IP_PREFIX_STRLEN + 24];
+                snprintf(what, sizeof(what), "The mesh's subnet %s", ip_prefix_to_string(a, buf));
+                r = manager_check_tunnel_routing(m, a, true, NULL, what, error);
+                if (r < 0)
+                        return r;
         }
         /* Nor what another interface of this host routes (a LAN, another VPN), nor a peer's
          * site network: the mesh's route would take that traffic. */

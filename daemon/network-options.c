@@ -124,10 +124,11 @@ static int check_subnets(Manager *m, Network *self, const char *ifname, char **l
                                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
                                                                  "Subnet '%s' overlaps network '%s'", l[i], o->name);
                 }
-                Tunnel *t = manager_tunnel_routing(m, p, NULL, NULL);
-                if (t)
-                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                 "Subnet '%s' overlaps a remote network of tunnel '%s'", l[i], t->name);
+                char what[IP_PREFIX_STRLEN + 16];
+                snprintf(what, sizeof(what), "Subnet '%s'", l[i]);
+                r = manager_check_tunnel_routing(m, p, true, NULL, what, error);
+                if (r < 0)
+                        return r;
                 r = subnet_routed_elsewhere(m, self, ifname, p, l[i], error);
                 if (r < 0)
                         return r;

@@ -206,10 +206,11 @@ int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, s
                                                                  l[i], o->name);
                 /* Routed into this network's interface: not what a tunnel, another network
                  * or another interface of this host routes. */
-                Tunnel *t = manager_tunnel_routing(n->manager, &list[i], NULL, NULL);
-                if (t)
-                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
-                                                 "Site network '%s' overlaps a remote network of tunnel '%s'", l[i], t->name);
+                char what[IP_PREFIX_STRLEN + 24];
+                snprintf(what, sizeof(what), "Site network '%s'", l[i]);
+                r = manager_check_tunnel_routing(n->manager, &list[i], false, NULL, what, error);
+                if (r < 0)
+                        return r;
                 if (list[i].prefixlen == 0)
                         continue;       /* a full-tunnel gateway: no route is installed */
                 r = site_network_routed_elsewhere(n, &list[i], l[i], error);

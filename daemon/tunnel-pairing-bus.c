@@ -85,14 +85,16 @@ static int import_offer(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                         goto finish;
                 }
         }
-        r = tunnel_check_remote_networks(mgr, NULL, ifname, p->networks, p->n_networks, error);
-        if (r < 0)
-                goto finish;
         /* Our tunnel addresses, the offer's peers: their prefix is routed here too. */
         IpPrefix ours[PAIRING_MAX_ADDRESSES];
         for (size_t i = 0; i < p->n_tunnel_addresses; i++)
                 (void) pairing_peer_address(&p->tunnel_addresses[i], &ours[i]);
-        r = tunnel_check_tunnel_addresses(mgr, NULL, ifname, ours, p->n_tunnel_addresses, error);
+        r = tunnel_check_remote_networks(mgr, NULL, ifname, p->networks, p->n_networks, error);
+        if (r >= 0)
+                r = tunnel_check_endpoint_outside(p->endpoint, p->networks, p->n_networks, ours, p->n_tunnel_addresses,
+                                                  error);
+        if (r >= 0)
+                r = tunnel_check_tunnel_addresses(mgr, NULL, ifname, ours, p->n_tunnel_addresses, error);
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);
@@ -137,6 +139,7 @@ finish:
 
 /* A reply to an offer of ours: completes the tunnel that is waiting for it. */
 static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *o, sd_bus_error *error) {
+        _cleanup_(tunnel_settings_saved_done) Tunnel saved = {0};
         TunnelSettings s = {0};
         char hex[PAIRING_ID_HEX_LEN + 1];
         uint8_t pending[WG_KEY_LEN];
@@ -194,6 +197,9 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                                 goto finish;
                         }
         r = tunnel_check_remote_networks(mgr, t, t->ifname, p->networks, p->n_networks, error);
+        if (r >= 0)
+                r = tunnel_check_endpoint_outside(isempty(p->endpoint) ? t->remote_endpoint : p->endpoint, p->networks,
+                                                  p->n_networks, t->tunnel_addresses, t->n_tunnel_addresses, error);
         if (r < 0)
                 goto finish;
         r = manager_verify(mgr, m, error);
@@ -202,23 +208,26 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                 goto finish;
         }
 
-        /* Remember the old values to undo a failed save. */
+        /* The settings and the pairing are saved for the undo, never the whole tunnel: its
+         * routes and seen endpoint belong to tunnel_apply(), which frees and replaces them
+         * (a copy put back held freed pointers, freed again by the next apply). */
+        r = tunnel_settings_save(t, &saved);
+        if (r < 0)
+                goto finish;
         IpPrefix *new_remote = calloc(p->n_networks + 1, sizeof(IpPrefix));
-        char *new_endpoint = strdup(isempty(p->endpoint) ? t->remote_endpoint : p->endpoint);
-        if (!new_remote || !new_endpoint) {
-                free(new_remote);
-                free(new_endpoint);
+        if (!new_remote) {
                 r = -ENOMEM;
                 goto finish;
         }
         memcpy(new_remote, p->networks, p->n_networks * sizeof(IpPrefix));
-        Tunnel old = *t;
-        t->has_remote_key = true;
-        memcpy(t->remote_public_key, p->public_key, WG_KEY_LEN);
-        t->remote_endpoint = new_endpoint;
+        free(t->remote_networks);
         t->remote_networks = new_remote;
         t->n_remote_networks = p->n_networks;
-        r = tunnel_seal(t, "tunnels.preshared_key", pending, t->psk_sealed);
+        t->has_remote_key = true;
+        memcpy(t->remote_public_key, p->public_key, WG_KEY_LEN);
+        r = isempty(p->endpoint) ? 0 : set_string(&t->remote_endpoint, p->endpoint, NULL);
+        if (r >= 0)
+                r = tunnel_seal(t, "tunnels.preshared_key", pending, t->psk_sealed);
         t->has_psk = true;
         t->has_pending_psk = false;
         t->pairing = TUNNEL_PAIRING_NONE;
@@ -243,17 +252,13 @@ static int import_reply(sd_bus_message *m, Manager *mgr, Pairing *p, BusOption *
                         db_rollback(mgr->db);
         }
         if (r < 0) {
-                free(t->remote_endpoint);
-                free(t->remote_networks);
-                *t = old;
+                tunnel_settings_restore(t, &saved);
                 if (t->active)
                         (void) tunnel_apply(t, false);  /* the device as the database has it */
                 if (r == -EEXIST)
                         r = pairing_used_error(p->id, error);
                 goto finish;
         }
-        free(old.remote_endpoint);
-        free(old.remote_networks);
         t->activated_usec = 0;          /* "connecting" counts from now */
         (void) tunnel_emit_changed(t, "RemotePublicKey", "RemoteEndpoint", "RemoteNetworks", "HasPresharedKey",
                                    "Pairing", NULL);

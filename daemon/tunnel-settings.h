@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What tunnel-bus.c (CreateTunnel, the Tunnel object) and tunnel-pairing-bus.c
- * (ImportPairing) share: the options and their checks. Internal to the daemon. */
+ * (ImportPairing) share: the options and their checks (tunnel-settings.c). Internal to
+ * the daemon. */
 #pragma once
 
 #include "bus-util.h"
@@ -69,12 +70,17 @@ int tunnel_settings_check(Manager *m, Tunnel *self, const char *ifname, BusOptio
                           TunnelSettings *s, sd_bus_error *error);
 int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
                                  sd_bus_error *error);
+/* The remote endpoint's address (an IP literal) outside the routed remote networks and the
+ * tunnel subnets: the tunnel's own UDP packets would be routed into the tunnel. */
+int tunnel_check_endpoint_outside(const char *endpoint, const IpPrefix *remote, size_t n_remote,
+                                  const IpPrefix *addresses, size_t n_addresses, sd_bus_error *error);
 int tunnel_check_tunnel_addresses(Manager *m, const Tunnel *self, const char *ifname, const IpPrefix *l, size_t n,
                                   sd_bus_error *error);
 /* JoinMesh: the mesh's subnets against other interfaces' routes, tunnels and site networks. */
 int mesh_check_subnets(Manager *m, const char *ifname, const IpPrefix *l, size_t n, sd_bus_error *error);
 int tunnel_settings_apply(Tunnel *t, BusOption *o, TunnelSettings *s, const char **changed);
-/* Update's undo: the settings copied (strings and lists of its own), put back, freed. */
+/* Update's and ImportPairing(reply)'s undo: the settings and the pairing copied (strings and
+ * lists of its own), put back, freed. */
 int tunnel_settings_save(const Tunnel *t, Tunnel *saved);
 void tunnel_settings_restore(Tunnel *t, Tunnel *saved);
 void tunnel_settings_saved_done(Tunnel *saved);

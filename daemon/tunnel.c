@@ -155,17 +155,55 @@ bool manager_listen_port_in_use(Manager *m, uint16_t port, const Tunnel *self) {
         return false;
 }
 
-Tunnel *manager_tunnel_routing(Manager *m, const IpPrefix *p, const Tunnel *except, const IpPrefix **ret_net) {
+Tunnel *manager_tunnel_routing(Manager *m, const IpPrefix *p, const Tunnel *except, IpPrefix *ret_net,
+                               bool *ret_is_address) {
         Tunnel *t;
-        HASHMAP_FOREACH(t, m->tunnels_by_id, i)
-                for (size_t k = 0; t != except && k < t->n_remote_networks; k++)
+        HASHMAP_FOREACH(t, m->tunnels_by_id, i) {
+                if (t == except)
+                        continue;
+                for (size_t k = 0; k < t->n_remote_networks; k++)
                         if (t->remote_networks[k].prefixlen > 0 &&      /* /0: not routed */
                             ip_prefix_overlaps(&t->remote_networks[k], p)) {
                                 if (ret_net)
-                                        *ret_net = &t->remote_networks[k];
+                                        *ret_net = t->remote_networks[k];
+                                if (ret_is_address)
+                                        *ret_is_address = false;
                                 return t;
                         }
+                /* The prefix of a tunnel address is routed into the tunnel too (10.255.0.0/31
+                 * for 10.255.0.1/31), also while the tunnel is inactive: it is taken. */
+                for (size_t k = 0; k < t->n_tunnel_addresses; k++) {
+                        IpPrefix sub = t->tunnel_addresses[k];
+                        ip_prefix_mask(&sub);
+                        if (ip_prefix_overlaps(&sub, p)) {
+                                if (ret_net)
+                                        *ret_net = sub;
+                                if (ret_is_address)
+                                        *ret_is_address = true;
+                                return t;
+                        }
+                }
+        }
         return NULL;
+}
+
+int manager_check_tunnel_routing(Manager *m, const IpPrefix *p, bool is_address, const Tunnel *except,
+                                 const char *what, sd_bus_error *error) {
+        char buf[IP_PREFIX_STRLEN];
+        IpPrefix theirs;
+        bool address;
+        Tunnel *t = manager_tunnel_routing(m, p, except, &theirs, &address);
+
+        if (!t)
+                return 0;
+        /* Two addresses of this host's interfaces: as between networks' subnets. */
+        if (is_address && address)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                         "%s overlaps tunnel subnet '%s' of tunnel '%s'", what,
+                                         ip_prefix_to_string(&theirs, buf), t->name);
+        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse", "%s overlaps %s '%s' of tunnel '%s'", what,
+                                 address ? "tunnel subnet" : "remote network", ip_prefix_to_string(&theirs, buf),
+                                 t->name);
 }
 
 Tunnel *manager_tunnel_by_port(Manager *m, uint16_t port) {
@@ -553,23 +591,19 @@ int tunnel_set_active(Tunnel *t, bool active, sd_bus_error *error) {
 
         if (t->active == active)
                 return 0;
+        /* Activate: saved first, then the device (as network_set_active()). The other order
+         * left a live device behind a tunnel the database and memory call inactive, which
+         * the tick does not look at, when the commit failed (a full disk). A crash between
+         * commit and device leaves the tunnel active, and the start brings it up.
+         * Deactivate: the device goes first, inside the transaction; after a crash in
+         * between, the start brings it back. */
         r = db_begin(m->db);
         if (r < 0)
                 return r;
         t->active = active;
-        t->activated_usec = active ? monotonic_usec() : 0;
         r = db_tunnel_update(m->db, t);
-        if (r >= 0) {
-                if (active) {
-                        r = tunnel_apply(t, false);
-                        if (r < 0) {
-                                sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
-                                                  "Cannot bring up %s: %s", t->ifname, strerror(-r));
-                                (void) tunnel_deactivate_device(t);
-                        }
-                } else
-                        r = tunnel_deactivate_device(t);
-        }
+        if (r >= 0 && !active)
+                r = tunnel_deactivate_device(t);
         if (r >= 0)
                 r = db_commit(m->db);
         if (r < 0) {
@@ -577,8 +611,47 @@ int tunnel_set_active(Tunnel *t, bool active, sd_bus_error *error) {
                 t->active = !active;
                 return r;
         }
-        if (!active)
+        if (active) {
+                /* One found in place (someone's, under the tunnel's name) is not this call's
+                 * to remove when the apply fails. */
+                bool existed = wg_backend_exists(m->backend, t->ifname);
+                t->activated_usec = monotonic_usec();
+                r = tunnel_apply(t, false);
+                if (r < 0) {
+                        sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed", "Cannot bring up %s: %s",
+                                          t->ifname, strerror(-r));
+                        int q = existed ? 0 : tunnel_deactivate_device(t);
+                        if (q < 0) {
+                                /* A half-made device that cannot be taken down stays in the
+                                 * tick's hands: the tunnel stays active, retried. */
+                                log_error("%s: cannot take the half-made interface of tunnel '%s' down again (%s): "
+                                          "the tunnel stays active and the tick retries", t->ifname, t->name,
+                                          strerror(-q));
+                                (void) tunnel_emit_changed(t, "Active", NULL);
+                                return r;
+                        }
+                        if (existed)
+                                log_warning("%s: the interface was there before tunnel '%s' was activated and is "
+                                            "left in place", t->ifname, t->name);
+                        t->active = false;
+                        t->activated_usec = 0;
+                        q = db_begin(m->db);
+                        if (q >= 0)
+                                q = db_tunnel_update(m->db, t);
+                        if (q >= 0)
+                                q = db_commit(m->db);
+                        if (q < 0) {
+                                db_rollback(m->db);
+                                log_error("%s: cannot record that tunnel '%s' stays inactive (the next start tries "
+                                          "to bring it up): %s", t->ifname, t->name, strerror(-q));
+                        }
+                        tunnel_forget_status(t);
+                        return r;
+                }
+        } else {
+                t->activated_usec = 0;
                 tunnel_forget_status(t);
+        }
         log_info("%s: tunnel '%s' %s", t->ifname, t->name, active ? "activated" : "deactivated");
         (void) tunnel_emit_changed(t, "Active", NULL);
         return 0;

@@ -96,8 +96,16 @@ Tunnel *manager_find_tunnel_by_path(Manager *m, const char *path);
 Tunnel *manager_find_tunnel_by_name(Manager *m, const char *name);
 /* Interface name or listen port taken by a network or another tunnel? */
 bool manager_ifname_in_use(Manager *m, const char *ifname, const Tunnel *self);
-/* The tunnel (not except) whose routed remote networks overlap p, with that network. */
-Tunnel *manager_tunnel_routing(Manager *m, const IpPrefix *p, const Tunnel *except, const IpPrefix **ret_net);
+/* The tunnel (not except) that routes what overlaps p: one of its remote networks (a /0 is
+ * not routed) or the prefix of one of its tunnel addresses. ret_net: that prefix;
+ * ret_is_address: whether it is a tunnel subnet (both optional). */
+Tunnel *manager_tunnel_routing(Manager *m, const IpPrefix *p, const Tunnel *except, IpPrefix *ret_net,
+                               bool *ret_is_address);
+/* The same as a bus error naming both: AddressInUse when p is an address of this host's too
+ * (is_address: a network's, a mesh's or a tunnel's subnet) and overlaps a tunnel subnet,
+ * RouteInUse otherwise. what: how p reads in the message ("Subnet '10.0.0.1/24'"). */
+int manager_check_tunnel_routing(Manager *m, const IpPrefix *p, bool is_address, const Tunnel *except,
+                                 const char *what, sd_bus_error *error);
 bool manager_listen_port_in_use(Manager *m, uint16_t port, const Tunnel *self);
 uint16_t manager_free_tunnel_port(Manager *m);
 /* For the networks' checks: the tunnel that uses this port or interface, or NULL. */
@@ -114,7 +122,8 @@ int tunnel_seal(Tunnel *t, const char *column, const uint8_t secret[WG_KEY_LEN],
  * the remote networks; then refresh the status. No-op when inactive. */
 int tunnel_apply(Tunnel *t, bool log_repairs);
 int tunnel_deactivate_device(Tunnel *t);
-/* Persist active, bring the device up or remove it, emit. */
+/* Activate: persist, then bring the device up (on failure take it down again, unless it was
+ * there before, and persist inactive). Deactivate: remove the device, persist. Emit. */
 int tunnel_set_active(Tunnel *t, bool active, sd_bus_error *error);
 /* The routes that tunnel_apply() would install (remote networks). */
 void tunnel_forget_status(Tunnel *t);

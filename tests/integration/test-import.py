@@ -10,8 +10,8 @@
   and nothing changes (database, interfaces);
 - peer names come from the comments where wireguard-ui and others write them, and a
   refusal that quotes a long value still reaches the caller;
-- a client-side config survives a restart; its default route is not installed, other
-  routes are.
+- a client-side config survives a restart; its default route goes into the network's own
+  table (DefaultRoute), other routes into the main table.
 
 The expected values come from a small wg-quick reader here (the oracle), not from wgnetd."""
 
@@ -274,9 +274,13 @@ def test_client_config_survives_restart(rig):
     assert want["allowed"] == ["0.0.0.0/0"], want
     assert props["Role"] == "site-gateway" and props["SiteNetworks"] == ["0.0.0.0/0"], props
     assert props["RemoteEndpoint"] == want["endpoint"] == "demo.wireguard.com:51820", props
-    # The full-tunnel route is not installed: the host keeps its uplink.
+    # The default route goes into a table of the network's, with policy rules, as wg-quick
+    # does (test-full-tunnel.py): the main table gets none.
     assert rig.ns("ip", "route", "show", "default").stdout.strip() == ""
     assert rig.ns("ip", "-6", "route", "show", "default").stdout.strip() == ""
+    table = rig.prop(net, NETWORK, "RouteTable")
+    assert rig.prop(net, NETWORK, "DefaultRoute") is True and table >= 51820
+    assert f"lookup {table}" in rig.ns("ip", "rule", "show").stdout
     rig.restart_daemon()
     check_device(rig, "wglaptop", text, hosts)
     check_export(rig, net, text)
