@@ -182,7 +182,7 @@ void json_escape(FILE *f, const char *s) {
                         else {
                                 /* JSON is UTF-8: a byte that does not start a valid
                                  * character (a file name given raw) becomes U+FFFD */
-                                size_t len = utf8_char_len((const char *) p, (size_t) (end - p));
+                                size_t len = utf8_char_len((const char *) p, (size_t) (end - p), NULL);
                                 if (len == 0)
                                         fputs("\\ufffd", f);
                                 else {

@@ -6,45 +6,10 @@
 
 #include "utf8.h"
 
-size_t utf8_char_len(const char *s, size_t n) {
-        const unsigned char *p = (const unsigned char *) s;
-        uint32_t c, min;
-        size_t len;
-
-        if (n == 0)
-                return 0;
-        if (p[0] < 0x80)
-                return 1;
-        if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-                len = 2;
-                c = p[0] & 0x1f;
-                min = 0x80;
-        } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-                len = 3;
-                c = p[0] & 0x0f;
-                min = 0x800;
-        } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-                len = 4;
-                c = p[0] & 0x07;
-                min = 0x10000;
-        } else
-                return 0;       /* a continuation byte, 0xc0/0xc1 (overlong), 0xf5-0xff */
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((p[i] & 0xc0) != 0x80)
-                        return 0;
-                c = c << 6 | (p[i] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-                return 0;
-        return len;
-}
-
 const char *utf8_invalid(const char *s) {
         size_t n = strlen(s);
         for (size_t i = 0; i < n;) {
-                size_t len = utf8_char_len(s + i, n - i);
+                size_t len = utf8_char_len(s + i, n - i, NULL);
                 if (len == 0)
                         return s + i;
                 i += len;
@@ -76,7 +41,7 @@ char *escape_nonprintable(const char *s, bool utf8, bool keep_newlines) {
                 return NULL;
         for (size_t i = 0; i < n;) {
                 const unsigned char *p = (const unsigned char *) s + i;
-                size_t len = utf8_char_len(s + i, n - i);
+                size_t len = utf8_char_len(s + i, n - i, NULL);
                 bool escape = len == 0 || is_control(p, len) || (!utf8 && p[0] >= 0x80) ||
                               (p[0] == '\\' && i + 1 < n && s[i + 1] == 'x');
                 if (keep_newlines && p[0] == '\n')

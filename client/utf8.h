@@ -7,10 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The length (1-4) of the valid UTF-8 character at s, which has n bytes left; 0 if the
- * bytes there are not one (a stray continuation byte, an overlong form, a surrogate, a
- * code point past U+10FFFF, a sequence cut short). */
-size_t utf8_char_len(const char *s, size_t n);
+/* utf8_char_len() and the rest of lib/utf8-valid.h: one decoder for the daemon and here. */
+#include "utf8-valid.h"
 
 /* The first byte of s that does not start a valid character; NULL if s is valid. */
 const char *utf8_invalid(const char *s);

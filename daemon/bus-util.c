@@ -4,7 +4,7 @@
 
 #include "bus-util.h"
 #include "keys.h"
-#include "utf8.h"
+#include "utf8-valid.h"
 #include "wgnet-error.h"
 
 uint64_t now_usec(void) {

@@ -26,7 +26,7 @@
 #include "peer-add.h"
 #include "peer.h"
 #include "rotation.h"
-#include "utf8.h"
+#include "utf8-valid.h"
 #include "wgnet-error.h"
 #include "mesh-internal.h"
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "utf8-valid.h"
 #include "wgconf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "macro.h"
-#include "utf8.h"
+#include "utf8-valid.h"
 #include "wgconf-internal.h"
 #include "wgconf.h"
 

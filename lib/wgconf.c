@@ -5,7 +5,7 @@
 #include <malloc.h>
 
 #include "macro.h"
-#include "utf8.h"
+#include "utf8-valid.h"
 #include "wgconf-internal.h"
 #include "wgconf.h"
 

@@ -11,7 +11,7 @@
 #include "config.h"
 #include "peer.h"
 #include "test.h"
-#include "utf8.h"
+#include "utf8-valid.h"
 #include "validate.h"
 
 static const struct {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "macro.h"
 #include "test.h"
-#include "utf8.h"
+#include "utf8-valid.h"
 
 static void test_char_len_one(const char *s, size_t n, size_t expected, uint32_t cp) {
         uint32_t got = 0xffffffff;

@@ -7,7 +7,7 @@
 #include <errno.h>
 
 #include "test.h"
-#include "utf8.h"
+#include "utf8-valid.h"
 #include "wgconf.h"
 
 /* wg(8) example keys */

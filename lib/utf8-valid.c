@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "utf8.h"
+#include "utf8-valid.h"
 
 size_t utf8_char_len(const char *s, size_t n, uint32_t *ret_cp) {
         const unsigned char *p = (const unsigned char *) s;
