@@ -52,17 +52,27 @@ static int check_endpoint(const char *what, const char *e, sd_bus_error *error) 
 /* A /1 is half a default route. The route checks cannot see it take anything (the kernel's
  * pick for it is the default route, which is nobody's), yet two of them (0.0.0.0/1 and
  * 128.0.0.0/1, OpenVPN's def1) take all of the host's traffic, the tunnel's own packets
- * included, away from its uplink. A /0 stays accepted: it gets no route, as for site
- * networks, and only widens the peer's AllowedIPs. Local networks too: they are the other
- * host's remote networks, which it would refuse. */
+ * included, away from its uplink; so do four /2s, or eight /3s. A network of a tunnel is
+ * therefore a /8 or longer (IPv6 /7: fc00::/7 is every unique local address): an offer
+ * cannot take the host's traffic, and no site is that wide. A /0 stays accepted: it gets
+ * no route, as for site networks, and only widens the peer's AllowedIPs. Local networks
+ * too: they are the other host's remote networks, which it would refuse. */
+#define TUNNEL_NETWORK_MIN_PREFIX_V4 8
+#define TUNNEL_NETWORK_MIN_PREFIX_V6 7
+
 static int check_not_half_default(const IpPrefix *p, const char *what, sd_bus_error *error) {
         char a[IP_PREFIX_STRLEN];
-        if (p->prefixlen != 1)
+        unsigned min = p->family == AF_INET ? TUNNEL_NETWORK_MIN_PREFIX_V4 : TUNNEL_NETWORK_MIN_PREFIX_V6;
+        if (p->prefixlen == 0 || p->prefixlen >= min)
                 return 0;
+        if (p->prefixlen == 1)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid %s '%s': a /1 is half of a default route, and would take this host's "
+                                         "own traffic (the tunnel's packets included) away from its uplink", what,
+                                         ip_prefix_to_string(p, a));
         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                 "Invalid %s '%s': a /1 is half of a default route, and would take this host's own "
-                                 "traffic (the tunnel's packets included) away from its uplink", what,
-                                 ip_prefix_to_string(p, a));
+                                 "Invalid %s '%s': wider than /%u, it would take a large part of this host's traffic "
+                                 "away from its uplink (a few of them all of it)", what, ip_prefix_to_string(p, a), min);
 }
 
 static int check_networks(char **l, const char *what, IpPrefix **ret, size_t *ret_n, sd_bus_error *error) {

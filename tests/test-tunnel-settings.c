@@ -145,7 +145,12 @@ TEST(remote_networks_bounded) {
         test_check_one(NULL, NULL, NULL, NULL, "128.0.0.0/1", "Invalid local network '128.0.0.0/1'");
         /* a /0 gets no route: AllowedIPs only */
         test_check_one(NULL, "0.0.0.0/0,::/0", "192.0.2.1:51820", NULL, NULL, NULL);
-        test_check_one(NULL, "0.0.0.0/2", NULL, NULL, NULL, NULL);
+        /* four /2s would take all of it too: a tunnel's networks are /8 or longer (IPv6 /7) */
+        test_check_one(NULL, "0.0.0.0/2", NULL, NULL, NULL, "Invalid remote network '0.0.0.0/2': wider than /8");
+        test_check_one(NULL, "8.0.0.0/7", NULL, NULL, NULL, "Invalid remote network '8.0.0.0/7'");
+        test_check_one(NULL, "2000::/3", NULL, NULL, NULL, "Invalid remote network '2000::/3': wider than /7");
+        test_check_one(NULL, NULL, NULL, NULL, "0.0.0.0/4", "Invalid local network '0.0.0.0/4'");
+        test_check_one(NULL, "10.0.0.0/8,fc00::/7", NULL, NULL, NULL, NULL);
         test_check_one(NULL, "192.0.2.0/24", "192.0.2.1:51820", NULL, NULL,
                        "Remote network '192.0.2.0/24' holds the remote endpoint 192.0.2.1:51820");
         test_check_one(NULL, "10.1.0.0/24,2001:db8::/32", "[2001:db8::1]:51820", NULL, NULL,

@@ -163,6 +163,9 @@ def test_remote_networks_bounded(a, b):
     for text, what in ((offer("192.0.2.1:51820", ["0.0.0.0/1", "128.0.0.0/1"]), "'0.0.0.0/1'"),
                        # (overlaps no network of to-b: before, the tunnel was made and ::/1 routed into it)
                        (offer("[2001:db8::1]:51820", ["::/1"]), "'::/1'"),
+                       # four /2s cover all of IPv4 as well: a tunnel's networks are /8 or longer
+                       (offer("192.0.2.1:51820", ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"]),
+                        "'0.0.0.0/2': wider than /8"),
                        (offer("192.0.2.1:51820", ["192.0.2.0/24"]),
                         "'192.0.2.0/24' holds the remote endpoint 192.0.2.1:51820"),
                        (offer("192.0.2.1:51820", [], ["192.0.2.2/30"]),
