@@ -524,15 +524,16 @@ static int start_section(Parser *p, const char *s, size_t n, char **held_name) {
         return 0;
 }
 
-/* "Name = foo", "friendly_name = foo", "Name: foo" (the comment without its '#'): the
- * name, or false. A name that is not text (a Latin-1 file) is no name: wg drops comments,
- * and so does the parser. */
+/* "Name = foo", "friendly_name = foo", "Name: foo" (the comment without its '#'), and
+ * wg-easy's "Client: foo (its id)" above each [Peer]: the name, or false. A name that is
+ * not text (a Latin-1 file) is no name: wg drops comments, and so does the parser. */
 static bool comment_name(const char *s, size_t n, const char **ret, size_t *ret_len) {
         trim(&s, &n);
         size_t k = 0;
         while (k < n && s[k] != '=' && s[k] != ':' && !wgconf_is_space(s[k]))
                 k++;
-        if (!word_eq(s, k, "Name") && !word_eq(s, k, "friendly_name"))
+        bool client = word_eq(s, k, "Client");
+        if (!client && !word_eq(s, k, "Name") && !word_eq(s, k, "friendly_name"))
                 return false;
         const char *v = s + k;
         size_t vn = n - k;
@@ -541,6 +542,16 @@ static bool comment_name(const char *s, size_t n, const char **ret, size_t *ret_
                 return false;
         v++, vn--;
         trim(&v, &vn);
+        /* wg-easy: "Client: phone (184a9b70-03b3-4bfb-ae89-ce463634f394)": the id goes */
+        if (client && vn > 0 && v[vn - 1] == ')') {
+                size_t open = vn;
+                while (open > 0 && v[open - 1] != '(')
+                        open--;
+                if (open > 1) {
+                        vn = open - 1;
+                        trim(&v, &vn);
+                }
+        }
         if (vn == 0 || !wgconf_name_valid(v, vn))
                 return false;
         *ret = v;

@@ -25,8 +25,19 @@ TEST(peer_names) {
         wgconf_free(c);
 
         /* comments that are not names */
-        c = parse_ok("[Peer]\n# Named = x\n# Client: y\n# name\n# Name =\nPublicKey = " K2 "\n");
+        c = parse_ok("[Peer]\n# Named = x\n# Clients: y\n# name\n# Name =\nPublicKey = " K2 "\n");
         ASSERT_TRUE(c->peers[0].name == NULL);
+        wgconf_free(c);
+
+        /* wg-easy writes "# Client: NAME (ID)" above each [Peer]: the id is no part of it */
+        c = parse_ok("[Interface]\nPrivateKey = " K1 "\nAddress = 10.8.0.1/24\n\n"
+                     "# Client: phone (184a9b70-03b3-4bfb-ae89-ce463634f394)\n[Peer]\nPublicKey = " K2 "\n"
+                     "AllowedIPs = 10.8.0.2/32\n\n"
+                     "# Client: Bob's laptop (x) (42)\n[Peer]\nPublicKey = " K3 "\nAllowedIPs = 10.8.0.3/32\n\n"
+                     "# Client: (only an id)\n[Peer]\nPublicKey = " K4 "\nAllowedIPs = 10.8.0.4/32\n");
+        ASSERT_STREQ(c->peers[0].name, "phone");
+        ASSERT_STREQ(c->peers[1].name, "Bob's laptop (x)");
+        ASSERT_STREQ(c->peers[2].name, "(only an id)");
         wgconf_free(c);
 
         /* a name before [Peer] belongs to no peer */

@@ -222,6 +222,12 @@ def test_names_and_messages(rig):
     assert got == {keys[0]: "alice", keys[1]: "bob", keys[2]: "carol", keys[3]: "peer4"}, got
     rig.network(net).Delete()
 
+    # wg-easy's own server file (the corpus): "# Client: 321 (its uuid)" names the peer 321.
+    text = open(os.path.join(CORPUS, "wg-easy__pr438-data-wg0.conf"), encoding="utf-8").read()
+    net = unwrap(rig.manager().ImportNetwork("wgeasy", text, opts(Interface="wgeasy0")))
+    assert [rig.prop(p, PEER, "Name") for p in peer_paths(rig, net)] == ["321"]
+    rig.network(net).Delete()
+
     text = f"[Interface]\nPrivateKey = {priv}\nAddress = {'a' * 255}\u00e9\n"
     msg = expect_error(E + "InvalidConfig", rig.manager().ImportNetwork, "long", text, opts(Interface="wglong0"))
     assert msg == f"Invalid config: line 3: invalid Address '{'a' * 255}...'", msg
