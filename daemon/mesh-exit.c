@@ -87,6 +87,7 @@ static int peer_set_exit(Peer *p, bool on) {
         free(p->site_networks);
         p->site_networks = TAKE_PTR(want);
         p->n_site_networks = n_want;
+        network_forget_subnet_holes(n);
         (void) network_apply_peer(n, p, false);
         (void) peer_emit_changed(p, "AllowedIPs", "SiteNetworks", NULL);
         if (on != was_on)

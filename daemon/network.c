@@ -103,6 +103,7 @@ Network *network_free(Network *n) {
         for (size_t i = 0; i < NETWORK_MAX_SUBNETS; i++)
                 addr_pool_free(n->pools[i]);
         free(n->subnet_holes);
+        free(n->site_index);
         hashmap_free(n->peers_by_key);
         hashmap_free(n->peers_by_name);
         hashmap_free(n->peers_by_pending_key);
@@ -123,6 +124,10 @@ void network_forget_subnet_holes(Network *n) {
         n->subnet_holes = NULL;
         n->n_subnet_holes = 0;
         n->subnet_holes_known = false;
+        free(n->site_index);
+        n->site_index = NULL;
+        n->n_site_index = 0;
+        n->site_index_known = false;
 }
 
 int network_subnet_holes(Network *n, const IpPrefix **ret, size_t *ret_n) {

@@ -54,6 +54,12 @@ typedef struct Network {
         IpPrefix *subnet_holes;
         size_t n_subnet_holes;
         bool subnet_holes_known;
+        /* Every site network of the peers with its peer, made at the next check after a
+         * change (forgotten with the holes): a check of new site networks, which anyone may
+         * ask for before polkit, walks these, not every peer of the network. */
+        struct SiteEntry *site_index;
+        size_t n_site_index;
+        bool site_index_known;
         uint16_t listen_port;
         uint8_t public_key[WG_KEY_LEN];
         uint8_t private_key_sealed[SEALED_KEY_SIZE];

@@ -177,6 +177,33 @@ static int site_network_routed_elsewhere(Network *n, const IpPrefix *site, const
         return 0;
 }
 
+typedef struct SiteEntry {
+        IpPrefix prefix;
+        const Peer *peer;
+} SiteEntry;
+
+/* n->site_index, made again after network_forget_subnet_holes(). */
+static int site_index(Network *n, const SiteEntry **ret, size_t *ret_n) {
+        if (!n->site_index_known) {
+                size_t count = 0, k = 0;
+                for (Peer *p = n->peers; p; p = p->next)
+                        count += p->n_site_networks;
+                SiteEntry *l = calloc(count ? count : 1, sizeof(SiteEntry));
+                if (!l)
+                        return -ENOMEM;
+                for (Peer *p = n->peers; p; p = p->next)
+                        for (size_t a = 0; a < p->n_site_networks; a++)
+                                l[k++] = (SiteEntry) { .prefix = p->site_networks[a], .peer = p };
+                free(n->site_index);
+                n->site_index = l;
+                n->n_site_index = count;
+                n->site_index_known = true;
+        }
+        *ret = n->site_index;
+        *ret_n = n->n_site_index;
+        return 0;
+}
+
 int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, size_t *ret_n,
                              sd_bus_error *error) {
         _cleanup_(freep) IpPrefix *list = NULL;
@@ -190,6 +217,11 @@ int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, s
         r = bus_parse_prefixes(l, false, "site network", &list, &count, error);
         if (r < 0)
                 return r;
+        const SiteEntry *sites;
+        size_t n_sites;
+        r = site_index(n, &sites, &n_sites);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < count; i++) {
                 if (ip_prefix_has_host_bits(&list[i]) || list[i].prefixlen == 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -198,12 +230,11 @@ int peer_check_site_networks(Network *n, Peer *self, char **l, IpPrefix **ret, s
                         if (ip_prefix_overlaps(&n->subnets[k], &list[i]))
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                          "Site network '%s' overlaps the network's own subnet", l[i]);
-                for (Peer *o = n->peers; o; o = o->next)
-                        for (size_t k = 0; o != self && k < o->n_site_networks; k++)
-                                if (ip_prefix_overlaps(&o->site_networks[k], &list[i]))
-                                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
-                                                                 "Site network '%s' overlaps a site network of peer '%s'",
-                                                                 l[i], o->name);
+                for (size_t k = 0; k < n_sites; k++)
+                        if (sites[k].peer != self && ip_prefix_overlaps(&sites[k].prefix, &list[i]))
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                                         "Site network '%s' overlaps a site network of peer '%s'",
+                                                         l[i], sites[k].peer->name);
                 /* Routed into this network's interface: not what a tunnel, another network
                  * or another interface of this host routes. */
                 char what[IP_PREFIX_STRLEN + 24];

@@ -9,6 +9,9 @@
 
 #include "bus-util.h"
 #include "config.h"
+#include "manager.h"
+#include "network.h"
+#include "peer-add.h"
 #include "peer.h"
 #include "test.h"
 #include "utf8-valid.h"
@@ -312,6 +315,68 @@ TEST(import_peer_names_many) {
                 TEST_FAIL("naming %zu peers took %.1f s of CPU", n, cpu);
         strv_free(names);
         wgconf_free(c);
+}
+
+/* New site networks are checked against the site networks the network has, not against
+ * every peer (which anyone could make wgnetd do before polkit: 4,096 site networks against
+ * 100,000 peers walked 4e8 peers); a peer's change of its own is seen at the next check. */
+TEST(site_networks_against_many_peers) {
+        ManagerConfig mc = { .state_dir = (char *) "/nonexistent", .tick_usec = 1000000 };
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        Manager *m;
+        Network *n;
+        IpPrefix *got;
+        size_t n_got;
+        /* an AddPeers of 16 peers with 256 site networks each: the call's cap of 4,096 */
+        const size_t peers = 100000, sites = 256, calls = 16;
+
+        ASSERT_OK(manager_new(&mc, &m));
+        ASSERT_OK(network_new(m, 1, "hub", "wg0", &n));
+        ASSERT_OK(network_attach(n));
+        ASSERT_OK(ip_prefix_parse("10.0.0.1/16", false, &n->subnets[0]));
+        n->n_subnets = 1;
+        Peer *gw = NULL;
+        for (size_t i = 0; i < peers; i++) {
+                char name[24];
+                Peer *p;
+                snprintf(name, sizeof(name), "p%zu", i);
+                ASSERT_OK(peer_new(n, i + 1, name, &p));
+                memcpy(p->public_key, &i, sizeof(i));
+                if (i == peers / 2) {
+                        p->site_networks = calloc(1, sizeof(IpPrefix));
+                        ASSERT_OK(ip_prefix_parse("192.168.7.0/24", false, &p->site_networks[0]));
+                        p->n_site_networks = 1;
+                        gw = p;
+                }
+                network_link_peer(n, p);
+        }
+        char **l = calloc(sites + 1, sizeof(char *));
+        for (size_t i = 0; i < sites; i++)
+                ASSERT_TRUE(asprintf(&l[i], "172.16.%zu.0/24", i) > 0);
+        clock_t start = clock();
+        for (size_t round = 0; round < calls; round++) {
+                ASSERT_OK(peer_check_site_networks(n, NULL, l, &got, &n_got, &e));
+                ASSERT_EQ(n_got, sites);
+                free(got);
+        }
+        double cpu = (double) (clock() - start) / CLOCKS_PER_SEC;
+        if (cpu > 2)
+                TEST_FAIL("%zu checks of %zu site networks against %zu peers took %.1f s of CPU", calls, sites, peers,
+                          cpu);
+        char *one[] = { (char *) "192.168.7.128/25", NULL };
+        ASSERT_TRUE(peer_check_site_networks(n, NULL, one, &got, &n_got, &e) < 0);
+        ASSERT_STREQ(e.name, "org.wgnet1.Error.AddressInUse");
+        ASSERT_TRUE(strstr(e.message, "overlaps a site network of peer 'p50000'"));
+        sd_bus_error_free(&e);
+        ASSERT_OK(peer_check_site_networks(n, gw, one, &got, &n_got, &e));     /* its own */
+        free(got);
+        /* the gateway's network changes: the index follows */
+        ASSERT_OK(ip_prefix_parse("192.168.8.0/24", false, &gw->site_networks[0]));
+        network_forget_subnet_holes(n);
+        ASSERT_OK(peer_check_site_networks(n, NULL, one, &got, &n_got, &e));
+        free(got);
+        strv_free(l);
+        manager_free(m);
 }
 
 /* A bus error message cut at its 511 bytes ends between two characters: sd-bus refuses to
