@@ -30,8 +30,26 @@ typedef struct Parser {
         size_t n_peer_lines;
         bool peer_has_public_key;
         bool peer_name_held;            /* its name is a held one, not its own */
+        ssize_t peer_name_from;         /* ... held after the keys of this peer (-1: none) */
         char *held_name;                /* a name comment after the keys of a section */
+        ssize_t held_from;              /* the peer whose keys it came after (-1: [Interface]) */
+        enum {
+                NAMES_UNKNOWN,
+                NAMES_ABOVE_PEER,       /* wireguard-ui, wg-easy: the block above each [Peer] */
+                NAMES_BELOW_KEYS,       /* a name after each peer's keys */
+        } name_style;                   /* from the first name comment after keys */
 } Parser;
+
+/* A held name that no [Peer] below takes goes back to the peer whose keys it came after,
+ * if that one has no name (a "# Name" anywhere in a [Peer] named it before names above a
+ * [Peer] counted); else it names no one. Takes name. */
+static void give_back_name(Parser *p, char *name, ssize_t to) {
+        if (name && to >= 0 && (size_t) to < p->conf->n_peers && !p->conf->peers[to].name) {
+                p->conf->peers[to].name = name;
+                return;
+        }
+        free(name);
+}
 
 typedef int (*KeyHandler)(Parser *p, const char *v, size_t n);
 
@@ -502,6 +520,7 @@ static int start_section(Parser *p, const char *s, size_t n, char **held_name) {
         p->seen = 0;
         p->section_has_key = false;
         if (word_eq(name, nn, "Interface")) {
+                give_back_name(p, TAKE_PTR(*held_name), p->held_from);
                 if (p->conf->has_interface)
                         return fail(p, "duplicate [Interface] section");
                 p->conf->has_interface = true;
@@ -518,6 +537,7 @@ static int start_section(Parser *p, const char *s, size_t n, char **held_name) {
                 p->peer_has_public_key = false;
                 p->peer->name = TAKE_PTR(*held_name);
                 p->peer_name_held = p->peer->name != NULL;
+                p->peer_name_from = p->held_from;
                 p->section = SECTION_PEER;
         } else
                 return fail(p, "unknown section '%s'", QUOTE(s, n));
@@ -547,7 +567,7 @@ static bool comment_name(const char *s, size_t n, const char **ret, size_t *ret_
                 size_t open = vn;
                 while (open > 0 && v[open - 1] != '(')
                         open--;
-                if (open > 1) {
+                if (open > 0) {
                         vn = open - 1;
                         trim(&v, &vn);
                 }
@@ -559,17 +579,31 @@ static bool comment_name(const char *s, size_t n, const char **ret, size_t *ret_
         return true;
 }
 
-/* A name comment after the keys of a section is not that section's: wireguard-ui writes
- * each client's "# Name:" block above its [Peer] line. It is held, and parse_line() gives
- * it to a [Peer] that comes next (after blank and comment lines only). The first one
- * held wins. */
+/* A name comment after the keys of a section: wireguard-ui and wg-easy write each client's
+ * name above its [Peer] line, other files write it after the peer's keys. The first such
+ * comment of the file tells which: after the [Interface]'s keys, or after the keys of a
+ * peer that has a name already, it is above the next [Peer]; after the keys of a peer
+ * without a name, it is that peer's. Above: it is held, and parse_line() gives it to a
+ * [Peer] that comes next (after blank and comment lines only); the first one held wins.
+ * Below: it names the peer, unless the peer has a name. */
 static int hold_name(Parser *p, const char *s, size_t n) {
         const char *v;
         size_t vn;
 
-        if (p->held_name || !comment_name(s, n, &v, &vn))
+        if (!comment_name(s, n, &v, &vn))
+                return 0;
+        if (p->name_style == NAMES_UNKNOWN)
+                p->name_style = p->section == SECTION_PEER && !p->peer->name ? NAMES_BELOW_KEYS : NAMES_ABOVE_PEER;
+        if (p->name_style == NAMES_BELOW_KEYS) {
+                if (p->section != SECTION_PEER || p->peer->name)
+                        return 0;
+                p->peer->name = strndup(v, vn);
+                return p->peer->name ? 0 : -ENOMEM;
+        }
+        if (p->held_name)
                 return 0;
         p->held_name = strndup(v, vn);
+        p->held_from = p->section == SECTION_PEER ? (ssize_t) p->conf->n_peers - 1 : -1;
         return p->held_name ? 0 : -ENOMEM;
 }
 
@@ -584,8 +618,12 @@ static int name_peer(Parser *p, const char *s, size_t n) {
         char *name = strndup(v, vn);
         if (!name)
                 return -ENOMEM;
-        free(p->peer->name);
+        char *displaced = TAKE_PTR(p->peer->name);
         p->peer->name = name;
+        if (p->peer_name_held)
+                give_back_name(p, displaced, p->peer_name_from);
+        else
+                free(displaced);
         p->peer_name_held = false;
         return 0;
 }
@@ -696,12 +734,15 @@ static int parse_line(Parser *p, const char *s, size_t n) {
         }
         if (s[0] == '[')
                 return start_section(p, s, n, &held_name);
+        /* a name between the keys of a [Peer] is that peer's */
+        if (p->section == SECTION_PEER)
+                give_back_name(p, TAKE_PTR(held_name), p->held_from);
         return parse_key_line(p, s, n);
 }
 
 int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error) {
         _cleanup_(wgconf_freep) WgConf *c = NULL;
-        Parser p = { 0 };
+        Parser p = { .held_from = -1, .peer_name_from = -1 };
         int r = 0;
 
         if (!text && len > 0)
@@ -730,12 +771,12 @@ int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error) {
         }
         if (r >= 0)
                 r = finish_peer(&p);
+        give_back_name(&p, TAKE_PTR(p.held_name), p.held_from);
         for (size_t k = 0; r >= 0 && k < p.conf->n_peers; k++)
                 r = wgconf_peer_dedup_allowed_ips(&p.conf->peers[k]);
         if (r >= 0)
                 r = merge_duplicate_peers(&p);
         free(p.peer_lines);
-        free(p.held_name);
 
         if (r < 0) {
                 if (r == -EINVAL && ret_error) {

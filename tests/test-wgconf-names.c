@@ -37,7 +37,7 @@ TEST(peer_names) {
                      "# Client: (only an id)\n[Peer]\nPublicKey = " K4 "\nAllowedIPs = 10.8.0.4/32\n");
         ASSERT_STREQ(c->peers[0].name, "phone");
         ASSERT_STREQ(c->peers[1].name, "Bob's laptop (x)");
-        ASSERT_STREQ(c->peers[2].name, "(only an id)");
+        ASSERT_TRUE(c->peers[2].name == NULL);
         wgconf_free(c);
 
         /* a name before [Peer] belongs to no peer */
@@ -53,6 +53,8 @@ static void assert_peer(const WgConfPeer *p, const char *key, const char *name) 
 
         ASSERT_OK(wg_key_from_base64(k, key));
         ASSERT_MEMEQ(p->public_key, k, WG_KEY_LEN);
+        if (!wgconf_util_streq(p->name, name))
+                fprintf(stderr, "peer %s: name %s, expected %s\n", key, p->name ? p->name : "(none)", name ? name : "(none)");
         ASSERT_TRUE(wgconf_util_streq(p->name, name));
 }
 
@@ -134,18 +136,43 @@ TEST(peer_names_above_peer) {
 }
 
 TEST(peer_names_after_keys) {
-        /* a name after the keys with more keys or the end of the file after it: no one's */
+        /* a name after a peer's keys that no [Peer] below takes is that peer's (more keys
+         * follow, the end of the file, an [Interface]), as before names above a [Peer] counted */
         WgConf *c = parse_ok("[Peer]\nPublicKey = " K2 "\n# Name = late\nAllowedIPs = 10.0.0.2/32\n"
                              "[Peer]\nPublicKey = " K3 "\n# Name = trailing\n\n");
-        assert_peer(&c->peers[0], K2, NULL);
+        assert_peer(&c->peers[0], K2, "late");
+        assert_peer(&c->peers[1], K3, "trailing");
+        wgconf_free(c);
+        c = parse_ok("[Peer]\nPublicKey = " K2 "\n# Name = x\n\n[Interface]\nPrivateKey = " K1 "\n"
+                     "[Peer]\nPublicKey = " K3 "\n");
+        assert_peer(&c->peers[0], K2, "x");
         assert_peer(&c->peers[1], K3, NULL);
         wgconf_free(c);
 
-        /* nor is one followed by [Interface] */
-        c = parse_ok("[Peer]\nPublicKey = " K2 "\n# Name = x\n\n[Interface]\nPrivateKey = " K1 "\n"
-                     "[Peer]\nPublicKey = " K3 "\n");
-        assert_peer(&c->peers[0], K2, NULL);
-        assert_peer(&c->peers[1], K3, NULL);
+        /* ... and when the [Peer] below has a name of its own, the held one goes back up:
+         * each name stays with the keys it was written with */
+        c = parse_ok("[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.2/32\n# Name = alice\n\n"
+                     "[Peer]\nPublicKey = " K3 "\nAllowedIPs = 10.0.0.3/32\n# Name = bob\n");
+        assert_peer(&c->peers[0], K2, "alice");
+        assert_peer(&c->peers[1], K3, "bob");
+        wgconf_free(c);
+        c = parse_ok("[Peer]\nPublicKey = " K2 "\n# Name = alice\n\n[Peer]\n# Name = bob\nPublicKey = " K3 "\n");
+        assert_peer(&c->peers[0], K2, "alice");
+        assert_peer(&c->peers[1], K3, "bob");
+        wgconf_free(c);
+        /* the same for every peer of such a file */
+        c = parse_ok("[Interface]\nPrivateKey = " K1 "\n\n[Peer]\nPublicKey = " K2 "\n# Name = a\n\n"
+                     "[Peer]\nPublicKey = " K3 "\nAllowedIPs = 10.0.0.3/32\n# Name = b\n\n"
+                     "[Peer]\nPublicKey = " K4 "\n# Name = c\n");
+        assert_peer(&c->peers[0], K2, "a");
+        assert_peer(&c->peers[1], K3, "b");
+        assert_peer(&c->peers[2], K4, "c");
+        wgconf_util_round_trip(c);
+        wgconf_free(c);
+        /* but not over a name the upper peer has */
+        c = parse_ok("[Peer]\n# Name = own\nPublicKey = " K2 "\n# Name = stray\n[Peer]\n# Name = bob\nPublicKey = " K3 "\n");
+        assert_peer(&c->peers[0], K2, "own");
+        assert_peer(&c->peers[1], K3, "bob");
         wgconf_free(c);
 
         /* after the [Interface]'s keys: the first [Peer]'s; the first one held wins */
