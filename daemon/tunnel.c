@@ -591,6 +591,18 @@ int tunnel_set_active(Tunnel *t, bool active, sd_bus_error *error) {
 
         if (t->active == active)
                 return 0;
+        /* A WireGuard interface under the tunnel's name that does not hold its key is
+         * someone else's (made by hand or by wg-quick while the tunnel was inactive): an
+         * Activate would put the tunnel's key and peer on it, and the next start would
+         * then take it for the tunnel's leftover and delete it. */
+        if (active && wg_backend_exists(m->backend, t->ifname)) {
+                _cleanup_(wg_device_freep) WgDevice *d = NULL;
+                r = wg_backend_get_device(m->backend, t->ifname, &d);
+                if (r >= 0 && (!(d->flags & WGDEVICE_HAS_PUBLIC_KEY) || !wg_key_equal(d->public_key, t->public_key)))
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
+                                                 "Interface '%s' exists and is not tunnel '%s''s (another key): "
+                                                 "remove it or give the tunnel another interface", t->ifname, t->name);
+        }
         /* Activate: saved first, then the device (as network_set_active()). The other order
          * left a live device behind a tunnel the database and memory call inactive, which
          * the tick does not look at, when the commit failed (a full disk). A crash between

@@ -11,7 +11,8 @@ import subprocess
 import time
 
 from tunnel_rig import (E, HOST_B, IF_A, IF_A2, INVALID, LAN_A, NET_B, NETS_B, PID, PORT_A, SHIM, WAN_A, WAN_B,
-                        disk_full, foreign_wg, hold_udp_port, lan_ping, make_pairing, pairing_body, snapshot, start,
+                        disk_full, foreign_wg, hold_udp_port, lan_ping, make_pairing, pairing_body, restart, snapshot,
+                        start,
                         state, tprop, tprops, tunnel, wait_state)
 from wgnet import BUS, expect_error, opts
 
@@ -337,8 +338,9 @@ def test_activate_fails(a, b):
     """A failed Activate leaves no live device behind a tunnel marked inactive: a commit that
     fails (a full disk) brings nothing up (before: the device came up first and stayed, the
     tunnel inactive, and the tick ignored it); a device that refuses (its port taken) is
-    taken down again, unless the interface was there before the call (someone's under that
-    name): that one stays, as with networks (before: deleted)."""
+    taken down again; someone's WireGuard interface under the tunnel's name is refused with
+    InterfaceInUse before anything is written to it (before: its key was replaced, and the
+    next start deleted it as the tunnel's leftover)."""
     m = a.manager()
     ifn = f"wtv{PID}"
     t = str(m.CreateTunnel("act", opts(Interface=ifn, ListenPort=51967, Activate=False)))
@@ -369,13 +371,17 @@ def test_activate_fails(a, b):
         assert ifn in msg, msg
         assert not link(), "the half-made interface stayed"
         inactive()
+        # Someone's WireGuard interface under the tunnel's name: refused before anything is
+        # written to it (its key and peers stay), and a restart leaves it too.
         foreign_wg(a, ifn)
-        msg = expect_error(E + "DeviceFailed", ta.Activate)
-        assert ifn in msg, msg
-        assert link(), "an interface found in place was deleted"
+        before = a.ns("wg", "show", ifn, "dump").stdout
+        msg = expect_error(E + "InterfaceInUse", ta.Activate)
+        assert ifn in msg and "another key" in msg, msg
+        assert link() and a.ns("wg", "show", ifn, "dump").stdout == before, "the foreign interface was changed"
         inactive()
-        with open(a.daemon_log) as f:
-            assert "was there before tunnel 'act' was activated and is left in place" in f.read()
+        restart(a)
+        ta = tunnel(a, t)
+        assert link(), "the next start deleted the foreign interface"
     finally:
         holder.kill()
         holder.wait()
