@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 #include <unistd.h>
@@ -173,7 +174,9 @@ static int call_wgnetd(sd_bus *bus, uint64_t deadline, const char *path, const c
         return sd_bus_call(bus, m, deadline - now, error, ret_reply);
 }
 
-/* Deleted between ListNetworks and this call: not an error of the daemon's. */
+/* Deleted between ListNetworks and this call: not an error of the daemon's. (sd-bus answers
+ * a call on a fallback object that is gone with UnknownMethod, as it answers a method the
+ * object lacks: see load_metrics.) */
 static bool network_gone(const sd_bus_error *error) {
         return sd_bus_error_has_names(error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD,
                                       SD_BUS_ERROR_UNKNOWN_INTERFACE, "org.wgnet1.Error.NotFound");
@@ -218,6 +221,21 @@ static int load_metrics(sd_bus *bus, Exporter *e, size_t network) {
 
         r = call_wgnetd(bus, e->deadline, e->networks[network].path, WGNET_NETWORK_INTERFACE, "GetMetricsColumns",
                         NULL, &error, &reply);
+        /* UnknownMethod from a network that is still there: a wgnetd older than this
+         * exporter (not restarted after an upgrade). Its scrape fails (wgnet_up 0), not
+         * a scrape without networks that alerts would take for a quiet host. */
+        if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD)) {
+                _cleanup_(sd_bus_error_free) sd_bus_error probe_error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *probe = NULL;
+                int k = call_wgnetd(bus, e->deadline, e->networks[network].path, "org.freedesktop.DBus.Properties",
+                                    "GetAll", WGNET_NETWORK_INTERFACE, &probe_error, &probe);
+                if (k >= 0 || !network_gone(&probe_error)) {
+                        fprintf(stderr, "%s: wgnetd has no GetMetricsColumns: it is older than this exporter "
+                                "(restart wgnetd after an upgrade)\n", e->networks[network].path);
+                        return -EPROTONOSUPPORT;
+                }
+                return -ENODEV;
+        }
         if (r < 0 && network_gone(&error))
                 return -ENODEV;
         if (r < 0) {
@@ -728,6 +746,15 @@ static ssize_t read_request(int fd, char *buf, size_t size) {
         return n >= size - 1 ? -E2BIG : (ssize_t) n;
 }
 
+/* Does a header line of the request start with this (case-insensitive)? */
+static bool header_present(const char *req, const char *prefix) {
+        size_t n = strlen(prefix);
+        for (const char *l = strchr(req, '\n'); l; l = strchr(l + 1, '\n'))
+                if (strncasecmp(l + 1, prefix, n) == 0)
+                        return true;
+        return false;
+}
+
 static int serve(int in, int out_fd) {
         char req[REQUEST_MAX], method[16], target[1024];
 
@@ -744,9 +771,19 @@ static int serve(int in, int out_fd) {
                 return respond(out_fd, n == -E2BIG ? "431 Request Header Fields Too Large" : "400 Bad Request",
                                msg, sizeof(msg) - 1);
         }
-        if (sscanf(req, "%15s %1023s HTTP/1.%*1[01]", method, target) != 2) {
+        /* (%n: sscanf counts only what it assigns, so the version is checked by its end.) */
+        int end = -1;
+        if (sscanf(req, "%15s %1023s HTTP/1.%*1[01]%n", method, target, &end) != 2 || end < 0 ||
+            !strchr("\r\n", req[end])) {
                 static const char msg[] = "Bad request\n";
                 return respond(out_fd, "400 Bad Request", msg, sizeof(msg) - 1);
+        }
+        /* Not for browsers: a page that rebinds its own name to this host (DNS rebinding)
+         * would read peer names, keys and addresses as its own origin. Browsers mark their
+         * requests (Sec-Fetch-*, Origin); Prometheus and curl do not. */
+        if (header_present(req, "Sec-Fetch-") || header_present(req, "Origin:")) {
+                static const char msg[] = "Not for browsers\n";
+                return respond(out_fd, "403 Forbidden", msg, sizeof(msg) - 1);
         }
         if (!streq(method, "GET") && !streq(method, "HEAD")) {
                 static const char msg[] = "Only GET\n";

@@ -35,6 +35,7 @@ typedef struct FakeBus {
         /* what to do */
         bool no_auth;                   /* accept the connection, then say nothing at all */
         bool silent;                    /* never answer wgnetd's methods */
+        bool old_daemon;                /* a wgnetd without GetMetricsColumns (UnknownMethod) */
         unsigned n_networks;            /* ListNetworks answers this many */
         uint64_t delay_usec;            /* each answer this late */
         /* what happened */
@@ -79,7 +80,7 @@ static int answer(sd_bus_message *call, const FakeBus *f) {
                 snprintf(ifname, sizeof(ifname), "wgt%s", strrchr(sd_bus_message_get_path(call), '/') + 1);
                 r = sd_bus_message_append(reply, "a{sv}", 4, "Interface", "s", ifname, "Active", "b", 1, "PeerCount",
                                           "u", 0, "OnlinePeerCount", "u", 0);
-        } else if (streq(member, "GetMetricsColumns"))
+        } else if (streq(member, "GetMetricsColumns") && !f->old_daemon)
                 r = sd_bus_message_append(reply, "asayasatatatay", 0, 0, 0, 0, 0, 0, 0);
         else
                 return sd_bus_reply_method_errorf(call, SD_BUS_ERROR_UNKNOWN_METHOD, "No %s here", member);
@@ -153,6 +154,9 @@ static void drain(int fd, Scrape *s) {
         s->out[s->n_out] = 0;
 }
 
+/* The HTTP request scrape() sends, when not the plain GET. */
+static const char *http_request;
+
 /* Run the exporter once against f: over HTTP (a GET /metrics on a socket pair) or with
  * --stdout. collect_ms: WGNET_EXPORTER_COLLECT_TIMEOUT_MS for it, or NULL. */
 static void scrape(FakeBus *f, bool http, const char *collect_ms, Scrape *ret) {
@@ -192,8 +196,8 @@ static void scrape(FakeBus *f, bool http, const char *collect_ms, Scrape *ret) {
         }
         close(io[1]);
         if (http) {
-                static const char req[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
-                ASSERT_EQ(write(io[0], req, sizeof(req) - 1), (ssize_t) sizeof(req) - 1);
+                const char *req = http_request ? http_request : "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
+                ASSERT_EQ(write(io[0], req, strlen(req)), (ssize_t) strlen(req));
                 shutdown(io[0], SHUT_WR);
         }
         (void) fcntl(io[0], F_SETFL, O_NONBLOCK);
@@ -259,6 +263,48 @@ TEST(calls_never_start_wgnetd) {
         ASSERT_TRUE(strstr(s.out, "\nwgnet_network_active{interface=\"wgt2\",network=\"net1\"} 1\n"));
         ASSERT_EQ(f.n_calls, 5);        /* ListNetworks, then GetAll and GetMetricsColumns twice */
         ASSERT_EQ(f.n_auto_start, 0);
+}
+
+/* A wgnetd older than the exporter (no GetMetricsColumns, not restarted after an upgrade)
+ * answers UnknownMethod, as sd-bus does for a network deleted meanwhile: the exporter asks
+ * the network again, and the scrape fails (wgnet_up 0) instead of showing no networks. */
+TEST(old_wgnetd_is_no_quiet_host) {
+        FakeBus f = { .n_networks = 1, .old_daemon = true };
+        Scrape s;
+
+        scrape(&f, false, NULL, &s);
+        fake_bus_done(&f);
+        ASSERT_TRUE(strstr(s.out, "\nwgnet_up 0\n"));
+        ASSERT_FALSE(strstr(s.out, "\nwgnet_network_active{"));
+}
+
+/* The request line's version is checked, and what a browser sends is refused (a page that
+ * rebinds its name to this host would read the metrics as its own origin). */
+TEST(http_requests_checked) {
+        static const struct {
+                const char *request, *status;
+        } cases[] = {
+                { "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n", "HTTP/1.1 200 OK\r\n" },
+                { "GET /metrics HTTP/1.0\r\n\r\n", "HTTP/1.1 200 OK\r\n" },
+                { "GET /metrics HTTP/9.9\r\n\r\n", "HTTP/1.1 400 " },
+                { "GET /metrics HTTP/1.10\r\n\r\n", "HTTP/1.1 400 " },
+                { "GET /metrics\r\n\r\n", "HTTP/1.1 400 " },
+                { "GET /metrics XYZ\r\n\r\n", "HTTP/1.1 400 " },
+                { "GET /metrics HTTP/1.1\r\nHost: rebound.example:9586\r\nSec-Fetch-Site: same-origin\r\n\r\n",
+                  "HTTP/1.1 403 " },
+                { "GET /metrics HTTP/1.1\r\nHost: rebound.example:9586\r\norigin: http://rebound.example\r\n\r\n",
+                  "HTTP/1.1 403 " },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                FakeBus f = { .n_networks = 1 };
+                Scrape s;
+                http_request = cases[i].request;
+                scrape(&f, true, NULL, &s);
+                fake_bus_done(&f);
+                if (strncmp(s.out, cases[i].status, strlen(cases[i].status)) != 0)
+                        TEST_FAIL("request %zu: expected '%s', got '%.40s'", i, cases[i].status, s.out);
+        }
+        http_request = NULL;
 }
 
 /* An HTTP answer: 200, wgnet_up 0, and wgnet_exporter_collect_seconds at least min_s. */
