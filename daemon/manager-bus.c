@@ -486,8 +486,10 @@ static int method_import_network(sd_bus_message *m, void *userdata, sd_bus_error
                 /* ... and unless another network has it: one tunnel at a time. */
                 Network *o;
                 HASHMAP_FOREACH(o, mgr->networks_by_id, it)
-                        if (o->default_route && opts[NETOPT_DEFAULT_ROUTE].b) {
-                                log_notice("%s: imported without DefaultRoute: network '%s' has it", name, o->name);
+                        if ((o->default_route || (o->mesh && !isempty(mesh_exit_via(o->mesh)))) &&
+                            opts[NETOPT_DEFAULT_ROUTE].b) {
+                                log_notice("%s: imported without DefaultRoute: %s '%s' has the default route", name,
+                                           o->default_route ? "network" : "mesh", o->name);
                                 opts[NETOPT_DEFAULT_ROUTE].b = false;
                         }
         }

@@ -142,6 +142,15 @@ int mesh_use_exit_node(Mesh *mesh, const char *name, sd_bus_error *error) {
                 if (!mp || !mp->exit_node)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Member '%s' does not offer itself as exit node", name);
+                /* One default route at a time: the exit node's /1 routes would win over a
+                 * full tunnel's table (its rules let the main table's routes but the default
+                 * one win), and take its traffic silently. */
+                Network *o;
+                HASHMAP_FOREACH(o, n->manager->networks_by_id, it)
+                        if (o->default_route)
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                         "Network '%s' sends this host's traffic through its tunnel "
+                                                         "(DefaultRoute): switch it off there first", o->name);
         }
         char *v = strdup(name);
         if (!v)

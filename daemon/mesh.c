@@ -324,6 +324,10 @@ int append_members(Mesh *mesh, sd_bus_message *m) {
 }
 
 
+const char *mesh_exit_via(const Mesh *mesh) {
+        return mesh->exit_via ? mesh->exit_via : "";
+}
+
 const char *mesh_state(Mesh *mesh) {
         if (mesh->role == MESH_ROLE_COORDINATOR)
                 return mesh->network->active ? "coordinating" : "inactive";

@@ -153,6 +153,8 @@ int mesh_use_exit_node(Mesh *mesh, const char *name, sd_bus_error *error);
 int mesh_leave(Mesh *mesh, sd_bus_message *call, sd_bus_error *error);
 int mesh_update(Mesh *mesh, uint32_t heartbeat, uint32_t offline_after, sd_bus_error *error);
 const char *mesh_state(Mesh *mesh);
+/* A member's chosen exit node ("" none). */
+const char *mesh_exit_via(const Mesh *mesh);
 /* Broadcast the member list to every connected member (coordinator), now. */
 void mesh_broadcast(Mesh *mesh);
 /* The same for what members cause (endpoints, exit flags, coming online): at most one list

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include "log.h"
 #include "manager.h"
+#include "mesh.h"
 #include "network-options.h"
 #include "peer-add.h"
 #include "peer.h"
@@ -286,12 +287,19 @@ int network_settings_check(Manager *m, Network *self, const char *ifname, BusOpt
          * encrypted packets into themselves. */
         if (opts[NETOPT_DEFAULT_ROUTE].set && opts[NETOPT_DEFAULT_ROUTE].b && !(self && self->default_route)) {
                 Network *o;
-                HASHMAP_FOREACH(o, m->networks_by_id, it)
+                HASHMAP_FOREACH(o, m->networks_by_id, it) {
                         if (o != self && o->default_route)
                                 return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
                                                          "DefaultRoute: network '%s' has it already (this host's traffic "
                                                          "goes through one tunnel at a time); switch it off there first",
                                                          o->name);
+                        /* (a mesh exit node's /1 routes would take the traffic silently) */
+                        if (o != self && o->mesh && !isempty(mesh_exit_via(o->mesh)))
+                                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse",
+                                                         "DefaultRoute: mesh '%s' sends this host's traffic through exit "
+                                                         "node '%s'; choose none there first", o->name,
+                                                         mesh_exit_via(o->mesh));
+                }
         }
         if (opts[NETOPT_EXTRA_ROUTES].set) {
                 r = bus_parse_prefixes(opts[NETOPT_EXTRA_ROUTES].as, false, "extra route", &s->extra_routes,

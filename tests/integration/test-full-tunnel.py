@@ -227,7 +227,7 @@ def test_one_tunnel_at_a_time(rig):
     into themselves), and DefaultRoute on it is refused while the first has it."""
     path = unwrap(rig.manager().ImportNetwork("vpn2", client_config(host=3), opts(Interface="wgvpn2", ListenPort=51998)))
     assert rig.prop(path, NETWORK, "DefaultRoute") is False
-    assert "imported without DefaultRoute: network 'vpn' has it" in open(rig.daemon_log).read()
+    assert "imported without DefaultRoute: network 'vpn' has the default route" in open(rig.daemon_log).read()
     msg = expect_error(E + "RouteInUse", rig.network(path).Update, opts(DefaultRoute=True))
     assert "'vpn'" in msg, msg
     assert rig.prop(path, NETWORK, "DefaultRoute") is False

@@ -536,8 +536,24 @@ def test_exit_node(m):
     assert exit_h.prop(m.members[exit_h], MESH, "ExitNode") is True
     wait_for(lambda: m.coord.peers(m.net)[exit_h.name]["ExitNode"] is True, 10, "exit flag at the coordinator")
     wait_for(lambda: user.peers(m.members[user]).get(exit_h.name, {}).get("ExitNode") is True, 10, "exit flag at the user")
+    # One default route at a time (an exit node's /1 routes would silently win over a full
+    # tunnel's table): an exit node is refused while a network has DefaultRoute, and
+    # DefaultRoute while an exit node is chosen.
+    ft = str(user.manager().CreateNetwork("ft", opts(Interface="wgft", Addresses=["10.97.0.1/24"], DefaultRoute=True)))
+    try:
+        user.mesh(m.members[user]).UseExitNode(exit_h.name)
+        raise AssertionError("an exit node accepted while a network has DefaultRoute")
+    except dbus.DBusException as e:
+        assert e.get_dbus_name() == E + "RouteInUse" and "'ft'" in e.get_dbus_message(), e
+    assert user.prop(m.members[user], MESH, "ExitVia") == ""
+    dbus.Interface(user.obj(ft), NETWORK).Update(opts(DefaultRoute=False))
     user.mesh(m.members[user]).UseExitNode(exit_h.name)
     assert user.prop(m.members[user], MESH, "ExitVia") == exit_h.name
+    try:
+        dbus.Interface(user.obj(ft), NETWORK).Update(opts(DefaultRoute=True))
+        raise AssertionError("DefaultRoute accepted while an exit node is chosen")
+    except dbus.DBusException as e:
+        assert e.get_dbus_name() == E + "RouteInUse" and exit_h.name in e.get_dbus_message(), e
     wait_for(lambda: user.ns("ping", "-c1", "-W1", INTERNET_IP, check=False).returncode == 0, 10, "ping through the exit node")
     # The internet saw the exit node's address (masquerade), not the mesh address.
     route = user.ns("ip", "route", "get", INTERNET_IP).stdout
@@ -555,6 +571,7 @@ def test_exit_node(m):
     # Back to no exit node.
     user.mesh(m.members[user]).UseExitNode("")
     wait_for(lambda: user.ns("ping", "-c1", "-W1", INTERNET_IP, check=False).returncode != 0, 10, "direct again")
+    dbus.Interface(user.obj(ft), NETWORK).Delete()
 
 
 def test_broadcast_paced(m):
