@@ -46,6 +46,11 @@ static int check_endpoint(const char *what, const char *e, sd_bus_error *error) 
         if (strlen(e) > PAIRING_ENDPOINT_MAX || wg_endpoint_parse(e, &ep) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid %s '%s': expected address:port (a.b.c.d:port or [v6]:port)", what, e);
+        /* An IPv4 address written as IPv6 (::ffff:a.b.c.d) would escape the checks against
+         * the IPv4 networks, and the backends send to it as IPv4 anyway. */
+        if (ep.sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&ep.in6.sin6_addr))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid %s '%s': an IPv4 address written as IPv6; write a.b.c.d:port", what, e);
         return 0;
 }
 
@@ -195,13 +200,17 @@ int tunnel_check_remote_networks(Manager *m, const Tunnel *self, const char *ifn
         return check_routes(m, self, ifname, l, n, "Remote network", false, error);
 }
 
-/* The address of an endpoint ("a.b.c.d:port", "[v6]:port") as a host prefix. */
+/* The address of an endpoint ("a.b.c.d:port", "[v6]:port") as a host prefix; an IPv4
+ * address written as IPv6 (::ffff:a.b.c.d, as an offer may carry it) as the IPv4 one. */
 static int endpoint_address(const char *endpoint, IpPrefix *ret) {
         WgEndpoint ep;
 
         if (isempty(endpoint) || wg_endpoint_parse(endpoint, &ep) < 0)
                 return -EINVAL;
-        if (ep.sa.sa_family == AF_INET)
+        if (ep.sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&ep.in6.sin6_addr)) {
+                *ret = (IpPrefix) { .family = AF_INET, .prefixlen = 32 };
+                memcpy(&ret->addr.in, &ep.in6.sin6_addr.s6_addr[12], 4);
+        } else if (ep.sa.sa_family == AF_INET)
                 *ret = (IpPrefix) { .family = AF_INET, .prefixlen = 32, .addr.in = ep.in.sin_addr };
         else if (ep.sa.sa_family == AF_INET6)
                 *ret = (IpPrefix) { .family = AF_INET6, .prefixlen = 128, .addr.in6 = ep.in6.sin6_addr };

@@ -156,6 +156,17 @@ TEST(remote_networks_bounded) {
         test_check_one(NULL, "10.1.0.0/24,2001:db8::/32", "[2001:db8::1]:51820", NULL, NULL,
                        "Remote network '2001:db8::/32' holds the remote endpoint [2001:db8::1]:51820");
         test_check_one(NULL, "192.0.2.0/25", "192.0.2.200:51820", NULL, NULL, NULL);
+        /* an IPv4 endpoint written as IPv6 would pass the IPv4 networks by */
+        test_check_one(NULL, "192.0.2.0/24", "[::ffff:192.0.2.1]:51820", NULL, NULL,
+                       "Invalid remote endpoint '[::ffff:192.0.2.1]:51820': an IPv4 address written as IPv6");
+        /* ... and in an offer, which does not pass those checks, it is read as IPv4 */
+        {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                IpPrefix net;
+                ASSERT_OK(ip_prefix_parse("192.0.2.0/24", false, &net));
+                ASSERT_TRUE(tunnel_check_endpoint_outside("[::ffff:192.0.2.1]:51820", &net, 1, NULL, 0, &e) < 0);
+                ASSERT_TRUE(strstr(e.message, "Remote network '192.0.2.0/24' holds the remote endpoint"));
+        }
         test_check_one(NULL, NULL, "10.255.0.7:1", "10.255.0.1/29", NULL,
                        "Tunnel subnet '10.255.0.0/29' holds the remote endpoint 10.255.0.7:1");
         test_check_one(NULL, NULL, "10.255.0.9:1", "10.255.0.1/29", NULL, NULL);
