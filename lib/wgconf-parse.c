@@ -16,6 +16,13 @@ typedef enum Section {
         SECTION_PEER,
 } Section;
 
+typedef struct LateName {
+        char *name;
+        ssize_t after;                  /* the peer whose keys it follows, -1: the [Interface] */
+        ssize_t next;                   /* the [Peer] right below it, -1: none */
+        bool open;                      /* no line but comments and blanks after it yet */
+} LateName;
+
 typedef struct Parser {
         WgConf *conf;
         char *error;
@@ -29,26 +36,37 @@ typedef struct Parser {
         unsigned *peer_lines;           /* the [Peer] line of every peer */
         size_t n_peer_lines;
         bool peer_has_public_key;
-        bool peer_name_held;            /* its name is a held one, not its own */
-        ssize_t peer_name_from;         /* ... held after the keys of this peer (-1: none) */
-        char *held_name;                /* a name comment after the keys of a section */
-        ssize_t held_from;              /* the peer whose keys it came after (-1: [Interface]) */
-        enum {
-                NAMES_UNKNOWN,
-                NAMES_ABOVE_PEER,       /* wireguard-ui, wg-easy: the block above each [Peer] */
-                NAMES_BELOW_KEYS,       /* a name after each peer's keys */
-        } name_style;                   /* from the first name comment after keys */
+        LateName *late_names;           /* name comments after the keys of a section */
+        size_t n_late_names;
 } Parser;
 
-/* A held name that no [Peer] below takes goes back to the peer whose keys it came after,
- * if that one has no name (a "# Name" anywhere in a [Peer] named it before names above a
- * [Peer] counted); else it names no one. Takes name. */
-static void give_back_name(Parser *p, char *name, ssize_t to) {
+/* Give name to peer `to` if it has none (the first name for a peer wins); else drop it. */
+static void give_name(Parser *p, char *name, ssize_t to) {
         if (name && to >= 0 && (size_t) to < p->conf->n_peers && !p->conf->peers[to].name) {
                 p->conf->peers[to].name = name;
                 return;
         }
         free(name);
+}
+
+/* Name comments after the keys of a section belong to a peer only once the whole file is
+ * read: wireguard-ui and wg-easy write each client's name above its [Peer] line, other
+ * files after the peer's keys. A name after the keys of the last peer says "after" (an
+ * "above" file has nothing to name below its last peer); otherwise each name goes to the
+ * [Peer] right below it (only blank and comment lines between), or, when none is there or
+ * it has a name of its own, to the peer whose keys it follows. */
+static void assign_late_names(Parser *p) {
+        ssize_t last = (ssize_t) p->conf->n_peers - 1;
+        bool below = false;
+        for (size_t i = 0; i < p->n_late_names; i++)
+                below = below || (last >= 0 && p->late_names[i].after == last);
+        for (size_t i = 0; i < p->n_late_names; i++) {
+                LateName *l = &p->late_names[i];
+                ssize_t to = l->after;
+                if (!below && l->next >= 0 && !p->conf->peers[l->next].name)
+                        to = l->next;
+                give_name(p, TAKE_PTR(l->name), to);
+        }
 }
 
 typedef int (*KeyHandler)(Parser *p, const char *v, size_t n);
@@ -496,7 +514,7 @@ static bool name_quotable(const char *s, size_t n) {
         return true;
 }
 
-static int start_section(Parser *p, const char *s, size_t n, char **held_name) {
+static int start_section(Parser *p, const char *s, size_t n) {
         int r;
 
         if (n < 2 || s[n - 1] != ']' || !wgconf_text_valid(s, n))
@@ -520,7 +538,6 @@ static int start_section(Parser *p, const char *s, size_t n, char **held_name) {
         p->seen = 0;
         p->section_has_key = false;
         if (word_eq(name, nn, "Interface")) {
-                give_back_name(p, TAKE_PTR(*held_name), p->held_from);
                 if (p->conf->has_interface)
                         return fail(p, "duplicate [Interface] section");
                 p->conf->has_interface = true;
@@ -535,9 +552,6 @@ static int start_section(Parser *p, const char *s, size_t n, char **held_name) {
                         return -ENOMEM;
                 *l = p->line;
                 p->peer_has_public_key = false;
-                p->peer->name = TAKE_PTR(*held_name);
-                p->peer_name_held = p->peer->name != NULL;
-                p->peer_name_from = p->held_from;
                 p->section = SECTION_PEER;
         } else
                 return fail(p, "unknown section '%s'", QUOTE(s, n));
@@ -579,53 +593,32 @@ static bool comment_name(const char *s, size_t n, const char **ret, size_t *ret_
         return true;
 }
 
-/* A name comment after the keys of a section: wireguard-ui and wg-easy write each client's
- * name above its [Peer] line, other files write it after the peer's keys. The first such
- * comment of the file tells which: after the [Interface]'s keys, or after the keys of a
- * peer that has a name already, it is above the next [Peer]; after the keys of a peer
- * without a name, it is that peer's. Above: it is held, and parse_line() gives it to a
- * [Peer] that comes next (after blank and comment lines only); the first one held wins.
- * Below: it names the peer, unless the peer has a name. */
-static int hold_name(Parser *p, const char *s, size_t n) {
+/* A name comment after the keys of a section: recorded, and given to a peer when the
+ * whole file is read (assign_late_names). */
+static int record_late_name(Parser *p, const char *s, size_t n) {
         const char *v;
         size_t vn;
 
-        if (!comment_name(s, n, &v, &vn))
+        if (!comment_name(s, n, &v, &vn) || p->n_late_names >= WGCONF_COMMENTS_MAX)
                 return 0;
-        if (p->name_style == NAMES_UNKNOWN)
-                p->name_style = p->section == SECTION_PEER && !p->peer->name ? NAMES_BELOW_KEYS : NAMES_ABOVE_PEER;
-        if (p->name_style == NAMES_BELOW_KEYS) {
-                if (p->section != SECTION_PEER || p->peer->name)
-                        return 0;
-                p->peer->name = strndup(v, vn);
-                return p->peer->name ? 0 : -ENOMEM;
-        }
-        if (p->held_name)
-                return 0;
-        p->held_name = strndup(v, vn);
-        p->held_from = p->section == SECTION_PEER ? (ssize_t) p->conf->n_peers - 1 : -1;
-        return p->held_name ? 0 : -ENOMEM;
+        LateName *l = wgconf_array_append((void **) &p->late_names, &p->n_late_names, sizeof(LateName));
+        if (!l)
+                return -ENOMEM;
+        *l = (LateName) { .name = strndup(v, vn), .next = -1, .open = true,
+                          .after = p->section == SECTION_PEER ? (ssize_t) p->conf->n_peers - 1 : -1 };
+        return l->name ? 0 : -ENOMEM;
 }
 
 /* A name comment in a [Peer] before its first key is that peer's: the first one wins
- * over later ones and over a name held from above the [Peer] line. */
+ * over later ones and over one above the [Peer] line. */
 static int name_peer(Parser *p, const char *s, size_t n) {
         const char *v;
         size_t vn;
 
-        if ((p->peer->name && !p->peer_name_held) || !comment_name(s, n, &v, &vn))
+        if (p->peer->name || !comment_name(s, n, &v, &vn))
                 return 0;
-        char *name = strndup(v, vn);
-        if (!name)
-                return -ENOMEM;
-        char *displaced = TAKE_PTR(p->peer->name);
-        p->peer->name = name;
-        if (p->peer_name_held)
-                give_back_name(p, displaced, p->peer_name_from);
-        else
-                free(displaced);
-        p->peer_name_held = false;
-        return 0;
+        p->peer->name = strndup(v, vn);
+        return p->peer->name ? 0 : -ENOMEM;
 }
 
 static int parse_comment(Parser *p, const char *s, size_t n) {
@@ -648,7 +641,7 @@ static int parse_comment(Parser *p, const char *s, size_t n) {
 
         case SECTION_INTERFACE:
                 if (p->section_has_key)
-                        return hold_name(p, s, n);
+                        return record_late_name(p, s, n);
                 /* the first comment before any key: in place of a missing PrivateKey (and
                  * a "# Name =" here names the interface, not a peer) */
                 if (p->note_set)
@@ -663,7 +656,7 @@ static int parse_comment(Parser *p, const char *s, size_t n) {
 
         case SECTION_PEER:
                 if (p->section_has_key)
-                        return hold_name(p, s, n);
+                        return record_late_name(p, s, n);
                 return name_peer(p, s, n);
         }
         return 0;
@@ -723,26 +716,33 @@ static int parse_line(Parser *p, const char *s, size_t n) {
         if (s[0] == '#')
                 return parse_comment(p, s, n);
 
-        /* a held name goes to a [Peer] that starts here, or to no peer */
-        _cleanup_(freep) char *held_name = TAKE_PTR(p->held_name);
-
         /* wg-quick and wg: everything from the first '#' is a comment */
         const char *hash = memchr(s, '#', n);
         if (hash) {
                 n = (size_t) (hash - s);
                 trim(&s, &n);
         }
+        /* the name comments just above: is this the [Peer] right below them? */
+        bool peer_header = false;
+        if (s[0] == '[' && n >= 2 && s[n - 1] == ']') {
+                const char *h = s + 1;
+                size_t hn = n - 2;
+                trim(&h, &hn);
+                peer_header = word_eq(h, hn, "Peer");
+        }
+        for (size_t i = p->n_late_names; i > 0 && p->late_names[i - 1].open; i--) {
+                p->late_names[i - 1].open = false;
+                if (peer_header)
+                        p->late_names[i - 1].next = (ssize_t) p->conf->n_peers;
+        }
         if (s[0] == '[')
-                return start_section(p, s, n, &held_name);
-        /* a name between the keys of a [Peer] is that peer's */
-        if (p->section == SECTION_PEER)
-                give_back_name(p, TAKE_PTR(held_name), p->held_from);
+                return start_section(p, s, n);
         return parse_key_line(p, s, n);
 }
 
 int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error) {
         _cleanup_(wgconf_freep) WgConf *c = NULL;
-        Parser p = { .held_from = -1, .peer_name_from = -1 };
+        Parser p = { 0 };
         int r = 0;
 
         if (!text && len > 0)
@@ -771,12 +771,15 @@ int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error) {
         }
         if (r >= 0)
                 r = finish_peer(&p);
-        give_back_name(&p, TAKE_PTR(p.held_name), p.held_from);
+        assign_late_names(&p);
         for (size_t k = 0; r >= 0 && k < p.conf->n_peers; k++)
                 r = wgconf_peer_dedup_allowed_ips(&p.conf->peers[k]);
         if (r >= 0)
                 r = merge_duplicate_peers(&p);
         free(p.peer_lines);
+        for (size_t k = 0; k < p.n_late_names; k++)
+                free(p.late_names[k].name);
+        free(p.late_names);
 
         if (r < 0) {
                 if (r == -EINVAL && ret_error) {

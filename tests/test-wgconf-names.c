@@ -169,6 +169,25 @@ TEST(peer_names_after_keys) {
         assert_peer(&c->peers[2], K4, "c");
         wgconf_util_round_trip(c);
         wgconf_free(c);
+        /* the layout comes from the whole file, not its first name: an "above" file whose
+         * first peer has no name, a "below" file with a name after the [Interface]'s keys */
+        c = parse_ok("[Interface]\nPrivateKey = " K1 "\n\n[Peer]\nPublicKey = " K2 "\n\n# Name = bob\n"
+                     "[Peer]\nPublicKey = " K3 "\n\n# Name = carol\n[Peer]\nPublicKey = " K4 "\n");
+        assert_peer(&c->peers[0], K2, NULL);
+        assert_peer(&c->peers[1], K3, "bob");
+        assert_peer(&c->peers[2], K4, "carol");
+        wgconf_free(c);
+        c = parse_ok("[Interface]\nPrivateKey = " K1 "\n# Name = myserver\n\n[Peer]\nPublicKey = " K2 "\n# Name = alice\n"
+                     "\n[Peer]\nPublicKey = " K3 "\n# Name = bob\n");
+        assert_peer(&c->peers[0], K2, "alice");
+        assert_peer(&c->peers[1], K3, "bob");
+        wgconf_free(c);
+        /* wg-easy's first client with an id and no name */
+        c = parse_ok("[Interface]\nPrivateKey = " K1 "\n\n# Client: (184a9b70)\n[Peer]\nPublicKey = " K2 "\n\n"
+                     "# Client: bob (42)\n[ Peer ]\nPublicKey = " K3 "\n");
+        assert_peer(&c->peers[0], K2, NULL);
+        assert_peer(&c->peers[1], K3, "bob");
+        wgconf_free(c);
         /* but not over a name the upper peer has */
         c = parse_ok("[Peer]\n# Name = own\nPublicKey = " K2 "\n# Name = stray\n[Peer]\n# Name = bob\nPublicKey = " K3 "\n");
         assert_peer(&c->peers[0], K2, "own");
