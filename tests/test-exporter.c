@@ -290,11 +290,21 @@ TEST(http_requests_checked) {
                 { "GET /metrics HTTP/1.10\r\n\r\n", "HTTP/1.1 400 " },
                 { "GET /metrics\r\n\r\n", "HTTP/1.1 400 " },
                 { "GET /metrics XYZ\r\n\r\n", "HTTP/1.1 400 " },
-                { "GET /metrics HTTP/1.1\r\nHost: rebound.example:9586\r\nSec-Fetch-Site: same-origin\r\n\r\n",
+                { "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9586\r\nSec-Fetch-Site: same-origin\r\n\r\n",
                   "HTTP/1.1 403 " },
+                /* a page rebinding its own name to this host sends no Sec-Fetch-* over plain
+                 * http, nor Origin for a same-origin GET: its Host is what gives it away */
+                { "GET /metrics HTTP/1.1\r\nHost: rebound.example:9586\r\nAccept: */*\r\n\r\n", "HTTP/1.1 403 " },
+                { "GET /metrics HTTP/1.1\r\nhost:[::1]:9586\r\n\r\n", "HTTP/1.1 200 OK\r\n" },
+                { "GET /metrics HTTP/1.1\r\nHost: 192.0.2.7:9586\r\n\r\n", "HTTP/1.1 200 OK\r\n" },
+                { "GET /metrics HTTP/1.1\r\nHost: LOCALHOST\r\n\r\n", "HTTP/1.1 200 OK\r\n" },
+                { "GET /metrics HTTP/1.1\r\nHost: gw1.example.com:9586\r\n\r\n", "HTTP/1.1 200 OK\r\n" },
+                { "GET /metrics HTTP/1.1\r\nHost: gw1.example.com.evil:9586\r\n\r\n", "HTTP/1.1 403 " },
+                { "GET /metrics HTTP/1.1\r\nHost: [::1\r\n\r\n", "HTTP/1.1 403 " },
                 { "GET /metrics HTTP/1.1\r\nHost: rebound.example:9586\r\norigin: http://rebound.example\r\n\r\n",
                   "HTTP/1.1 403 " },
         };
+        setenv("WGNET_EXPORTER_HOSTS", "prom.example,gw1.example.com", 1);    /* the child inherits it */
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 FakeBus f = { .n_networks = 1 };
                 Scrape s;
@@ -305,6 +315,7 @@ TEST(http_requests_checked) {
                         TEST_FAIL("request %zu: expected '%s', got '%.40s'", i, cases[i].status, s.out);
         }
         http_request = NULL;
+        unsetenv("WGNET_EXPORTER_HOSTS");
 }
 
 /* An HTTP answer: 200, wgnet_up 0, and wgnet_exporter_collect_seconds at least min_s. */
