@@ -598,6 +598,10 @@ int tunnel_set_active(Tunnel *t, bool active, sd_bus_error *error) {
         if (active && wg_backend_exists(m->backend, t->ifname)) {
                 _cleanup_(wg_device_freep) WgDevice *d = NULL;
                 r = wg_backend_get_device(m->backend, t->ifname, &d);
+                if (r < 0 && r != -ENODEV)      /* unknown: not written to either */
+                        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "DeviceFailed",
+                                                 "Cannot read interface '%s' before activating tunnel '%s': %s",
+                                                 t->ifname, t->name, strerror(-r));
                 if (r >= 0 && (!(d->flags & WGDEVICE_HAS_PUBLIC_KEY) || !wg_key_equal(d->public_key, t->public_key)))
                         return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "InterfaceInUse",
                                                  "Interface '%s' exists and is not tunnel '%s''s (another key): "
