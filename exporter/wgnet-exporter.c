@@ -230,7 +230,13 @@ static int load_metrics(sd_bus *bus, Exporter *e, size_t network) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *probe = NULL;
                 int k = call_wgnetd(bus, e->deadline, e->networks[network].path, "org.freedesktop.DBus.Properties",
                                     "GetAll", WGNET_NETWORK_INTERFACE, &probe_error, &probe);
-                if (k >= 0 || !network_gone(&probe_error)) {
+                if (k < 0 && !network_gone(&probe_error)) {
+                        /* (the deadline, or the daemon going away: not a sign of its age) */
+                        fprintf(stderr, "%s: GetAll: %s\n", e->networks[network].path,
+                                probe_error.message ? probe_error.message : strerror(-k));
+                        return k;
+                }
+                if (k >= 0) {
                         fprintf(stderr, "%s: wgnetd has no GetMetricsColumns: it is older than this exporter "
                                 "(restart wgnetd after an upgrade)\n", e->networks[network].path);
                         return -EPROTONOSUPPORT;
