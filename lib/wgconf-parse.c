@@ -63,7 +63,8 @@ static void assign_late_names(Parser *p) {
         for (size_t i = 0; i < p->n_late_names; i++) {
                 LateName *l = &p->late_names[i];
                 ssize_t to = l->after;
-                if (!below && l->next >= 0 && !p->conf->peers[l->next].name)
+                /* (a [Peer] line that failed made no peer: the parse stops there) */
+                if (!below && l->next >= 0 && (size_t) l->next < p->conf->n_peers && !p->conf->peers[l->next].name)
                         to = l->next;
                 give_name(p, TAKE_PTR(l->name), to);
         }
@@ -771,7 +772,8 @@ int wgconf_parse(const char *text, size_t len, WgConf **ret, char **ret_error) {
         }
         if (r >= 0)
                 r = finish_peer(&p);
-        assign_late_names(&p);
+        if (r >= 0)
+                assign_late_names(&p);
         for (size_t k = 0; r >= 0 && k < p.conf->n_peers; k++)
                 r = wgconf_peer_dedup_allowed_ips(&p.conf->peers[k]);
         if (r >= 0)
