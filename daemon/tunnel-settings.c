@@ -54,6 +54,25 @@ static int check_endpoint(const char *what, const char *e, sd_bus_error *error) 
         return 0;
 }
 
+int manager_check_tunnel_routing(Manager *m, const IpPrefix *p, bool is_address, const Tunnel *except,
+                                 const char *what, sd_bus_error *error) {
+        char buf[IP_PREFIX_STRLEN];
+        IpPrefix theirs;
+        bool address;
+        Tunnel *t = manager_tunnel_routing(m, p, except, &theirs, &address);
+
+        if (!t)
+                return 0;
+        /* Two addresses of this host's interfaces: as between networks' subnets. */
+        if (is_address && address)
+                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
+                                         "%s overlaps tunnel subnet '%s' of tunnel '%s'", what,
+                                         ip_prefix_to_string(&theirs, buf), t->name);
+        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse", "%s overlaps %s '%s' of tunnel '%s'", what,
+                                 address ? "tunnel subnet" : "remote network", ip_prefix_to_string(&theirs, buf),
+                                 t->name);
+}
+
 /* A /1 is half a default route. The route checks cannot see it take anything (the kernel's
  * pick for it is the default route, which is nobody's), yet two of them (0.0.0.0/1 and
  * 128.0.0.0/1, OpenVPN's def1) take all of the host's traffic, the tunnel's own packets

@@ -187,25 +187,6 @@ Tunnel *manager_tunnel_routing(Manager *m, const IpPrefix *p, const Tunnel *exce
         return NULL;
 }
 
-int manager_check_tunnel_routing(Manager *m, const IpPrefix *p, bool is_address, const Tunnel *except,
-                                 const char *what, sd_bus_error *error) {
-        char buf[IP_PREFIX_STRLEN];
-        IpPrefix theirs;
-        bool address;
-        Tunnel *t = manager_tunnel_routing(m, p, except, &theirs, &address);
-
-        if (!t)
-                return 0;
-        /* Two addresses of this host's interfaces: as between networks' subnets. */
-        if (is_address && address)
-                return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "AddressInUse",
-                                         "%s overlaps tunnel subnet '%s' of tunnel '%s'", what,
-                                         ip_prefix_to_string(&theirs, buf), t->name);
-        return sd_bus_error_setf(error, WGNET_ERROR_PREFIX "RouteInUse", "%s overlaps %s '%s' of tunnel '%s'", what,
-                                 address ? "tunnel subnet" : "remote network", ip_prefix_to_string(&theirs, buf),
-                                 t->name);
-}
-
 Tunnel *manager_tunnel_by_port(Manager *m, uint16_t port) {
         Tunnel *t;
         HASHMAP_FOREACH(t, m->tunnels_by_id, i)
