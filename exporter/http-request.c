@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -82,4 +83,11 @@ bool http_request_allowed(const char *req) {
         char host[300];
         return !header_present(req, "Sec-Fetch-") && !header_present(req, "Origin:") &&
                (!header_value(req, "Host:", host, sizeof(host)) || host_allowed(host));
+}
+
+bool http_request_line(const char *req, char *method, char *target) {
+        /* (%n: sscanf counts only what it assigns, so the version is checked by its end.) */
+        int end = -1;
+        return sscanf(req, "%15s %1023s HTTP/1.%*1[01]%n", method, target, &end) == 2 && end >= 0 &&
+               strchr("\r\n", req[end]);
 }

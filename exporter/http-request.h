@@ -8,3 +8,7 @@
  * WGNET_EXPORTER_HOSTS (comma-separated): a page that rebinds its own name to this host
  * would read the metrics as its own origin. req: the request line and headers, NUL-ended. */
 bool http_request_allowed(const char *req);
+
+/* "METHOD TARGET HTTP/1.0|1.1" at the start of req, into method[16] and target[1024]; false
+ * for anything else (another version, none, more after it on the line). */
+bool http_request_line(const char *req, char *method, char *target);

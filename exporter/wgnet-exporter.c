@@ -763,21 +763,13 @@ static int serve(int in, int out_fd) {
         ssize_t n = read_request(in, req, sizeof(req));
         /* The answer (up to ~8 MB at 10,000 peers) gets its own time. */
         io_deadline = mono_usec() + RESPONSE_TIMEOUT_MS * 1000ULL;
+        if (n >= 0 && !http_request_line(req, method, target))
+                n = -EBADMSG;
         if (n < 0) {
                 static const char msg[] = "Bad request\n";
                 return respond(out_fd, n == -E2BIG ? "431 Request Header Fields Too Large" : "400 Bad Request",
                                msg, sizeof(msg) - 1);
         }
-        /* (%n: sscanf counts only what it assigns, so the version is checked by its end.) */
-        int end = -1;
-        if (sscanf(req, "%15s %1023s HTTP/1.%*1[01]%n", method, target, &end) != 2 || end < 0 ||
-            !strchr("\r\n", req[end])) {
-                static const char msg[] = "Bad request\n";
-                return respond(out_fd, "400 Bad Request", msg, sizeof(msg) - 1);
-        }
-        /* Not for browsers: a page that rebinds its own name to this host (DNS rebinding)
-         * would read peer names, keys and addresses as its own origin. Browsers mark their
-         * requests (Sec-Fetch-*, Origin); Prometheus and curl do not. */
         if (!http_request_allowed(req)) {
                 static const char msg[] = "Not for browsers; a scraper that names this host otherwise: "
                                           "WGNET_EXPORTER_HOSTS\n";
